@@ -1,0 +1,360 @@
+package parser
+
+// Apply applies a parsed file to the ruleset the way iptables-restore does:
+// without noflush every table the file names is emptied first (all rules
+// flushed, user chains deleted, policies kept); with noflush
+// (iptables-restore --noflush) rules are added to what is there, a ":CHAIN"
+// line for an existing user chain flushes it, and a built-in chain keeps its
+// rules and takes the new policy. -N, -X, -F, -E, -P, -D, -R, -I, -Z act as
+// the iptables command of that name.
+//
+// Apply keeps going after an error: a failing command is skipped and
+// reported, and the rest is applied, so that later analyses see everything
+// that was good. Call Check after the last file for the graph errors that a
+// real load reports at COMMIT.
+func (rs *Ruleset) Apply(f *File, noflush bool) ErrorList {
+	if f.Incomplete {
+		rs.Incomplete = true
+	}
+	a := &applier{rs: rs, file: f, noflush: noflush}
+	for _, c := range f.Commands {
+		a.apply(c)
+	}
+	a.errs.Sort()
+	return a.errs
+}
+
+type applier struct {
+	rs      *Ruleset
+	file    *File
+	noflush bool
+	table   *Table
+	errs    ErrorList
+}
+
+func (a *applier) errf(pos Pos, sentinel error, format string, args ...any) {
+	a.errs.Add(pos, sentinel, SevError, format, args...)
+}
+
+// ensureTable returns the table, creating it with its built-in chains.
+func (rs *Ruleset) ensureTable(name string, pos Pos) *Table {
+	t := rs.Tables[name]
+	if t == nil {
+		t = &Table{Name: name, Chains: map[string]*Chain{}, Pos: pos}
+		for _, c := range BuiltinChains[name] {
+			ch := &Chain{Table: name, Name: c, Builtin: true, Policy: "ACCEPT", Pos: pos}
+			t.Chains[c] = ch
+			t.Order = append(t.Order, ch)
+		}
+		rs.Tables[name] = t
+	}
+	return t
+}
+
+func (t *Table) flushAll() {
+	var keep []*Chain
+	for _, c := range t.Order {
+		if c.Builtin {
+			c.Rules = nil
+			keep = append(keep, c)
+		} else {
+			delete(t.Chains, c.Name)
+		}
+	}
+	t.Order = keep
+}
+
+func (t *Table) addChain(name string, pos Pos, comment string) *Chain {
+	c := &Chain{Table: t.Name, Name: name, Pos: pos, Comment: comment}
+	t.Chains[name] = c
+	t.Order = append(t.Order, c)
+	return c
+}
+
+func (t *Table) removeChain(name string) {
+	delete(t.Chains, name)
+	for i, c := range t.Order {
+		if c.Name == name {
+			t.Order = append(t.Order[:i], t.Order[i+1:]...)
+			return
+		}
+	}
+}
+
+// references returns the rules of the table that jump or go to chain.
+func (t *Table) references(chain string) []*Rule {
+	var out []*Rule
+	for _, c := range t.Order {
+		for _, r := range c.Rules {
+			if r.Target != nil && r.Target.Kind == TargetChain && r.Target.Name == chain {
+				out = append(out, r)
+			}
+		}
+	}
+	return out
+}
+
+func (a *applier) apply(c *Command) {
+	if c.Op == OpTable {
+		if _, ok := BuiltinChains[c.Table]; !ok {
+			a.table = nil
+			return
+		}
+		a.table = a.rs.ensureTable(c.Table, c.Pos)
+		a.table.Pos = c.Pos
+		if !a.noflush {
+			a.table.flushAll()
+		}
+		return
+	}
+	t := a.table
+	if t == nil {
+		return // unknown table: already reported by the parser
+	}
+	chain := func() *Chain {
+		ch := t.Chains[c.Chain]
+		if ch == nil {
+			a.errf(c.Pos, ErrUnknownChain, "chain %s does not exist in table %s (expected a \":%s - [0:0]\" line or -N %s before this line)", c.Chain, t.Name, c.Chain, c.Chain)
+		}
+		return ch
+	}
+	switch c.Op {
+	case OpCommit:
+		a.table = nil
+	case OpChain:
+		ch := t.Chains[c.Chain]
+		switch {
+		case ch != nil && ch.Builtin:
+			if c.Policy != "" {
+				ch.Policy, ch.PolicyPos, ch.PolicyComment = c.Policy, c.Pos, c.Comment
+			}
+			if c.Counters != nil {
+				ch.Counters = *c.Counters
+			}
+			if !ch.Pos.IsValid() || ch.Pos == t.Pos || ch.Pos.File != c.Pos.File {
+				ch.Pos = c.Pos
+			}
+		case ch != nil && a.noflush:
+			ch.Rules = nil
+			ch.Pos, ch.Comment = c.Pos, c.Comment
+		case ch != nil:
+			a.errf(c.Pos, ErrChainExists, "chain %s is declared twice in table %s (first at line %d)", c.Chain, t.Name, ch.Pos.Line)
+		default:
+			if IsBuiltin(t.Name, c.Chain) {
+				return
+			}
+			a.checkNewChainName(c)
+			t.addChain(c.Chain, c.Pos, c.Comment)
+		}
+	case OpNewChain:
+		if ch := t.Chains[c.Chain]; ch != nil {
+			a.errf(c.Pos, ErrChainExists, "-N %s: chain already exists", c.Chain)
+			return
+		}
+		a.checkNewChainName(c)
+		t.addChain(c.Chain, c.Pos, c.Comment)
+	case OpDeleteChain:
+		a.deleteChains(c)
+	case OpFlush:
+		if c.Chain == "" {
+			for _, ch := range t.Order {
+				ch.Rules = nil
+			}
+		} else if ch := chain(); ch != nil {
+			ch.Rules = nil
+		}
+	case OpZero:
+		if c.Chain != "" {
+			if ch := chain(); ch != nil && c.Num > len(ch.Rules) {
+				a.errf(c.Pos, ErrRuleNotFound, "-Z %s %d: the chain has only %d rules", c.Chain, c.Num, len(ch.Rules))
+			}
+		}
+	case OpPolicy:
+		ch := chain()
+		if ch == nil {
+			return
+		}
+		if !ch.Builtin {
+			a.errf(c.Pos, ErrBuiltinChain, "-P %s: only built-in chains have a policy", c.Chain)
+			return
+		}
+		ch.Policy, ch.PolicyPos, ch.PolicyComment = c.Policy, c.Pos, c.Comment
+	case OpRename:
+		ch := chain()
+		if ch == nil {
+			return
+		}
+		if ch.Builtin {
+			a.errf(c.Pos, ErrBuiltinChain, "-E %s: a built-in chain cannot be renamed", c.Chain)
+			return
+		}
+		if t.Chains[c.NewName] != nil || IsBuiltin(t.Name, c.NewName) {
+			a.errf(c.Pos, ErrChainExists, "-E %s %s: chain %s already exists", c.Chain, c.NewName, c.NewName)
+			return
+		}
+		for _, r := range t.references(c.Chain) {
+			nt := *r.Target
+			nt.Name = c.NewName
+			r.Target = &nt
+		}
+		delete(t.Chains, c.Chain)
+		ch.Name = c.NewName
+		for _, r := range ch.Rules {
+			r.Chain = c.NewName
+		}
+		t.Chains[c.NewName] = ch
+	case OpAppend, OpInsert, OpReplace:
+		ch := chain()
+		if ch == nil {
+			return
+		}
+		rules := a.prepare(c, t, ch)
+		if rules == nil {
+			return
+		}
+		switch c.Op {
+		case OpAppend:
+			ch.Rules = append(ch.Rules, rules...)
+		case OpInsert:
+			at := c.Num
+			if at == 0 {
+				at = 1
+			}
+			if at > len(ch.Rules)+1 {
+				a.errf(c.Pos, ErrRuleNotFound, "-I %s %d: index of insertion too big (the chain has %d rules)", c.Chain, at, len(ch.Rules))
+				return
+			}
+			n := append([]*Rule{}, ch.Rules[:at-1]...)
+			n = append(n, rules...)
+			ch.Rules = append(n, ch.Rules[at-1:]...)
+		case OpReplace:
+			if c.Num > len(ch.Rules) {
+				a.errf(c.Pos, ErrRuleNotFound, "-R %s %d: no rule %d (the chain has %d rules)", c.Chain, c.Num, c.Num, len(ch.Rules))
+				return
+			}
+			if len(rules) != 1 {
+				a.errf(c.Pos, ErrBadOption, "-R %s %d: the rule expands to %d rules (a list in -s or -d); replace takes one", c.Chain, c.Num, len(rules))
+				return
+			}
+			ch.Rules[c.Num-1] = rules[0]
+		}
+	case OpDeleteNum:
+		ch := chain()
+		if ch == nil {
+			return
+		}
+		if c.Num > len(ch.Rules) {
+			a.errf(c.Pos, ErrRuleNotFound, "-D %s %d: no rule %d (the chain has %d rules)", c.Chain, c.Num, c.Num, len(ch.Rules))
+			return
+		}
+		ch.Rules = append(ch.Rules[:c.Num-1:c.Num-1], ch.Rules[c.Num:]...)
+	case OpDelete:
+		ch := chain()
+		if ch == nil {
+			return
+		}
+		rules := a.prepare(c, t, ch)
+		for _, want := range rules {
+			key := want.Spec()
+			found := false
+			for i, r := range ch.Rules {
+				if r.Spec() == key {
+					ch.Rules = append(ch.Rules[:i:i], ch.Rules[i+1:]...)
+					found = true
+					break
+				}
+			}
+			if !found {
+				a.errf(c.Pos, ErrRuleNotFound, "-D %s: no such rule in the chain (does a matching rule exist in %s?)", c.Chain, c.Chain)
+			}
+		}
+	case OpCheck:
+		if ch := chain(); ch != nil {
+			a.prepare(c, t, ch)
+		}
+	}
+}
+
+func (a *applier) checkNewChainName(c *Command) {
+	if verdicts[c.Chain] || targetDefs[c.Chain] != nil {
+		a.errf(c.Pos, ErrBadValue, "chain name %s is the name of a target (choose another name)", c.Chain)
+	}
+}
+
+func (a *applier) deleteChains(c *Command) {
+	t := a.table
+	var names []string
+	if c.Chain == "" {
+		for _, ch := range t.Order {
+			if !ch.Builtin {
+				names = append(names, ch.Name)
+			}
+		}
+	} else {
+		ch := t.Chains[c.Chain]
+		switch {
+		case ch == nil:
+			a.errf(c.Pos, ErrUnknownChain, "-X %s: chain does not exist in table %s", c.Chain, t.Name)
+			return
+		case ch.Builtin:
+			a.errf(c.Pos, ErrBuiltinChain, "-X %s: a built-in chain cannot be deleted", c.Chain)
+			return
+		}
+		names = []string{c.Chain}
+	}
+	del := map[string]bool{}
+	for _, n := range names {
+		del[n] = true
+	}
+	for _, n := range names {
+		ch := t.Chains[n]
+		if len(ch.Rules) > 0 {
+			a.errf(c.Pos, ErrChainInUse, "-X: chain %s is not empty (%d rules; flush it with -F first)", n, len(ch.Rules))
+			delete(del, n)
+			continue
+		}
+		for _, r := range t.references(n) {
+			if !del[r.Chain] || len(t.Chains[r.Chain].Rules) > 0 {
+				a.errf(c.Pos, ErrChainInUse, "-X: chain %s is still used by a rule of %s (%s)", n, r.Chain, r.Pos)
+				delete(del, n)
+				break
+			}
+		}
+	}
+	for n := range del {
+		t.removeChain(n)
+	}
+}
+
+// prepare resolves the targets of a command's rules against the table's
+// chains, as iptables does when it reads the line: a name that is a chain is
+// a jump, else an extension target.
+func (a *applier) prepare(c *Command, t *Table, ch *Chain) []*Rule {
+	var out []*Rule
+	for _, r := range c.Rules {
+		r.Table, r.Chain = t.Name, ch.Name
+		if tg := r.Target; tg != nil && tg.Kind == TargetChain {
+			target := t.Chains[tg.Name]
+			switch {
+			case target != nil && target.Builtin:
+				a.errf(tg.Pos, ErrBadOption, "-j %s: cannot jump to a built-in chain", tg.Name)
+				continue
+			case target != nil:
+				// A jump to an existing user chain.
+			case len(tg.Options) > 0 && !tg.Goto:
+				nt := *tg
+				nt.Kind = TargetExtension
+				nt.Spec = &UnknownTarget{}
+				r.Target = &nt
+				a.errs.Add(tg.Pos, ErrUnknownTarget, SevWarning, "unknown target %q: kept as written; its effect is taken as unknown", tg.Name)
+			default:
+				a.errf(tg.Pos, ErrUnknownChain, "%s %s: no chain %s in table %s (expected a target such as ACCEPT or DROP, or a chain declared before this line)",
+					map[bool]string{true: "-g", false: "-j"}[tg.Goto], tg.Name, tg.Name, t.Name)
+				continue
+			}
+		}
+		out = append(out, r)
+	}
+	return out
+}
+

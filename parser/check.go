@@ -1,0 +1,208 @@
+package parser
+
+import (
+	"sort"
+	"strings"
+)
+
+// Hook is a netfilter hook, named like the built-in chain that sits on it.
+type Hook uint8
+
+const (
+	HookPrerouting Hook = 1 << iota
+	HookInput
+	HookForward
+	HookOutput
+	HookPostrouting
+)
+
+var hookByChain = map[string]Hook{
+	"PREROUTING": HookPrerouting, "INPUT": HookInput, "FORWARD": HookForward,
+	"OUTPUT": HookOutput, "POSTROUTING": HookPostrouting,
+}
+
+func (h Hook) String() string {
+	var parts []string
+	for _, n := range []string{"PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"} {
+		if h&hookByChain[n] != 0 {
+			parts = append(parts, n)
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+// Hooks returns, for every chain of the table, the hooks it can be reached
+// from (through jumps and gotos). A chain nothing reaches has none.
+func (t *Table) Hooks() map[string]Hook {
+	hooks := map[string]Hook{}
+	var visit func(c *Chain, h Hook, depth int)
+	visit = func(c *Chain, h Hook, depth int) {
+		if hooks[c.Name]&h == h || depth > 1000 {
+			return
+		}
+		hooks[c.Name] |= h
+		for _, r := range c.Rules {
+			if tg := r.Target; tg != nil && tg.Kind == TargetChain {
+				if next := t.Chains[tg.Name]; next != nil {
+					visit(next, h, depth+1)
+				}
+			}
+		}
+	}
+	for _, n := range BuiltinChains[t.Name] {
+		if c := t.Chains[n]; c != nil {
+			visit(c, hookByChain[n], 0)
+		}
+	}
+	return hooks
+}
+
+// Check reports what a real load refuses although iptables-restore --test
+// accepts it: jump loops, targets and matches outside the tables and hooks
+// the kernel allows them in.
+func (rs *Ruleset) Check() ErrorList {
+	var errs ErrorList
+	for _, t := range rs.SortedTables() {
+		checkLoops(t, &errs)
+		hooks := t.Hooks()
+		for _, c := range t.Order {
+			h := hooks[c.Name]
+			for _, r := range c.Rules {
+				checkRule(t, c, r, h, &errs)
+			}
+		}
+	}
+	errs.Sort()
+	return errs
+}
+
+func checkLoops(t *Table, errs *ErrorList) {
+	const (
+		white = iota
+		grey
+		black
+	)
+	color := map[string]int{}
+	var stack []string
+	reported := map[string]bool{}
+	var visit func(c *Chain)
+	visit = func(c *Chain) {
+		color[c.Name] = grey
+		stack = append(stack, c.Name)
+		for _, r := range c.Rules {
+			tg := r.Target
+			if tg == nil || tg.Kind != TargetChain {
+				continue
+			}
+			next := t.Chains[tg.Name]
+			if next == nil {
+				continue
+			}
+			switch color[next.Name] {
+			case grey:
+				i := len(stack) - 1
+				for i > 0 && stack[i] != next.Name {
+					i--
+				}
+				cycle := append(append([]string{}, stack[i:]...), next.Name)
+				key := canonicalCycle(cycle)
+				if !reported[key] {
+					reported[key] = true
+					errs.Add(tg.Pos, ErrLoop, SevError, "jump loop in table %s: %s (iptables-restore --test accepts it but the kernel refuses to load it)",
+						t.Name, strings.Join(cycle, " → "))
+				}
+			case white:
+				visit(next)
+			}
+		}
+		stack = stack[:len(stack)-1]
+		color[c.Name] = black
+	}
+	// Visit in a stable order: built-ins first, then user chains by name.
+	for _, c := range t.SortedChains() {
+		if color[c.Name] == white {
+			visit(c)
+		}
+	}
+}
+
+func canonicalCycle(cycle []string) string {
+	c := append([]string{}, cycle[:len(cycle)-1]...)
+	sort.Strings(c)
+	return strings.Join(c, ",")
+}
+
+var natHooks = map[string]Hook{
+	"DNAT":       HookPrerouting | HookOutput,
+	"REDIRECT":   HookPrerouting | HookOutput,
+	"SNAT":       HookPostrouting | HookInput,
+	"MASQUERADE": HookPostrouting,
+	"NETMAP":     HookPrerouting | HookPostrouting | HookOutput | HookInput,
+}
+
+func checkRule(t *Table, c *Chain, r *Rule, h Hook, errs *ErrorList) {
+	refused := "iptables-restore --test accepts it but the kernel refuses to load it"
+	if tg := r.Target; tg != nil && tg.Kind == TargetExtension {
+		name := tg.Name
+		if allowed, ok := natHooks[name]; ok {
+			if t.Name != "nat" {
+				errs.Add(tg.Pos, ErrWrongTable, SevError, "%s in the %s table: it works only in the nat table (%s)", name, t.Name, refused)
+			} else if bad := h &^ allowed; bad != 0 {
+				errs.Add(tg.Pos, ErrWrongHook, SevError, "%s in chain %s, which is reached from %s: %s works only in %s (%s)", name, c.Name, bad, name, allowed, refused)
+			}
+		}
+		switch name {
+		case "REJECT":
+			if t.Name != "filter" && t.Name != "mangle" && t.Name != "raw" {
+				errs.Add(tg.Pos, ErrWrongTable, SevError, "REJECT in the %s table: it works only in filter, mangle or raw (%s)", t.Name, refused)
+			} else if bad := h &^ (HookInput | HookForward | HookOutput); bad != 0 {
+				errs.Add(tg.Pos, ErrWrongHook, SevError, "REJECT in chain %s, which is reached from %s: REJECT works only in INPUT, FORWARD and OUTPUT (%s)", c.Name, bad, refused)
+			}
+		case "CT", "NOTRACK":
+			if t.Name != "raw" {
+				errs.Add(tg.Pos, ErrWrongTable, SevError, "%s in the %s table: it works only in the raw table (%s)", name, t.Name, refused)
+			}
+		case "CHECKSUM", "TCPMSS", "CLASSIFY", "TOS", "DSCP", "TTL", "HL":
+			if t.Name != "mangle" && (name == "CHECKSUM" || name == "TOS" || name == "DSCP" || name == "TTL" || name == "HL") {
+				errs.Add(tg.Pos, ErrWrongTable, SevError, "%s in the %s table: it works only in the mangle table (%s)", name, t.Name, refused)
+			}
+		}
+	}
+	for _, m := range r.Matches {
+		switch s := m.Spec.(type) {
+		case *OpaqueMatch:
+			if m.Name == "owner" {
+				if bad := h &^ (HookOutput | HookPostrouting); bad != 0 {
+					errs.Add(m.Pos, ErrWrongHook, SevError, "-m owner in chain %s, which is reached from %s: owner works only in OUTPUT and POSTROUTING (%s)", c.Name, bad, refused)
+				}
+			}
+		case *MACMatch:
+			if bad := h &^ (HookPrerouting | HookInput | HookForward); bad != 0 {
+				errs.Add(m.Pos, ErrWrongHook, SevError, "-m mac in chain %s, which is reached from %s: mac works only in PREROUTING, INPUT and FORWARD (%s)", c.Name, bad, refused)
+			}
+		case *PhysdevMatch:
+			out := s.Out != nil || (s.IsOut != nil && !s.IsOut.Neg)
+			bridged := s.IsBridged != nil && !s.IsBridged.Neg
+			if out && !bridged {
+				if bad := h & (HookOutput | HookForward | HookPostrouting); bad != 0 {
+					errs.Add(m.Pos, ErrWrongHook, SevError, "--physdev-out in chain %s, which is reached from %s: without --physdev-is-bridged it works only for bridged traffic (%s)", c.Name, bad, refused)
+				}
+			}
+		case *AddrtypeMatch:
+			if s.LimitIfaceIn && h&(HookOutput|HookPostrouting) != 0 {
+				errs.Add(m.Pos, ErrWrongHook, SevError, "--limit-iface-in in chain %s, which is reached from %s (%s)", c.Name, h&(HookOutput|HookPostrouting), refused)
+			}
+			if s.LimitIfaceOut && h&(HookPrerouting|HookInput) != 0 {
+				errs.Add(m.Pos, ErrWrongHook, SevError, "--limit-iface-out in chain %s, which is reached from %s (%s)", c.Name, h&(HookPrerouting|HookInput), refused)
+			}
+		}
+	}
+	if c.Builtin {
+		if r.In != nil && (c.Name == "OUTPUT" || c.Name == "POSTROUTING") {
+			errs.Add(r.In.Pos, ErrWrongHook, SevError, "-i in %s: packets there have no input interface; iptables refuses it (expected -o)", c.Name)
+		}
+		if r.Out != nil && (c.Name == "PREROUTING" || c.Name == "INPUT") {
+			errs.Add(r.Out.Pos, ErrWrongHook, SevError, "-o in %s: packets there have no output interface yet; iptables refuses it (expected -i)", c.Name)
+		}
+	}
+}

@@ -1,0 +1,979 @@
+package parser
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+)
+
+// optDef describes one option of a module: its long names (the first is
+// canonical; every name is its own getopt entry, so abbreviations are
+// resolved against all of them) and how many arguments it takes.
+type optDef struct {
+	names []string
+	nargs int
+}
+
+// moduleDef is a match module.
+type moduleDef struct {
+	opts  []optDef
+	build func(b *builder, m *Match) MatchSpec
+}
+
+// targetDef is an extension target.
+type targetDef struct {
+	opts  []optDef
+	build func(b *builder, t *Target) TargetSpec
+}
+
+func o(nargs int, names ...string) optDef { return optDef{names: names, nargs: nargs} }
+
+// builder turns raw options into typed specs and reports problems.
+type builder struct {
+	errs   *ErrorList
+	family Family
+	rule   *Rule
+}
+
+func (b *builder) errf(pos Pos, sentinel error, format string, args ...any) {
+	b.errs.Add(pos, sentinel, SevError, format, args...)
+}
+
+func (b *builder) warnf(pos Pos, sentinel error, format string, args ...any) {
+	b.errs.Add(pos, sentinel, SevWarning, format, args...)
+}
+
+var portOpts = []optDef{o(1, "sport", "source-port"), o(1, "dport", "destination-port")}
+
+// matchModules lists the match modules dfw knows. Modules whose outcome
+// cannot be decided offline build an *OpaqueMatch.
+var matchModules map[string]*moduleDef
+
+func init() {
+	opaque := func(b *builder, m *Match) MatchSpec { return &OpaqueMatch{} }
+	matchModules = map[string]*moduleDef{
+		"tcp": {opts: append(append([]optDef{}, portOpts...), o(2, "tcp-flags"), o(0, "syn"), o(1, "tcp-option")),
+			build: buildTCP},
+		"udp":       {opts: portOpts, build: buildUDP},
+		"udplite":   {opts: portOpts, build: buildUDP},
+		"sctp":      {opts: append(append([]optDef{}, portOpts...), o(2, "chunk-types")), build: buildSCTP},
+		"dccp":      {opts: append(append([]optDef{}, portOpts...), o(1, "dccp-types"), o(1, "dccp-option")), build: buildUDP},
+		"multiport": {opts: []optDef{o(1, "sports", "source-ports"), o(1, "dports", "destination-ports"), o(1, "ports")}, build: buildMultiport},
+		"icmp":      {opts: []optDef{o(1, "icmp-type")}, build: buildICMP},
+		"icmp6":     {opts: []optDef{o(1, "icmpv6-type")}, build: buildICMP},
+		"state":     {opts: []optDef{o(1, "state")}, build: buildState},
+		"conntrack": {opts: []optDef{o(1, "ctstate"), o(1, "ctproto"), o(1, "ctorigsrc"), o(1, "ctorigdst"),
+			o(1, "ctreplsrc"), o(1, "ctrepldst"), o(1, "ctorigsrcport"), o(1, "ctorigdstport"),
+			o(1, "ctreplsrcport"), o(1, "ctrepldstport"), o(1, "ctstatus"), o(1, "ctexpire"), o(1, "ctdir")},
+			build: buildConntrack},
+		"addrtype": {opts: []optDef{o(1, "src-type"), o(1, "dst-type"), o(0, "limit-iface-in"), o(0, "limit-iface-out")},
+			build: buildAddrtype},
+		"iprange":  {opts: []optDef{o(1, "src-range"), o(1, "dst-range")}, build: buildIPRange},
+		"mac":      {opts: []optDef{o(1, "mac-source")}, build: buildMAC},
+		"mark":     {opts: []optDef{o(1, "mark")}, build: buildMark},
+		"connmark": {opts: []optDef{o(1, "mark")}, build: buildMark},
+		"comment":  {opts: []optDef{o(1, "comment")}, build: buildComment},
+		"physdev": {opts: []optDef{o(1, "physdev-in"), o(1, "physdev-out"), o(0, "physdev-is-in"),
+			o(0, "physdev-is-out"), o(0, "physdev-is-bridged")}, build: buildPhysdev},
+		"set": {opts: []optDef{o(2, "match-set"), o(2, "set"), o(0, "return-nomatch"), o(0, "update-counters"),
+			o(0, "update-subcounters"), o(1, "packets-eq"), o(1, "packets-lt"), o(1, "packets-gt"),
+			o(1, "bytes-eq"), o(1, "bytes-lt"), o(1, "bytes-gt")}, build: buildSet},
+		"pkttype": {opts: []optDef{o(1, "pkt-type")}, build: buildPkttype},
+		"length":  {opts: []optDef{o(1, "length")}, build: buildLength},
+		"ttl":     {opts: []optDef{o(1, "ttl-eq"), o(1, "ttl-lt"), o(1, "ttl-gt")}, build: buildTTL},
+		"hl":      {opts: []optDef{o(1, "hl-eq"), o(1, "hl-lt"), o(1, "hl-gt")}, build: buildTTL},
+		"tos":     {opts: []optDef{o(1, "tos")}, build: buildTOS},
+		"dscp":    {opts: []optDef{o(1, "dscp"), o(1, "dscp-class")}, build: buildTOS},
+		"limit":   {opts: []optDef{o(1, "limit"), o(1, "limit-burst")}, build: opaque},
+		"hashlimit": {opts: []optDef{o(1, "hashlimit"), o(1, "hashlimit-upto"), o(1, "hashlimit-above"),
+			o(1, "hashlimit-burst"), o(1, "hashlimit-mode"), o(1, "hashlimit-srcmask"), o(1, "hashlimit-dstmask"),
+			o(1, "hashlimit-name"), o(1, "hashlimit-htable-size"), o(1, "hashlimit-htable-max"),
+			o(1, "hashlimit-htable-expire"), o(1, "hashlimit-htable-gcinterval"), o(0, "hashlimit-rate-match"),
+			o(1, "hashlimit-rate-interval")}, build: opaque},
+		"recent": {opts: []optDef{o(0, "set"), o(0, "rcheck"), o(0, "update"), o(0, "remove"), o(1, "seconds"),
+			o(0, "reap"), o(1, "hitcount"), o(0, "rttl"), o(1, "name"), o(0, "rsource"), o(0, "rdest"), o(1, "mask")},
+			build: buildRecent},
+		"statistic": {opts: []optDef{o(1, "mode"), o(1, "probability"), o(1, "every"), o(1, "packet")}, build: opaque},
+		"time": {opts: []optDef{o(1, "datestart"), o(1, "datestop"), o(1, "timestart"), o(1, "timestop"),
+			o(1, "monthdays"), o(1, "weekdays"), o(0, "kerneltz"), o(0, "localtz"), o(0, "utc"), o(0, "contiguous")},
+			build: opaque},
+		"connlimit": {opts: []optDef{o(1, "connlimit-upto"), o(1, "connlimit-above"), o(1, "connlimit-mask"),
+			o(0, "connlimit-saddr"), o(0, "connlimit-daddr")}, build: opaque},
+		"owner": {opts: []optDef{o(1, "uid-owner"), o(1, "gid-owner"), o(0, "socket-exists"), o(0, "suppl-groups"),
+			o(1, "pid-owner"), o(1, "sid-owner"), o(1, "cmd-owner")}, build: opaque},
+		"string": {opts: []optDef{o(1, "algo"), o(1, "from"), o(1, "to"), o(1, "string"), o(1, "hex-string"),
+			o(0, "icase")}, build: opaque},
+		"u32": {opts: []optDef{o(1, "u32")}, build: opaque},
+		"rt": {opts: []optDef{o(1, "rt-type"), o(1, "rt-segsleft"), o(1, "rt-len"), o(0, "rt-0-res"),
+			o(1, "rt-0-addrs"), o(0, "rt-0-not-strict")}, build: opaque},
+		"frag": {opts: []optDef{o(1, "fragid"), o(1, "fraglen"), o(0, "fragres"), o(0, "fragfirst"),
+			o(0, "fragmore"), o(0, "fraglast")}, build: opaque},
+		"hbh":        {opts: []optDef{o(1, "hbh-len"), o(1, "hbh-opts")}, build: opaque},
+		"dst":        {opts: []optDef{o(1, "dst-len"), o(1, "dst-opts")}, build: opaque},
+		"ipv6header": {opts: []optDef{o(1, "header"), o(0, "soft")}, build: opaque},
+		"policy": {opts: []optDef{o(1, "dir"), o(1, "pol"), o(0, "strict"), o(1, "reqid"), o(1, "spi"),
+			o(1, "proto"), o(1, "mode"), o(1, "tunnel-src"), o(1, "tunnel-dst"), o(0, "next")}, build: opaque},
+		"nfacct":    {opts: []optDef{o(1, "nfacct-name")}, build: func(*builder, *Match) MatchSpec { return &OpaqueMatch{AlwaysTrue: true} }},
+		"rpfilter":  {opts: []optDef{o(0, "loose"), o(0, "validmark"), o(0, "accept-local"), o(0, "invert")}, build: opaque},
+		"tcpmss":    {opts: []optDef{o(1, "mss")}, build: opaque},
+		"quota":     {opts: []optDef{o(1, "quota")}, build: opaque},
+		"helper":    {opts: []optDef{o(1, "helper")}, build: opaque},
+		"realm":     {opts: []optDef{o(1, "realm")}, build: opaque},
+		"socket":    {opts: []optDef{o(0, "transparent"), o(0, "nowildcard"), o(0, "restore-skmark")}, build: opaque},
+		"cgroup":    {opts: []optDef{o(1, "path"), o(1, "cgroup")}, build: opaque},
+		"devgroup":  {opts: []optDef{o(1, "src-group"), o(1, "dst-group")}, build: opaque},
+		"ecn":       {opts: []optDef{o(0, "ecn-tcp-cwr"), o(0, "ecn-tcp-ece"), o(1, "ecn-ip-ect")}, build: opaque},
+		"esp":       {opts: []optDef{o(1, "espspi")}, build: opaque},
+		"ah":        {opts: []optDef{o(1, "ahspi")}, build: opaque},
+		"cpu":       {opts: []optDef{o(1, "cpu")}, build: opaque},
+		"bpf":       {opts: []optDef{o(1, "bytecode"), o(1, "object-pinned")}, build: opaque},
+		"connbytes": {opts: []optDef{o(1, "connbytes"), o(1, "connbytes-dir"), o(1, "connbytes-mode")}, build: opaque},
+		"connlabel": {opts: []optDef{o(1, "label"), o(0, "set")}, build: opaque},
+		"ipvs": {opts: []optDef{o(0, "ipvs"), o(1, "vproto"), o(1, "vaddr"), o(1, "vport"), o(1, "vdir"),
+			o(1, "vmethod"), o(1, "vportctl")}, build: opaque},
+		"mh":       {opts: []optDef{o(1, "mh-type")}, build: opaque},
+		"osf":      {opts: []optDef{o(1, "genre"), o(1, "ttl"), o(1, "log")}, build: opaque},
+		"rateest":  {opts: []optDef{o(1, "rateest"), o(1, "rateest1"), o(1, "rateest2"), o(0, "rateest-delta"), o(1, "rateest-bps"), o(1, "rateest-pps"), o(0, "rateest-lt"), o(0, "rateest-gt"), o(0, "rateest-eq")}, build: opaque},
+		"cluster":  {opts: []optDef{o(1, "cluster-total-nodes"), o(1, "cluster-local-node"), o(1, "cluster-local-nodemask"), o(1, "cluster-hash-seed")}, build: opaque},
+		"ipcomp":   {opts: []optDef{o(1, "ipcompspi"), o(0, "compres")}, build: opaque},
+		"condition": {opts: []optDef{o(1, "condition")}, build: opaque},
+	}
+	matchModules["icmpv6"] = matchModules["icmp6"]
+}
+
+// protoModule names the module a protocol loads implicitly.
+func protoModule(num uint8) string {
+	switch num {
+	case 6:
+		return "tcp"
+	case 17:
+		return "udp"
+	case 132:
+		return "sctp"
+	case 33:
+		return "dccp"
+	case 136:
+		return "udplite"
+	case 1:
+		return "icmp"
+	case 58:
+		return "icmp6"
+	case 135:
+		return "mh"
+	case 50:
+		return "esp"
+	case 51:
+		return "ah"
+	}
+	return ""
+}
+
+// optArgs returns the single argument of an option.
+func arg(op *Option) string {
+	if len(op.Args) == 0 {
+		return ""
+	}
+	return op.Args[0]
+}
+
+func (b *builder) portSet(op *Option) *PortSet {
+	r, err := parsePortRange(arg(op))
+	if err != nil {
+		b.errf(op.Pos, ErrBadValue, "--%s: %v", op.Name, err)
+		return nil
+	}
+	return &PortSet{Neg: op.Neg, Ranges: []Range{r}, Pos: op.Pos}
+}
+
+func buildTCP(b *builder, m *Match) MatchSpec {
+	s := &TCPMatch{}
+	for i := range m.Options {
+		op := &m.Options[i]
+		switch op.Name {
+		case "sport":
+			s.Sport = b.portSet(op)
+		case "dport":
+			s.Dport = b.portSet(op)
+		case "syn":
+			s.Flags = &TCPFlags{Neg: op.Neg, Mask: FlagSYN | FlagRST | FlagACK | FlagFIN, Comp: FlagSYN, Pos: op.Pos}
+		case "tcp-flags":
+			mask, err1 := parseTCPFlags(op.Args[0])
+			comp, err2 := parseTCPFlags(op.Args[1])
+			if err1 != nil || err2 != nil {
+				b.errf(op.Pos, ErrBadValue, "--tcp-flags: %v", firstErr(err1, err2))
+				continue
+			}
+			s.Flags = &TCPFlags{Neg: op.Neg, Mask: mask, Comp: comp, Pos: op.Pos}
+		case "tcp-option":
+			v, err := parseUint(arg(op), 255)
+			if err != nil {
+				b.errf(op.Pos, ErrBadValue, "--tcp-option: %v", err)
+				continue
+			}
+			s.Option = &NumMatch{Neg: op.Neg, Range: Range{uint32(v), uint32(v)}, Pos: op.Pos}
+		}
+	}
+	return s
+}
+
+func firstErr(errs ...error) error {
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+func buildUDP(b *builder, m *Match) MatchSpec {
+	s := &UDPMatch{}
+	for i := range m.Options {
+		op := &m.Options[i]
+		switch op.Name {
+		case "sport":
+			s.Sport = b.portSet(op)
+		case "dport":
+			s.Dport = b.portSet(op)
+		}
+	}
+	if m.Name == "dccp" {
+		// DCCP types/options are not modelled: the match is opaque beyond ports.
+		for _, op := range m.Options {
+			if op.Name != "sport" && op.Name != "dport" {
+				return &OpaqueMatch{}
+			}
+		}
+	}
+	return s
+}
+
+func buildSCTP(b *builder, m *Match) MatchSpec {
+	s := &SCTPMatch{}
+	for i := range m.Options {
+		op := &m.Options[i]
+		switch op.Name {
+		case "sport":
+			s.Sport = b.portSet(op)
+		case "dport":
+			s.Dport = b.portSet(op)
+		case "chunk-types":
+			s.Chunks = op
+		}
+	}
+	return s
+}
+
+func buildMultiport(b *builder, m *Match) MatchSpec {
+	s := &MultiportMatch{}
+	n := 0
+	for i := range m.Options {
+		op := &m.Options[i]
+		ranges, err := parsePortList(arg(op))
+		if err != nil {
+			b.errf(op.Pos, ErrBadValue, "--%s: %v", op.Name, err)
+			continue
+		}
+		ps := &PortSet{Neg: op.Neg, Ranges: ranges, Pos: op.Pos}
+		n++
+		switch op.Name {
+		case "sports":
+			s.Src = ps
+		case "dports":
+			s.Dst = ps
+		case "ports":
+			s.Any = ps
+		}
+	}
+	if n > 1 {
+		b.errf(m.Pos, ErrBadOption, "multiport takes only one of --sports, --dports, --ports")
+	}
+	if n == 0 && len(b.errs.Errors()) == 0 {
+		b.errf(m.Pos, ErrBadOption, "multiport needs --sports, --dports or --ports")
+	}
+	if p := b.rule.Proto; p == nil || p.Neg || !multiportProto(p.Num) {
+		b.errf(m.Pos, ErrBadOption, "multiport needs -p tcp, udp, udplite, sctp or dccp")
+	}
+	return s
+}
+
+func multiportProto(n uint8) bool {
+	return n == 6 || n == 17 || n == 136 || n == 132 || n == 33
+}
+
+func buildICMP(b *builder, m *Match) MatchSpec {
+	v6 := m.Name != "icmp"
+	for i := range m.Options {
+		op := &m.Options[i]
+		im, err := parseICMPType(arg(op), v6)
+		if err != nil {
+			b.errf(op.Pos, ErrBadValue, "--%s: %v", op.Name, err)
+			return &ICMPMatch{V6: v6, Any: true, Code: Range{0, 255}}
+		}
+		im.Neg = op.Neg
+		im.Pos = op.Pos
+		return &im
+	}
+	// "-m icmp" without a type matches every ICMP packet.
+	return &ICMPMatch{V6: v6, Any: true, Code: Range{0, 255}, Pos: m.Pos}
+}
+
+func (b *builder) states(op *Option, ctOnly bool) *StateSet {
+	st, err := parseStates(arg(op), ctOnly)
+	if err != nil {
+		b.errf(op.Pos, ErrBadValue, "--%s: %v", op.Name, err)
+		return nil
+	}
+	return &StateSet{Neg: op.Neg, Mask: st, Pos: op.Pos}
+}
+
+func buildState(b *builder, m *Match) MatchSpec {
+	s := &StateMatch{}
+	for i := range m.Options {
+		s.State = b.states(&m.Options[i], false)
+	}
+	if len(m.Options) == 0 {
+		b.errf(m.Pos, ErrBadOption, "state needs --state")
+	}
+	return s
+}
+
+func (b *builder) addrSel(op *Option) *AddrSel {
+	a, mk, err := parseAddrMask(arg(op), b.family)
+	if err != nil {
+		b.errf(op.Pos, ErrBadValue, "--%s: %v", op.Name, err)
+		return nil
+	}
+	return &AddrSel{Neg: op.Neg, Addr: a, Mask: mk, Pos: op.Pos}
+}
+
+func buildConntrack(b *builder, m *Match) MatchSpec {
+	s := &ConntrackMatch{}
+	for i := range m.Options {
+		op := &m.Options[i]
+		switch op.Name {
+		case "ctstate":
+			s.State = b.states(op, true)
+		case "ctproto":
+			p, err := parseProto(arg(op))
+			if err != nil {
+				b.errf(op.Pos, ErrBadValue, "--ctproto: %v", err)
+				continue
+			}
+			s.Proto = &ProtoMatch{Neg: op.Neg, Num: p, Name: strings.ToLower(arg(op)), Pos: op.Pos}
+		case "ctorigsrc":
+			s.OrigSrc = b.addrSel(op)
+		case "ctorigdst":
+			s.OrigDst = b.addrSel(op)
+		case "ctreplsrc":
+			s.ReplSrc = b.addrSel(op)
+		case "ctrepldst":
+			s.ReplDst = b.addrSel(op)
+		case "ctorigsrcport", "ctorigdstport", "ctreplsrcport", "ctrepldstport":
+			ps := b.ctPort(op)
+			switch op.Name {
+			case "ctorigsrcport":
+				s.OrigSrcPort = ps
+			case "ctorigdstport":
+				s.OrigDstPort = ps
+			case "ctreplsrcport":
+				s.ReplSrcPort = ps
+			default:
+				s.ReplDstPort = ps
+			}
+		case "ctstatus":
+			st, err := parseStatus(arg(op))
+			if err != nil {
+				b.errf(op.Pos, ErrBadValue, "--ctstatus: %v", err)
+				continue
+			}
+			s.Status = &StatusSet{Neg: op.Neg, Mask: st, Pos: op.Pos}
+		case "ctexpire":
+			r, err := parseNumRange(arg(op), 0xffffffff)
+			if err != nil {
+				b.errf(op.Pos, ErrBadValue, "--ctexpire: %v", err)
+				continue
+			}
+			s.Expire = &NumMatch{Neg: op.Neg, Range: r, Pos: op.Pos}
+		case "ctdir":
+			switch strings.ToUpper(arg(op)) {
+			case "ORIGINAL", "REPLY":
+				s.Dir = strings.ToUpper(arg(op))
+			default:
+				b.errf(op.Pos, ErrBadValue, "--ctdir: %q is not ORIGINAL or REPLY", arg(op))
+			}
+		}
+	}
+	return s
+}
+
+// ctPort parses a conntrack port (or range). iptables reads it with a
+// 32-bit parser and stores 16 bits, so 70000 silently becomes 4464, and
+// keeps an empty range such as 80:70 that then never matches: both are
+// reported.
+func (b *builder) ctPort(op *Option) *PortSet {
+	s := arg(op)
+	lo, hi, isRange := strings.Cut(s, ":")
+	parse := func(x string) (uint32, bool) {
+		if p, err := parsePort(x); err == nil {
+			return uint32(p), true
+		}
+		v, err := parseUint(x, 0xffffffff)
+		if err != nil {
+			b.errf(op.Pos, ErrBadValue, "--%s: invalid port %q (expected 0-65535 or LOW:HIGH)", op.Name, x)
+			return 0, false
+		}
+		b.errf(op.Pos, ErrSilentChange, "--%s: port %d is out of range: iptables loads it as %d (expected 0-65535)", op.Name, v, v&0xffff)
+		return uint32(v & 0xffff), true
+	}
+	r := Range{}
+	var ok bool
+	if r.Lo, ok = parse(lo); !ok {
+		return nil
+	}
+	r.Hi = r.Lo
+	if isRange {
+		if r.Hi, ok = parse(hi); !ok {
+			return nil
+		}
+		if r.Lo > r.Hi {
+			b.errf(op.Pos, ErrBadValue, "--%s: empty port range %q: iptables loads it but it never matches (expected LOW:HIGH with LOW <= HIGH)", op.Name, s)
+		}
+	}
+	return &PortSet{Neg: op.Neg, Ranges: []Range{r}, Pos: op.Pos}
+}
+
+func buildAddrtype(b *builder, m *Match) MatchSpec {
+	s := &AddrtypeMatch{}
+	for i := range m.Options {
+		op := &m.Options[i]
+		switch op.Name {
+		case "src-type", "dst-type":
+			t, err := parseAddrTypes(arg(op))
+			if err != nil {
+				b.errf(op.Pos, ErrBadValue, "--%s: %v", op.Name, err)
+				continue
+			}
+			set := &AddrTypeSet{Neg: op.Neg, Mask: t, Pos: op.Pos}
+			if op.Name == "src-type" {
+				s.Src = set
+			} else {
+				s.Dst = set
+			}
+		case "limit-iface-in":
+			s.LimitIfaceIn = true
+		case "limit-iface-out":
+			s.LimitIfaceOut = true
+		}
+	}
+	return s
+}
+
+func buildIPRange(b *builder, m *Match) MatchSpec {
+	s := &IPRangeMatch{}
+	for i := range m.Options {
+		op := &m.Options[i]
+		lo, hi, isRange := strings.Cut(arg(op), "-")
+		if !isRange {
+			hi = lo
+		}
+		l, err1 := netip.ParseAddr(lo)
+		h, err2 := netip.ParseAddr(hi)
+		if err1 != nil || err2 != nil || l.Is6() != (b.family == IPv6) || h.Is6() != (b.family == IPv6) {
+			b.errf(op.Pos, ErrBadValue, "--%s: invalid range %q (expected FROM-TO with %s addresses)", op.Name, arg(op), b.family)
+			continue
+		}
+		r := &AddrRange{Neg: op.Neg, Lo: l, Hi: h, Pos: op.Pos}
+		if op.Name == "src-range" {
+			s.Src = r
+		} else {
+			s.Dst = r
+		}
+	}
+	return s
+}
+
+func buildMAC(b *builder, m *Match) MatchSpec {
+	s := &MACMatch{}
+	for i := range m.Options {
+		op := &m.Options[i]
+		mac, err := parseMAC(arg(op))
+		if err != nil {
+			b.errf(op.Pos, ErrBadValue, "--mac-source: %v", err)
+			continue
+		}
+		*s = MACMatch{Neg: op.Neg, MAC: mac, Pos: op.Pos}
+	}
+	return s
+}
+
+func buildMark(b *builder, m *Match) MatchSpec {
+	s := &MarkMatch{Conn: m.Name == "connmark", Mask: 0xffffffff}
+	for i := range m.Options {
+		op := &m.Options[i]
+		v, mk, err := parseMark(arg(op))
+		if err != nil {
+			b.errf(op.Pos, ErrBadValue, "--mark: %v", err)
+			continue
+		}
+		s.Neg, s.Value, s.Mask, s.Pos = op.Neg, v, mk, op.Pos
+	}
+	return s
+}
+
+func buildComment(b *builder, m *Match) MatchSpec {
+	s := &CommentMatch{}
+	for _, op := range m.Options {
+		s.Text = arg(&op)
+		if len(s.Text) > 255 {
+			b.errf(op.Pos, ErrBadValue, "--comment: comment is %d bytes long (iptables allows at most 255)", len(s.Text))
+		}
+	}
+	return s
+}
+
+func buildPhysdev(b *builder, m *Match) MatchSpec {
+	s := &PhysdevMatch{}
+	for i := range m.Options {
+		op := &m.Options[i]
+		switch op.Name {
+		case "physdev-in", "physdev-out":
+			im := ifaceMatch(arg(op), op.Neg, op.Pos)
+			if op.Name == "physdev-in" {
+				s.In = im
+			} else {
+				s.Out = im
+			}
+		case "physdev-is-in":
+			s.IsIn = &Flag{Neg: op.Neg, Pos: op.Pos}
+		case "physdev-is-out":
+			s.IsOut = &Flag{Neg: op.Neg, Pos: op.Pos}
+		case "physdev-is-bridged":
+			s.IsBridged = &Flag{Neg: op.Neg, Pos: op.Pos}
+		}
+	}
+	return s
+}
+
+func buildSet(b *builder, m *Match) MatchSpec {
+	s := &SetMatch{}
+	for i := range m.Options {
+		op := &m.Options[i]
+		if op.Name == "match-set" || op.Name == "set" {
+			s.Neg, s.Name, s.Pos = op.Neg, op.Args[0], op.Pos
+			s.Flags = strings.Split(op.Args[1], ",")
+			for _, f := range s.Flags {
+				if f != "src" && f != "dst" {
+					b.errf(op.Pos, ErrBadValue, "--match-set: flag %q is not src or dst", f)
+				}
+			}
+		}
+	}
+	if s.Name == "" {
+		b.errf(m.Pos, ErrBadOption, "set needs --match-set NAME src|dst")
+	}
+	return s
+}
+
+func buildPkttype(b *builder, m *Match) MatchSpec {
+	s := &PkttypeMatch{}
+	for _, op := range m.Options {
+		t := strings.ToLower(arg(&op))
+		switch t {
+		case "unicast", "broadcast", "multicast", "host", "otherhost":
+			if t == "host" {
+				t = "unicast"
+			}
+			*s = PkttypeMatch{Neg: op.Neg, Type: t, Pos: op.Pos}
+		default:
+			b.errf(op.Pos, ErrBadValue, "--pkt-type: %q is not unicast, broadcast or multicast", arg(&op))
+		}
+	}
+	return s
+}
+
+func buildLength(b *builder, m *Match) MatchSpec {
+	s := &LengthMatch{}
+	for _, op := range m.Options {
+		r, err := parseNumRange(arg(&op), 65535)
+		if err != nil {
+			b.errf(op.Pos, ErrBadValue, "--length: %v", err)
+			continue
+		}
+		s.Length = NumMatch{Neg: op.Neg, Range: r, Pos: op.Pos}
+	}
+	return s
+}
+
+func buildTTL(b *builder, m *Match) MatchSpec {
+	s := &TTLMatch{HL: m.Name == "hl"}
+	for _, op := range m.Options {
+		v, err := parseUint(arg(&op), 255)
+		if err != nil {
+			b.errf(op.Pos, ErrBadValue, "--%s: %v", op.Name, err)
+			continue
+		}
+		s.Op = op.Name[len(op.Name)-2:]
+		s.Neg, s.Value, s.Pos = op.Neg, uint8(v), op.Pos
+	}
+	if s.Op == "" {
+		b.errf(m.Pos, ErrBadOption, "%s needs --%s-eq, --%s-lt or --%s-gt", m.Name, m.Name, m.Name, m.Name)
+		s.Op = "eq"
+	}
+	return s
+}
+
+var tosNames = map[string]uint8{
+	"minimize-delay": 0x10, "maximize-throughput": 0x08, "maximize-reliability": 0x04,
+	"minimize-cost": 0x02, "normal-service": 0x00,
+}
+
+var dscpClasses = map[string]uint8{
+	"cs0": 0, "cs1": 8, "cs2": 16, "cs3": 24, "cs4": 32, "cs5": 40, "cs6": 48, "cs7": 56,
+	"af11": 10, "af12": 12, "af13": 14, "af21": 18, "af22": 20, "af23": 22,
+	"af31": 26, "af32": 28, "af33": 30, "af41": 34, "af42": 36, "af43": 38,
+	"ef": 46, "be": 0,
+}
+
+func buildTOS(b *builder, m *Match) MatchSpec {
+	s := &TOSMatch{DSCP: m.Name == "dscp", Mask: 0xff}
+	for _, op := range m.Options {
+		a := arg(&op)
+		s.Neg, s.Pos = op.Neg, op.Pos
+		switch op.Name {
+		case "tos":
+			if v, ok := tosNames[strings.ToLower(a)]; ok {
+				s.Value, s.Mask = v, 0x3f
+				continue
+			}
+			v, mk, err := parseMark(a)
+			if err != nil || v > 255 || (strings.Contains(a, "/") && mk > 255) {
+				b.errf(op.Pos, ErrBadValue, "--tos: invalid value %q (expected a name or VALUE[/MASK] up to 0xff)", a)
+				continue
+			}
+			s.Value = uint8(v)
+			if strings.Contains(a, "/") {
+				s.Mask = uint8(mk)
+			}
+		case "dscp":
+			v, err := parseUint(a, 63)
+			if err != nil {
+				b.errf(op.Pos, ErrBadValue, "--dscp: %v (expected 0-63)", err)
+				continue
+			}
+			s.Value = uint8(v)
+		case "dscp-class":
+			v, ok := dscpClasses[strings.ToLower(a)]
+			if !ok {
+				b.errf(op.Pos, ErrBadValue, "--dscp-class: unknown class %q (expected e.g. EF, AF41, CS1)", a)
+				continue
+			}
+			s.Value = v
+		}
+	}
+	return s
+}
+
+func buildRecent(b *builder, m *Match) MatchSpec {
+	// "--set" and "--remove" alone always match (they only record);
+	// rcheck/update depend on the table's state.
+	for _, op := range m.Options {
+		if op.Name == "rcheck" || op.Name == "update" {
+			return &OpaqueMatch{}
+		}
+	}
+	return &OpaqueMatch{AlwaysTrue: true}
+}
+
+// ---- targets ----
+
+var targetDefs map[string]*targetDef
+
+func init() {
+	cont := func(*builder, *Target) TargetSpec { return &ContinueTarget{} }
+	targetDefs = map[string]*targetDef{
+		"REJECT":     {opts: []optDef{o(1, "reject-with")}, build: buildReject},
+		"DNAT":       {opts: []optDef{o(1, "to-destination"), o(0, "random"), o(0, "persistent")}, build: buildNAT},
+		"SNAT":       {opts: []optDef{o(1, "to-source"), o(0, "random"), o(0, "random-fully"), o(0, "persistent")}, build: buildNAT},
+		"MASQUERADE": {opts: []optDef{o(1, "to-ports"), o(0, "random"), o(0, "random-fully")}, build: buildNAT},
+		"REDIRECT":   {opts: []optDef{o(1, "to-ports"), o(0, "random")}, build: buildNAT},
+		"NETMAP":     {opts: []optDef{o(1, "to")}, build: buildNAT},
+		"MARK": {opts: []optDef{o(1, "set-mark"), o(1, "set-xmark"), o(1, "and-mark"), o(1, "or-mark"), o(1, "xor-mark")},
+			build: buildMarkTarget},
+		"CONNMARK": {opts: []optDef{o(1, "set-mark"), o(1, "set-xmark"), o(0, "save-mark"), o(0, "restore-mark"),
+			o(1, "and-mark"), o(1, "or-mark"), o(1, "xor-mark"), o(1, "mask"), o(1, "nfmask"), o(1, "ctmask")},
+			build: buildMarkTarget},
+		"CT": {opts: []optDef{o(0, "notrack"), o(1, "helper"), o(1, "ctevents"), o(1, "expevents"), o(1, "zone"),
+			o(1, "zone-orig"), o(1, "zone-reply"), o(1, "timeout")},
+			build: func(b *builder, t *Target) TargetSpec {
+				for _, op := range t.Options {
+					if op.Name == "notrack" {
+						return &CTTarget{NoTrack: true}
+					}
+				}
+				return &CTTarget{}
+			}},
+		"NOTRACK": {build: func(*builder, *Target) TargetSpec { return &CTTarget{NoTrack: true} }},
+		"LOG": {opts: []optDef{o(1, "log-level"), o(1, "log-prefix"), o(0, "log-tcp-sequence"), o(0, "log-tcp-options"),
+			o(0, "log-ip-options"), o(0, "log-uid"), o(0, "log-macdecode")}, build: cont},
+		"NFLOG": {opts: []optDef{o(1, "nflog-group"), o(1, "nflog-prefix"), o(1, "nflog-range"), o(1, "nflog-threshold"),
+			o(1, "nflog-size")}, build: cont},
+		"ULOG":  {opts: []optDef{o(1, "ulog-nlgroup"), o(1, "ulog-prefix"), o(1, "ulog-cprange"), o(1, "ulog-qthreshold")}, build: cont},
+		"AUDIT": {opts: []optDef{o(1, "type")}, build: cont},
+		"TRACE": {build: cont},
+		"NFQUEUE": {opts: []optDef{o(1, "queue-num"), o(1, "queue-balance"), o(0, "queue-bypass"), o(0, "fail-open"),
+			o(0, "queue-cpu-fanout")},
+			build: func(b *builder, t *Target) TargetSpec {
+				q := &NFQueueTarget{}
+				for _, op := range t.Options {
+					q.Bypass = q.Bypass || op.Name == "queue-bypass"
+				}
+				return q
+			}},
+		"TCPMSS":      {opts: []optDef{o(1, "set-mss"), o(0, "clamp-mss-to-pmtu")}, build: cont},
+		"CHECKSUM":    {opts: []optDef{o(0, "checksum-fill")}, build: cont},
+		"CLASSIFY":    {opts: []optDef{o(1, "set-class")}, build: cont},
+		"TOS":         {opts: []optDef{o(1, "set-tos"), o(1, "and-tos"), o(1, "or-tos"), o(1, "xor-tos")}, build: cont},
+		"DSCP":        {opts: []optDef{o(1, "set-dscp"), o(1, "set-dscp-class")}, build: cont},
+		"TTL":         {opts: []optDef{o(1, "ttl-set"), o(1, "ttl-dec"), o(1, "ttl-inc")}, build: cont},
+		"HL":          {opts: []optDef{o(1, "hl-set"), o(1, "hl-dec"), o(1, "hl-inc")}, build: cont},
+		"SET":         {opts: []optDef{o(2, "add-set"), o(2, "del-set"), o(2, "map-set"), o(0, "exist"), o(1, "timeout"), o(0, "map-mark"), o(0, "map-prio"), o(0, "map-queue")}, build: cont},
+		"TEE":         {opts: []optDef{o(1, "gateway"), o(1, "oif")}, build: cont},
+		"SECMARK":     {opts: []optDef{o(1, "selctx")}, build: cont},
+		"CONNSECMARK": {opts: []optDef{o(0, "save"), o(0, "restore")}, build: cont},
+		"IDLETIMER":   {opts: []optDef{o(1, "timeout"), o(1, "label")}, build: cont},
+		"LED":         {opts: []optDef{o(1, "led-trigger-id"), o(1, "led-delay"), o(0, "led-always-blink")}, build: cont},
+		"RATEEST":     {opts: []optDef{o(1, "rateest-name"), o(1, "rateest-interval"), o(1, "rateest-ewmalog")}, build: cont},
+		"TPROXY":      {opts: []optDef{o(1, "on-port"), o(1, "on-ip"), o(1, "tproxy-mark")}, build: func(*builder, *Target) TargetSpec { return &UnknownTarget{} }},
+		"SYNPROXY":    {opts: []optDef{o(1, "mss"), o(1, "wscale"), o(0, "sack-perm"), o(0, "timestamp"), o(0, "ecn")}, build: func(*builder, *Target) TargetSpec { return &UnknownTarget{} }},
+		"CONNSECMARK_": {build: cont},
+	}
+	delete(targetDefs, "CONNSECMARK_")
+}
+
+var rejectWith = map[string]string{
+	"icmp-net-unreachable": "icmp-net-unreachable", "net-unreach": "icmp-net-unreachable",
+	"icmp-host-unreachable": "icmp-host-unreachable", "host-unreach": "icmp-host-unreachable",
+	"icmp-port-unreachable": "icmp-port-unreachable", "port-unreach": "icmp-port-unreachable",
+	"icmp-proto-unreachable": "icmp-proto-unreachable", "proto-unreach": "icmp-proto-unreachable",
+	"icmp-net-prohibited": "icmp-net-prohibited", "net-prohib": "icmp-net-prohibited",
+	"icmp-host-prohibited": "icmp-host-prohibited", "host-prohib": "icmp-host-prohibited",
+	"icmp-admin-prohibited": "icmp-admin-prohibited", "admin-prohib": "icmp-admin-prohibited",
+	"tcp-reset": "tcp-reset", "tcp-rst": "tcp-reset",
+}
+
+var rejectWith6 = map[string]string{
+	"icmp6-no-route": "icmp6-no-route", "no-route": "icmp6-no-route",
+	"icmp6-adm-prohibited": "icmp6-adm-prohibited", "adm-prohibited": "icmp6-adm-prohibited",
+	"icmp6-addr-unreachable": "icmp6-addr-unreachable", "addr-unreach": "icmp6-addr-unreachable",
+	"icmp6-port-unreachable": "icmp6-port-unreachable", "port-unreach": "icmp6-port-unreachable",
+	"icmp6-policy-fail": "icmp6-policy-fail", "policy-fail": "icmp6-policy-fail",
+	"icmp6-reject-route": "icmp6-reject-route", "reject-route": "icmp6-reject-route",
+	"tcp-reset": "tcp-reset", "tcp-rst": "tcp-reset",
+}
+
+func buildReject(b *builder, t *Target) TargetSpec {
+	table := rejectWith
+	s := &RejectTarget{With: "icmp-port-unreachable"}
+	if b.family == IPv6 {
+		table = rejectWith6
+		s.With = "icmp6-port-unreachable"
+	}
+	for _, op := range t.Options {
+		w, ok := table[strings.ToLower(arg(&op))]
+		if !ok {
+			b.errf(op.Pos, ErrBadValue, "--reject-with: unknown reject type %q (expected e.g. icmp-port-unreachable, icmp-host-prohibited, tcp-reset)", arg(&op))
+			continue
+		}
+		s.With = w
+		if w == "tcp-reset" {
+			if p := b.rule.Proto; p == nil || p.Neg || p.Num != 6 {
+				b.errf(op.Pos, ErrWrongTable, "--reject-with tcp-reset needs -p tcp: iptables-restore --test accepts it but the kernel refuses to load it")
+			}
+		}
+	}
+	return s
+}
+
+func buildNAT(b *builder, t *Target) TargetSpec {
+	s := &NATTarget{}
+	switch t.Name {
+	case "DNAT":
+		s.Kind = NATDNAT
+	case "SNAT":
+		s.Kind = NATSNAT
+	case "MASQUERADE":
+		s.Kind = NATMasquerade
+	case "REDIRECT":
+		s.Kind = NATRedirect
+	case "NETMAP":
+		s.Kind = NATNetmap
+	}
+	for _, op := range t.Options {
+		a := arg(&op)
+		switch op.Name {
+		case "to-destination", "to-source":
+			r, err := parseNATRange(a, b.family)
+			if err != nil {
+				b.errf(op.Pos, ErrBadValue, "--%s: %v", op.Name, err)
+				continue
+			}
+			if r.MinPort != 0 || r.MaxPort != 0 {
+				if p := b.rule.Proto; p == nil || p.Neg || !natPortProto(p.Num) {
+					b.errf(op.Pos, ErrBadOption, "--%s: a port needs -p tcp, udp, sctp, dccp or udplite", op.Name)
+				}
+			}
+			s.Ranges = append(s.Ranges, r)
+		case "to-ports":
+			pr, err := parsePortRange(strings.Replace(a, "-", ":", 1))
+			if err != nil {
+				b.errf(op.Pos, ErrBadValue, "--to-ports: %v", err)
+				continue
+			}
+			if p := b.rule.Proto; p == nil || p.Neg || !natPortProto(p.Num) {
+				b.errf(op.Pos, ErrBadOption, "--to-ports needs -p tcp, udp, sctp, dccp or udplite")
+			}
+			s.Ranges = append(s.Ranges, NATRange{MinPort: uint16(pr.Lo), MaxPort: uint16(pr.Hi)})
+		case "to":
+			a2, mk, err := parseAddrMask(a, b.family)
+			if err != nil || MaskLen(mk) < 0 {
+				b.errf(op.Pos, ErrBadValue, "--to: invalid network %q (expected ADDR/LEN)", a)
+				continue
+			}
+			s.Netmap = netip.PrefixFrom(a2, MaskLen(mk))
+		case "random":
+			s.Random = true
+		case "random-fully":
+			s.FullyRandom = true
+		case "persistent":
+			s.Persistent = true
+		}
+	}
+	switch {
+	case (s.Kind == NATDNAT || s.Kind == NATSNAT) && len(s.Ranges) == 0:
+		b.errf(t.Pos, ErrBadOption, "%s needs --%s", t.Name, map[NATKind]string{NATDNAT: "to-destination", NATSNAT: "to-source"}[s.Kind])
+	case s.Kind == NATNetmap && !s.Netmap.IsValid():
+		b.errf(t.Pos, ErrBadOption, "NETMAP needs --to ADDR/LEN")
+	}
+	return s
+}
+
+func natPortProto(n uint8) bool { return multiportProto(n) }
+
+// parseNATRange parses ADDR[-ADDR][:PORT[-PORT]], with IPv6 addresses in
+// brackets when a port follows.
+func parseNATRange(s string, fam Family) (NATRange, error) {
+	var r NATRange
+	addrPart, portPart := s, ""
+	if strings.HasPrefix(s, "[") {
+		end := strings.Index(s, "]")
+		if end < 0 {
+			return r, fmt.Errorf("invalid address %q (missing ']')", s)
+		}
+		addrPart = s[1:end]
+		rest := s[end+1:]
+		if rest != "" {
+			if !strings.HasPrefix(rest, ":") {
+				return r, fmt.Errorf("invalid %q (expected [ADDR]:PORT)", s)
+			}
+			portPart = rest[1:]
+		}
+	} else if fam == IPv4 || strings.Count(s, ":") == 1 && !strings.Contains(s, "::") {
+		if a, p, ok := strings.Cut(s, ":"); ok {
+			addrPart, portPart = a, p
+		}
+	}
+	if addrPart != "" {
+		lo, hi, isRange := strings.Cut(addrPart, "-")
+		if !isRange {
+			hi = lo
+		}
+		l, err1 := netip.ParseAddr(lo)
+		h, err2 := netip.ParseAddr(hi)
+		if err1 != nil || err2 != nil {
+			if looksLikeHostname(lo) {
+				return r, fmt.Errorf("%w: %q (dfw does not resolve names)", ErrHostname, lo)
+			}
+			return r, fmt.Errorf("invalid address %q (expected ADDR[-ADDR][:PORT[-PORT]])", addrPart)
+		}
+		if l.Is6() != (fam == IPv6) || h.Is6() != (fam == IPv6) {
+			return r, fmt.Errorf("%w: %q is not an %s address", ErrFamily, addrPart, fam)
+		}
+		r.MinAddr, r.MaxAddr = l, h
+	}
+	if portPart != "" {
+		pr, err := parsePortRange(strings.Replace(portPart, "-", ":", 1))
+		if err != nil {
+			return r, err
+		}
+		r.MinPort, r.MaxPort = uint16(pr.Lo), uint16(pr.Hi)
+	}
+	return r, nil
+}
+
+func buildMarkTarget(b *builder, t *Target) TargetSpec {
+	s := &MarkTarget{Conn: t.Name == "CONNMARK", NfMask: 0xffffffff, CtMask: 0xffffffff}
+	ops := 0
+	for _, op := range t.Options {
+		a := arg(&op)
+		switch op.Name {
+		case "set-mark", "set-xmark", "and-mark", "or-mark", "xor-mark":
+			ops++
+			v, m, err := parseMark(a)
+			if err != nil {
+				b.errf(op.Pos, ErrBadValue, "--%s: %v", op.Name, err)
+				continue
+			}
+			hasMask := strings.Contains(a, "/")
+			s.Op = MarkSet
+			switch op.Name {
+			case "set-xmark":
+				s.Value, s.Mask = v, m
+				if !hasMask {
+					s.Mask = 0xffffffff
+				}
+			case "set-mark":
+				// --set-mark V/M is --set-xmark V/(V|M); without a mask, V/0xffffffff.
+				if hasMask {
+					s.Value, s.Mask = v, v|m
+				} else {
+					s.Value, s.Mask = v, 0xffffffff
+				}
+			case "and-mark":
+				s.Value, s.Mask = 0, ^v
+			case "or-mark":
+				s.Value, s.Mask = v, v
+			case "xor-mark":
+				s.Value, s.Mask = v, 0
+			}
+		case "save-mark":
+			ops++
+			s.Op = MarkSave
+		case "restore-mark":
+			ops++
+			s.Op = MarkRestore
+		case "mask":
+			v, err := parseUint(a, 0xffffffff)
+			if err != nil {
+				b.errf(op.Pos, ErrBadValue, "--mask: %v", err)
+				continue
+			}
+			s.NfMask, s.CtMask = uint32(v), uint32(v)
+		case "nfmask", "ctmask":
+			v, err := parseUint(a, 0xffffffff)
+			if err != nil {
+				b.errf(op.Pos, ErrBadValue, "--%s: %v", op.Name, err)
+				continue
+			}
+			if op.Name == "nfmask" {
+				s.NfMask = uint32(v)
+			} else {
+				s.CtMask = uint32(v)
+			}
+		}
+	}
+	if ops != 1 {
+		b.errf(t.Pos, ErrBadOption, "%s needs exactly one of --set-mark, --set-xmark, --and-mark, --or-mark, --xor-mark%s", t.Name,
+			map[bool]string{true: ", --save-mark, --restore-mark", false: ""}[s.Conn])
+	}
+	return s
+}

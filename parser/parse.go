@@ -1,0 +1,435 @@
+package parser
+
+import (
+	"bytes"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// Op is a restore command.
+type Op uint8
+
+const (
+	OpTable       Op = iota + 1 // *table
+	OpCommit                    // COMMIT
+	OpChain                     // :CHAIN POLICY [p:b]
+	OpAppend                    // -A
+	OpInsert                    // -I CHAIN [N]
+	OpDelete                    // -D CHAIN rule-spec
+	OpDeleteNum                 // -D CHAIN N
+	OpReplace                   // -R CHAIN N
+	OpNewChain                  // -N
+	OpDeleteChain               // -X [CHAIN]
+	OpFlush                     // -F [CHAIN]
+	OpZero                      // -Z [CHAIN [N]]
+	OpPolicy                    // -P CHAIN TARGET
+	OpRename                    // -E OLD NEW
+	OpCheck                     // -C CHAIN rule-spec (no effect)
+)
+
+var opNames = map[Op]string{
+	OpTable: "*table", OpCommit: "COMMIT", OpChain: ":chain", OpAppend: "-A", OpInsert: "-I",
+	OpDelete: "-D", OpDeleteNum: "-D", OpReplace: "-R", OpNewChain: "-N", OpDeleteChain: "-X",
+	OpFlush: "-F", OpZero: "-Z", OpPolicy: "-P", OpRename: "-E", OpCheck: "-C",
+}
+
+func (o Op) String() string { return opNames[o] }
+
+// Command is one line of a restore file (or of iptables -S output).
+type Command struct {
+	Op    Op
+	Pos   Pos // position of the command word
+	Line  string
+	Table string
+	Chain string // "" for -F/-X/-Z of the whole table
+	// Num is the 1-based rule number of -I, -D N, -R and -Z; 0 when absent.
+	Num int
+	// Rules is the rule of -A, -I, -R, -D and -C. A rule line whose -s or -d
+	// lists several addresses adds one rule per combination, as iptables
+	// does.
+	Rules    []*Rule
+	Policy   string
+	Counters *Counters
+	NewName  string
+	// Comment is the text of a "#" comment line just before this line.
+	Comment string
+}
+
+// File is the parsed form of one input file.
+type File struct {
+	Name     string
+	Family   Family
+	Commands []*Command
+	// Diags holds every error and warning, sorted by position.
+	Diags ErrorList
+	// Incomplete is set when the dump says that tables are missing.
+	Incomplete bool
+	// ListRules is set for "iptables -S" input (no table headers).
+	ListRules bool
+}
+
+// Options control parsing.
+type Options struct {
+	// Family is the address family; 0 detects it from the header and the
+	// addresses (IPv4 when nothing says otherwise).
+	Family Family
+	// Table is the table of "iptables -S" input, which has no table lines;
+	// default "filter".
+	Table string
+}
+
+// maxLine is the longest line iptables-restore reads in one piece.
+const maxLine = 10239
+
+// Parse parses iptables-save output, iptables-restore input or iptables -S
+// output.
+//
+//	file    = { line } .
+//	line    = comment | "*" table | ":" chain policy [ counters ] | "COMMIT"
+//	        | [ counters ] command { option } | blank .
+//
+// It never stops at the first error: every line is parsed and all problems
+// are in File.Diags (at most MaxErrors errors).
+func Parse(name string, src []byte, opts Options) *File {
+	p := &fileParser{f: &File{Name: name}, opts: opts}
+	p.run(src)
+	p.f.Diags.Sort()
+	return p.f
+}
+
+type fileParser struct {
+	f       *File
+	opts    Options
+	table   string
+	tabPos  Pos
+	inTable bool
+	comment string
+	crSeen  bool
+	stopped bool
+}
+
+func (p *fileParser) pos(line, col int) Pos { return Pos{File: p.f.Name, Line: line, Col: col} }
+
+func (p *fileParser) errf(pos Pos, sentinel error, format string, args ...any) {
+	p.f.Diags.Add(pos, sentinel, SevError, format, args...)
+}
+
+func (p *fileParser) warnf(pos Pos, sentinel error, format string, args ...any) {
+	p.f.Diags.Add(pos, sentinel, SevWarning, format, args...)
+}
+
+func (p *fileParser) tooMany() bool {
+	n := len(p.f.Diags.Errors())
+	if n >= MaxErrors {
+		p.errf(p.pos(0, 0), ErrTooManyErrors, "too many errors (%d); stopped reading", n)
+		return true
+	}
+	return false
+}
+
+// detectFamily looks at the header and at -s/-d values.
+func detectFamily(src []byte) Family {
+	head := src
+	if len(head) > 4096 {
+		head = head[:4096]
+	}
+	if bytes.Contains(head, []byte("ip6tables-save")) || bytes.Contains(head, []byte("ip6tables-restore")) {
+		return IPv6
+	}
+	// Count address-looking values after -s/-d.
+	v4, v6 := 0, 0
+	for _, line := range bytes.Split(src, []byte("\n")) {
+		if len(line) == 0 || line[0] == '#' {
+			continue
+		}
+		fields := bytes.Fields(line)
+		for i := 0; i+1 < len(fields); i++ {
+			f := string(fields[i])
+			if f == "-s" || f == "-d" || f == "--source" || f == "--destination" || f == "--to-destination" || f == "--to-source" {
+				v := string(fields[i+1])
+				if v == "!" && i+2 < len(fields) {
+					v = string(fields[i+2])
+				}
+				a, _, _ := strings.Cut(v, "/")
+				a, _, _ = strings.Cut(a, ",")
+				if ip, err := netip.ParseAddr(strings.Trim(a, "[]")); err == nil {
+					if ip.Is4() {
+						v4++
+					} else {
+						v6++
+					}
+				} else if ap, err := netip.ParseAddrPort(a); err == nil {
+					if ap.Addr().Is4() {
+						v4++
+					} else {
+						v6++
+					}
+				}
+			}
+			if f == "icmpv6" || f == "ipv6-icmp" || f == "--icmpv6-type" {
+				v6++
+			}
+		}
+		if v4+v6 > 50 {
+			break
+		}
+	}
+	if v6 > v4 {
+		return IPv6
+	}
+	return IPv4
+}
+
+func isBinary(src []byte) bool {
+	n := len(src)
+	if n > 8192 {
+		n = 8192
+	}
+	bad := 0
+	for i := 0; i < n; {
+		r, size := utf8.DecodeRune(src[i:])
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			bad++
+		case r < 0x20 && r != '\n' && r != '\r' && r != '\t':
+			bad++
+		}
+		i += size
+	}
+	return n > 0 && bad*10 > n
+}
+
+func (p *fileParser) run(src []byte) {
+	f := p.f
+	if len(bytes.TrimSpace(src)) == 0 {
+		p.errf(p.pos(1, 1), ErrSyntax, "file is empty (expected iptables-save output or iptables-restore input)")
+		f.Family = p.opts.Family
+		if f.Family == 0 {
+			f.Family = IPv4
+		}
+		return
+	}
+	if isBinary(src) {
+		p.errf(p.pos(1, 1), ErrSyntax, "binary data, not iptables rules (expected iptables-save output or iptables-restore input)")
+		f.Family = IPv4
+		return
+	}
+	detected := detectFamily(src)
+	f.Family = p.opts.Family
+	if f.Family == 0 {
+		f.Family = detected
+	} else if detected != f.Family {
+		why := "its addresses"
+		if bytes.Contains(src[:min(len(src), 4096)], []byte("tables-save")) {
+			why = "its header"
+		}
+		p.errf(p.pos(1, 1), ErrFamily, "this looks like an %s dump (from %s) but is read as %s (expected %s rules; check --ipv6 or the file given)",
+			detected, why, f.Family, f.Family)
+	}
+	if bytes.HasPrefix(src, []byte("\xef\xbb\xbf")) {
+		p.errf(p.pos(1, 1), ErrSyntax, "file starts with a UTF-8 byte order mark: iptables-restore refuses it (expected plain text; remove the BOM)")
+		src = src[3:]
+	}
+	// iptables -S output has no table lines.
+	hasTable := false
+	for _, line := range bytes.Split(src, []byte("\n")) {
+		if len(line) > 0 && line[0] == '*' {
+			hasTable = true
+			break
+		}
+	}
+	if !hasTable {
+		f.ListRules = true
+		p.table = p.opts.Table
+		if p.table == "" {
+			p.table = "filter"
+		}
+		p.inTable = true
+		p.tabPos = p.pos(1, 1)
+		f.Commands = append(f.Commands, &Command{Op: OpTable, Pos: p.tabPos, Table: p.table})
+	}
+	lineNo := 0
+	for len(src) > 0 {
+		lineNo++
+		var line []byte
+		if i := bytes.IndexByte(src, '\n'); i >= 0 {
+			line, src = src[:i], src[i+1:]
+		} else {
+			line, src = src, nil
+		}
+		if p.stopped || p.tooMany() {
+			return
+		}
+		p.line(lineNo, line)
+	}
+	if f.ListRules {
+		f.Commands = append(f.Commands, &Command{Op: OpCommit, Pos: p.pos(lineNo, 1), Table: p.table})
+	} else if p.inTable {
+		p.errf(p.tabPos, ErrNoCommit, "table %s is never committed: the file ends without COMMIT (truncated?); iptables-restore loads nothing of it", p.table)
+	}
+}
+
+func (p *fileParser) line(lineNo int, raw []byte) {
+	if i := bytes.IndexByte(raw, 0); i >= 0 {
+		p.errf(p.pos(lineNo, i+1), ErrSilentChange, "NUL byte: iptables-restore ends the line here and ignores the rest (expected text)")
+		raw = raw[:i]
+	}
+	if len(raw) > maxLine {
+		p.errf(p.pos(lineNo, maxLine+1), ErrSyntax, "line is %d bytes long: iptables-restore reads at most %d bytes of a line", len(raw), maxLine)
+		// Keep going with the whole line, so that a long comment is still read.
+	}
+	hadCR := false
+	if n := len(raw); n > 0 && raw[n-1] == '\r' {
+		raw = raw[:n-1]
+		hadCR = true
+	}
+	line := string(raw)
+	trimmed := strings.TrimLeft(line, " \t")
+	if trimmed == "" {
+		p.comment = ""
+		return
+	}
+	if hadCR && !p.crSeen && line[0] != '#' {
+		p.crSeen = true
+		p.errf(p.pos(lineNo, len(raw)+1), ErrSyntax, "line ends with a carriage return (CRLF line endings): iptables-restore refuses it (expected LF line endings; convert with dos2unix)")
+	}
+	if !utf8.ValidString(line) && line[0] != '#' {
+		p.warnf(p.pos(lineNo, 1), ErrSyntax, "line is not valid UTF-8")
+	}
+	switch {
+	case line[0] == '#':
+		if strings.HasPrefix(line, "# Warning: iptables-legacy tables present") {
+			p.f.Incomplete = true
+			p.warnf(p.pos(lineNo, 1), ErrIncompleteDump, "the dump is incomplete: iptables-legacy tables are present and not in it (dump them with iptables-legacy-save too)")
+		}
+		p.comment = strings.TrimSpace(line[1:])
+		return
+	case strings.HasPrefix(line, "Chain ") && (strings.Contains(line, "(policy") || strings.Contains(line, "references)")):
+		p.errf(p.pos(lineNo, 1), ErrListing, "this is \"iptables -L\" output, which loses rule details; give the output of iptables-save (or iptables -S) instead")
+		p.stop()
+		return
+	case line[0] == '*':
+		p.tableLine(lineNo, line)
+	case line == "COMMIT" || strings.HasPrefix(line, "COMMIT") && strings.TrimRight(line, " \t") == "COMMIT":
+		if line != "COMMIT" {
+			p.errf(p.pos(lineNo, 7), ErrSyntax, "trailing blanks after COMMIT: iptables-restore refuses the line (\"Bad argument `COMMIT'\"; expected COMMIT alone)")
+		}
+		if !p.inTable || p.f.ListRules {
+			p.errf(p.pos(lineNo, 1), ErrNoTable, "COMMIT outside a table (expected a \"*table\" line before it)")
+		} else {
+			p.f.Commands = append(p.f.Commands, &Command{Op: OpCommit, Pos: p.pos(lineNo, 1), Line: line, Table: p.table})
+			p.inTable = false
+		}
+	case line[0] == ':':
+		p.chainLine(lineNo, line)
+	default:
+		p.ruleLine(lineNo, line)
+	}
+	p.comment = ""
+}
+
+// stop ends reading of the file: what follows a listing is not rules.
+func (p *fileParser) stop() {
+	p.stopped = true
+	p.f.Commands = nil
+	p.inTable = false
+	p.f.ListRules = false
+}
+
+func (p *fileParser) tableLine(lineNo int, line string) {
+	name := strings.TrimRight(line[1:], " \t")
+	if i := strings.IndexAny(name, " \t"); i >= 0 {
+		name = name[:i]
+	}
+	pos := p.pos(lineNo, 1)
+	if p.f.ListRules {
+		p.errf(pos, ErrSyntax, "table line in iptables -S input")
+		return
+	}
+	if p.inTable {
+		p.errf(pos, ErrNoCommit, "table %s opened before table %s was committed (expected COMMIT first)", name, p.table)
+	}
+	if _, ok := BuiltinChains[name]; !ok {
+		p.errf(p.pos(lineNo, 2), ErrUnknownTable, "unknown table %q (expected filter, nat, mangle, raw or security)", name)
+	}
+	p.table, p.tabPos, p.inTable = name, pos, true
+	p.f.Commands = append(p.f.Commands, &Command{Op: OpTable, Pos: pos, Line: line, Table: name, Comment: p.comment})
+}
+
+func (p *fileParser) chainLine(lineNo int, line string) {
+	pos := p.pos(lineNo, 1)
+	if !p.inTable {
+		p.errf(pos, ErrNoTable, "chain line outside a table (expected a \"*table\" line before it)")
+		return
+	}
+	toks, _ := tokenize(line[1:])
+	if len(toks) == 0 || toks[0].col != 1 {
+		p.errf(p.pos(lineNo, 2), ErrSyntax, "missing chain name after ':' (expected :CHAIN POLICY [packets:bytes])")
+		return
+	}
+	cmd := &Command{Op: OpChain, Pos: pos, Line: line, Table: p.table, Chain: toks[0].text, Comment: p.comment}
+	if !p.validChainName(cmd.Chain, p.pos(lineNo, 2)) {
+		return
+	}
+	if len(toks) < 2 {
+		p.errf(p.pos(lineNo, len(line)+1), ErrSyntax, "missing policy after chain %s (expected ACCEPT, DROP or -)", cmd.Chain)
+		return
+	}
+	cmd.Policy = toks[1].text
+	polPos := p.pos(lineNo, toks[1].col+1)
+	builtin := IsBuiltin(p.table, cmd.Chain)
+	switch {
+	case cmd.Policy == "-":
+		if builtin {
+			cmd.Policy = ""
+		}
+	case !builtin:
+		p.errf(polPos, ErrBuiltinChain, "policy %s on user chain %s: only built-in chains have a policy (expected -)", cmd.Policy, cmd.Chain)
+		cmd.Policy = ""
+	case cmd.Policy != "ACCEPT" && cmd.Policy != "DROP":
+		p.errf(polPos, ErrBadValue, "bad policy %q for chain %s (expected ACCEPT or DROP)", cmd.Policy, cmd.Chain)
+		cmd.Policy = ""
+	}
+	if len(toks) >= 3 {
+		c, err := parseCounters(toks[2].text)
+		if err != nil {
+			p.errf(p.pos(lineNo, toks[2].col+1), ErrSyntax, "%v", err)
+		}
+		cmd.Counters = c
+		if len(toks) > 3 {
+			p.errf(p.pos(lineNo, toks[3].col+1), ErrSyntax, "unexpected %q after the counters of chain %s", toks[3].text, cmd.Chain)
+		}
+	}
+	p.f.Commands = append(p.f.Commands, cmd)
+}
+
+func (p *fileParser) validChainName(name string, pos Pos) bool {
+	switch {
+	case name == "":
+		p.errf(pos, ErrSyntax, "empty chain name")
+	case len(name) > 28:
+		p.errf(pos, ErrBadValue, "chain name %q is %d characters long (iptables allows at most 28)", name, len(name))
+	case name[0] == '-' || name[0] == '!':
+		p.errf(pos, ErrBadValue, "chain name %q may not start with %q", name, name[0])
+	default:
+		return true
+	}
+	return false
+}
+
+// parseCounters parses "[packets:bytes]".
+func parseCounters(s string) (*Counters, error) {
+	if len(s) < 5 || s[0] != '[' || s[len(s)-1] != ']' {
+		return nil, fmt.Errorf("bad counters %q (expected [packets:bytes])", s)
+	}
+	ps, bs, ok := strings.Cut(s[1:len(s)-1], ":")
+	pk, err1 := strconv.ParseUint(ps, 10, 64)
+	by, err2 := strconv.ParseUint(bs, 10, 64)
+	if !ok || err1 != nil || err2 != nil {
+		return nil, fmt.Errorf("bad counters %q (expected [packets:bytes])", s)
+	}
+	return &Counters{Packets: pk, Bytes: by}, nil
+}

@@ -1,0 +1,134 @@
+package parser
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+)
+
+// Spec prints the rule's match and target part canonically, as
+// iptables-save does: -s, -d, -i, -o, -p, -f, then each match with its
+// options, then the target with its options.
+func (r *Rule) Spec() string {
+	var b strings.Builder
+	w := func(neg bool, s ...string) {
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		if neg {
+			b.WriteString("! ")
+		}
+		b.WriteString(strings.Join(s, " "))
+	}
+	if r.Src != nil {
+		w(r.Src.Neg, "-s", formatAddrMask(r.Src.Addr, r.Src.Mask))
+	}
+	if r.Dst != nil {
+		w(r.Dst.Neg, "-d", formatAddrMask(r.Dst.Addr, r.Dst.Mask))
+	}
+	if r.In != nil {
+		w(r.In.Neg, "-i", quote(r.In.String()))
+	}
+	if r.Out != nil {
+		w(r.Out.Neg, "-o", quote(r.Out.String()))
+	}
+	if r.Proto != nil {
+		w(r.Proto.Neg, "-p", protoName(r.Proto.Num))
+	}
+	if r.Fragment != nil {
+		w(r.Fragment.Neg, "-f")
+	}
+	for _, m := range r.Matches {
+		w(false, "-m", m.Name)
+		for _, o := range m.Options {
+			w(o.Neg, o.String())
+		}
+	}
+	if t := r.Target; t != nil {
+		if t.Goto {
+			w(false, "-g", t.Name)
+		} else {
+			w(false, "-j", t.Name)
+		}
+		for _, o := range t.Options {
+			w(o.Neg, o.String())
+		}
+	}
+	return b.String()
+}
+
+// String prints the rule as an iptables-save line ("-A CHAIN spec").
+func (r *Rule) String() string {
+	s := r.Spec()
+	if s == "" {
+		return "-A " + r.Chain
+	}
+	return "-A " + r.Chain + " " + s
+}
+
+// String prints an option with its arguments, quoted where needed.
+func (o Option) String() string {
+	var b strings.Builder
+	b.WriteString("--")
+	b.WriteString(o.Name)
+	for _, a := range o.Args {
+		b.WriteByte(' ')
+		b.WriteString(quote(a))
+	}
+	return b.String()
+}
+
+// String prints an interface name with its wildcard.
+func (m *IfaceMatch) String() string {
+	if m.Wildcard {
+		return m.Name + "+"
+	}
+	return m.Name
+}
+
+// WriteSave prints the ruleset as canonical iptables-save text: tables in
+// the order raw, mangle, nat, filter, security; built-in chains first in hook
+// order, then user chains by name; then the rules of each chain in that
+// order.
+func (rs *Ruleset) WriteSave(w io.Writer) error {
+	bw := bufio.NewWriter(w)
+	for _, t := range rs.SortedTables() {
+		fmt.Fprintf(bw, "*%s\n", t.Name)
+		chains := t.SortedChains()
+		for _, c := range chains {
+			pol := c.Policy
+			if !c.Builtin {
+				pol = "-"
+			}
+			fmt.Fprintf(bw, ":%s %s [%d:%d]\n", c.Name, pol, c.Counters.Packets, c.Counters.Bytes)
+		}
+		for _, c := range chains {
+			for _, r := range c.Rules {
+				bw.WriteString(r.String())
+				bw.WriteByte('\n')
+			}
+		}
+		bw.WriteString("COMMIT\n")
+	}
+	return bw.Flush()
+}
+
+// SortedChains returns the built-in chains in hook order, then the user
+// chains sorted by name.
+func (t *Table) SortedChains() []*Chain {
+	var out, user []*Chain
+	for _, n := range BuiltinChains[t.Name] {
+		if c := t.Chains[n]; c != nil {
+			out = append(out, c)
+		}
+	}
+	for _, c := range t.Order {
+		if !c.Builtin {
+			user = append(user, c)
+		}
+	}
+	sort.Slice(user, func(i, j int) bool { return user[i].Name < user[j].Name })
+	return append(out, user...)
+}

@@ -1,0 +1,563 @@
+package parser
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+)
+
+// services maps the service names people write in rules to ports (the usual
+// /etc/services entries; iptables resolves them at load time).
+var services = map[string]uint16{
+	"ftp-data": 20, "ftp": 21, "ssh": 22, "telnet": 23, "smtp": 25, "time": 37,
+	"domain": 53, "bootps": 67, "bootpc": 68, "tftp": 69, "gopher": 70, "finger": 79,
+	"http": 80, "www": 80, "kerberos": 88, "pop3": 110, "sunrpc": 111, "auth": 113,
+	"ident": 113, "nntp": 119, "ntp": 123, "epmap": 135, "netbios-ns": 137,
+	"netbios-dgm": 138, "netbios-ssn": 139, "imap": 143, "imap2": 143, "snmp": 161,
+	"snmp-trap": 162, "bgp": 179, "irc": 194, "ldap": 389, "https": 443,
+	"microsoft-ds": 445, "isakmp": 500, "syslog": 514, "printer": 515,
+	"submission": 587, "ipp": 631, "ldaps": 636, "rsync": 873, "ftps": 990,
+	"imaps": 993, "pop3s": 995, "socks": 1080, "openvpn": 1194, "ms-sql-s": 1433,
+	"l2tp": 1701, "pptp": 1723, "radius": 1812, "radius-acct": 1813, "nfs": 2049,
+	"mysql": 3306, "ms-wbt-server": 3389, "ipsec-nat-t": 4500, "sip": 5060,
+	"postgresql": 5432, "amqp": 5672, "x11": 6000, "redis": 6379, "http-alt": 8080,
+	"webcache": 8080, "mdns": 5353, "llmnr": 5355, "git": 9418, "svn": 3690,
+	"xmpp-client": 5222, "xmpp-server": 5269, "zabbix-agent": 10050,
+	"zabbix-trapper": 10051, "memcache": 11211, "domain-s": 853, "smtps": 465,
+	"urd": 465, "whois": 43, "tacacs": 49, "kerberos-adm": 749, "sieve": 4190,
+	"nrpe": 5666, "munin": 4949, "bacula-dir": 9101, "bacula-fd": 9102,
+	"bacula-sd": 9103, "puppet": 8140, "hkp": 11371, "mongodb": 27017,
+	"iax": 4569, "rtmp": 1935, "ircs-u": 6697, "nut": 3493, "zephyr-clt": 2103,
+}
+
+// protocols maps protocol names to numbers, as /etc/protocols and iptables'
+// built-in table do.
+var protocols = map[string]uint8{
+	"all": 0, "ip": 0, "icmp": 1, "igmp": 2, "ggp": 3, "ipencap": 4, "st": 5,
+	"tcp": 6, "egp": 8, "igp": 9, "pup": 12, "udp": 17, "hmp": 20, "xns-idp": 22,
+	"rdp": 27, "iso-tp4": 29, "dccp": 33, "xtp": 36, "ddp": 37, "idpr-cmtp": 38,
+	"ipv6": 41, "ipv6-route": 43, "ipv6-frag": 44, "idrp": 45, "rsvp": 46,
+	"gre": 47, "esp": 50, "ah": 51, "skip": 57, "ipv6-icmp": 58, "icmpv6": 58,
+	"icmp6": 58, "ipv6-nonxt": 59, "ipv6-opts": 60, "rspf": 73, "vmtp": 81,
+	"eigrp": 88, "ospf": 89, "ospfigp": 89, "ax.25": 93, "ipip": 94, "etherip": 97,
+	"encap": 98, "pim": 103, "ipcomp": 108, "vrrp": 112, "l2tp": 115, "isis": 124,
+	"sctp": 132, "fc": 133, "mobility-header": 135, "udplite": 136, "mpls-in-ip": 137,
+	"manet": 138, "hip": 139, "shim6": 140, "wesp": 141, "rohc": 142, "ethernet": 143,
+	"mh": 135,
+}
+
+// protoName gives the name iptables-save prints for a protocol number.
+func protoName(n uint8) string {
+	switch n {
+	case 0:
+		return "all"
+	case 1:
+		return "icmp"
+	case 6:
+		return "tcp"
+	case 17:
+		return "udp"
+	case 33:
+		return "dccp"
+	case 47:
+		return "gre"
+	case 50:
+		return "esp"
+	case 51:
+		return "ah"
+	case 58:
+		return "ipv6-icmp"
+	case 132:
+		return "sctp"
+	case 136:
+		return "udplite"
+	case 135:
+		return "mh"
+	}
+	return strconv.Itoa(int(n))
+}
+
+// parseUint parses an unsigned integer like strtoul with base 0 (decimal,
+// 0x hex, 0 octal), within max.
+func parseUint(s string, max uint64) (uint64, error) {
+	if s == "" {
+		return 0, fmt.Errorf("empty number")
+	}
+	v, err := strconv.ParseUint(s, 0, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a number", s)
+	}
+	if v > max {
+		return 0, fmt.Errorf("%s is out of range (at most %d)", s, max)
+	}
+	return v, nil
+}
+
+// parsePort parses a port number or service name.
+func parsePort(s string) (uint16, error) {
+	if s == "" {
+		return 0, fmt.Errorf("empty port")
+	}
+	if c := s[0]; c >= '0' && c <= '9' {
+		v, err := strconv.ParseUint(s, 10, 32)
+		if err != nil || v > 65535 {
+			return 0, fmt.Errorf("invalid port %q (expected 0-65535 or a service name)", s)
+		}
+		return uint16(v), nil
+	}
+	if p, ok := services[strings.ToLower(s)]; ok {
+		return p, nil
+	}
+	return 0, fmt.Errorf("unknown service name %q (expected a port number 0-65535 or a known service name)", s)
+}
+
+// parsePortRange parses "P", "LO:HI", ":HI" or "LO:".
+func parsePortRange(s string) (Range, error) {
+	lo, hi, isRange := strings.Cut(s, ":")
+	if !isRange {
+		p, err := parsePort(s)
+		return Range{uint32(p), uint32(p)}, err
+	}
+	r := Range{0, 65535}
+	if lo != "" {
+		p, err := parsePort(lo)
+		if err != nil {
+			return r, err
+		}
+		r.Lo = uint32(p)
+	}
+	if hi != "" {
+		p, err := parsePort(hi)
+		if err != nil {
+			return r, err
+		}
+		r.Hi = uint32(p)
+	}
+	if r.Lo > r.Hi {
+		return r, fmt.Errorf("invalid port range %q: %d is greater than %d (expected LOW:HIGH)", s, r.Lo, r.Hi)
+	}
+	return r, nil
+}
+
+// parsePortList parses multiport's "P[,P|LO:HI]…" (at most 15 ports, a range
+// counting two).
+func parsePortList(s string) ([]Range, error) {
+	var out []Range
+	n := 0
+	for _, part := range strings.Split(s, ",") {
+		r, err := parsePortRange(part)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+		n++
+		if strings.Contains(part, ":") {
+			n++
+		}
+	}
+	if n > 15 {
+		return nil, fmt.Errorf("too many ports in %q (multiport takes at most 15, a range counting as two)", s)
+	}
+	return out, nil
+}
+
+// parseAddrMask parses "ADDR", "ADDR/LEN" or "ADDR/MASK" for the family. The
+// address is returned masked, as the kernel stores it.
+func parseAddrMask(s string, fam Family) (addr, mask netip.Addr, err error) {
+	a, m, hasMask := strings.Cut(s, "/")
+	addr, err = netip.ParseAddr(a)
+	if err != nil {
+		if looksLikeHostname(a) {
+			return addr, mask, fmt.Errorf("%w: %q (dfw does not resolve names; write the address)", ErrHostname, a)
+		}
+		return addr, mask, fmt.Errorf("invalid address %q (expected an %s address, optionally with /LEN or /MASK)", a, fam)
+	}
+	if fam == IPv4 {
+		addr = addr.Unmap()
+	}
+	if (fam == IPv6) != addr.Is6() {
+		return addr, mask, fmt.Errorf("%w: %q is an %s address in an %s ruleset", ErrFamily, a, famOf(addr), fam)
+	}
+	bits := addr.BitLen()
+	if !hasMask {
+		mask = prefixMask(bits, bits)
+	} else if n, e := strconv.Atoi(m); e == nil && !strings.HasPrefix(m, "+") {
+		if n < 0 || n > bits {
+			return addr, mask, fmt.Errorf("invalid prefix length /%s (expected 0-%d)", m, bits)
+		}
+		mask = prefixMask(n, bits)
+	} else {
+		mask, err = netip.ParseAddr(m)
+		if err != nil || mask.BitLen() != bits {
+			return addr, mask, fmt.Errorf("invalid mask %q (expected a prefix length 0-%d or a dotted mask)", m, bits)
+		}
+	}
+	return andAddr(addr, mask), mask, nil
+}
+
+func famOf(a netip.Addr) Family {
+	if a.Is6() {
+		return IPv6
+	}
+	return IPv4
+}
+
+func looksLikeHostname(s string) bool {
+	if s == "" || strings.ContainsAny(s, ":") {
+		return false
+	}
+	hasLetter := false
+	for _, c := range s {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
+			hasLetter = true
+		case c >= '0' && c <= '9', c == '-', c == '.', c == '_':
+		default:
+			return false
+		}
+	}
+	return hasLetter
+}
+
+// prefixMask returns the mask address for a prefix length.
+func prefixMask(n, bits int) netip.Addr {
+	var b [16]byte
+	for i := 0; i < n; i++ {
+		b[i/8] |= 0x80 >> (i % 8)
+	}
+	if bits == 32 {
+		return netip.AddrFrom4([4]byte(b[:4]))
+	}
+	return netip.AddrFrom16(b)
+}
+
+// andAddr returns a & m.
+func andAddr(a, m netip.Addr) netip.Addr {
+	ab, mb := a.AsSlice(), m.AsSlice()
+	for i := range ab {
+		ab[i] &= mb[i]
+	}
+	r, _ := netip.AddrFromSlice(ab)
+	return r
+}
+
+// MaskLen returns the prefix length of a contiguous mask, or -1.
+func MaskLen(m netip.Addr) int {
+	b := m.AsSlice()
+	n := 0
+	seenZero := false
+	for _, x := range b {
+		for i := 7; i >= 0; i-- {
+			if x&(1<<i) != 0 {
+				if seenZero {
+					return -1
+				}
+				n++
+			} else {
+				seenZero = true
+			}
+		}
+	}
+	return n
+}
+
+// MatchesAddr reports whether a lies in addr/mask.
+func MatchesAddr(a, addr, mask netip.Addr) bool {
+	if a.BitLen() != addr.BitLen() {
+		return false
+	}
+	return andAddr(a, mask) == addr
+}
+
+// formatAddrMask prints addr/mask as iptables-save does: /LEN for a
+// contiguous mask, else the dotted mask.
+func formatAddrMask(addr, mask netip.Addr) string {
+	if n := MaskLen(mask); n >= 0 {
+		return fmt.Sprintf("%s/%d", addr, n)
+	}
+	return addr.String() + "/" + mask.String()
+}
+
+var stateNames = []struct {
+	name string
+	bit  CTState
+}{
+	{"INVALID", CTInvalid}, {"NEW", CTNew}, {"RELATED", CTRelated},
+	{"ESTABLISHED", CTEstablished}, {"UNTRACKED", CTUntracked},
+	{"SNAT", CTSNAT}, {"DNAT", CTDNAT},
+}
+
+func parseStates(s string, ctOnly bool) (CTState, error) {
+	var m CTState
+	for _, part := range strings.Split(s, ",") {
+		found := false
+		for _, sn := range stateNames {
+			if strings.EqualFold(part, sn.name) {
+				if !ctOnly && (sn.bit == CTSNAT || sn.bit == CTDNAT) {
+					break
+				}
+				m |= sn.bit
+				found = true
+				break
+			}
+		}
+		if !found {
+			want := "INVALID, NEW, RELATED, ESTABLISHED, UNTRACKED"
+			if ctOnly {
+				want += ", SNAT, DNAT"
+			}
+			return 0, fmt.Errorf("bad state %q (expected a comma-separated list of %s)", part, want)
+		}
+	}
+	return m, nil
+}
+
+// FormatStates prints a state mask as iptables-save does.
+func FormatStates(m CTState) string {
+	var parts []string
+	for _, sn := range stateNames {
+		if m&sn.bit != 0 {
+			parts = append(parts, sn.name)
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+var statusNames = []struct {
+	name string
+	bit  CTStatus
+}{
+	{"NONE", CTStatusNone}, {"EXPECTED", CTStatusExpected}, {"SEEN_REPLY", CTStatusSeenReply},
+	{"ASSURED", CTStatusAssured}, {"CONFIRMED", CTStatusConfirmed},
+}
+
+func parseStatus(s string) (CTStatus, error) {
+	var m CTStatus
+	for _, part := range strings.Split(s, ",") {
+		found := false
+		for _, sn := range statusNames {
+			if strings.EqualFold(part, sn.name) {
+				m |= sn.bit
+				found = true
+			}
+		}
+		if !found {
+			return 0, fmt.Errorf("bad status %q (expected NONE, EXPECTED, SEEN_REPLY, ASSURED or CONFIRMED)", part)
+		}
+	}
+	return m, nil
+}
+
+var addrTypeNames = []struct {
+	name string
+	bit  AddrType
+}{
+	{"UNSPEC", ATUnspec}, {"UNICAST", ATUnicast}, {"LOCAL", ATLocal},
+	{"BROADCAST", ATBroadcast}, {"ANYCAST", ATAnycast}, {"MULTICAST", ATMulticast},
+	{"BLACKHOLE", ATBlackhole}, {"UNREACHABLE", ATUnreachable}, {"PROHIBIT", ATProhibit},
+	{"THROW", ATThrow}, {"NAT", ATNAT}, {"XRESOLVE", ATXResolve},
+}
+
+func parseAddrTypes(s string) (AddrType, error) {
+	var m AddrType
+	for _, part := range strings.Split(s, ",") {
+		found := false
+		for _, an := range addrTypeNames {
+			if strings.EqualFold(part, an.name) {
+				m |= an.bit
+				found = true
+			}
+		}
+		if !found {
+			return 0, fmt.Errorf("bad address type %q (expected UNICAST, LOCAL, BROADCAST, MULTICAST, …)", part)
+		}
+	}
+	return m, nil
+}
+
+var tcpFlagNames = []struct {
+	name string
+	bit  uint8
+}{
+	{"FIN", FlagFIN}, {"SYN", FlagSYN}, {"RST", FlagRST}, {"PSH", FlagPSH},
+	{"ACK", FlagACK}, {"URG", FlagURG}, {"ECE", FlagECE}, {"CWR", FlagCWR},
+}
+
+func parseTCPFlags(s string) (uint8, error) {
+	switch strings.ToUpper(s) {
+	case "ALL":
+		return 0xff, nil
+	case "NONE":
+		return 0, nil
+	}
+	var m uint8
+	for _, part := range strings.Split(s, ",") {
+		found := false
+		for _, fn := range tcpFlagNames {
+			if strings.EqualFold(part, fn.name) {
+				m |= fn.bit
+				found = true
+			}
+		}
+		if !found {
+			return 0, fmt.Errorf("unknown TCP flag %q (expected FIN, SYN, RST, PSH, ACK, URG, ECE, CWR, ALL or NONE)", part)
+		}
+	}
+	return m, nil
+}
+
+// FormatTCPFlags prints a flag mask as iptables-save does.
+func FormatTCPFlags(m uint8) string {
+	if m == 0 {
+		return "NONE"
+	}
+	var parts []string
+	for _, fn := range tcpFlagNames {
+		if m&fn.bit != 0 {
+			parts = append(parts, fn.name)
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+// icmpTypes maps ICMP type names to (type, code range).
+var icmpTypes = map[string][3]int{
+	"echo-reply": {0, 0, 255}, "pong": {0, 0, 255},
+	"destination-unreachable": {3, 0, 255}, "network-unreachable": {3, 0, 0},
+	"host-unreachable": {3, 1, 1}, "protocol-unreachable": {3, 2, 2},
+	"port-unreachable": {3, 3, 3}, "fragmentation-needed": {3, 4, 4},
+	"source-route-failed": {3, 5, 5}, "network-unknown": {3, 6, 6},
+	"host-unknown": {3, 7, 7}, "network-prohibited": {3, 9, 9},
+	"host-prohibited": {3, 10, 10}, "TOS-network-unreachable": {3, 11, 11},
+	"TOS-host-unreachable": {3, 12, 12}, "communication-prohibited": {3, 13, 13},
+	"host-precedence-violation": {3, 14, 14}, "precedence-cutoff": {3, 15, 15},
+	"source-quench": {4, 0, 255}, "redirect": {5, 0, 255},
+	"network-redirect": {5, 0, 0}, "host-redirect": {5, 1, 1},
+	"TOS-network-redirect": {5, 2, 2}, "TOS-host-redirect": {5, 3, 3},
+	"echo-request": {8, 0, 255}, "ping": {8, 0, 255},
+	"router-advertisement": {9, 0, 255}, "router-solicitation": {10, 0, 255},
+	"time-exceeded": {11, 0, 255}, "ttl-exceeded": {11, 0, 255},
+	"ttl-zero-during-transit": {11, 0, 0}, "ttl-zero-during-reassembly": {11, 1, 1},
+	"parameter-problem": {12, 0, 255}, "ip-header-bad": {12, 0, 0},
+	"required-option-missing": {12, 1, 1}, "timestamp-request": {13, 0, 255},
+	"timestamp-reply": {14, 0, 255}, "address-mask-request": {17, 0, 255},
+	"address-mask-reply": {18, 0, 255},
+}
+
+var icmp6Types = map[string][3]int{
+	"destination-unreachable": {1, 0, 255}, "no-route": {1, 0, 0},
+	"communication-prohibited": {1, 1, 1}, "beyond-scope": {1, 2, 2},
+	"address-unreachable": {1, 3, 3}, "port-unreachable": {1, 4, 4},
+	"failed-policy": {1, 5, 5}, "reject-route": {1, 6, 6},
+	"packet-too-big": {2, 0, 255}, "time-exceeded": {3, 0, 255},
+	"ttl-exceeded": {3, 0, 255}, "ttl-zero-during-transit": {3, 0, 0},
+	"ttl-zero-during-reassembly": {3, 1, 1}, "parameter-problem": {4, 0, 255},
+	"bad-header": {4, 0, 0}, "unknown-header-type": {4, 1, 1},
+	"unknown-option": {4, 2, 2}, "echo-request": {128, 0, 255}, "ping": {128, 0, 255},
+	"echo-reply": {129, 0, 255}, "pong": {129, 0, 255},
+	"mld-listener-query": {130, 0, 255}, "mld-listener-report": {131, 0, 255},
+	"mld-listener-done": {132, 0, 255}, "mld-listener-reduction": {132, 0, 255},
+	"router-solicitation": {133, 0, 255}, "router-advertisement": {134, 0, 255},
+	"neighbour-solicitation": {135, 0, 255}, "neighbor-solicitation": {135, 0, 255},
+	"neighbour-advertisement": {136, 0, 255}, "neighbor-advertisement": {136, 0, 255},
+	"redirect": {137, 0, 255},
+}
+
+// parseICMPType parses "any", a name, "T" or "T/C".
+func parseICMPType(s string, v6 bool) (m ICMPMatch, err error) {
+	m.V6 = v6
+	if strings.EqualFold(s, "any") {
+		m.Any = true
+		m.Code = Range{0, 255}
+		return m, nil
+	}
+	table := icmpTypes
+	if v6 {
+		table = icmp6Types
+	}
+	for name, v := range table {
+		if strings.EqualFold(name, s) {
+			m.Type = uint8(v[0])
+			m.Code = Range{uint32(v[1]), uint32(v[2])}
+			return m, nil
+		}
+	}
+	t, c, hasCode := strings.Cut(s, "/")
+	tv, err := strconv.ParseUint(t, 10, 8)
+	if err != nil {
+		return m, fmt.Errorf("invalid ICMP type %q (expected a name such as echo-request, a number 0-255, or TYPE/CODE)", s)
+	}
+	m.Type = uint8(tv)
+	m.Code = Range{0, 255}
+	if hasCode {
+		cv, err := strconv.ParseUint(c, 10, 8)
+		if err != nil {
+			return m, fmt.Errorf("invalid ICMP code in %q (expected 0-255)", s)
+		}
+		m.Code = Range{uint32(cv), uint32(cv)}
+	}
+	return m, nil
+}
+
+// parseMark parses "VALUE[/MASK]".
+func parseMark(s string) (value, mask uint32, err error) {
+	v, m, hasMask := strings.Cut(s, "/")
+	vv, err := parseUint(v, 0xffffffff)
+	if err != nil {
+		return 0, 0, fmt.Errorf("invalid mark %q: %v (expected VALUE[/MASK])", s, err)
+	}
+	mask = 0xffffffff
+	if hasMask {
+		mv, err := parseUint(m, 0xffffffff)
+		if err != nil {
+			return 0, 0, fmt.Errorf("invalid mask in %q: %v (expected VALUE[/MASK])", s, err)
+		}
+		mask = uint32(mv)
+	}
+	return uint32(vv), mask, nil
+}
+
+// parseMAC parses "XX:XX:XX:XX:XX:XX".
+func parseMAC(s string) (mac [6]byte, err error) {
+	parts := strings.Split(s, ":")
+	if len(parts) != 6 {
+		return mac, fmt.Errorf("invalid MAC address %q (expected XX:XX:XX:XX:XX:XX)", s)
+	}
+	for i, p := range parts {
+		v, e := strconv.ParseUint(p, 16, 8)
+		if e != nil || len(p) == 0 || len(p) > 2 {
+			return mac, fmt.Errorf("invalid MAC address %q (expected XX:XX:XX:XX:XX:XX)", s)
+		}
+		mac[i] = byte(v)
+	}
+	return mac, nil
+}
+
+// parseNumRange parses "N" or "LO:HI" within max.
+func parseNumRange(s string, max uint64) (Range, error) {
+	lo, hi, isRange := strings.Cut(s, ":")
+	if !isRange {
+		v, err := parseUint(s, max)
+		return Range{uint32(v), uint32(v)}, err
+	}
+	r := Range{0, uint32(max)}
+	if lo != "" {
+		v, err := parseUint(lo, max)
+		if err != nil {
+			return r, err
+		}
+		r.Lo = uint32(v)
+	}
+	if hi != "" {
+		v, err := parseUint(hi, max)
+		if err != nil {
+			return r, err
+		}
+		r.Hi = uint32(v)
+	}
+	if r.Lo > r.Hi {
+		return r, fmt.Errorf("invalid range %q: %d is greater than %d", s, r.Lo, r.Hi)
+	}
+	return r, nil
+}
