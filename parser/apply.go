@@ -357,4 +357,3 @@ func (a *applier) prepare(c *Command, t *Table, ch *Chain) []*Rule {
 	}
 	return out
 }
-

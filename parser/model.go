@@ -434,7 +434,7 @@ type AddrTypeSet struct {
 
 // AddrtypeMatch is "-m addrtype".
 type AddrtypeMatch struct {
-	Src, Dst                   *AddrTypeSet
+	Src, Dst                    *AddrTypeSet
 	LimitIfaceIn, LimitIfaceOut bool
 }
 
@@ -472,8 +472,8 @@ type CommentMatch struct {
 
 // PhysdevMatch is "-m physdev".
 type PhysdevMatch struct {
-	In, Out                        *IfaceMatch
-	IsIn, IsOut, IsBridged         *Flag
+	In, Out                *IfaceMatch
+	IsIn, IsOut, IsBridged *Flag
 }
 
 // SetMatch is "-m set --match-set NAME FLAGS". Its outcome depends on the
@@ -589,9 +589,9 @@ type NATTarget struct {
 	Kind   NATKind
 	Ranges []NATRange
 	// Netmap is NETMAP's --to prefix.
-	Netmap     netip.Prefix
-	Random     bool
-	Persistent bool
+	Netmap      netip.Prefix
+	Random      bool
+	Persistent  bool
 	FullyRandom bool
 }
 
