@@ -3,32 +3,24 @@ package kernel
 import (
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 )
 
-// startSignals installs the SIGINT/SIGTERM handler. Called with liveMu held.
-func startSignals() {
-	if sigCh != nil {
-		return
-	}
-	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
-	sigCh = ch
-	go func() {
-		sig, ok := <-ch
-		if ok {
-			cleanupAndReraise(sig)
-		}
-	}()
-}
+var signalsOnce sync.Once
 
-// stopSignals restores the default signal actions. Called with liveMu held,
-// or from the handler itself.
-func stopSignals() {
-	if sigCh == nil {
-		return
-	}
-	signal.Stop(sigCh)
-	close(sigCh)
-	sigCh = nil
+// startSignals installs, once per process, a SIGINT/SIGTERM handler that
+// deletes the namespaces of every live topology and then dies of the
+// signal. It stays installed so that no signal is lost between topologies;
+// with no live topology it behaves like the default action.
+func startSignals() {
+	signalsOnce.Do(func() {
+		ch := make(chan os.Signal, 1)
+		signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
+		go func() {
+			sig := <-ch
+			signal.Stop(ch) // the default action applies to the re-raised signal
+			cleanupAndReraise(sig)
+		}()
+	})
 }

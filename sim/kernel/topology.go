@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -698,28 +699,19 @@ func reapStale() {
 var (
 	liveMu sync.Mutex
 	live   = map[*Topology]bool{}
-	sigCh  chan os.Signal
 )
 
 func register(t *Topology) {
+	startSignals()
 	liveMu.Lock()
 	defer liveMu.Unlock()
-	if len(live) == 0 {
-		startSignals()
-	}
 	live[t] = true
 }
 
 func unregister(t *Topology) {
 	liveMu.Lock()
 	defer liveMu.Unlock()
-	if !live[t] {
-		return
-	}
 	delete(live, t)
-	if len(live) == 0 {
-		stopSignals()
-	}
 }
 
 func cleanupAndReraise(sig os.Signal) {
@@ -734,11 +726,9 @@ func cleanupAndReraise(sig os.Signal) {
 			fmt.Fprintf(os.Stderr, "kernel: cleanup on %v: %v\n", sig, err)
 		}
 	}
-	liveMu.Lock()
-	stopSignals()
-	liveMu.Unlock()
 	if s, ok := sig.(syscall.Signal); ok {
 		_ = unix.Kill(os.Getpid(), s)
+		time.Sleep(2 * time.Second) // the default action ends us meanwhile
 	}
-	os.Exit(1) // in case the default action did not end us
+	os.Exit(1) // in case it did not
 }

@@ -1,0 +1,170 @@
+package kernel
+
+import (
+	"bufio"
+	"errors"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// nsWithPrefix lists the existing namespaces whose name starts with prefix.
+func nsWithPrefix(t *testing.T, prefix string) []string {
+	t.Helper()
+	m, err := listNetns()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for n := range m {
+		if strings.HasPrefix(n, prefix) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func TestCloseDeletesNamespaces(t *testing.T) {
+	Require(t)
+	topo, err := New(Options{Prefix: "dfwkclose-", Backend: "legacy"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := nsWithPrefix(t, "dfwkclose-"); len(got) != 6 {
+		t.Errorf("namespaces after New: %v, want 6", got)
+	}
+	// A second topology with the same prefix must be refused, not clobber.
+	if _, err := New(Options{Prefix: "dfwkclose-"}); err == nil {
+		t.Error("New with a prefix in use succeeded")
+	}
+	if err := topo.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := topo.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	if got := nsWithPrefix(t, "dfwkclose-"); len(got) != 0 {
+		t.Errorf("namespaces left after Close: %v", got)
+	}
+	if _, err := topo.Send(Packet{From: Ext, Dst: addr("172.17.0.2"), Dport: 80}); err == nil {
+		t.Error("Send on a closed topology succeeded")
+	}
+}
+
+func TestNewForTestCleanup(t *testing.T) {
+	var prefix string
+	t.Run("inner", func(t *testing.T) {
+		topo := NewForTest(t, "nft")
+		prefix = topo.Prefix()
+		if !strings.HasPrefix(prefix, "dfwk") {
+			t.Errorf("default prefix %q", prefix)
+		}
+	})
+	if prefix == "" {
+		t.Skip("inner test skipped")
+	}
+	if got := nsWithPrefix(t, prefix); len(got) != 0 {
+		t.Errorf("namespaces left after the test: %v", got)
+	}
+}
+
+// TestSignalHelper is not a test: run by TestSignalCleanup in a child
+// process, it builds a topology, prints its prefix and waits to be killed.
+func TestSignalHelper(t *testing.T) {
+	if os.Getenv("DFW_KERNEL_SIGNAL_HELPER") != "1" {
+		t.Skip("helper for TestSignalCleanup")
+	}
+	topo, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Stdout.WriteString("PREFIX " + topo.Prefix() + "\n")
+	time.Sleep(time.Minute)
+}
+
+// startHelper runs TestSignalHelper in a child and returns its prefix.
+func startHelper(t *testing.T) (*exec.Cmd, string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestSignalHelper$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "DFW_KERNEL_SIGNAL_HELPER=1")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		if p, ok := strings.CutPrefix(sc.Text(), "PREFIX "); ok {
+			go func() { // keep draining
+				for sc.Scan() {
+				}
+			}()
+			return cmd, p
+		}
+	}
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+	t.Fatal("helper did not report a prefix")
+	return nil, ""
+}
+
+func TestSignalCleanup(t *testing.T) {
+	Require(t)
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			cmd, prefix := startHelper(t)
+			if got := nsWithPrefix(t, prefix); len(got) != 6 {
+				t.Errorf("helper namespaces: %v", got)
+			}
+			if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			err := cmd.Wait()
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) {
+				t.Fatalf("helper exit: %v", err)
+			}
+			if ws, ok := ee.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != sig {
+				t.Errorf("helper ended with %v, want death by %v", ee, sig)
+			}
+			if got := nsWithPrefix(t, prefix); len(got) != 0 {
+				t.Errorf("namespaces left after %v: %v", sig, got)
+			}
+		})
+	}
+	// SIGKILL cannot be handled: the next New reaps what a dead process left.
+	t.Run("SIGKILL", func(t *testing.T) {
+		cmd, prefix := startHelper(t)
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if got := nsWithPrefix(t, prefix); len(got) != 6 {
+			t.Fatalf("expected the killed helper's namespaces to remain, got %v", got)
+		}
+		topo := NewForTest(t, "nft")
+		_ = topo
+		if got := nsWithPrefix(t, prefix); len(got) != 0 {
+			t.Errorf("stale namespaces not reaped by New: %v", got)
+		}
+	})
+}
+
+func TestObserverLeavesConntrackOff(t *testing.T) {
+	// With no rules that need it, conntrack stays inactive: the observer
+	// table has no ct expressions.
+	topo := shared(t, "nft")
+	load(t, topo, emptyAccept)
+	send(t, topo, Packet{From: Ext, Dst: addr("172.17.0.2"), Dport: 80})
+	out, err := topo.Exec(nil, "conntrack", "-L")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.TrimSpace(string(out)) != "" {
+		t.Errorf("conntrack entries with an empty ruleset:\n%s", out)
+	}
+}
