@@ -1,0 +1,282 @@
+// Package cli implements the dfwlint command line: flag parsing, loading
+// files, output formats and exit codes. cmd/dfwlint only calls Main.
+//
+// Exit status: 0 clean, 1 findings at or above --fail-on (check only), 2 a
+// usage or input error.
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+	"sort"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/dfw-project/dfw/parser"
+)
+
+// Exit codes.
+const (
+	ExitClean    = 0
+	ExitFindings = 1
+	ExitError    = 2
+)
+
+// StdinName is how standard input ("-") is named in positions.
+const StdinName = "<stdin>"
+
+const mainUsage = `dfwlint checks iptables rulesets (iptables-save output and iptables-restore input).
+
+Usage:
+  dfwlint COMMAND [flags] FILE...
+
+Commands:
+  check     report the problems of each ruleset
+  parse     show what each ruleset holds (tables, chains, rules), or print it canonically
+
+Each FILE is its own ruleset, applied on top of the --base files (the first
+base as iptables-restore applies it, the others and FILE as
+iptables-restore --noflush does). "-" reads standard input.
+
+Examples:
+  dfwlint check /etc/iptables/rules.v4
+  dfwlint check --base live.save iptables.conf
+  dfwlint parse --format json hosts/*.save
+  iptables-save | dfwlint parse --format save -
+
+Flags:
+  -h, --help      show this help
+      --version   print the version
+
+Exit status: 0 clean, 1 findings (check), 2 usage or input error.
+Run "dfwlint COMMAND --help" for the flags of a command.
+`
+
+// Main runs dfwlint with args (without the program name) and returns the
+// exit status.
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, mainUsage)
+		return ExitError
+	}
+	switch args[0] {
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, mainUsage)
+		return ExitClean
+	case "--version", "version":
+		fmt.Fprintf(stdout, "dfwlint %s\n", Version())
+		return ExitClean
+	case "parse":
+		return runParse(args[1:], stdin, stdout, stderr)
+	case "check":
+		return runCheck(args[1:], stdin, stdout, stderr)
+	}
+	fmt.Fprintf(stderr, "dfwlint: unknown command %q (expected check or parse; see dfwlint --help)\n", args[0])
+	return ExitError
+}
+
+// Version is the module version of the binary, "(devel)" for a local build.
+func Version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
+}
+
+// common holds the flags every ruleset command shares.
+type common struct {
+	bases []string
+	ipv4  bool
+	ipv6  bool
+	table string
+}
+
+func (c *common) register(fs *pflag.FlagSet) {
+	fs.StringArrayVar(&c.bases, "base", nil, "apply each FILE on top of this ruleset (repeatable, applied in order)")
+	fs.BoolVar(&c.ipv4, "ipv4", false, "read the files as IPv4 rules (default: detect from the header and addresses)")
+	fs.BoolVar(&c.ipv6, "ipv6", false, "read the files as IPv6 (ip6tables) rules")
+	fs.StringVar(&c.table, "table", "", "only this table (and the table of iptables -S input, default filter)")
+}
+
+func (c *common) options() (parser.Options, error) {
+	var o parser.Options
+	switch {
+	case c.ipv4 && c.ipv6:
+		return o, errors.New("--ipv4 and --ipv6 exclude each other")
+	case c.ipv4:
+		o.Family = parser.IPv4
+	case c.ipv6:
+		o.Family = parser.IPv6
+	}
+	if c.table != "" {
+		if _, ok := parser.BuiltinChains[c.table]; !ok {
+			return o, fmt.Errorf("--table %s: unknown table (expected filter, nat, mangle, raw or security)", c.table)
+		}
+		o.Table = c.table
+	}
+	return o, nil
+}
+
+// newFlagSet makes a subcommand's flag set; usage is printed by the caller.
+func newFlagSet(name, usage string, stdout io.Writer) *pflag.FlagSet {
+	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.SortFlags = false
+	fs.Usage = func() {
+		fmt.Fprint(stdout, usage)
+		fmt.Fprintf(stdout, "\nFlags:\n%s", fs.FlagUsages())
+	}
+	return fs
+}
+
+// parseFlags parses args; done is set when the command must stop with code.
+func parseFlags(fs *pflag.FlagSet, args []string, stderr io.Writer) (code int, done bool) {
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, pflag.ErrHelp):
+		fs.Usage()
+		return ExitClean, true
+	case err != nil:
+		fmt.Fprintf(stderr, "dfwlint %s: %v (see dfwlint %s --help)\n", fs.Name(), err, fs.Name())
+		return ExitError, true
+	case fs.NArg() == 0:
+		fmt.Fprintf(stderr, "dfwlint %s: no FILE given (see dfwlint %s --help; use - for standard input)\n", fs.Name(), fs.Name())
+		return ExitError, true
+	}
+	return 0, false
+}
+
+// reader reads input files, standard input at most once.
+type reader struct {
+	stdin     io.Reader
+	stdinData []byte
+	stdinRead bool
+}
+
+func (r *reader) read(name string) (parser.Source, error) {
+	if name == "-" {
+		if !r.stdinRead {
+			r.stdinRead = true
+			data, err := io.ReadAll(r.stdin)
+			if err != nil {
+				return parser.Source{}, fmt.Errorf("%s: %v", StdinName, err)
+			}
+			r.stdinData = data
+		}
+		return parser.Source{Name: StdinName, Data: r.stdinData}, nil
+	}
+	data, err := os.ReadFile(name)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return parser.Source{}, fmt.Errorf("%s: %v", name, err)
+	}
+	return parser.Source{Name: name, Data: data}, nil
+}
+
+// result is one FILE loaded on top of the bases.
+type result struct {
+	name   string // as given ("-" is StdinName)
+	loaded *parser.Loaded
+	// diags are the diagnostics not already reported for an earlier FILE
+	// (a base file's problems are reported once).
+	diags parser.ErrorList
+	// readErr is set when the file could not be read.
+	readErr error
+}
+
+// load loads every FILE on top of the bases.
+func load(files []string, c *common, opts parser.Options, stdin io.Reader) ([]*result, error) {
+	rd := &reader{stdin: stdin}
+	var bases []parser.Source
+	for _, b := range c.bases {
+		s, err := rd.read(b)
+		if err != nil {
+			return nil, err
+		}
+		bases = append(bases, s)
+	}
+	seen := map[string]bool{}
+	var out []*result
+	for _, f := range files {
+		res := &result{name: f}
+		if f == "-" {
+			res.name = StdinName
+		}
+		s, err := rd.read(f)
+		if err != nil {
+			res.readErr = err
+			out = append(out, res)
+			continue
+		}
+		srcs := append(append([]parser.Source{}, bases...), s)
+		res.loaded = parser.Load(srcs, opts)
+		for _, d := range res.loaded.Diags {
+			key := d.Error()
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+			res.diags = append(res.diags, d)
+		}
+		out = append(out, res)
+	}
+	return out, nil
+}
+
+// tableNames returns the tables of rs to show, in canonical order.
+func tables(rs *parser.Ruleset, only string) []*parser.Table {
+	var out []*parser.Table
+	for _, t := range rs.SortedTables() {
+		if only == "" || t.Name == only {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// severityText is how a diagnostic's severity is written in text output.
+func formatDiag(d *parser.Error) string {
+	return fmt.Sprintf("%s: %s: %s", d.Pos, d.Severity, d.Msg)
+}
+
+// position is a diagnostic in JSON output.
+type position struct {
+	File    string `json:"file"`
+	Line    int    `json:"line"`
+	Column  int    `json:"column"`
+	Message string `json:"message"`
+}
+
+func positions(l parser.ErrorList) []position {
+	out := []position{}
+	for _, d := range l {
+		out = append(out, position{File: d.Pos.File, Line: d.Pos.Line, Column: d.Pos.Col, Message: d.Msg})
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	var keys []string
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func plural(n int, one string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, one)
+	}
+	if strings.HasSuffix(one, "y") {
+		return fmt.Sprintf("%d %sies", n, one[:len(one)-1])
+	}
+	return fmt.Sprintf("%d %ss", n, one)
+}
