@@ -515,7 +515,11 @@ func TestLeftoverTables(t *testing.T) {
 			topo := shared(t, be)
 			load(t, topo, dockerRules)
 			send(t, topo, Packet{From: Ext, Dst: addr("203.0.113.10"), Dport: 8080})
+			before := topo.Rebuilds()
 			load(t, topo, emptyAccept)
+			if rebuilt := topo.Rebuilds() > before; rebuilt != (be == "legacy") {
+				t.Errorf("rebuilt: %v", rebuilt)
+			}
 			o := send(t, topo, Packet{From: Ext, Dst: addr("172.17.0.2"), Dport: 80})
 			wantDisp(t, "after nat case", o, Forwarded, C1)
 			wantHits(t, "after nat case", o, "filter:FORWARD#policy")

@@ -3,6 +3,7 @@ package kernel
 import (
 	"bufio"
 	"errors"
+	"maps"
 	"os"
 	"os/exec"
 	"strings"
@@ -167,4 +168,53 @@ func TestObserverLeavesConntrackOff(t *testing.T) {
 	if strings.TrimSpace(string(out)) != "" {
 		t.Errorf("conntrack entries with an empty ruleset:\n%s", out)
 	}
+}
+
+// TestParallelTopologies runs two topologies at once: distinct prefixes,
+// no cross-talk between their observers.
+func TestParallelTopologies(t *testing.T) {
+	for _, be := range backends {
+		t.Run(be, func(t *testing.T) {
+			t.Parallel()
+			topo := NewForTest(t, be)
+			load(t, topo, dockerRules)
+			for i := range 20 {
+				o := send(t, topo, Packet{From: Ext, Dst: addr("203.0.113.10"), Sport: uint16(20000 + i), Dport: 8080})
+				wantDisp(t, "published", o, Forwarded, C1)
+				wantHits(t, "published", o, dockerPublishedSYN...)
+			}
+		})
+	}
+}
+
+// TestCounterCache: the counters cached after a packet are still exact
+// when the next packet starts (nothing else moves them, not even the host
+// stack's suppressed answers).
+func TestCounterCache(t *testing.T) {
+	forBackends(t, rejectRules, func(t *testing.T, topo *Topology) {
+		for _, p := range []Packet{
+			{From: Ext, Dst: addr("203.0.113.10"), Dport: 22},   // host stack answers RST
+			{From: Ext, Dst: addr("203.0.113.10"), Dport: 2500}, // REJECT tcp-reset
+			{From: Ext, Proto: "icmp", Dst: addr("203.0.113.10")},
+			{From: C1, Dst: addr("172.17.0.3"), Dport: 25},
+			{From: Ext, Dst: addr("172.17.0.2"), Dport: 80, TTL: 1},
+		} {
+			send(t, topo, p)
+			cached, err := parseCounters(topo.lastSave)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dump, err := topo.Save()
+			if err != nil {
+				t.Fatal(err)
+			}
+			fresh, err := parseCounters(dump)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !maps.Equal(cached, fresh) {
+				t.Errorf("after %+v counters moved after the packet was done", p)
+			}
+		}
+	})
 }

@@ -273,13 +273,11 @@ type Topology struct {
 
 	mu     sync.Mutex // guards nsList against the signal handler
 	nsList []string   // namespaces created (full names)
-	closed bool
 
 	hostFD  int
 	leafFD  map[string]int
 	w       *worker           // thread in the host namespace, pinned
 	caps    map[string]int    // leaf -> AF_PACKET socket bound to eth0
-	capIdx  map[string]int    // leaf -> ifindex of its eth0
 	loFD    int               // AF_PACKET on the host's lo (host sentinels)
 	rawFD   int               // IPPROTO_RAW in the host ns, SO_MARK outMark
 	nfl     *nflog            // observer's NFLOG group
@@ -288,7 +286,7 @@ type Topology struct {
 	ident       uint16 // IP ID of the last test packet
 	sentinelSeq uint32
 	lastSave    []byte // cached counters (iptables-save -c) after the last packet
-	builds      int
+	builds      int    // times the namespaces were built
 }
 
 var nsSeq atomic.Uint64
@@ -322,6 +320,10 @@ func (t *Topology) Prefix() string { return t.prefix }
 // Backend returns the iptables backend in use ("nft" or "legacy").
 func (t *Topology) Backend() string { return t.backend.name }
 
+// Rebuilds returns how often Load had to rebuild the namespaces (legacy
+// tables that a ruleset lacked).
+func (t *Topology) Rebuilds() int { return max(t.builds-1, 0) }
+
 // Namespace returns the full network namespace name of a host of the
 // topology (Host, Ext, ... ), e.g. for `ip netns exec` while debugging.
 func (t *Topology) Namespace(short string) string { return t.prefix + short }
@@ -354,7 +356,6 @@ func (t *Topology) build() error {
 	for _, n := range names {
 		t.nsList = append(t.nsList, t.prefix+n)
 	}
-	t.closed = false
 	t.mu.Unlock()
 	register(t)
 	if _, err := runCmd([]byte(batch.String()), "ip", "-batch", "-"); err != nil {
@@ -416,43 +417,29 @@ func (t *Topology) build() error {
 		return fmt.Errorf("bridge fdb: %w", err)
 	}
 
-	// Leaves: address, route, static neighbour, silence, capture socket.
+	// Leaves (in parallel): address, route, static neighbour, silence,
+	// capture socket.
 	t.caps = map[string]int{}
-	t.capIdx = map[string]int{}
+	var (
+		mu   sync.Mutex
+		wg   sync.WaitGroup
+		errs []error
+	)
 	for _, l := range leaves {
-		var lb strings.Builder
-		lb.WriteString("link set lo up\n")
-		fmt.Fprintf(&lb, "addr add %s dev eth0\n", l.addr)
-		lb.WriteString("link set eth0 up\n")
-		fmt.Fprintf(&lb, "neigh replace %s lladdr %s dev eth0 nud permanent\n", l.gw, l.gwMAC())
-		fmt.Fprintf(&lb, "route add default via %s\n", l.gw)
-		if l.anyIP.IsValid() {
-			fmt.Fprintf(&lb, "route add local %s dev lo\n", l.anyIP)
-		}
-		if _, err := runCmd([]byte(lb.String()), "ip", "-n", t.prefix+l.name, "-batch", "-"); err != nil {
-			return fmt.Errorf("leaf %s: %w", l.name, err)
-		}
-		err := inNetns(t.leafFD[l.name], func() error {
-			sys := leafSysctls
-			if l.anyIP.IsValid() {
-				sys = mergeMaps(leafSysctls, routerSysctls)
-			}
-			if err := writeSysctls(sys); err != nil {
-				return err
-			}
-			if _, err := runCmd([]byte(sinkNft), "nft", "-f", "-"); err != nil {
-				return err
-			}
-			fd, idx, err := openPacketSocket("eth0", true)
+		wg.Go(func() {
+			fd, err := t.setupLeaf(l)
+			mu.Lock()
+			defer mu.Unlock()
 			if err != nil {
-				return err
+				errs = append(errs, fmt.Errorf("leaf %s: %w", l.name, err))
+				return
 			}
-			t.caps[l.name], t.capIdx[l.name] = fd, idx
-			return nil
+			t.caps[l.name] = fd
 		})
-		if err != nil {
-			return fmt.Errorf("leaf %s: %w", l.name, err)
-		}
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
 	}
 
 	// Host namespace: sysctls, observer, sockets, worker thread.
@@ -506,6 +493,39 @@ func (t *Topology) build() error {
 	}
 	t.lastSave = nil
 	return nil
+}
+
+// setupLeaf configures leaf l's namespace and returns its capture socket.
+func (t *Topology) setupLeaf(l *leaf) (int, error) {
+	var lb strings.Builder
+	lb.WriteString("link set lo up\n")
+	fmt.Fprintf(&lb, "addr add %s dev eth0\n", l.addr)
+	lb.WriteString("link set eth0 up\n")
+	fmt.Fprintf(&lb, "neigh replace %s lladdr %s dev eth0 nud permanent\n", l.gw, l.gwMAC())
+	fmt.Fprintf(&lb, "route add default via %s\n", l.gw)
+	if l.anyIP.IsValid() {
+		fmt.Fprintf(&lb, "route add local %s dev lo\n", l.anyIP)
+	}
+	if _, err := runCmd([]byte(lb.String()), "ip", "-n", t.prefix+l.name, "-batch", "-"); err != nil {
+		return -1, err
+	}
+	fd := -1
+	err := inNetns(t.leafFD[l.name], func() error {
+		sys := leafSysctls
+		if l.anyIP.IsValid() {
+			sys = mergeMaps(leafSysctls, routerSysctls)
+		}
+		if err := writeSysctls(sys); err != nil {
+			return err
+		}
+		if _, err := runCmd([]byte(sinkNft), "nft", "-f", "-"); err != nil {
+			return err
+		}
+		var err error
+		fd, _, err = openPacketSocket("eth0", true)
+		return err
+	})
+	return fd, err
 }
 
 func leafNames() []string {
@@ -576,20 +596,28 @@ func (t *Topology) Close() error {
 
 // release closes the sockets, namespace handles and worker thread.
 func (t *Topology) release() {
+	// Closing a packet socket waits for an RCU grace period: close them
+	// all at once.
+	var fds []int
 	for _, fd := range t.caps {
-		unix.Close(fd)
+		fds = append(fds, fd)
 	}
 	t.caps = nil
 	for _, fd := range []*int{&t.loFD, &t.rawFD} {
 		if *fd >= 0 {
-			unix.Close(*fd)
+			fds = append(fds, *fd)
 			*fd = -1
 		}
 	}
-	if t.nfl != nil {
-		t.nfl.close()
-		t.nfl = nil
+	var wg sync.WaitGroup
+	for _, fd := range fds {
+		wg.Go(func() { unix.Close(fd) })
 	}
+	if t.nfl != nil {
+		wg.Go(t.nfl.close)
+	}
+	wg.Wait()
+	t.nfl = nil
 	if t.w != nil {
 		t.w.stop()
 		t.w = nil
@@ -615,7 +643,6 @@ func (t *Topology) deleteNamespaces() error {
 	}
 	err := deleteNetns(t.nsList)
 	t.nsList = nil
-	t.closed = true
 	return err
 }
 
