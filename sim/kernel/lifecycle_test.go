@@ -28,11 +28,30 @@ func nsWithPrefix(t *testing.T, prefix string) []string {
 	return out
 }
 
+// callerState is what the harness must never change in the caller's
+// namespace: forwarding and the nftables ruleset.
+func callerState(t *testing.T) string {
+	t.Helper()
+	fwd, err := os.ReadFile("/proc/sys/net/ipv4/ip_forward")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables, err := exec.Command("nft", "list", "tables").CombinedOutput()
+	if err != nil {
+		t.Fatalf("nft list tables: %v: %s", err, tables)
+	}
+	return "ip_forward=" + strings.TrimSpace(string(fwd)) + "\n" + string(tables)
+}
+
 func TestCloseDeletesNamespaces(t *testing.T) {
 	Require(t)
+	caller := callerState(t)
 	topo, err := New(Options{Prefix: "dfwkclose-", Backend: "legacy"})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if got := callerState(t); got != caller {
+		t.Errorf("caller's namespace changed by New:\n%s\nwas\n%s", got, caller)
 	}
 	if got := nsWithPrefix(t, "dfwkclose-"); len(got) != 6 {
 		t.Errorf("namespaces after New: %v, want 6", got)
