@@ -150,6 +150,9 @@ func parsePortList(s string) ([]Range, error) {
 		if err != nil {
 			return nil, err
 		}
+		if strings.Contains(part, ":") && r.Lo >= r.Hi {
+			return nil, fmt.Errorf("invalid port range %q: multiport needs LOW:HIGH with LOW below HIGH (write a single port as %d)", part, r.Lo)
+		}
 		out = append(out, r)
 		n++
 		if strings.Contains(part, ":") {
