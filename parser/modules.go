@@ -225,15 +225,30 @@ func firstErr(errs ...error) error {
 	return nil
 }
 
+// udpPortSet parses a udp, udplite or dccp port. Unlike tcp and sctp, which
+// refuse an inverted range such as 60000:29, iptables reads these with its
+// generic range parser, which keeps it: the rule loads and never matches.
+func (b *builder) udpPortSet(op *Option) *PortSet {
+	if lo, hi, ok := strings.Cut(arg(op), ":"); ok && lo != "" && hi != "" {
+		l, err1 := parsePort(lo)
+		h, err2 := parsePort(hi)
+		if err1 == nil && err2 == nil && l > h {
+			b.errf(op.Pos, ErrSilentChange, "--%s: empty port range %q: iptables loads it but it never matches (expected LOW:HIGH with LOW <= HIGH)", op.Name, arg(op))
+			return &PortSet{Neg: op.Neg, Ranges: []Range{{uint32(l), uint32(h)}}, Pos: op.Pos}
+		}
+	}
+	return b.portSet(op)
+}
+
 func buildUDP(b *builder, m *Match) MatchSpec {
 	s := &UDPMatch{}
 	for i := range m.Options {
 		op := &m.Options[i]
 		switch op.Name {
 		case "sport":
-			s.Sport = b.portSet(op)
+			s.Sport = b.udpPortSet(op)
 		case "dport":
-			s.Dport = b.portSet(op)
+			s.Dport = b.udpPortSet(op)
 		}
 	}
 	if m.Name == "dccp" {
@@ -436,7 +451,7 @@ func (b *builder) ctPort(op *Option) *PortSet {
 			return nil
 		}
 		if r.Lo > r.Hi {
-			b.errf(op.Pos, ErrBadValue, "--%s: empty port range %q: iptables loads it but it never matches (expected LOW:HIGH with LOW <= HIGH)", op.Name, s)
+			b.errf(op.Pos, ErrSilentChange, "--%s: empty port range %q: iptables loads it but it never matches (expected LOW:HIGH with LOW <= HIGH)", op.Name, s)
 		}
 	}
 	return &PortSet{Neg: op.Neg, Ranges: []Range{r}, Pos: op.Pos}

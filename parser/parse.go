@@ -121,10 +121,12 @@ func (p *fileParser) warnf(pos Pos, sentinel error, format string, args ...any) 
 	p.f.Diags.Add(pos, sentinel, SevWarning, format, args...)
 }
 
-func (p *fileParser) tooMany() bool {
+// tooMany reports, at the line where reading stops, that the file has too
+// many errors.
+func (p *fileParser) tooMany(lineNo int) bool {
 	n := len(p.f.Diags.Errors())
 	if n >= MaxErrors {
-		p.errf(p.pos(0, 0), ErrTooManyErrors, "too many errors (%d); stopped reading", n)
+		p.errf(p.pos(lineNo, 1), ErrTooManyErrors, "too many errors (%d); stopped reading at this line", n)
 		return true
 	}
 	return false
@@ -260,7 +262,7 @@ func (p *fileParser) run(src []byte) {
 		} else {
 			line, src = src, nil
 		}
-		if p.stopped || p.tooMany() {
+		if p.stopped || p.tooMany(lineNo) {
 			return
 		}
 		p.line(lineNo, line)
@@ -290,6 +292,15 @@ func (p *fileParser) line(lineNo int, raw []byte) {
 	trimmed := strings.TrimLeft(line, " \t")
 	if trimmed == "" {
 		p.comment = ""
+		switch {
+		case hadCR && !p.crSeen:
+			p.crSeen = true
+			p.errf(p.pos(lineNo, len(raw)+1), ErrSyntax, "line ends with a carriage return (CRLF line endings): iptables-restore refuses it (expected LF line endings; convert with dos2unix)")
+		case line != "":
+			// iptables-restore skips only a line that is empty: a line of
+			// blanks is a command without words ("no command specified").
+			p.errf(p.pos(lineNo, 1), ErrSyntax, "line holds only blanks: iptables-restore refuses it (expected an empty line)")
+		}
 		return
 	}
 	if hadCR && !p.crSeen && line[0] != '#' {

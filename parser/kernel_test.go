@@ -1,0 +1,350 @@
+//go:build linux
+
+package parser
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// kernelExceptions are corpus files where the kernel tool's answer cannot be
+// compared with ours, each with the reason. The test fails when an exception
+// no longer applies (the file then agrees), so that the list stays honest.
+var kernelExceptions = map[string]string{
+	// A "-h" line makes iptables-restore print its usage and exit 0 having
+	// committed nothing: it neither loads the file nor names a line. dfw
+	// reports the -h line (and the other commands restore refuses).
+	"batfish-testconfig-unsupported-command.save": "-h in a restore file: iptables-restore prints usage and exits 0 without loading anything",
+	// -m nfacct needs an accounting object created beforehand with
+	// nfacct(8); a dump does not hold it, so the kernel refuses the rule in
+	// the test namespace. The file is right; dfw takes nfacct as always
+	// matching.
+	"k8s-kube-proxy-test-expected-restore-input.save": "-m nfacct needs an nfacct object that a dump does not hold (the kernel refuses the rule when the object is missing)",
+}
+
+// TestKernelCorpus loads every corpus file into the kernel, in a network
+// namespace of its own, and compares: a file the kernel loads must parse
+// without error (except silent changes, which dfw reports and the kernel
+// loads), with the same number of rules per table as iptables-save shows;
+// for a file the kernel refuses, our first error must be on the line the
+// kernel names. nft resolves jumps at COMMIT and names the COMMIT line for
+// an undefined chain, where dfw names the rule: a COMMIT line agrees with any
+// first error inside the table it ends.
+//
+// It needs root and iptables (nft and legacy), nft, ipset and ip; it skips
+// without them unless CI=true or DFW_REQUIRE_KERNEL=1, which make it fail.
+func TestKernelCorpus(t *testing.T) {
+	require := inCI() || os.Getenv("DFW_REQUIRE_KERNEL") == "1"
+	unavailable := func(format string, args ...any) {
+		t.Helper()
+		msg := fmt.Sprintf(format, args...)
+		if require {
+			t.Fatalf("kernel corpus test cannot run: %s (CI=true or DFW_REQUIRE_KERNEL=1 require it)", msg)
+		}
+		t.Skipf("kernel corpus test skipped: %s (set DFW_REQUIRE_KERNEL=1 to make this a failure)", msg)
+	}
+	if testing.Short() && !require {
+		t.Skip("kernel corpus test skipped in -short mode")
+	}
+	if os.Geteuid() != 0 {
+		unavailable("needs root")
+	}
+	for _, tool := range []string{"ip", "nft", "ipset", "iptables-nft-restore", "ip6tables-nft-restore",
+		"iptables-legacy-restore", "ip6tables-legacy-restore", "iptables-nft-save", "ip6tables-nft-save",
+		"iptables-legacy-save", "ip6tables-legacy-save"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			unavailable("%s not found in PATH", tool)
+		}
+	}
+	files := corpusFiles(t)
+
+	k := &kernelNS{name: fmt.Sprintf("dfwc-%d", os.Getpid())}
+	if err := k.create(); err != nil {
+		unavailable("cannot create network namespace %s: %v", k.name, err)
+	}
+	t.Cleanup(k.delete)
+
+	start := time.Now()
+	var loaded, refused, agreed, excepted, legacy int
+	for _, path := range files {
+		name := filepath.Base(path)
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l := loadOne(name, data, Options{})
+		fam := l.Ruleset.Family
+		res := k.load(t, data, fam, setNames(l.Files[0]))
+		if res.backend == "legacy" {
+			legacy++
+		}
+		if res.loaded {
+			loaded++
+		} else {
+			refused++
+		}
+		problem := compareKernel(name, data, l, res)
+		if reason, ok := kernelExceptions[name]; ok {
+			if problem == "" {
+				t.Errorf("%s: listed as an exception (%s) but now agrees with the kernel: remove it from kernelExceptions", name, reason)
+			}
+			excepted++
+			continue
+		}
+		if problem != "" {
+			t.Errorf("%s: %s", name, problem)
+			continue
+		}
+		agreed++
+	}
+	t.Logf("kernel corpus: %d files, %d loaded (%d by the legacy backend), %d refused; %d agree, %d exceptions, %d disagree (%.1fs)",
+		len(files), loaded, legacy, refused, agreed, excepted, len(files)-agreed-excepted, time.Since(start).Seconds())
+}
+
+// compareKernel returns "" when our load agrees with the kernel's, else
+// what differs.
+func compareKernel(name string, data []byte, l *Loaded, res kernelResult) string {
+	errs := l.Diags.Errors()
+	if res.loaded {
+		for _, e := range errs {
+			if !errors.Is(e, ErrSilentChange) {
+				return fmt.Sprintf("the kernel (%s) loads it but dfw reports: %v", res.backend, e)
+			}
+		}
+		ours := map[string]int{}
+		for _, tb := range l.Ruleset.Tables {
+			ours[tb.Name] = tb.NumRules()
+		}
+		for tb := range res.rules {
+			if _, ok := ours[tb]; !ok {
+				ours[tb] = 0
+			}
+		}
+		var diffs []string
+		for _, tb := range sortedTableKeys(ours) {
+			if ours[tb] != res.rules[tb] {
+				diffs = append(diffs, fmt.Sprintf("table %s: dfw %d rules, kernel %d", tb, ours[tb], res.rules[tb]))
+			}
+		}
+		if diffs != nil {
+			return "rule counts differ: " + strings.Join(diffs, "; ")
+		}
+		return ""
+	}
+	if res.line == 0 {
+		return fmt.Sprintf("the kernel refuses it without naming a line: %s", firstLine(res.stderr))
+	}
+	if len(errs) == 0 {
+		return fmt.Sprintf("the kernel refuses line %d (%s) but dfw reports no error", res.line, firstLine(res.stderr))
+	}
+	// The first error, and the first that is not a silent change the
+	// kernel goes past.
+	cands := []*Error{errs[0]}
+	for _, e := range errs {
+		if !errors.Is(e, ErrSilentChange) {
+			cands = append(cands, e)
+			break
+		}
+	}
+	lo, hi := res.line, res.line
+	if lines := bytes.Split(data, []byte("\n")); res.line <= len(lines) && string(bytes.TrimRight(lines[res.line-1], " \t\r")) == "COMMIT" {
+		lo = 1
+		for i := res.line - 2; i >= 0; i-- {
+			if bytes.HasPrefix(lines[i], []byte("*")) {
+				lo = i + 1
+				break
+			}
+		}
+	}
+	for _, e := range cands {
+		if e.Pos.Line >= lo && e.Pos.Line <= hi {
+			return ""
+		}
+	}
+	return fmt.Sprintf("the kernel (%s) refuses line %d (%s); dfw's first error is %v", res.backend, res.line, firstLine(res.stderr), errs[0])
+}
+
+func sortedTableKeys(m map[string]int) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func firstLine(s string) string {
+	for _, l := range strings.Split(s, "\n") {
+		l = strings.TrimSpace(l)
+		if l != "" && !strings.HasPrefix(l, "Try `") {
+			return l
+		}
+	}
+	return s
+}
+
+// setNames returns the ipsets a file's rules name (-m set, -j SET).
+func setNames(f *File) []string {
+	seen := map[string]bool{}
+	for _, c := range f.Commands {
+		for _, r := range c.Rules {
+			for _, m := range r.Matches {
+				if s, ok := m.Spec.(*SetMatch); ok && s.Name != "" {
+					seen[s.Name] = true
+				}
+			}
+			if tg := r.Target; tg != nil && tg.Name == "SET" {
+				for _, o := range tg.Options {
+					if len(o.Args) > 0 && (o.Name == "add-set" || o.Name == "del-set" || o.Name == "map-set") {
+						seen[o.Args[0]] = true
+					}
+				}
+			}
+		}
+	}
+	var out []string
+	for n := range seen {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// kernelNS is the test's own network namespace. Nothing here touches the
+// root namespace.
+type kernelNS struct {
+	name string
+	// dirty is set when the legacy backend was used: legacy tables cannot
+	// be unregistered, so the namespace is rebuilt.
+	dirty bool
+}
+
+func (k *kernelNS) create() error {
+	out, err := exec.Command("ip", "netns", "add", k.name).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%v: %s", err, out)
+	}
+	return nil
+}
+
+func (k *kernelNS) delete() {
+	exec.Command("ip", "netns", "del", k.name).Run()
+}
+
+// run runs a command in the namespace.
+func (k *kernelNS) run(stdin []byte, args ...string) (stdout, stderr string, err error) {
+	cmd := exec.Command("ip", append([]string{"netns", "exec", k.name}, args...)...)
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err = cmd.Run()
+	return o.String(), e.String(), err
+}
+
+// reset empties the namespace's rules and sets.
+func (k *kernelNS) reset(t *testing.T) {
+	t.Helper()
+	if k.dirty {
+		k.delete()
+		if err := k.create(); err != nil {
+			t.Fatalf("recreating namespace %s: %v", k.name, err)
+		}
+		k.dirty = false
+		return
+	}
+	if _, stderr, err := k.run(nil, "nft", "flush", "ruleset"); err != nil {
+		t.Fatalf("nft flush ruleset in %s: %v: %s", k.name, err, stderr)
+	}
+	if _, stderr, err := k.run(nil, "ipset", "destroy"); err != nil {
+		t.Fatalf("ipset destroy in %s: %v: %s", k.name, err, stderr)
+	}
+}
+
+type kernelResult struct {
+	loaded  bool
+	backend string         // "nft" or "legacy"
+	line    int            // the line the kernel names when it refuses
+	stderr  string         // what the kernel tool said
+	rules   map[string]int // rules per table after loading
+}
+
+var (
+	errLineRE  = regexp.MustCompile(`Error occurred at line: (\d+)`)
+	lineNumRE  = regexp.MustCompile(`line (\d+)`)
+	saveTabRE  = regexp.MustCompile(`^\*(\S+)`)
+	familyTool = map[Family]string{IPv4: "iptables", IPv6: "ip6tables"}
+)
+
+// load loads data with iptables-nft-restore, else (when nft refuses it)
+// with iptables-legacy-restore, and reports what the kernel holds.
+func (k *kernelNS) load(t *testing.T, data []byte, fam Family, sets []string) kernelResult {
+	t.Helper()
+	var first kernelResult
+	for i, backend := range []string{"nft", "legacy"} {
+		k.reset(t)
+		ipsetFam := "inet"
+		if fam == IPv6 {
+			ipsetFam = "inet6"
+		}
+		for _, s := range sets {
+			// A name ipset refuses (too long, odd characters) simply stays
+			// missing: the kernel then refuses the rule, as on a host
+			// without that set.
+			k.run(nil, "ipset", "create", s, "hash:net", "family", ipsetFam)
+		}
+		tool := familyTool[fam] + "-" + backend
+		if backend == "legacy" {
+			k.dirty = true
+		}
+		_, stderr, err := k.run(data, tool+"-restore", "-w", "10")
+		res := kernelResult{backend: backend, stderr: stderr}
+		if err == nil {
+			res.loaded = true
+			res.rules = k.countRules(t, tool+"-save")
+			return res
+		}
+		if m := errLineRE.FindStringSubmatch(stderr); m != nil {
+			res.line, _ = strconv.Atoi(m[1])
+		} else if m := lineNumRE.FindStringSubmatch(stderr); m != nil {
+			res.line, _ = strconv.Atoi(m[1])
+		}
+		if i == 0 {
+			first = res
+		}
+	}
+	// Both refuse it: the nft backend names the rule's line, legacy often
+	// names the COMMIT line.
+	return first
+}
+
+// countRules counts the rules of each table with iptables-save.
+func (k *kernelNS) countRules(t *testing.T, save string) map[string]int {
+	t.Helper()
+	out, stderr, err := k.run(nil, save)
+	if err != nil {
+		t.Fatalf("%s in %s: %v: %s", save, k.name, err, stderr)
+	}
+	counts := map[string]int{}
+	table := ""
+	for _, line := range strings.Split(out, "\n") {
+		if m := saveTabRE.FindStringSubmatch(line); m != nil {
+			table = m[1]
+			counts[table] += 0
+		} else if strings.HasPrefix(line, "-A ") {
+			counts[table]++
+		}
+	}
+	return counts
+}
