@@ -139,12 +139,13 @@ dfw_roundtrip() {
 dfw_table_order() {
 	awk '
 	BEGIN { n = split("mangle security raw filter nat", order, " ") }
-	/^\*/ { cur = substr($0, 2) }
-	{ if (cur == "") head = head $0 "\n"; else blk[cur] = blk[cur] $0 "\n" }
+	/^\*/ { cur = substr($0, 2); if (!(cur in cnt)) { seen[++nt] = cur; cnt[cur] = 0 } }
+	{ if (cur == "") head[++nh] = $0; else line[cur, ++cnt[cur]] = $0 }
 	/^COMMIT/ { cur = "" }
 	END {
-		printf "%s", head
-		for (i = 1; i <= n; i++) if (order[i] in blk) { printf "%s", blk[order[i]]; delete blk[order[i]] }
-		for (t in blk) printf "%s", blk[t]
-	}'
+		for (i = 1; i <= nh; i++) print head[i]
+		for (i = 1; i <= n; i++) if (order[i] in cnt) { out(order[i]); done[order[i]] = 1 }
+		for (i = 1; i <= nt; i++) if (!(seen[i] in done)) out(seen[i])
+	}
+	function out(t,   j) { for (j = 1; j <= cnt[t]; j++) print line[t, j] }'
 }

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# bench-parse.sh: whole-command comparison, on this machine, in one go, of
+#   ip netns exec NS iptables-legacy-restore --test FILE
+#   dfwlint parse FILE
+# on kube-proxy rulesets at about 8,000 and 80,000 rules (dfwgen kubeproxy
+# -n 1000 / -n 10000). Reports medians of wall time and of peak RSS, and the
+# ratios dfwlint/iptables (time, RSS) and, per tool, time-per-rule at 80k
+# divided by time-per-rule at 8k (1.0 = linear scaling).
+#
+# usage: scripts/bench-parse.sh [-r REPS] [-k]      (run from anywhere in the repo; root)
+#   -r REPS  repetitions per measurement (default 5)
+#   -k       keep the temporary directory (generated files, raw results)
+#
+# iptables-legacy-restore runs inside a throwaway network namespace created
+# here (ip netns add) and deleted on exit; nothing outside it is touched.
+# Wall time: hyperfine if installed (Debian package "hyperfine"), else a bash
+# loop (also with DFW_BENCH_NO_HYPERFINE=1). Peak RSS: GNU time (/usr/bin/time -v; Debian package "time",
+# installed here when missing). dfwlint is built from ./cmd/dfwlint with
+# `go build -o` into the temporary directory; when it does not exist or does
+# not build yet, only iptables is measured and the script says so.
+set -euo pipefail
+
+reps=5 keep=0
+while getopts "r:kh" o; do
+	case $o in
+	r) reps=$OPTARG ;;
+	k) keep=1 ;;
+	h) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
+	*) echo "usage: $0 [-r REPS] [-k]" >&2; exit 2 ;;
+	esac
+done
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+. "$root/scripts/lib/netns.sh"
+
+[ "$(id -u)" = 0 ] || { echo "$0: needs root (network namespace)" >&2; exit 2; }
+for t in ip iptables-legacy-restore go; do
+	command -v "$t" >/dev/null || { echo "$0: $t not found" >&2; exit 2; }
+done
+if [ ! -x /usr/bin/time ]; then
+	echo "$0: installing Debian's time package for /usr/bin/time -v" >&2
+	apt-get install -y -qq time >/dev/null || { echo "$0: cannot install time" >&2; exit 2; }
+fi
+have_hyperfine=0
+[ "${DFW_BENCH_NO_HYPERFINE:-}" = 1 ] || { command -v hyperfine >/dev/null && have_hyperfine=1; }
+
+tmp=$(mktemp -d /tmp/dfw-bench.XXXXXX)
+cleanup() {
+	dfw_netns_cleanup
+	if [ "$keep" = 1 ]; then echo "kept $tmp" >&2; else rm -rf "$tmp"; fi
+}
+trap cleanup EXIT
+trap 'cleanup; exit 130' INT TERM
+dfw_netns_create NS dfwbench
+
+cd "$root"
+go build -o "$tmp/dfwgen" ./cmd/dfwgen
+have_dfwlint=0
+if [ -d cmd/dfwlint ] && go build -o "$tmp/dfwlint" ./cmd/dfwlint 2>"$tmp/dfwlint-build.log"; then
+	if "$tmp/dfwlint" parse /dev/null >/dev/null 2>&1 || "$tmp/dfwlint" parse --help >/dev/null 2>&1; then
+		have_dfwlint=1
+	else
+		echo "NOTE: dfwlint builds but has no working 'parse' command yet; measuring iptables only." >&2
+	fi
+else
+	echo "NOTE: ./cmd/dfwlint does not exist or does not build yet; measuring iptables only." >&2
+	[ -s "$tmp/dfwlint-build.log" ] && sed 's/^/  /' "$tmp/dfwlint-build.log" | head -5 >&2
+fi
+
+"$tmp/dfwgen" kubeproxy -n 1000 >"$tmp/k8.save" 2>/dev/null
+"$tmp/dfwgen" kubeproxy -n 10000 >"$tmp/k80.save" 2>/dev/null
+
+median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) {print "nan"; exit} if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+
+# measure NAME CMD...: sets T_<NAME> (median seconds) and M_<NAME> (median KiB)
+measure() {
+	local name=$1; shift
+	local t
+	"$@" >/dev/null 2>"$tmp/$name.err" || { echo "$0: '$*' failed:" >&2; head -5 "$tmp/$name.err" >&2; return 1; }
+	if [ "$have_hyperfine" = 1 ]; then
+		hyperfine -N --warmup 1 --runs "$reps" --export-json "$tmp/$name.json" "$(printf '%q ' "$@")" >/dev/null 2>&1 ||
+			hyperfine --warmup 1 --runs "$reps" --export-json "$tmp/$name.json" "$(printf '%q ' "$@")" >/dev/null
+		t=$(tr ',' '\n' <"$tmp/$name.json" | sed -n 's/.*"median": *\([0-9.e+-]*\).*/\1/p' | head -1)
+	else
+		local i s e
+		: >"$tmp/$name.times"
+		for ((i = 0; i < reps; i++)); do
+			s=$(date +%s%N); "$@" >/dev/null 2>&1; e=$(date +%s%N)
+			awk -v s="$s" -v e="$e" 'BEGIN { printf "%.6f\n", (e - s) / 1e9 }' >>"$tmp/$name.times"
+		done
+		t=$(median <"$tmp/$name.times")
+	fi
+	: >"$tmp/$name.rss"
+	for ((i = 0; i < reps; i++)); do
+		/usr/bin/time -v "$@" 2>&1 >/dev/null | sed -n 's/.*Maximum resident set size (kbytes): //p' >>"$tmp/$name.rss"
+	done
+	printf -v "T_$name" '%s' "$t"
+	printf -v "M_$name" '%s' "$(median <"$tmp/$name.rss")"
+}
+
+for s in 8 80; do
+	measure "ipt$s" ip netns exec "$NS" iptables-legacy-restore --test "$tmp/k$s.save"
+	if [ "$have_dfwlint" = 1 ]; then
+		measure "dfw$s" "$tmp/dfwlint" parse "$tmp/k$s.save" || have_dfwlint=0
+	fi
+done
+measure base ip netns exec "$NS" true
+
+rules() { grep -c '^-A' "$1"; }
+r8=$(rules "$tmp/k8.save") r80=$(rules "$tmp/k80.save")
+b8=$(stat -c %s "$tmp/k8.save") b80=$(stat -c %s "$tmp/k80.save")
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0 || a == "nan" || b == "nan") print "n/a"; else printf "%.2f", a / b }'; }
+ms() { awk -v t="$1" 'BEGIN { printf "%.1f ms", t * 1000 }'; }
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
+
+echo
+echo "bench-parse: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, $reps runs each, timer: $([ $have_hyperfine = 1 ] && echo hyperfine || echo 'bash loop'), $(iptables-legacy --version)"
+echo "files: 8k = $r8 rules, $b8 bytes; 80k = $r80 rules, $b80 bytes (dfwgen kubeproxy -n 1000 / -n 10000)"
+echo "baseline 'ip netns exec NS true': $(ms "$T_base"), $(mib "$M_base")"
+printf '\n%-44s %12s %12s %12s %12s\n' "command" "time 8k" "time 80k" "RSS 8k" "RSS 80k"
+printf '%-44s %12s %12s %12s %12s\n' "iptables-legacy-restore --test (in netns)" "$(ms "$T_ipt8")" "$(ms "$T_ipt80")" "$(mib "$M_ipt8")" "$(mib "$M_ipt80")"
+if [ "$have_dfwlint" = 1 ]; then
+	printf '%-44s %12s %12s %12s %12s\n' "dfwlint parse" "$(ms "$T_dfw8")" "$(ms "$T_dfw80")" "$(mib "$M_dfw8")" "$(mib "$M_dfw80")"
+	echo
+	echo "ratio dfwlint/iptables, time:     8k $(ratio "$T_dfw8" "$T_ipt8")   80k $(ratio "$T_dfw80" "$T_ipt80")"
+	echo "ratio dfwlint/iptables, peak RSS: 8k $(ratio "$M_dfw8" "$M_ipt8")   80k $(ratio "$M_dfw80" "$M_ipt80")"
+fi
+scale() { awk -v t8="$1" -v t80="$2" -v r8="$r8" -v r80="$r80" 'BEGIN { printf "%.2f", (t80 / r80) / (t8 / r8) }'; }
+echo "time-per-rule 80k / time-per-rule 8k (1.00 = linear): iptables $(scale "$T_ipt8" "$T_ipt80")$([ "$have_dfwlint" = 1 ] && echo ", dfwlint $(scale "$T_dfw8" "$T_dfw80")")"
+[ "$have_dfwlint" = 1 ] || echo "dfwlint: not measured (see NOTE above)"
