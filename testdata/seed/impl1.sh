@@ -17,7 +17,6 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../../scripts/lib/netns.sh"
 . "$here/../../scripts/lib/docker-iptables.sh"
-. "$here/docker-20.10.sh"
 dfw_require_root_tools
 
 impl1() {
