@@ -143,7 +143,9 @@ func (a *applier) apply(c *Command) {
 			if IsBuiltin(t.Name, c.Chain) {
 				return
 			}
-			a.checkNewChainName(c)
+			// iptables-restore accepts a ":CHAIN" line named like a
+			// target (the kernel oracle loads ":CLASSIFY - [0:0]" on both
+			// backends); only "-N" refuses it.
 			t.addChain(c.Chain, c.Pos, c.Comment)
 		}
 	case OpNewChain:
@@ -333,6 +335,15 @@ func (a *applier) prepare(c *Command, t *Table, ch *Chain) []*Rule {
 	var out []*Rule
 	for _, r := range c.Rules {
 		r.Table, r.Chain = t.Name, ch.Name
+		if tg := r.Target; tg != nil && tg.Kind == TargetExtension && len(tg.Options) == 0 {
+			// A user chain named like a target wins over the target: the
+			// kernel oracle saw "-j CLASSIFY" jump to chain CLASSIFY.
+			if uc := t.Chains[tg.Name]; uc != nil && !uc.Builtin {
+				nt := *tg
+				nt.Kind, nt.Spec = TargetChain, nil
+				r.Target = &nt
+			}
+		}
 		if tg := r.Target; tg != nil && tg.Kind == TargetChain {
 			target := t.Chains[tg.Name]
 			switch {

@@ -1,0 +1,441 @@
+package sim
+
+import (
+	"fmt"
+	"net/netip"
+
+	"github.com/dfw-project/dfw/parser"
+)
+
+// Verdicts and dispositions.
+const (
+	Accept = "ACCEPT"
+	Drop   = "DROP"
+	Reject = "REJECT"
+
+	DeliveredLocal = "delivered-local"
+	Forwarded      = "forwarded"
+	Sent           = "sent"
+	Dropped        = "dropped"
+	Rejected       = "rejected"
+)
+
+// Sim simulates packets through one host's firewall. Its conntrack table
+// is carried from one Run to the next: the packets of a flow share it.
+type Sim struct {
+	Ruleset *parser.Ruleset
+	Host    *Host
+	CT      *Conntrack
+	// Explain records, for each rule that did not match, the first part
+	// that failed (Result.Explain).
+	Explain bool
+	// MaxAlternatives bounds how many may-match rules get their other
+	// outcome computed (Result.MayMatch); default 8.
+	MaxAlternatives int
+
+	ctActive bool
+	hasMay   bool
+}
+
+// New returns a simulator for a ruleset on a host.
+func New(rs *parser.Ruleset, h *Host) *Sim {
+	if h == nil {
+		h = InferHost(rs, nil)
+	}
+	s := &Sim{Ruleset: rs, Host: h, CT: &Conntrack{}, MaxAlternatives: 8}
+	s.ctActive = rs.Tables["nat"] != nil
+	for _, t := range rs.Tables {
+		for _, c := range t.Order {
+			for _, r := range c.Rules {
+				for _, m := range r.Matches {
+					switch m.Name {
+					case "state", "conntrack", "connmark", "connlimit", "connbytes", "connlabel", "helper", "cluster", "socket":
+						s.ctActive = true
+					}
+					if m.MayMatch() {
+						s.hasMay = true
+					}
+				}
+				if tg := r.Target; tg != nil {
+					switch tg.Name {
+					case "CONNMARK", "CT", "NOTRACK", "DNAT", "SNAT", "MASQUERADE", "REDIRECT", "NETMAP", "CONNSECMARK":
+						s.ctActive = true
+					}
+				}
+			}
+		}
+	}
+	return s
+}
+
+// ConntrackActive reports whether the ruleset switches conntrack on (a nat
+// table, or a rule that needs connection tracking: KERNEL-NOTES 8).
+func (s *Sim) ConntrackActive() bool { return s.ctActive }
+
+// Step is one trace entry: a rule whose counters moved, or a policy.
+type Step struct {
+	Table, Chain string
+	// Rule is the 1-based index in the chain; 0 for a policy.
+	Rule   int
+	Policy bool
+	Goto   bool
+	// Target is the target's name; "" for a rule without target.
+	Target string
+	Pos    parser.Pos
+	R      *parser.Rule
+}
+
+// Miss is a rule that was evaluated and did not match (with --explain).
+type Miss struct {
+	Table, Chain string
+	Rule         int
+	Pos          parser.Pos
+	// Option is the first part of the rule that failed, and Col its column.
+	Option string
+	Col    int
+}
+
+// MayMatch is a rule with a match whose outcome cannot be known offline.
+// The primary answer takes it as NOT matching; Verdict and Disposition are
+// the outcome if it matches.
+type MayMatch struct {
+	Table, Chain string
+	Rule         int
+	Pos          parser.Pos
+	Match        string
+	Target       string
+	Verdict      string
+	Disposition  string
+}
+
+// NAT lists what NAT changed in the packet (only the changed fields are
+// valid / non-zero).
+type NAT struct {
+	Src          netip.Addr
+	Sport        uint16
+	Dst          netip.Addr
+	Dport        uint16
+	HasSport     bool
+	HasDport     bool
+}
+
+// Empty reports whether nothing changed.
+func (n NAT) Empty() bool { return !n.Src.IsValid() && !n.Dst.IsValid() && !n.HasSport && !n.HasDport }
+
+// Result is what happened to one packet.
+type Result struct {
+	// Packet is the packet as sent (defaults filled in); Final is the
+	// packet as it was last handled (after NAT and TTL decrement).
+	Packet, Final Packet
+	CTState       string
+	// Path lists the hooks the packet entered.
+	Path        []string
+	Verdict     string
+	Disposition string
+	DroppedIn   string
+	RejectWith  string
+	// Out is the egress interface (forwarded or sent).
+	Out         string
+	PhysOut     string
+	NAT         NAT
+	Trace       []Step
+	Assumptions []string
+	MayMatch    []MayMatch
+	Explain     []Miss
+}
+
+type verdictKind uint8
+
+const (
+	vContinue verdictKind = iota
+	vAccept
+	vDrop
+	vReject
+	vReturn
+)
+
+type verdict struct {
+	kind verdictKind
+	with string
+}
+
+// run is the state of one packet's traversal.
+type run struct {
+	s     *Sim
+	ct    *Conntrack
+	p     *Packet
+	info  ctInfo
+	e     env
+	res   *Result
+	force *parser.Rule
+	mays  []mayNote
+	steps int
+	// looped is set for a local packet coming back in through lo: it
+	// keeps its conntrack entry.
+	looped    bool
+	untracked bool
+}
+
+type mayNote struct {
+	table, chain string
+	idx          int
+	r            *parser.Rule
+	m            *parser.Match
+}
+
+// Run simulates one packet and updates the conntrack table.
+func (s *Sim) Run(p Packet) *Result {
+	var snap *Conntrack
+	if s.hasMay {
+		snap = s.CT.clone()
+	}
+	r := s.run(p, s.CT, nil)
+	max := s.MaxAlternatives
+	for i, m := range r.mays {
+		if i >= max {
+			r.res.Assumptions = append(r.res.Assumptions, fmt.Sprintf("%d more may-match rules not explored", len(r.mays)-max))
+			break
+		}
+		alt := s.run(p, snap.clone(), m.r)
+		tg := ""
+		if m.r.Target != nil {
+			tg = m.r.Target.Name
+		}
+		r.res.MayMatch = append(r.res.MayMatch, MayMatch{Table: m.table, Chain: m.chain, Rule: m.idx, Pos: m.r.Pos,
+			Match: m.m.Name, Target: tg, Verdict: alt.res.Verdict, Disposition: alt.res.Disposition})
+	}
+	return r.res
+}
+
+func (s *Sim) run(p Packet, ct *Conntrack, force *parser.Rule) *run {
+	fillDefaults(&p, s.Host)
+	r := &run{s: s, ct: ct, force: force, res: &Result{Packet: p}}
+	pp := p
+	if p.Inner != nil {
+		in := *p.Inner
+		pp.Inner = &in
+	}
+	r.p = &pp
+	r.e = env{p: r.p, host: s.Host, ct: &r.info}
+	r.res.Assumptions = append(r.res.Assumptions, s.Host.Assumptions...)
+	if p.Local {
+		r.output()
+	} else {
+		r.input()
+	}
+	r.res.Final = *r.p
+	r.res.NAT = natDiff(&r.res.Packet, r.p)
+	if r.res.CTState == "" {
+		r.res.CTState = stateName(r.info.state)
+		if !s.ctActive && p.State == "" {
+			r.res.CTState = "NONE"
+		}
+	}
+	return r
+}
+
+func natDiff(a, b *Packet) NAT {
+	var n NAT
+	if a.Src != b.Src {
+		n.Src = b.Src
+	}
+	if a.Dst != b.Dst {
+		n.Dst = b.Dst
+	}
+	if HasPorts(a.Proto) {
+		if a.Sport != b.Sport {
+			n.Sport, n.HasSport = b.Sport, true
+		}
+		if a.Dport != b.Dport {
+			n.Dport, n.HasDport = b.Dport, true
+		}
+	}
+	return n
+}
+
+// fillDefaults completes a packet: TTL, length, source and destination.
+func fillDefaults(p *Packet, h *Host) {
+	if p.TTL == 0 {
+		p.TTL = 64
+	}
+	if p.Len == 0 {
+		p.Len = HeaderLen(p.Proto, p.Is6())
+		if p.Inner != nil {
+			p.Len += HeaderLen(p.Inner.Proto, p.Is6()) - HeaderLen(p.Inner.Proto, p.Is6()) + 28
+		}
+	}
+	if p.Local && !p.Src.IsValid() && p.Dst.IsValid() {
+		switch {
+		case h.IsLocal(p.Dst):
+			p.Src = p.Dst
+		default:
+			if rt, ok := h.lookup(p.Dst); ok {
+				p.Src = rt.src
+			}
+		}
+	}
+}
+
+func (r *run) assume(format string, args ...any) {
+	r.res.Assumptions = append(r.res.Assumptions, fmt.Sprintf(format, args...))
+}
+
+func (r *run) finish(v verdict, hook string) {
+	switch v.kind {
+	case vDrop:
+		r.res.Verdict, r.res.Disposition, r.res.DroppedIn = Drop, Dropped, hook
+	case vReject:
+		r.res.Verdict, r.res.DroppedIn = Reject, hook
+		if why := r.rejectSilent(v.with); why != "" {
+			r.res.Disposition = Dropped
+			r.assume("REJECT sends nothing back for %s: the packet is only dropped", why)
+		} else {
+			r.res.Disposition, r.res.RejectWith = Rejected, v.with
+		}
+	}
+	r.discard()
+}
+
+// rejectSilent tells why REJECT sends nothing (KERNEL-NOTES 13), or "".
+func (r *run) rejectSilent(with string) string {
+	p := r.p
+	switch {
+	case p.Dst.IsMulticast() || r.s.Host.IsBroadcast(p.Dst):
+		return "a broadcast or multicast"
+	case IsICMP(p.Proto) && isICMPError(p.Is6(), p.ICMPType):
+		return "an ICMP error"
+	case with == "tcp-reset" && p.Proto != ProtoTCP:
+		return "a tcp-reset of a non-TCP packet"
+	case with == "tcp-reset" && p.Flags&parser.FlagRST != 0:
+		return "a tcp-reset of an RST"
+	}
+	return ""
+}
+
+// discard forgets an unconfirmed entry of a packet that did not make it.
+func (r *run) discard() {
+	r.info.fresh = false
+}
+
+func (r *run) confirm() {
+	if r.info.fresh && r.info.conn != nil {
+		r.ct.confirm(r.info.conn)
+		r.info.fresh = false
+	}
+}
+
+func (r *run) enter(hook string) {
+	r.res.Path = append(r.res.Path, hook)
+	r.e.hook = hook
+}
+
+// conntrackIn classifies the packet (after raw).
+func (r *run) conntrackIn(untracked bool) {
+	p := r.p
+	switch {
+	case !r.s.ctActive:
+		r.info = ctInfo{state: parser.CTInvalid}
+	case untracked:
+		r.info = ctInfo{state: parser.CTUntracked}
+	case p.State != "":
+		r.info = r.asserted(p.State)
+	default:
+		r.info = r.ct.ctIn(p)
+	}
+	r.res.CTState = stateName(r.info.state)
+	if !r.s.ctActive && p.State == "" {
+		r.res.CTState = "NONE"
+	}
+}
+
+func (r *run) asserted(st string) ctInfo {
+	t := tupleOf(r.p)
+	switch st {
+	case "NEW":
+		info := r.ct.ctIn(r.p)
+		if info.state != parser.CTNew {
+			info = ctInfo{conn: &Conn{Orig: t, Reply: t.invert()}, state: parser.CTNew, fresh: true}
+		}
+		return info
+	case "ESTABLISHED", "RELATED":
+		c := &Conn{Orig: t, Reply: t.invert(), Status: StatusSeenReply | StatusAssured | StatusConfirmed | statusSrcNATDone | statusDstNATDone}
+		s := parser.CTEstablished
+		if st == "RELATED" {
+			s = parser.CTRelated
+		}
+		r.assume("conntrack state %s asserted: an entry without NAT taken for it", st)
+		return ctInfo{conn: c, state: s}
+	case "UNTRACKED":
+		return ctInfo{state: parser.CTUntracked}
+	}
+	return ctInfo{state: parser.CTInvalid}
+}
+
+// natHook runs the nat table (src: the source-manip hooks INPUT and
+// POSTROUTING) and applies the connection's binding to the packet.
+func (r *run) natHook(chain string, src bool) verdict {
+	c := r.info.conn
+	if c == nil {
+		return verdict{}
+	}
+	done := statusDstNATDone
+	if src {
+		done = statusSrcNATDone
+	}
+	if r.info.state == parser.CTNew && c.Status&done == 0 {
+		c.Status |= done
+		if r.s.Ruleset.Tables["nat"] != nil {
+			if v := r.table("nat", chain); v.kind == vDrop || v.kind == vReject {
+				return v
+			}
+		}
+	}
+	if r.info.state != parser.CTInvalid && r.info.state != parser.CTUntracked {
+		manip(c, r.info.dir, src, r.p)
+	}
+	return verdict{}
+}
+
+// hookTables runs the tables registered on a hook, in priority order.
+// The nat position is handled by natHook.
+func (r *run) hookTables(hook string) verdict {
+	r.enter(hook)
+	type step struct {
+		table string
+		nat   bool
+	}
+	var order []step
+	switch hook {
+	case "PREROUTING":
+		order = []step{{"raw", false}, {"ct", false}, {"mangle", false}, {"nat", true}}
+	case "OUTPUT":
+		order = []step{{"raw", false}, {"ct", false}, {"mangle", false}, {"nat", true}, {"filter", false}, {"security", false}}
+	case "INPUT":
+		order = []step{{"mangle", false}, {"filter", false}, {"security", false}, {"nat", true}}
+	case "FORWARD":
+		order = []step{{"mangle", false}, {"filter", false}, {"security", false}}
+	case "POSTROUTING":
+		order = []step{{"mangle", false}, {"nat", true}}
+	}
+	for _, st := range order {
+		var v verdict
+		switch {
+		case st.table == "ct":
+			if !r.looped {
+				r.conntrackIn(r.untracked)
+			}
+			continue
+		case st.nat:
+			v = r.natHook(hook, hook == "INPUT" || hook == "POSTROUTING")
+		default:
+			if r.s.Ruleset.Tables[st.table] == nil {
+				continue
+			}
+			v = r.table(st.table, hook)
+		}
+		if v.kind == vDrop || v.kind == vReject {
+			return v
+		}
+	}
+	return verdict{kind: vAccept}
+}

@@ -1,0 +1,217 @@
+package sim
+
+import (
+	"github.com/dfw-project/dfw/parser"
+)
+
+// maxSteps bounds a traversal (the parser refuses loops; this is a guard).
+const maxSteps = 100000
+
+type frame struct {
+	c *parser.Chain
+	i int
+}
+
+// table traverses one table's built-in chain as ipt_do_table does.
+func (r *run) table(table, chain string) verdict {
+	t := r.s.Ruleset.Tables[table]
+	if t == nil {
+		return verdict{kind: vAccept}
+	}
+	base := t.Chains[chain]
+	if base == nil {
+		return verdict{kind: vAccept}
+	}
+	var stack []frame
+	cur, i := base, 0
+	policy := func() verdict {
+		r.res.Trace = append(r.res.Trace, Step{Table: table, Chain: base.Name, Policy: true, Target: base.Policy, Pos: base.PolicyPos})
+		if base.Policy == "DROP" {
+			return verdict{kind: vDrop}
+		}
+		return verdict{kind: vAccept}
+	}
+	for {
+		r.steps++
+		if r.steps > maxSteps {
+			r.assume("traversal cut short after %d steps (a jump loop?)", maxSteps)
+			return verdict{kind: vDrop}
+		}
+		if i >= len(cur.Rules) {
+			if cur == base || len(stack) == 0 {
+				return policy()
+			}
+			top := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			cur, i = top.c, top.i
+			continue
+		}
+		rule := cur.Rules[i]
+		res, f, mm := ruleMatch(rule, &r.e)
+		if res == maybe {
+			if rule == r.force {
+				res = yes
+			} else {
+				r.noteMay(table, cur.Name, i+1, rule, mm)
+				res = no
+			}
+		}
+		if res == no {
+			if r.s.Explain && f.what != "" {
+				r.res.Explain = append(r.res.Explain, Miss{Table: table, Chain: cur.Name, Rule: i + 1, Pos: rule.Pos, Option: optionText(rule, f), Col: f.pos.Col})
+			}
+			i++
+			continue
+		}
+		tg := rule.Target
+		st := Step{Table: table, Chain: cur.Name, Rule: i + 1, Pos: rule.Pos, R: rule}
+		if tg != nil {
+			st.Target, st.Goto = tg.Name, tg.Goto
+		}
+		r.res.Trace = append(r.res.Trace, st)
+		if tg == nil {
+			i++
+			continue
+		}
+		switch tg.Kind {
+		case parser.TargetVerdict:
+			switch tg.Name {
+			case "ACCEPT":
+				return verdict{kind: vAccept}
+			case "DROP":
+				return verdict{kind: vDrop}
+			case "RETURN":
+				if cur == base || len(stack) == 0 {
+					return policy()
+				}
+				top := stack[len(stack)-1]
+				stack = stack[:len(stack)-1]
+				cur, i = top.c, top.i
+				continue
+			default: // QUEUE
+				r.assume("%s at %s: no program listens on the queue, the packet is dropped", tg.Name, posLine(rule.Pos))
+				return verdict{kind: vDrop}
+			}
+		case parser.TargetChain:
+			next := t.Chains[tg.Name]
+			if next == nil {
+				i++
+				continue
+			}
+			if !tg.Goto {
+				stack = append(stack, frame{cur, i + 1})
+			}
+			cur, i = next, 0
+			continue
+		}
+		if v := r.extension(table, chain, rule); v.kind != vContinue {
+			return v
+		}
+		i++
+	}
+}
+
+func (r *run) noteMay(table, chain string, idx int, rule *parser.Rule, m *parser.Match) {
+	for _, n := range r.mays {
+		if n.r == rule {
+			return
+		}
+	}
+	r.mays = append(r.mays, mayNote{table: table, chain: chain, idx: idx, r: rule, m: m})
+}
+
+// extension applies an extension target.
+func (r *run) extension(table, hook string, rule *parser.Rule) verdict {
+	tg := rule.Target
+	switch s := tg.Spec.(type) {
+	case *parser.RejectTarget:
+		with := s.With
+		if with == "" {
+			with = "icmp-port-unreachable"
+			if r.p.Is6() {
+				with = "icmp6-port-unreachable"
+			}
+		}
+		return verdict{kind: vReject, with: with}
+	case *parser.NATTarget:
+		if table != "nat" {
+			return verdict{}
+		}
+		r.applyNAT(s, hook)
+		return verdict{kind: vAccept}
+	case *parser.MarkTarget:
+		c := r.info.conn
+		switch {
+		case !s.Conn:
+			r.p.Mark = (r.p.Mark &^ s.Mask) ^ s.Value
+		case c == nil:
+		case s.Op == parser.MarkSet:
+			c.Mark = (c.Mark &^ s.Mask) ^ s.Value
+		case s.Op == parser.MarkSave:
+			c.Mark = (c.Mark &^ s.CtMask) ^ (r.p.Mark & s.NfMask)
+		case s.Op == parser.MarkRestore:
+			r.p.Mark = (r.p.Mark &^ s.NfMask) ^ (c.Mark & s.CtMask)
+		}
+		return verdict{}
+	case *parser.CTTarget:
+		if s.NoTrack && table == "raw" {
+			r.untracked = true
+		}
+		return verdict{}
+	case *parser.NFQueueTarget:
+		if s.Bypass {
+			r.assume("%s at %s: no program listens on the queue; --queue-bypass accepts the packet", tg.Name, posLine(rule.Pos))
+			return verdict{kind: vAccept}
+		}
+		r.assume("%s at %s: no program listens on the queue, the packet is dropped", tg.Name, posLine(rule.Pos))
+		return verdict{kind: vDrop}
+	case *parser.UnknownTarget:
+		r.assume("unknown target %s at %s taken as non-terminal without effect", tg.Name, posLine(rule.Pos))
+	}
+	return verdict{}
+}
+
+// applyNAT binds the connection's NAT for the current (first) packet.
+func (r *run) applyNAT(s *parser.NATTarget, hook string) {
+	c := r.info.conn
+	if c == nil {
+		return
+	}
+	src := hook == "POSTROUTING" || hook == "INPUT"
+	var rg parser.NATRange
+	if len(s.Ranges) > 0 {
+		rg = s.Ranges[0]
+		if rg.MinAddr != rg.MaxAddr || rg.MinPort != rg.MaxPort {
+			r.assume("NAT range: the first address/port of the range is taken")
+		}
+	}
+	addr, port := rg.MinAddr, rg.MinPort
+	v6 := r.p.Is6()
+	switch s.Kind {
+	case parser.NATMasquerade:
+		a, ok := r.s.Host.Iface(r.e.out).Primary(v6)
+		if !ok {
+			r.assume("MASQUERADE: %s has no address; source kept", r.e.out)
+			return
+		}
+		addr = a
+	case parser.NATRedirect:
+		if r.p.Local || r.e.in == "" || r.e.in == "lo" {
+			addr = netip4(127, 0, 0, 1)
+			if v6 {
+				addr = ipv6Loopback
+			}
+		} else if a, ok := r.s.Host.Iface(r.e.in).Primary(v6); ok {
+			addr = a
+		} else {
+			r.assume("REDIRECT: %s has no address; destination address kept", r.e.in)
+		}
+	case parser.NATNetmap:
+		var a = r.p.Dst
+		if src {
+			a = r.p.Src
+		}
+		addr = netmapAddr(a, s.Netmap)
+	}
+	setupNAT(c, src, addr, port)
+}
