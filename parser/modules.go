@@ -226,18 +226,15 @@ func firstErr(errs ...error) error {
 }
 
 // udpPortSet parses a udp, udplite or dccp port. Unlike tcp and sctp, which
-// refuse an inverted range such as 60000:29, iptables reads these with its
-// generic range parser, which keeps it: the rule loads and never matches.
+// refuse a port above 65535 and an inverted range such as 60000:29,
+// iptables reads these with its generic 32-bit range parser: 70000 loads as
+// 4464, and an inverted range loads and never matches, as for conntrack's
+// ports (ctPort), which report both.
 func (b *builder) udpPortSet(op *Option) *PortSet {
-	if lo, hi, ok := strings.Cut(arg(op), ":"); ok && lo != "" && hi != "" {
-		l, err1 := parsePort(lo)
-		h, err2 := parsePort(hi)
-		if err1 == nil && err2 == nil && l > h {
-			b.errf(op.Pos, ErrSilentChange, "--%s: empty port range %q: iptables loads it but it never matches (expected LOW:HIGH with LOW <= HIGH)", op.Name, arg(op))
-			return &PortSet{Neg: op.Neg, Ranges: []Range{{uint32(l), uint32(h)}}, Pos: op.Pos}
-		}
+	if lo, hi, ok := strings.Cut(arg(op), ":"); ok && (lo == "" || hi == "") {
+		return b.portSet(op)
 	}
-	return b.portSet(op)
+	return b.ctPort(op)
 }
 
 func buildUDP(b *builder, m *Match) MatchSpec {

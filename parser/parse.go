@@ -132,7 +132,8 @@ func (p *fileParser) tooMany(lineNo int) bool {
 	return false
 }
 
-// detectFamily looks at the header and at -s/-d values.
+// detectFamily looks at the header and at -s/-d values; 0 when nothing
+// tells.
 func detectFamily(src []byte) Family {
 	head := src
 	if len(head) > 4096 {
@@ -179,10 +180,13 @@ func detectFamily(src []byte) Family {
 			break
 		}
 	}
-	if v6 > v4 {
+	switch {
+	case v6 > v4:
 		return IPv6
+	case v4 > 0:
+		return IPv4
 	}
-	return IPv4
+	return 0 // nothing tells
 }
 
 func isBinary(src []byte) bool {
@@ -223,7 +227,10 @@ func (p *fileParser) run(src []byte) {
 	f.Family = p.opts.Family
 	if f.Family == 0 {
 		f.Family = detected
-	} else if detected != f.Family {
+		if f.Family == 0 {
+			f.Family = IPv4
+		}
+	} else if detected != 0 && detected != f.Family {
 		why := "its addresses"
 		if bytes.Contains(src[:min(len(src), 4096)], []byte("tables-save")) {
 			why = "its header"
