@@ -1,0 +1,245 @@
+package pset
+
+// This file is the reduced ordered BDD kernel: a node store with a unique
+// table (hash consing, so that equal functions are the same node) and a
+// direct-mapped operation cache. Nodes are never freed: a Universe lives for
+// one analysis of one ruleset (see docs/packet-sets.md for the measured
+// growth).
+//
+// Invariants:
+//   - node 0 is the constant false, node 1 the constant true; both have level
+//     nvars (below every variable);
+//   - for every inner node n: n.lo != n.hi, and level(n) < level(n.lo),
+//     level(n) < level(n.hi) (ordered and reduced);
+//   - no two inner nodes have the same (level, lo, hi) (unique table), so two
+//     sets are equal iff their roots are equal.
+
+const (
+	bddFalse uint32 = 0
+	bddTrue  uint32 = 1
+)
+
+type bddNode struct {
+	level  int32
+	lo, hi uint32
+}
+
+type cacheEntry struct {
+	op, a, b, r uint32
+}
+
+const (
+	opAnd uint32 = iota + 1
+	opOr
+	opDiff
+	opExists // opExists + field<<8
+)
+
+// maxCacheBits bounds the operation cache (16 bytes an entry).
+const maxCacheBits = 22
+
+type bdd struct {
+	nvars int32
+	nodes []bddNode
+	table []uint32 // open addressing; 0 is empty (terminals are never stored)
+	cache []cacheEntry
+}
+
+func newBDD(nvars int) *bdd {
+	d := &bdd{nvars: int32(nvars)}
+	d.nodes = make([]bddNode, 2, 1<<12)
+	d.nodes[0] = bddNode{level: d.nvars}
+	d.nodes[1] = bddNode{level: d.nvars}
+	d.table = make([]uint32, 1<<13)
+	d.cache = make([]cacheEntry, 1<<14)
+	return d
+}
+
+func (d *bdd) level(n uint32) int32 { return d.nodes[n].level }
+
+func hash3(a, b, c uint32) uint32 {
+	h := uint64(a)*0x9e3779b97f4a7c15 ^ uint64(b)*0xc2b2ae3d27d4eb4f ^ uint64(c)*0x165667b19e3779f9
+	h ^= h >> 29
+	h *= 0xbf58476d1ce4e5b9
+	h ^= h >> 32
+	return uint32(h)
+}
+
+// mk returns the node (level, lo, hi), reduced and hash-consed.
+func (d *bdd) mk(level int32, lo, hi uint32) uint32 {
+	if lo == hi {
+		return lo
+	}
+	mask := uint32(len(d.table) - 1)
+	i := hash3(uint32(level), lo, hi) & mask
+	for {
+		n := d.table[i]
+		if n == 0 {
+			break
+		}
+		if nd := &d.nodes[n]; nd.level == level && nd.lo == lo && nd.hi == hi {
+			return n
+		}
+		i = (i + 1) & mask
+	}
+	n := uint32(len(d.nodes))
+	d.nodes = append(d.nodes, bddNode{level, lo, hi})
+	d.table[i] = n
+	if len(d.nodes)*2 > len(d.table) {
+		d.grow()
+	}
+	return n
+}
+
+func (d *bdd) grow() {
+	t := make([]uint32, len(d.table)*2)
+	mask := uint32(len(t) - 1)
+	for n := 2; n < len(d.nodes); n++ {
+		nd := &d.nodes[n]
+		i := hash3(uint32(nd.level), nd.lo, nd.hi) & mask
+		for t[i] != 0 {
+			i = (i + 1) & mask
+		}
+		t[i] = uint32(n)
+	}
+	d.table = t
+	if len(d.cache) < 1<<maxCacheBits && len(d.cache) < len(d.nodes) {
+		// Entries stay valid (nodes are immutable and never freed);
+		// a bigger cache simply starts cold.
+		d.cache = make([]cacheEntry, len(d.cache)*4)
+	}
+}
+
+func (d *bdd) lookup(op, a, b uint32) (uint32, bool) {
+	e := &d.cache[hash3(op, a, b)&uint32(len(d.cache)-1)]
+	if e.op == op && e.a == a && e.b == b {
+		return e.r, true
+	}
+	return 0, false
+}
+
+func (d *bdd) store(op, a, b, r uint32) {
+	d.cache[hash3(op, a, b)&uint32(len(d.cache)-1)] = cacheEntry{op, a, b, r}
+}
+
+// cof returns the two cofactors of n with respect to the variable at level.
+func (d *bdd) cof(n uint32, level int32) (uint32, uint32) {
+	nd := &d.nodes[n]
+	if nd.level != level {
+		return n, n
+	}
+	return nd.lo, nd.hi
+}
+
+func (d *bdd) and(a, b uint32) uint32 {
+	switch {
+	case a == b || b == bddTrue:
+		return a
+	case a == bddFalse || b == bddFalse:
+		return bddFalse
+	case a == bddTrue:
+		return b
+	}
+	if a > b {
+		a, b = b, a
+	}
+	if r, ok := d.lookup(opAnd, a, b); ok {
+		return r
+	}
+	l := min(d.level(a), d.level(b))
+	a0, a1 := d.cof(a, l)
+	b0, b1 := d.cof(b, l)
+	lo := d.and(a0, b0)
+	hi := d.and(a1, b1)
+	r := d.mk(l, lo, hi)
+	d.store(opAnd, a, b, r)
+	return r
+}
+
+func (d *bdd) or(a, b uint32) uint32 {
+	switch {
+	case a == b || b == bddFalse:
+		return a
+	case a == bddTrue || b == bddTrue:
+		return bddTrue
+	case a == bddFalse:
+		return b
+	}
+	if a > b {
+		a, b = b, a
+	}
+	if r, ok := d.lookup(opOr, a, b); ok {
+		return r
+	}
+	l := min(d.level(a), d.level(b))
+	a0, a1 := d.cof(a, l)
+	b0, b1 := d.cof(b, l)
+	lo := d.or(a0, b0)
+	hi := d.or(a1, b1)
+	r := d.mk(l, lo, hi)
+	d.store(opOr, a, b, r)
+	return r
+}
+
+// diff is a ∧ ¬b.
+func (d *bdd) diff(a, b uint32) uint32 {
+	switch {
+	case a == bddFalse || b == bddTrue || a == b:
+		return bddFalse
+	case b == bddFalse:
+		return a
+	}
+	if r, ok := d.lookup(opDiff, a, b); ok {
+		return r
+	}
+	l := min(d.level(a), d.level(b))
+	a0, a1 := d.cof(a, l)
+	b0, b1 := d.cof(b, l)
+	lo := d.diff(a0, b0)
+	hi := d.diff(a1, b1)
+	r := d.mk(l, lo, hi)
+	d.store(opDiff, a, b, r)
+	return r
+}
+
+// exists quantifies away the variables of levels [from, to); key tells the
+// cache which range it is.
+func (d *bdd) exists(a uint32, from, to int32, key uint32) uint32 {
+	l := d.level(a)
+	if l >= to {
+		return a
+	}
+	op := opExists + key<<8
+	if r, ok := d.lookup(op, a, 0); ok {
+		return r
+	}
+	nd := d.nodes[a]
+	lo := d.exists(nd.lo, from, to, key)
+	hi := d.exists(nd.hi, from, to, key)
+	var r uint32
+	if l >= from {
+		r = d.or(lo, hi)
+	} else {
+		r = d.mk(l, lo, hi)
+	}
+	d.store(op, a, 0, r)
+	return r
+}
+
+// size counts the inner nodes reachable from the roots.
+func (d *bdd) size(roots ...uint32) int {
+	seen := map[uint32]bool{}
+	var walk func(uint32)
+	walk = func(n uint32) {
+		if n <= bddTrue || seen[n] {
+			return
+		}
+		seen[n] = true
+		walk(d.nodes[n].lo)
+		walk(d.nodes[n].hi)
+	}
+	for _, r := range roots {
+		walk(r)
+	}
+	return len(seen)
+}
