@@ -26,13 +26,13 @@ func b2t(b bool) tri {
 
 // env is what a match sees of a packet at one point of its path.
 type env struct {
-	p                *Packet
-	hook             string
-	in, out          string
-	physin, physout  string
-	nfBridge         bool // the packet has br_netfilter info (came through a bridge port)
-	ct               *ctInfo
-	host             *Host
+	p               *Packet
+	hook            string
+	in, out         string
+	physin, physout string
+	nfBridge        bool // the packet has br_netfilter info (came through a bridge port)
+	ct              *ctInfo
+	host            *Host
 }
 
 // failure tells which part of a rule did not match.

@@ -111,12 +111,12 @@ type MayMatch struct {
 // NAT lists what NAT changed in the packet (only the changed fields are
 // valid / non-zero).
 type NAT struct {
-	Src          netip.Addr
-	Sport        uint16
-	Dst          netip.Addr
-	Dport        uint16
-	HasSport     bool
-	HasDport     bool
+	Src      netip.Addr
+	Sport    uint16
+	Dst      netip.Addr
+	Dport    uint16
+	HasSport bool
+	HasDport bool
 }
 
 // Empty reports whether nothing changed.

@@ -1,0 +1,230 @@
+// Package cli is dfwsim's command line: flags, output formats, exit codes.
+package cli
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/dfw-project/dfw/parser"
+	"github.com/dfw-project/dfw/sim"
+)
+
+// Version is dfwsim's version.
+var Version = "0.1.0-dev"
+
+// Exit codes.
+const (
+	ExitOK     = 0
+	ExitExpect = 1
+	ExitUsage  = 2
+)
+
+const usage = `usage: dfwsim [flags] FILE...
+
+Simulates packets through the iptables ruleset of FILEs (the first applied as
+iptables-restore would, the rest as iptables-restore --noflush; - is stdin),
+with the kernel's hook order, routing, conntrack and NAT. All --pkt values form
+one flow: conntrack is carried from one packet to the next.
+
+examples:
+  dfwsim --pkt tcp:ens33:80 iptables.save
+  dfwsim --pkt tcp:ens33:8080 --pkt reply --pkt reply,flags=A live.save
+  dfwsim --pkt proto=udp,in=docker0,dst=192.0.2.53,dport=53 live.save
+  dfwsim --pkt proto=icmp,in=eth1 --expect DROP live.save iptables.conf
+  dfwsim --iface ens33=10.0.0.5/24 --format json --pkt tcp:ens33:22 live.save
+
+flags:
+`
+
+// Main runs dfwsim and returns its exit status.
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := pflag.NewFlagSet("dfwsim", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var (
+		pkts    []string
+		ifaces  []string
+		brnf    bool
+		expect  string
+		format  string
+		explain bool
+		version bool
+		help    bool
+	)
+	fs.StringArrayVar(&pkts, "pkt", nil, "a packet of the flow: PROTO:IFACE:DPORT, key=value,..., reply[,...] or related[,...] (repeatable)")
+	fs.StringArrayVar(&ifaces, "iface", nil, "an interface of the host: NAME=ADDR/LEN (repeatable)")
+	fs.BoolVar(&brnf, "br-netfilter", true, "bridged traffic crosses iptables (bridge-nf-call-iptables)")
+	fs.StringVar(&expect, "expect", "", "expected verdict: one for the whole flow, or one per packet (ACCEPT,DROP); exit 1 when different")
+	fs.StringVar(&format, "format", "text", "output format: text or json (JSON Lines)")
+	fs.BoolVar(&explain, "explain", false, "also show the rules that did not match and the first option that failed")
+	fs.BoolVar(&version, "version", false, "print the version")
+	fs.BoolVarP(&help, "help", "h", false, "show this help")
+	if err := fs.Parse(args); err != nil {
+		fmt.Fprintf(stderr, "dfwsim: %v\n%s%s", err, usage, fs.FlagUsages())
+		return ExitUsage
+	}
+	if help {
+		fmt.Fprint(stdout, usage+fs.FlagUsages()+"\n"+sim.SpecForms+"\n")
+		return ExitOK
+	}
+	if version {
+		fmt.Fprintf(stdout, "dfwsim %s\n", Version)
+		return ExitOK
+	}
+	if format != "text" && format != "json" {
+		fmt.Fprintf(stderr, "dfwsim: --format %s: expected text or json\n", format)
+		return ExitUsage
+	}
+	files := fs.Args()
+	if len(files) == 0 {
+		fmt.Fprintf(stderr, "dfwsim: no rules file given\n%s", usage)
+		return ExitUsage
+	}
+	if len(pkts) == 0 {
+		fmt.Fprintf(stderr, "dfwsim: no --pkt given\n%s\n", sim.SpecForms)
+		return ExitUsage
+	}
+	var specs []*sim.Spec
+	for _, s := range pkts {
+		sp, err := sim.ParseSpec(s)
+		if err != nil {
+			fmt.Fprintf(stderr, "dfwsim: --pkt %s\n%s\n", err, sim.SpecForms)
+			return ExitUsage
+		}
+		specs = append(specs, sp)
+	}
+	if specs[0].Kind != "" {
+		fmt.Fprintf(stderr, "dfwsim: --pkt %s: the first packet of a flow cannot be a %s\n%s\n", pkts[0], specs[0].Kind, sim.SpecForms)
+		return ExitUsage
+	}
+	expects, err := parseExpect(expect, len(specs))
+	if err != nil {
+		fmt.Fprintf(stderr, "dfwsim: --expect %v\n", err)
+		return ExitUsage
+	}
+	given := map[string][]netip.Prefix{}
+	for _, f := range ifaces {
+		name, addr, ok := strings.Cut(f, "=")
+		p, err := netip.ParsePrefix(addr)
+		if !ok || name == "" || err != nil {
+			fmt.Fprintf(stderr, "dfwsim: --iface %s: expected NAME=ADDR/LEN (e.g. ens33=203.0.113.10/24)\n", f)
+			return ExitUsage
+		}
+		given[name] = append(given[name], p)
+	}
+
+	var srcs []parser.Source
+	for _, f := range files {
+		var data []byte
+		var err error
+		name := f
+		if f == "-" {
+			data, err = io.ReadAll(stdin)
+			name = "<stdin>"
+		} else {
+			data, err = os.ReadFile(f)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "dfwsim: %v\n", err)
+			return ExitUsage
+		}
+		srcs = append(srcs, parser.Source{Name: name, Data: data})
+	}
+	l := parser.Load(srcs, parser.Options{})
+	if errs := l.Diags.Errors(); len(errs) > 0 {
+		for _, e := range errs {
+			fmt.Fprintln(stderr, e.Error())
+		}
+		return ExitUsage
+	}
+	for _, w := range l.Diags.Warnings() {
+		fmt.Fprintln(stderr, w.Error())
+	}
+
+	// Interfaces named by the packets are part of the host too.
+	for _, sp := range specs {
+		for _, k := range []string{"in", "out"} {
+			if n := sp.Vals[k]; n != "" && n != "local" && n != "lo" {
+				if _, ok := given[n]; !ok {
+					given[n] = nil
+				}
+			}
+		}
+	}
+	host := sim.InferHost(l.Ruleset, given)
+	host.BrNetfilter = brnf
+	s := sim.New(l.Ruleset, host)
+	s.Explain = explain
+
+	var out bytes.Buffer
+	var prev *sim.Result
+	status := ExitOK
+	for i, sp := range specs {
+		p, as, err := sp.Resolve(host, prev)
+		if err != nil {
+			fmt.Fprintf(stderr, "dfwsim: --pkt %s: %v\n%s\n", pkts[i], err, sim.SpecForms)
+			return ExitUsage
+		}
+		res := s.Run(p)
+		res.Assumptions = append(res.Assumptions, as...)
+		if !s.ConntrackActive() && i == 0 {
+			res.Assumptions = append(res.Assumptions, "conntrack is not active: no rule of this ruleset needs it (no nat table, no state/conntrack match)")
+		}
+		if format == "json" {
+			writeJSON(&out, res)
+		} else {
+			writeText(&out, i+1, res, explain)
+		}
+		if len(expects) > 0 && !expectOK(expects[i], res) {
+			status = ExitExpect
+			fmt.Fprintf(stderr, "dfwsim: packet %d: expected %s, got %s (%s)\n", i+1, expects[i], res.Verdict, res.Disposition)
+		}
+		prev = res
+	}
+	stdout.Write(out.Bytes())
+	return status
+}
+
+func parseExpect(s string, n int) ([]string, error) {
+	if s == "" {
+		return nil, nil
+	}
+	parts := strings.Split(s, ",")
+	for i, p := range parts {
+		p = strings.TrimSpace(p)
+		switch strings.ToUpper(p) {
+		case "ACCEPT", "DROP", "REJECT":
+			parts[i] = strings.ToUpper(p)
+		default:
+			switch strings.ToLower(p) {
+			case sim.DeliveredLocal, sim.Forwarded, sim.Sent, sim.Dropped, sim.Rejected:
+				parts[i] = strings.ToLower(p)
+			default:
+				return nil, fmt.Errorf("%s: expected ACCEPT, DROP or REJECT (or a disposition such as forwarded)", p)
+			}
+		}
+	}
+	if len(parts) == 1 {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = parts[0]
+		}
+		return out, nil
+	}
+	if len(parts) != n {
+		return nil, fmt.Errorf("%s: %d values for %d packets (give one for the flow, or one per packet)", s, len(parts), n)
+	}
+	return parts, nil
+}
+
+func expectOK(want string, r *sim.Result) bool {
+	if want == r.Verdict || want == r.Disposition {
+		return true
+	}
+	return false
+}
