@@ -22,10 +22,12 @@ func (r *Rule) Spec() string {
 		}
 		b.WriteString(strings.Join(s, " "))
 	}
-	if r.Src != nil {
+	// iptables-save leaves out what matches every packet: an address with
+	// a /0 mask and "-p all".
+	if r.Src != nil && (r.Src.Neg || MaskLen(r.Src.Mask) != 0) {
 		w(r.Src.Neg, "-s", formatAddrMask(r.Src.Addr, r.Src.Mask))
 	}
-	if r.Dst != nil {
+	if r.Dst != nil && (r.Dst.Neg || MaskLen(r.Dst.Mask) != 0) {
 		w(r.Dst.Neg, "-d", formatAddrMask(r.Dst.Addr, r.Dst.Mask))
 	}
 	if r.In != nil {
@@ -34,7 +36,7 @@ func (r *Rule) Spec() string {
 	if r.Out != nil {
 		w(r.Out.Neg, "-o", quote(r.Out.String()))
 	}
-	if r.Proto != nil {
+	if r.Proto != nil && (r.Proto.Neg || r.Proto.Num != 0) {
 		w(r.Proto.Neg, "-p", protoName(r.Proto.Num))
 	}
 	if r.Fragment != nil {
