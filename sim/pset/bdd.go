@@ -32,6 +32,8 @@ const (
 	opAnd uint32 = iota + 1
 	opOr
 	opDiff
+	opAndEmpty
+	opImplies
 	opExists // opExists + field<<8
 )
 
@@ -178,6 +180,57 @@ func (d *bdd) or(a, b uint32) uint32 {
 	hi := d.or(a1, b1)
 	r := d.mk(l, lo, hi)
 	d.store(opOr, a, b, r)
+	return r
+}
+
+// disjoint reports whether a ∧ b is false, without building it.
+func (d *bdd) disjoint(a, b uint32) bool {
+	switch {
+	case a == bddFalse || b == bddFalse:
+		return true
+	case a == bddTrue || b == bddTrue || a == b:
+		return false
+	}
+	if a > b {
+		a, b = b, a
+	}
+	if r, ok := d.lookup(opAndEmpty, a, b); ok {
+		return r == 1
+	}
+	l := min(d.level(a), d.level(b))
+	a0, a1 := d.cof(a, l)
+	b0, b1 := d.cof(b, l)
+	r := d.disjoint(a0, b0) && d.disjoint(a1, b1)
+	v := uint32(0)
+	if r {
+		v = 1
+	}
+	d.store(opAndEmpty, a, b, v)
+	return r
+}
+
+// implies reports whether a ∧ ¬b is false, without building it.
+func (d *bdd) implies(a, b uint32) bool {
+	switch {
+	case a == bddFalse || b == bddTrue || a == b:
+		return true
+	case b == bddFalse:
+		return false // a is not false here
+	case a == bddTrue:
+		return false // b is neither constant
+	}
+	if r, ok := d.lookup(opImplies, a, b); ok {
+		return r == 1
+	}
+	l := min(d.level(a), d.level(b))
+	a0, a1 := d.cof(a, l)
+	b0, b1 := d.cof(b, l)
+	r := d.implies(a0, b0) && d.implies(a1, b1)
+	v := uint32(0)
+	if r {
+		v = 1
+	}
+	d.store(opImplies, a, b, v)
 	return r
 }
 

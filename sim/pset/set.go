@@ -127,10 +127,10 @@ func (s Set) IsAll() bool { return s.n == s.u.valid }
 func (s Set) Equal(t Set) bool { s.same(t); return s.n == t.n }
 
 // Subset reports whether s ⊆ t.
-func (s Set) Subset(t Set) bool { s.same(t); return s.u.d.diff(s.n, t.n) == bddFalse }
+func (s Set) Subset(t Set) bool { s.same(t); return s.u.d.implies(s.n, t.n) }
 
 // Overlaps reports whether s ∩ t is not empty.
-func (s Set) Overlaps(t Set) bool { s.same(t); return s.u.d.and(s.n, t.n) != bddFalse }
+func (s Set) Overlaps(t Set) bool { s.same(t); return !s.u.d.disjoint(s.n, t.n) }
 
 // Nodes is the number of BDD nodes of s, a measure of its complexity.
 func (s Set) Nodes() int { return s.u.d.size(s.n) }

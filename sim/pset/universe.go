@@ -32,41 +32,41 @@ type Field uint8
 // encoded as the binary index of a symbol; codes past the last symbol are
 // not in any set.
 const (
-	CTState   Field = iota // conntrack state symbol: NEW, ESTABLISHED, RELATED, INVALID, UNTRACKED
-	CTNat                  // 2 bits: 1 = SNAT, 2 = DNAT (the ctstate SNAT/DNAT pseudo-states); 0 without conntrack entry
-	CTStatus               // 4 bits: EXPECTED, SEEN_REPLY, ASSURED, CONFIRMED as in parser.CTStatus; 0 without entry
-	CTDir                  // 1 bit: 0 ORIGINAL, 1 REPLY
-	InIface                // symbol: input interface ("" none, for local output)
-	OutIface               // symbol: output interface ("" none, before routing)
-	Bridged                // 1 bit: the packet has bridge (br_netfilter) information
-	PhysIn                 // symbol: bridge port the packet entered by ("" none)
-	PhysOut                // symbol: bridge port it leaves by ("" none)
-	PktType                // symbol: unicast (host), broadcast, multicast, otherhost
-	SrcType                // symbol: the address type of the source on this host (addrtype)
-	DstType                // symbol: the address type of the destination on this host
-	Fragment               // 1 bit: a second or further fragment (-f)
-	Proto                  // 8 bits: IP protocol (IPv6: the upper-layer protocol)
-	Dst                    // destination address
-	Dport                  // 16 bits: destination port (TCP, UDP, SCTP, …)
-	Src                    // source address
-	Sport                  // 16 bits: source port
-	ICMPType               // 8 bits: ICMP or ICMPv6 type
-	ICMPCode               // 8 bits: ICMP or ICMPv6 code
-	TCPFlags               // 8 bits: FIN=1, SYN=2, … CWR=128 as parser.FlagFIN…
-	Mark                   // 32 bits: packet mark (nfmark)
-	CTMark                 // 32 bits: connection mark
-	CTProto                // 8 bits: protocol of the conntrack original tuple (--ctproto)
-	CTOrigDst              // address: original tuple destination (before DNAT)
-	CTOrigDport            // 16 bits: original tuple destination port
-	CTOrigSrc              // address: original tuple source
-	CTOrigSport            // 16 bits: original tuple source port
-	CTReplDst              // address: reply tuple destination
-	CTReplDport            // 16 bits
-	CTReplSrc              // address: reply tuple source
-	CTReplSport            // 16 bits
-	TTL                    // 8 bits: TTL (IPv4) or hop limit (IPv6)
-	Length                 // 16 bits: IP total length (IPv6: payload length + 40)
-	TOS                    // 8 bits: the TOS / traffic class byte (DSCP is its upper 6 bits)
+	CTState     Field = iota // conntrack state symbol: NEW, ESTABLISHED, RELATED, INVALID, UNTRACKED
+	CTNat                    // 2 bits: 1 = SNAT, 2 = DNAT (the ctstate SNAT/DNAT pseudo-states); 0 without conntrack entry
+	CTStatus                 // 4 bits: EXPECTED, SEEN_REPLY, ASSURED, CONFIRMED as in parser.CTStatus; 0 without entry
+	CTDir                    // 1 bit: 0 ORIGINAL, 1 REPLY
+	InIface                  // symbol: input interface ("" none, for local output)
+	OutIface                 // symbol: output interface ("" none, before routing)
+	Bridged                  // 1 bit: the packet has bridge (br_netfilter) information
+	PhysIn                   // symbol: bridge port the packet entered by ("" none)
+	PhysOut                  // symbol: bridge port it leaves by ("" none)
+	PktType                  // symbol: unicast (host), broadcast, multicast, otherhost
+	SrcType                  // symbol: the address type of the source on this host (addrtype)
+	DstType                  // symbol: the address type of the destination on this host
+	Fragment                 // 1 bit: a second or further fragment (-f)
+	Proto                    // 8 bits: IP protocol (IPv6: the upper-layer protocol)
+	Dst                      // destination address
+	Dport                    // 16 bits: destination port (TCP, UDP, SCTP, …)
+	Src                      // source address
+	Sport                    // 16 bits: source port
+	ICMPType                 // 8 bits: ICMP or ICMPv6 type
+	ICMPCode                 // 8 bits: ICMP or ICMPv6 code
+	TCPFlags                 // 8 bits: FIN=1, SYN=2, … CWR=128 as parser.FlagFIN…
+	Mark                     // 32 bits: packet mark (nfmark)
+	CTMark                   // 32 bits: connection mark
+	CTProto                  // 8 bits: protocol of the conntrack original tuple (--ctproto)
+	CTOrigDst                // address: original tuple destination (before DNAT)
+	CTOrigDport              // 16 bits: original tuple destination port
+	CTOrigSrc                // address: original tuple source
+	CTOrigSport              // 16 bits: original tuple source port
+	CTReplDst                // address: reply tuple destination
+	CTReplDport              // 16 bits
+	CTReplSrc                // address: reply tuple source
+	CTReplSport              // 16 bits
+	TTL                      // 8 bits: TTL (IPv4) or hop limit (IPv6)
+	Length                   // 16 bits: IP total length (IPv6: payload length + 40)
+	TOS                      // 8 bits: the TOS / traffic class byte (DSCP is its upper 6 bits)
 	NumFields
 )
 
@@ -162,8 +162,8 @@ type Universe struct {
 	wild    []string // wildcard prefixes, longest first
 	// lvlField maps a BDD level to its field.
 	lvlField []Field
-	valid   uint32   // every well-formed packet; every Set is a subset
-	prefs   [NumFields][]uint32
+	valid    uint32 // every well-formed packet; every Set is a subset
+	prefs    [NumFields][]uint32
 }
 
 // Options configures [New].
