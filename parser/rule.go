@@ -851,6 +851,12 @@ func parseProto(v string) (uint8, error) {
 func (rp *ruleParser) loadMatch(name string, pos Pos) {
 	lname := strings.ToLower(name)
 	m := &Match{Name: lname, Pos: pos}
+	if !validModuleName(name) {
+		// iptables cannot load such a module and refuses the rule; it
+		// would not print back either.
+		rp.errf(pos, ErrUnknownMatch, "no match module can be named %q: iptables refuses the rule (expected a module name such as tcp or conntrack)", name)
+		return
+	}
 	if matchModules[lname] == nil {
 		rp.fp.warnf(pos, ErrUnknownMatch, "unknown match module %q: kept as written; its outcome is taken as unknown (may match)", name)
 		m.Spec = &UnknownMatch{}
@@ -860,6 +866,20 @@ func (rp *ruleParser) loadMatch(name string, pos Pos) {
 		rp.fp.warnf(pos, ErrBadOption, "match module %q loaded twice on one rule", name)
 	}
 	rp.rule.Matches = append(rp.rule.Matches, m)
+}
+
+// validModuleName reports whether name can name an extension: letters,
+// digits, '_', '-' and '.', not starting with '-'.
+func validModuleName(name string) bool {
+	if name == "" || name[0] == '-' {
+		return false
+	}
+	for _, c := range name {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 // verdicts are the standard targets.

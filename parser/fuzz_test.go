@@ -1,0 +1,76 @@
+package parser
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/dfw-project/dfw/internal/gen"
+)
+
+// FuzzParse checks that no input makes the parser panic, and that the
+// canonical text of an input that loads without error loads without error.
+// Seeds: the repository's test rulesets and the corpus files (when present)
+// of at most 64 KiB.
+func FuzzParse(f *testing.F) {
+	var seeds []string
+	for _, pat := range []string{"../testdata/seed/*", "../testdata/docker/*.save"} {
+		m, _ := filepath.Glob(pat)
+		seeds = append(seeds, m...)
+	}
+	dir := os.Getenv("DFW_CORPUS")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "shared", "corpus")
+	}
+	m, _ := filepath.Glob(filepath.Join(dir, "*.save"))
+	seeds = append(seeds, m...)
+	for _, s := range seeds {
+		data, err := os.ReadFile(s)
+		if err == nil && len(data) <= 64<<10 {
+			f.Add(data)
+		}
+	}
+	f.Add([]byte("*filter\n-A INPUT -p tcp -m multiport --dport 22 -j ACCEPT\nCOMMIT\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		l := loadOne("fuzz.rules", data, Options{})
+		if l.Diags.Err() != nil {
+			return
+		}
+		var b bytes.Buffer
+		if err := l.Ruleset.WriteSave(&b); err != nil {
+			t.Fatal(err)
+		}
+		l2 := loadOne("canonical", b.Bytes(), Options{Family: l.Ruleset.Family})
+		if err := l2.Diags.Err(); err != nil {
+			t.Fatalf("canonical text does not load: %v\ninput:\n%q\ncanonical:\n%s", err, data, b.String())
+		}
+	})
+}
+
+// BenchmarkParse parses and loads kube-proxy-scale rulesets
+// (internal/gen.KubeProxy) and reports the time per rule.
+func BenchmarkParse(b *testing.B) {
+	for _, services := range []int{1000, 10000} {
+		var buf bytes.Buffer
+		if err := gen.KubeProxy(&buf, services); err != nil {
+			b.Fatal(err)
+		}
+		data := buf.Bytes()
+		l := loadOne("kube.save", data, Options{})
+		if err := l.Diags.Err(); err != nil {
+			b.Fatalf("generated ruleset does not load: %v", err)
+		}
+		rules := l.Ruleset.NumRules()
+		b.Run(fmt.Sprintf("services=%d", services), func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				loadOne("kube.save", data, Options{})
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(rules), "ns/rule")
+			b.ReportMetric(float64(rules), "rules")
+		})
+	}
+}
