@@ -321,7 +321,7 @@ type Reader struct {
 // positioned at its first packet. The error wraps ErrFormat when the
 // magic is neither.
 func Open(r io.Reader, opts Options) (*Reader, error) {
-	br := bufio.NewReaderSize(r, 1<<20)
+	br := bufio.NewReaderSize(r, 64<<10)
 	magic, err := br.Peek(4)
 	if err != nil {
 		if err == io.EOF {
@@ -334,7 +334,7 @@ func Open(r io.Reader, opts Options) (*Reader, error) {
 		if err != nil {
 			return nil, fmt.Errorf("gzip: %w", err)
 		}
-		br = bufio.NewReaderSize(zr, 1<<20)
+		br = bufio.NewReaderSize(zr, 64<<10)
 		if magic, err = br.Peek(4); err != nil {
 			if err == io.EOF {
 				err = io.ErrUnexpectedEOF
