@@ -142,6 +142,14 @@ COMMIT
 			"nat: -A PREROUTING -p tcp -m tcp --dport 80 -j DNAT --to-destination 10.0.0.2:8080",
 			"nat: -A OUTPUT -s 1.2.3.4/32 -d 5.6.7.8/32 -o lo -p icmp -j ACCEPT",
 		}},
+		{name: "conntrack states in the kernel's order", src: `*filter
+-A INPUT -m state --state ESTABLISHED,RELATED -j ACCEPT
+-A INPUT -m conntrack --ctstate DNAT,established,NEW -j ACCEPT
+COMMIT
+`, rules: []string{
+			"filter: -A INPUT -m state --state RELATED,ESTABLISHED -j ACCEPT",
+			"filter: -A INPUT -m conntrack --ctstate NEW,ESTABLISHED,DNAT -j ACCEPT",
+		}},
 		{name: "comment with escaped quotes", src: `*filter
 -A INPUT -m comment --comment "say \"hi\" \\ there" -j ACCEPT
 -A INPUT -m comment --comment "two  spaces" -j ACCEPT

@@ -45,7 +45,7 @@ func (r *Rule) Spec() string {
 	for _, m := range r.Matches {
 		w(false, "-m", m.Name)
 		for _, o := range m.Options {
-			w(o.Neg, o.String())
+			w(o.Neg, canonicalOption(o).String())
 		}
 	}
 	if t := r.Target; t != nil {
@@ -68,6 +68,18 @@ func (r *Rule) String() string {
 		return "-A " + r.Chain
 	}
 	return "-A " + r.Chain + " " + s
+}
+
+// canonicalOption returns o with its value written as iptables-save writes
+// it where the value is a set whose order does not matter: conntrack
+// states print in the kernel's order (INVALID,NEW,RELATED,ESTABLISHED,…).
+func canonicalOption(o Option) Option {
+	if (o.Name == "state" || o.Name == "ctstate") && len(o.Args) == 1 {
+		if m, err := parseStates(o.Args[0], o.Name == "ctstate"); err == nil && m != 0 {
+			o.Args = []string{FormatStates(m)}
+		}
+	}
+	return o
 }
 
 // String prints an option with its arguments, quoted where needed.
