@@ -345,7 +345,7 @@ COMMIT
 		t.Errorf("comment")
 	}
 	c, _ := must.Cubes(2)
-	if len(c) != 1 || c[0].String() != "frag 0, proto tcp, dport 22" {
+	if len(c) != 1 || c[0].String() != "proto tcp, dport 22, frag 0" {
 		t.Errorf("cubes %v", c)
 	}
 }

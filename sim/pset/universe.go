@@ -179,9 +179,9 @@ type Options struct {
 // together (dst, dport, src, sport, as kube-proxy's rules test dst then
 // dport); rarely-tested metadata comes last. See docs/packet-sets.md.
 var defaultOrder = []Field{
-	CTState, CTNat, CTStatus, CTDir, InIface, OutIface, Bridged, PhysIn, PhysOut,
-	PktType, SrcType, DstType, Fragment, Proto, Dst, Dport, Src, Sport,
-	ICMPType, ICMPCode, TCPFlags, Mark, CTMark, CTProto,
+	Proto, Dst, Dport, Src, Sport, ICMPType, ICMPCode, TCPFlags, Fragment,
+	InIface, OutIface, CTState, CTNat, CTStatus, CTDir, Bridged, PhysIn, PhysOut,
+	PktType, SrcType, DstType, Mark, CTMark, CTProto,
 	CTOrigDst, CTOrigDport, CTOrigSrc, CTOrigSport, CTReplDst, CTReplDport, CTReplSrc, CTReplSport,
 	TTL, Length, TOS,
 }
