@@ -6,9 +6,11 @@ import (
 
 // The decoder is written by hand rather than with gopacket's
 // DecodingLayerParser: it reads only the fields the simulator needs, tells
-// a frame cut short from a bad header, and measured about twice as fast on
-// the generated million-packet capture (see BenchmarkReader and
-// BenchmarkDLPReader). TestDifferential checks it against gopacket's full
+// a frame cut short from a bad header, reads SLL/SLL2 direction and VLAN
+// tags in the same pass, and measured as fast as the bare
+// DecodingLayerParser loop while doing more (Reader 3.8–4.3 M packets/s
+// against 3.3–4.0 M for BenchmarkBareDecode on the generated million-frame
+// capture, 2-CPU EPYC). TestDifferential checks it against gopacket's full
 // decode on every packet of generated captures.
 
 func be16(b []byte) uint16 { return uint16(b[0])<<8 | uint16(b[1]) }
