@@ -1,0 +1,201 @@
+package facts
+
+import (
+	"context"
+
+	"github.com/dfw-project/dfw/parser"
+)
+
+// Docker is what Docker's rules say about the host.
+type Docker struct {
+	// Layout is "20.10" (FORWARD holds Docker's jumps), "28"
+	// (DOCKER-FORWARD), "unknown" (only DOCKER-USER, or Docker's chains
+	// without a recognisable layout) or "none".
+	Layout    string      `json:"layout"`
+	Bridges   []Bridge    `json:"bridges"`
+	Published []Published `json:"published"`
+	// Chains are the Docker-owned chains present, as "table/CHAIN".
+	Chains []string `json:"chains"`
+}
+
+// Bridge is a Docker bridge network.
+type Bridge struct {
+	Name    string   `json:"name"`
+	Subnets []string `json:"subnets"`
+}
+
+// Published is one published port: nat DOCKER's DNAT rule.
+type Published struct {
+	Proto      string `json:"proto"`
+	HostPort   int    `json:"host_port"`
+	HostPortHi int    `json:"host_port_hi"`
+	// HostAddr is the host address of an IP:port binding, "" for all.
+	HostAddr      string `json:"host_addr"`
+	ContainerAddr string `json:"container_addr"`
+	ContainerPort int    `json:"container_port"`
+	// ContainerPortHi is the last container port of a range mapping.
+	ContainerPortHi int    `json:"container_port_hi"`
+	Bridge          string `json:"bridge"` // from "! -i BR"
+	DNAT            Ref    `json:"dnat"`
+}
+
+// Host is the host model the checks assume.
+type Host struct {
+	// ExternalInterfaces are the interfaces traffic from outside arrives
+	// on: from the configuration, else every interface named in the rules
+	// that is not loopback, a bridge, a veth or a tunnel.
+	ExternalInterfaces []string `json:"external_interfaces"`
+	// Source is "config" or "inferred".
+	Source string `json:"source"`
+	// Bridges are the bridge interfaces named in the rules.
+	Bridges []string `json:"bridges"`
+}
+
+// Config is the part of .dfwlint.yaml that policies read.
+type Config struct {
+	AllowedExposed []Allowed `json:"allowed_exposed"`
+}
+
+// Allowed is an exposure the user accepts: proto/ports from sources on an
+// interface ("" for any).
+type Allowed struct {
+	Proto     string   `json:"proto"`
+	Ports     [][2]int `json:"ports"`
+	Sources   []string `json:"sources"`
+	Interface string   `json:"interface"`
+}
+
+// Analysis holds the facts of the exact analyses. A nil slice means "not
+// computed"; Incomplete says why.
+type Analysis struct {
+	Reachability []Reach         `json:"reachability,omitempty"`
+	Redundant    []Redundant     `json:"redundant,omitempty"`
+	Exposure     []Exposure      `json:"exposure,omitempty"`
+	Established  []Established   `json:"established,omitempty"`
+	Computed     map[string]bool `json:"computed"`
+	Incomplete   []Incomplete    `json:"incomplete"`
+}
+
+// Analysis names, as in Computed and Incomplete.
+const (
+	AnalysisReachability = "reachability"
+	AnalysisRedundancy   = "redundant"
+	AnalysisExposure     = "exposure"
+	AnalysisEstablished  = "established"
+)
+
+// Reach is the reachability of one rule.
+type Reach struct {
+	Rule      string `json:"rule"` // Rule.ID
+	Reachable bool   `json:"reachable"`
+	// Covering are the rules that, together, take every packet that could
+	// reach the rule before it.
+	Covering []Ref `json:"covering"`
+	// DependsOnMayMatch is set when the answer holds only if some may-match
+	// match (Ref'd in MayMatch) goes one way.
+	DependsOnMayMatch bool  `json:"depends_on_may_match"`
+	MayMatch          []Ref `json:"may_match"`
+}
+
+// Redundant is a rule whose removal changes no packet's fate.
+type Redundant struct {
+	Rule              string `json:"rule"`
+	CoveredBy         []Ref  `json:"covered_by"`
+	DependsOnMayMatch bool   `json:"depends_on_may_match"`
+}
+
+// Exposure is one class of new connections from outside that the ruleset
+// accepts on an external interface.
+type Exposure struct {
+	Interface string `json:"interface"`
+	// Kind is "host" (delivered locally), "container" (DNAT-ed to a
+	// published port) or "forward" (routed without DNAT).
+	Kind    string   `json:"kind"`
+	Proto   string   `json:"proto"`
+	Ports   [][2]int `json:"ports"` // destination ports as the packet arrives
+	Sources []string `json:"sources"`
+	// Container is set for kind container.
+	Container *Published `json:"container,omitempty"`
+	Witness   Packet     `json:"witness"`
+	// AcceptedBy is the rule, or the policy, that accepted the witness.
+	AcceptedBy Ref   `json:"accepted_by"`
+	Policy     bool  `json:"policy"`
+	Path       []Ref `json:"path"`
+	// DependsOnMayMatch is set when the exposure holds only if a may-match
+	// match goes one way.
+	DependsOnMayMatch bool `json:"depends_on_may_match"`
+}
+
+// Established is the fate of the replies to connections the host or its
+// containers open, per hook and interface.
+type Established struct {
+	Hook      string `json:"hook"` // INPUT or FORWARD
+	Interface string `json:"interface"`
+	Verdict   string `json:"verdict"`
+	Witness   Packet `json:"witness"`
+	DroppedBy *Ref   `json:"dropped_by,omitempty"`
+	Policy    bool   `json:"policy"`
+}
+
+// Packet is a witness packet, with dfwsim's field names.
+type Packet struct {
+	Proto string `json:"proto"`
+	In    string `json:"in,omitempty"`
+	Out   string `json:"out,omitempty"`
+	Src   string `json:"src,omitempty"`
+	Dst   string `json:"dst,omitempty"`
+	Sport int    `json:"sport,omitempty"`
+	Dport int    `json:"dport,omitempty"`
+	Flags string `json:"flags,omitempty"`
+	State string `json:"state,omitempty"`
+}
+
+// Incomplete says that an analysis did not give all its facts.
+type Incomplete struct {
+	Analysis string `json:"analysis"`
+	Reason   string `json:"reason"`
+	// Budget is set when the analysis stopped at its budget (a DFW902
+	// finding); unset for an analysis that was not run at all.
+	Budget bool `json:"budget"`
+	Loc    *Loc `json:"loc,omitempty"`
+}
+
+// Query is one question a policy asks through a custom built-in function.
+type Query struct {
+	Interface string `json:"interface"`
+	Proto     string `json:"proto"`
+	Port      int    `json:"port"`
+	Src       string `json:"src,omitempty"`
+}
+
+// Answer to a Query. Known is false when the analysis cannot tell.
+type Answer struct {
+	Known     bool    `json:"known"`
+	Reachable bool    `json:"reachable"`
+	Witness   *Packet `json:"witness,omitempty"`
+	// AcceptedBy is the rule or policy that accepts the witness.
+	AcceptedBy *Ref   `json:"accepted_by,omitempty"`
+	Path       []Ref  `json:"path,omitempty"`
+	Kind       string `json:"kind,omitempty"` // host, container, forward
+}
+
+// Analyzer is implemented by the analysis layer (packet sets over the
+// symbolic evaluator). Each method may return partial results with an
+// Incomplete entry when it hit its budget; an error aborts the check run.
+// Every method must be safe for concurrent use and honour ctx.
+type Analyzer interface {
+	// Reachability tells for every rule of rs whether some packet reaches
+	// it, and which earlier rules cover it when none does.
+	Reachability(ctx context.Context, rs *parser.Ruleset) ([]Reach, []Incomplete, error)
+	// Redundancy lists the rules whose removal changes no packet's fate.
+	Redundancy(ctx context.Context, rs *parser.Ruleset) ([]Redundant, []Incomplete, error)
+	// Exposure lists the new connections from outside accepted on each of
+	// host.ExternalInterfaces, to the host and (after DNAT) to containers,
+	// with a witness packet and the accepting rule.
+	Exposure(ctx context.Context, rs *parser.Ruleset, host Host) ([]Exposure, []Incomplete, error)
+	// Established tells the fate of replies to connections the host and
+	// its containers open, per hook and external interface.
+	Established(ctx context.Context, rs *parser.Ruleset, host Host) ([]Established, []Incomplete, error)
+	// Reachable answers one question (is proto/port reachable from iface?).
+	Reachable(ctx context.Context, rs *parser.Ruleset, host Host, q Query) (Answer, error)
+}

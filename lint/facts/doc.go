@@ -1,0 +1,246 @@
+// Package facts builds the input document of dfwlint's Rego policies: the
+// rules with their positions, the chain graph, Docker's layout and published
+// ports, the host's external interfaces, and the facts of the exact analyses
+// (reachability, redundancy, exposure) when an Analyzer provides them.
+//
+// The document is versioned (Version) and described by the JSON Schema
+// policies/input.schema.json. Facts that no analysis computed are absent and
+// listed in Analysis.Incomplete, so that a check that needs them stays silent
+// instead of guessing.
+//
+// Indexes are 1-based (rule index in its chain, as iptables-save lists it;
+// line and column in the file).
+package facts
+
+// Version is the version of the input document. It changes when a field
+// changes meaning or disappears; new fields do not change it.
+const Version = 1
+
+// Document is the input document of the policies.
+type Document struct {
+	Version int    `json:"version"`
+	Family  string `json:"family"` // "ipv4" or "ipv6"
+	Files   []File `json:"files"`
+	// Commands are the restore commands of every file, in file order: what
+	// a file declares, flushes or deletes.
+	Commands []Command `json:"commands"`
+	Tables   []Table   `json:"tables"`
+	Chains   []Chain   `json:"chains"`
+	Rules    []Rule    `json:"rules"`
+	Docker   Docker    `json:"docker"`
+	Host     Host      `json:"host"`
+	Config   Config    `json:"config"`
+	Analysis Analysis  `json:"analysis"`
+}
+
+// File is one input file.
+type File struct {
+	Name  string `json:"name"`
+	Index int    `json:"index"` // 0-based order of application
+	// Base is set for a --base file: its rules are facts, but no finding
+	// points into it.
+	Base bool `json:"base"`
+	// Noflush is set when the file is applied as iptables-restore
+	// --noflush applies it (every file after the first).
+	Noflush bool `json:"noflush"`
+}
+
+// Loc is a position: file, 1-based line and column.
+type Loc struct {
+	File   string `json:"file"`
+	Line   int    `json:"line"`
+	Column int    `json:"column"`
+}
+
+// Command is one restore command (a ":CHAIN" line, -N, -F, -X, -P, -E, -A…).
+type Command struct {
+	Loc
+	FileIndex int `json:"file_index"`
+	// Op is one of table, commit, chain, append, insert, delete, replace,
+	// new-chain, delete-chain, flush, zero, policy, rename, check.
+	Op      string `json:"op"`
+	Table   string `json:"table"`
+	Chain   string `json:"chain"` // "" for -F, -X, -Z of the whole table
+	Policy  string `json:"policy,omitempty"`
+	NewName string `json:"new_name,omitempty"`
+	Noflush bool   `json:"noflush"`
+	Comment string `json:"comment,omitempty"`
+	Text    string `json:"text"`
+}
+
+// Table is one table present in the ruleset.
+type Table struct {
+	Name string `json:"name"`
+	Loc
+}
+
+// Ref is a rule that jumps or goes to a chain.
+type Ref struct {
+	Loc
+	Table string `json:"table"`
+	Chain string `json:"chain"`
+	Index int    `json:"rule"`
+	ID    string `json:"id"`
+	Goto  bool   `json:"goto"`
+}
+
+// Chain is a built-in or user chain.
+type Chain struct {
+	Loc
+	ID      string `json:"id"` // "table/CHAIN"
+	Table   string `json:"table"`
+	Name    string `json:"name"`
+	Builtin bool   `json:"builtin"`
+	Policy  string `json:"policy,omitempty"`
+	// PolicyLoc is the last ":CHAIN POLICY" or "-P" line that set the
+	// policy (absent when no file set it).
+	PolicyLoc     *Loc   `json:"policy_loc,omitempty"`
+	Comment       string `json:"comment,omitempty"`
+	PolicyComment string `json:"policy_comment,omitempty"`
+	Rules         int    `json:"rules"`
+	ReferencedBy  []Ref  `json:"referenced_by"`
+	// Hooks are the hooks the chain is reached from through jumps and
+	// gotos (PREROUTING, INPUT, FORWARD, OUTPUT, POSTROUTING).
+	Hooks []string `json:"hooks"`
+	// DockerOwned is set for a chain Docker creates and rewrites.
+	DockerOwned bool `json:"docker_owned"`
+}
+
+// Ports is a negatable list of inclusive port ranges [lo, hi].
+type Ports struct {
+	Neg    bool     `json:"neg"`
+	Ranges [][2]int `json:"ranges"`
+	Column int      `json:"column"`
+}
+
+// Addr is a negatable -s/-d (or --ctorigdst) address with its mask.
+type Addr struct {
+	Neg bool `json:"neg"`
+	// CIDR is "a.b.c.d/len", or "addr/mask" for a non-contiguous mask.
+	CIDR   string `json:"cidr"`
+	Addr   string `json:"addr"`
+	Bits   int    `json:"bits"` // -1 for a non-contiguous mask
+	Column int    `json:"column"`
+}
+
+// Iface is a negatable -i/-o; Wildcard for a trailing '+'.
+type Iface struct {
+	Neg      bool   `json:"neg"`
+	Name     string `json:"name"`
+	Wildcard bool   `json:"wildcard"`
+	Column   int    `json:"column"`
+}
+
+// Proto is a negatable -p.
+type Proto struct {
+	Neg    bool   `json:"neg"`
+	Name   string `json:"name"` // canonical: tcp, udp, icmp, ipv6-icmp, sctp, udplite, all, or the number
+	Num    int    `json:"num"`
+	Column int    `json:"column"`
+}
+
+// States is a negatable set of conntrack states (INVALID, NEW,
+// ESTABLISHED, RELATED, UNTRACKED, SNAT, DNAT).
+type States struct {
+	Neg    bool     `json:"neg"`
+	States []string `json:"states"`
+	Column int      `json:"column"`
+}
+
+// ICMP is -m icmp / icmp6.
+type ICMP struct {
+	Neg    bool   `json:"neg"`
+	Any    bool   `json:"any"`
+	Type   int    `json:"type"`
+	Code   [2]int `json:"code"`
+	Column int    `json:"column"`
+}
+
+// Option is one option of a match or target as written.
+type Option struct {
+	Name   string   `json:"name"`
+	Neg    bool     `json:"neg"`
+	Args   []string `json:"args"`
+	Column int      `json:"column"`
+}
+
+// Match is one -m module. The typed essentials are filled for the modules
+// that have them.
+type Match struct {
+	Name     string   `json:"name"`
+	Implicit bool     `json:"implicit"`
+	Column   int      `json:"column"`
+	Options  []Option `json:"options"`
+	// MayMatch is set when the outcome cannot be known offline (set,
+	// limit, recent, statistic, time, an unknown module…).
+	MayMatch bool `json:"may_match"`
+	// Unknown is set for a module dfw does not know.
+	Unknown bool `json:"unknown"`
+
+	Dports        *Ports  `json:"dports,omitempty"`
+	Sports        *Ports  `json:"sports,omitempty"`
+	Ports         *Ports  `json:"ports,omitempty"` // multiport --ports
+	Ctorigdstport *Ports  `json:"ctorigdstport,omitempty"`
+	Ctorigsrcport *Ports  `json:"ctorigsrcport,omitempty"`
+	Ctorigdst     *Addr   `json:"ctorigdst,omitempty"`
+	Ctorigsrc     *Addr   `json:"ctorigsrc,omitempty"`
+	Ctstate       *States `json:"ctstate,omitempty"`
+	ICMP          *ICMP   `json:"icmp,omitempty"`
+	Comment       *string `json:"comment,omitempty"`
+	Set           string  `json:"set,omitempty"`
+}
+
+// NATTo is one --to-destination/--to-source range.
+type NATTo struct {
+	AddrLo string `json:"addr_lo,omitempty"`
+	AddrHi string `json:"addr_hi,omitempty"`
+	PortLo int    `json:"port_lo,omitempty"`
+	PortHi int    `json:"port_hi,omitempty"`
+}
+
+// Target is what a rule does.
+type Target struct {
+	Name string `json:"name"`
+	// Kind is verdict (ACCEPT, DROP, RETURN, QUEUE), chain (a jump or goto
+	// to a user chain) or extension.
+	Kind       string   `json:"kind"`
+	Goto       bool     `json:"goto"`
+	Terminal   bool     `json:"terminal"`
+	Column     int      `json:"column"`
+	Options    []Option `json:"options"`
+	NAT        []NATTo  `json:"nat,omitempty"`
+	RejectWith string   `json:"reject_with,omitempty"`
+	Unknown    bool     `json:"unknown"`
+}
+
+// Rule is one rule of the final ruleset.
+type Rule struct {
+	Loc
+	ID      string  `json:"id"` // "table/CHAIN/index"
+	Table   string  `json:"table"`
+	Chain   string  `json:"chain"`
+	Index   int     `json:"index"`
+	Text    string  `json:"text"`   // canonical, as iptables-save prints it
+	Source  string  `json:"source"` // the line as written
+	Src     *Addr   `json:"src,omitempty"`
+	Dst     *Addr   `json:"dst,omitempty"`
+	In      *Iface  `json:"in,omitempty"`
+	Out     *Iface  `json:"out,omitempty"`
+	Proto   *Proto  `json:"proto,omitempty"`
+	Matches []Match `json:"matches"`
+	Target  *Target `json:"target"`
+	// MayMatch is set when one of the matches may match.
+	MayMatch bool `json:"may_match"`
+	// Comment joins the texts of the rule's -m comment matches; LineComment
+	// is a "#" comment line just before the rule's line.
+	Comment     string `json:"comment,omitempty"`
+	LineComment string `json:"line_comment,omitempty"`
+	// Hooks are the hooks the rule's chain is reached from.
+	Hooks []string `json:"hooks"`
+	// Rule-level essentials: each list holds every such condition of the
+	// rule (all must hold), from any module (tcp, udp, sctp, multiport
+	// --dports, conntrack, state).
+	Dports        []Ports  `json:"dports"`
+	Ctorigdstport []Ports  `json:"ctorigdstport"`
+	Ctstate       []States `json:"ctstate"`
+}

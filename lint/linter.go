@@ -1,0 +1,408 @@
+// Package lint is dfwlint's engine: it builds the input document of a
+// ruleset (package facts), evaluates the built-in checks of policies/ and
+// the user's policies with OPA, applies suppressions and the configuration,
+// and writes the findings as text, JSON, SARIF or GitHub annotations.
+//
+// A Linter compiles its policies once (New) and evaluates them with
+// prepared queries for every ruleset (Check); it is safe for concurrent use.
+package lint
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/topdown"
+
+	"github.com/dfw-project/dfw/lint/facts"
+	"github.com/dfw-project/dfw/parser"
+)
+
+// DefaultTimeout bounds the evaluation of all policies for one ruleset.
+const DefaultTimeout = 10 * time.Second
+
+// Options configure a Linter.
+type Options struct {
+	// PolicyDirs are directories of the user's policies (--policy), read
+	// recursively; _test.rego files are skipped.
+	PolicyDirs []string
+	// Config is the .dfwlint.yaml configuration (nil for none).
+	Config *Config
+	// Timeout bounds the evaluation of the policies for one ruleset;
+	// 0 means DefaultTimeout.
+	Timeout time.Duration
+	// NoBuiltin leaves the built-in checks out.
+	NoBuiltin bool
+}
+
+// Linter holds the compiled policies.
+type Linter struct {
+	checks   []*check
+	policies []Policy
+	cfg      Config
+	timeout  time.Duration
+}
+
+type check struct {
+	Policy
+	entry    string
+	severity string // default severity of this entrypoint's findings
+	pq       rego.PreparedEvalQuery
+}
+
+// PolicyError is a policy that does not parse or compile (or that uses a
+// built-in function dfwlint forbids). Each error has the policy's
+// file:row:col.
+type PolicyError struct {
+	Errs ast.Errors
+}
+
+func (e *PolicyError) Error() string {
+	var b strings.Builder
+	for i, x := range e.Errs {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		if x.Location != nil {
+			fmt.Fprintf(&b, "%s:%d:%d: ", x.Location.File, x.Location.Row, x.Location.Col)
+		}
+		b.WriteString(x.Message)
+	}
+	return b.String()
+}
+
+// Forbidden are the built-in functions policies may not use: they reach
+// the network, the environment or the runtime (the clock included: a check
+// must give the same answer for the same ruleset).
+var Forbidden = []string{
+	"http.send", "net.lookup_ip_addr", "opa.runtime", "time.now_ns",
+}
+
+// capabilities are OPA's, less the forbidden built-ins and any network
+// access, plus dfw's own functions.
+func capabilities() *ast.Capabilities {
+	caps := ast.CapabilitiesForThisVersion()
+	forbidden := map[string]bool{}
+	for _, f := range Forbidden {
+		forbidden[f] = true
+	}
+	var keep []*ast.Builtin
+	for _, b := range caps.Builtins {
+		if !forbidden[b.Name] {
+			keep = append(keep, b)
+		}
+	}
+	caps.Builtins = append(keep, builtinDecls()...)
+	caps.AllowNet = []string{}
+	return caps
+}
+
+// New loads and compiles the built-in checks and the user's policies.
+func New(opts Options) (*Linter, error) {
+	l := &Linter{timeout: opts.Timeout}
+	if l.timeout <= 0 {
+		l.timeout = DefaultTimeout
+	}
+	if opts.Config != nil {
+		l.cfg = *opts.Config
+	}
+	mods := map[string]*ast.Module{}
+	if !opts.NoBuiltin {
+		b, err := builtinModules()
+		if err != nil {
+			return nil, fmt.Errorf("built-in policies: %w", err)
+		}
+		for k, m := range b {
+			mods[k] = m
+		}
+		l.policies = append(l.policies, policiesOf(b, true)...)
+	}
+	for _, dir := range opts.PolicyDirs {
+		u, err := loadPolicyDir(dir)
+		if err != nil {
+			return nil, err
+		}
+		for k, m := range u {
+			mods[k] = m
+		}
+		l.policies = append(l.policies, policiesOf(u, false)...)
+	}
+	caps := capabilities()
+	c := ast.NewCompiler().WithCapabilities(caps).WithEnablePrintStatements(false)
+	if c.Compile(mods); c.Failed() {
+		return nil, &PolicyError{Errs: explainForbidden(c.Errors)}
+	}
+	for _, p := range l.policies {
+		for _, e := range p.Entrypoints {
+			sev := p.Severity
+			for _, ep := range entrypoints {
+				if ep.name == e && ep.severity != "" && !p.Builtin && p.Severity == "warning" {
+					sev = ep.severity
+				}
+			}
+			args := []func(*rego.Rego){
+				rego.Compiler(c),
+				rego.Query("data." + p.Package + "." + e),
+				rego.Capabilities(caps),
+				rego.StrictBuiltinErrors(true),
+			}
+			args = append(args, builtinImpls()...)
+			pq, err := rego.New(args...).PrepareForEval(context.Background())
+			if err != nil {
+				return nil, fmt.Errorf("policy %s (%s): %w", p.Package, p.File, err)
+			}
+			l.checks = append(l.checks, &check{Policy: p, entry: e, severity: sev, pq: pq})
+		}
+	}
+	return l, nil
+}
+
+func explainForbidden(errs ast.Errors) ast.Errors {
+	for _, e := range errs {
+		for _, f := range Forbidden {
+			if strings.Contains(e.Message, "undefined function "+f) {
+				e.Message = fmt.Sprintf("%s is not allowed in dfwlint policies: they run without network, environment or runtime access (forbidden: %s)", f, strings.Join(Forbidden, ", "))
+			}
+		}
+	}
+	return errs
+}
+
+// Policies returns the metadata of the Linter's checks (built-in and the
+// user's), sorted by ID.
+func (l *Linter) Policies() []Policy { return append([]Policy{}, l.policies...) }
+
+// CheckOptions are the per-ruleset inputs of Check.
+type CheckOptions struct {
+	// Base is how many of the loaded files, at the front, are --base
+	// files: they are facts, and no finding points into them.
+	Base int
+	// Analyzer provides the analysis facts; nil until the analysis layer
+	// exists (the checks that need them stay silent).
+	Analyzer facts.Analyzer
+}
+
+// Check builds the input document of loaded and evaluates every check.
+// Input errors of loaded are in Report.Errors; an error is returned only
+// when the analyses fail or ctx ends.
+func (l *Linter) Check(ctx context.Context, loaded *parser.Loaded, opts CheckOptions) (*Report, error) {
+	doc, err := facts.Build(ctx, loaded, facts.Options{
+		Base: opts.Base, ExternalInterfaces: l.cfg.ExternalInterfaces,
+		Config: l.cfg.policyConfig(), Analyzer: opts.Analyzer,
+	})
+	if err != nil {
+		return nil, err
+	}
+	rep := newReport()
+	rep.policies = l.policies
+	for _, f := range doc.Files {
+		if !f.Base {
+			rep.Summary.Files++
+		}
+	}
+	rep.Summary.Rules = loaded.Ruleset.NumRules()
+	base := map[string]bool{}
+	for _, f := range doc.Files {
+		if f.Base {
+			base[f.Name] = true
+		}
+	}
+	for _, d := range loaded.Diags {
+		if d.Severity == parser.SevError {
+			rep.Errors = append(rep.Errors, Position{File: d.Pos.File, Line: d.Pos.Line, Column: d.Pos.Col, Message: d.Msg})
+			continue
+		}
+		if base[d.Pos.File] || errors.Is(d, parser.ErrUnknownMatch) || errors.Is(d, parser.ErrUnknownTarget) {
+			continue // DFW901 reports unknown matches and targets
+		}
+		rep.Findings = append(rep.Findings, Finding{
+			ID: "DFW001", Name: "parse-warning", Severity: "warning", Message: d.Msg,
+			File: d.Pos.File, Line: d.Pos.Line, Column: d.Pos.Col, Related: []Position{},
+		})
+	}
+	found, perrs, err := l.Eval(ctx, doc, loaded.Ruleset, opts.Analyzer)
+	if err != nil {
+		return nil, err
+	}
+	rep.Errors = append(rep.Errors, perrs...)
+	sup := suppressions(loaded)
+	for _, f := range found {
+		if base[f.File] || l.cfg.disabled(f.ID, f.Name) {
+			continue
+		}
+		if s := l.cfg.severity(f.ID, f.Name); s != "" {
+			f.Severity = s
+		}
+		if sup.matches(f) {
+			rep.Suppressed = append(rep.Suppressed, f)
+			continue
+		}
+		rep.Findings = append(rep.Findings, f)
+	}
+	rep.finish()
+	return rep, nil
+}
+
+type evalState struct {
+	rs   *parser.Ruleset
+	host facts.Host
+	an   facts.Analyzer
+}
+
+type stateKey struct{}
+
+// Eval evaluates every check over an input document (which Check builds;
+// tests may hand-make one). rs and an serve the custom built-in functions
+// and may be nil. Findings come back without suppressions or configuration
+// applied; a policy's evaluation error is a Position in the second result.
+func (l *Linter) Eval(ctx context.Context, doc *facts.Document, rs *parser.Ruleset, an facts.Analyzer) ([]Finding, []Position, error) {
+	input, err := toValue(doc)
+	if err != nil {
+		return nil, nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, l.timeout)
+	defer cancel()
+	ctx = context.WithValue(ctx, stateKey{}, &evalState{rs: rs, host: doc.Host, an: an})
+	var out []Finding
+	var perrs []Position
+	for _, c := range l.checks {
+		if l.cfg.disabled(c.ID, c.Name) {
+			continue
+		}
+		rs, err := c.pq.Eval(ctx, rego.EvalParsedInput(input))
+		if err != nil {
+			if ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				perrs = append(perrs, Position{File: c.File, Line: 1, Column: 1,
+					Message: fmt.Sprintf("policy %s: evaluation stopped after %s (timeout)", c.Package, l.timeout)})
+				break
+			}
+			if parent := context.Cause(ctx); parent != nil && !errors.Is(parent, context.DeadlineExceeded) {
+				return nil, nil, parent
+			}
+			perrs = append(perrs, evalError(c, err))
+			continue
+		}
+		fs, err := decodeFindings(c, rs, doc)
+		if err != nil {
+			perrs = append(perrs, Position{File: c.File, Line: 1, Column: 1, Message: fmt.Sprintf("policy %s.%s: %v", c.Package, c.entry, err)})
+			continue
+		}
+		out = append(out, fs...)
+	}
+	return out, perrs, nil
+}
+
+func evalError(c *check, err error) Position {
+	var te *topdown.Error
+	if errors.As(err, &te) && te.Location != nil {
+		return Position{File: te.Location.File, Line: te.Location.Row, Column: te.Location.Col,
+			Message: fmt.Sprintf("policy %s: %s", c.Package, te.Message)}
+	}
+	return Position{File: c.File, Line: 1, Column: 1, Message: fmt.Sprintf("policy %s: %v", c.Package, err)}
+}
+
+func toValue(doc *facts.Document) (ast.Value, error) {
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return nil, err
+	}
+	v, err := ast.ValueFromReader(strings.NewReader(string(b)))
+	if err != nil {
+		return nil, fmt.Errorf("input document: %w", err)
+	}
+	return v, nil
+}
+
+// rawFinding is what a policy yields (a finding object, or for conftest
+// style rules a string or an object with msg).
+type rawFinding struct {
+	ID       string          `json:"id"`
+	Severity string          `json:"severity"`
+	Msg      string          `json:"msg"`
+	Message  string          `json:"message"`
+	File     string          `json:"file"`
+	Line     int             `json:"line"`
+	Column   int             `json:"column"`
+	Table    string          `json:"table"`
+	Chain    string          `json:"chain"`
+	Rule     int             `json:"rule"`
+	Related  []Position      `json:"related"`
+	Witness  json.RawMessage `json:"witness"`
+}
+
+func decodeFindings(c *check, rs rego.ResultSet, doc *facts.Document) ([]Finding, error) {
+	if len(rs) == 0 || len(rs[0].Expressions) == 0 {
+		return nil, nil
+	}
+	var items []any
+	switch v := rs[0].Expressions[0].Value.(type) {
+	case []any:
+		items = v
+	case map[string]any:
+		for _, x := range v {
+			items = append(items, x)
+		}
+	case nil:
+		return nil, nil
+	default:
+		items = []any{v}
+	}
+	var out []Finding
+	for _, it := range items {
+		var rf rawFinding
+		if s, ok := it.(string); ok {
+			rf.Msg = s
+		} else {
+			b, err := json.Marshal(it)
+			if err != nil {
+				return nil, err
+			}
+			if err := json.Unmarshal(b, &rf); err != nil {
+				return nil, fmt.Errorf("a finding is not an object with msg, file, line…: %v", err)
+			}
+		}
+		f := Finding{
+			ID: c.ID, Name: c.Name, Severity: c.severity, Message: rf.Msg,
+			File: rf.File, Line: rf.Line, Column: rf.Column, Table: rf.Table, Chain: rf.Chain, Rule: rf.Rule,
+			Related: rf.Related,
+		}
+		if f.Message == "" {
+			f.Message = rf.Message
+		}
+		if rf.ID != "" && !c.Builtin {
+			f.ID = rf.ID
+		}
+		if rf.Severity != "" {
+			if _, ok := severityRank[rf.Severity]; !ok || rf.Severity == "never" {
+				return nil, fmt.Errorf("finding severity %q (expected error, warning or info)", rf.Severity)
+			}
+			f.Severity = rf.Severity
+		}
+		if len(rf.Witness) > 0 && string(rf.Witness) != "null" {
+			f.Witness = rf.Witness
+		}
+		if f.File == "" {
+			// A position-less finding (conftest style) points at the
+			// first line of the last file checked.
+			for _, fl := range doc.Files {
+				f.File = fl.Name
+			}
+			f.Line = 1
+		}
+		if f.Line > 0 && f.Column == 0 {
+			f.Column = 1
+		}
+		if f.Related == nil {
+			f.Related = []Position{}
+		}
+		out = append(out, f)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].less(out[j]) })
+	return out, nil
+}

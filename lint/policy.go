@@ -1,0 +1,165 @@
+package lint
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+
+	"github.com/dfw-project/dfw/policies"
+)
+
+// Policy is the metadata of one check, from its # METADATA block.
+type Policy struct {
+	ID          string   `json:"id"`
+	Name        string   `json:"name"`
+	Severity    string   `json:"severity"`
+	Title       string   `json:"title"`
+	Description string   `json:"description"`
+	Related     []string `json:"related_resources,omitempty"`
+	// Package is the Rego package, e.g. "dfw.docker.dport_after_dnat".
+	Package string `json:"package"`
+	// File is the policy's file (relative to policies/ for a built-in).
+	File string `json:"file"`
+	// Entrypoints are the rules that yield findings: findings, deny, warn,
+	// violation.
+	Entrypoints []string `json:"entrypoints"`
+	Builtin     bool     `json:"builtin"`
+}
+
+// entrypoints are the rule names that yield findings, with the severity a
+// finding of a conftest-style rule takes.
+var entrypoints = []struct {
+	name     string
+	severity string
+}{
+	{"findings", ""}, {"deny", "error"}, {"violation", "error"}, {"warn", "warning"},
+}
+
+var builtinModules = sync.OnceValues(func() (map[string]*ast.Module, error) {
+	mods := map[string]*ast.Module{}
+	err := fs.WalkDir(policies.FS, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".rego") || strings.HasSuffix(p, "_test.rego") {
+			return err
+		}
+		src, err := policies.FS.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		m, err := parseModule("policies/"+p, src)
+		if err != nil {
+			return err
+		}
+		mods["policies/"+p] = m
+		return nil
+	})
+	return mods, err
+})
+
+// Policies returns the metadata of the built-in checks, sorted by ID.
+func Policies() []Policy {
+	mods, err := builtinModules()
+	if err != nil {
+		panic("lint: built-in policies do not parse: " + err.Error())
+	}
+	return policiesOf(mods, true)
+}
+
+func parseModule(name string, src []byte) (*ast.Module, error) {
+	return ast.ParseModuleWithOpts(name, string(src), ast.ParserOptions{ProcessAnnotation: true, RegoVersion: ast.RegoV1})
+}
+
+// loadPolicyDir parses every .rego file under dir, _test.rego files
+// excepted.
+func loadPolicyDir(dir string) (map[string]*ast.Module, error) {
+	mods := map[string]*ast.Module{}
+	var errs ast.Errors
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() || !strings.HasSuffix(p, ".rego") || strings.HasSuffix(p, "_test.rego") {
+			return nil
+		}
+		src, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		m, err := parseModule(p, src)
+		if err != nil {
+			if e, ok := err.(ast.Errors); ok {
+				errs = append(errs, e...)
+				return nil
+			}
+			return err
+		}
+		mods[p] = m
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("--policy %s: %w", dir, err)
+	}
+	if len(errs) > 0 {
+		return nil, &PolicyError{Errs: errs}
+	}
+	return mods, nil
+}
+
+func policiesOf(mods map[string]*ast.Module, builtin bool) []Policy {
+	var out []Policy
+	for file, m := range mods {
+		p := Policy{Package: strings.TrimPrefix(m.Package.Path.String(), "data."), File: file, Builtin: builtin}
+		for _, e := range entrypoints {
+			for _, r := range m.Rules {
+				if r.Head.Name.String() == e.name || (len(r.Head.Reference) == 1 && r.Head.Reference[0].Value.Compare(ast.Var(e.name)) == 0) {
+					p.Entrypoints = append(p.Entrypoints, e.name)
+					break
+				}
+			}
+		}
+		if len(p.Entrypoints) == 0 {
+			continue
+		}
+		for _, a := range m.Annotations {
+			if a.Scope != "package" {
+				continue
+			}
+			p.Title, p.Description = a.Title, strings.TrimSpace(a.Description)
+			for _, rr := range a.RelatedResources {
+				p.Related = append(p.Related, rr.Ref.String())
+			}
+			if v, ok := a.Custom["id"].(string); ok {
+				p.ID = v
+			}
+			if v, ok := a.Custom["severity"].(string); ok {
+				p.Severity = v
+			}
+			if v, ok := a.Custom["name"].(string); ok {
+				p.Name = v
+			}
+		}
+		if p.Name == "" {
+			p.Name = strings.ReplaceAll(path.Base(strings.ReplaceAll(p.Package, ".", "/")), "_", "-")
+		}
+		if p.ID == "" {
+			p.ID = p.Name
+		}
+		if p.Severity == "" {
+			p.Severity = "warning"
+		}
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].ID != out[j].ID {
+			return out[i].ID < out[j].ID
+		}
+		return out[i].Package < out[j].Package
+	})
+	return out
+}

@@ -1,0 +1,227 @@
+package lint
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+)
+
+// Position is a related position of a finding, or an input error.
+type Position struct {
+	File    string `json:"file"`
+	Line    int    `json:"line"`
+	Column  int    `json:"column,omitempty"`
+	Message string `json:"message"`
+}
+
+// Finding is one problem, as DESIGN.md's JSON holds it.
+type Finding struct {
+	ID       string     `json:"id"`
+	Name     string     `json:"name"`
+	Severity string     `json:"severity"`
+	Message  string     `json:"message"`
+	File     string     `json:"file"`
+	Line     int        `json:"line"`
+	Column   int        `json:"column"`
+	Table    string     `json:"table,omitempty"`
+	Chain    string     `json:"chain,omitempty"`
+	Rule     int        `json:"rule,omitempty"`
+	Related  []Position `json:"related"`
+	// Witness is a packet (dfwsim's fields) or null.
+	Witness json.RawMessage `json:"witness"`
+}
+
+func (f Finding) less(g Finding) bool {
+	if f.File != g.File {
+		return f.File < g.File
+	}
+	if f.Line != g.Line {
+		return f.Line < g.Line
+	}
+	if f.Column != g.Column {
+		return f.Column < g.Column
+	}
+	if f.ID != g.ID {
+		return f.ID < g.ID
+	}
+	return f.Message < g.Message
+}
+
+// Summary counts what a check run saw: files checked (--base files
+// excepted), rules of the ruleset, input errors, findings by severity.
+type Summary struct {
+	Files    int `json:"files"`
+	Rules    int `json:"rules"`
+	Errors   int `json:"errors"`
+	Warnings int `json:"warnings"`
+	Infos    int `json:"infos"`
+}
+
+// Report is the result of Check.
+type Report struct {
+	Findings []Finding  `json:"findings"`
+	Errors   []Position `json:"errors"`
+	Summary  Summary    `json:"summary"`
+	// Suppressed are the findings a dfwlint:ignore comment silenced.
+	Suppressed []Finding `json:"-"`
+
+	policies []Policy // for the rules of the SARIF output
+}
+
+func newReport() *Report { return &Report{Findings: []Finding{}, Errors: []Position{}} }
+
+// Merge appends the findings and errors of other reports (a fleet) and
+// adds up their summaries.
+func (r *Report) Merge(others ...*Report) {
+	for _, o := range others {
+		r.Findings = append(r.Findings, o.Findings...)
+		r.Errors = append(r.Errors, o.Errors...)
+		r.Suppressed = append(r.Suppressed, o.Suppressed...)
+		r.Summary.Files += o.Summary.Files
+		r.Summary.Rules += o.Summary.Rules
+	}
+	r.finish()
+}
+
+// finish sorts, removes duplicates and counts.
+func (r *Report) finish() {
+	sort.SliceStable(r.Findings, func(i, j int) bool { return r.Findings[i].less(r.Findings[j]) })
+	out := r.Findings[:0]
+	for i, f := range r.Findings {
+		if i > 0 {
+			p := out[len(out)-1]
+			if p.ID == f.ID && p.File == f.File && p.Line == f.Line && p.Column == f.Column && p.Message == f.Message {
+				continue
+			}
+		}
+		out = append(out, f)
+	}
+	r.Findings = out
+	sort.SliceStable(r.Errors, func(i, j int) bool {
+		a, b := r.Errors[i], r.Errors[j]
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.Column < b.Column
+	})
+	r.Summary.Errors = len(r.Errors)
+	r.Summary.Warnings, r.Summary.Infos = 0, 0
+	for _, f := range r.Findings {
+		switch f.Severity {
+		case "warning":
+			r.Summary.Warnings++
+		case "info":
+			r.Summary.Infos++
+		}
+	}
+}
+
+var severityRank = map[string]int{"info": 1, "warning": 2, "error": 3, "never": 4}
+
+// ValidFailOn reports whether s is a --fail-on value: info, warning,
+// error or never.
+func ValidFailOn(s string) bool { _, ok := severityRank[s]; return ok }
+
+// ExitCode is dfwlint check's exit status: 2 when there is an input error,
+// else 1 when a finding is at or above failOn ("" means warning), else 0.
+func (r *Report) ExitCode(failOn string) int {
+	if len(r.Errors) > 0 {
+		return 2
+	}
+	if failOn == "" {
+		failOn = "warning"
+	}
+	rank, ok := severityRank[failOn]
+	if !ok {
+		return 2
+	}
+	for _, f := range r.Findings {
+		if severityRank[f.Severity] >= rank {
+			return 1
+		}
+	}
+	return 0
+}
+
+// WriteJSON writes the report as DESIGN.md's JSON.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// WriteText writes "file:line:col: severity ID message" per finding, with
+// its related positions indented beneath, input errors first, then a
+// summary line.
+func (r *Report) WriteText(w io.Writer) error {
+	bw := bufio.NewWriter(w)
+	for _, e := range r.Errors {
+		fmt.Fprintf(bw, "%s: error: %s\n", pos(e.File, e.Line, e.Column), e.Message)
+	}
+	for _, f := range r.Findings {
+		fmt.Fprintf(bw, "%s: %s %s %s\n", pos(f.File, f.Line, f.Column), f.Severity, f.ID, f.Message)
+		for _, rel := range f.Related {
+			fmt.Fprintf(bw, "\t%s: %s\n", pos(rel.File, rel.Line, rel.Column), rel.Message)
+		}
+		if len(f.Witness) > 0 {
+			fmt.Fprintf(bw, "\twitness: %s\n", f.Witness)
+		}
+	}
+	s := r.Summary
+	fmt.Fprintf(bw, "%s, %s: %s, %s, %s\n", plural(s.Files, "file"), plural(s.Rules, "rule"),
+		plural(s.Errors, "error"), plural(s.Warnings, "warning"), plural(s.Infos, "info"))
+	return bw.Flush()
+}
+
+// WriteGitHub writes GitHub workflow commands, one per finding and error:
+// ::error file=F,line=L,col=C,title=DFW203::message.
+func (r *Report) WriteGitHub(w io.Writer) error {
+	bw := bufio.NewWriter(w)
+	for _, e := range r.Errors {
+		fmt.Fprintf(bw, "::error file=%s,line=%d,col=%d,title=%s::%s\n",
+			ghProp(e.File), e.Line, max(e.Column, 1), ghProp("input error"), ghData(e.Message))
+	}
+	for _, f := range r.Findings {
+		level := map[string]string{"error": "error", "warning": "warning", "info": "notice"}[f.Severity]
+		msg := f.Message
+		for _, rel := range f.Related {
+			msg += "\n" + pos(rel.File, rel.Line, rel.Column) + ": " + rel.Message
+		}
+		fmt.Fprintf(bw, "::%s file=%s,line=%d,col=%d,title=%s::%s\n",
+			level, ghProp(f.File), f.Line, max(f.Column, 1), ghProp(f.ID+" "+f.Name), ghData(msg))
+	}
+	return bw.Flush()
+}
+
+// ghData escapes a workflow command's message; ghProp a property value.
+func ghData(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
+}
+
+func ghProp(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
+}
+
+func pos(file string, line, col int) string {
+	switch {
+	case line <= 0:
+		return file
+	case col <= 0:
+		return fmt.Sprintf("%s:%d", file, line)
+	}
+	return fmt.Sprintf("%s:%d:%d", file, line, col)
+}
+
+func plural(n int, s string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", s)
+	}
+	return fmt.Sprintf("%d %ss", n, s)
+}

@@ -1,0 +1,183 @@
+package lint
+
+import (
+	"encoding/json"
+	"io"
+	"net/url"
+	"path/filepath"
+	"strings"
+)
+
+// SARIFSchema is the $schema of the SARIF output.
+const SARIFSchema = "https://json.schemastore.org/sarif-2.1.0.json"
+
+type sarifLog struct {
+	Schema  string     `json:"$schema"`
+	Version string     `json:"version"`
+	Runs    []sarifRun `json:"runs"`
+}
+
+type sarifRun struct {
+	Tool        sarifTool         `json:"tool"`
+	Results     []sarifResult     `json:"results"`
+	Invocations []sarifInvocation `json:"invocations"`
+}
+
+type sarifTool struct {
+	Driver sarifDriver `json:"driver"`
+}
+
+type sarifDriver struct {
+	Name           string      `json:"name"`
+	InformationURI string      `json:"informationUri,omitempty"`
+	Rules          []sarifRule `json:"rules"`
+}
+
+type sarifText struct {
+	Text string `json:"text"`
+}
+
+type sarifRule struct {
+	ID                   string      `json:"id"`
+	Name                 string      `json:"name,omitempty"`
+	ShortDescription     *sarifText  `json:"shortDescription,omitempty"`
+	FullDescription      *sarifText  `json:"fullDescription,omitempty"`
+	HelpURI              string      `json:"helpUri,omitempty"`
+	DefaultConfiguration sarifConfig `json:"defaultConfiguration"`
+}
+
+type sarifConfig struct {
+	Level string `json:"level"`
+}
+
+type sarifResult struct {
+	RuleID           string          `json:"ruleId"`
+	RuleIndex        int             `json:"ruleIndex"`
+	Level            string          `json:"level"`
+	Message          sarifText       `json:"message"`
+	Locations        []sarifLocation `json:"locations"`
+	RelatedLocations []sarifLocation `json:"relatedLocations,omitempty"`
+	Properties       map[string]any  `json:"properties,omitempty"`
+}
+
+type sarifLocation struct {
+	ID               *int                  `json:"id,omitempty"`
+	PhysicalLocation sarifPhysicalLocation `json:"physicalLocation"`
+	Message          *sarifText            `json:"message,omitempty"`
+}
+
+type sarifPhysicalLocation struct {
+	ArtifactLocation sarifArtifact `json:"artifactLocation"`
+	Region           *sarifRegion  `json:"region,omitempty"`
+}
+
+type sarifArtifact struct {
+	URI string `json:"uri"`
+}
+
+type sarifRegion struct {
+	StartLine   int `json:"startLine"`
+	StartColumn int `json:"startColumn,omitempty"`
+}
+
+type sarifInvocation struct {
+	ExecutionSuccessful        bool                `json:"executionSuccessful"`
+	ToolExecutionNotifications []sarifNotification `json:"toolExecutionNotifications,omitempty"`
+}
+
+type sarifNotification struct {
+	Level     string          `json:"level"`
+	Message   sarifText       `json:"message"`
+	Locations []sarifLocation `json:"locations,omitempty"`
+}
+
+var sarifLevel = map[string]string{"error": "error", "warning": "warning", "info": "note"}
+
+func sarifLoc(file string, line, col int, msg string, id *int) sarifLocation {
+	l := sarifLocation{ID: id, PhysicalLocation: sarifPhysicalLocation{ArtifactLocation: sarifArtifact{URI: fileURI(file)}}}
+	if line > 0 {
+		l.PhysicalLocation.Region = &sarifRegion{StartLine: line, StartColumn: col}
+	}
+	if msg != "" {
+		l.Message = &sarifText{Text: msg}
+	}
+	return l
+}
+
+// fileURI makes a relative URI reference of a file name (slashes, escaped).
+func fileURI(name string) string {
+	u := url.URL{Path: filepath.ToSlash(name)}
+	return u.EscapedPath()
+}
+
+// WriteSARIF writes the report as a SARIF 2.1.0 log with one run; the
+// rules are the checks' metadata; input errors are tool notifications.
+func (r *Report) WriteSARIF(w io.Writer) error {
+	run := sarifRun{Tool: sarifTool{Driver: sarifDriver{Name: "dfwlint", Rules: []sarifRule{}}}, Results: []sarifResult{}}
+	index := map[string]int{}
+	addRule := func(p Policy) {
+		if _, ok := index[p.ID]; ok {
+			return
+		}
+		rule := sarifRule{ID: p.ID, Name: p.Name, DefaultConfiguration: sarifConfig{Level: sarifLevel[p.Severity]}}
+		if rule.DefaultConfiguration.Level == "" {
+			rule.DefaultConfiguration.Level = "warning"
+		}
+		if p.Title != "" {
+			rule.ShortDescription = &sarifText{Text: p.Title}
+		}
+		if p.Description != "" {
+			rule.FullDescription = &sarifText{Text: p.Description}
+		}
+		if len(p.Related) > 0 {
+			rule.HelpURI = p.Related[0]
+		}
+		index[p.ID] = len(run.Tool.Driver.Rules)
+		run.Tool.Driver.Rules = append(run.Tool.Driver.Rules, rule)
+	}
+	for _, p := range r.policies {
+		addRule(p)
+	}
+	for _, f := range r.Findings {
+		if _, ok := index[f.ID]; !ok {
+			addRule(Policy{ID: f.ID, Name: f.Name, Severity: f.Severity})
+		}
+		res := sarifResult{
+			RuleID: f.ID, RuleIndex: index[f.ID], Level: sarifLevel[f.Severity], Message: sarifText{Text: f.Message},
+			Locations: []sarifLocation{sarifLoc(f.File, f.Line, f.Column, "", nil)},
+		}
+		for i, rel := range f.Related {
+			id := i + 1
+			res.RelatedLocations = append(res.RelatedLocations, sarifLoc(rel.File, rel.Line, rel.Column, rel.Message, &id))
+		}
+		props := map[string]any{}
+		if f.Table != "" {
+			props["table"] = f.Table
+		}
+		if f.Chain != "" {
+			props["chain"] = f.Chain
+		}
+		if f.Rule > 0 {
+			props["rule"] = f.Rule
+		}
+		if len(f.Witness) > 0 {
+			props["witness"] = f.Witness
+		}
+		if len(props) > 0 {
+			res.Properties = props
+		}
+		run.Results = append(run.Results, res)
+	}
+	inv := sarifInvocation{ExecutionSuccessful: len(r.Errors) == 0}
+	for _, e := range r.Errors {
+		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, sarifNotification{
+			Level: "error", Message: sarifText{Text: strings.TrimSpace(e.Message)},
+			Locations: []sarifLocation{sarifLoc(e.File, e.Line, e.Column, "", nil)},
+		})
+	}
+	run.Invocations = []sarifInvocation{inv}
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	return enc.Encode(sarifLog{Schema: SARIFSchema, Version: "2.1.0", Runs: []sarifRun{run}})
+}

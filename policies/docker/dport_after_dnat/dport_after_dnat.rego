@@ -1,0 +1,87 @@
+# METADATA
+# title: --dport names a published host port where the packet already has the container port
+# description: |
+#   Docker publishes a port with a DNAT rule in nat PREROUTING: by the time
+#   a connection reaches FORWARD (and DOCKER-USER) its destination is the
+#   container's address and port. With -p 8000:80, "--dport 8000" in
+#   FORWARD never matches those connections ("--dport 80" does, for every
+#   container listening on 80); "-m conntrack --ctorigdstport 8000" matches
+#   the port as published, and "--ctorigdst" the host address.
+#
+#   Reported at the --dport option of a rule of the filter table reached
+#   from FORWARD, outside Docker's own chains, for every published mapping
+#   HOST->CONTAINER with HOST != CONTAINER such that the rule's protocol is
+#   the mapping's, its destination ports take HOST but not CONTAINER, and it
+#   could see the DNAT-ed connection: no -i naming a Docker bridge, no -s
+#   inside a bridge subnet (traffic that containers send is not DNAT-ed), no
+#   -o naming a non-bridge interface, no -d that excludes the container.
+#   A rule that also takes the container port works for it and is left
+#   alone.
+# related_resources:
+#   - description: Docker and iptables (match the original destination)
+#     ref: https://docs.docker.com/engine/network/packet-filtering-firewalls/#match-the-original-ip-and-ports
+#   - description: iptables-extensions conntrack --ctorigdstport
+#     ref: https://ipset.netfilter.org/iptables-extensions.man.html#lbAO
+# custom:
+#   id: DFW203
+#   severity: error
+package dfw.docker.dport_after_dnat
+
+import data.dfw.lib
+
+findings contains f if {
+	some r in input.rules
+	r.table == "filter"
+	lib.reached_from(r, "FORWARD")
+	not lib.chains[sprintf("%s/%s", [r.table, r.chain])].docker_owned
+	missed := [p |
+		some p in input.docker.published
+		misses(r, p)
+	]
+	count(missed) > 0
+	some p0 in missed
+	col := r.dports[0].column
+	hosts := concat(", ", {sprintf("%s/%d", [p.proto, p.host_port]) | some p in missed})
+	related := [lib.at(p.dnat, sprintf("Docker publishes %s/%d here: DNAT to %s:%d", [p.proto, p.host_port, p.container_addr, p.container_port])) |
+		some p in missed
+	]
+	f := lib.rule_finding(
+		r, col, sprintf(
+			"--dport %d in a chain reached from FORWARD never sees connections to published port %s: Docker DNATs them in PREROUTING, so here the port is the container's (%d); match the published port with -m conntrack --ctorigdstport %d (and the host address with --ctorigdst)",
+			[p0.host_port, hosts, p0.container_port, p0.host_port],
+		),
+		related, null,
+	)
+}
+
+misses(r, p) if {
+	p.host_port == p.host_port_hi
+	p.host_port != p.container_port
+	lib.proto_is(r, p.proto)
+	lib.dports_contain(r, p.host_port)
+	not lib.dports_contain(r, p.container_port)
+	not from_containers(r)
+	not elsewhere(r, p)
+}
+
+from_containers(r) if {
+	lib.positive(r["in"])
+	lib.is_bridge(r["in"].name)
+}
+
+from_containers(r) if {
+	lib.positive(r.src)
+	some b in input.docker.bridges
+	some s in b.subnets
+	net.cidr_contains(s, r.src.cidr)
+}
+
+elsewhere(r, _) if {
+	lib.positive(r.out)
+	not lib.is_bridge(r.out.name)
+}
+
+elsewhere(r, p) if {
+	lib.positive(r.dst)
+	not net.cidr_contains(r.dst.cidr, p.container_addr)
+}

@@ -1,0 +1,68 @@
+package dfw.docker.dport_after_dnat_test
+
+import data.dfw.docker.dport_after_dnat
+
+published := [{
+	"proto": "tcp", "host_port": 8000, "host_port_hi": 8000, "host_addr": "",
+	"container_addr": "172.17.0.3", "container_port": 80, "container_port_hi": 80, "bridge": "docker0",
+	"dnat": {"file": "d.save", "line": 39, "column": 1, "table": "nat", "chain": "DOCKER", "rule": 4, "id": "nat/DOCKER/4", "goto": false},
+}]
+
+doc(rule) := {
+	"rules": [rule],
+	"chains": [{"id": "filter/DOCKER-USER", "table": "filter", "name": "DOCKER-USER", "docker_owned": false}],
+	"docker": {"published": published, "bridges": [{"name": "docker0", "subnets": ["172.17.0.0/16"]}]},
+	"host": {"bridges": ["docker0"]},
+}
+
+rule(dport, extra) := object.union(
+	{
+		"id": "filter/DOCKER-USER/1", "table": "filter", "chain": "DOCKER-USER", "index": 1,
+		"file": "f.conf", "line": 5, "column": 1, "hooks": ["FORWARD"],
+		"proto": {"neg": false, "name": "tcp", "num": 6, "column": 20},
+		"dports": [{"neg": false, "ranges": [[dport, dport]], "column": 33}],
+		"ctorigdstport": [], "ctstate": [], "matches": [],
+		"target": {"name": "ACCEPT", "kind": "verdict"},
+	},
+	extra,
+)
+
+test_host_port_in_forward if {
+	fs := dport_after_dnat.findings with input as doc(rule(8000, {}))
+	count(fs) == 1
+	some f in fs
+	f.column == 33
+	contains(f.msg, "--ctorigdstport 8000")
+	f.related[0].line == 39
+}
+
+test_container_port_is_fine if {
+	fs := dport_after_dnat.findings with input as doc(rule(80, {}))
+	count(fs) == 0
+}
+
+test_input_only_chain_is_not_this_check if {
+	fs := dport_after_dnat.findings with input as doc(rule(8000, {"hooks": ["INPUT"]}))
+	count(fs) == 0
+}
+
+test_traffic_from_containers if {
+	fs := dport_after_dnat.findings with input as doc(rule(8000, {"in": {"neg": false, "name": "docker0", "wildcard": false}}))
+	count(fs) == 0
+}
+
+test_traffic_to_another_interface if {
+	fs := dport_after_dnat.findings with input as doc(rule(8000, {"out": {"neg": false, "name": "eth1", "wildcard": false}}))
+	count(fs) == 0
+}
+
+test_other_protocol if {
+	fs := dport_after_dnat.findings with input as doc(rule(8000, {"proto": {"neg": false, "name": "udp", "num": 17}}))
+	count(fs) == 0
+}
+
+test_range_taking_both if {
+	r := rule(8000, {"dports": [{"neg": false, "ranges": [[1, 9000]], "column": 33}]})
+	fs := dport_after_dnat.findings with input as doc(r)
+	count(fs) == 0
+}

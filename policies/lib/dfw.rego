@@ -1,0 +1,146 @@
+# METADATA
+# title: helpers shared by dfwlint's checks
+# description: |
+#   Builders for finding objects and small predicates over the input
+#   document (see input.schema.json). Not a check: it has no entrypoint.
+package dfw.lib
+
+# chains maps "table/CHAIN" to the chain object.
+chains[c.id] := c if some c in input.chains
+
+# bridge_names are Docker's bridges and the bridge interfaces the rules name.
+bridge_names contains b.name if some b in input.docker.bridges
+
+bridge_names contains n if some n in input.host.bridges
+
+# is_bridge(name) holds for a Docker bridge interface (by detection or by
+# name: docker0, br-*).
+is_bridge(name) if name in bridge_names
+
+is_bridge("docker0")
+
+is_bridge(name) if startswith(name, "br-")
+
+# positive(x) holds for a present, non-negated match field. Beware: with
+# an undefined argument, "not positive(r.src)" is undefined, not true; use
+# "not has(r, "src")".
+positive(x) if {
+	x
+	not x.neg
+}
+
+# has(r, field) holds when rule r has a non-negated field (src, dst, in,
+# out, proto).
+has(r, field) if positive(r[field])
+
+# reached_from(r, hook) holds when r's chain is reached from hook.
+reached_from(r, hook) if hook in r.hooks
+
+# ports_contain(p, port) holds when the port set p (with its negation)
+# contains port.
+ports_contain(p, port) if {
+	not p.neg
+	some rg in p.ranges
+	rg[0] <= port
+	port <= rg[1]
+}
+
+ports_contain(p, port) if {
+	p.neg
+	every rg in p.ranges {
+		not in_range(rg, port)
+	}
+}
+
+in_range(rg, port) if {
+	rg[0] <= port
+	port <= rg[1]
+}
+
+# dports_contain(r, port) holds when r has destination-port conditions and
+# all of them take port.
+dports_contain(r, port) if {
+	count(r.dports) > 0
+	every p in r.dports {
+		ports_contain(p, port)
+	}
+}
+
+# ctorigdstport_contain(r, port): the same for --ctorigdstport.
+ctorigdstport_contain(r, port) if {
+	count(r.ctorigdstport) > 0
+	every p in r.ctorigdstport {
+		ports_contain(p, port)
+	}
+}
+
+# proto_is(r, name) holds when r matches protocol name and no other.
+proto_is(r, name) if {
+	positive(r.proto)
+	r.proto.name == name
+}
+
+# port_list(ps) formats a port set as iptables writes it ("80,8000:8080").
+port_list(p) := concat(",", [s |
+	some rg in p.ranges
+	s := range_text(rg)
+])
+
+range_text(rg) := sprintf("%d", [rg[0]]) if rg[0] == rg[1]
+
+range_text(rg) := sprintf("%d:%d", [rg[0], rg[1]]) if rg[0] != rg[1]
+
+# at(x, message) is a related position.
+at(x, message) := {"file": x.file, "line": x.line, "column": object.get(x, "column", 1), "message": message}
+
+# rule_finding(r, column, msg, related, witness) is a finding at rule r.
+rule_finding(r, column, msg, related, witness) := {
+	"msg": msg,
+	"file": r.file,
+	"line": r.line,
+	"column": column,
+	"table": r.table,
+	"chain": r.chain,
+	"rule": r.index,
+	"related": related,
+	"witness": witness,
+}
+
+# chain_finding(c, msg, related) is a finding at chain c's declaration.
+chain_finding(c, msg, related) := {
+	"msg": msg,
+	"file": c.file,
+	"line": c.line,
+	"column": c.column,
+	"table": c.table,
+	"chain": c.name,
+	"related": related,
+	"witness": null,
+}
+
+# policy_finding(c, msg, related) is a finding at the line that set chain
+# c's policy (its declaration when no file set it).
+policy_finding(c, msg, related) := {
+	"msg": msg,
+	"file": c.policy_loc.file,
+	"line": c.policy_loc.line,
+	"column": c.policy_loc.column,
+	"table": c.table,
+	"chain": c.name,
+	"related": related,
+	"witness": null,
+} if c.policy_loc
+
+policy_finding(c, msg, related) := chain_finding(c, msg, related) if not c.policy_loc
+
+# command_finding(cmd, msg) is a finding at a restore command.
+command_finding(cmd, msg) := {
+	"msg": msg,
+	"file": cmd.file,
+	"line": cmd.line,
+	"column": cmd.column,
+	"table": cmd.table,
+	"chain": cmd.chain,
+	"related": [],
+	"witness": null,
+}
