@@ -10,9 +10,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -68,47 +70,83 @@ func TestKernelCorpus(t *testing.T) {
 	}
 	files := corpusFiles(t)
 
-	k := &kernelNS{name: fmt.Sprintf("dfwc-%d", os.Getpid())}
-	if err := k.create(); err != nil {
-		unavailable("cannot create network namespace %s: %v", k.name, err)
+	// Files are spread over a few namespaces of the test's own, each
+	// loading one file at a time.
+	workers := min(4, runtime.NumCPU())
+	var nss []*kernelNS
+	for w := 0; w < workers; w++ {
+		k := &kernelNS{name: fmt.Sprintf("dfwc-%d-%d", os.Getpid(), w)}
+		if err := k.create(); err != nil {
+			unavailable("cannot create network namespace %s: %v", k.name, err)
+		}
+		t.Cleanup(k.delete)
+		nss = append(nss, k)
 	}
-	t.Cleanup(k.delete)
 
 	start := time.Now()
+	type outcome struct {
+		res     kernelResult
+		problem string
+		err     error
+	}
+	outcomes := make([]outcome, len(files))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for _, k := range nss {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				name := filepath.Base(files[i])
+				data, err := os.ReadFile(files[i])
+				if err != nil {
+					outcomes[i].err = err
+					continue
+				}
+				l := loadOne(name, data, Options{})
+				res, err := k.load(data, l.Ruleset.Family, setNames(l.Files[0]))
+				outcomes[i] = outcome{res: res, err: err}
+				if err == nil {
+					outcomes[i].problem = compareKernel(name, data, l, res)
+				}
+			}
+		}()
+	}
+	for i := range files {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+
 	var loaded, refused, agreed, excepted, legacy int
-	for _, path := range files {
-		name := filepath.Base(path)
-		data, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
+	for i, o := range outcomes {
+		name := filepath.Base(files[i])
+		if o.err != nil {
+			t.Fatalf("%s: %v", name, o.err)
 		}
-		l := loadOne(name, data, Options{})
-		fam := l.Ruleset.Family
-		res := k.load(t, data, fam, setNames(l.Files[0]))
-		if res.backend == "legacy" {
+		if o.res.backend == "legacy" {
 			legacy++
 		}
-		if res.loaded {
+		if o.res.loaded {
 			loaded++
 		} else {
 			refused++
 		}
-		problem := compareKernel(name, data, l, res)
 		if reason, ok := kernelExceptions[name]; ok {
-			if problem == "" {
+			if o.problem == "" {
 				t.Errorf("%s: listed as an exception (%s) but now agrees with the kernel: remove it from kernelExceptions", name, reason)
 			}
 			excepted++
 			continue
 		}
-		if problem != "" {
-			t.Errorf("%s: %s", name, problem)
+		if o.problem != "" {
+			t.Errorf("%s: %s", name, o.problem)
 			continue
 		}
 		agreed++
 	}
-	t.Logf("kernel corpus: %d files, %d loaded (%d by the legacy backend), %d refused; %d agree, %d exceptions, %d disagree (%.1fs)",
-		len(files), loaded, legacy, refused, agreed, excepted, len(files)-agreed-excepted, time.Since(start).Seconds())
+	t.Logf("kernel corpus: %d files, %d loaded (%d by the legacy backend), %d refused; %d agree, %d exceptions, %d disagree (%.1fs, %d namespaces)",
+		len(files), loaded, legacy, refused, agreed, excepted, len(files)-agreed-excepted, time.Since(start).Seconds(), workers)
 }
 
 // compareKernel returns "" when our load agrees with the kernel's, else
@@ -254,22 +292,22 @@ func (k *kernelNS) run(stdin []byte, args ...string) (stdout, stderr string, err
 }
 
 // reset empties the namespace's rules and sets.
-func (k *kernelNS) reset(t *testing.T) {
-	t.Helper()
+func (k *kernelNS) reset() error {
 	if k.dirty {
 		k.delete()
 		if err := k.create(); err != nil {
-			t.Fatalf("recreating namespace %s: %v", k.name, err)
+			return fmt.Errorf("recreating namespace %s: %v", k.name, err)
 		}
 		k.dirty = false
-		return
+		return nil
 	}
 	if _, stderr, err := k.run(nil, "nft", "flush", "ruleset"); err != nil {
-		t.Fatalf("nft flush ruleset in %s: %v: %s", k.name, err, stderr)
+		return fmt.Errorf("nft flush ruleset in %s: %v: %s", k.name, err, stderr)
 	}
 	if _, stderr, err := k.run(nil, "ipset", "destroy"); err != nil {
-		t.Fatalf("ipset destroy in %s: %v: %s", k.name, err, stderr)
+		return fmt.Errorf("ipset destroy in %s: %v: %s", k.name, err, stderr)
 	}
+	return nil
 }
 
 type kernelResult struct {
@@ -289,11 +327,12 @@ var (
 
 // load loads data with iptables-nft-restore, else (when nft refuses it)
 // with iptables-legacy-restore, and reports what the kernel holds.
-func (k *kernelNS) load(t *testing.T, data []byte, fam Family, sets []string) kernelResult {
-	t.Helper()
+func (k *kernelNS) load(data []byte, fam Family, sets []string) (kernelResult, error) {
 	var first kernelResult
 	for i, backend := range []string{"nft", "legacy"} {
-		k.reset(t)
+		if err := k.reset(); err != nil {
+			return first, err
+		}
 		ipsetFam := "inet"
 		if fam == IPv6 {
 			ipsetFam = "inet6"
@@ -312,8 +351,8 @@ func (k *kernelNS) load(t *testing.T, data []byte, fam Family, sets []string) ke
 		res := kernelResult{backend: backend, stderr: stderr}
 		if err == nil {
 			res.loaded = true
-			res.rules = k.countRules(t, tool+"-save")
-			return res
+			res.rules, err = k.countRules(tool + "-save")
+			return res, err
 		}
 		if m := errLineRE.FindStringSubmatch(stderr); m != nil {
 			res.line, _ = strconv.Atoi(m[1])
@@ -326,15 +365,14 @@ func (k *kernelNS) load(t *testing.T, data []byte, fam Family, sets []string) ke
 	}
 	// Both refuse it: the nft backend names the rule's line, legacy often
 	// names the COMMIT line.
-	return first
+	return first, nil
 }
 
 // countRules counts the rules of each table with iptables-save.
-func (k *kernelNS) countRules(t *testing.T, save string) map[string]int {
-	t.Helper()
+func (k *kernelNS) countRules(save string) (map[string]int, error) {
 	out, stderr, err := k.run(nil, save)
 	if err != nil {
-		t.Fatalf("%s in %s: %v: %s", save, k.name, err, stderr)
+		return nil, fmt.Errorf("%s in %s: %v: %s", save, k.name, err, stderr)
 	}
 	counts := map[string]int{}
 	table := ""
@@ -346,5 +384,5 @@ func (k *kernelNS) countRules(t *testing.T, save string) map[string]int {
 			counts[table]++
 		}
 	}
-	return counts
+	return counts, nil
 }
