@@ -97,8 +97,8 @@ type common struct {
 
 func (c *common) register(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&c.bases, "base", nil, "apply each FILE on top of this ruleset (repeatable, applied in order)")
-	fs.BoolVar(&c.ipv4, "ipv4", false, "read the files as IPv4 rules (default: detect from the header and addresses)")
-	fs.BoolVar(&c.ipv6, "ipv6", false, "read the files as IPv6 (ip6tables) rules")
+	switchFlag(fs, &c.ipv4, "ipv4", "read the files as IPv4 rules (default: detect from the header and addresses)")
+	switchFlag(fs, &c.ipv6, "ipv6", "read the files as IPv6 (ip6tables) rules")
 	fs.StringVar(&c.table, "table", "", "only this table (and the table of iptables -S input, default filter)")
 }
 
@@ -279,4 +279,26 @@ func plural(n int, one string) string {
 		return fmt.Sprintf("%d %sies", n, one[:len(one)-1])
 	}
 	return fmt.Sprintf("%d %ss", n, one)
+}
+
+// switchValue is a boolean flag shown in help as "--name" alone (pflag
+// shows its own bool flags as "--name[=true|false]").
+type switchValue bool
+
+func (v *switchValue) String() string { return fmt.Sprint(bool(*v)) }
+func (v *switchValue) Type() string   { return "bool" }
+func (v *switchValue) Set(s string) error {
+	switch s {
+	case "true":
+		*v = true
+	case "false":
+		*v = false
+	default:
+		return fmt.Errorf("invalid value %q (expected true or false)", s)
+	}
+	return nil
+}
+
+func switchFlag(fs *pflag.FlagSet, p *bool, name, usage string) {
+	fs.VarPF((*switchValue)(p), name, "", usage).NoOptDefVal = "true"
 }
