@@ -155,6 +155,7 @@ func TestSeed(t *testing.T) {
 	t.Logf("\n%s", buf.String())
 	want := []string{
 		"iptables.conf:23 DFW303", // -p icmp --icmp-type any -j ACCEPT, in FILTERS (INPUT and FORWARD)
+		"iptables.conf:30 DFW208", // FILTERS (INPUT and DOCKER-USER) accepts --dport 22: any container's 22 too
 	}
 	sort.Strings(want)
 	if got := keys(rep.Findings, ""); strings.Join(got, "\n") != strings.Join(want, "\n") {
@@ -162,5 +163,25 @@ func TestSeed(t *testing.T) {
 	}
 	if len(rep.Errors) > 0 {
 		t.Errorf("errors: %v", rep.Errors)
+	}
+}
+
+// TestSeedImpl1: the state implementation 1 leaves. Until the reachability
+// facts exist, the rule after DOCKER-USER's RETURN (DFW101) is not found.
+func TestSeedImpl1(t *testing.T) {
+	srcs := []parser.Source{readSource(t, "../testdata/seed/impl1.save", "impl1.save")}
+	rep, err := newLinter(t).Check(context.Background(), load(t, srcs), lint.CheckOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	rep.WriteText(&buf)
+	t.Logf("\n%s", buf.String())
+	want := []string{
+		"impl1.save:10 DFW303", // -A INPUT -p icmp -j ACCEPT
+		"impl1.save:2 DFW302",  // :INPUT DROP and nothing accepts lo
+	}
+	if got := keys(rep.Findings, ""); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got  %q\nwant %q", got, want)
 	}
 }

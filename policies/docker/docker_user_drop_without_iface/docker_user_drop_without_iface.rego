@@ -1,0 +1,73 @@
+# METADATA
+# title: a DROP in DOCKER-USER without -i also drops what containers send
+# description: |
+#   Every forwarded packet crosses DOCKER-USER: connections from outside to
+#   containers, but also what containers send out and between bridges, and
+#   the replies to it. A DROP or REJECT there without "-i <external
+#   interface>" cuts the containers' own traffic too. Docker's documentation
+#   writes it "-i ext_if ! -s 192.0.2.2 -j DROP".
+#
+#   Reported at the rule's target for a DROP or REJECT in DOCKER-USER, or in
+#   a chain DOCKER-USER reaches through jumps none of which has a positive
+#   -i, when the rule itself has no -i (even negated: "! -i docker0" says
+#   which side is meant; what it does to replies is DFW204's business) and
+#   no positive -s or -o (those too say which traffic is meant) and does not match only INVALID packets (dropping
+#   INVALID everywhere is good practice).
+# related_resources:
+#   - description: Docker and iptables (restrict connections to the Docker host)
+#     ref: https://docs.docker.com/engine/network/packet-filtering-firewalls/#restrict-external-connections-to-containers
+# custom:
+#   id: DFW205
+#   severity: warning
+package dfw.docker.docker_user_drop_without_iface
+
+import data.dfw.lib
+
+# edges: jumps without a positive -i, from chain to chain (filter table).
+edges[c.name] := {r.target.name |
+	some r in input.rules
+	r.table == "filter"
+	r.chain == c.name
+	r.target.kind == "chain"
+	not lib.has(r, "in")
+} if {
+	some c in input.chains
+	c.table == "filter"
+}
+
+unconstrained := graph.reachable(edges, {"DOCKER-USER"})
+
+findings contains f if {
+	some r in input.rules
+	r.table == "filter"
+	r.chain in unconstrained
+	r.target.name in {"DROP", "REJECT"}
+	not r["in"]
+	not lib.has(r, "src")
+	not lib.has(r, "out")
+	not invalid_only(r)
+	via := via_text(r.chain)
+	f := lib.rule_finding(
+		r, r.target.column, sprintf(
+			"%s%s without -i: it also drops what containers send out and between bridges, and the replies to it; restrict it to the external interface (-i %s)",
+			[r.target.name, via, iface_hint],
+		),
+		[], null,
+	)
+}
+
+via_text(chain) := "" if chain == "DOCKER-USER"
+
+via_text(chain) := sprintf(" in %s, reached from DOCKER-USER without an -i condition,", [chain]) if chain != "DOCKER-USER"
+
+iface_hint := concat(" or -i ", input.host.external_interfaces) if count(input.host.external_interfaces) > 0
+
+iface_hint := "<external interface>" if count(input.host.external_interfaces) == 0
+
+invalid_only(r) if {
+	some s in r.ctstate
+	not s.neg
+	every st in s.states {
+		st == "INVALID"
+	}
+}

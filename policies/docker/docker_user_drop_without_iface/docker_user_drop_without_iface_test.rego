@@ -1,0 +1,57 @@
+package dfw.docker.docker_user_drop_without_iface_test
+
+import data.dfw.docker.docker_user_drop_without_iface
+
+chains := [
+	{"table": "filter", "name": "FORWARD"}, {"table": "filter", "name": "DOCKER-USER"},
+	{"table": "filter", "name": "F"}, {"table": "filter", "name": "G"},
+]
+
+rule(chain, index, extra) := object.union(
+	{
+		"id": sprintf("filter/%s/%d", [chain, index]), "table": "filter", "chain": chain, "index": index,
+		"file": "f.conf", "line": index, "column": 1, "hooks": ["FORWARD"], "ctstate": [],
+		"target": {"name": "DROP", "kind": "verdict", "column": 30},
+	},
+	extra,
+)
+
+doc(rules) := {"chains": chains, "rules": rules, "host": {"external_interfaces": ["ens33"]}}
+
+test_catch_all_drop if {
+	fs := docker_user_drop_without_iface.findings with input as doc([rule("DOCKER-USER", 1, {})])
+	count(fs) == 1
+	some f in fs
+	f.column == 30
+	contains(f.msg, "-i ens33")
+}
+
+test_with_iface if {
+	r := rule("DOCKER-USER", 1, {"in": {"neg": false, "name": "ens33"}})
+	count(docker_user_drop_without_iface.findings) == 0 with input as doc([r])
+}
+
+test_negated_iface_is_no_restriction if {
+	r := rule("DOCKER-USER", 1, {"in": {"neg": true, "name": "docker0"}})
+	count(docker_user_drop_without_iface.findings) == 0 with input as doc([r])
+}
+
+test_through_jump_with_iface if {
+	j := rule("DOCKER-USER", 1, {"in": {"neg": false, "name": "ens33"}, "target": {"name": "F", "kind": "chain"}})
+	count(docker_user_drop_without_iface.findings) == 0 with input as doc([j, rule("F", 2, {})])
+}
+
+test_through_jump_without_iface if {
+	j := rule("DOCKER-USER", 1, {"target": {"name": "F", "kind": "chain"}})
+	fs := docker_user_drop_without_iface.findings with input as doc([j, rule("F", 2, {})])
+	count(fs) == 1
+}
+
+test_invalid_only if {
+	r := rule("DOCKER-USER", 1, {"ctstate": [{"neg": false, "states": ["INVALID"]}]})
+	count(docker_user_drop_without_iface.findings) == 0 with input as doc([r])
+}
+
+test_other_chain if {
+	count(docker_user_drop_without_iface.findings) == 0 with input as doc([rule("G", 1, {})])
+}

@@ -1,0 +1,61 @@
+# METADATA
+# title: a published port is open to the outside
+# description: |
+#   New connections arriving on an external interface reach a container
+#   through a port Docker publishes (docker run -p), often without the
+#   user knowing that Docker's rules bypass INPUT. Consumes
+#   input.analysis.exposure (kind "container"); silent until computed.
+#   Reported at the rule (or policy) that accepted the witness, with the
+#   DNAT rule and the path in related. Not reported when
+#   .dfwlint.yaml's allowed_exposed takes the port (protocol, port, the
+#   exposure's sources within the allowed sources, interface), nor when the
+#   exposure depends on a may-match rule.
+# related_resources:
+#   - description: Docker and iptables (published ports bypass INPUT)
+#     ref: https://docs.docker.com/engine/network/packet-filtering-firewalls/
+# custom:
+#   id: DFW201
+#   severity: warning
+package dfw.docker.exposed_published_port
+
+import data.dfw.lib
+
+findings contains f if {
+	some x in input.analysis.exposure
+	x.kind == "container"
+	not x.depends_on_may_match
+	not allowed(x)
+	p := x.container
+	related := array.concat(
+		[lib.at(p.dnat, sprintf("Docker publishes %s/%d here: DNAT to %s:%d", [p.proto, p.host_port, p.container_addr, p.container_port]))],
+		[lib.at(s, sprintf("path: %s", [s.chain])) | some s in x.path],
+	)
+	f := {
+		"msg": sprintf("%s/%d, published to %s:%d, accepts new connections from %s on %s", [x.proto, x.witness.dport, p.container_addr, p.container_port, concat(", ", x.sources), x.interface]),
+		"file": x.accepted_by.file, "line": x.accepted_by.line, "column": x.accepted_by.column,
+		"table": x.accepted_by.table, "chain": x.accepted_by.chain, "rule": object.get(x.accepted_by, "rule", 0),
+		"related": related, "witness": x.witness,
+	}
+}
+
+allowed(x) if {
+	some a in input.config.allowed_exposed
+	a.proto in {"", x.proto}
+	a.interface in {"", x.interface}
+	every rg in x.ports {
+		some ar in a.ports
+		ar[0] <= rg[0]
+		rg[1] <= ar[1]
+	}
+	sources_allowed(a, x)
+}
+
+sources_allowed(a, _) if count(a.sources) == 0
+
+sources_allowed(a, x) if {
+	count(a.sources) > 0
+	every s in x.sources {
+		some src in a.sources
+		net.cidr_contains(src, s)
+	}
+}

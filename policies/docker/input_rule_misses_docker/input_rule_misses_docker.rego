@@ -1,0 +1,82 @@
+# METADATA
+# title: an INPUT rule filters a port Docker publishes, which INPUT never sees
+# description: |
+#   A connection to a port Docker publishes is DNAT-ed in nat PREROUTING and
+#   then takes FORWARD, not INPUT: an INPUT rule that accepts or drops that
+#   port never sees it (only docker-proxy's leftovers do: hairpin traffic
+#   from the bridge, 127.0.0.0/8). Filter published ports in DOCKER-USER,
+#   with -m conntrack --ctorigdstport.
+#
+#   Reported at the port option of a rule of the filter table whose chain
+#   is reached from INPUT and not from FORWARD, whose target is ACCEPT,
+#   DROP or REJECT, whose protocol is a published mapping's and whose
+#   destination ports (--dport/--dports or --ctorigdstport) take its host
+#   port, unless the rule's -i names a Docker bridge, its -d is in
+#   127.0.0.0/8 or excludes the mapping's host address.
+# related_resources:
+#   - description: Docker and iptables (packet filtering and firewalls)
+#     ref: https://docs.docker.com/engine/network/packet-filtering-firewalls/
+# custom:
+#   id: DFW202
+#   severity: error
+package dfw.docker.input_rule_misses_docker
+
+import data.dfw.lib
+
+findings contains f if {
+	some r in input.rules
+	r.table == "filter"
+	lib.reached_from(r, "INPUT")
+	not lib.reached_from(r, "FORWARD")
+	r.target.name in {"ACCEPT", "DROP", "REJECT"}
+	missed := [p |
+		some p in input.docker.published
+		sees_not(r, p)
+	]
+	count(missed) > 0
+	ports := concat(", ", {sprintf("%s/%d", [p.proto, p.host_port]) | some p in missed})
+	related := [lib.at(p.dnat, sprintf("Docker publishes %s/%d here: DNAT to %s:%d, so the connection takes FORWARD", [p.proto, p.host_port, p.container_addr, p.container_port])) |
+		some p in missed
+	]
+	f := lib.rule_finding(
+		r, column(r), sprintf(
+			"this rule in a chain reached only from INPUT never sees connections to %s, which Docker publishes: they are DNAT-ed in PREROUTING and take FORWARD; filter them in DOCKER-USER with -m conntrack --ctorigdstport",
+			[ports],
+		),
+		related, null,
+	)
+}
+
+column(r) := r.dports[0].column if count(r.dports) > 0
+
+column(r) := r.ctorigdstport[0].column if {
+	count(r.dports) == 0
+	count(r.ctorigdstport) > 0
+}
+
+sees_not(r, p) if {
+	lib.proto_is(r, p.proto)
+	takes_port(r, p.host_port)
+	not from_bridge(r)
+	not local_only(r, p)
+}
+
+takes_port(r, port) if lib.dports_contain(r, port)
+
+takes_port(r, port) if lib.ctorigdstport_contain(r, port)
+
+from_bridge(r) if {
+	lib.has(r, "in")
+	lib.is_bridge(r["in"].name)
+}
+
+local_only(r, _) if {
+	lib.has(r, "dst")
+	net.cidr_contains("127.0.0.0/8", r.dst.cidr)
+}
+
+local_only(r, p) if {
+	lib.has(r, "dst")
+	p.host_addr != ""
+	not net.cidr_contains(r.dst.cidr, p.host_addr)
+}

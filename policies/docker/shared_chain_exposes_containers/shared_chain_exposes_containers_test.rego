@@ -1,0 +1,57 @@
+package dfw.docker.shared_chain_exposes_containers_test
+
+import data.dfw.docker.shared_chain_exposes_containers
+
+rule(extra) := object.union(
+	{
+		"id": "filter/FILTERS/4", "table": "filter", "chain": "FILTERS", "index": 4, "file": "f.conf", "line": 30, "column": 1,
+		"hooks": ["INPUT", "FORWARD"], "proto": {"neg": false, "name": "tcp"},
+		"dports": [{"neg": false, "ranges": [[22, 22]], "column": 32}], "ctorigdstport": [], "ctstate": [],
+		"target": {"name": "ACCEPT", "kind": "verdict"},
+	},
+	extra,
+)
+
+doc(r, published) := {
+	"rules": [r],
+	"chains": [{"id": "filter/FILTERS", "referenced_by": [
+		{"file": "f.conf", "line": 17, "column": 1, "chain": "INPUT"},
+		{"file": "f.conf", "line": 18, "column": 1, "chain": "DOCKER-USER"},
+	]}],
+	"docker": {"published": published, "bridges": []},
+	"host": {"bridges": []},
+}
+
+test_ssh_in_shared_chain if {
+	fs := shared_chain_exposes_containers.findings with input as doc(rule({}), [])
+	count(fs) == 1
+	some f in fs
+	f.column == 32
+	count(f.related) == 2
+}
+
+test_names_a_mapping if {
+	p := {"proto": "tcp", "host_port": 2222, "container_addr": "172.17.0.5", "container_port": 22}
+	fs := shared_chain_exposes_containers.findings with input as doc(rule({}), [p])
+	some f in fs
+	contains(f.msg, "2222 -> 172.17.0.5:22")
+}
+
+test_input_only if {
+	count(shared_chain_exposes_containers.findings) == 0 with input as doc(rule({"hooks": ["INPUT"]}), [])
+}
+
+test_ctorigdstport if {
+	r := rule({"dports": [], "ctorigdstport": [{"neg": false, "ranges": [[80, 80]]}]})
+	count(shared_chain_exposes_containers.findings) == 0 with input as doc(r, [])
+}
+
+test_established if {
+	r := rule({"ctstate": [{"neg": false, "states": ["ESTABLISHED"]}]})
+	count(shared_chain_exposes_containers.findings) == 0 with input as doc(r, [])
+}
+
+test_host_address if {
+	r := rule({"dst": {"neg": false, "cidr": "203.0.113.10/32"}})
+	count(shared_chain_exposes_containers.findings) == 0 with input as doc(r, [])
+}

@@ -1,0 +1,43 @@
+# METADATA
+# title: a user chain that no packet can enter
+# description: |
+#   A user chain that no rule jumps or goes to, or that is entered only from
+#   chains no built-in chain reaches, never sees a packet: its rules are
+#   dead, or a jump to it is missing.
+#
+#   Reported at the chain's declaration (":CHAIN" or "-N"). Left alone:
+#   empty chains nothing enters (a placeholder), DOCKER-USER and Docker's
+#   own chains (Docker hooks them itself when it starts, so a rules file
+#   linted without Docker's rules legitimately leaves them unreferenced).
+# related_resources:
+#   - description: iptables(8), user-defined chains
+#     ref: https://ipset.netfilter.org/iptables.man.html
+# custom:
+#   id: DFW103
+#   severity: info
+package dfw.graph.unused_chain
+
+import data.dfw.lib
+
+docker_hooked := {"DOCKER-USER", "DOCKER", "DOCKER-ISOLATION-STAGE-1", "DOCKER-ISOLATION-STAGE-2", "DOCKER-FORWARD", "DOCKER-BRIDGE", "DOCKER-CT", "DOCKER-INTERNAL", "DOCKER-INGRESS"}
+
+findings contains f if {
+	some c in input.chains
+	not c.builtin
+	c.rules > 0
+	not c.name in docker_hooked
+	count(c.hooks) == 0
+	count(c.referenced_by) == 0
+	f := lib.chain_finding(c, sprintf("chain %s has %d rules but no rule jumps or goes to it: no packet ever enters it", [c.name, c.rules]), [])
+}
+
+findings contains f if {
+	some c in input.chains
+	not c.builtin
+	c.rules > 0
+	not c.name in docker_hooked
+	count(c.hooks) == 0
+	count(c.referenced_by) > 0
+	related := [lib.at(r, sprintf("jump from %s, itself entered by no built-in chain", [r.chain])) | some r in c.referenced_by]
+	f := lib.chain_finding(c, sprintf("chain %s is entered only from chains that no built-in chain reaches: no packet ever enters it", [c.name]), related)
+}
