@@ -1,0 +1,31 @@
+# METADATA
+# title: replies are dropped before any RELATED,ESTABLISHED accept
+# description: |
+#   The replies to connections the host or its containers open come back
+#   as ESTABLISHED packets through INPUT or FORWARD (DOCKER-USER first). A
+#   DROP or REJECT that takes them before a "--ctstate RELATED,ESTABLISHED
+#   -j ACCEPT" cuts every outgoing connection. Consumes
+#   input.analysis.established (the fate of a reply per hook and external
+#   interface, with the dropping rule); silent until computed.
+# related_resources:
+#   - description: iptables-extensions(8), conntrack
+#     ref: https://ipset.netfilter.org/iptables-extensions.man.html
+# custom:
+#   id: DFW204
+#   severity: error
+package dfw.docker.no_established_before_drop
+
+findings contains f if {
+	some x in input.analysis.established
+	x.verdict in {"DROP", "REJECT"}
+	d := x.dropped_by
+	f := {
+		"msg": sprintf("replies arriving on %s (%s) to connections %s opened are dropped here, before any RELATED,ESTABLISHED accept: put -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT before it", [x.interface, x.hook, opener(x.hook)]),
+		"file": d.file, "line": d.line, "column": d.column, "table": d.table, "chain": d.chain,
+		"rule": object.get(d, "rule", 0), "related": [], "witness": x.witness,
+	}
+}
+
+opener("INPUT") := "the host"
+
+opener("FORWARD") := "containers and routed hosts"
