@@ -1,0 +1,303 @@
+package lint_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/dfw-project/dfw/lint"
+	"github.com/dfw-project/dfw/lint/facts"
+	"github.com/dfw-project/dfw/parser"
+	"github.com/dfw-project/dfw/policies"
+)
+
+func seedReport(t *testing.T, l *lint.Linter) *lint.Report {
+	t.Helper()
+	srcs := []parser.Source{
+		readSource(t, "../testdata/seed/docker-20.10.save", "docker-20.10.save"),
+		readSource(t, "../testdata/seed/iptables.conf", "iptables.conf"),
+	}
+	rep, err := l.Check(context.Background(), load(t, srcs), lint.CheckOptions{Base: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+func compileSchema(t *testing.T, name string, data []byte) *jsonschema.Schema {
+	t.Helper()
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource(name, doc); err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.Compile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func validate(t *testing.T, s *jsonschema.Schema, data []byte) {
+	t.Helper()
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Validate(v); err != nil {
+		t.Errorf("%v\n%s", err, data)
+	}
+}
+
+// TestSARIF: the SARIF output obeys the SARIF 2.1.0 schema
+// (testdata/sarif-2.1.0-rtm.5.json, from the npm package
+// @microsoft/jest-sarif, MIT).
+func TestSARIF(t *testing.T) {
+	schema, err := os.ReadFile("testdata/sarif-2.1.0-rtm.5.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := compileSchema(t, "sarif.json", schema)
+	var buf bytes.Buffer
+	if err := seedReport(t, newLinter(t)).WriteSARIF(&buf); err != nil {
+		t.Fatal(err)
+	}
+	validate(t, s, buf.Bytes())
+	if !strings.Contains(buf.String(), `"ruleId": "DFW208"`) {
+		t.Errorf("no DFW208 result:\n%s", buf.String())
+	}
+}
+
+// TestInputSchema: the input documents of the test rulesets obey
+// policies/input.schema.json.
+func TestInputSchema(t *testing.T) {
+	b, err := policies.FS.ReadFile("input.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := compileSchema(t, "input.schema.json", b)
+	files, _ := filepath.Glob("../testdata/*/*.save")
+	files = append(files, "../testdata/seed/iptables.conf")
+	for _, f := range files {
+		srcs := []parser.Source{readSource(t, f, filepath.Base(f))}
+		doc, err := facts.Build(context.Background(), load(t, srcs), facts.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, _ := json.Marshal(doc)
+		validate(t, s, out)
+	}
+}
+
+func TestJSONAndText(t *testing.T) {
+	rep := seedReport(t, newLinter(t))
+	var buf bytes.Buffer
+	if err := rep.WriteJSON(&buf); err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Findings []map[string]any `json:"findings"`
+		Errors   []any            `json:"errors"`
+		Summary  map[string]int   `json:"summary"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Errors == nil || len(got.Findings) != 2 || got.Summary["files"] != 1 || got.Summary["warnings"] != 1 || got.Summary["infos"] != 1 {
+		t.Errorf("JSON:\n%s", buf.String())
+	}
+	for _, k := range []string{"id", "name", "severity", "message", "file", "line", "column", "table", "chain", "rule", "related", "witness"} {
+		if _, ok := got.Findings[1][k]; !ok {
+			t.Errorf("finding without %q: %v", k, got.Findings[1])
+		}
+	}
+	buf.Reset()
+	rep.WriteText(&buf)
+	want := "iptables.conf:30:32: warning DFW208 FILTERS is entered"
+	if !strings.Contains(buf.String(), want) || !strings.Contains(buf.String(), "\n\tiptables.conf:17:1: INPUT enters FILTERS here\n") {
+		t.Errorf("text:\n%s", buf.String())
+	}
+	if rep.ExitCode("") != 1 || rep.ExitCode("error") != 0 || rep.ExitCode("info") != 1 || rep.ExitCode("never") != 0 {
+		t.Errorf("exit codes: %d %d %d %d", rep.ExitCode(""), rep.ExitCode("error"), rep.ExitCode("info"), rep.ExitCode("never"))
+	}
+}
+
+func TestGitHub(t *testing.T) {
+	var buf bytes.Buffer
+	seedReport(t, newLinter(t)).WriteGitHub(&buf)
+	want := "::warning file=iptables.conf,line=30,col=32,title=DFW208 shared-chain-exposes-containers::FILTERS is entered"
+	if !strings.Contains(buf.String(), want) || !strings.Contains(buf.String(), "::notice file=iptables.conf,line=23,col=12,title=DFW303 icmp-any::") {
+		t.Errorf("got:\n%s", buf.String())
+	}
+	if strings.Count(buf.String(), "\n") != 2 {
+		t.Errorf("a message holds a raw newline:\n%s", buf.String())
+	}
+}
+
+func TestSuppression(t *testing.T) {
+	src := `*filter
+# dfwlint:ignore DFW302 this host has no local services
+:INPUT DROP [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -p icmp -m comment --comment "dfwlint:ignore icmp-any monitoring needs it" -j ACCEPT
+-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT
+COMMIT
+`
+	rep, err := newLinter(t).Check(context.Background(), load(t, []parser.Source{{Name: "r.conf", Data: []byte(src)}}), lint.CheckOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Findings) != 0 || len(rep.Suppressed) != 2 {
+		t.Errorf("findings %v, suppressed %v", rep.Findings, rep.Suppressed)
+	}
+}
+
+func TestConfig(t *testing.T) {
+	cfg, err := lint.ParseConfig(".dfwlint.yaml", []byte(`
+external_interfaces: [ens33]
+allowed_exposed:
+  - proto: tcp
+    ports: [443, "8000-8100"]
+disabled: [DFW303]
+severity:
+  shared-chain-exposes-containers: error
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.AllowedExposed[0].Ports[1] != (lint.PortSpec{Lo: 8000, Hi: 8100}) {
+		t.Errorf("ports %v", cfg.AllowedExposed[0].Ports)
+	}
+	l, err := lint.New(lint.Options{Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := seedReport(t, l)
+	if len(rep.Findings) != 1 || rep.Findings[0].ID != "DFW208" || rep.Findings[0].Severity != "error" {
+		t.Errorf("findings %+v", rep.Findings)
+	}
+	for _, bad := range []string{"extrnal_interfaces: [x]\n", "severity: {DFW101: fatal}\n", "allowed_exposed: [{ports: [70000]}]\n"} {
+		if _, err := lint.ParseConfig("c.yaml", []byte(bad)); err == nil {
+			t.Errorf("%q: no error", bad)
+		} else if !strings.HasPrefix(err.Error(), "c.yaml: ") {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}
+
+func writePolicy(t *testing.T, src string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "p.rego"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestUserPolicy: conftest-style deny/warn and our findings entrypoint.
+func TestUserPolicy(t *testing.T) {
+	dir := writePolicy(t, `# METADATA
+# title: no FILTERS chain
+# custom:
+#   id: ORG001
+package org.checks
+
+deny contains msg if {
+	some c in input.chains
+	c.name == "FILTERS"
+	msg := "FILTERS is forbidden here"
+}
+
+warn contains {"msg": "a rule", "file": r.file, "line": r.line} if {
+	some r in input.rules
+	r.chain == "FILTERS"
+	r.index == 1
+}
+
+findings contains {"id": "ORG002", "msg": "ssh", "file": r.file, "line": r.line, "severity": "info"} if {
+	some r in input.rules
+	r.chain == "FILTERS"
+	r.index == 4
+	a := dfw.reachable({"interface": "ens33", "proto": "tcp", "port": 22})
+	not a.reachable
+}
+`)
+	l, err := lint.New(lint.Options{PolicyDirs: []string{dir}, NoBuiltin: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := seedReport(t, l)
+	var got []string
+	for _, f := range rep.Findings {
+		got = append(got, f.ID+" "+f.Severity+" "+f.Message)
+	}
+	want := "ORG001 error FILTERS is forbidden here|ORG001 warning a rule"
+	if strings.Join(got, "|") != want {
+		t.Errorf("got %q\nwant %q (dfw.reachable is undefined without an analysis, so no ORG002)", strings.Join(got, "|"), want)
+	}
+}
+
+func TestPolicyErrors(t *testing.T) {
+	for name, tc := range map[string]struct{ src, want string }{
+		"syntax":    {"package x\n\ndeny contains msg if {\n\tmsg := \n}\n", "p.rego:5:1: unexpected } token"},
+		"http.send": {"package x\n\ndeny contains msg if {\n\tr := http.send({\"method\": \"get\", \"url\": \"http://example.com\"})\n\tmsg := r.body\n}\n", "http.send is not allowed"},
+		"env":       {"package x\n\ndeny contains msg if {\n\tmsg := opa.runtime().env.HOME\n}\n", "opa.runtime is not allowed"},
+		"dns":       {"package x\n\ndeny contains msg if {\n\tmsg := net.lookup_ip_addr(\"example.com\")\n}\n", "net.lookup_ip_addr is not allowed"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := lint.New(lint.Options{PolicyDirs: []string{writePolicy(t, tc.src)}, NoBuiltin: true})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+			if !strings.Contains(err.Error(), "p.rego:") {
+				t.Errorf("no file:row:col in %v", err)
+			}
+		})
+	}
+}
+
+func TestTimeout(t *testing.T) {
+	dir := writePolicy(t, `package x
+
+deny contains "slow" if {
+	n := numbers.range(1, 100000000)
+	count([x | some x in n; x % 7 == 3]) > 0
+}
+`)
+	l, err := lint.New(lint.Options{PolicyDirs: []string{dir}, NoBuiltin: true, Timeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	rep := seedReport(t, l)
+	if time.Since(start) > 5*time.Second || len(rep.Errors) != 1 || !strings.Contains(rep.Errors[0].Message, "timeout") {
+		t.Errorf("after %s: errors %v", time.Since(start), rep.Errors)
+	}
+	if rep.ExitCode("") != 2 {
+		t.Errorf("exit %d", rep.ExitCode(""))
+	}
+}
+
+func TestPoliciesMetadata(t *testing.T) {
+	ps := lint.Policies()
+	ids := map[string]bool{}
+	for _, p := range ps {
+		ids[p.ID] = true
+	}
+	for _, id := range strings.Fields("DFW101 DFW102 DFW103 DFW104 DFW201 DFW202 DFW203 DFW204 DFW205 DFW206 DFW207 DFW208 DFW209 DFW301 DFW302 DFW303 DFW304 DFW901 DFW902") {
+		if !ids[id] {
+			t.Errorf("no built-in check %s", id)
+		}
+	}
+}
