@@ -352,6 +352,7 @@ func (a *applier) prepare(c *Command, t *Table, ch *Chain) []*Rule {
 				continue
 			case target != nil:
 				// A jump to an existing user chain.
+				tg.Ref = target
 			case len(tg.Options) > 0 && !tg.Goto:
 				nt := *tg
 				nt.Kind = TargetExtension

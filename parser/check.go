@@ -34,24 +34,55 @@ func (h Hook) String() string {
 // Hooks returns, for every chain of the table, the hooks it can be reached
 // from (through jumps and gotos). A chain nothing reaches has none.
 func (t *Table) Hooks() map[string]Hook {
-	hooks := map[string]Hook{}
-	var visit func(c *Chain, h Hook, depth int)
-	visit = func(c *Chain, h Hook, depth int) {
-		if hooks[c.Name]&h == h || depth > 1000 {
-			return
-		}
-		hooks[c.Name] |= h
-		for _, r := range c.Rules {
-			if tg := r.Target; tg != nil && tg.Kind == TargetChain {
-				if next := t.Chains[tg.Name]; next != nil {
-					visit(next, h, depth+1)
-				}
-			}
+	byChain := t.hooks()
+	hooks := make(map[string]Hook, len(byChain))
+	for c, h := range byChain {
+		hooks[c.Name] = h
+	}
+	return hooks
+}
+
+// hooks is Hooks keyed by chain.
+func (t *Table) hooks() map[*Chain]Hook {
+	byIdx := t.hookList()
+	hooks := make(map[*Chain]Hook, len(t.Order))
+	for i, c := range t.Order {
+		if byIdx[i] != 0 {
+			hooks[c] = byIdx[i]
 		}
 	}
+	return hooks
+}
+
+// index numbers the chains in Table.Order for array-based walks.
+func (t *Table) index() {
+	for i, c := range t.Order {
+		c.idx = i
+	}
+}
+
+// hookList returns the hooks of each chain, by index in Table.Order.
+func (t *Table) hookList() []Hook {
+	t.index()
+	hooks := make([]Hook, len(t.Order))
+	var stack []*Chain
 	for _, n := range BuiltinChains[t.Name] {
-		if c := t.Chains[n]; c != nil {
-			visit(c, hookByChain[n], 0)
+		c := t.Chains[n]
+		if c == nil {
+			continue
+		}
+		h := hookByChain[n]
+		hooks[c.idx] |= h
+		stack = append(stack[:0], c)
+		for len(stack) > 0 {
+			cur := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			for _, r := range cur.Rules {
+				if tg := r.Target; tg != nil && tg.Ref != nil && hooks[tg.Ref.idx]&h != h {
+					hooks[tg.Ref.idx] |= h
+					stack = append(stack, tg.Ref)
+				}
+			}
 		}
 	}
 	return hooks
@@ -63,10 +94,10 @@ func (t *Table) Hooks() map[string]Hook {
 func (rs *Ruleset) Check() ErrorList {
 	var errs ErrorList
 	for _, t := range rs.SortedTables() {
+		hooks := t.hookList()
 		checkLoops(t, &errs)
-		hooks := t.Hooks()
-		for _, c := range t.Order {
-			h := hooks[c.Name]
+		for i, c := range t.Order {
+			h := hooks[i]
 			for _, r := range c.Rules {
 				checkRule(t, c, r, h, &errs)
 			}
@@ -82,23 +113,21 @@ func checkLoops(t *Table, errs *ErrorList) {
 		grey
 		black
 	)
-	color := map[string]int{}
+	t.index()
+	color := make([]uint8, len(t.Order))
 	var stack []string
 	reported := map[string]bool{}
 	var visit func(c *Chain)
 	visit = func(c *Chain) {
-		color[c.Name] = grey
+		color[c.idx] = grey
 		stack = append(stack, c.Name)
 		for _, r := range c.Rules {
 			tg := r.Target
-			if tg == nil || tg.Kind != TargetChain {
+			if tg == nil || tg.Ref == nil {
 				continue
 			}
-			next := t.Chains[tg.Name]
-			if next == nil {
-				continue
-			}
-			switch color[next.Name] {
+			next := tg.Ref
+			switch color[next.idx] {
 			case grey:
 				i := len(stack) - 1
 				for i > 0 && stack[i] != next.Name {
@@ -116,11 +145,11 @@ func checkLoops(t *Table, errs *ErrorList) {
 			}
 		}
 		stack = stack[:len(stack)-1]
-		color[c.Name] = black
+		color[c.idx] = black
 	}
 	// Visit in a stable order: built-ins first, then user chains by name.
 	for _, c := range t.SortedChains() {
-		if color[c.Name] == white {
+		if color[c.idx] == white {
 			visit(c)
 		}
 	}

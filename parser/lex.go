@@ -25,26 +25,52 @@ type lineInfo struct {
 // closing quote ends the word. An unterminated quote runs to the end of the
 // line (iptables then swallows the rest of the line into that word, which is
 // reported by the caller).
-func tokenize(line string) ([]token, lineInfo) {
-	var (
-		toks  []token
-		info  lineInfo
-		buf   strings.Builder
-		start = -1
-		quote bool
-		qcol  int
-		esc   bool
-		had   bool // current word had a quote
-	)
-	emit := func() {
-		if start >= 0 || had {
-			toks = append(toks, token{text: buf.String(), col: start + 1, quoted: had})
+func tokenize(line string, toks []token) ([]token, lineInfo) {
+	toks = toks[:0]
+	var info lineInfo
+	n := len(line)
+	for i := 0; i < n; {
+		if c := line[i]; c == ' ' || c == '\t' || c == '\n' {
+			i++
+			continue
 		}
-		buf.Reset()
-		start = -1
-		had = false
+		// A plain word, or a word that is one quoted string without
+		// escapes, is a substring of the line: no copy.
+		j := i
+		for j < n && line[j] != ' ' && line[j] != '\t' && line[j] != '\n' && line[j] != '"' {
+			j++
+		}
+		if j == n || line[j] != '"' {
+			toks = append(toks, token{text: line[i:j], col: i + 1})
+			i = j
+			continue
+		}
+		if j == i {
+			k := j + 1
+			for k < n && line[k] != '"' && line[k] != '\\' {
+				k++
+			}
+			if k < n && line[k] == '"' {
+				toks = append(toks, token{text: line[j+1 : k], col: i + 1, quoted: true})
+				i = k + 1
+				continue
+			}
+		}
+		var t token
+		t, i = slowWord(line, i, &info)
+		toks = append(toks, t)
 	}
-	for i := 0; i < len(line); i++ {
+	return toks, info
+}
+
+// slowWord reads one word starting at i that holds a quote, with escapes or
+// text around the quoted part, and returns it with the index after it.
+func slowWord(line string, i int, info *lineInfo) (token, int) {
+	var buf strings.Builder
+	t := token{col: i + 1, quoted: true}
+	quote, esc := false, false
+	qcol := 0
+	for ; i < len(line); i++ {
 		c := line[i]
 		if quote {
 			switch {
@@ -54,8 +80,9 @@ func tokenize(line string) ([]token, lineInfo) {
 			case c == '\\':
 				esc = true
 			case c == '"':
-				quote = false
-				emit()
+				// The closing quote ends the word.
+				t.text = buf.String()
+				return t, i + 1
 			default:
 				buf.WriteByte(c)
 			}
@@ -63,35 +90,20 @@ func tokenize(line string) ([]token, lineInfo) {
 		}
 		switch c {
 		case '"':
-			if start < 0 {
-				start = i
-			}
 			quote = true
 			qcol = i + 1
-			had = true
-		case ' ', '\t', '\n', '\r', '\v', '\f':
-			if c == '\r' || c == '\v' || c == '\f' {
-				// Only space, tab and newline separate words for
-				// iptables-restore; other control characters stay in the word.
-				if start < 0 {
-					start = i
-				}
-				buf.WriteByte(c)
-				continue
-			}
-			emit()
+		case ' ', '\t', '\n':
+			t.text = buf.String()
+			return t, i
 		default:
-			if start < 0 {
-				start = i
-			}
 			buf.WriteByte(c)
 		}
 	}
 	if quote {
 		info.unterminated = qcol
 	}
-	emit()
-	return toks, info
+	t.text = buf.String()
+	return t, i
 }
 
 // needsQuote reports whether s must be quoted to survive tokenize.

@@ -132,6 +132,8 @@ type Chain struct {
 	Comment string
 	// PolicyComment is the same for the line just before PolicyPos.
 	PolicyComment string
+
+	idx int // index in Table.Order during a graph walk
 }
 
 // Rule is one rule. Its addressing options (-s, -d, -i, -o, -p, -f) are
@@ -220,6 +222,9 @@ type Target struct {
 	Pos     Pos
 	Options []Option
 	Spec    TargetSpec
+	// Ref is the user chain a jump or goto enters, resolved when the rule
+	// is applied to a ruleset (nil for other targets).
+	Ref *Chain
 }
 
 // TargetKind classifies a target.

@@ -109,12 +109,16 @@ type fileParser struct {
 	comment string
 	crSeen  bool
 	stopped bool
+	nerr    int // errors so far (an upper bound: recounted near the limit)
+	rp      ruleParser
+	toks    []token
 }
 
 func (p *fileParser) pos(line, col int) Pos { return Pos{File: p.f.Name, Line: line, Col: col} }
 
 func (p *fileParser) errf(pos Pos, sentinel error, format string, args ...any) {
 	p.f.Diags.Add(pos, sentinel, SevError, format, args...)
+	p.nerr++
 }
 
 func (p *fileParser) warnf(pos Pos, sentinel error, format string, args ...any) {
@@ -144,8 +148,14 @@ func detectFamily(src []byte) Family {
 	}
 	// Count address-looking values after -s/-d.
 	v4, v6 := 0, 0
-	for _, line := range bytes.Split(src, []byte("\n")) {
-		if len(line) == 0 || line[0] == '#' {
+	for rest := src; len(rest) > 0; {
+		var line []byte
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			line, rest = rest[:i], rest[i+1:]
+		} else {
+			line, rest = rest, nil
+		}
+		if len(line) == 0 || line[0] == '#' || !bytes.Contains(line, []byte(" -")) {
 			continue
 		}
 		fields := bytes.Fields(line)
@@ -243,13 +253,7 @@ func (p *fileParser) run(src []byte) {
 		src = src[3:]
 	}
 	// iptables -S output has no table lines.
-	hasTable := false
-	for _, line := range bytes.Split(src, []byte("\n")) {
-		if len(line) > 0 && line[0] == '*' {
-			hasTable = true
-			break
-		}
-	}
+	hasTable := len(src) > 0 && src[0] == '*' || bytes.Contains(src, []byte("\n*"))
 	if !hasTable {
 		f.ListRules = true
 		p.table = p.opts.Table
@@ -260,14 +264,17 @@ func (p *fileParser) run(src []byte) {
 		p.tabPos = p.pos(1, 1)
 		f.Commands = append(f.Commands, &Command{Op: OpTable, Pos: p.tabPos, Table: p.table})
 	}
+	// One copy of the text: lines, tokens and the rules' Line fields are
+	// substrings of it.
+	text := string(src)
 	lineNo := 0
-	for len(src) > 0 {
+	for len(text) > 0 {
 		lineNo++
-		var line []byte
-		if i := bytes.IndexByte(src, '\n'); i >= 0 {
-			line, src = src[:i], src[i+1:]
+		var line string
+		if i := strings.IndexByte(text, '\n'); i >= 0 {
+			line, text = text[:i], text[i+1:]
 		} else {
-			line, src = src, nil
+			line, text = text, ""
 		}
 		if p.stopped || p.tooMany(lineNo) {
 			return
@@ -281,8 +288,8 @@ func (p *fileParser) run(src []byte) {
 	}
 }
 
-func (p *fileParser) line(lineNo int, raw []byte) {
-	if i := bytes.IndexByte(raw, 0); i >= 0 {
+func (p *fileParser) line(lineNo int, raw string) {
+	if i := strings.IndexByte(raw, 0); i >= 0 {
 		p.errf(p.pos(lineNo, i+1), ErrSilentChange, "NUL byte: iptables-restore ends the line here and ignores the rest (expected text)")
 		raw = raw[:i]
 	}
@@ -295,7 +302,7 @@ func (p *fileParser) line(lineNo int, raw []byte) {
 		raw = raw[:n-1]
 		hadCR = true
 	}
-	line := string(raw)
+	line := raw
 	trimmed := strings.TrimLeft(line, " \t")
 	if trimmed == "" {
 		p.comment = ""
@@ -383,7 +390,7 @@ func (p *fileParser) chainLine(lineNo int, line string) {
 		p.errf(pos, ErrNoTable, "chain line outside a table (expected a \"*table\" line before it)")
 		return
 	}
-	toks, _ := tokenize(line[1:])
+	toks, _ := tokenize(line[1:], nil)
 	if len(toks) == 0 || toks[0].col != 1 {
 		p.errf(p.pos(lineNo, 2), ErrSyntax, "missing chain name after ':' (expected :CHAIN POLICY [packets:bytes])")
 		return

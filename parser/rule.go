@@ -46,7 +46,7 @@ type ruleParser struct {
 	lineNo int
 	toks   []token
 	i      int
-	b      *builder
+	b      builder
 
 	rule    *Rule
 	srcs    []*AddrMatch
@@ -55,7 +55,10 @@ type ruleParser struct {
 	negPos  Pos
 	unknown *Match // the last unknown module, which takes unknown options
 	skip    bool   // rule for the other family (-4/-6): iptables-restore skips it
-	errs    ErrorList
+	cand    [1]candidate
+	// targetAt is how many matches were loaded when -j was read.
+	targetAt int
+	errs     ErrorList
 }
 
 func (rp *ruleParser) pos(t token) Pos { return rp.fp.pos(rp.lineNo, t.col) }
@@ -69,9 +72,11 @@ func (rp *ruleParser) errf(pos Pos, sentinel error, format string, args ...any) 
 //	line    = [ "[" packets ":" bytes "]" ] command chain [ number ] { option } .
 //	option  = [ "!" ] ( "-" letter | "--" name [ "=" value ] ) { value } .
 func (p *fileParser) ruleLine(lineNo int, line string) {
-	toks, info := tokenize(line)
-	rp := &ruleParser{fp: p, lineNo: lineNo, toks: toks}
-	rp.b = &builder{errs: &rp.errs, family: p.f.Family}
+	var info lineInfo
+	p.toks, info = tokenize(line, p.toks)
+	rp := &p.rp
+	*rp = ruleParser{fp: p, lineNo: lineNo, toks: p.toks, errs: rp.errs[:0]}
+	rp.b = builder{errs: &rp.errs, family: p.f.Family}
 	cmd := rp.command(line)
 	if info.unterminated > 0 {
 		msg := "unterminated quote: iptables-restore takes the rest of the line as this value"
@@ -81,6 +86,11 @@ func (p *fileParser) ruleLine(lineNo int, line string) {
 		rp.errf(p.pos(lineNo, info.unterminated), ErrSilentChange, "%s (expected a closing '\"')", msg)
 	}
 	p.f.Diags = append(p.f.Diags, rp.errs...)
+	for _, e := range rp.errs {
+		if e.Severity == SevError {
+			p.nerr++
+		}
+	}
 	if cmd == nil || rp.skip {
 		return
 	}
@@ -567,10 +577,51 @@ func lookupOpt(opts []optDef, name string) *optDef {
 	return nil
 }
 
+// baseIndex maps every long name of iptables' own options to its entry.
+var baseIndex = func() map[string]*baseOpt {
+	m := map[string]*baseOpt{}
+	for i := range baseOpts {
+		m[baseOpts[i].long] = &baseOpts[i]
+	}
+	return m
+}()
+
+// optIndex maps every long name of a module's options to its definition.
+type optIndex map[string]*optDef
+
+func indexOpts(opts []optDef) optIndex {
+	m := optIndex{}
+	for i := range opts {
+		for _, n := range opts[i].names {
+			m[n] = &opts[i]
+		}
+	}
+	return m
+}
+
+var (
+	matchIndex  = map[string]optIndex{}
+	targetIndex = map[string]optIndex{}
+)
+
+func init() {
+	for name, def := range matchModules {
+		matchIndex[name] = indexOpts(def.opts)
+	}
+	for name, def := range targetDefs {
+		targetIndex[name] = indexOpts(def.opts)
+	}
+}
+
 // candidates resolves a long option name as getopt_long does over the
 // merged option table (iptables' own options, then each loaded module's,
-// then the target's): an exact name wins, else a unique prefix.
+// then the target's): an exact name wins, else a unique prefix. The common
+// case, an exact name, allocates nothing but the one-element result.
 func (rp *ruleParser) candidates(name string) []candidate {
+	if c, ok := rp.exact(name); ok {
+		rp.cand[0] = c
+		return rp.cand[:1]
+	}
 	var all []candidate
 	for i := range baseOpts {
 		all = append(all, candidate{base: &baseOpts[i], name: baseOpts[i].long})
@@ -595,11 +646,6 @@ func (rp *ruleParser) candidates(name string) []candidate {
 			}
 		}
 	}
-	for _, c := range all {
-		if c.name == name {
-			return []candidate{c}
-		}
-	}
 	var out []candidate
 	for _, c := range all {
 		if strings.HasPrefix(c.name, name) {
@@ -615,6 +661,33 @@ func (rp *ruleParser) candidates(name string) []candidate {
 		}
 	}
 	return out
+}
+
+// exact finds an option whose full name is name, in getopt's order:
+// iptables' own options, then the modules from the most recently loaded to
+// the first (xtables merges a new module's options before the older ones, so
+// "-m mark --mark 1 -m connmark --mark 2" gives the second --mark to
+// connmark). The target counts as loaded when -j is read.
+func (rp *ruleParser) exact(name string) (candidate, bool) {
+	if b := baseIndex[name]; b != nil {
+		return candidate{base: b, name: name}, true
+	}
+	ms := rp.rule.Matches
+	tg := rp.rule.Target
+	for i := len(ms); i >= 0; i-- {
+		if tg != nil && tg.Kind == TargetExtension && rp.targetAt == i {
+			if d := targetIndex[tg.Name][name]; d != nil {
+				return candidate{target: tg, def: d, name: name}, true
+			}
+		}
+		if i == 0 {
+			break
+		}
+		if d := matchIndex[ms[i-1].Name][name]; d != nil {
+			return candidate{match: ms[i-1], def: d, name: name}, true
+		}
+	}
+	return candidate{}, false
 }
 
 // same reports whether two candidates are the same getopt entry (e.g.
@@ -840,13 +913,14 @@ func (rp *ruleParser) setTarget(name string, isGoto bool, pos Pos) {
 		tg.Kind = TargetChain
 	}
 	rp.rule.Target = tg
+	rp.targetAt = len(rp.rule.Matches)
 }
 
 // finish builds the typed specs of a parsed rule and checks what iptables
 // checks.
 func (rp *ruleParser) finish() {
 	r := rp.rule
-	b := rp.b
+	b := &rp.b
 	for _, m := range r.Matches {
 		if m.Spec != nil {
 			continue // unknown module
@@ -878,6 +952,16 @@ func (rp *ruleParser) checkMatchProto(m *Match) {
 // expand makes one rule per combination of -s and -d addresses.
 func (rp *ruleParser) expand() []*Rule {
 	srcs, dsts := rp.srcs, rp.dsts
+	if len(srcs) <= 1 && len(dsts) <= 1 {
+		r := rp.rule
+		if len(srcs) == 1 {
+			r.Src = srcs[0]
+		}
+		if len(dsts) == 1 {
+			r.Dst = dsts[0]
+		}
+		return []*Rule{r}
+	}
 	if srcs == nil || len(srcs) == 0 {
 		srcs = []*AddrMatch{nil}
 	}

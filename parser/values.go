@@ -235,19 +235,32 @@ func prefixMask(n, bits int) netip.Addr {
 	return netip.AddrFrom16(b)
 }
 
-// andAddr returns a & m.
+// andAddr returns a & m (both of one family).
 func andAddr(a, m netip.Addr) netip.Addr {
-	ab, mb := a.AsSlice(), m.AsSlice()
+	if a.Is4() {
+		ab, mb := a.As4(), m.As4()
+		for i := range ab {
+			ab[i] &= mb[i]
+		}
+		return netip.AddrFrom4(ab)
+	}
+	ab, mb := a.As16(), m.As16()
 	for i := range ab {
 		ab[i] &= mb[i]
 	}
-	r, _ := netip.AddrFromSlice(ab)
-	return r
+	return netip.AddrFrom16(ab)
 }
 
 // MaskLen returns the prefix length of a contiguous mask, or -1.
 func MaskLen(m netip.Addr) int {
-	b := m.AsSlice()
+	var b []byte
+	if m.Is4() {
+		a := m.As4()
+		b = a[:]
+	} else {
+		a := m.As16()
+		b = a[:]
+	}
 	n := 0
 	seenZero := false
 	for _, x := range b {
