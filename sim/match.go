@@ -301,11 +301,11 @@ func conntrackMatch(s *parser.ConntrackMatch, e *env) tri {
 		return no
 	}
 	c := e.ct.conn
-	onlyState := s.Proto == nil && s.OrigSrc == nil && s.OrigDst == nil && s.ReplSrc == nil && s.ReplDst == nil &&
-		s.OrigSrcPort == nil && s.OrigDstPort == nil && s.ReplSrcPort == nil && s.ReplDstPort == nil &&
-		s.Status == nil && s.Dir == "" && s.Expire == nil
 	if c == nil {
-		return b2t(onlyState)
+		// xt_conntrack without an entry: the match holds exactly when it
+		// tests a state (which passed above); its other options are not
+		// looked at.
+		return b2t(s.State != nil)
 	}
 	if s.Dir != "" && (s.Dir == "ORIGINAL") != (e.ct.dir == 0) {
 		return no

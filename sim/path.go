@@ -64,6 +64,11 @@ func (r *run) bridgedTo(br *Iface) *Port {
 	for _, a := range br.Addrs {
 		if a.Masked().Contains(p.Dst) {
 			if pt := br.PortFor(p.Dst); pt != nil {
+				if pt.Name == p.PhysIn {
+					// Addressed to the sender itself: such a frame can only
+					// have gone to the bridge's own address and is routed.
+					return nil
+				}
 				return pt
 			}
 			return &Port{Name: "", Addrs: []netip.Addr{p.Dst}}
@@ -84,6 +89,7 @@ func (r *run) bridged(br *Iface) bool {
 		r.routeInput() // DNAT made it routed (br_nf_pre_routing_finish)
 		return true
 	}
+
 	if pt.Name == "" {
 		pt = r.s.Host.ensurePort(br, r.p.Dst)
 		r.res.Assumptions = append(r.res.Assumptions, r.s.Host.Assumptions[len(r.s.Host.Assumptions)-1])
@@ -169,11 +175,33 @@ func (r *run) routeInput() {
 		}
 		out = rt.dev
 	}
-	if p.TTL <= 1 {
+	// A frame that came in through a bridge port and whose destination
+	// (after DNAT) sits behind that same port is dropped by the bridge
+	// before FORWARD: br_netfilter re-bridges a DNAT-ed frame whose route
+	// leads back into the bridge, and the bridge never sends a frame out of
+	// the port it came in through (KERNEL-NOTES 14).
+	// br_netfilter re-bridges a frame whose destination address PREROUTING
+	// changed (DNAT, or the un-SNAT of a reply) when the new route leads
+	// back into the bridge it came from (br_nf_pre_routing_finish): it is
+	// then bridged, not routed (no TTL decrement), and dropped by the
+	// bridge before FORWARD if the destination sits behind the very port it
+	// came in through, since a bridge never sends a frame back out of its
+	// ingress port (KERNEL-NOTES 14).
+	rebridged := false
+	if br := h.Iface(out); br != nil && br.Bridge && r.e.nfBridge && out == p.In && p.Dst != r.res.Packet.Dst {
+		rebridged = true
+		if pt := br.PortFor(p.Dst); pt != nil && pt.Name == p.PhysIn {
+			drop("the bridge does not send a frame back out of the port it came in through (" + pt.Name + ")")
+			return
+		}
+	}
+	if p.TTL <= 1 && !rebridged {
 		drop("TTL exceeded (the kernel answers ICMP time-exceeded)")
 		return
 	}
-	p.TTL--
+	if !rebridged {
+		p.TTL--
+	}
 	r.e.out = out
 	r.res.Out = out
 	if v := r.hookTables("FORWARD"); v.kind == vDrop || v.kind == vReject {
@@ -200,10 +228,6 @@ func (r *run) postrouting(out string) {
 	if br := r.s.Host.Iface(out); br != nil && br.Bridge {
 		if pt := br.PortFor(r.p.Dst); pt != nil {
 			r.res.PhysOut = pt.Name
-			if !r.p.Local && pt.Name == r.p.PhysIn {
-				r.assume("the bridge does not send a frame back out of the port it came in through (%s)", pt.Name)
-				r.res.Disposition, r.res.DroppedIn = Dropped, "bridge"
-			}
 		}
 	}
 }

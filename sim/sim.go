@@ -43,13 +43,17 @@ func New(rs *parser.Ruleset, h *Host) *Sim {
 		h = InferHost(rs, nil)
 	}
 	s := &Sim{Ruleset: rs, Host: h, CT: &Conntrack{}, MaxAlternatives: 8}
-	s.ctActive = rs.Tables["nat"] != nil
+	// Conntrack runs in a network namespace only once something needs it:
+	// a rule with a conntrack-based match or target. A nat table alone does
+	// not switch it on, and without conntrack the nat chains are never
+	// traversed (the kernel agreed on both backends: an empty nat table, or
+	// nat rules with plain matches, count no nat policy).
 	for _, t := range rs.Tables {
 		for _, c := range t.Order {
 			for _, r := range c.Rules {
 				for _, m := range r.Matches {
 					switch m.Name {
-					case "state", "conntrack", "connmark", "connlimit", "connbytes", "connlabel", "helper", "cluster", "socket":
+					case "state", "conntrack", "connmark", "connlimit", "connbytes", "connlabel", "helper", "cluster":
 						s.ctActive = true
 					}
 					if m.MayMatch() {
@@ -68,8 +72,9 @@ func New(rs *parser.Ruleset, h *Host) *Sim {
 	return s
 }
 
-// ConntrackActive reports whether the ruleset switches conntrack on (a nat
-// table, or a rule that needs connection tracking: KERNEL-NOTES 8).
+// ConntrackActive reports whether the ruleset switches conntrack on: a rule
+// that needs connection tracking (KERNEL-NOTES 8). A nat table by itself
+// does not.
 func (s *Sim) ConntrackActive() bool { return s.ctActive }
 
 // Step is one trace entry: a rule whose counters moved, or a policy.
@@ -430,6 +435,13 @@ func (r *run) hookTables(hook string) verdict {
 		default:
 			if r.s.Ruleset.Tables[st.table] == nil {
 				continue
+			}
+			if st.table == "raw" && !r.looped {
+				// raw runs before conntrack: the packet has no entry yet,
+				// so its state is INVALID (UNTRACKED once NOTRACK ran). A
+				// packet looped back through lo keeps the entry it got in
+				// OUTPUT.
+				r.info = ctInfo{state: parser.CTInvalid}
 			}
 			v = r.table(st.table, hook)
 		}

@@ -156,6 +156,7 @@ func (r *run) extension(table, hook string, rule *parser.Rule) verdict {
 	case *parser.CTTarget:
 		if s.NoTrack && table == "raw" {
 			r.untracked = true
+			r.info = ctInfo{state: parser.CTUntracked}
 		}
 		return verdict{}
 	case *parser.NFQueueTarget:

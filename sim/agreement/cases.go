@@ -209,3 +209,13 @@ func SortHits(h []string) []string {
 	}
 	return h
 }
+
+func mustJSON(c *Case) string {
+	d, err := json.MarshalIndent(struct {
+		Cases []*Case `json:"cases"`
+	}{[]*Case{c}}, "", " ")
+	if err != nil {
+		return err.Error()
+	}
+	return string(d)
+}

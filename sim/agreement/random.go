@@ -209,7 +209,7 @@ func (g *gen) rule(c *chainCtx) {
 		add("-m iprange --src-range 198.51.100.1-198.51.100.9")
 	}
 	if g.chance(0.05) {
-		add("-m length --length %d:%d", 20+g.r.IntN(30), 40+g.r.IntN(100))
+		add("-m length --length %d:%d", 20+g.r.IntN(30), 50+g.r.IntN(100))
 	}
 	if g.chance(0.05) {
 		add("-m ttl --ttl-%s %d", g.pick([]string{"lt", "gt", "eq"}), 60+g.r.IntN(8))

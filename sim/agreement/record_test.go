@@ -25,6 +25,11 @@ func TestRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	regress, err := LoadCases(filepath.Join("testdata", "regress"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases = append(cases, regress...)
 	for _, backend := range []string{"nft", "legacy"} {
 		topo := kernel.NewForTest(t, backend)
 		rec := Recorded{}

@@ -455,7 +455,10 @@ func (f *Flow) Send(p Packet) (Observation, error) {
 			}
 		}
 		rec.where = Host
-	case slices.Contains(points, "post1"):
+	case slices.Contains(points, "post1") && leftVia != "lo":
+		// (A packet sent to one of the host's own addresses leaves through
+		// lo and comes back to PREROUTING and INPUT: it is delivered only if
+		// it passes INPUT, handled above; else it was dropped on the way.)
 		obs.Disposition = Forwarded
 		if r.from == Host {
 			obs.Disposition = Sent

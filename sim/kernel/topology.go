@@ -216,6 +216,11 @@ var (
 		"net/ipv6/conf/default/disable_ipv6": "1",
 		"net/ipv4/conf/all/rp_filter":        "0",
 		"net/ipv4/conf/default/rp_filter":    "0",
+		// Before the links exist, so that every interface inherits it: the
+		// kernel sends a redirect when either "all" or the interface's own
+		// setting is on, and a redirect would look like a REJECT.
+		"net/ipv4/conf/all/send_redirects":     "0",
+		"net/ipv4/conf/default/send_redirects": "0",
 	}
 	hostSysctls = map[string]string{
 		"net/ipv4/ip_forward":                    "1",

@@ -1,0 +1,145 @@
+package agreement
+
+import (
+	"flag"
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/dfw-project/dfw/sim/kernel"
+)
+
+var randomCases = flag.Int("random", 250, "number of random cases compared with the kernel")
+
+// compare reports every packet whose simulator answer differs from the
+// kernel's and returns how many packets were compared.
+func compare(t *testing.T, c *Case, kernelAns, simAns [][]Answer) (packets, disagreements int) {
+	t.Helper()
+	for fi, f := range c.Flows {
+		for i := range f.Packets {
+			k, s := kernelAns[fi][i], simAns[fi][i]
+			if k.Disposition == Skipped {
+				continue
+			}
+			packets++
+			if d := k.Diff(s); d != "" {
+				disagreements++
+				t.Errorf("%s / %s / packet %d: kernel vs simulator: %s", c.Name, f.Name, i+1, d)
+			}
+		}
+	}
+	return packets, disagreements
+}
+
+// TestRecordedAgreement compares the simulator with the kernel's recorded
+// answers for every hand-written case. It needs no root.
+func TestRecordedAgreement(t *testing.T) {
+	root, err := RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases, err := LoadCases(filepath.Join("testdata", "cases"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	regress, err := LoadCases(filepath.Join("testdata", "regress"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases = append(cases, regress...)
+	for _, backend := range []string{"nft", "legacy"} {
+		rec, err := LoadRecorded(filepath.Join("testdata", "recorded"), backend)
+		if err != nil {
+			t.Fatal(err)
+		}
+		npk, nd := 0, 0
+		for _, c := range cases {
+			flows := rec[c.Name]
+			if flows == nil {
+				t.Errorf("%s: no recorded kernel answers for case %s (run with -record as root)", backend, c.Name)
+				continue
+			}
+			var kans [][]Answer
+			for _, f := range c.Flows {
+				a, ok := flows[f.Name]
+				if !ok || len(a) != len(f.Packets) {
+					t.Fatalf("%s: case %s flow %s: recorded answers do not match the case (run with -record)", backend, c.Name, f.Name)
+				}
+				kans = append(kans, a)
+			}
+			sans, err := SimRun(c, root, SkipsOf(kans))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, d := compare(t, c, kans, sans)
+			npk, nd = npk+p, nd+d
+		}
+		t.Logf("recorded kernel agreement: %d cases, %d packets, %d disagreements [%s]", len(cases), npk, nd, backend)
+	}
+}
+
+// TestKernelAgreement sends every hand-written case and -random random cases
+// through real netfilter on both backends and compares each packet with the
+// simulator.
+func TestKernelAgreement(t *testing.T) {
+	kernel.Require(t)
+	root, err := RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases, err := LoadCases(filepath.Join("testdata", "cases"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	regress, err := LoadCases(filepath.Join("testdata", "regress"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases = append(cases, regress...)
+	for seed := 1; seed <= *randomCases; seed++ {
+		cases = append(cases, RandomCase(uint64(seed)))
+	}
+	var summary []string
+	for _, backend := range []string{"nft", "legacy"} {
+		topo := kernel.NewForTest(t, backend)
+		npk, nd := 0, 0
+		for _, c := range cases {
+			kans, err := KernelRun(topo, c, root)
+			if err != nil {
+				t.Fatalf("%s: %v", backend, err)
+			}
+			sans, err := SimRun(c, root, SkipsOf(kans))
+			if err != nil {
+				t.Fatalf("%s: %v", backend, err)
+			}
+			p, d := compare(t, c, kans, sans)
+			npk, nd = npk+p, nd+d
+			if d > 0 && c.RulesetText != "" {
+				small := Shrink(c, func(try *Case) bool {
+					k, err := KernelRun(topo, try, root)
+					if err != nil {
+						return false
+					}
+					s, err := SimRun(try, root, SkipsOf(k))
+					if err != nil {
+						return false
+					}
+					for fi := range k {
+						for i := range k[fi] {
+							if k[fi][i].Disposition != Skipped && k[fi][i].Diff(s[fi][i]) != "" {
+								return true
+							}
+						}
+					}
+					return false
+				})
+				t.Logf("shrunk disagreement (keep it in testdata/regress):\n%s", mustJSON(small))
+			}
+		}
+		summary = append(summary, fmt.Sprintf("kernel agreement: %d cases, %d packets, %d disagreements [%s]", len(cases), npk, nd, backend))
+	}
+	for _, s := range summary {
+		t.Log(s)
+		fmt.Println(s)
+	}
+}
