@@ -104,7 +104,9 @@ func TestKernelCorpus(t *testing.T) {
 					continue
 				}
 				l := loadOne(name, data, Options{})
-				res, err := k.load(data, l.Ruleset.Family, setNames(l.Files[0]))
+				// Load keeps no rule commands: read the sets from a parse.
+				sets := setNames(Parse(name, data, Options{Family: l.Ruleset.Family}))
+				res, err := k.load(data, l.Ruleset.Family, sets)
 				outcomes[i] = outcome{res: res, err: err}
 				if err == nil {
 					outcomes[i].problem = compareKernel(name, data, l, res)
@@ -183,7 +185,7 @@ func compareKernel(name string, data []byte, l *Loaded, res kernelResult) string
 		return fmt.Sprintf("the kernel refuses it without naming a line: %s", firstLine(res.stderr))
 	}
 	if len(errs) == 0 {
-		return fmt.Sprintf("the kernel refuses line %d (%s) but dfw reports no error", res.line, firstLine(res.stderr))
+		return fmt.Sprintf("the kernel refuses line %d (%s) but dfw reports no error%s", res.line, firstLine(res.stderr), strings.Join(append([]string{""}, res.setErrs...), "; "))
 	}
 	// The first error, and the first that is not a silent change the
 	// kernel goes past.
@@ -316,6 +318,7 @@ type kernelResult struct {
 	line    int            // the line the kernel names when it refuses
 	stderr  string         // what the kernel tool said
 	rules   map[string]int // rules per table after loading
+	setErrs []string       // sets that could not be created
 }
 
 var (
@@ -337,18 +340,21 @@ func (k *kernelNS) load(data []byte, fam Family, sets []string) (kernelResult, e
 		if fam == IPv6 {
 			ipsetFam = "inet6"
 		}
+		var setErrs []string
 		for _, s := range sets {
-			// A name ipset refuses (too long, odd characters) simply stays
+			// A name ipset refuses (too long, odd characters) stays
 			// missing: the kernel then refuses the rule, as on a host
 			// without that set.
-			k.run(nil, "ipset", "create", s, "hash:net", "family", ipsetFam)
+			if _, stderr, err := k.run(nil, "ipset", "create", s, "hash:net", "family", ipsetFam); err != nil {
+				setErrs = append(setErrs, fmt.Sprintf("ipset create %s: %v: %s", s, err, strings.TrimSpace(stderr)))
+			}
 		}
 		tool := familyTool[fam] + "-" + backend
 		if backend == "legacy" {
 			k.dirty = true
 		}
 		_, stderr, err := k.run(data, tool+"-restore", "-w", "10")
-		res := kernelResult{backend: backend, stderr: stderr}
+		res := kernelResult{backend: backend, stderr: stderr, setErrs: setErrs}
 		if err == nil {
 			res.loaded = true
 			res.rules, err = k.countRules(tool + "-save")
