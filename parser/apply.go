@@ -332,7 +332,10 @@ func (a *applier) deleteChains(c *Command) {
 // chains, as iptables does when it reads the line: a name that is a chain is
 // a jump, else an extension target.
 func (a *applier) prepare(c *Command, t *Table, ch *Chain) []*Rule {
-	var out []*Rule
+	out := c.Rules[:0:0]
+	if len(c.Rules) == 1 {
+		out = c.Rules[:0:1] // reuse the command's array: no allocation
+	}
 	for _, r := range c.Rules {
 		r.Table, r.Chain = t.Name, ch.Name
 		if tg := r.Target; tg != nil && tg.Kind == TargetExtension && len(tg.Options) == 0 {

@@ -72,6 +72,22 @@ func (rp *ruleParser) errf(pos Pos, sentinel error, format string, args ...any) 
 //	line    = [ "[" packets ":" bytes "]" ] command chain [ number ] { option } .
 //	option  = [ "!" ] ( "-" letter | "--" name [ "=" value ] ) { value } .
 func (p *fileParser) ruleLine(lineNo int, line string) {
+	if p.jobs != nil {
+		// Parallel mode: remember the line and its context; a worker
+		// parses it into the placeholder (see parallel.go).
+		*p.jobs = append(*p.jobs, ruleJob{slot: len(p.f.Commands), lineNo: lineNo, line: line,
+			table: p.table, inTable: p.inTable, comment: p.comment})
+		p.f.Commands = append(p.f.Commands, nil)
+		return
+	}
+	if cmd := p.parseRuleLine(lineNo, line); cmd != nil {
+		p.f.Commands = append(p.f.Commands, cmd)
+	}
+}
+
+// parseRuleLine parses one command line in the parser's current context
+// (table, comment) and returns its command, or nil.
+func (p *fileParser) parseRuleLine(lineNo int, line string) *Command {
 	var info lineInfo
 	p.toks, info = tokenize(line, p.toks)
 	rp := &p.rp
@@ -92,18 +108,18 @@ func (p *fileParser) ruleLine(lineNo int, line string) {
 		}
 	}
 	if cmd == nil || rp.skip {
-		return
+		return nil
 	}
 	if !p.inTable {
 		p.errf(cmd.Pos, ErrNoTable, "%s outside a table (expected a \"*table\" line before it)", cmd.Op)
-		return
+		return nil
 	}
 	cmd.Table = p.table
 	cmd.Comment = p.comment
 	for _, r := range cmd.Rules {
 		r.Table = p.table
 	}
-	p.f.Commands = append(p.f.Commands, cmd)
+	return cmd
 }
 
 func (rp *ruleParser) next() (token, bool) {
@@ -937,9 +953,23 @@ func (rp *ruleParser) finish() {
 // checkMatchProto reports protocol modules used without their protocol: the
 // kernel refuses to load them.
 func (rp *ruleParser) checkMatchProto(m *Match) {
-	want := map[string]uint8{"tcp": 6, "udp": 17, "sctp": 132, "icmp": 1, "icmp6": 58, "icmpv6": 58, "udplite": 136, "dccp": 33}
-	n, ok := want[m.Name]
-	if !ok {
+	var n uint8
+	switch m.Name {
+	case "tcp":
+		n = 6
+	case "udp":
+		n = 17
+	case "sctp":
+		n = 132
+	case "icmp":
+		n = 1
+	case "icmp6", "icmpv6":
+		n = 58
+	case "udplite":
+		n = 136
+	case "dccp":
+		n = 33
+	default:
 		return
 	}
 	p := rp.rule.Proto
