@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"net/netip"
 	"runtime"
-	"unsafe"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Op is a restore command.
