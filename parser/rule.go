@@ -397,7 +397,10 @@ func (rp *ruleParser) values(opt string, t token, n int, attached *string) ([]st
 			rp.errf(rp.pos(v), ErrSyntax, "old-style negation \"%s ! VALUE\": iptables 1.8 refuses it (expected \"! %s VALUE\")", opt, opt)
 			continue
 		}
-		if isOptionWord(v.text) && !v.quoted {
+		// getopt gives an option's first argument the next word whatever
+		// it looks like ("-i -A" names the interface "-A"); the further
+		// arguments that extensions read themselves may not start with '-'.
+		if len(out) > 0 && isOptionWord(v.text) && !v.quoted {
 			rp.errf(rp.pos(t), ErrSyntax, "option %s needs %s, found option %q", opt, plural(n, "value"), v.text)
 			return out, oldNeg, false
 		}
