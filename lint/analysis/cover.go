@@ -1,0 +1,183 @@
+package analysis
+
+import (
+	"math"
+	"sort"
+
+	"github.com/dfw-project/dfw/parser"
+	"github.com/dfw-project/dfw/sim/pset"
+)
+
+// action is the class of a rule's outcome used to tell "a different
+// action", as Batfish does with permit and deny.
+func action(r *parser.Rule) string {
+	if r == nil || r.Target == nil {
+		return ""
+	}
+	switch r.Target.Name {
+	case "ACCEPT":
+		return "accept"
+	case "DROP", "REJECT":
+		return "deny"
+	}
+	return r.Target.Name
+}
+
+// candidate is an earlier rule that takes some of the packets.
+type candidate struct {
+	ri     *ruleInfo
+	takes  pset.Set // the packets of the target it certainly takes
+	weight float64
+	diff   bool // a different action from the covered rule
+}
+
+// cover chooses the covering rules of the unreachable rule ri, the way
+// Batfish's filterLineReachability explains blocking lines: among the
+// earlier rules of the chain that certainly take some of the packets that
+// would match ri at the chain's entry, it takes greedily the one that
+// takes the most of what is left (heaviest overlap first), until nothing
+// is left or limit rules are chosen; when some candidate has a different
+// action from ri, one such is always included (the first chosen). A
+// candidate that alone covers everything left is preferred. A covering
+// jump is followed by the rules of its chain that take those packets;
+// there, a rule whose overlap earlier rules of that chain already took
+// entirely is not a candidate (what is explained is who decided the
+// packets inside the called chain, not which rules could have).
+func (e *engine) cover(ri *ruleInfo, limit int) []*ruleInfo {
+	target := ri.chain.entry.Intersect(ri.may)
+	return e.coverSet(ri, ri.chain, ri.index-1, target, limit, 0)
+}
+
+func (e *engine) coverSet(ri *ruleInfo, ci *chainInfo, upto int, target pset.Set, limit, depth int) []*ruleInfo {
+	if target.IsEmpty() || limit <= 0 {
+		return nil
+	}
+	var cands []*candidate
+	for _, rj := range ci.rules[:upto] {
+		if !rj.analysed || rj.decides.IsEmpty() || (depth > 0 && rj.eff == effReturn) {
+			continue
+		}
+		if depth > 0 && !rj.decides.Intersect(rj.reach).Overlaps(target) {
+			continue
+		}
+		takes := rj.decides.Intersect(target)
+		cands = append(cands, &candidate{ri: rj, takes: takes, diff: action(rj.r) != action(ri.r)})
+		if len(cands) >= 256 {
+			break
+		}
+	}
+	var chosen []*candidate
+	left := target
+	needDiff := false
+	for _, c := range cands {
+		needDiff = needDiff || c.diff
+	}
+	for len(chosen) < limit && len(cands) > 0 && (!left.IsEmpty() || needDiff) {
+		best := -1
+		bestAll := false
+		bestW := math.Inf(-1)
+		for i, c := range cands {
+			if needDiff && !c.diff {
+				continue
+			}
+			part := c.takes.Intersect(left)
+			if part.IsEmpty() && !needDiff {
+				continue
+			}
+			all := left.Subset(c.takes)
+			w := volume(part)
+			if best < 0 || (all && !bestAll) || (all == bestAll && w > bestW) {
+				best, bestAll, bestW = i, all, w
+			}
+		}
+		if best < 0 {
+			break
+		}
+		c := cands[best]
+		chosen = append(chosen, c)
+		cands = append(cands[:best], cands[best+1:]...)
+		left = left.Diff(c.takes)
+		needDiff = false
+	}
+	sort.Slice(chosen, func(i, j int) bool { return chosen[i].ri.index < chosen[j].ri.index })
+	var out []*ruleInfo
+	for _, c := range chosen {
+		out = append(out, c.ri)
+	}
+	if depth < 4 {
+		for _, c := range chosen {
+			if c.ri.eff == effJump && c.ri.callee != nil && c.ri.callee.entered {
+				cc := c.ri.callee
+				out = append(out, e.coverSet(ri, cc, len(cc.rules), c.takes, limit, depth+1)...)
+			}
+		}
+	}
+	return out
+}
+
+// volume is log2 of the volume of the bounding box of s: the product,
+// over the fields, of the number of values s takes on that field. pset
+// gives no exact count; for the sets compared here (one rule's match
+// within another's, mostly boxes) the bounding box orders them as the
+// exact count would.
+func volume(s pset.Set) float64 {
+	if s.IsEmpty() {
+		return math.Inf(-1)
+	}
+	u := s.Universe()
+	var bound []pset.Field
+	total := 0.0
+	for _, f := range u.Order() {
+		if s.Forget(f).Equal(s) {
+			total += float64(u.Width(f))
+		} else {
+			bound = append(bound, f)
+		}
+	}
+	for _, f := range bound {
+		p := s
+		for _, g := range bound {
+			if g != f {
+				p = p.Forget(g)
+			}
+		}
+		w := u.Width(f)
+		if w > 64 {
+			total += float64(w) / 2 // IPv6 addresses: not counted
+			continue
+		}
+		budget := 4096
+		n := countValues(u, p, f, 0, maxOf(w), &budget)
+		if n > 0 {
+			total += math.Log2(n)
+		}
+	}
+	return total
+}
+
+func maxOf(w int) uint64 {
+	if w >= 64 {
+		return math.MaxUint64
+	}
+	return 1<<uint(w) - 1
+}
+
+// countValues counts the values of field f in [lo, hi] that p (a set
+// constrained only on f) holds, splitting the range; past the budget it
+// counts a partly held range as half.
+func countValues(u *pset.Universe, p pset.Set, f pset.Field, lo, hi uint64, budget *int) float64 {
+	*budget--
+	r := u.Range(f, lo, hi)
+	if !r.Overlaps(p) {
+		return 0
+	}
+	size := float64(hi-lo) + 1
+	if r.Subset(p) {
+		return size
+	}
+	if *budget <= 0 || lo == hi {
+		return size / 2
+	}
+	mid := lo + (hi-lo)/2
+	return countValues(u, p, f, lo, mid, budget) + countValues(u, p, f, mid+1, hi, budget)
+}
