@@ -73,6 +73,9 @@ type Report struct {
 
 func newReport() *Report { return &Report{Findings: []Finding{}, Errors: []Position{}} }
 
+// NewReport returns an empty report, e.g. for a file that could not be read.
+func NewReport() *Report { return newReport() }
+
 // Merge appends the findings and errors of other reports (a fleet) and
 // adds up their summaries.
 func (r *Report) Merge(others ...*Report) {

@@ -1,83 +1,77 @@
 package cli
 
 import (
-	"encoding/json"
+	"context"
+	"errors"
 	"fmt"
 	"io"
+	"os"
+	"runtime"
+	"sync"
 
+	"github.com/dfw-project/dfw/lint"
+	"github.com/dfw-project/dfw/lint/facts"
 	"github.com/dfw-project/dfw/parser"
 )
 
 const checkUsage = `Usage: dfwlint check [flags] FILE...
 
 Check each FILE (iptables-save output, iptables-restore input, or
-iptables -S output), applied on top of the --base files. "-" reads standard
-input. For now the checks are those of the parser: what iptables-restore or
-the kernel would refuse (errors) and what loads but is doubtful (warnings).
+iptables -S output), applied on top of the --base files, with the built-in
+checks (dfwlint policies lists them) and the user's Rego policies. "-" reads
+standard input.
 
 Formats:
-  text   one line per problem, file:line:col: severity: message, then a summary
-  json   {"findings":[...],"errors":[{"file","line","column","message"}...],
-          "summary":{"files":N,"rules":N,"errors":N,"warnings":N,"infos":N}}
-         Parser warnings are findings with id DFW001 (parse-warning).
+  text    file:line:col: severity ID message, related positions beneath,
+          then a summary line
+  json    {"findings":[...],"errors":[...],"summary":{...}} (one document for
+          all files)
+  sarif   SARIF 2.1.0, for code scanning
+  github  GitHub Actions workflow annotations
+
+A finding is silenced where it points: -m comment --comment
+"dfwlint:ignore DFW201 reason" on a rule, or a line "# dfwlint:ignore DFW302
+reason" just before a chain or policy line.
 
 Examples:
   dfwlint check /etc/iptables/rules.v4
   dfwlint check --base live.save iptables.conf
-  dfwlint check --format json hosts/*.save
+  iptables-save | dfwlint check -
+  dfwlint check --format json -j 4 hosts/*.save
+  dfwlint check --policy ./policies --fail-on error iptables.conf
 
 Exit status: 0 clean, 1 a finding at or above --fail-on, 2 usage or input error.
 `
 
-// Finding is one problem found in a ruleset, as the JSON output holds it.
-type Finding struct {
-	ID       string     `json:"id"`
-	Name     string     `json:"name"`
-	Severity string     `json:"severity"`
-	Message  string     `json:"message"`
-	File     string     `json:"file"`
-	Line     int        `json:"line"`
-	Column   int        `json:"column"`
-	Table    string     `json:"table,omitempty"`
-	Chain    string     `json:"chain,omitempty"`
-	Rule     int        `json:"rule,omitempty"`
-	Related  []position `json:"related"`
-	Witness  any        `json:"witness"`
-}
-
-// Summary counts what a check run saw.
-type Summary struct {
-	Files    int `json:"files"`
-	Rules    int `json:"rules"`
-	Errors   int `json:"errors"`
-	Warnings int `json:"warnings"`
-	Infos    int `json:"infos"`
-}
-
-// Report is the JSON output of dfwlint check.
-type Report struct {
-	Findings []Finding  `json:"findings"`
-	Errors   []position `json:"errors"`
-	Summary  Summary    `json:"summary"`
-}
-
-var severityRank = map[string]int{"info": 1, "warning": 2, "error": 3, "never": 4}
+// newAnalyzer makes the analysis facts provider for one ruleset; nil leaves
+// the checks that need analysis facts silent.
+var newAnalyzer func() facts.Analyzer
 
 func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := newFlagSet("check", checkUsage, stdout)
 	var c common
-	format := fs.String("format", "text", "output format: text or json")
+	format := fs.String("format", "text", "output format: text, json, sarif or github")
 	failOn := fs.String("fail-on", "warning", "exit 1 when a finding has this severity or above: info, warning, error or never")
+	policies := fs.StringArray("policy", nil, "directory of Rego policies to run beside the built-in checks (repeatable)")
+	config := fs.String("config", "", "configuration file (default .dfwlint.yaml when it exists)")
+	external := fs.StringArray("external", nil, "an external interface (repeatable); overrides the config and the inference from the rules")
+	jobs := fs.IntP("jobs", "j", runtime.NumCPU(), "files checked at once")
 	c.register(fs)
 	if code, done := parseFlags(fs, args, stderr); done {
 		return code
 	}
-	if *format != "text" && *format != "json" {
-		fmt.Fprintf(stderr, "dfwlint check: --format %s: unknown format (expected text or json)\n", *format)
+	switch *format {
+	case "text", "json", "sarif", "github":
+	default:
+		fmt.Fprintf(stderr, "dfwlint check: --format %s: unknown format (expected text, json, sarif or github)\n", *format)
 		return ExitError
 	}
-	if _, ok := severityRank[*failOn]; !ok {
+	if !lint.ValidFailOn(*failOn) {
 		fmt.Fprintf(stderr, "dfwlint check: --fail-on %s: unknown severity (expected info, warning, error or never)\n", *failOn)
+		return ExitError
+	}
+	if *jobs < 1 {
+		fmt.Fprintf(stderr, "dfwlint check: -j %d: expected at least 1\n", *jobs)
 		return ExitError
 	}
 	opts, err := c.options()
@@ -85,69 +79,151 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "dfwlint check: %v\n", err)
 		return ExitError
 	}
-	results, err := load(fs.Args(), &c, opts, stdin)
+	if len(fs.Args()) == 0 {
+		fmt.Fprintf(stderr, "dfwlint check: no FILE given (expected iptables-save output, iptables-restore input, or - for standard input)\n")
+		return ExitError
+	}
+	cfg, err := loadConfig(*config)
 	if err != nil {
 		fmt.Fprintf(stderr, "dfwlint check: %v\n", err)
 		return ExitError
 	}
-	rep := Report{Findings: []Finding{}, Errors: []position{}}
-	var all parser.ErrorList
-	for _, res := range results {
-		rep.Summary.Files++
-		if res.readErr != nil {
-			rep.Errors = append(rep.Errors, position{File: res.name, Message: res.readErr.Error()})
-			continue
+	if len(*external) > 0 {
+		if cfg == nil {
+			cfg = &lint.Config{}
 		}
-		rep.Summary.Rules += res.loaded.Ruleset.NumRules()
-		for _, d := range res.diags {
-			all = append(all, d)
-			if d.Severity == parser.SevError {
-				rep.Errors = append(rep.Errors, positions(parser.ErrorList{d})...)
-				continue
-			}
-			rep.Findings = append(rep.Findings, Finding{
-				ID: "DFW001", Name: "parse-warning", Severity: "warning", Message: d.Msg,
-				File: d.Pos.File, Line: d.Pos.Line, Column: d.Pos.Col, Related: []position{},
-			})
-		}
+		cfg.ExternalInterfaces = *external
 	}
-	rep.Summary.Errors = len(rep.Errors)
-	for _, f := range rep.Findings {
-		switch f.Severity {
-		case "warning":
-			rep.Summary.Warnings++
-		case "info":
-			rep.Summary.Infos++
-		}
-	}
-	if *format == "json" {
-		enc := json.NewEncoder(stdout)
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(rep); err != nil {
+	linter, err := lint.New(lint.Options{PolicyDirs: *policies, Config: cfg})
+	if err != nil {
+		var pe *lint.PolicyError
+		if errors.As(err, &pe) {
+			fmt.Fprintln(stderr, err)
+		} else {
 			fmt.Fprintf(stderr, "dfwlint check: %v\n", err)
-			return ExitError
 		}
-	} else {
-		for _, res := range results {
-			if res.readErr != nil {
-				fmt.Fprintf(stdout, "%s: error: %v\n", res.name, res.readErr)
-			}
-		}
-		for _, d := range all {
-			fmt.Fprintln(stdout, formatDiag(d))
-		}
-		s := rep.Summary
-		fmt.Fprintf(stdout, "%s, %s: %s, %s\n", plural(s.Files, "file"), plural(s.Rules, "rule"),
-			plural(s.Errors, "error"), plural(s.Warnings, "warning"))
-	}
-	if rep.Summary.Errors > 0 {
 		return ExitError
 	}
-	rank := severityRank[*failOn]
-	for _, f := range rep.Findings {
-		if severityRank[f.Severity] >= rank {
-			return ExitFindings
+	rep, err := checkFiles(fs.Args(), &c, opts, stdin, linter, *jobs)
+	if err != nil {
+		fmt.Fprintf(stderr, "dfwlint check: %v\n", err)
+		return ExitError
+	}
+	var werr error
+	switch *format {
+	case "json":
+		werr = rep.WriteJSON(stdout)
+	case "sarif":
+		werr = rep.WriteSARIF(stdout)
+	case "github":
+		werr = rep.WriteGitHub(stdout)
+	default:
+		werr = rep.WriteText(stdout)
+	}
+	if werr != nil {
+		fmt.Fprintf(stderr, "dfwlint check: %v\n", werr)
+		return ExitError
+	}
+	return rep.ExitCode(*failOn)
+}
+
+// loadConfig reads the --config file, or .dfwlint.yaml when it exists.
+func loadConfig(path string) (*lint.Config, error) {
+	if path == "" {
+		if _, err := os.Stat(".dfwlint.yaml"); err != nil {
+			return nil, nil
+		}
+		path = ".dfwlint.yaml"
+	}
+	return lint.LoadConfig(path)
+}
+
+// checkFiles checks every FILE on top of the bases with up to jobs files in
+// flight, and merges the reports in the order the files were given, so the
+// output does not depend on -j. Memory is bounded by the files in flight:
+// each file is read, loaded, checked and dropped by its worker.
+func checkFiles(files []string, c *common, opts parser.Options, stdin io.Reader, linter *lint.Linter, jobs int) (*lint.Report, error) {
+	rd := &reader{stdin: stdin}
+	var bases []parser.Source
+	for _, b := range c.bases {
+		s, err := rd.read(b)
+		if err != nil {
+			return nil, err
+		}
+		bases = append(bases, s)
+	}
+	// Standard input is read here, once, before the workers start.
+	for _, f := range files {
+		if f == "-" {
+			if _, err := rd.read("-"); err != nil {
+				return nil, err
+			}
+			break
 		}
 	}
-	return ExitClean
+	reports := make([]*lint.Report, len(files))
+	errs := make([]error, len(files))
+	idx := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < min(jobs, len(files)); w++ {
+		wg.Go(func() {
+			for i := range idx {
+				reports[i], errs[i] = checkOne(files[i], bases, rd, opts, linter)
+			}
+		})
+	}
+	for i := range files {
+		idx <- i
+	}
+	close(idx)
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	out := reports[0]
+	out.Merge(reports[1:]...)
+	dedupErrors(out)
+	return out, nil
+}
+
+// checkOne loads one FILE on top of the bases (each file is parsed anew:
+// a parsed file belongs to one ruleset) and checks it.
+func checkOne(name string, bases []parser.Source, rd *reader, opts parser.Options, linter *lint.Linter) (*lint.Report, error) {
+	s, err := rd.read(name)
+	if err != nil {
+		rep := lint.NewReport()
+		rep.Summary.Files = 1
+		rep.Errors = append(rep.Errors, lint.Position{File: name, Message: err.Error()})
+		rep.Summary.Errors = 1
+		return rep, nil
+	}
+	srcs := make([]parser.Source, 0, len(bases)+1)
+	for _, b := range bases {
+		srcs = append(srcs, parser.Source{Name: b.Name, Data: b.Data})
+	}
+	srcs = append(srcs, s)
+	loaded := parser.Load(srcs, opts)
+	var an facts.Analyzer
+	if newAnalyzer != nil {
+		an = newAnalyzer()
+	}
+	return linter.Check(context.Background(), loaded, lint.CheckOptions{Base: len(bases), Analyzer: an})
+}
+
+// dedupErrors keeps one copy of an input error that several FILEs share
+// (an error in a --base file is found with every FILE).
+func dedupErrors(rep *lint.Report) {
+	seen := map[lint.Position]bool{}
+	kept := rep.Errors[:0]
+	for _, e := range rep.Errors {
+		if seen[e] {
+			continue
+		}
+		seen[e] = true
+		kept = append(kept, e)
+	}
+	rep.Errors = kept
+	rep.Summary.Errors = len(kept)
 }
