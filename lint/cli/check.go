@@ -8,8 +8,10 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/dfw-project/dfw/lint"
+	"github.com/dfw-project/dfw/lint/analysis"
 	"github.com/dfw-project/dfw/lint/facts"
 	"github.com/dfw-project/dfw/parser"
 )
@@ -43,9 +45,10 @@ Examples:
 Exit status: 0 clean, 1 a finding at or above --fail-on, 2 usage or input error.
 `
 
-// newAnalyzer makes the analysis facts provider for one ruleset; nil leaves
-// the checks that need analysis facts silent.
-var newAnalyzer func() facts.Analyzer
+// newAnalyzer makes the analysis facts provider for one ruleset.
+var newAnalyzer = func(timeout time.Duration) facts.Analyzer {
+	return analysis.New(analysis.Options{Timeout: timeout})
+}
 
 func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := newFlagSet("check", checkUsage, stdout)
@@ -56,6 +59,7 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	config := fs.String("config", "", "configuration file (default .dfwlint.yaml when it exists)")
 	external := fs.StringArray("external", nil, "an external interface (repeatable); overrides the config and the inference from the rules")
 	jobs := fs.IntP("jobs", "j", runtime.NumCPU(), "files checked at once")
+	budget := fs.Duration("budget", analysis.DefaultTimeout, "time each analysis may take on one ruleset; an analysis cut short is reported (DFW902), never a silent pass")
 	c.register(fs)
 	if code, done := parseFlags(fs, args, stderr); done {
 		return code
@@ -104,7 +108,7 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		return ExitError
 	}
-	rep, err := checkFiles(fs.Args(), &c, opts, stdin, linter, *jobs)
+	rep, err := checkFiles(fs.Args(), &c, opts, stdin, linter, *jobs, *budget)
 	if err != nil {
 		fmt.Fprintf(stderr, "dfwlint check: %v\n", err)
 		return ExitError
@@ -142,7 +146,7 @@ func loadConfig(path string) (*lint.Config, error) {
 // flight, and merges the reports in the order the files were given, so the
 // output does not depend on -j. Memory is bounded by the files in flight:
 // each file is read, loaded, checked and dropped by its worker.
-func checkFiles(files []string, c *common, opts parser.Options, stdin io.Reader, linter *lint.Linter, jobs int) (*lint.Report, error) {
+func checkFiles(files []string, c *common, opts parser.Options, stdin io.Reader, linter *lint.Linter, jobs int, budget time.Duration) (*lint.Report, error) {
 	rd := &reader{stdin: stdin}
 	var bases []parser.Source
 	for _, b := range c.bases {
@@ -168,7 +172,7 @@ func checkFiles(files []string, c *common, opts parser.Options, stdin io.Reader,
 	for w := 0; w < min(jobs, len(files)); w++ {
 		wg.Go(func() {
 			for i := range idx {
-				reports[i], errs[i] = checkOne(files[i], bases, rd, opts, linter)
+				reports[i], errs[i] = checkOne(files[i], bases, rd, opts, linter, budget)
 			}
 		})
 	}
@@ -190,7 +194,7 @@ func checkFiles(files []string, c *common, opts parser.Options, stdin io.Reader,
 
 // checkOne loads one FILE on top of the bases (each file is parsed anew:
 // a parsed file belongs to one ruleset) and checks it.
-func checkOne(name string, bases []parser.Source, rd *reader, opts parser.Options, linter *lint.Linter) (*lint.Report, error) {
+func checkOne(name string, bases []parser.Source, rd *reader, opts parser.Options, linter *lint.Linter, budget time.Duration) (*lint.Report, error) {
 	s, err := rd.read(name)
 	if err != nil {
 		rep := lint.NewReport()
@@ -205,10 +209,7 @@ func checkOne(name string, bases []parser.Source, rd *reader, opts parser.Option
 	}
 	srcs = append(srcs, s)
 	loaded := parser.Load(srcs, opts)
-	var an facts.Analyzer
-	if newAnalyzer != nil {
-		an = newAnalyzer()
-	}
+	an := newAnalyzer(budget)
 	return linter.Check(context.Background(), loaded, lint.CheckOptions{Base: len(bases), Analyzer: an})
 }
 
