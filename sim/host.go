@@ -172,14 +172,12 @@ func (h *Host) IsBroadcast(a netip.Addr) bool {
 }
 
 func lastAddr(p netip.Prefix) netip.Addr {
-	b := p.Masked().Addr().As4()
-	bits := p.Bits()
-	for i := 0; i < 32; i++ {
-		if i >= bits {
-			b[i/8] |= 1 << (7 - i%8)
-		}
+	b := p.Addr().As4()
+	v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+	if bits := p.Bits(); bits < 32 {
+		v |= ^uint32(0) >> bits
 	}
-	return netip.AddrFrom4(b)
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
 }
 
 // AddrType returns the addrtype (RTN_*) of an address as the kernel's

@@ -39,6 +39,8 @@ type env struct {
 type failure struct {
 	pos  parser.Pos
 	what string
+	// m is the match that failed when what is "-m".
+	m *parser.Match
 }
 
 func ifaceMatch(m *parser.IfaceMatch, dev string) bool {
@@ -63,32 +65,32 @@ func addrMatch(m *parser.AddrMatch, a netip.Addr) bool {
 func ruleMatch(r *parser.Rule, e *env) (res tri, f failure, mm *parser.Match) {
 	p := e.p
 	if r.Src != nil && !addrMatch(r.Src, p.Src) {
-		return no, failure{r.Src.Pos, "-s"}, nil
+		return no, failure{r.Src.Pos, "-s", nil}, nil
 	}
 	if r.Dst != nil && !addrMatch(r.Dst, p.Dst) {
-		return no, failure{r.Dst.Pos, "-d"}, nil
+		return no, failure{r.Dst.Pos, "-d", nil}, nil
 	}
 	if r.In != nil && !ifaceMatch(r.In, e.in) {
-		return no, failure{r.In.Pos, "-i"}, nil
+		return no, failure{r.In.Pos, "-i", nil}, nil
 	}
 	if r.Out != nil && !ifaceMatch(r.Out, e.out) {
-		return no, failure{r.Out.Pos, "-o"}, nil
+		return no, failure{r.Out.Pos, "-o", nil}, nil
 	}
 	if r.Proto != nil && r.Proto.Num != 0 && (r.Proto.Num == p.Proto) == r.Proto.Neg {
-		return no, failure{r.Proto.Pos, "-p"}, nil
+		return no, failure{r.Proto.Pos, "-p", nil}, nil
 	}
 	if r.Proto != nil && r.Proto.Num == 0 && r.Proto.Neg {
-		return no, failure{r.Proto.Pos, "-p"}, nil
+		return no, failure{r.Proto.Pos, "-p", nil}, nil
 	}
 	if r.Fragment != nil && !r.Fragment.Neg {
 		// Simulated packets are never non-first fragments.
-		return no, failure{r.Fragment.Pos, "-f"}, nil
+		return no, failure{r.Fragment.Pos, "-f", nil}, nil
 	}
 	res = yes
 	for _, m := range r.Matches {
 		switch evalMatch(m, e) {
 		case no:
-			return no, failure{m.Pos, "-m " + m.Name}, nil
+			return no, failure{m.Pos, "-m", m}, nil
 		case maybe:
 			if mm == nil {
 				mm = m
@@ -413,6 +415,9 @@ func optionText(r *parser.Rule, f failure) string {
 			}
 			return strings.Join(parts, " ")
 		}
+	}
+	if f.m != nil {
+		return "-m " + f.m.Name
 	}
 	return f.what
 }

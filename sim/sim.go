@@ -35,6 +35,11 @@ type Sim struct {
 
 	ctActive bool
 	hasMay   bool
+	// fast, when set (Compile), lets a traversal skip the rules of a chain
+	// that cannot match the packet (compile.go).
+	fast *fastIndex
+	// scratch is the traversal state reused by RunReuse.
+	scratch *run
 }
 
 // New returns a simulator for a ruleset on a host.
@@ -179,6 +184,11 @@ type run struct {
 	// keeps its conntrack entry.
 	looped    bool
 	untracked bool
+	// stack is the jump stack of table, kept for reuse.
+	stack []frame
+	// pkt and inner hold the packet as it is handled (p points to pkt).
+	pkt   Packet
+	inner Packet
 }
 
 type mayNote struct {
@@ -190,11 +200,29 @@ type mayNote struct {
 
 // Run simulates one packet and updates the conntrack table.
 func (s *Sim) Run(p Packet) *Result {
+	res := &Result{}
+	s.runMain(&run{}, res, p)
+	return res
+}
+
+// RunReuse is Run into a Result that the caller reuses from packet to
+// packet: res is overwritten, and its slices (Path, Trace, Assumptions…)
+// keep their capacity, so that replaying many packets does not allocate
+// for each. res.Final.Inner points into the simulator's own state and is
+// valid until the next call.
+func (s *Sim) RunReuse(p Packet, res *Result) {
+	if s.scratch == nil {
+		s.scratch = &run{}
+	}
+	s.runMain(s.scratch, res, p)
+}
+
+func (s *Sim) runMain(r *run, res *Result, p Packet) {
 	var snap *Conntrack
-	if s.hasMay {
+	if s.hasMay && s.MaxAlternatives > 0 {
 		snap = s.CT.clone()
 	}
-	r := s.run(p, s.CT, nil)
+	s.runWith(r, res, p, s.CT, nil)
 	max := s.MaxAlternatives
 	for i, m := range r.mays {
 		if i >= max {
@@ -209,18 +237,27 @@ func (s *Sim) Run(p Packet) *Result {
 		r.res.MayMatch = append(r.res.MayMatch, MayMatch{Table: m.table, Chain: m.chain, Rule: m.idx, Pos: m.r.Pos,
 			Match: m.m.Name, Target: tg, Verdict: alt.res.Verdict, Disposition: alt.res.Disposition})
 	}
-	return r.res
 }
 
 func (s *Sim) run(p Packet, ct *Conntrack, force *parser.Rule) *run {
+	r := &run{}
+	s.runWith(r, &Result{}, p, ct, force)
+	return r
+}
+
+// runWith simulates p with the traversal state r and the result res, both
+// reset first (their slices keep their capacity).
+func (s *Sim) runWith(r *run, res *Result, p Packet, ct *Conntrack, force *parser.Rule) {
 	fillDefaults(&p, s.Host)
-	r := &run{s: s, ct: ct, force: force, res: &Result{Packet: p}}
-	pp := p
+	*res = Result{Packet: p, Path: res.Path[:0], Trace: res.Trace[:0], Assumptions: res.Assumptions[:0],
+		MayMatch: res.MayMatch[:0], Explain: res.Explain[:0]}
+	*r = run{s: s, ct: ct, force: force, res: res, stack: r.stack[:0], mays: r.mays[:0]}
+	r.pkt = p
 	if p.Inner != nil {
-		in := *p.Inner
-		pp.Inner = &in
+		r.inner = *p.Inner
+		r.pkt.Inner = &r.inner
 	}
-	r.p = &pp
+	r.p = &r.pkt
 	r.e = env{p: r.p, host: s.Host, ct: &r.info}
 	r.res.Assumptions = append(r.res.Assumptions, s.Host.Assumptions...)
 	if p.Local {
@@ -236,7 +273,6 @@ func (s *Sim) run(p Packet, ct *Conntrack, force *parser.Rule) *run {
 			r.res.CTState = "NONE"
 		}
 	}
-	return r
 }
 
 func natDiff(a, b *Packet) NAT {
@@ -401,26 +437,36 @@ func (r *run) natHook(chain string, src bool) verdict {
 	return verdict{}
 }
 
+type hookStep struct {
+	table string
+	nat   bool
+}
+
+// The tables of each hook, in priority order ("ct" is conntrack).
+var (
+	orderPrerouting  = []hookStep{{"raw", false}, {"ct", false}, {"mangle", false}, {"nat", true}}
+	orderOutput      = []hookStep{{"raw", false}, {"ct", false}, {"mangle", false}, {"nat", true}, {"filter", false}, {"security", false}}
+	orderInput       = []hookStep{{"mangle", false}, {"filter", false}, {"security", false}, {"nat", true}}
+	orderForward     = []hookStep{{"mangle", false}, {"filter", false}, {"security", false}}
+	orderPostrouting = []hookStep{{"mangle", false}, {"nat", true}}
+)
+
 // hookTables runs the tables registered on a hook, in priority order.
 // The nat position is handled by natHook.
 func (r *run) hookTables(hook string) verdict {
 	r.enter(hook)
-	type step struct {
-		table string
-		nat   bool
-	}
-	var order []step
+	var order []hookStep
 	switch hook {
 	case "PREROUTING":
-		order = []step{{"raw", false}, {"ct", false}, {"mangle", false}, {"nat", true}}
+		order = orderPrerouting
 	case "OUTPUT":
-		order = []step{{"raw", false}, {"ct", false}, {"mangle", false}, {"nat", true}, {"filter", false}, {"security", false}}
+		order = orderOutput
 	case "INPUT":
-		order = []step{{"mangle", false}, {"filter", false}, {"security", false}, {"nat", true}}
+		order = orderInput
 	case "FORWARD":
-		order = []step{{"mangle", false}, {"filter", false}, {"security", false}}
+		order = orderForward
 	case "POSTROUTING":
-		order = []step{{"mangle", false}, {"nat", true}}
+		order = orderPostrouting
 	}
 	for _, st := range order {
 		var v verdict

@@ -10,6 +10,10 @@ const maxSteps = 100000
 type frame struct {
 	c *parser.Chain
 	i int
+	// cl and ci: the chain's candidate rules for this packet and the
+	// position in them (fast path, see compile.go); cl is nil without.
+	cl []int32
+	ci int
 }
 
 // table traverses one table's built-in chain as ipt_do_table does.
@@ -22,8 +26,9 @@ func (r *run) table(table, chain string) verdict {
 	if base == nil {
 		return verdict{kind: vAccept}
 	}
-	var stack []frame
+	r.stack = r.stack[:0]
 	cur, i := base, 0
+	cl, ci := r.cands(cur), 0
 	policy := func() verdict {
 		r.res.Trace = append(r.res.Trace, Step{Table: table, Chain: base.Name, Policy: true, Target: base.Policy, Pos: base.PolicyPos})
 		if base.Policy == "DROP" {
@@ -32,18 +37,29 @@ func (r *run) table(table, chain string) verdict {
 		return verdict{kind: vAccept}
 	}
 	for {
+		if cl != nil {
+			// Skip the rules the index proved cannot match.
+			for ci < len(cl) && int(cl[ci]) < i {
+				ci++
+			}
+			if ci < len(cl) {
+				i = int(cl[ci])
+			} else {
+				i = len(cur.Rules)
+			}
+		}
 		r.steps++
 		if r.steps > maxSteps {
 			r.assume("traversal cut short after %d steps (a jump loop?)", maxSteps)
 			return verdict{kind: vDrop}
 		}
 		if i >= len(cur.Rules) {
-			if cur == base || len(stack) == 0 {
+			if cur == base || len(r.stack) == 0 {
 				return policy()
 			}
-			top := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
-			cur, i = top.c, top.i
+			top := r.stack[len(r.stack)-1]
+			r.stack = r.stack[:len(r.stack)-1]
+			cur, i, cl, ci = top.c, top.i, top.cl, top.ci
 			continue
 		}
 		rule := cur.Rules[i]
@@ -81,12 +97,12 @@ func (r *run) table(table, chain string) verdict {
 			case "DROP":
 				return verdict{kind: vDrop}
 			case "RETURN":
-				if cur == base || len(stack) == 0 {
+				if cur == base || len(r.stack) == 0 {
 					return policy()
 				}
-				top := stack[len(stack)-1]
-				stack = stack[:len(stack)-1]
-				cur, i = top.c, top.i
+				top := r.stack[len(r.stack)-1]
+				r.stack = r.stack[:len(r.stack)-1]
+				cur, i, cl, ci = top.c, top.i, top.cl, top.ci
 				continue
 			default: // QUEUE
 				r.assume("%s at %s: no program listens on the queue, the packet is dropped", tg.Name, posLine(rule.Pos))
@@ -99,9 +115,10 @@ func (r *run) table(table, chain string) verdict {
 				continue
 			}
 			if !tg.Goto {
-				stack = append(stack, frame{cur, i + 1})
+				r.stack = append(r.stack, frame{cur, i + 1, cl, ci})
 			}
 			cur, i = next, 0
+			cl, ci = r.cands(cur), 0
 			continue
 		}
 		if v := r.extension(table, chain, rule); v.kind != vContinue {

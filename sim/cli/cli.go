@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -38,6 +39,11 @@ examples:
   dfwsim --pkt proto=udp,in=docker0,dst=192.0.2.53,dport=53 live.save
   dfwsim --pkt proto=icmp,in=eth1 --expect DROP live.save iptables.conf
   dfwsim --iface ens33=10.0.0.5/24 --format json --pkt tcp:ens33:22 live.save
+  dfwsim --pcap uplink.pcap --in ens33 live.save iptables.conf
+
+With --pcap, the packets of a capture are replayed in order through one
+conntrack table, and a summary tells packets and flows per verdict and, for
+each dropped or rejected flow, the rule that first dropped it.
 
 flags:
 `
@@ -55,6 +61,8 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		explain bool
 		version bool
 		help    bool
+		ro      replayOptions
+		ifnames []string
 	)
 	fs.StringArrayVar(&pkts, "pkt", nil, "a packet of the flow: PROTO:IFACE:DPORT, key=value,..., reply[,...] or related[,...] (repeatable)")
 	fs.StringArrayVar(&ifaces, "iface", nil, "an interface of the host: NAME=ADDR/LEN (repeatable)")
@@ -62,6 +70,12 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.StringVar(&expect, "expect", "", "expected verdict: one for the whole flow, or one per packet (ACCEPT,DROP); exit 1 when different")
 	fs.StringVar(&format, "format", "text", "output format: text or json (JSON Lines)")
 	fs.BoolVar(&explain, "explain", false, "also show the rules that did not match and the first option that failed")
+	fs.StringVar(&ro.path, "pcap", "", "replay a capture (pcap or pcapng; Ethernet, Linux cooked v1/v2, raw IP) instead of --pkt, with conntrack across it")
+	fs.StringVar(&ro.in, "in", "", "with --pcap: the ingress interface of packets whose capture does not name it")
+	fs.StringArrayVar(&ifnames, "ifname", nil, "with --pcap: name a Linux cooked v2 interface index: N=NAME (repeatable)")
+	fs.IntVar(&ro.maxFlows, "max-flows", 10, "with --pcap: dropped flows listed per rule in the summary (0: all)")
+	fs.BoolVar(&ro.reference, "reference", false, "with --pcap: use the reference evaluator (linear scan of every rule) instead of the indexed chains")
+	fs.BoolVarP(&ro.quiet, "quiet", "q", false, "no progress bar")
 	fs.BoolVar(&version, "version", false, "print the version")
 	fs.BoolVarP(&help, "help", "h", false, "show this help")
 	if err := fs.Parse(args); err != nil {
@@ -85,8 +99,26 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "dfwsim: no rules file given\n%s", usage)
 		return ExitUsage
 	}
+	if ro.path != "" {
+		if len(pkts) > 0 || expect != "" {
+			fmt.Fprintf(stderr, "dfwsim: --pcap replays a capture: it takes neither --pkt nor --expect\n")
+			return ExitUsage
+		}
+		ro.format = format
+		ro.ifnames = map[uint32]string{}
+		for _, v := range ifnames {
+			n, name, ok := strings.Cut(v, "=")
+			idx, err := strconv.ParseUint(n, 10, 32)
+			if !ok || err != nil || name == "" {
+				fmt.Fprintf(stderr, "dfwsim: --ifname %s: expected N=NAME (e.g. 2=ens33)\n", v)
+				return ExitUsage
+			}
+			ro.ifnames[uint32(idx)] = name
+		}
+		return replayMain(ro, files, ifaces, brnf, stdin, stdout, stderr)
+	}
 	if len(pkts) == 0 {
-		fmt.Fprintf(stderr, "dfwsim: no --pkt given\n%s\n", sim.SpecForms)
+		fmt.Fprintf(stderr, "dfwsim: no --pkt or --pcap given\n%s\n", sim.SpecForms)
 		return ExitUsage
 	}
 	var specs []*sim.Spec

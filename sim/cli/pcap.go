@@ -1,0 +1,649 @@
+package cli
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"runtime/debug"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/dfw-project/dfw/parser"
+	"github.com/dfw-project/dfw/sim"
+	"github.com/dfw-project/dfw/sim/capture"
+)
+
+// replayOptions are the flags of a capture replay.
+type replayOptions struct {
+	path      string
+	in        string
+	ifnames   map[uint32]string
+	format    string
+	quiet     bool
+	maxFlows  int
+	reference bool
+}
+
+// How an outbound frame of the capture was replayed.
+const (
+	outReply   = iota // as the answer to a replayed incoming packet
+	outLocal          // as a packet the host generated
+	outLeaving        // not replayed: it is a replayed packet leaving
+	outDropped        // not replayed: it answers a packet the ruleset dropped
+	numOut
+)
+
+// wkey is a packet's tuple as seen on the wire. For ICMP queries sport is
+// the identifier and dport type<<8; for ICMP errors and other protocols
+// only the addresses count.
+type wkey struct {
+	proto        uint8
+	src, dst     netip.Addr
+	sport, dport uint16
+}
+
+func (k wkey) invert() wkey {
+	r := wkey{proto: k.proto, src: k.dst, dst: k.src, sport: k.dport, dport: k.sport}
+	if sim.IsICMP(k.proto) {
+		r.sport = k.sport
+		t := uint8(k.dport >> 8)
+		if inv, ok := icmpInverse[t]; ok {
+			t = inv
+		}
+		r.dport = uint16(t) << 8
+	}
+	return r
+}
+
+// canon orders the two ends, so that both directions share a key.
+func (k wkey) canon() wkey {
+	i := k.invert()
+	c := k.src.Compare(k.dst)
+	if c > 0 || (c == 0 && k.sport > k.dport) {
+		return i
+	}
+	if c == 0 && k.sport == k.dport && i.dport < k.dport {
+		return i // same ends: an ICMP query and its answer
+	}
+	return k
+}
+
+var icmpInverse = map[uint8]uint8{
+	8: 0, 0: 8, 13: 14, 14: 13, 15: 16, 16: 15, 17: 18, 18: 17,
+	128: 129, 129: 128, 130: 131, 131: 130,
+}
+
+func keyOf(p *sim.Packet) wkey {
+	k := wkey{proto: p.Proto, src: p.Src, dst: p.Dst}
+	switch {
+	case sim.HasPorts(p.Proto):
+		k.sport, k.dport = p.Sport, p.Dport
+	case sim.IsICMP(p.Proto) && !isICMPErr(p):
+		k.sport, k.dport = p.Sport, uint16(p.ICMPType)<<8
+	}
+	return k
+}
+
+func isICMPErr(p *sim.Packet) bool {
+	if !sim.IsICMP(p.Proto) {
+		return false
+	}
+	if p.Proto == sim.ProtoICMPv6 {
+		return p.ICMPType < 128
+	}
+	switch p.ICMPType {
+	case 3, 4, 5, 11, 12:
+		return true
+	}
+	return false
+}
+
+// prev is what a reply needs of the last packet of a flow in its first
+// direction (sim.ReplyTo and sim.RelatedTo read these fields).
+type prev struct {
+	final                  sim.Packet
+	out, physOut, disp     string
+	pktIn, pktPhysIn       string
+	pktLocal, valid, isNew bool
+}
+
+func (p *prev) result() *sim.Result {
+	return &sim.Result{Final: p.final, Out: p.out, PhysOut: p.physOut, Disposition: p.disp,
+		Packet: sim.Packet{In: p.pktIn, PhysIn: p.pktPhysIn, Local: p.pktLocal}}
+}
+
+// flow is what the replay knows of one connection.
+type flow struct {
+	id       int
+	first    uint64     // frame number of its first packet
+	pkt      sim.Packet // its first packet
+	why      string     // why routing dropped it
+	origWire wkey       // the first packet's tuple on the wire
+	local    bool       // the host opened it (its first packet was outbound)
+	last     prev
+	// lastLeft is the last replayed packet of the flow that left the
+	// host (forwarded or sent), as it left, and leftOut its interface.
+	lastLeft wkey
+	leftOut  string
+	verdicts [3]bool
+	dropped  bool
+}
+
+type groupKey struct {
+	file         string
+	line         int
+	table, chain string
+	rule         int
+	routing      bool
+}
+
+type dropGroup struct {
+	key     groupKey
+	step    sim.Step
+	routing bool
+	flows   []*flow
+	nflows  int
+	packets uint64
+}
+
+// replayer holds the state of one capture replay.
+type replayer struct {
+	o       replayOptions
+	s       *sim.Sim
+	host    *sim.Host
+	flows   map[wkey]*flow
+	nflows  int
+	packets [3]uint64
+	vflows  [3]uint64
+	outs    [numOut]uint64
+	groups  map[groupKey]*dropGroup
+	order   []*dropGroup
+	dflt    string
+	unnamed map[string]bool
+	warn    []string
+	// noDir: the capture gives no directions (Ethernet or raw IP); a frame
+	// from one of the host's addresses is then taken as outbound.
+	noDir    bool
+	guessed  uint64
+	family   parser.Family
+	otherFam uint64
+	res      sim.Result
+	inner    sim.Packet
+	jw       *bufio.Writer
+	enc      *json.Encoder
+}
+
+func verdictIndex(v string) int {
+	switch v {
+	case sim.Accept:
+		return 0
+	case sim.Drop:
+		return 1
+	}
+	return 2
+}
+
+var verdictNames = [3]string{sim.Accept, sim.Drop, sim.Reject}
+
+// countingReader counts the bytes read, for the progress bar.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	c.n += int64(n)
+	return n, err
+}
+
+// replayCapture replays a capture through s and writes the summary (or
+// JSON Lines). Exit 2 only when the file cannot be read.
+func replayCapture(o replayOptions, s *sim.Sim, host *sim.Host, stdout, stderr io.Writer) int {
+	f, err := os.Open(o.path)
+	if err != nil {
+		fmt.Fprintf(stderr, "dfwsim: --pcap: %v\n", err)
+		return ExitUsage
+	}
+	defer f.Close()
+	var size int64
+	if fi, err := f.Stat(); err == nil {
+		size = fi.Size()
+	}
+	cr := &countingReader{r: f}
+	rd, err := capture.Open(cr, capture.Options{Iface: o.in, IfIndexNames: o.ifnames})
+	if err != nil {
+		fmt.Fprintf(stderr, "dfwsim: --pcap %s: %v\n", o.path, err)
+		return ExitUsage
+	}
+	s.MaxAlternatives = 0 // exploring may-match alternatives copies conntrack for each packet
+	// The heap is mostly the conntrack and flow tables, which only grow:
+	// collect less often.
+	defer debug.SetGCPercent(debug.SetGCPercent(400))
+	if o.reference {
+		s.Decompile()
+	} else {
+		s.Compile()
+	}
+	rp := &replayer{o: o, s: s, host: host, flows: map[wkey]*flow{}, groups: map[groupKey]*dropGroup{}, unnamed: map[string]bool{}}
+	rp.dflt = o.in
+	if rp.dflt == "" {
+		for _, i := range host.Ifaces {
+			if !i.Bridge && i.Name != "lo" {
+				rp.dflt = i.Name
+				break
+			}
+		}
+	}
+	w := bufio.NewWriterSize(stdout, 64<<10)
+	defer w.Flush()
+	if o.format == "json" {
+		rp.jw = w
+		rp.enc = json.NewEncoder(w)
+		rp.enc.SetEscapeHTML(false)
+	}
+	var bar *progress
+	if !o.quiet && isTerminal(stderr) {
+		bar = &progress{w: stderr, size: size, start: time.Now()}
+	}
+	rp.family = s.Ruleset.Family
+	switch rd.LinkType() {
+	case capture.LinkSLL, capture.LinkSLL2:
+	default:
+		rp.noDir = true
+	}
+	var cp capture.Packet
+	status := ExitOK
+	for n := 0; ; n++ {
+		err := rd.Next(&cp)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "dfwsim: --pcap %s: %v\n", o.path, err)
+			status = ExitUsage
+			break
+		}
+		rp.packet(&cp)
+		if bar != nil && n&4095 == 0 {
+			bar.update(cr.n, rd.Stats().Frames)
+		}
+	}
+	if bar != nil {
+		bar.done()
+	}
+	st := rd.Stats()
+	if o.format == "json" {
+		for _, l := range rp.warnings(st) {
+			fmt.Fprintf(stderr, "dfwsim: warning: %s: %s\n", o.path, l)
+		}
+		return status
+	}
+	rp.summary(w, st)
+	return status
+}
+
+// ifaceOf names the ingress interface of a captured packet.
+func (rp *replayer) ifaceOf(cp *capture.Packet) string {
+	name := cp.Iface
+	if cp.IfIndex != 0 && name == "if"+strconv.FormatUint(uint64(cp.IfIndex), 10) {
+		if _, ok := rp.o.ifnames[cp.IfIndex]; !ok && rp.host.Iface(name) == nil {
+			if !rp.unnamed[name] {
+				rp.unnamed[name] = true
+				rp.warn = append(rp.warn, fmt.Sprintf("interface index %d has no name in the capture: taken as %s (name it with --ifname %d=NAME)", cp.IfIndex, rp.dflt, cp.IfIndex))
+			}
+			return rp.dflt
+		}
+	}
+	if name == "" {
+		if !rp.unnamed[""] {
+			rp.unnamed[""] = true
+			rp.warn = append(rp.warn, fmt.Sprintf("the capture does not name the interface: packets taken as arriving on %s (set it with --in)", rp.dflt))
+		}
+		return rp.dflt
+	}
+	return name
+}
+
+func toSim(cp *capture.Packet, in string) sim.Packet {
+	p := sim.Packet{Proto: cp.Proto, Src: cp.Src, Dst: cp.Dst, Sport: cp.Sport, Dport: cp.Dport, Flags: cp.TCPFlags,
+		ICMPType: cp.ICMPType, ICMPCode: cp.ICMPCode, TTL: cp.TTL, TOS: cp.TOS, Len: cp.Len, In: in}
+	if sim.IsICMP(cp.Proto) {
+		p.Sport = cp.ICMPID
+	}
+	return p
+}
+
+func innerOf(h *capture.Header) sim.Packet {
+	in := sim.Packet{Proto: h.Proto, Src: h.Src, Dst: h.Dst, Sport: h.Sport, Dport: h.Dport, ICMPType: h.ICMPType, ICMPCode: h.ICMPCode}
+	if sim.IsICMP(h.Proto) {
+		in.Sport = h.ICMPID
+	}
+	return in
+}
+
+// packet replays one captured packet.
+func (rp *replayer) packet(cp *capture.Packet) {
+	if (cp.Family == 6) != (rp.family == parser.IPv6) {
+		rp.otherFam++
+		return
+	}
+	if rp.noDir {
+		if cp.Outbound {
+			rp.noDir = false // the capture does give directions
+		} else if rp.host.IsLocal(cp.Src) && !cp.Src.IsLoopback() {
+			cp.Outbound = true
+			rp.guessed++
+		}
+	}
+	in := rp.ifaceOf(cp)
+	p := toSim(cp, in)
+	if cp.Inner != nil {
+		rp.inner = innerOf(cp.Inner)
+		p.Inner = &rp.inner
+	}
+	k := keyOf(&p)
+	ck := k
+	if p.Inner != nil {
+		ck = keyOf(p.Inner) // an ICMP error belongs to the flow it is about
+	}
+	ck = ck.canon()
+	f := rp.flows[ck]
+	if cp.Outbound {
+		var kind int
+		p, kind = rp.outbound(f, k, in, p)
+		rp.outs[kind]++
+		if kind == outLeaving || kind == outDropped {
+			return
+		}
+	}
+	if f == nil {
+		rp.nflows++
+		f = &flow{id: rp.nflows, first: cp.Num, origWire: k, local: p.Local, pkt: p}
+		f.pkt.Inner = nil
+		rp.flows[ck] = f
+	}
+	rp.s.RunReuse(p, &rp.res)
+	res := &rp.res
+	vi := verdictIndex(res.Verdict)
+	rp.packets[vi]++
+	if !f.verdicts[vi] {
+		f.verdicts[vi] = true
+		rp.vflows[vi]++
+	}
+	if vi != 0 && !f.dropped {
+		f.dropped = true
+		rp.dropped(f, res)
+	}
+	if k == f.origWire || (p.Inner == nil && !cp.Outbound && !f.last.valid) {
+		f.last = prev{final: res.Final, out: res.Out, physOut: res.PhysOut, disp: res.Disposition,
+			pktIn: res.Packet.In, pktPhysIn: res.Packet.PhysIn, pktLocal: res.Packet.Local, valid: true}
+		f.last.final.Inner = nil
+	}
+	if !cp.Outbound && (res.Disposition == sim.Forwarded || res.Disposition == sim.Sent) {
+		fk := keyOf(&res.Final)
+		f.lastLeft, f.leftOut = fk, res.Out
+		if fc := fk.canon(); fc != ck {
+			if _, ok := rp.flows[fc]; !ok {
+				rp.flows[fc] = f // the connection after NAT
+			}
+		}
+	}
+	if rp.enc != nil {
+		j := toJSON(res)
+		_ = rp.enc.Encode(jsonFrame{Frame: cp.Num, jsonResult: j})
+	}
+}
+
+type jsonFrame struct {
+	Frame uint64 `json:"frame"`
+	jsonResult
+}
+
+// outbound decides how an outbound frame is replayed.
+func (rp *replayer) outbound(f *flow, k wkey, iface string, p sim.Packet) (sim.Packet, int) {
+	if f != nil && f.leftOut != "" && k == f.lastLeft && iface == f.leftOut {
+		f.leftOut = "" // one copy for each replayed packet
+		return p, outLeaving
+	}
+	if f != nil && !f.local && f.last.valid {
+		prevRes := f.last.result()
+		if p.Inner != nil {
+			if keyOf(p.Inner) == f.origWire {
+				if f.last.disp == sim.Dropped || f.last.disp == sim.Rejected {
+					return p, outDropped
+				}
+				q := sim.RelatedTo(prevRes, p.ICMPType, p.ICMPCode)
+				q.TOS, q.Len = p.TOS, p.Len
+				return q, outReply
+			}
+		} else if k == f.origWire.invert() {
+			if f.last.disp == sim.Dropped || f.last.disp == sim.Rejected {
+				return p, outDropped
+			}
+			q := sim.ReplyTo(prevRes)
+			q.Flags, q.ICMPType, q.ICMPCode = p.Flags, p.ICMPType, p.ICMPCode
+			q.TOS, q.Len, q.TTL = p.TOS, p.Len, p.TTL
+			if !q.Local && q.TTL < 255 {
+				q.TTL++ // it was routed once before the capture saw it
+			}
+			return q, outReply
+		}
+	}
+	p.Local, p.In = true, ""
+	return p, outLocal
+}
+
+// dropped files a flow under the rule that first dropped or rejected it.
+func (rp *replayer) dropped(f *flow, res *sim.Result) {
+	var key groupKey
+	var st sim.Step
+	routing := false
+	if res.DroppedIn == "routing" || len(res.Trace) == 0 {
+		routing = true
+		key.routing = true
+	} else {
+		st = res.Trace[len(res.Trace)-1]
+		key = groupKey{file: st.Pos.File, line: st.Pos.Line, table: st.Table, chain: st.Chain, rule: st.Rule}
+	}
+	g := rp.groups[key]
+	if g == nil {
+		g = &dropGroup{key: key, step: st, routing: routing}
+		rp.groups[key] = g
+		rp.order = append(rp.order, g)
+	}
+	g.nflows++
+	if rp.o.maxFlows <= 0 || len(g.flows) < rp.o.maxFlows {
+		g.flows = append(g.flows, f)
+	}
+	if routing && len(g.flows) > 0 && g.flows[len(g.flows)-1] == f {
+		for _, a := range res.Assumptions {
+			if strings.HasPrefix(a, "routing drops the packet: ") {
+				f.why = strings.TrimPrefix(a, "routing drops the packet: ")
+			}
+		}
+	}
+}
+
+func (rp *replayer) warnings(st *capture.Stats) []string {
+	return append(append([]string{}, rp.warn...), st.Warnings()...)
+}
+
+func (rp *replayer) summary(w io.Writer, st *capture.Stats) {
+	replayed := rp.packets[0] + rp.packets[1] + rp.packets[2]
+	fmt.Fprintf(w, "capture %s: %d frames, %d packets replayed", rp.o.path, st.Frames, replayed)
+	if n := st.TotalSkipped(); n > 0 {
+		fmt.Fprintf(w, ", %d frames skipped", n)
+	}
+	if st.Reassembled > 0 {
+		fmt.Fprintf(w, ", %d datagrams reassembled from %d fragments", st.Reassembled, st.Reassembled+st.Merged)
+	}
+	fmt.Fprintln(w)
+	if rp.otherFam > 0 {
+		fam, other := "IPv4", "IPv6"
+		if rp.family == parser.IPv6 {
+			fam, other = "IPv6", "IPv4"
+		}
+		fmt.Fprintf(w, "%d %s packets not replayed: the ruleset is %s\n", rp.otherFam, other, fam)
+	}
+	if nout := rp.outs[0] + rp.outs[1] + rp.outs[2] + rp.outs[3]; nout > 0 {
+		fmt.Fprintf(w, "outbound: %d packets", nout)
+		if rp.guessed > 0 {
+			fmt.Fprintf(w, " (%d taken as outbound for their source, one of this host's addresses: the capture gives no direction)", rp.guessed)
+		}
+		fmt.Fprintf(w, ": %d replayed as replies, %d as sent by this host, %d not replayed (seen leaving after a replayed packet), %d not replayed (answers to packets the ruleset dropped)\n",
+			rp.outs[outReply], rp.outs[outLocal], rp.outs[outLeaving], rp.outs[outDropped])
+	}
+	fmt.Fprintf(w, "\n%-8s %10s %8s\n", "verdict", "packets", "flows")
+	for i, v := range verdictNames {
+		fmt.Fprintf(w, "%-8s %10d %8d\n", v, rp.packets[i], rp.vflows[i])
+	}
+	fmt.Fprintf(w, "(%d flows; a flow counts under each verdict its packets got)\n", rp.nflows)
+	if len(rp.order) > 0 {
+		fmt.Fprintf(w, "\ndropped or rejected flows, by the first rule that dropped them:\n")
+		groups := append([]*dropGroup{}, rp.order...)
+		sort.SliceStable(groups, func(i, j int) bool { return groups[i].nflows > groups[j].nflows })
+		for _, g := range groups {
+			switch {
+			case g.routing:
+				fmt.Fprintf(w, "  routing (no rule): %d flow%s\n", g.nflows, plural(g.nflows))
+			case g.step.Policy:
+				fmt.Fprintf(w, "  %s:%d  %s/%s policy %s: %d flow%s\n", g.step.Pos.File, g.step.Pos.Line, g.step.Table, g.step.Chain, g.step.Target, g.nflows, plural(g.nflows))
+			default:
+				rule := ""
+				if g.step.R != nil {
+					rule = "  " + g.step.R.String()
+				}
+				fmt.Fprintf(w, "  %s:%d  %s/%s#%d%s: %d flow%s\n", g.step.Pos.File, g.step.Pos.Line, g.step.Table, g.step.Chain, g.step.Rule, rule, g.nflows, plural(g.nflows))
+			}
+			for _, f := range g.flows {
+				why := ""
+				if f.why != "" {
+					why = " — " + f.why
+				}
+				fmt.Fprintf(w, "    packet %d: %s%s\n", f.first, f.pkt.String(), why)
+			}
+			if more := g.nflows - len(g.flows); more > 0 {
+				fmt.Fprintf(w, "    … %d more (--max-flows 0 lists all)\n", more)
+			}
+		}
+	}
+	if ws := rp.warnings(st); len(ws) > 0 {
+		fmt.Fprintf(w, "\nwarnings:\n")
+		for _, l := range ws {
+			fmt.Fprintf(w, "  %s\n", l)
+		}
+	}
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// progress is a one-line progress bar on a terminal.
+type progress struct {
+	w     io.Writer
+	size  int64
+	start time.Time
+	last  time.Time
+	shown bool
+}
+
+func (p *progress) update(read int64, frames uint64) {
+	now := time.Now()
+	if now.Sub(p.start) < 500*time.Millisecond || now.Sub(p.last) < 100*time.Millisecond {
+		return
+	}
+	p.last, p.shown = now, true
+	rate := float64(frames) / now.Sub(p.start).Seconds()
+	if p.size <= 0 {
+		fmt.Fprintf(p.w, "\r%d frames, %.0f frames/s ", frames, rate)
+		return
+	}
+	frac := min(float64(read)/float64(p.size), 1)
+	const width = 30
+	n := int(frac * width)
+	fmt.Fprintf(p.w, "\r[%s%s] %3.0f%% %d frames, %.0f frames/s ", strings.Repeat("#", n), strings.Repeat(" ", width-n), frac*100, frames, rate)
+}
+
+func (p *progress) done() {
+	if p.shown {
+		fmt.Fprintf(p.w, "\r%s\r", strings.Repeat(" ", 79))
+	}
+}
+
+// replayMain loads the ruleset and replays the capture.
+func replayMain(o replayOptions, files, ifaces []string, brnf bool, stdin io.Reader, stdout, stderr io.Writer) int {
+	given := map[string][]netip.Prefix{}
+	for _, f := range ifaces {
+		name, addr, ok := strings.Cut(f, "=")
+		p, err := netip.ParsePrefix(addr)
+		if !ok || name == "" || err != nil {
+			fmt.Fprintf(stderr, "dfwsim: --iface %s: expected NAME=ADDR/LEN (e.g. ens33=203.0.113.10/24)\n", f)
+			return ExitUsage
+		}
+		given[name] = append(given[name], p)
+	}
+	var srcs []parser.Source
+	for _, f := range files {
+		var data []byte
+		var err error
+		name := f
+		if f == "-" {
+			data, err = io.ReadAll(stdin)
+			name = "<stdin>"
+		} else {
+			data, err = os.ReadFile(f)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "dfwsim: %v\n", err)
+			return ExitUsage
+		}
+		srcs = append(srcs, parser.Source{Name: name, Data: data})
+	}
+	l := parser.Load(srcs, parser.Options{})
+	if errs := l.Diags.Errors(); len(errs) > 0 {
+		for _, e := range errs {
+			fmt.Fprintln(stderr, e.Error())
+		}
+		return ExitUsage
+	}
+	for _, w := range l.Diags.Warnings() {
+		fmt.Fprintln(stderr, w.Error())
+	}
+	// The interfaces the replay names are part of the host.
+	for _, n := range append([]string{o.in}, mapValues(o.ifnames)...) {
+		if n != "" && n != "lo" {
+			if _, ok := given[n]; !ok {
+				given[n] = nil
+			}
+		}
+	}
+	host := sim.InferHost(l.Ruleset, given)
+	host.BrNetfilter = brnf
+	return replayCapture(o, sim.New(l.Ruleset, host), host, stdout, stderr)
+}
+
+func mapValues(m map[uint32]string) []string {
+	var out []string
+	for _, v := range m {
+		out = append(out, v)
+	}
+	sort.Strings(out)
+	return out
+}
