@@ -1,0 +1,234 @@
+package symbolic
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/dfw-project/dfw/parser"
+	"github.com/dfw-project/dfw/sim"
+	"github.com/dfw-project/dfw/sim/agreement"
+	"github.com/dfw-project/dfw/sim/pset"
+)
+
+var entries = []Entry{{In: "ens33"}, {In: "eth1"}, {In: "docker0"}, {In: "br-app"}, {In: "eth9"}, {Local: true}}
+
+// stepKey formats a trace for comparison.
+func traceKey(tr []sim.Step) string {
+	var b strings.Builder
+	for _, s := range tr {
+		r := s.Rule
+		if s.Policy {
+			r = 0
+		}
+		fmt.Fprintf(&b, "%s/%s#%d:%s ", s.Table, s.Chain, r, s.Target)
+	}
+	return b.String()
+}
+
+func natKey(n sim.NAT) string {
+	return fmt.Sprintf("%v %v %v:%v %v:%v", n.Src, n.Dst, n.HasSport, n.Sport, n.HasDport, n.Dport)
+}
+
+// agree compares a class with the simulator's answer for packet p.
+func agree(c *Class, r *sim.Result) string {
+	var diffs []string
+	if c.Alternative {
+		for _, m := range r.MayMatch {
+			for _, x := range c.MayMatch {
+				if x.Taken && x.Step.R != nil && x.Step.Table == m.Table && x.Step.Chain == m.Chain && x.Step.Rule == m.Rule {
+					if m.Verdict != c.Verdict || m.Disposition != c.Disposition {
+						return fmt.Sprintf("alternative %s/%s#%d: class %s/%s, sim %s/%s", m.Table, m.Chain, m.Rule, c.Verdict, c.Disposition, m.Verdict, m.Disposition)
+					}
+				}
+			}
+		}
+		return ""
+	}
+	if c.Verdict != r.Verdict || c.Disposition != r.Disposition || c.DroppedIn != r.DroppedIn || c.RejectWith != r.RejectWith {
+		diffs = append(diffs, fmt.Sprintf("verdict: class %s/%s/%s/%s, sim %s/%s/%s/%s", c.Verdict, c.Disposition, c.DroppedIn, c.RejectWith, r.Verdict, r.Disposition, r.DroppedIn, r.RejectWith))
+	}
+	if c.Out != r.Out {
+		diffs = append(diffs, fmt.Sprintf("out: class %q, sim %q", c.Out, r.Out))
+	}
+	if a, b := traceKey(c.Trace), traceKey(r.Trace); a != b {
+		diffs = append(diffs, fmt.Sprintf("trace:\n  class %s\n  sim   %s", a, b))
+	}
+	if strings.Join(c.Path, ",") != strings.Join(r.Path, ",") {
+		diffs = append(diffs, fmt.Sprintf("path: class %v, sim %v", c.Path, r.Path))
+	}
+	if a, b := natKey(c.NAT), natKey(r.NAT); a != b {
+		diffs = append(diffs, fmt.Sprintf("nat: class %s, sim %s", a, b))
+	}
+	return strings.Join(diffs, "; ")
+}
+
+var (
+	addrPool = []string{"203.0.113.10", "198.51.100.10", "172.17.0.1", "172.18.0.1", "203.0.113.7", "198.51.100.7",
+		"172.17.0.2", "172.17.0.3", "172.18.0.2", "203.0.113.255", "127.0.0.1", "224.0.0.1", "224.0.0.251",
+		"255.255.255.255", "0.0.0.0", "198.51.100.5", "10.1.2.3", "203.0.113.135", "172.17.255.255", "8.8.8.8"}
+	portPool = []uint16{22, 53, 80, 443, 8080, 5432, 1000, 1010, 1049, 1050, 40000, 0, 65535}
+)
+
+func randPacket(r *rand.Rand, entry Entry) sim.Packet {
+	a := func() netip.Addr {
+		if r.IntN(5) == 0 {
+			return netip.AddrFrom4([4]byte{byte(r.IntN(256)), byte(r.IntN(256)), byte(r.IntN(256)), byte(r.IntN(256))})
+		}
+		return netip.MustParseAddr(addrPool[r.IntN(len(addrPool))])
+	}
+	port := func() uint16 {
+		if r.IntN(6) == 0 {
+			return uint16(r.IntN(65536))
+		}
+		return portPool[r.IntN(len(portPool))]
+	}
+	p := sim.Packet{Src: a(), Dst: a(), TTL: 64}
+	if !entry.Local {
+		p.In = entry.In
+	} else {
+		p.Local = true
+	}
+	switch r.IntN(8) {
+	case 0, 1, 2:
+		p.Proto = sim.ProtoTCP
+		p.Flags = []uint8{parser.FlagSYN, parser.FlagSYN, parser.FlagACK, parser.FlagSYN | parser.FlagACK, parser.FlagRST,
+			parser.FlagFIN | parser.FlagACK, parser.FlagPSH | parser.FlagACK, 0, uint8(r.IntN(256))}[r.IntN(9)]
+		p.Sport, p.Dport = port(), port()
+	case 3, 4:
+		p.Proto = sim.ProtoUDP
+		p.Sport, p.Dport = port(), port()
+	case 5, 6:
+		p.Proto = sim.ProtoICMP
+		p.ICMPType = []uint8{8, 8, 0, 3, 11, 13, uint8(r.IntN(256))}[r.IntN(7)]
+		p.Sport = uint16(r.IntN(65536))
+	default:
+		p.Proto = []uint8{47, 50, 132, 99}[r.IntN(4)]
+	}
+	if r.IntN(8) == 0 {
+		p.TTL = uint8(1 + r.IntN(70))
+	}
+	p.Len = sim.HeaderLen(p.Proto, false)
+	if r.IntN(8) == 0 {
+		p.Len = uint16(20 + r.IntN(200))
+	}
+	return p
+}
+
+func findClass(cs []Class, p sim.Packet, entry Entry) []int {
+	pt := PointOf(p, entry)
+	var out []int
+	for i := range cs {
+		if pset.Contains(cs[i].Set, pt) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// checkCase evaluates every entry of a ruleset and compares the classes
+// with the simulator on their witnesses and on random packets. It returns
+// packets compared and those outside every class (uncovered: allowed only
+// with an Incomplete).
+func checkCase(t *testing.T, name string, rs *parser.Ruleset, r *rand.Rand, nrand int) (compared, uncovered int) {
+	t.Helper()
+	ev := NewEvaluator(rs, agreement.TopologyHost(), Options{})
+	for _, en := range entries {
+		classes, inc := ev.Eval(context.Background(), "test", en, ev.FirstPackets())
+		// The primary classes partition the input.
+		all := ev.U.Empty()
+		for i := range classes {
+			c := &classes[i]
+			if c.Alternative {
+				continue
+			}
+			if all.Overlaps(c.Set) {
+				t.Errorf("%s %s: class %d overlaps an earlier class", name, en, i)
+			}
+			all = all.Union(c.Set)
+		}
+		if len(inc) == 0 && !all.Equal(ev.arrival(ev.FirstPackets(), en)) {
+			t.Errorf("%s %s: classes do not cover every packet and no Incomplete", name, en)
+		}
+		check := func(p sim.Packet, what string) {
+			idx := findClass(classes, p, en)
+			primary := -1
+			for _, i := range idx {
+				if !classes[i].Alternative {
+					primary = i
+				}
+			}
+			if primary < 0 {
+				uncovered++
+				if len(inc) == 0 {
+					t.Errorf("%s %s: %s %v in no class", name, en, what, p.String())
+				}
+				return
+			}
+			s := sim.New(rs, agreement.TopologyHost())
+			res := s.Run(p)
+			compared++
+			for _, i := range idx {
+				if d := agree(&classes[i], res); d != "" {
+					t.Errorf("%s %s: %s %s (in=%s local=%v ttl=%d len=%d):\n%s\nruleset:\n%s", name, en, what, p.String(), p.In, p.Local, p.TTL, p.Len, d, dump(rs))
+					return
+				}
+			}
+		}
+		for i := range classes {
+			check(classes[i].Witness, fmt.Sprintf("witness of class %d", i))
+		}
+		for i := 0; i < nrand; i++ {
+			check(randPacket(r, en), "random packet")
+		}
+	}
+	return
+}
+
+func dump(rs *parser.Ruleset) string {
+	var b strings.Builder
+	for _, t := range rs.SortedTables() {
+		for _, c := range t.Order {
+			for _, r := range c.Rules {
+				b.WriteString(r.Line)
+				b.WriteByte('\n')
+			}
+		}
+	}
+	return b.String()
+}
+
+// TestRandomAgreement: on random rulesets of the kernel-agreement
+// generator, every witness and random packet gets from the simulator
+// exactly its class's answer (verdict, disposition, egress, trace, path,
+// NAT).
+func TestRandomAgreement(t *testing.T) {
+	n := 300
+	if testing.Short() {
+		n = 60
+	}
+	if s := os.Getenv("SYMBOLIC_SEEDS"); s != "" {
+		n, _ = strconv.Atoi(s)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	var compared, uncovered int
+	for seed := uint64(1); seed <= uint64(n); seed++ {
+		c := agreement.RandomCase(seed)
+		rs, err := agreement.LoadRuleset(c, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, b := checkCase(t, c.Name, rs, r, 40)
+		compared += a
+		uncovered += b
+		if t.Failed() {
+			return
+		}
+	}
+	t.Logf("%d rulesets, %d packets compared, %d outside the evaluated classes (bridged frames)", n, compared, uncovered)
+}

@@ -1,0 +1,759 @@
+package symbolic
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+
+	"github.com/dfw-project/dfw/parser"
+	"github.com/dfw-project/dfw/sim"
+	"github.com/dfw-project/dfw/sim/pset"
+)
+
+type verdictKind uint8
+
+const (
+	vContinue verdictKind = iota
+	vAccept
+	vDrop
+	vReject
+)
+
+type verdict struct {
+	kind verdictKind
+	with string
+}
+
+type frame struct {
+	c *parser.Chain
+	i int
+}
+
+// item is a class in flight inside one table traversal.
+type item struct {
+	st    *state
+	cur   *parser.Chain
+	i     int
+	stack []frame
+}
+
+const maxSteps = 100000
+
+// table traverses one table's built-in chain (sim's table) for a class,
+// splitting it at every rule.
+func (e *Evaluator) table(st *state, table, chain string) []outcome {
+	t := e.RS.Tables[table]
+	if t == nil {
+		return []outcome{{st, verdict{kind: vAccept}}}
+	}
+	base := t.Chains[chain]
+	if base == nil {
+		return []outcome{{st, verdict{kind: vAccept}}}
+	}
+	var out []outcome
+	policy := func(it *item) {
+		it.st.trace = append(it.st.trace, sim.Step{Table: table, Chain: base.Name, Policy: true, Target: base.Policy, Pos: base.PolicyPos})
+		v := verdict{kind: vAccept}
+		if base.Policy == "DROP" {
+			v.kind = vDrop
+		}
+		out = append(out, outcome{it.st, v})
+	}
+	work := []*item{{st: st, cur: base}}
+	for len(work) > 0 {
+		it := work[len(work)-1]
+		work = work[:len(work)-1]
+		for {
+			if it.st.s.IsEmpty() {
+				break
+			}
+			it.st.steps++
+			if it.st.steps&1023 == 0 && !e.budget() {
+				return out
+			}
+			if it.st.steps > maxSteps {
+				e.unsupported(it.st, fmt.Sprintf("traversal cut short after %d steps", maxSteps))
+				break
+			}
+			if it.i >= len(it.cur.Rules) {
+				if it.cur == base || len(it.stack) == 0 {
+					policy(it)
+					break
+				}
+				top := it.stack[len(it.stack)-1]
+				it.stack = it.stack[:len(it.stack)-1]
+				it.cur, it.i = top.c, top.i
+				continue
+			}
+			rule := it.cur.Rules[it.i]
+			must, may, mm := e.match(rule, it.st)
+			if !it.st.s.Overlaps(may) {
+				it.i++
+				continue
+			}
+			matched := it.st.s.Intersect(must)
+			unc := it.st.s.Intersect(may).Diff(must)
+			unmatched := it.st.s.Diff(may)
+			step := sim.Step{Table: table, Chain: it.cur.Name, Rule: it.i + 1, Pos: rule.Pos, R: rule}
+			if tg := rule.Target; tg != nil {
+				step.Target, step.Goto = tg.Name, tg.Goto
+			}
+			// Branches: the certain match, the uncertain part both ways.
+			var branches []*item
+			if !unmatched.IsEmpty() || !unc.IsEmpty() {
+				// not matched (unc as the simulator's primary answer)
+				if !unmatched.IsEmpty() {
+					branches = append(branches, &item{st: it.st.clone(unmatched), cur: it.cur, i: it.i + 1, stack: it.stack})
+				}
+				if !unc.IsEmpty() {
+					n := it.st.clone(unc)
+					n.mays = append(n.mays, MayRef{Step: step, Match: mm})
+					branches = append(branches, &item{st: n, cur: it.cur, i: it.i + 1, stack: it.stack})
+					if e.nalt < e.Opts.MaxAlternatives && !it.st.alt {
+						e.nalt++
+						a := it.st.clone(unc)
+						a.mays = append(a.mays, MayRef{Step: step, Match: mm, Taken: true})
+						a.alt = true
+						if m := e.matched(table, chain, a, it, rule, step, &out); m != nil {
+							branches = append(branches, m...)
+						}
+					}
+				}
+			}
+			if !matched.IsEmpty() {
+				m := it.st.clone(matched)
+				branches = append(branches, e.matched(table, chain, m, it, rule, step, &out)...)
+			}
+			if len(branches) == 0 {
+				break
+			}
+			it = branches[0]
+			work = append(work, branches[1:]...)
+		}
+	}
+	return out
+}
+
+// matched applies a matched rule's target to class st (positioned at it)
+// and returns the items that continue in the table; terminal outcomes go
+// to out.
+func (e *Evaluator) matched(table, hook string, st *state, it *item, rule *parser.Rule, step sim.Step, out *[]outcome) []*item {
+	st.trace = append(st.trace, step)
+	tg := rule.Target
+	next := func(s *state) *item { return &item{st: s, cur: it.cur, i: it.i + 1, stack: it.stack} }
+	if tg == nil {
+		return []*item{next(st)}
+	}
+	t := e.RS.Tables[table]
+	base := t.Chains[hook]
+	switch tg.Kind {
+	case parser.TargetVerdict:
+		switch tg.Name {
+		case "ACCEPT":
+			*out = append(*out, outcome{st, verdict{kind: vAccept}})
+			return nil
+		case "DROP":
+			*out = append(*out, outcome{st, verdict{kind: vDrop}})
+			return nil
+		case "RETURN":
+			if it.cur == base || len(it.stack) == 0 {
+				st.trace = append(st.trace, sim.Step{Table: table, Chain: base.Name, Policy: true, Target: base.Policy, Pos: base.PolicyPos})
+				v := verdict{kind: vAccept}
+				if base.Policy == "DROP" {
+					v.kind = vDrop
+				}
+				*out = append(*out, outcome{st, v})
+				return nil
+			}
+			top := it.stack[len(it.stack)-1]
+			return []*item{{st: st, cur: top.c, i: top.i, stack: it.stack[:len(it.stack)-1]}}
+		default: // QUEUE
+			st.assumptions = append(st.assumptions, fmt.Sprintf("%s at %s:%d: no program listens on the queue, the packet is dropped", tg.Name, rule.Pos.File, rule.Pos.Line))
+			*out = append(*out, outcome{st, verdict{kind: vDrop}})
+			return nil
+		}
+	case parser.TargetChain:
+		nc := t.Chains[tg.Name]
+		if nc == nil {
+			return []*item{next(st)}
+		}
+		stack := it.stack
+		if !tg.Goto {
+			stack = append(slices.Clip(it.stack), frame{it.cur, it.i + 1})
+		}
+		return []*item{{st: st, cur: nc, i: 0, stack: stack}}
+	}
+	var conts []*item
+	for _, o := range e.extension(table, hook, st, rule) {
+		if o.v.kind != vContinue {
+			*out = append(*out, o)
+		} else {
+			conts = append(conts, next(o.st))
+		}
+	}
+	return conts
+}
+
+// extension applies an extension target (sim's extension).
+func (e *Evaluator) extension(table, hook string, st *state, rule *parser.Rule) []outcome {
+	u := e.U
+	tg := rule.Target
+	cont := []outcome{{st, verdict{}}}
+	switch s := tg.Spec.(type) {
+	case *parser.RejectTarget:
+		with := s.With
+		if with == "" {
+			with = "icmp-port-unreachable"
+			if e.v6 {
+				with = "icmp6-port-unreachable"
+			}
+		}
+		return []outcome{{st, verdict{kind: vReject, with: with}}}
+	case *parser.NATTarget:
+		if table != "nat" {
+			return cont
+		}
+		return e.applyNAT(st, s, hook, rule)
+	case *parser.MarkTarget:
+		if !s.Conn {
+			st.mark = (st.mark &^ s.Mask) ^ s.Value
+			st.s = e.setField(st.s, pset.Mark, uint64(st.mark))
+			return cont
+		}
+		nw, other := split(st.s, u.CTStates(parser.CTNew))
+		var res []outcome
+		if !other.IsEmpty() {
+			res = append(res, outcome{st.clone(other), verdict{}})
+		}
+		if nw.IsEmpty() {
+			return res
+		}
+		n := st.clone(nw)
+		switch s.Op {
+		case parser.MarkSet:
+			n.ctmark = (n.ctmark &^ s.Mask) ^ s.Value
+		case parser.MarkSave:
+			n.ctmark = (n.ctmark &^ s.CtMask) ^ (n.mark & s.NfMask)
+		case parser.MarkRestore:
+			n.mark = (n.mark &^ s.NfMask) ^ (n.ctmark & s.CtMask)
+		}
+		n.s = e.setField(e.setField(n.s, pset.Mark, uint64(n.mark)), pset.CTMark, uint64(n.ctmark))
+		return append(res, outcome{n, verdict{}})
+	case *parser.CTTarget:
+		if s.NoTrack && table == "raw" {
+			st.untracked = true
+			st.s = e.noConn(st.s, parser.CTUntracked)
+		}
+		return cont
+	case *parser.NFQueueTarget:
+		if s.Bypass {
+			st.assumptions = append(st.assumptions, fmt.Sprintf("%s at %s:%d: no program listens on the queue; --queue-bypass accepts the packet", tg.Name, rule.Pos.File, rule.Pos.Line))
+			return []outcome{{st, verdict{kind: vAccept}}}
+		}
+		st.assumptions = append(st.assumptions, fmt.Sprintf("%s at %s:%d: no program listens on the queue, the packet is dropped", tg.Name, rule.Pos.File, rule.Pos.Line))
+		return []outcome{{st, verdict{kind: vDrop}}}
+	case *parser.UnknownTarget:
+		st.assumptions = append(st.assumptions, fmt.Sprintf("unknown target %s at %s:%d taken as non-terminal without effect", tg.Name, rule.Pos.File, rule.Pos.Line))
+	}
+	return cont
+}
+
+// applyNAT binds the NAT of the class (sim's applyNAT and setupNAT): the
+// class splits into the packets the binding changes and those it leaves
+// as they are.
+func (e *Evaluator) applyNAT(st *state, s *parser.NATTarget, hook string, rule *parser.Rule) []outcome {
+	u := e.U
+	accept := verdict{kind: vAccept}
+	src := hook == "POSTROUTING" || hook == "INPUT"
+	var rg parser.NATRange
+	if len(s.Ranges) > 0 {
+		rg = s.Ranges[0]
+		if rg.MinAddr != rg.MaxAddr || rg.MinPort != rg.MaxPort {
+			st.assumptions = append(st.assumptions, "NAT range: the first address/port of the range is taken")
+		}
+	}
+	addr, port := rg.MinAddr, int(rg.MinPort)
+	switch s.Kind {
+	case parser.NATMasquerade:
+		a, ok := e.Host.Iface(st.out).Primary(e.v6)
+		if !ok {
+			st.assumptions = append(st.assumptions, fmt.Sprintf("MASQUERADE: %s has no address; source kept", st.out))
+			return []outcome{{st, accept}}
+		}
+		addr = a
+	case parser.NATRedirect:
+		if st.entry.Local || st.in == "" || st.in == "lo" {
+			addr = netip.AddrFrom4([4]byte{127, 0, 0, 1})
+			if e.v6 {
+				addr = netip.IPv6Loopback()
+			}
+		} else if a, ok := e.Host.Iface(st.in).Primary(e.v6); ok {
+			addr = a
+		} else {
+			addr = netip.Addr{}
+			st.assumptions = append(st.assumptions, fmt.Sprintf("REDIRECT: %s has no address; destination address kept", st.in))
+		}
+	case parser.NATNetmap:
+		if s.Netmap.Bits() != s.Netmap.Addr().BitLen() {
+			e.unsupported(st, fmt.Sprintf("NETMAP to a prefix at %s:%d is not evaluated symbolically", rule.Pos.File, rule.Pos.Line))
+			return nil
+		}
+		addr = s.Netmap.Addr()
+	}
+	if !e.addrOK(addr) {
+		addr = netip.Addr{}
+	}
+	if port == 0 && !addr.IsValid() {
+		return []outcome{{st, accept}}
+	}
+	af, pf := pset.Dst, pset.Dport
+	if src {
+		af, pf = pset.Src, pset.Sport
+	}
+	// Which packets does the binding change?
+	addrSame := u.All()
+	if addr.IsValid() {
+		if !src && st.curDst.IsValid() {
+			if st.curDst != addr {
+				addrSame = u.Empty()
+			}
+		} else {
+			addrSame = u.EqAddr(af, addr)
+		}
+	}
+	portSame := u.All()
+	if port != 0 {
+		switch {
+		case !src && st.curDport >= 0:
+			if st.curDport != port {
+				portSame = e.hasPorts.Not()
+			}
+		default:
+			portSame = e.hasPorts.Not().Union(u.Eq(pf, uint64(port)))
+		}
+	}
+	var res []outcome
+	add := func(s pset.Set, chAddr, chPort bool) {
+		if s.IsEmpty() {
+			return
+		}
+		n := st.clone(s)
+		if chAddr || chPort {
+			bit := uint64(2)
+			if src {
+				bit = 1
+			}
+			var cur uint64
+			if p, ok := n.s.Witness(); ok {
+				switch {
+				case p.CTState&parser.CTSNAT != 0 && p.CTState&parser.CTDNAT != 0:
+					cur = 3
+				case p.CTState&parser.CTSNAT != 0:
+					cur = 1
+				case p.CTState&parser.CTDNAT != 0:
+					cur = 2
+				}
+			}
+			n.s = e.setField(n.s, pset.CTNat, cur|bit)
+		}
+		if src {
+			if chAddr {
+				n.natSrc = addr
+			}
+			if chPort {
+				n.natSport = port
+			}
+		} else {
+			if chAddr {
+				n.curDst = addr
+			}
+			if chPort {
+				n.curDport = port
+			}
+		}
+		res = append(res, outcome{n, accept})
+	}
+	// the binding: n != curr; a field "changes" for the packets where it
+	// differs, and the reported NAT names only those fields.
+	s1, s2 := split(st.s, addrSame)
+	for _, x := range []struct {
+		s      pset.Set
+		chAddr bool
+	}{{s1, false}, {s2, true}} {
+		ps, pd := split(x.s, portSame)
+		add(ps, x.chAddr, false)
+		add(pd, x.chAddr, true)
+	}
+	return res
+}
+
+// ruleSets caches what a rule's matches give independently of the class.
+type ruleSets struct {
+	must, may pset.Set // the plain parts, over the packet's current fields
+	exact     bool
+	mayName   string
+	special   []*parser.Match // matches evaluated per class
+	trivial   bool            // no special match
+}
+
+func (e *Evaluator) ruleSetsOf(r *parser.Rule) *ruleSets {
+	if rs, ok := e.rules[r]; ok {
+		return rs
+	}
+	rc := *r
+	rc.Matches = nil
+	out := &ruleSets{}
+	for _, m := range r.Matches {
+		switch s := m.Spec.(type) {
+		case *parser.ConntrackMatch:
+			if s.Proto != nil || s.OrigSrc != nil || s.OrigDst != nil || s.ReplSrc != nil || s.ReplDst != nil ||
+				s.OrigSrcPort != nil || s.OrigDstPort != nil || s.ReplSrcPort != nil || s.ReplDstPort != nil ||
+				s.Status != nil || s.Dir != "" || s.Expire != nil {
+				out.special = append(out.special, m)
+				continue
+			}
+		case *parser.AddrtypeMatch, *parser.PkttypeMatch, *parser.TTLMatch:
+			out.special = append(out.special, m)
+			continue
+		}
+		if m.Spec == nil || m.MayMatch() {
+			if out.mayName == "" {
+				out.mayName = m.Name
+			}
+		}
+		if _, ok := pset.MatchOf(e.U, m); !ok && out.mayName == "" {
+			out.mayName = m.Name
+		}
+		rc.Matches = append(rc.Matches, m)
+	}
+	out.must, out.may = pset.MatchSet(e.U, &rc)
+	out.exact = out.must.Equal(out.may)
+	if !out.exact && out.mayName == "" {
+		out.mayName = "?"
+	}
+	out.trivial = len(out.special) == 0
+	e.rules[r] = out
+	return out
+}
+
+// match returns the packets (as they arrived, in the class's context) that
+// rule r certainly and possibly matches, and the name of a may-match match.
+func (e *Evaluator) match(r *parser.Rule, st *state) (must, may pset.Set, mayName string) {
+	rs := e.ruleSetsOf(r)
+	if rs.trivial && !st.curDst.IsValid() && st.curDport < 0 && !st.natSrc.IsValid() && st.natSport < 0 {
+		return rs.must, rs.may, rs.mayName
+	}
+	may = rs.may
+	exact := rs.exact
+	mayName = rs.mayName
+	may = e.subst(may, st)
+	for _, m := range rs.special {
+		if may.IsEmpty() {
+			break
+		}
+		s, ok := e.special(m, st)
+		may = may.Intersect(s)
+		if !ok {
+			exact = false
+			if mayName == "" {
+				mayName = m.Name
+			}
+		}
+	}
+	if !exact {
+		return e.U.Empty(), may, mayName
+	}
+	return may, may, ""
+}
+
+// subst rewrites a set over current fields into one over the packet as it
+// arrived, for the class's NAT: the destination is then a constant.
+func (e *Evaluator) subst(s pset.Set, st *state) pset.Set {
+	u := e.U
+	if st.curDst.IsValid() {
+		s = s.Intersect(u.EqAddr(pset.Dst, st.curDst)).Forget(pset.Dst)
+	}
+	if st.curDport >= 0 {
+		// Only port-carrying packets had their port changed.
+		p := s.Intersect(e.hasPorts)
+		p = p.Intersect(u.Eq(pset.Dport, uint64(st.curDport))).Forget(pset.Dport).Intersect(e.hasPorts)
+		s = s.Diff(e.hasPorts).Union(p)
+	}
+	if st.natSrc.IsValid() {
+		s = s.Intersect(u.EqAddr(pset.Src, st.natSrc)).Forget(pset.Src)
+	}
+	if st.natSport >= 0 {
+		p := s.Intersect(e.hasPorts)
+		p = p.Intersect(u.Eq(pset.Sport, uint64(st.natSport))).Forget(pset.Sport).Intersect(e.hasPorts)
+		s = s.Diff(e.hasPorts).Union(p)
+	}
+	return s
+}
+
+// curAddr is the set of packets whose current address in field f (Src or
+// Dst) lies in the set sel (a set over f).
+func (e *Evaluator) curAddr(f pset.Field, sel pset.Set, st *state) pset.Set {
+	if f == pset.Dst && st.curDst.IsValid() {
+		if sel.Overlaps(e.U.EqAddr(pset.Dst, st.curDst)) {
+			return e.U.All()
+		}
+		return e.U.Empty()
+	}
+	if f == pset.Src && st.natSrc.IsValid() {
+		if sel.Overlaps(e.U.EqAddr(pset.Src, st.natSrc)) {
+			return e.U.All()
+		}
+		return e.U.Empty()
+	}
+	return sel
+}
+
+// special evaluates a match whose set depends on the class's context.
+func (e *Evaluator) special(m *parser.Match, st *state) (pset.Set, bool) {
+	u := e.U
+	switch s := m.Spec.(type) {
+	case *parser.ConntrackMatch:
+		return e.conntrack(s, st)
+	case *parser.AddrtypeMatch:
+		r := u.All()
+		if s.Src != nil {
+			dev := ""
+			if s.LimitIfaceIn {
+				dev = st.in
+			}
+			r = r.Intersect(neg(e.addrTypes(pset.Src, s.Src.Mask, dev, st), s.Src.Neg))
+		}
+		if s.Dst != nil {
+			dev := ""
+			switch {
+			case s.LimitIfaceIn:
+				dev = st.in
+			case s.LimitIfaceOut:
+				dev = st.out
+			}
+			r = r.Intersect(neg(e.addrTypes(pset.Dst, s.Dst.Mask, dev, st), s.Dst.Neg))
+		}
+		return r, true
+	case *parser.PkttypeMatch:
+		var t pset.Set
+		switch lower(s.Type) {
+		case "multicast":
+			t = e.curAddr(pset.Dst, e.mcast, st)
+		case "broadcast":
+			t = e.curAddr(pset.Dst, e.bcast.Diff(e.mcast), st)
+		case "unicast", "host":
+			if lower(s.Type) == "host" {
+				t = u.Empty()
+			} else {
+				t = e.curAddr(pset.Dst, e.mcast.Union(e.bcast), st).Not()
+			}
+		default:
+			t = u.Empty()
+		}
+		return neg(t, s.Neg), true
+	case *parser.TTLMatch:
+		d := uint64(0)
+		if st.ttlDec {
+			d = 1
+		}
+		v := uint64(s.Value)
+		var r pset.Set
+		switch s.Op {
+		case "lt": // ttl-d < v
+			r = u.Empty()
+			if v+d > 0 {
+				r = u.Range(pset.TTL, 0, min(v+d-1, 255))
+			}
+		case "gt": // ttl-d > v
+			if v+d+1 <= 255 {
+				r = u.Range(pset.TTL, v+d+1, 255)
+			} else {
+				r = u.Empty()
+			}
+		default:
+			if v+d <= 255 {
+				r = u.Eq(pset.TTL, v+d)
+			} else {
+				r = u.Empty()
+			}
+		}
+		return neg(r, s.Neg), true
+	}
+	return pset.MatchOf(u, m)
+}
+
+func lower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+func neg(s pset.Set, n bool) pset.Set {
+	if n {
+		return s.Not()
+	}
+	return s
+}
+
+// addrTypes is Host.AddrType(addr, dev) & mask != 0 over the current
+// address of field f.
+func (e *Evaluator) addrTypes(f pset.Field, mask parser.AddrType, dev string, st *state) pset.Set {
+	u := e.U
+	if f == pset.Dst && st.curDst.IsValid() {
+		if e.Host.AddrType(st.curDst, dev)&mask != 0 {
+			return u.All()
+		}
+		return u.Empty()
+	}
+	if f == pset.Src && st.natSrc.IsValid() {
+		if e.Host.AddrType(st.natSrc, dev)&mask != 0 {
+			return u.All()
+		}
+		return u.Empty()
+	}
+	rest := u.All()
+	r := u.Empty()
+	take := func(s pset.Set, t parser.AddrType) {
+		in := rest.Intersect(s)
+		rest = rest.Diff(s)
+		if t&mask != 0 {
+			r = r.Union(in)
+		}
+	}
+	if !e.v6 {
+		take(u.EqAddr(f, netip.IPv4Unspecified()).Union(u.EqAddr(f, netip.AddrFrom4([4]byte{255, 255, 255, 255}))), parser.ATBroadcast)
+		take(u.CIDR(f, netip.MustParsePrefix("224.0.0.0/4")), parser.ATMulticast)
+	} else {
+		take(u.CIDR(f, netip.MustParsePrefix("ff00::/8")), parser.ATMulticast)
+	}
+	take(e.localSet(f, dev), parser.ATLocal)
+	take(e.bcastSet(f), parser.ATBroadcast)
+	if e.v6 {
+		take(u.EqAddr(f, netip.IPv6Unspecified()), parser.ATUnspec)
+	}
+	take(rest, parser.ATUnicast)
+	return r
+}
+
+// conntrack is xt_conntrack for a first packet (sim's conntrackMatch): the
+// entry's original tuple is the packet's own before NAT, its reply tuple
+// the inverse of the packet after DNAT.
+func (e *Evaluator) conntrack(c *parser.ConntrackMatch, st *state) (pset.Set, bool) {
+	u := e.U
+	exact := true
+	hasCT := u.CTStates(parser.CTNew | parser.CTEstablished | parser.CTRelated)
+	rest := u.All()
+	and := func(s pset.Set) { rest = rest.Intersect(s) }
+	if c.Dir == "REPLY" {
+		and(u.Empty())
+	}
+	if c.Proto != nil {
+		var p pset.Set
+		if c.Proto.Num == 0 {
+			p = u.All()
+		} else {
+			p = u.Eq(pset.Proto, uint64(c.Proto.Num))
+		}
+		and(neg(p, c.Proto.Neg))
+	}
+	sel := func(f pset.Field, a *parser.AddrSel) pset.Set {
+		if !e.addrOK(a.Addr) || !e.addrOK(a.Mask) {
+			if a.Neg {
+				return u.All()
+			}
+			return u.Empty()
+		}
+		return neg(u.Prefix(f, a.Addr, a.Mask), a.Neg)
+	}
+	if c.OrigSrc != nil {
+		and(sel(pset.Src, c.OrigSrc))
+	}
+	if c.OrigDst != nil {
+		and(sel(pset.Dst, c.OrigDst))
+	}
+	if c.ReplSrc != nil { // the destination after DNAT
+		and(e.curAddr(pset.Dst, sel(pset.Dst, c.ReplSrc), st))
+	}
+	if c.ReplDst != nil { // the source after SNAT
+		and(e.curAddr(pset.Src, sel(pset.Src, c.ReplDst), st))
+	}
+	// Ports of the tuples: port protocols use the ports; ICMP the
+	// identifier (sport) and type<<8; other protocols 0.
+	icmpPorts := func(ps *parser.PortSet, inverse bool) pset.Set {
+		r := u.Empty()
+		for t := 0; t < 256; t++ {
+			tt := uint8(t)
+			if inverse {
+				if inv, ok := icmpInverse[tt]; ok {
+					tt = inv
+				}
+			}
+			if ps.Contains(uint16(tt) << 8) {
+				r = r.Union(u.Eq(pset.ICMPType, uint64(t)))
+			}
+		}
+		return r
+	}
+	other := e.hasPorts.Union(e.icmp).Not()
+	zero := func(ps *parser.PortSet) pset.Set {
+		if ps.Contains(0) {
+			return other
+		}
+		return u.Empty()
+	}
+	if ps := c.OrigSrcPort; ps != nil {
+		and(e.hasPorts.Union(e.icmp).Intersect(u.Ports(pset.Sport, ps)).Union(zero(ps)))
+	}
+	if ps := c.OrigDstPort; ps != nil {
+		and(e.hasPorts.Intersect(u.Ports(pset.Dport, ps)).Union(e.icmp.Intersect(icmpPorts(ps, false))).Union(zero(ps)))
+	}
+	if ps := c.ReplSrcPort; ps != nil {
+		var p pset.Set
+		if st.curDport >= 0 {
+			p = u.Empty()
+			if ps.Contains(uint16(st.curDport)) {
+				p = u.All()
+			}
+		} else {
+			p = u.Ports(pset.Dport, ps)
+		}
+		and(e.hasPorts.Intersect(p).Union(e.icmp.Intersect(u.Ports(pset.Sport, ps))).Union(zero(ps)))
+	}
+	if ps := c.ReplDstPort; ps != nil {
+		var p pset.Set
+		if st.natSport >= 0 {
+			p = u.Empty()
+			if ps.Contains(uint16(st.natSport)) {
+				p = u.All()
+			}
+		} else {
+			p = u.Ports(pset.Sport, ps)
+		}
+		and(e.hasPorts.Intersect(p).Union(e.icmp.Intersect(icmpPorts(ps, true))).Union(zero(ps)))
+	}
+	if c.Status != nil {
+		mask := uint64(c.Status.Mask &^ parser.CTStatusNone & 0xf)
+		any := u.Bits(pset.CTStatus, mask, 0).Not()
+		if mask == 0 {
+			any = u.Empty()
+		}
+		and(neg(any, c.Status.Neg))
+	}
+	if c.Expire != nil {
+		exact = false
+	}
+	if c.State == nil {
+		return hasCT.Intersect(rest), exact
+	}
+	stt := neg(u.CTStates(c.State.Mask), c.State.Neg)
+	return stt.Intersect(hasCT.Not().Union(rest)), exact
+}
+
+var icmpInverse = map[uint8]uint8{
+	8: 0, 0: 8, 13: 14, 14: 13, 15: 16, 16: 15, 17: 18, 18: 17,
+	128: 129, 129: 128, 130: 131, 131: 130,
+}
