@@ -131,13 +131,15 @@ type Evaluator struct {
 	ctActive bool
 	v6       bool
 	rules    map[*parser.Rule]*ruleSets
-	rct      pset.Set // NEW/INVALID classification of a first packet
-	hasPorts pset.Set
-	icmp     pset.Set
-	routes   []routeRegion
-	local    pset.Set // host addresses (dst field), loopback included
-	bcast    pset.Set // broadcast addresses (dst field)
-	mcast    pset.Set
+	// startSets caches the context of each entry on arrival.
+	startSets map[Entry]pset.Set
+	rct       pset.Set // NEW/INVALID classification of a first packet
+	hasPorts  pset.Set
+	icmp      pset.Set
+	routes    []routeRegion
+	local     pset.Set // host addresses (dst field), loopback included
+	bcast     pset.Set // broadcast addresses (dst field)
+	mcast     pset.Set
 
 	// per Eval
 	ctx      context.Context
@@ -172,7 +174,7 @@ func NewEvaluator(rs *parser.Ruleset, host *sim.Host, opts Options, extraIfaces 
 		names = append(names, r.Dev)
 	}
 	e := &Evaluator{RS: rs, Host: host, U: pset.ForRuleset(rs, names...), Opts: opts.withDefaults(),
-		rules: map[*parser.Rule]*ruleSets{}}
+		rules: map[*parser.Rule]*ruleSets{}, startSets: map[Entry]pset.Set{}}
 	e.ctActive = sim.New(rs, host).ConntrackActive()
 	e.v6 = rs.Family == parser.IPv6
 	e.prepare()
@@ -486,7 +488,12 @@ func (e *Evaluator) arrival(s pset.Set, entry Entry) pset.Set {
 	for _, f := range ctxFields {
 		s = s.Forget(f)
 	}
-	return s.Intersect(e.start(entry, e.U.All()).s)
+	a, ok := e.startSets[entry]
+	if !ok {
+		a = e.start(entry, e.U.All()).s
+		e.startSets[entry] = a
+	}
+	return s.Intersect(a)
 }
 
 // PointOf is the point of a concrete packet as it arrives at entry, for
