@@ -206,7 +206,9 @@ func (e *engine) results(res *Result, opts Options) {
 				case ri.analysed:
 					rr.Status = Unreachable
 					rr.EmptyMatch = ri.may.IsEmpty() || !ci.entry.Overlaps(ri.may)
-					if !rr.EmptyMatch {
+					// Covering rules are an explanation: past the time
+					// budget they are left out (the verdict stands).
+					if !rr.EmptyMatch && e.ctx.Err() == nil {
 						for _, c := range e.cover(ri, opts.MaxCovering) {
 							rr.Covering = append(rr.Covering, c.r)
 						}
