@@ -37,6 +37,7 @@ Usage:
 Commands:
   check     report the problems of each ruleset
   parse     show what each ruleset holds (tables, chains, rules), or print it canonically
+  graph     write the chain graph of a ruleset as Graphviz DOT
 
 Each FILE is its own ruleset, applied on top of the --base files (the first
 base as iptables-restore applies it, the others and FILE as
@@ -47,6 +48,7 @@ Examples:
   dfwlint check --base live.save iptables.conf
   dfwlint parse --format json hosts/*.save
   iptables-save | dfwlint parse --format save -
+  dfwlint graph --base live.save iptables.conf | dot -Tsvg > rules.svg
 
 Flags:
   -h, --help      show this help
@@ -74,8 +76,10 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runParse(args[1:], stdin, stdout, stderr)
 	case "check":
 		return runCheck(args[1:], stdin, stdout, stderr)
+	case "graph":
+		return runGraph(args[1:], stdin, stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "dfwlint: unknown command %q (expected check or parse; see dfwlint --help)\n", args[0])
+	fmt.Fprintf(stderr, "dfwlint: unknown command %q (expected check, parse or graph; see dfwlint --help)\n", args[0])
 	return ExitError
 }
 

@@ -59,6 +59,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		expect  string
 		format  string
 		explain bool
+		drawing bool
 		version bool
 		help    bool
 		ro      replayOptions
@@ -76,6 +77,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.IntVar(&ro.maxFlows, "max-flows", 10, "with --pcap: dropped flows listed per rule in the summary (0: all)")
 	fs.BoolVar(&ro.reference, "reference", false, "with --pcap: use the reference evaluator (linear scan of every rule) instead of the indexed chains")
 	fs.BoolVarP(&ro.quiet, "quiet", "q", false, "no progress bar")
+	fs.BoolVar(&drawing, "graph", false, "write the chain graph as Graphviz DOT, the packets' path highlighted, instead of the text or JSON answer")
 	fs.BoolVar(&version, "version", false, "print the version")
 	fs.BoolVarP(&help, "help", "h", false, "show this help")
 	if err := fs.Parse(args); err != nil {
@@ -97,6 +99,10 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	files := fs.Args()
 	if len(files) == 0 {
 		fmt.Fprintf(stderr, "dfwsim: no rules file given\n%s", usage)
+		return ExitUsage
+	}
+	if drawing && (ro.path != "" || format != "text") {
+		fmt.Fprintf(stderr, "dfwsim: --graph draws the path of the --pkt packets: it takes neither --pcap nor --format\n")
 		return ExitUsage
 	}
 	if ro.path != "" {
@@ -195,6 +201,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 	var out bytes.Buffer
 	var prev *sim.Result
+	var results []*sim.Result
 	status := ExitOK
 	for i, sp := range specs {
 		p, as, err := sp.Resolve(host, prev)
@@ -217,6 +224,14 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "dfwsim: packet %d: expected %s, got %s (%s)\n", i+1, expects[i], res.Verdict, res.Disposition)
 		}
 		prev = res
+		results = append(results, res)
+	}
+	if drawing {
+		if err := writeGraph(stdout, l.Ruleset, files, results); err != nil {
+			fmt.Fprintf(stderr, "dfwsim: %v\n", err)
+			return ExitUsage
+		}
+		return status
 	}
 	stdout.Write(out.Bytes())
 	return status
