@@ -38,6 +38,8 @@ Commands:
   check     report the problems of each ruleset
   parse     show what each ruleset holds (tables, chains, rules), or print it canonically
   graph     write the chain graph of a ruleset as Graphviz DOT
+  input     print the input document the policies see (JSON)
+  policies  list the checks, with their documentation
 
 Each FILE is its own ruleset, applied on top of the --base files (the first
 base as iptables-restore applies it, the others and FILE as
@@ -78,8 +80,12 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runCheck(args[1:], stdin, stdout, stderr)
 	case "graph":
 		return runGraph(args[1:], stdin, stdout, stderr)
+	case "input":
+		return runInput(args[1:], stdin, stdout, stderr)
+	case "policies":
+		return runPolicies(args[1:], stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "dfwlint: unknown command %q (expected check, parse or graph; see dfwlint --help)\n", args[0])
+	fmt.Fprintf(stderr, "dfwlint: unknown command %q (expected check, parse, graph, input or policies; see dfwlint --help)\n", args[0])
 	return ExitError
 }
 
