@@ -6,14 +6,15 @@
 #   1. go test -bench 'BareDecode|Reader' ./sim/capture over that file
 #      (packets/s of the bare pcapgo + DecodingLayerParser loop, and of
 #      capture.Reader);
-#   2. whole commands, wall time, median of REPS runs:
+#   2. whole commands, median of REPS runs, wall time and CPU time (user +
+#      sys: the machine may be shared, and CPU time is what one core spends):
 #        bare   pcaptool bare FILE   (the bare loop of the issue, as a command)
 #        reader pcaptool read FILE   (capture.Reader, as a command)
-#        dfwsim dfwsim --pcap FILE testdata/docker/docker-20.10.save
-#      and prints the RATIO of each to bare. The issue's target is
-#      dfwsim / bare <= 5.
-# dfwsim is measured only when `dfwsim --help` lists --pcap; otherwise the
-# script says it is not wired yet.
+#        seed   dfwsim --pcap FILE --in ens33 testdata/seed/docker-20.10.save testdata/seed/iptables.conf
+#        kube   dfwsim --pcap FILE --in ens33 KUBE   (dfwgen kubeproxy -n 10000: 80,048 rules)
+#      and prints the RATIO of each to bare (the issue's target: seed / bare
+#      <= 5), and the kube / seed ratio per packet, the time to load each
+#      ruleset (dfwsim on a 1-frame capture) taken off (target <= 5).
 #
 # usage: scripts/bench-pcap.sh [-r REPS] [-n FRAMES] [-k]   (run from anywhere in the repo)
 #   -r REPS    runs per whole-command measurement (default 5)
@@ -43,19 +44,29 @@ trap 'cleanup; exit 130' INT TERM
 
 median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) {print "nan"; exit} if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 
-# measure NAME CMD...: sets T_<NAME> to the median wall time in seconds.
+# measure NAME CMD...: sets T_<NAME> (wall) and C_<NAME> (user+sys CPU) to
+# the medians, in seconds, of REPS runs.
 measure() {
-	local name=$1 i s e
+	local name=$1 i t
 	shift
 	"$@" >/dev/null 2>&1 || { echo "$0: $name failed: $*" >&2; "$@" >/dev/null || true; return 1; }
-	: >"$tmp/$name.times"
+	: >"$tmp/$name.wall"
+	: >"$tmp/$name.cpu"
 	for ((i = 0; i < reps; i++)); do
-		s=$(date +%s.%N)
-		"$@" >/dev/null 2>&1
-		e=$(date +%s.%N)
-		echo "$e - $s" | bc -l >>"$tmp/$name.times"
+		t=$( { TIMEFORMAT='%R %U %S'; time "$@" >/dev/null 2>&1; } 2>&1 )
+		echo "$t" | awk '{ print $1 }' >>"$tmp/$name.wall"
+		echo "$t" | awk '{ print $2 + $3 }' >>"$tmp/$name.cpu"
 	done
-	printf -v "T_$name" '%s' "$(median <"$tmp/$name.times")"
+	printf -v "T_$name" '%s' "$(median <"$tmp/$name.wall")"
+	printf -v "C_$name" '%s' "$(median <"$tmp/$name.cpu")"
+}
+
+# row NAME: one line of the table, with the ratios to bare.
+row() {
+	local t c
+	t=T_$1 c=C_$1
+	printf '%-8s %8.3f s wall %8.3f s cpu  %10.0f packets/s (cpu)  RATIO wall %5.2f  cpu %5.2f\n' "$1" "${!t}" "${!c}" \
+		"$(echo "$frames / ${!c}" | bc -l)" "$(echo "${!t} / $T_bare" | bc -l)" "$(echo "${!c} / $C_bare" | bc -l)"
 }
 
 go build -o "$tmp/pcaptool" ./sim/capture/internal/pcaptool
@@ -69,21 +80,30 @@ DFW_BENCH_PCAP=$cap go test -run '^$' -bench 'BareDecode|Reader' -benchtime 3x .
 	grep -E '^Benchmark' | awk '{ printf "%-24s %s\n", $1, substr($0, index($0, $2)) }'
 
 echo
-echo "== whole commands, median wall time of $reps runs"
+echo "== whole commands, median of $reps runs"
 measure bare "$tmp/pcaptool" bare "$cap"
 measure reader "$tmp/pcaptool" read "$cap"
-printf '%-8s %8.3f s  %10.0f packets/s\n' bare "$T_bare" "$(echo "$frames / $T_bare" | bc -l)"
-printf '%-8s %8.3f s  %10.0f packets/s  RATIO %.2f\n' reader "$T_reader" "$(echo "$frames / $T_reader" | bc -l)" "$(echo "$T_reader / $T_bare" | bc -l)"
+row bare
+row reader
 
 have_dfwsim=0
 if go build -o "$tmp/dfwsim" ./cmd/dfwsim 2>"$tmp/dfwsim-build.log" && "$tmp/dfwsim" --help 2>&1 | grep -q -- '--pcap'; then
 	have_dfwsim=1
 fi
 if [ "$have_dfwsim" = 1 ]; then
-	rules=testdata/docker/docker-20.10.save
-	if measure dfwsim "$tmp/dfwsim" --pcap "$cap" --in ens33 "$rules"; then
-		printf '%-8s %8.3f s  %10.0f packets/s  RATIO %.2f (target <= 5)\n' dfwsim "$T_dfwsim" "$(echo "$frames / $T_dfwsim" | bc -l)" "$(echo "$T_dfwsim / $T_bare" | bc -l)"
-	fi
+	seed=(testdata/seed/docker-20.10.save testdata/seed/iptables.conf)
+	go run ./cmd/dfwgen kubeproxy -n 10000 >"$tmp/kube.save" 2>/dev/null
+	"$tmp/pcaptool" gen -n 1 -seed 1 -o "$tmp/one.pcap"
+	measure seed "$tmp/dfwsim" -q --pcap "$cap" --in ens33 "${seed[@]}"
+	row seed
+	measure kube "$tmp/dfwsim" -q --pcap "$cap" --in ens33 "$tmp/kube.save"
+	row kube
+	measure seedload "$tmp/dfwsim" -q --pcap "$tmp/one.pcap" --in ens33 "${seed[@]}"
+	measure kubeload "$tmp/dfwsim" -q --pcap "$tmp/one.pcap" --in ens33 "$tmp/kube.save"
+	printf 'load (1-frame capture): seed %.3f s cpu, kube %.3f s cpu\n' "$C_seedload" "$C_kubeload"
+	printf 'seed / bare:            RATIO wall %.2f  cpu %.2f (target <= 5)\n' "$(echo "$T_seed / $T_bare" | bc -l)" "$(echo "$C_seed / $C_bare" | bc -l)"
+	printf 'kube / seed per packet: RATIO wall %.2f  cpu %.2f (load taken off; target <= 5)\n' \
+		"$(echo "($T_kube - $T_kubeload) / ($T_seed - $T_seedload)" | bc -l)" "$(echo "($C_kube - $C_kubeload) / ($C_seed - $C_seedload)" | bc -l)"
 else
-	echo "dfwsim   --pcap is not wired into cmd/dfwsim yet: no RATIO for dfwsim"
+	echo "dfwsim   --pcap is not wired into cmd/dfwsim: no RATIO for dfwsim"
 fi
