@@ -133,6 +133,7 @@ type Evaluator struct {
 	rules    map[*parser.Rule]*ruleSets
 	// startSets caches the context of each entry on arrival.
 	startSets map[Entry]pset.Set
+	ctxSets   map[ctxKey]pset.Set
 	rct       pset.Set // NEW/INVALID classification of a first packet
 	hasPorts  pset.Set
 	icmp      pset.Set
@@ -174,7 +175,7 @@ func NewEvaluator(rs *parser.Ruleset, host *sim.Host, opts Options, extraIfaces 
 		names = append(names, r.Dev)
 	}
 	e := &Evaluator{RS: rs, Host: host, U: pset.ForRuleset(rs, names...), Opts: opts.withDefaults(),
-		rules: map[*parser.Rule]*ruleSets{}, startSets: map[Entry]pset.Set{}}
+		rules: map[*parser.Rule]*ruleSets{}, startSets: map[Entry]pset.Set{}, ctxSets: map[ctxKey]pset.Set{}}
 	e.ctActive = sim.New(rs, host).ConntrackActive()
 	e.v6 = rs.Family == parser.IPv6
 	e.prepare()
@@ -391,6 +392,8 @@ type state struct {
 	natSport          int
 	dstDone, srcDone  bool
 	mark, ctmark      uint32
+	natBits           uint64 // CTNat: 1 SNAT, 2 DNAT
+	status            parser.CTStatus
 	untracked, looped bool
 	ttlDec            bool
 	nfBridge          bool
@@ -431,13 +434,8 @@ func (e *Evaluator) start(entry Entry, s pset.Set) *state {
 	for _, f := range []pset.Field{pset.InIface, pset.OutIface, pset.PhysIn, pset.PhysOut} {
 		s = s.Forget(f)
 	}
-	s = s.Intersect(e.sym(pset.InIface, in)).Intersect(e.sym(pset.OutIface, "")).
-		Intersect(e.sym(pset.PhysIn, "")).Intersect(e.sym(pset.PhysOut, ""))
-	for _, x := range []struct {
-		f pset.Field
-		v uint64
-	}{{pset.Bridged, 0}, {pset.CTNat, 0}, {pset.CTStatus, 0}, {pset.CTDir, 0}, {pset.Mark, uint64(entry.Mark)}, {pset.CTMark, 0}} {
-		s = e.setField(s, x.f, x.v)
+	for _, f := range []pset.Field{pset.CTNat, pset.CTStatus, pset.CTDir, pset.Bridged, pset.Mark, pset.CTMark} {
+		s = s.Forget(f)
 	}
 	s = s.Forget(pset.CTState).Intersect(u.CTStates(parser.CTInvalid))
 	for _, f := range []pset.Field{pset.PktType, pset.SrcType, pset.DstType, pset.CTProto,
@@ -485,9 +483,7 @@ var ctxFields = []pset.Field{pset.InIface, pset.OutIface, pset.PhysIn, pset.Phys
 // arrival projects a class's set onto the packet as it arrived: the
 // context fields take their values on arrival.
 func (e *Evaluator) arrival(s pset.Set, entry Entry) pset.Set {
-	for _, f := range ctxFields {
-		s = s.Forget(f)
-	}
+	s = s.Forget(pset.CTState)
 	a, ok := e.startSets[entry]
 	if !ok {
 		a = e.start(entry, e.U.All()).s
@@ -590,8 +586,6 @@ func (e *Evaluator) bridgeInput(st *state, br *sim.Iface) {
 	}
 	for _, p := range parts {
 		p.nfBridge = true
-		p.s = e.setField(p.s, pset.Bridged, 1)
-		p.s = e.setIface(p.s, pset.PhysIn, p.physin)
 		// Frames for a machine of the bridge's own subnets are bridged.
 		sub := u.Empty()
 		for _, a := range br.Addrs {
@@ -729,13 +723,11 @@ func (e *Evaluator) forward(st *state, out string) {
 		st.ttlDec = true
 	}
 	st.out, st.resOut = out, out
-	st.s = e.setIface(st.s, pset.OutIface, out)
 	e.hookTables(st, "FORWARD", func(n *state) { e.postrouting(n, out) })
 }
 
 func (e *Evaluator) postrouting(st *state, out string) {
 	st.out = out
-	st.s = e.setIface(st.s, pset.OutIface, out)
 	disp := sim.Forwarded
 	if st.entry.Local {
 		disp = sim.Sent
@@ -773,7 +765,6 @@ func (e *Evaluator) output(st *state) {
 		e.leaf(n, sim.Drop, sim.Dropped, "routing", "")
 	}
 	for _, p := range parts {
-		p.s = e.setIface(p.s, pset.OutIface, p.out)
 		e.hookTables(p, "OUTPUT", e.afterOutput)
 	}
 }
@@ -794,13 +785,13 @@ func (e *Evaluator) afterOutput(st *state) {
 		return
 	}
 	st.out = "lo"
-	st.s = e.setIface(st.s, pset.OutIface, "lo")
 	e.hookTables(st, "POSTROUTING", func(n *state) {
 		// confirmed; back in through lo
 		nw, other := split(n.s, e.U.CTStates(parser.CTNew))
 		var parts []*state
 		if !nw.IsEmpty() {
-			a := n.clone(e.setField(nw, pset.CTStatus, uint64(parser.CTStatusConfirmed)|e.statusOf(nw)))
+			a := n.clone(nw)
+			a.status |= parser.CTStatusConfirmed
 			parts = append(parts, a)
 		}
 		if !other.IsEmpty() {
@@ -810,7 +801,6 @@ func (e *Evaluator) afterOutput(st *state) {
 			p.looped = true
 			p.in, p.out = "lo", ""
 			p.physin, p.nfBridge = "", false
-			p.s = e.setIface(e.setIface(p.s, pset.InIface, "lo"), pset.OutIface, "")
 			e.hookTables(p, "PREROUTING", func(q *state) {
 				e.hookTables(q, "INPUT", func(r *state) { e.leaf(r, sim.Accept, sim.DeliveredLocal, "", "") })
 			})
@@ -943,6 +933,7 @@ func (e *Evaluator) hookTables(st *state, hook string, next func(*state)) {
 			}
 			if stp.table == "raw" && !s.looped {
 				s.s = e.noConn(s.s, parser.CTInvalid)
+				s.natBits, s.status = 0, 0
 				s.untracked = false
 			}
 			for _, o := range e.table(s, stp.table, hook) {
@@ -965,13 +956,13 @@ func (e *Evaluator) hookTables(st *state, hook string, next func(*state)) {
 // noConn sets the state of packets without conntrack entry (INVALID or
 // UNTRACKED): no NAT or status bits.
 func (e *Evaluator) noConn(s pset.Set, state parser.CTState) pset.Set {
-	s = e.setField(e.setField(s, pset.CTNat, 0), pset.CTStatus, 0)
 	return s.Forget(pset.CTState).Intersect(e.U.CTStates(state))
 }
 
 func (e *Evaluator) conntrackIn(st *state) {
 	u := e.U
-	s := e.setField(e.setField(st.s, pset.CTNat, 0), pset.CTStatus, 0).Forget(pset.CTState)
+	st.natBits, st.status = 0, 0
+	s := st.s.Forget(pset.CTState)
 	switch {
 	case !e.ctActive:
 		st.s = s.Intersect(u.CTStates(parser.CTInvalid))

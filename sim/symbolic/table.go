@@ -217,7 +217,6 @@ func (e *Evaluator) extension(table, hook string, st *state, rule *parser.Rule) 
 	case *parser.MarkTarget:
 		if !s.Conn {
 			st.mark = (st.mark &^ s.Mask) ^ s.Value
-			st.s = e.setField(st.s, pset.Mark, uint64(st.mark))
 			return cont
 		}
 		nw, other := split(st.s, u.CTStates(parser.CTNew))
@@ -237,12 +236,12 @@ func (e *Evaluator) extension(table, hook string, st *state, rule *parser.Rule) 
 		case parser.MarkRestore:
 			n.mark = (n.mark &^ s.NfMask) ^ (n.ctmark & s.CtMask)
 		}
-		n.s = e.setField(e.setField(n.s, pset.Mark, uint64(n.mark)), pset.CTMark, uint64(n.ctmark))
 		return append(res, outcome{n, verdict{}})
 	case *parser.CTTarget:
 		if s.NoTrack && table == "raw" {
 			st.untracked = true
 			st.s = e.noConn(st.s, parser.CTUntracked)
+			st.natBits, st.status = 0, 0
 		}
 		return cont
 	case *parser.NFQueueTarget:
@@ -343,18 +342,7 @@ func (e *Evaluator) applyNAT(st *state, s *parser.NATTarget, hook string, rule *
 			if src {
 				bit = 1
 			}
-			var cur uint64
-			if p, ok := n.s.Witness(); ok {
-				switch {
-				case p.CTState&parser.CTSNAT != 0 && p.CTState&parser.CTDNAT != 0:
-					cur = 3
-				case p.CTState&parser.CTSNAT != 0:
-					cur = 1
-				case p.CTState&parser.CTDNAT != 0:
-					cur = 2
-				}
-			}
-			n.s = e.setField(n.s, pset.CTNat, cur|bit)
+			n.natBits |= bit
 		}
 		if src {
 			if chAddr {
@@ -394,6 +382,7 @@ type ruleSets struct {
 	mayName   string
 	special   []*parser.Match // matches evaluated per class
 	trivial   bool            // no special match
+	ctx       bool            // depends on the context fields (interfaces, marks, conntrack)
 }
 
 func (e *Evaluator) ruleSetsOf(r *parser.Rule) *ruleSets {
@@ -426,6 +415,13 @@ func (e *Evaluator) ruleSetsOf(r *parser.Rule) *ruleSets {
 		}
 		rc.Matches = append(rc.Matches, m)
 	}
+	out.ctx = r.In != nil || r.Out != nil
+	for _, m := range r.Matches {
+		switch m.Spec.(type) {
+		case *parser.MarkMatch, *parser.ConntrackMatch, *parser.StateMatch, *parser.PhysdevMatch:
+			out.ctx = true
+		}
+	}
 	out.must, out.may = pset.MatchSet(e.U, &rc)
 	out.exact = out.must.Equal(out.may)
 	if !out.exact && out.mayName == "" {
@@ -440,7 +436,10 @@ func (e *Evaluator) ruleSetsOf(r *parser.Rule) *ruleSets {
 // rule r certainly and possibly matches, and the name of a may-match match.
 func (e *Evaluator) match(r *parser.Rule, st *state) (must, may pset.Set, mayName string) {
 	rs := e.ruleSetsOf(r)
-	if rs.trivial && !st.curDst.IsValid() && st.curDport < 0 && !st.natSrc.IsValid() && st.natSport < 0 {
+	if quickMiss(r, st) {
+		return e.U.Empty(), e.U.Empty(), ""
+	}
+	if rs.trivial && !rs.ctx && !st.curDst.IsValid() && st.curDport < 0 && !st.natSrc.IsValid() && st.natSport < 0 {
 		return rs.must, rs.may, rs.mayName
 	}
 	may = rs.may
@@ -460,10 +459,73 @@ func (e *Evaluator) match(r *parser.Rule, st *state) (must, may pset.Set, mayNam
 			}
 		}
 	}
+	if rs.ctx {
+		may = e.withCtx(may, st)
+	}
 	if !exact {
 		return e.U.Empty(), may, mayName
 	}
 	return may, may, ""
+}
+
+// ctxKey identifies the context constants of a class.
+type ctxKey struct {
+	in, out, physin, physout string
+	bridged                  bool
+	nat                      uint64
+	status                   parser.CTStatus
+	mark, ctmark             uint32
+}
+
+// withCtx resolves a rule's set against the class's context constants:
+// the packets that match it with these interfaces, marks and conntrack
+// status (the context fields are then free).
+func (e *Evaluator) withCtx(m pset.Set, st *state) pset.Set {
+	k := ctxKey{st.in, st.out, st.physin, st.physout, st.nfBridge, st.natBits, st.status, st.mark, st.ctmark}
+	c, ok := e.ctxSets[k]
+	if !ok {
+		u := e.U
+		b := uint64(0)
+		if st.nfBridge {
+			b = 1
+		}
+		c = u.Iface(pset.InIface, st.in).Intersect(u.Iface(pset.OutIface, st.out)).
+			Intersect(u.Iface(pset.PhysIn, st.physin)).Intersect(u.Iface(pset.PhysOut, st.physout)).
+			Intersect(u.Eq(pset.Bridged, b)).Intersect(u.Eq(pset.CTNat, st.natBits)).
+			Intersect(u.Eq(pset.CTStatus, uint64(st.status))).Intersect(u.Eq(pset.CTDir, 0)).
+			Intersect(u.Eq(pset.Mark, uint64(st.mark))).Intersect(u.Eq(pset.CTMark, uint64(st.ctmark)))
+		e.ctxSets[k] = c
+	}
+	m = m.Intersect(c)
+	for _, f := range []pset.Field{pset.PhysIn, pset.PhysOut, pset.Bridged, pset.InIface, pset.OutIface,
+		pset.CTNat, pset.CTStatus, pset.CTDir, pset.Mark, pset.CTMark} {
+		m = m.Forget(f)
+	}
+	return m
+}
+
+// quickMiss tells, from the rule's text alone, that a class whose
+// destination NAT made constant cannot match it.
+func quickMiss(r *parser.Rule, st *state) bool {
+	if st.curDst.IsValid() && r.Dst != nil && r.Dst.Addr.Is4() == st.curDst.Is4() &&
+		parser.MatchesAddr(st.curDst, r.Dst.Addr, r.Dst.Mask) == r.Dst.Neg {
+		return true
+	}
+	if st.curDport >= 0 {
+		for _, m := range r.Matches {
+			var ps *parser.PortSet
+			switch s := m.Spec.(type) {
+			case *parser.TCPMatch:
+				ps = s.Dport
+			case *parser.UDPMatch:
+				ps = s.Dport
+			}
+			if ps != nil && !ps.Contains(uint16(st.curDport)) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // subst rewrites a set over current fields into one over the packet as it

@@ -1,0 +1,510 @@
+package symbolic
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/netip"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/dfw-project/dfw/parser"
+	"github.com/dfw-project/dfw/sim"
+	"github.com/dfw-project/dfw/sim/pset"
+)
+
+// Analysis names, as in Incomplete.
+const (
+	AnalysisExposure    = "exposure"
+	AnalysisDiff        = "diff"
+	AnalysisEstablished = "established"
+	AnalysisOpenFields  = "classes"
+)
+
+// Exposure kinds.
+const (
+	KindHost      = "host"      // delivered locally
+	KindContainer = "container" // DNAT-ed, forwarded
+	KindForward   = "forward"   // routed to a bridge without DNAT
+)
+
+// RuleRef names a rule or a policy.
+type RuleRef struct {
+	Table  string `json:"table"`
+	Chain  string `json:"chain"`
+	Rule   int    `json:"rule"` // 0 for a policy
+	Policy bool   `json:"policy,omitempty"`
+	Target string `json:"target,omitempty"`
+	File   string `json:"file,omitempty"`
+	Line   int    `json:"line,omitempty"`
+}
+
+// RefOf converts a trace step.
+func RefOf(s sim.Step) RuleRef {
+	return RuleRef{Table: s.Table, Chain: s.Chain, Rule: s.Rule, Policy: s.Policy, Target: s.Target, File: s.Pos.File, Line: s.Pos.Line}
+}
+
+func (r RuleRef) String() string {
+	var b strings.Builder
+	if r.Policy {
+		fmt.Fprintf(&b, "%s/%s policy %s", r.Table, r.Chain, r.Target)
+	} else {
+		fmt.Fprintf(&b, "%s/%s#%d", r.Table, r.Chain, r.Rule)
+	}
+	if r.File != "" {
+		fmt.Fprintf(&b, " (%s:%d)", r.File, r.Line)
+	}
+	return b.String()
+}
+
+// Short is "CHAIN#N" or "CHAIN policy".
+func (r RuleRef) Short() string {
+	if r.Policy {
+		return r.Chain + " policy"
+	}
+	return fmt.Sprintf("%s#%d", r.Chain, r.Rule)
+}
+
+// ExposureRow is one set of new connections from outside that the
+// ruleset accepts on an external interface.
+type ExposureRow struct {
+	Interface string `json:"interface"`
+	// Other is set for an interface the rules never name (the row holds
+	// for every such interface).
+	Other bool   `json:"other,omitempty"`
+	Kind  string `json:"kind"`
+	Proto string `json:"proto"`
+	// Ports are the destination ports as the packet arrives (tcp, udp).
+	Ports   [][2]int `json:"ports"`
+	Sources []string `json:"sources"`
+	// Destination: the host addresses reached, or the container
+	// address:port after DNAT.
+	Destination string `json:"destination"`
+	// Container is the address and port after DNAT (kind container) or
+	// the address routed to (forward); Bridge the egress bridge.
+	Container    string      `json:"container,omitempty"`
+	Bridge       string      `json:"bridge,omitempty"`
+	DNAT         *RuleRef    `json:"dnat,omitempty"`
+	AcceptedBy   RuleRef     `json:"accepted_by"`
+	Path         []RuleRef   `json:"path"`
+	Witness      WitnessJSON `json:"witness"`
+	DependsOnMay bool        `json:"depends_on_may_match"`
+	MayMatch     []RuleRef   `json:"may_match,omitempty"`
+
+	Set pset.Set `json:"-"`
+}
+
+// WitnessJSON is a packet with dfwsim's field names.
+type WitnessJSON struct {
+	Proto string `json:"proto"`
+	In    string `json:"in,omitempty"`
+	Src   string `json:"src,omitempty"`
+	Dst   string `json:"dst,omitempty"`
+	Sport int    `json:"sport,omitempty"`
+	Dport int    `json:"dport,omitempty"`
+	Flags string `json:"flags,omitempty"`
+	Type  *int   `json:"type,omitempty"`
+}
+
+// WitnessOf converts a packet.
+func WitnessOf(p sim.Packet) WitnessJSON {
+	w := WitnessJSON{Proto: sim.ProtoName(p.Proto), In: p.In, Src: p.Src.String(), Dst: p.Dst.String()}
+	if p.Local {
+		w.In = "local"
+	}
+	if sim.HasPorts(p.Proto) {
+		w.Sport, w.Dport = int(p.Sport), int(p.Dport)
+	}
+	if p.Proto == sim.ProtoTCP {
+		w.Flags = sim.FlagLetters(p.Flags)
+	}
+	if sim.IsICMP(p.Proto) {
+		t := int(p.ICMPType)
+		w.Type = &t
+	}
+	return w
+}
+
+// ExposureOptions configures Exposure.
+type ExposureOptions struct {
+	Options
+	// External lists the external interfaces; nil takes
+	// DefaultExternal.
+	External []string
+}
+
+// IsInternalName reports whether an interface name is loopback, a
+// bridge, a veth or a tunnel by its name.
+func IsInternalName(n string) bool {
+	if n == "" || n == "lo" || n == "docker0" || n == "docker_gwbridge" {
+		return true
+	}
+	for _, p := range []string{"br-", "virbr", "veth", "tun", "tap", "wg", "tailscale", "zt", "gre", "ipip", "sit",
+		"vxlan", "flannel", "cali", "cni", "kube-", "weave", "lxcbr", "lxdbr", "vnet", "ip6tnl", "ip_vti", "docker"} {
+		if strings.HasPrefix(n, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// ExternalIface is an external interface of the analysis: a name, or the
+// class of unnamed interfaces it stands for.
+type ExternalIface struct {
+	Name  string
+	Other bool
+	Label string
+}
+
+// DefaultExternal lists the external interfaces: every interface symbol
+// of the universe (the rules' names, the host model's, and one for the
+// interfaces the rules never name) that is not loopback, a bridge, a veth
+// or a tunnel.
+func DefaultExternal(u *pset.Universe, host *sim.Host) []ExternalIface {
+	var out []ExternalIface
+	for _, i := range u.Ifaces() {
+		if i.Name == "" {
+			continue
+		}
+		if hi := host.Iface(i.Name); hi != nil && hi.Bridge {
+			continue
+		}
+		if i.Other {
+			if i.Prefix != "" && IsInternalName(i.Prefix) {
+				continue
+			}
+			lbl := "(unnamed)"
+			if i.Prefix != "" {
+				lbl = fmt.Sprintf("%s+ (unnamed)", i.Prefix)
+			}
+			out = append(out, ExternalIface{Name: i.Name, Other: true, Label: lbl})
+			continue
+		}
+		if IsInternalName(i.Name) {
+			continue
+		}
+		out = append(out, ExternalIface{Name: i.Name, Label: i.Name})
+	}
+	return out
+}
+
+// NewConnections is the set of new connections from outside: a TCP SYN, a
+// UDP datagram or an ICMP echo request, from any source and source port,
+// TTL 64, to dst (a set over Dst).
+func (e *Evaluator) NewConnections(dst pset.Set) pset.Set {
+	u := e.U
+	tcp := u.Eq(pset.Proto, uint64(sim.ProtoTCP)).Intersect(u.Eq(pset.TCPFlags, uint64(parser.FlagSYN))).Intersect(u.Eq(pset.Length, 40))
+	udp := u.Eq(pset.Proto, uint64(sim.ProtoUDP)).Intersect(u.Eq(pset.Length, 28))
+	icmp := u.Eq(pset.Proto, uint64(sim.ProtoICMP)).Intersect(u.Eq(pset.ICMPType, 8)).Intersect(u.Eq(pset.ICMPCode, 0)).Intersect(u.Eq(pset.Length, 28))
+	if e.v6 {
+		icmp = u.Eq(pset.Proto, uint64(sim.ProtoICMPv6)).Intersect(u.Eq(pset.ICMPType, 128)).Intersect(u.Eq(pset.ICMPCode, 0)).Intersect(u.Eq(pset.Length, 48))
+		tcp = tcp.Forget(pset.Length).Intersect(u.Eq(pset.Length, 60))
+		udp = udp.Forget(pset.Length).Intersect(u.Eq(pset.Length, 48))
+	}
+	s := tcp.Union(udp).Union(icmp).Intersect(u.Eq(pset.TTL, 64)).Intersect(u.Eq(pset.TOS, 0))
+	return s.Intersect(dst).Intersect(e.FirstPackets())
+}
+
+// ExposedDestinations is the set of destinations an exposure analysis
+// looks at: the host's addresses (not loopback) and the subnets of its
+// bridges (containers).
+func (e *Evaluator) ExposedDestinations() pset.Set {
+	u := e.U
+	lo := netip.MustParsePrefix("127.0.0.0/8")
+	if e.v6 {
+		lo = netip.MustParsePrefix("::1/128")
+	}
+	s := e.local.Diff(u.CIDR(pset.Dst, lo)).Diff(e.bcast)
+	for _, i := range e.Host.Ifaces {
+		if !i.Bridge {
+			continue
+		}
+		for _, p := range i.Addrs {
+			if p.Addr().Is6() == e.v6 {
+				s = s.Union(u.CIDR(pset.Dst, p.Masked()))
+			}
+		}
+	}
+	return s.Diff(e.bcast)
+}
+
+// Exposure lists the new connections from outside accepted on each
+// external interface, to the host and (after DNAT) to containers.
+func Exposure(ctx context.Context, rs *parser.Ruleset, host *sim.Host, opts ExposureOptions) ([]ExposureRow, []Incomplete) {
+	if host == nil {
+		host = sim.InferHost(rs, nil)
+	}
+	e := NewEvaluator(rs, host, opts.Options, opts.External...)
+	return e.Exposure(ctx, opts.External)
+}
+
+// Exposure runs the exposure analysis on the evaluator's ruleset.
+func (e *Evaluator) Exposure(ctx context.Context, external []string) ([]ExposureRow, []Incomplete) {
+	var ifaces []ExternalIface
+	if external == nil {
+		ifaces = DefaultExternal(e.U, e.Host)
+	} else {
+		for _, n := range external {
+			ifaces = append(ifaces, ExternalIface{Name: n, Label: n})
+		}
+	}
+	dst := e.ExposedDestinations()
+	var rows []ExposureRow
+	var incs []Incomplete
+	for _, x := range ifaces {
+		classes, inc := e.Eval(ctx, AnalysisExposure, Entry{In: x.Name}, e.NewConnections(dst))
+		for i := range inc {
+			inc[i].Reason = fmt.Sprintf("interface %s: %s", x.Name, inc[i].Reason)
+		}
+		incs = append(incs, inc...)
+		rows = append(rows, e.exposureRows(x, classes)...)
+	}
+	return rows, incs
+}
+
+func (e *Evaluator) exposureRows(x ExternalIface, classes []Class) []ExposureRow {
+	u := e.U
+	type key struct{ kind, proto, dest, trace string }
+	groups := map[key]*ExposureRow{}
+	var order []key
+	for i := range classes {
+		c := &classes[i]
+		if c.Verdict != sim.Accept {
+			continue
+		}
+		kind := ""
+		var container, bridge string
+		switch c.Disposition {
+		case sim.DeliveredLocal:
+			kind = KindHost
+		case sim.Forwarded:
+			hi := e.Host.Iface(c.Out)
+			isBr := hi != nil && hi.Bridge
+			switch {
+			case c.NAT.Dst.IsValid() || c.NAT.HasDport:
+				kind = KindContainer
+			case isBr:
+				kind = KindForward
+			default:
+				continue // transit to another uplink
+			}
+			if isBr {
+				bridge = c.Out
+			}
+		default:
+			continue
+		}
+		var dnat *RuleRef
+		for _, s := range c.Trace {
+			if s.Target == "DNAT" || s.Target == "REDIRECT" {
+				r := RefOf(s)
+				dnat = &r
+			}
+		}
+		for _, p := range []uint8{sim.ProtoTCP, sim.ProtoUDP, sim.ProtoICMP, sim.ProtoICMPv6} {
+			sub := c.Set.Intersect(u.Eq(pset.Proto, uint64(p)))
+			if sub.IsEmpty() {
+				continue
+			}
+			dest := ""
+			if kind == KindContainer {
+				a := c.NAT.Dst
+				if !a.IsValid() {
+					a = c.Witness.Dst
+				}
+				container = a.String()
+				if c.NAT.HasDport && sim.HasPorts(p) {
+					container = netip.AddrPortFrom(a, c.NAT.Dport).String()
+				}
+				dest = container
+			}
+			if c.NAT.HasDport && kind == KindHost {
+				dest = fmt.Sprintf(" (redirected to port %d)", c.NAT.Dport)
+			}
+			dn := ""
+			if dnat != nil {
+				dn = dnat.String()
+			}
+			k := key{kind, sim.ProtoName(p), dest + "|" + bridge, acceptedBy(c.Trace).String() + dn + mayString(c.MayMatch)}
+			g := groups[k]
+			if g == nil {
+				g = &ExposureRow{Interface: x.Label, Other: x.Other, Kind: kind, Proto: sim.ProtoName(p), Destination: dest,
+					Container: container, Bridge: bridge, DNAT: dnat, AcceptedBy: acceptedBy(c.Trace), Set: sub,
+					DependsOnMay: len(c.MayMatch) > 0}
+				for _, s := range c.Trace {
+					g.Path = append(g.Path, RefOf(s))
+				}
+				for _, m := range c.MayMatch {
+					g.MayMatch = append(g.MayMatch, RefOf(m.Step))
+				}
+				groups[k] = g
+				order = append(order, k)
+			} else {
+				g.Set = g.Set.Union(sub)
+			}
+		}
+	}
+	var rows []ExposureRow
+	for _, k := range order {
+		g := groups[k]
+		if sim.HasPorts(protoNum(g.Proto)) {
+			g.Ports = PortRanges(g.Set, pset.Dport)
+		}
+		switch g.Kind {
+		case KindHost:
+			as := AddrSummary(g.Set, pset.Dst, u.Empty())
+			if as[0] == "any" {
+				as = []string{"any address"}
+			}
+			g.Destination = "host " + strings.Join(as, ",") + g.Destination
+		case KindContainer:
+			if !strings.Contains(g.Container, ":") && len(g.Ports) == 1 && g.Ports[0][0] == g.Ports[0][1] {
+				g.Container += fmt.Sprintf(":%d", g.Ports[0][0])
+			}
+			g.Destination = g.Container
+			if g.Bridge != "" {
+				g.Destination += " (" + g.Bridge + ")"
+			}
+		case KindForward:
+			g.Container = strings.Join(AddrSummary(g.Set, pset.Dst, e.local.Union(e.bcast)), ",")
+			g.Destination = g.Container + " (" + g.Bridge + ", routed)"
+		}
+		g.Sources = AddrSummary(g.Set, pset.Src, e.martian().Union(e.NewConnections(e.ExposedDestinations()).Not()))
+		if w, ok := g.Set.Witness(); ok {
+			g.Witness = WitnessOf(e.packetOf(w, Entry{In: x.Name}))
+		}
+		rows = append(rows, *g)
+	}
+	sortRows(rows)
+	return rows
+}
+
+func protoNum(n string) uint8 {
+	switch n {
+	case "tcp":
+		return sim.ProtoTCP
+	case "udp":
+		return sim.ProtoUDP
+	case "icmp":
+		return sim.ProtoICMP
+	}
+	return sim.ProtoICMPv6
+}
+
+func traceString(tr []sim.Step) string {
+	var b strings.Builder
+	for _, s := range tr {
+		fmt.Fprintf(&b, "%s/%s#%d/%v ", s.Table, s.Chain, s.Rule, s.Policy)
+	}
+	return b.String()
+}
+
+func mayString(ms []MayRef) string {
+	var b strings.Builder
+	for _, m := range ms {
+		fmt.Fprintf(&b, "may:%s/%s#%d/%v ", m.Step.Table, m.Step.Chain, m.Step.Rule, m.Taken)
+	}
+	return b.String()
+}
+
+// acceptedBy is the rule (or policy) that accepted a class: the last
+// ACCEPT of the filter table (else of any table but nat, else the last
+// step).
+func acceptedBy(tr []sim.Step) RuleRef {
+	for _, tbl := range []string{"filter", ""} {
+		for i := len(tr) - 1; i >= 0; i-- {
+			s := tr[i]
+			if (tbl == "" && s.Table != "nat" || s.Table == tbl) && s.Target == "ACCEPT" {
+				return RefOf(s)
+			}
+		}
+	}
+	if len(tr) > 0 {
+		return RefOf(tr[len(tr)-1])
+	}
+	return RuleRef{Target: "ACCEPT (no rule: no filter table)"}
+}
+
+// WriteExposureTable prints exposure rows as a table, then the
+// incomplete analyses.
+func WriteExposureTable(w io.Writer, title string, rows []ExposureRow, incs []Incomplete) error {
+	if title != "" {
+		fmt.Fprintf(w, "%s\n", title)
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "INTERFACE\tPROTO\tPORTS\tSOURCES\tDESTINATION\tACCEPTED BY")
+	for _, r := range rows {
+		ports := FormatRanges(r.Ports)
+		if r.Proto == "icmp" || r.Proto == "icmpv6" {
+			ports = "echo-request"
+		}
+		acc := r.AcceptedBy.String()
+		if r.DependsOnMay {
+			var ms []string
+			for _, m := range r.MayMatch {
+				ms = append(ms, m.Short())
+			}
+			acc += " [if may-match " + strings.Join(ms, ",") + "]"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Interface, r.Proto, ports, strings.Join(r.Sources, ","), r.Destination, acc)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(rows) == 0 && len(incs) == 0 {
+		fmt.Fprintln(w, "nothing exposed: no new connection from outside is accepted")
+	}
+	for _, i := range incs {
+		fmt.Fprintf(w, "INCOMPLETE %s\n", i)
+	}
+	return nil
+}
+
+// ExposureJSON is the JSON document of one ruleset's exposure.
+type ExposureJSON struct {
+	File       string        `json:"file"`
+	Exposure   []ExposureRow `json:"exposure"`
+	Incomplete []Incomplete  `json:"incomplete"`
+}
+
+// WriteExposureJSON prints the exposure of several files as one JSON
+// document {"results":[…]}.
+func WriteExposureJSON(w io.Writer, docs []ExposureJSON) error {
+	for i := range docs {
+		if docs[i].Exposure == nil {
+			docs[i].Exposure = []ExposureRow{}
+		}
+		if docs[i].Incomplete == nil {
+			docs[i].Incomplete = []Incomplete{}
+		}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(struct {
+		Results []ExposureJSON `json:"results"`
+	}{docs})
+}
+
+var kindOrder = map[string]int{KindHost: 0, KindContainer: 1, KindForward: 2}
+
+// sortRows orders the rows of one interface by kind, proto, first port.
+func sortRows(rows []ExposureRow) {
+	slices.SortStableFunc(rows, func(a, b ExposureRow) int {
+		if d := kindOrder[a.Kind] - kindOrder[b.Kind]; d != 0 {
+			return d
+		}
+		if d := strings.Compare(a.Proto, b.Proto); d != 0 {
+			return d
+		}
+		pa, pb := -1, -1
+		if len(a.Ports) > 0 {
+			pa = a.Ports[0][0]
+		}
+		if len(b.Ports) > 0 {
+			pb = b.Ports[0][0]
+		}
+		return pa - pb
+	})
+}

@@ -1,0 +1,175 @@
+package symbolic
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/dfw-project/dfw/sim/pset"
+)
+
+// project keeps only field f of s (every other field forgotten).
+//
+// Forget keeps sets well-formed, so forgetting a field that a
+// well-formedness rule ties to a later one can leave it constrained; a
+// second pass frees it.
+func project(s pset.Set, f pset.Field) pset.Set {
+	for range 2 {
+		for _, g := range s.Universe().Order() {
+			if g != f {
+				s = s.Forget(g)
+			}
+		}
+	}
+	return s
+}
+
+// PortRanges returns the values of 16-bit field f (Dport, Sport) that s
+// holds, as sorted disjoint [lo, hi] ranges.
+func PortRanges(s pset.Set, f pset.Field) [][2]int {
+	u := s.Universe()
+	p := project(s, f)
+	var out [][2]int
+	var rec func(lo, hi int)
+	rec = func(lo, hi int) {
+		r := u.Range(f, uint64(lo), uint64(hi))
+		if !p.Overlaps(r) {
+			return
+		}
+		if lo == hi || r.Subset(p) {
+			if n := len(out); n > 0 && out[n-1][1] == lo-1 {
+				out[n-1][1] = hi
+			} else {
+				out = append(out, [2]int{lo, hi})
+			}
+			return
+		}
+		mid := lo + (hi-lo)/2
+		rec(lo, mid)
+		rec(mid+1, hi)
+	}
+	rec(0, 65535)
+	return out
+}
+
+// FormatRanges prints port ranges: "80", "8080-8081", "any".
+func FormatRanges(rs [][2]int) string {
+	if len(rs) == 1 && rs[0] == [2]int{0, 65535} {
+		return "any"
+	}
+	var parts []string
+	for i, r := range rs {
+		if i == 8 {
+			parts = append(parts, fmt.Sprintf("… (%d ranges)", len(rs)))
+			break
+		}
+		if r[0] == r[1] {
+			parts = append(parts, fmt.Sprint(r[0]))
+		} else {
+			parts = append(parts, fmt.Sprintf("%d-%d", r[0], r[1]))
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+// Prefixes returns the addresses of field f (Src, Dst) that s holds as
+// CIDR prefixes, at most max of them (complete false when there are
+// more).
+func Prefixes(s pset.Set, f pset.Field, max int) (out []netip.Prefix, complete bool) {
+	u := s.Universe()
+	p := project(s, f)
+	bits := u.Width(f)
+	zero := netip.IPv4Unspecified()
+	if bits == 128 {
+		zero = netip.IPv6Unspecified()
+	}
+	complete = true
+	var rec func(pfx netip.Prefix)
+	rec = func(pfx netip.Prefix) {
+		if !complete {
+			return
+		}
+		r := u.CIDR(f, pfx)
+		if !p.Overlaps(r) {
+			return
+		}
+		if r.Subset(p) {
+			if len(out) >= max {
+				complete = false
+				return
+			}
+			out = append(out, pfx)
+			return
+		}
+		if pfx.Bits() >= bits {
+			if len(out) >= max {
+				complete = false
+				return
+			}
+			out = append(out, pfx)
+			return
+		}
+		lo := netip.PrefixFrom(pfx.Addr(), pfx.Bits()+1)
+		rec(lo)
+		hi := pfx.Addr().As16()
+		b := pfx.Bits()
+		off := 0
+		if bits == 32 {
+			off = 12
+		}
+		hi[off+b/8] |= 1 << (7 - b%8)
+		ha := netip.AddrFrom16(hi)
+		if bits == 32 {
+			ha = ha.Unmap()
+		}
+		rec(netip.PrefixFrom(ha, b+1))
+	}
+	rec(netip.PrefixFrom(zero, 0))
+	return out, complete
+}
+
+// AddrSummary describes the addresses of field f (Src, Dst) that s
+// holds: "any", prefixes, or "any except …" when the complement is
+// shorter. dontCare (a set over f) holds addresses that may be counted in
+// or out as suits the summary (martian sources, broadcast addresses): they
+// fill holes but never make a prefix of their own.
+func AddrSummary(s pset.Set, f pset.Field, dontCare pset.Set) []string {
+	u := s.Universe()
+	all := project(u.All(), f)
+	p := project(s, f)
+	dc := project(dontCare, f)
+	filled := p.Union(dc)
+	if filled.Equal(all) {
+		return []string{"any"}
+	}
+	str := func(ps []netip.Prefix) []string {
+		var ss []string
+		for _, x := range ps {
+			if x.IsSingleIP() {
+				ss = append(ss, x.Addr().String())
+			} else {
+				ss = append(ss, x.String())
+			}
+		}
+		return ss
+	}
+	in, okIn := Prefixes(filled, f, 64)
+	var keep []netip.Prefix
+	for _, x := range in {
+		if p.Overlaps(u.CIDR(f, x)) {
+			keep = append(keep, x)
+		}
+	}
+	exc, okEx := Prefixes(all.Diff(filled), f, 6)
+	if okEx && (!okIn || len(exc) < len(keep)) {
+		return []string{"any except " + strings.Join(str(exc), ",")}
+	}
+	if len(keep) > 6 {
+		return append(str(keep[:6]), "…")
+	}
+	out := str(keep)
+	if !okIn {
+		out = append(out, "…")
+	}
+	return out
+}
