@@ -185,15 +185,28 @@ func (b *builder) portSet(op *Option) *PortSet {
 	return &PortSet{Neg: op.Neg, Ranges: []Range{r}, Pos: op.Pos}
 }
 
+// ports handles the --sport and --dport options of tcp, udp, sctp and
+// dccp; it reports whether op was one of them.
+func (b *builder) ports(op *Option, sport, dport **PortSet) bool {
+	switch op.Name {
+	case "sport":
+		*sport = b.portSet(op)
+	case "dport":
+		*dport = b.portSet(op)
+	default:
+		return false
+	}
+	return true
+}
+
 func buildTCP(b *builder, m *Match) MatchSpec {
 	s := &TCPMatch{}
 	for i := range m.Options {
 		op := &m.Options[i]
+		if b.ports(op, &s.Sport, &s.Dport) {
+			continue
+		}
 		switch op.Name {
-		case "sport":
-			s.Sport = b.portSet(op)
-		case "dport":
-			s.Dport = b.portSet(op)
 		case "syn":
 			s.Flags = &TCPFlags{Neg: op.Neg, Mask: FlagSYN | FlagRST | FlagACK | FlagFIN, Comp: FlagSYN, Pos: op.Pos}
 		case "tcp-flags":
@@ -263,12 +276,7 @@ func buildSCTP(b *builder, m *Match) MatchSpec {
 	s := &SCTPMatch{}
 	for i := range m.Options {
 		op := &m.Options[i]
-		switch op.Name {
-		case "sport":
-			s.Sport = b.portSet(op)
-		case "dport":
-			s.Dport = b.portSet(op)
-		case "chunk-types":
+		if !b.ports(op, &s.Sport, &s.Dport) && op.Name == "chunk-types" {
 			s.Chunks = op
 		}
 	}

@@ -295,80 +295,73 @@ func formatAddrMask(addr, mask netip.Addr) string {
 	return addr.String() + "/" + mask.String()
 }
 
-var stateNames = []struct {
+// bitName names one bit of a flag set (conntrack states, statuses, address
+// types, TCP flags), in the order iptables-save prints them.
+type bitName[T ~uint8 | ~uint16] struct {
 	name string
-	bit  CTState
-}{
+	bit  T
+}
+
+// parseBits parses a comma-separated list of names (case-insensitive) into
+// a bit set; allowed filters the names this option accepts.
+func parseBits[T ~uint8 | ~uint16](s string, names []bitName[T], allowed func(T) bool, what, expected string) (T, error) {
+	var m T
+	for _, part := range strings.Split(s, ",") {
+		found := false
+		for _, n := range names {
+			if strings.EqualFold(part, n.name) && (allowed == nil || allowed(n.bit)) {
+				m |= n.bit
+				found = true
+				break
+			}
+		}
+		if !found {
+			return 0, fmt.Errorf("bad %s %q (expected %s)", what, part, expected)
+		}
+	}
+	return m, nil
+}
+
+// formatBits prints a bit set as a comma-separated list of names.
+func formatBits[T ~uint8 | ~uint16](m T, names []bitName[T]) string {
+	var parts []string
+	for _, n := range names {
+		if m&n.bit != 0 {
+			parts = append(parts, n.name)
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+var stateNames = []bitName[CTState]{
 	{"INVALID", CTInvalid}, {"NEW", CTNew}, {"RELATED", CTRelated},
 	{"ESTABLISHED", CTEstablished}, {"UNTRACKED", CTUntracked},
 	{"SNAT", CTSNAT}, {"DNAT", CTDNAT},
 }
 
 func parseStates(s string, ctOnly bool) (CTState, error) {
-	var m CTState
-	for _, part := range strings.Split(s, ",") {
-		found := false
-		for _, sn := range stateNames {
-			if strings.EqualFold(part, sn.name) {
-				if !ctOnly && (sn.bit == CTSNAT || sn.bit == CTDNAT) {
-					break
-				}
-				m |= sn.bit
-				found = true
-				break
-			}
-		}
-		if !found {
-			want := "INVALID, NEW, RELATED, ESTABLISHED, UNTRACKED"
-			if ctOnly {
-				want += ", SNAT, DNAT"
-			}
-			return 0, fmt.Errorf("bad state %q (expected a comma-separated list of %s)", part, want)
-		}
+	want := "INVALID, NEW, RELATED, ESTABLISHED, UNTRACKED"
+	allowed := func(b CTState) bool { return b != CTSNAT && b != CTDNAT }
+	if ctOnly {
+		want += ", SNAT, DNAT"
+		allowed = nil
 	}
-	return m, nil
+	return parseBits(s, stateNames, allowed, "state", "a comma-separated list of "+want)
 }
 
 // FormatStates prints a state mask as iptables-save does.
-func FormatStates(m CTState) string {
-	var parts []string
-	for _, sn := range stateNames {
-		if m&sn.bit != 0 {
-			parts = append(parts, sn.name)
-		}
-	}
-	return strings.Join(parts, ",")
-}
+func FormatStates(m CTState) string { return formatBits(m, stateNames) }
 
-var statusNames = []struct {
-	name string
-	bit  CTStatus
-}{
+var statusNames = []bitName[CTStatus]{
 	{"NONE", CTStatusNone}, {"EXPECTED", CTStatusExpected}, {"SEEN_REPLY", CTStatusSeenReply},
 	{"ASSURED", CTStatusAssured}, {"CONFIRMED", CTStatusConfirmed},
 }
 
 func parseStatus(s string) (CTStatus, error) {
-	var m CTStatus
-	for _, part := range strings.Split(s, ",") {
-		found := false
-		for _, sn := range statusNames {
-			if strings.EqualFold(part, sn.name) {
-				m |= sn.bit
-				found = true
-			}
-		}
-		if !found {
-			return 0, fmt.Errorf("bad status %q (expected NONE, EXPECTED, SEEN_REPLY, ASSURED or CONFIRMED)", part)
-		}
-	}
-	return m, nil
+	return parseBits(s, statusNames, nil, "status", "NONE, EXPECTED, SEEN_REPLY, ASSURED or CONFIRMED")
 }
 
-var addrTypeNames = []struct {
-	name string
-	bit  AddrType
-}{
+var addrTypeNames = []bitName[AddrType]{
 	{"UNSPEC", ATUnspec}, {"UNICAST", ATUnicast}, {"LOCAL", ATLocal},
 	{"BROADCAST", ATBroadcast}, {"ANYCAST", ATAnycast}, {"MULTICAST", ATMulticast},
 	{"BLACKHOLE", ATBlackhole}, {"UNREACHABLE", ATUnreachable}, {"PROHIBIT", ATProhibit},
@@ -376,26 +369,10 @@ var addrTypeNames = []struct {
 }
 
 func parseAddrTypes(s string) (AddrType, error) {
-	var m AddrType
-	for _, part := range strings.Split(s, ",") {
-		found := false
-		for _, an := range addrTypeNames {
-			if strings.EqualFold(part, an.name) {
-				m |= an.bit
-				found = true
-			}
-		}
-		if !found {
-			return 0, fmt.Errorf("bad address type %q (expected UNICAST, LOCAL, BROADCAST, MULTICAST, …)", part)
-		}
-	}
-	return m, nil
+	return parseBits(s, addrTypeNames, nil, "address type", "UNICAST, LOCAL, BROADCAST, MULTICAST, …")
 }
 
-var tcpFlagNames = []struct {
-	name string
-	bit  uint8
-}{
+var tcpFlagNames = []bitName[uint8]{
 	{"FIN", FlagFIN}, {"SYN", FlagSYN}, {"RST", FlagRST}, {"PSH", FlagPSH},
 	{"ACK", FlagACK}, {"URG", FlagURG}, {"ECE", FlagECE}, {"CWR", FlagCWR},
 }
@@ -407,20 +384,7 @@ func parseTCPFlags(s string) (uint8, error) {
 	case "NONE":
 		return 0, nil
 	}
-	var m uint8
-	for _, part := range strings.Split(s, ",") {
-		found := false
-		for _, fn := range tcpFlagNames {
-			if strings.EqualFold(part, fn.name) {
-				m |= fn.bit
-				found = true
-			}
-		}
-		if !found {
-			return 0, fmt.Errorf("unknown TCP flag %q (expected FIN, SYN, RST, PSH, ACK, URG, ECE, CWR, ALL or NONE)", part)
-		}
-	}
-	return m, nil
+	return parseBits(s, tcpFlagNames, nil, "TCP flag", "FIN, SYN, RST, PSH, ACK, URG, ECE, CWR, ALL or NONE")
 }
 
 // FormatTCPFlags prints a flag mask as iptables-save does.
@@ -428,13 +392,7 @@ func FormatTCPFlags(m uint8) string {
 	if m == 0 {
 		return "NONE"
 	}
-	var parts []string
-	for _, fn := range tcpFlagNames {
-		if m&fn.bit != 0 {
-			parts = append(parts, fn.name)
-		}
-	}
-	return strings.Join(parts, ",")
+	return formatBits(m, tcpFlagNames)
 }
 
 // icmpTypes maps ICMP type names to (type, code range).
