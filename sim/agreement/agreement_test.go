@@ -13,6 +13,20 @@ import (
 
 var randomCases = flag.Int("random", 250, "number of random cases compared with the kernel")
 
+// handWritten loads the hand-written cases and the kept regressions.
+func handWritten(t *testing.T) []*Case {
+	t.Helper()
+	var all []*Case
+	for _, dir := range []string{"cases", "regress"} {
+		cs, err := LoadCases(filepath.Join("testdata", dir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, cs...)
+	}
+	return all
+}
+
 // compare reports every packet whose simulator answer differs from the
 // kernel's and returns how many packets were compared.
 func compare(t *testing.T, c *Case, kernelAns, simAns [][]Answer) (packets, disagreements int) {
@@ -40,15 +54,7 @@ func TestRecordedAgreement(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cases, err := LoadCases(filepath.Join("testdata", "cases"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	regress, err := LoadCases(filepath.Join("testdata", "regress"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cases = append(cases, regress...)
+	cases := handWritten(t)
 	for _, backend := range []string{"nft", "legacy"} {
 		rec, err := LoadRecorded(filepath.Join("testdata", "recorded"), backend)
 		if err != nil {
@@ -89,15 +95,7 @@ func TestKernelAgreement(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cases, err := LoadCases(filepath.Join("testdata", "cases"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	regress, err := LoadCases(filepath.Join("testdata", "regress"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cases = append(cases, regress...)
+	cases := handWritten(t)
 	for seed := 1; seed <= *randomCases; seed++ {
 		cases = append(cases, RandomCase(uint64(seed)))
 	}

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"path/filepath"
 	"testing"
 
 	"github.com/dfw-project/dfw/sim/kernel"
@@ -22,15 +21,7 @@ func TestInspect(t *testing.T) {
 	}
 	kernel.Require(t)
 	root, _ := RepoRoot()
-	var all []*Case
-	for _, d := range []string{"cases", "regress"} {
-		cs, err := LoadCases(filepath.Join("testdata", d))
-		if err != nil {
-			t.Fatal(err)
-		}
-		all = append(all, cs...)
-	}
-	for _, c := range all {
+	for _, c := range handWritten(t) {
 		if c.Name != *inspect {
 			continue
 		}

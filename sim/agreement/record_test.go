@@ -21,15 +21,7 @@ func TestRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cases, err := LoadCases(filepath.Join("testdata", "cases"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	regress, err := LoadCases(filepath.Join("testdata", "regress"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cases = append(cases, regress...)
+	cases := handWritten(t)
 	for _, backend := range []string{"nft", "legacy"} {
 		topo := kernel.NewForTest(t, backend)
 		rec := Recorded{}
