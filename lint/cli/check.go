@@ -60,6 +60,7 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	external := fs.StringArray("external", nil, "an external interface (repeatable); overrides the config and the inference from the rules")
 	jobs := fs.IntP("jobs", "j", runtime.NumCPU(), "files checked at once")
 	budget := fs.Duration("budget", analysis.DefaultTimeout, "time each analysis may take on one ruleset; an analysis cut short is reported (DFW902), never a silent pass")
+	policyTimeout := fs.Duration("policy-timeout", lint.DefaultTimeout, "time the policies may take on one ruleset; a policy still running then is an error naming it")
 	c.register(fs)
 	if code, done := parseFlags(fs, args, stderr); done {
 		return code
@@ -72,6 +73,10 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if !lint.ValidFailOn(*failOn) {
 		fmt.Fprintf(stderr, "dfwlint check: --fail-on %s: unknown severity (expected info, warning, error or never)\n", *failOn)
+		return ExitError
+	}
+	if *policyTimeout <= 0 {
+		fmt.Fprintf(stderr, "dfwlint check: --policy-timeout %s: expected a positive duration\n", *policyTimeout)
 		return ExitError
 	}
 	if *jobs < 1 {
@@ -98,7 +103,7 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		cfg.ExternalInterfaces = *external
 	}
-	linter, err := lint.New(lint.Options{PolicyDirs: *policies, Config: cfg})
+	linter, err := lint.New(lint.Options{PolicyDirs: *policies, Config: cfg, Timeout: *policyTimeout})
 	if err != nil {
 		var pe *lint.PolicyError
 		if errors.As(err, &pe) {

@@ -148,7 +148,7 @@ func parseFlags(fs *pflag.FlagSet, args []string, stderr io.Writer) (code int, d
 	err := fs.Parse(args)
 	switch {
 	case errors.Is(err, pflag.ErrHelp):
-		fs.Usage()
+		// pflag has printed the usage already.
 		return ExitClean, true
 	case err != nil:
 		fmt.Fprintf(stderr, "dfwlint %s: %v (see dfwlint %s --help)\n", fs.Name(), err, fs.Name())
