@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -120,11 +121,11 @@ func randPacket(r *rand.Rand, entry Entry) sim.Packet {
 	return p
 }
 
-func findClass(cs []Class, p sim.Packet, entry Entry) []int {
+func findClass(ev *Evaluator, cs []Class, p sim.Packet, entry Entry) []int {
 	pt := PointOf(p, entry)
 	var out []int
 	for i := range cs {
-		if pset.Contains(cs[i].Set, pt) {
+		if pset.Contains(ev.Arrival(&cs[i]), pt) {
 			out = append(out, i)
 		}
 	}
@@ -147,17 +148,24 @@ func checkCase(t *testing.T, name string, rs *parser.Ruleset, r *rand.Rand, nran
 			if c.Alternative {
 				continue
 			}
-			if all.Overlaps(c.Set) {
+			a := ev.Arrival(c)
+			if all.Overlaps(a) {
 				t.Errorf("%s %s: class %d overlaps an earlier class", name, en, i)
 			}
-			all = all.Union(c.Set)
+			all = all.Union(a)
 		}
 		if len(inc) == 0 && !all.Equal(ev.arrival(ev.FirstPackets(), en)) {
 			t.Errorf("%s %s: classes do not cover every packet and no Incomplete", name, en)
 		}
-		check := func(p sim.Packet, what string) {
-			idx := findClass(classes, p, en)
-			primary := -1
+		check := func(p sim.Packet, what string, own int) {
+			idx := findClass(ev, classes, p, en)
+			if own >= 0 {
+				if !slices.Contains(idx, own) {
+					t.Errorf("%s %s: the witness of class %d is not in its class", name, en, own)
+				}
+				idx = []int{own}
+			}
+			primary := own
 			for _, i := range idx {
 				if !classes[i].Alternative {
 					primary = i
@@ -181,10 +189,10 @@ func checkCase(t *testing.T, name string, rs *parser.Ruleset, r *rand.Rand, nran
 			}
 		}
 		for i := range classes {
-			check(classes[i].Witness, fmt.Sprintf("witness of class %d", i))
+			check(classes[i].Witness, fmt.Sprintf("witness of class %d", i), i)
 		}
 		for i := 0; i < nrand; i++ {
-			check(randPacket(r, en), "random packet")
+			check(randPacket(r, en), "random packet", -1)
 		}
 	}
 	return
@@ -340,7 +348,7 @@ func TestRecordedKernel(t *testing.T) {
 				evals[en] = cs
 			}
 			var cl *Class
-			for _, i := range findClass(cs, p, en) {
+			for _, i := range findClass(ev, cs, p, en) {
 				if !cs[i].Alternative {
 					cl = &cs[i]
 				}

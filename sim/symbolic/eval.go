@@ -92,7 +92,10 @@ type MayRef struct {
 // Class is a set of packets that get the same answer.
 type Class struct {
 	Entry Entry
-	// Set holds the packets as they arrived (before NAT).
+	// Set holds the packets (their fields as they arrived, before NAT);
+	// its ctstate field is the conntrack state conntrack gave them (NEW,
+	// INVALID, UNTRACKED), the other context fields are free.
+	// Evaluator.Arrival gives the set as Eval's input saw it.
 	Set pset.Set
 	// Witness is a packet of Set, ready for sim.Sim.Run.
 	Witness     sim.Packet
@@ -452,7 +455,7 @@ func (e *Evaluator) leaf(st *state, verdict, disp, droppedIn, with string) {
 	if st.s.IsEmpty() || !e.budget() {
 		return
 	}
-	c := Class{Entry: st.entry, Set: e.arrival(st.s, st.entry), Verdict: verdict, Disposition: disp, DroppedIn: droppedIn,
+	c := Class{Entry: st.entry, Set: st.s, Verdict: verdict, Disposition: disp, DroppedIn: droppedIn,
 		RejectWith: with, Out: st.resOut, Path: st.path, Trace: st.trace, MayMatch: st.mays,
 		Alternative: st.alt, Assumptions: st.assumptions}
 	if st.curDst.IsValid() {
@@ -480,10 +483,14 @@ func (e *Evaluator) leaf(st *state, verdict, disp, droppedIn, with string) {
 var ctxFields = []pset.Field{pset.InIface, pset.OutIface, pset.PhysIn, pset.PhysOut, pset.Bridged,
 	pset.CTNat, pset.CTStatus, pset.CTState, pset.CTDir, pset.Mark, pset.CTMark}
 
-// arrival projects a class's set onto the packet as it arrived: the
+// Arrival is a class's set as Eval's input saw it (ctstate as before
+// conntrack), to compare with or intersect input sets.
+func (e *Evaluator) Arrival(c *Class) pset.Set { return e.arrival(c.Set, c.Entry) }
+
+// arrival projects a set in flight onto the packet as it arrived: the
 // context fields take their values on arrival.
 func (e *Evaluator) arrival(s pset.Set, entry Entry) pset.Set {
-	s = s.Forget(pset.CTState)
+	s = forgetAll(s, append([]pset.Field{pset.CTState}, ctxForget...))
 	a, ok := e.startSets[entry]
 	if !ok {
 		a = e.start(entry, e.U.All()).s

@@ -371,7 +371,7 @@ func (e *Evaluator) exposureRows(x ExternalIface, classes []Class) []ExposureRow
 			g.Container = strings.Join(AddrSummary(g.Set, pset.Dst, e.local.Union(e.bcast)), ",")
 			g.Destination = g.Container + " (" + g.Bridge + ", routed)"
 		}
-		g.Sources = AddrSummary(g.Set, pset.Src, e.martian().Union(e.NewConnections(e.ExposedDestinations()).Not()))
+		g.Sources = AddrSummary(g.Set, pset.Src, e.martian())
 		if w, ok := g.Set.Witness(); ok {
 			g.Witness = WitnessOf(e.packetOf(w, Entry{In: x.Name}))
 		}

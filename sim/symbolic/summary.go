@@ -14,20 +14,28 @@ import (
 // well-formedness rule ties to a later one can leave it constrained; a
 // second pass frees it.
 func project(s pset.Set, f pset.Field) pset.Set {
-	for range 2 {
-		for _, g := range s.Universe().Order() {
-			if g != f {
-				s = s.Forget(g)
-			}
+	var fs []pset.Field
+	for _, g := range s.Universe().Order() {
+		if g != f {
+			fs = append(fs, g)
 		}
 	}
-	return s
+	return forgetAll(s, fs)
 }
 
 // PortRanges returns the values of 16-bit field f (Dport, Sport) that s
 // holds, as sorted disjoint [lo, hi] ranges.
 func PortRanges(s pset.Set, f pset.Field) [][2]int {
 	u := s.Universe()
+	if w, ok := s.Witness(); ok {
+		v := uint64(w.Dport)
+		if f == pset.Sport {
+			v = uint64(w.Sport)
+		}
+		if s.Subset(u.Eq(f, v)) {
+			return [][2]int{{int(v), int(v)}}
+		}
+	}
 	p := project(s, f)
 	var out [][2]int
 	var rec func(lo, hi int)
@@ -135,6 +143,11 @@ func Prefixes(s pset.Set, f pset.Field, max int) (out []netip.Prefix, complete b
 // fill holes but never make a prefix of their own.
 func AddrSummary(s pset.Set, f pset.Field, dontCare pset.Set) []string {
 	u := s.Universe()
+	// Quick test: every packet of s with its address changed to any
+	// address outside dontCare is still in s.
+	if s.Forget(f).Diff(dontCare).Subset(s) {
+		return []string{"any"}
+	}
 	all := project(u.All(), f)
 	p := project(s, f)
 	dc := project(dontCare, f)

@@ -496,12 +496,23 @@ func (e *Evaluator) withCtx(m pset.Set, st *state) pset.Set {
 			Intersect(u.Eq(pset.Mark, uint64(st.mark))).Intersect(u.Eq(pset.CTMark, uint64(st.ctmark)))
 		e.ctxSets[k] = c
 	}
-	m = m.Intersect(c)
-	for _, f := range []pset.Field{pset.PhysIn, pset.PhysOut, pset.Bridged, pset.InIface, pset.OutIface,
-		pset.CTNat, pset.CTStatus, pset.CTDir, pset.Mark, pset.CTMark} {
-		m = m.Forget(f)
+	return forgetAll(m.Intersect(c), ctxForget)
+}
+
+var ctxForget = []pset.Field{pset.Bridged, pset.PhysIn, pset.PhysOut, pset.InIface, pset.OutIface,
+	pset.CTNat, pset.CTStatus, pset.CTDir, pset.Mark, pset.CTMark}
+
+// forgetAll forgets fields. Forget keeps sets well-formed, so forgetting
+// a field that a well-formedness rule ties to another (bridge ports to
+// bridge info, NAT and status bits to the conntrack state) can leave it
+// constrained by the other; a second pass frees it.
+func forgetAll(s pset.Set, fs []pset.Field) pset.Set {
+	for range 2 {
+		for _, f := range fs {
+			s = s.Forget(f)
+		}
 	}
-	return m
+	return s
 }
 
 // quickMiss tells, from the rule's text alone, that a class whose
