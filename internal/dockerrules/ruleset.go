@@ -1,11 +1,10 @@
-package gen
+package dockerrules
 
 import (
 	"bufio"
 	"fmt"
 	"io"
 	"sort"
-	"strings"
 )
 
 // tableOrder is the order iptables-nft-save prints tables in.
@@ -28,20 +27,23 @@ type table struct {
 	used   bool
 }
 
-// ruleset accumulates the rules of one host and prints them in canonical
-// iptables-save form.
-type ruleset struct {
+// Ruleset accumulates the rules of one host and prints them in canonical
+// iptables-save form, as iptables-nft-save prints it (tables in the order
+// mangle, security, raw, filter, nat; built-in chains, then user chains by
+// name). internal/gen builds its synthetic hosts with it too.
+type Ruleset struct {
 	tables map[string]*table
 	nrules int
 }
 
-func newRuleset() *ruleset { return &ruleset{tables: map[string]*table{}} }
+// NewRuleset returns an empty ruleset.
+func NewRuleset() *Ruleset { return &Ruleset{tables: map[string]*table{}} }
 
-func (rs *ruleset) table(name string) *table {
+func (rs *Ruleset) table(name string) *table {
 	t := rs.tables[name]
 	if t == nil {
 		if _, ok := builtins[name]; !ok {
-			panic("gen: unknown table " + name)
+			panic("dockerrules: unknown table " + name)
 		}
 		t = &table{policy: map[string]string{}, user: map[string]bool{}, rules: map[string][]string{}}
 		for _, c := range builtins[name] {
@@ -62,49 +64,59 @@ func isBuiltin(tbl, chain string) bool {
 	return false
 }
 
-// chain declares a user chain (no-op for a built-in one).
-func (rs *ruleset) chain(tbl, chain string) {
+// Chain declares a user chain (no-op for a built-in one).
+func (rs *Ruleset) Chain(tbl, chain string) {
 	t := rs.table(tbl)
 	if !isBuiltin(tbl, chain) {
 		t.user[chain] = true
 	}
 }
 
-// policy sets a built-in chain's policy.
-func (rs *ruleset) policy(tbl, chain, pol string) {
+// Policy sets a built-in chain's policy.
+func (rs *Ruleset) Policy(tbl, chain, pol string) {
 	if !isBuiltin(tbl, chain) {
-		panic("gen: policy on user chain " + chain)
+		panic("dockerrules: policy on user chain " + chain)
 	}
 	rs.table(tbl).policy[chain] = pol
 }
 
-// add appends a rule (the text after "-A CHAIN ") to chain, declaring the
-// chain when needed.
-func (rs *ruleset) add(tbl, chain, rule string) {
-	rs.chain(tbl, chain)
+// Append appends a rule (the text after "-A CHAIN ") to chain, declaring
+// the chain when needed.
+func (rs *Ruleset) Append(tbl, chain, rule string) {
+	rs.Chain(tbl, chain)
 	t := rs.tables[tbl]
 	t.rules[chain] = append(t.rules[chain], rule)
 	rs.nrules++
 }
 
-// insert puts a rule at the top of chain (like iptables -I).
-func (rs *ruleset) insert(tbl, chain, rule string) {
-	rs.chain(tbl, chain)
+// Insert puts a rule at the top of chain (like iptables -I).
+func (rs *Ruleset) Insert(tbl, chain, rule string) {
+	rs.Chain(tbl, chain)
 	t := rs.tables[tbl]
 	t.rules[chain] = append([]string{rule}, t.rules[chain]...)
 	rs.nrules++
 }
 
-func (rs *ruleset) has(tbl, chain string) bool {
+// Has reports whether chain exists in tbl.
+func (rs *Ruleset) Has(tbl, chain string) bool {
 	t := rs.tables[tbl]
 	return t != nil && (t.user[chain] || isBuiltin(tbl, chain))
 }
 
-// rules returns the number of rules.
-func (rs *ruleset) rules() int { return rs.nrules }
+// UserChains returns the number of user-defined chains.
+func (rs *Ruleset) UserChains() int {
+	n := 0
+	for _, t := range rs.tables {
+		n += len(t.user)
+	}
+	return n
+}
 
-// write prints the ruleset; it returns the number of bytes written.
-func (rs *ruleset) write(w io.Writer) (int64, error) {
+// Rules returns the number of rules.
+func (rs *Ruleset) Rules() int { return rs.nrules }
+
+// WriteTo prints the ruleset; it returns the number of bytes written.
+func (rs *Ruleset) WriteTo(w io.Writer) (int64, error) {
 	cw := &countWriter{w: w}
 	bw := bufio.NewWriterSize(cw, 1<<16)
 	for _, name := range tableOrder {
@@ -157,31 +169,3 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	}
 	return n, err
 }
-
-// quote renders a string argument (comment, log prefix) the way
-// iptables-save does (xtables_save_string): bare when it is non-empty and
-// made of letters, digits, '_' and '-' only, else in double quotes with
-// ", ' and \ escaped by a backslash.
-func quote(s string) string {
-	bare := s != ""
-	for i := 0; i < len(s) && bare; i++ {
-		c := s[i]
-		bare = c == '_' || c == '-' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
-	}
-	if bare {
-		return s
-	}
-	var b strings.Builder
-	b.WriteByte('"')
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c == '"' || c == '\\' || c == '\'' {
-			b.WriteByte('\\')
-		}
-		b.WriteByte(s[i])
-	}
-	b.WriteByte('"')
-	return b.String()
-}
-
-// comment returns "-m comment --comment TEXT".
-func comment(s string) string { return "-m comment --comment " + quote(s) }

@@ -68,15 +68,7 @@ func WriteKubeProxy(w io.Writer, o KubeProxyOptions) (Stats, error) {
 	rs := newRuleset()
 	kubeProxyRules(rs, o)
 	n, err := rs.write(w)
-	return Stats{Rules: rs.rules(), Chains: rs.userChains(), Bytes: n}, err
-}
-
-func (rs *ruleset) userChains() int {
-	n := 0
-	for _, t := range rs.tables {
-		n += len(t.user)
-	}
-	return n
+	return Stats{Rules: rs.rules(), Chains: rs.UserChains(), Bytes: n}, err
 }
 
 const (
