@@ -177,7 +177,14 @@ func NewEvaluator(rs *parser.Ruleset, host *sim.Host, opts Options, extraIfaces 
 	for _, r := range host.Routes {
 		names = append(names, r.Dev)
 	}
-	e := &Evaluator{RS: rs, Host: host, U: pset.ForRuleset(rs, names...), Opts: opts.withDefaults(),
+	return newEvaluatorIn(pset.ForRuleset(rs, names...), rs, host, opts)
+}
+
+// newEvaluatorIn prepares an evaluator over a given universe (which must
+// enumerate every interface the ruleset names), so that two rulesets'
+// classes can be compared.
+func newEvaluatorIn(u *pset.Universe, rs *parser.Ruleset, host *sim.Host, opts Options) *Evaluator {
+	e := &Evaluator{RS: rs, Host: host, U: u, Opts: opts.withDefaults(),
 		rules: map[*parser.Rule]*ruleSets{}, startSets: map[Entry]pset.Set{}, ctxSets: map[ctxKey]pset.Set{}}
 	e.ctActive = sim.New(rs, host).ConntrackActive()
 	e.v6 = rs.Family == parser.IPv6

@@ -23,8 +23,8 @@ func project(s pset.Set, f pset.Field) pset.Set {
 	return forgetAll(s, fs)
 }
 
-// PortRanges returns the values of 16-bit field f (Dport, Sport) that s
-// holds, as sorted disjoint [lo, hi] ranges.
+// PortRanges returns the values of numeric field f (Dport, Sport, TTL…)
+// that s holds, as sorted disjoint [lo, hi] ranges.
 func PortRanges(s pset.Set, f pset.Field) [][2]int {
 	u := s.Universe()
 	if w, ok := s.Witness(); ok {
@@ -56,13 +56,13 @@ func PortRanges(s pset.Set, f pset.Field) [][2]int {
 		rec(lo, mid)
 		rec(mid+1, hi)
 	}
-	rec(0, 65535)
+	rec(0, 1<<u.Width(f)-1)
 	return out
 }
 
 // FormatRanges prints port ranges: "80", "8080-8081", "any".
 func FormatRanges(rs [][2]int) string {
-	if len(rs) == 1 && rs[0] == [2]int{0, 65535} {
+	if len(rs) == 1 && rs[0][0] == 0 && (rs[0][1] == 65535 || rs[0][1] == 255) {
 		return "any"
 	}
 	var parts []string

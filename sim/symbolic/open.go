@@ -1,0 +1,199 @@
+package symbolic
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/dfw-project/dfw/sim"
+	"github.com/dfw-project/dfw/sim/pset"
+)
+
+// specFields maps dfwsim's --pkt keys to fields.
+var specFields = map[string]pset.Field{
+	"src": pset.Src, "dst": pset.Dst, "sport": pset.Sport, "dport": pset.Dport,
+	"type": pset.ICMPType, "code": pset.ICMPCode, "ttl": pset.TTL, "tos": pset.TOS, "len": pset.Length,
+}
+
+// FieldKey names a field as dfwsim's --pkt key.
+func FieldKey(f pset.Field) string {
+	for k, g := range specFields {
+		if g == f {
+			return k
+		}
+	}
+	return f.String()
+}
+
+// IsOpen reports whether a --pkt value is open: *, a CIDR shorter than a
+// host, or a range a-b (a:b) with a < b.
+func IsOpen(v string) bool {
+	if v == "*" {
+		return true
+	}
+	if p, err := netip.ParsePrefix(v); err == nil {
+		return p.Bits() < p.Addr().BitLen()
+	}
+	lo, hi, ok := strings.Cut(v, "-")
+	if !ok {
+		lo, hi, ok = strings.Cut(v, ":")
+	}
+	if ok {
+		a, e1 := strconv.ParseUint(lo, 0, 32)
+		b, e2 := strconv.ParseUint(hi, 0, 32)
+		return e1 == nil && e2 == nil && a != b
+	}
+	return false
+}
+
+// SpecSet builds the set of packets a new-packet --pkt spec stands for: p
+// is the spec resolved with representatives (sim.Spec.Resolve), whose
+// values are taken for every field that is not open. A short-form spec
+// (no src=) has an open source: any outside source. Martian sources (that
+// routing drops) are left out of an open source. ok is false, with a
+// reason, for a spec the evaluator cannot take (a reply, related, state=,
+// out=, physin=, mac=).
+func (e *Evaluator) SpecSet(sp *sim.Spec, p sim.Packet) (s pset.Set, open []pset.Field, ok bool, why string) {
+	u := e.U
+	if sp.Kind != "" {
+		return s, nil, false, "a " + sp.Kind + " packet depends on the flow before it"
+	}
+	for _, k := range []string{"state", "out", "physin", "mac"} {
+		if _, has := sp.Vals[k]; has {
+			return s, nil, false, k + "= is not evaluated symbolically"
+		}
+	}
+	if !e.addrOK(p.Dst) || (p.Src.IsValid() && !e.addrOK(p.Src)) {
+		return s, nil, false, "the packet's family is not the ruleset's"
+	}
+	vals := map[string]string{}
+	for k, v := range sp.Vals {
+		vals[k] = v
+	}
+	if _, has := vals["src"]; !has && !p.Local {
+		vals["src"] = "*"
+	}
+	s = e.FirstPackets().Intersect(u.Eq(pset.Proto, uint64(p.Proto)))
+	if p.Proto == sim.ProtoTCP {
+		s = s.Intersect(u.Eq(pset.TCPFlags, uint64(p.Flags)))
+	}
+	ttl, ln := uint64(p.TTL), uint64(p.Len)
+	if ttl == 0 {
+		ttl = 64
+	}
+	if ln == 0 {
+		ln = uint64(sim.HeaderLen(p.Proto, e.v6))
+	}
+	fixed := map[pset.Field]uint64{pset.Sport: uint64(p.Sport), pset.Dport: uint64(p.Dport),
+		pset.ICMPType: uint64(p.ICMPType), pset.ICMPCode: uint64(p.ICMPCode), pset.TTL: ttl, pset.TOS: uint64(p.TOS), pset.Length: ln}
+	for _, k := range []string{"src", "dst", "sport", "dport", "type", "code", "ttl", "tos", "len"} {
+		f := specFields[k]
+		v, has := vals[k]
+		if has && IsOpen(v) && (k == "src" || k == "dst") {
+			open = append(open, f)
+			switch {
+			case v == "*" && f == pset.Src:
+				s = s.Diff(e.martian())
+			case v == "*":
+			default:
+				pf, _ := netip.ParsePrefix(v)
+				if !e.addrOK(pf.Addr()) {
+					return s, nil, false, "the packet's family is not the ruleset's"
+				}
+				s = s.Intersect(u.CIDR(f, pf.Masked()))
+			}
+			continue
+		}
+		if has && IsOpen(v) {
+			open = append(open, f)
+			if v != "*" {
+				lo, hi, ok := strings.Cut(v, "-")
+				if !ok {
+					lo, hi, _ = strings.Cut(v, ":")
+				}
+				a, _ := strconv.ParseUint(lo, 0, 32)
+				b, _ := strconv.ParseUint(hi, 0, 32)
+				s = s.Intersect(u.Range(f, a, b))
+			}
+			if f == pset.TTL {
+				s = s.Intersect(u.Range(pset.TTL, 1, 255))
+			}
+			continue
+		}
+		switch k {
+		case "src":
+			if p.Src.IsValid() {
+				s = s.Intersect(u.EqAddr(pset.Src, p.Src))
+			}
+		case "dst":
+			s = s.Intersect(u.EqAddr(pset.Dst, p.Dst))
+		default:
+			s = s.Intersect(u.Eq(f, fixed[f]))
+		}
+	}
+	return s, open, true, ""
+}
+
+// FieldSummary describes the values of field f in a class.
+func (e *Evaluator) FieldSummary(c *Class, f pset.Field) string {
+	a := e.Arrival(c)
+	switch f {
+	case pset.Src:
+		return strings.Join(AddrSummary(a, f, e.martian()), ",")
+	case pset.Dst:
+		return strings.Join(AddrSummary(a, f, e.U.Empty()), ",")
+	}
+	return FormatRanges(PortRanges(a, f))
+}
+
+// Via names what decided a class: "DOCKER-USER#2 (iptables.conf:14)",
+// "INPUT policy (f:3)", "routing".
+func Via(c *Class) string {
+	r, ok := decidedBy(c)
+	if !ok {
+		if c.DroppedIn == "routing" {
+			return "routing"
+		}
+		return "no rule"
+	}
+	s := r.Short()
+	if r.File != "" {
+		s += fmt.Sprintf(" (%s:%d)", r.File, r.Line)
+	}
+	return s
+}
+
+// Summary is the one-line answer for classes of an open packet:
+// "ACCEPT for src 198.51.100.0/24 via DOCKER-USER#2 (iptables.conf:14);
+// DROP otherwise via DOCKER-USER#3 (iptables.conf:15)". The last class is
+// the "otherwise".
+func (e *Evaluator) Summary(cs []Class, open []pset.Field) string {
+	var prim []*Class
+	for i := range cs {
+		if !cs[i].Alternative {
+			prim = append(prim, &cs[i])
+		}
+	}
+	var parts []string
+	for i, c := range prim {
+		v := c.Verdict
+		if c.Disposition == sim.Dropped && c.Verdict == sim.Reject {
+			v += " (dropped)"
+		}
+		if i == len(prim)-1 && len(prim) > 1 {
+			parts = append(parts, fmt.Sprintf("%s otherwise via %s", v, Via(c)))
+			continue
+		}
+		var d []string
+		for _, f := range open {
+			d = append(d, FieldKey(f)+" "+e.FieldSummary(c, f))
+		}
+		if len(prim) == 1 {
+			parts = append(parts, fmt.Sprintf("%s for every packet via %s", v, Via(c)))
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s for %s via %s", v, strings.Join(d, ", "), Via(c)))
+	}
+	return strings.Join(parts, "; ")
+}
