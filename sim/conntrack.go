@@ -1,7 +1,9 @@
 package sim
 
 import (
+	"maps"
 	"net/netip"
+	"slices"
 
 	"github.com/dfw-project/dfw/parser"
 )
@@ -82,60 +84,129 @@ type Conn struct {
 	Status      uint16
 	Mark        uint32
 	tcpState    uint8
+	// slot is 1 + the entry's index in its table's slab (0: not stored).
+	slot uint32
 }
 
 // Conntrack is the connection table carried across the packets of a
-// simulation.
+// simulation. Its zero value is an empty table.
+//
+// Entries live in a slab of fixed-size chunks (their addresses never
+// change; a removed entry's slot is not reused, since the packet that
+// removed it may still hold it). The index maps a tuple to a slot and a
+// direction, with no pointers in it (the GC does not scan it): tuples of
+// two IPv4 addresses under a 16-byte key, others under the Tuple.
 type Conntrack struct {
-	m map[Tuple]connRef
+	m4   map[ctKey4]uint32
+	m    map[Tuple]uint32
+	slab [][]Conn
+	n    uint32 // slots used
 }
 
-type connRef struct {
-	c   *Conn
-	dir int // 0 original, 1 reply
+// ctKey4 is the compact key of a tuple of two IPv4 addresses: 16 bytes,
+// no padding, no pointers.
+type ctKey4 struct {
+	src, dst uint32
+	ports    uint32 // sport<<16 | dport
+	proto    uint32
+}
+
+const slabChunk = 1024
+
+// key4 returns the compact key of t, if its addresses are both IPv4.
+func key4(t *Tuple) (ctKey4, bool) {
+	if !t.Src.Is4() || !t.Dst.Is4() {
+		return ctKey4{}, false
+	}
+	s, d := t.Src.As4(), t.Dst.As4()
+	return ctKey4{
+		src:   uint32(s[0])<<24 | uint32(s[1])<<16 | uint32(s[2])<<8 | uint32(s[3]),
+		dst:   uint32(d[0])<<24 | uint32(d[1])<<16 | uint32(d[2])<<8 | uint32(d[3]),
+		ports: uint32(t.SPort)<<16 | uint32(t.DPort),
+		proto: uint32(t.Proto),
+	}, true
+}
+
+// at returns the entry in slot (1-based).
+func (ct *Conntrack) at(slot uint32) *Conn {
+	i := slot - 1
+	return &ct.slab[i/slabChunk][i%slabChunk]
+}
+
+// lookup returns the slot<<1|dir of t, or 0.
+func (ct *Conntrack) lookup(t *Tuple) uint32 {
+	if k, ok := key4(t); ok {
+		return ct.m4[k]
+	}
+	return ct.m[*t]
+}
+
+func (ct *Conntrack) set(t *Tuple, v uint32) {
+	if k, ok := key4(t); ok {
+		if ct.m4 == nil {
+			ct.m4 = map[ctKey4]uint32{}
+		}
+		ct.m4[k] = v
+		return
+	}
+	if ct.m == nil {
+		ct.m = map[Tuple]uint32{}
+	}
+	ct.m[*t] = v
+}
+
+func (ct *Conntrack) del(t *Tuple) {
+	if k, ok := key4(t); ok {
+		delete(ct.m4, k)
+		return
+	}
+	delete(ct.m, *t)
 }
 
 func (ct *Conntrack) find(t Tuple) (*Conn, int) {
-	if ct == nil || ct.m == nil {
+	if ct == nil {
 		return nil, 0
 	}
-	r, ok := ct.m[t]
-	if !ok {
+	v := ct.lookup(&t)
+	if v == 0 {
 		return nil, 0
 	}
-	return r.c, r.dir
+	return ct.at(v >> 1), int(v & 1)
 }
 
-func (ct *Conntrack) confirm(c *Conn) {
-	if ct.m == nil {
-		ct.m = map[Tuple]connRef{}
+// confirm stores c (a new entry) in the table and returns the stored
+// entry, which the caller uses from then on.
+func (ct *Conntrack) confirm(c *Conn) *Conn {
+	if c.slot == 0 || c.slot > ct.n || ct.at(c.slot) != c {
+		if ct.n%slabChunk == 0 {
+			ct.slab = append(ct.slab, make([]Conn, slabChunk))
+		}
+		ct.n++
+		e := ct.at(ct.n)
+		*e = *c
+		e.slot = ct.n
+		c = e
 	}
 	c.Status |= StatusConfirmed
-	ct.m[c.Orig] = connRef{c, 0}
-	ct.m[c.Reply] = connRef{c, 1}
+	ct.set(&c.Orig, c.slot<<1)
+	ct.set(&c.Reply, c.slot<<1|1)
+	return c
 }
 
 func (ct *Conntrack) remove(c *Conn) {
-	if ct.m[c.Orig].c == c {
-		delete(ct.m, c.Orig)
+	if v := ct.lookup(&c.Orig); v != 0 && v>>1 == c.slot {
+		ct.del(&c.Orig)
 	}
-	if ct.m[c.Reply].c == c {
-		delete(ct.m, c.Reply)
+	if v := ct.lookup(&c.Reply); v != 0 && v>>1 == c.slot {
+		ct.del(&c.Reply)
 	}
 }
 
 // clone copies the table (entries included).
 func (ct *Conntrack) clone() *Conntrack {
-	n := &Conntrack{m: make(map[Tuple]connRef, len(ct.m))}
-	copies := map[*Conn]*Conn{}
-	for k, v := range ct.m {
-		c, ok := copies[v.c]
-		if !ok {
-			cc := *v.c
-			c = &cc
-			copies[v.c] = c
-		}
-		n.m[k] = connRef{c, v.dir}
+	n := &Conntrack{m4: maps.Clone(ct.m4), m: maps.Clone(ct.m), n: ct.n}
+	for _, ch := range ct.slab {
+		n.slab = append(n.slab, slices.Clone(ch))
 	}
 	return n
 }
@@ -143,9 +214,16 @@ func (ct *Conntrack) clone() *Conntrack {
 // Conns returns the confirmed entries.
 func (ct *Conntrack) Conns() []*Conn {
 	var out []*Conn
+	for k, v := range ct.m4 {
+		if c := ct.at(v >> 1); v&1 == 0 {
+			if ck, _ := key4(&c.Orig); ck == k {
+				out = append(out, c)
+			}
+		}
+	}
 	for k, v := range ct.m {
-		if v.dir == 0 && k == v.c.Orig {
-			out = append(out, v.c)
+		if c := ct.at(v >> 1); v&1 == 0 && k == c.Orig {
+			out = append(out, c)
 		}
 	}
 	return out
@@ -174,8 +252,7 @@ func (ct *Conntrack) Insert(s ConnSpec) *Conn {
 		setupNAT(c, false, s.DstNAT.Addr(), s.DstNAT.Port())
 	}
 	c.Status |= statusSrcNATDone | statusDstNATDone
-	ct.confirm(c)
-	return c
+	return ct.confirm(c)
 }
 
 // setupNAT binds a manip, as nf_nat_setup_info: the current tuple is the
@@ -283,8 +360,8 @@ func stateName(s parser.CTState) string {
 
 // ctIn is nf_conntrack_in for a packet: it finds or creates the entry and
 // classifies the packet. The tcp state machine is reduced to what decides
-// NEW/ESTABLISHED/INVALID.
-func (ct *Conntrack) ctIn(p *Packet) ctInfo {
+// NEW/ESTABLISHED/INVALID. A new (unconfirmed) entry is built in *nc.
+func (ct *Conntrack) ctIn(p *Packet, nc *Conn) ctInfo {
 	v6 := p.Is6()
 	if IsICMP(p.Proto) && isICMPError(v6, p.ICMPType) {
 		if p.Inner == nil {
@@ -330,7 +407,8 @@ func (ct *Conntrack) ctIn(p *Packet) ctInfo {
 			return ctInfo{state: parser.CTInvalid}
 		}
 	}
-	c := &Conn{Orig: t, Reply: t.invert()}
+	*nc = Conn{Orig: t, Reply: t.invert()}
+	c := nc
 	if p.Proto == ProtoTCP {
 		if p.Flags&parser.FlagSYN != 0 {
 			c.tcpState = tcpSynSent

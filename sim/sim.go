@@ -189,6 +189,9 @@ type run struct {
 	// pkt and inner hold the packet as it is handled (p points to pkt).
 	pkt   Packet
 	inner Packet
+	// newConn holds the entry a new connection's packet creates, until
+	// it is confirmed (copied into the table).
+	newConn Conn
 }
 
 type mayNote struct {
@@ -360,7 +363,7 @@ func (r *run) discard() {
 
 func (r *run) confirm() {
 	if r.info.fresh && r.info.conn != nil {
-		r.ct.confirm(r.info.conn)
+		r.info.conn = r.ct.confirm(r.info.conn)
 		r.info.fresh = false
 	}
 }
@@ -381,7 +384,7 @@ func (r *run) conntrackIn(untracked bool) {
 	case p.State != "":
 		r.info = r.asserted(p.State)
 	default:
-		r.info = r.ct.ctIn(p)
+		r.info = r.ct.ctIn(p, &r.newConn)
 	}
 	r.res.CTState = stateName(r.info.state)
 	if !r.s.ctActive && p.State == "" {
@@ -393,9 +396,10 @@ func (r *run) asserted(st string) ctInfo {
 	t := tupleOf(r.p)
 	switch st {
 	case "NEW":
-		info := r.ct.ctIn(r.p)
+		info := r.ct.ctIn(r.p, &r.newConn)
 		if info.state != parser.CTNew {
-			info = ctInfo{conn: &Conn{Orig: t, Reply: t.invert()}, state: parser.CTNew, fresh: true}
+			r.newConn = Conn{Orig: t, Reply: t.invert()}
+			info = ctInfo{conn: &r.newConn, state: parser.CTNew, fresh: true}
 		}
 		return info
 	case "ESTABLISHED", "RELATED":

@@ -75,6 +75,84 @@ func (k wkey) canon() wkey {
 	return k
 }
 
+// flowTable maps the canonical wire tuples of the replay's connections to
+// their flows. Flows live in a slab of fixed-size chunks (stable
+// addresses); the index holds slot numbers, no pointers, and keys tuples of
+// two IPv4 addresses by a compact 16-byte key.
+type flowTable struct {
+	m4   map[fkey4]uint32
+	m    map[wkey]uint32
+	slab [][]flow
+	n    uint32
+}
+
+type fkey4 struct {
+	src, dst uint32
+	ports    uint32 // sport<<16 | dport
+	proto    uint32
+}
+
+const flowChunk = 1024
+
+func fkeyOf(k *wkey) (fkey4, bool) {
+	if !k.src.Is4() || !k.dst.Is4() {
+		return fkey4{}, false
+	}
+	s, d := k.src.As4(), k.dst.As4()
+	return fkey4{
+		src:   uint32(s[0])<<24 | uint32(s[1])<<16 | uint32(s[2])<<8 | uint32(s[3]),
+		dst:   uint32(d[0])<<24 | uint32(d[1])<<16 | uint32(d[2])<<8 | uint32(d[3]),
+		ports: uint32(k.sport)<<16 | uint32(k.dport),
+		proto: uint32(k.proto),
+	}, true
+}
+
+func (ft *flowTable) slot(i uint32) *flow {
+	i--
+	return &ft.slab[i/flowChunk][i%flowChunk]
+}
+
+// get returns the flow of k, or nil.
+func (ft *flowTable) get(k wkey) *flow {
+	var i uint32
+	if k4, ok := fkeyOf(&k); ok {
+		i = ft.m4[k4]
+	} else {
+		i = ft.m[k]
+	}
+	if i == 0 {
+		return nil
+	}
+	return ft.slot(i)
+}
+
+// add stores a new flow under k and returns it (to be filled in).
+func (ft *flowTable) add(k wkey) *flow {
+	if ft.n%flowChunk == 0 {
+		ft.slab = append(ft.slab, make([]flow, flowChunk))
+	}
+	ft.n++
+	f := ft.slot(ft.n)
+	f.slot = ft.n
+	ft.put(k, f)
+	return f
+}
+
+// put files f (a flow of the table) under k too.
+func (ft *flowTable) put(k wkey, f *flow) {
+	if k4, ok := fkeyOf(&k); ok {
+		if ft.m4 == nil {
+			ft.m4 = map[fkey4]uint32{}
+		}
+		ft.m4[k4] = f.slot
+		return
+	}
+	if ft.m == nil {
+		ft.m = map[wkey]uint32{}
+	}
+	ft.m[k] = f.slot
+}
+
 var icmpInverse = map[uint8]uint8{
 	8: 0, 0: 8, 13: 14, 14: 13, 15: 16, 16: 15, 17: 18, 18: 17,
 	128: 129, 129: 128, 130: 131, 131: 130,
@@ -134,6 +212,7 @@ type flow struct {
 	leftOut  string
 	verdicts [3]bool
 	dropped  bool
+	slot     uint32 // in the flow table
 }
 
 type groupKey struct {
@@ -158,7 +237,7 @@ type replayer struct {
 	o       replayOptions
 	s       *sim.Sim
 	host    *sim.Host
-	flows   map[wkey]*flow
+	flows   flowTable
 	nflows  int
 	packets [3]uint64
 	vflows  [3]uint64
@@ -232,7 +311,7 @@ func replayCapture(o replayOptions, s *sim.Sim, host *sim.Host, stdout, stderr i
 	} else {
 		s.Compile()
 	}
-	rp := &replayer{o: o, s: s, host: host, flows: map[wkey]*flow{}, groups: map[groupKey]*dropGroup{}, unnamed: map[string]bool{}}
+	rp := &replayer{o: o, s: s, host: host, groups: map[groupKey]*dropGroup{}, unnamed: map[string]bool{}}
 	rp.dflt = o.in
 	if rp.dflt == "" {
 		for _, i := range host.Ifaces {
@@ -355,7 +434,7 @@ func (rp *replayer) packet(cp *capture.Packet) {
 		ck = keyOf(p.Inner) // an ICMP error belongs to the flow it is about
 	}
 	ck = ck.canon()
-	f := rp.flows[ck]
+	f := rp.flows.get(ck)
 	if cp.Outbound {
 		var kind int
 		p, kind = rp.outbound(f, k, in, p)
@@ -366,9 +445,9 @@ func (rp *replayer) packet(cp *capture.Packet) {
 	}
 	if f == nil {
 		rp.nflows++
-		f = &flow{id: rp.nflows, first: cp.Num, origWire: k, local: p.Local, pkt: p}
+		f = rp.flows.add(ck)
+		f.id, f.first, f.origWire, f.local, f.pkt = rp.nflows, cp.Num, k, p.Local, p
 		f.pkt.Inner = nil
-		rp.flows[ck] = f
 	}
 	rp.s.RunReuse(p, &rp.res)
 	res := &rp.res
@@ -391,8 +470,8 @@ func (rp *replayer) packet(cp *capture.Packet) {
 		fk := keyOf(&res.Final)
 		f.lastLeft, f.leftOut = fk, res.Out
 		if fc := fk.canon(); fc != ck {
-			if _, ok := rp.flows[fc]; !ok {
-				rp.flows[fc] = f // the connection after NAT
+			if rp.flows.get(fc) == nil {
+				rp.flows.put(fc, f) // the connection after NAT
 			}
 		}
 	}
