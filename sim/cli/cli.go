@@ -209,6 +209,17 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "dfwsim: --pkt %s: %v\n%s\n", pkts[i], err, sim.SpecForms)
 			return ExitUsage
 		}
+		if i == 0 && len(specs) == 1 && !drawing {
+			want := ""
+			if len(expects) > 0 {
+				want = expects[0]
+			}
+			var errs bytes.Buffer
+			if openClasses(&out, l.Ruleset, host, sp, p, as, format, explain, want, &status, &errs) {
+				stderr.Write(errs.Bytes())
+				break
+			}
+		}
 		res := s.Run(p)
 		res.Assumptions = append(res.Assumptions, as...)
 		if !s.ConntrackActive() && i == 0 {

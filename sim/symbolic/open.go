@@ -135,14 +135,17 @@ func (e *Evaluator) SpecSet(sp *sim.Spec, p sim.Packet) (s pset.Set, open []pset
 	return s, open, true, ""
 }
 
-// FieldSummary describes the values of field f in a class.
-func (e *Evaluator) FieldSummary(c *Class, f pset.Field) string {
+// FieldSummary describes the values of field f in a class, relative to
+// the input set of the evaluation ("any except X" is within the input).
+func (e *Evaluator) FieldSummary(c *Class, f pset.Field, input pset.Set) string {
 	a := e.Arrival(c)
 	switch f {
-	case pset.Src:
-		return strings.Join(AddrSummary(a, f, e.martian()), ",")
-	case pset.Dst:
-		return strings.Join(AddrSummary(a, f, e.U.Empty()), ",")
+	case pset.Src, pset.Dst:
+		dc := project(input, f).Not()
+		if f == pset.Src {
+			dc = dc.Union(e.martian())
+		}
+		return strings.Join(AddrSummary(a, f, dc), ",")
 	}
 	return FormatRanges(PortRanges(a, f))
 }
@@ -166,34 +169,57 @@ func Via(c *Class) string {
 
 // Summary is the one-line answer for classes of an open packet:
 // "ACCEPT for src 198.51.100.0/24 via DOCKER-USER#2 (iptables.conf:14);
-// DROP otherwise via DOCKER-USER#3 (iptables.conf:15)". The last class is
-// the "otherwise".
-func (e *Evaluator) Summary(cs []Class, open []pset.Field) string {
+// DROP otherwise via DOCKER-USER#3 (iptables.conf:15)". The class said
+// "otherwise" is one whose first open field is "any except …" (else the
+// last).
+func (e *Evaluator) Summary(cs []Class, open []pset.Field, input pset.Set) string {
+	prim := e.Primaries(cs, open, input)
+	if len(prim) == 1 {
+		c := prim[0]
+		return fmt.Sprintf("%s for every packet via %s", verdictText(c), Via(c))
+	}
+	var parts []string
+	for i, c := range prim {
+		if i == len(prim)-1 {
+			parts = append(parts, fmt.Sprintf("%s otherwise via %s", verdictText(c), Via(c)))
+			continue
+		}
+		var d []string
+		for _, f := range open {
+			d = append(d, FieldKey(f)+" "+e.FieldSummary(c, f, input))
+		}
+		parts = append(parts, fmt.Sprintf("%s for %s via %s", verdictText(c), strings.Join(d, ", "), Via(c)))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Primaries returns the classes that are the simulator's primary answers
+// (not may-match alternatives), in the order Summary names them: the
+// "otherwise" class (whose first open field reads "any except …", else
+// the last) at the end.
+func (e *Evaluator) Primaries(cs []Class, open []pset.Field, input pset.Set) []*Class {
 	var prim []*Class
 	for i := range cs {
 		if !cs[i].Alternative {
 			prim = append(prim, &cs[i])
 		}
 	}
-	var parts []string
-	for i, c := range prim {
-		v := c.Verdict
-		if c.Disposition == sim.Dropped && c.Verdict == sim.Reject {
-			v += " (dropped)"
-		}
-		if i == len(prim)-1 && len(prim) > 1 {
-			parts = append(parts, fmt.Sprintf("%s otherwise via %s", v, Via(c)))
-			continue
-		}
-		var d []string
-		for _, f := range open {
-			d = append(d, FieldKey(f)+" "+e.FieldSummary(c, f))
-		}
-		if len(prim) == 1 {
-			parts = append(parts, fmt.Sprintf("%s for every packet via %s", v, Via(c)))
-			continue
-		}
-		parts = append(parts, fmt.Sprintf("%s for %s via %s", v, strings.Join(d, ", "), Via(c)))
+	if len(prim) < 2 || len(open) == 0 {
+		return prim
 	}
-	return strings.Join(parts, "; ")
+	for i, c := range prim {
+		if strings.HasPrefix(e.FieldSummary(c, open[0], input), "any") {
+			o := prim[i]
+			prim = append(prim[:i:i], prim[i+1:]...)
+			return append(prim, o)
+		}
+	}
+	return prim
+}
+
+func verdictText(c *Class) string {
+	if c.Disposition == sim.Dropped && c.Verdict == sim.Reject {
+		return c.Verdict + " (dropped)"
+	}
+	return c.Verdict
 }
