@@ -16,7 +16,9 @@ const SpecForms = `accepted --pkt forms:
                            e.g. proto=tcp,in=ens33,dport=8080  or  proto=udp,in=local,dst=192.0.2.53,dport=53
   reply[,key=value...]     the answer to the previous packet, e.g. reply or reply,flags=A
   related[,key=value...]   an ICMP error about the previous packet (type=3,code=3 by default)
-values may be open: a CIDR (src=10.0.0.0/8), a range (dport=1000-2000) or * (a fixed representative is used and named)`
+values may be open: a CIDR (src=10.0.0.0/8), a range (dport=1000-2000) or * (a single-packet flow then gives
+                           classes of packets with the same answer; in a longer flow a named
+                           representative is simulated)`
 
 // Spec is one parsed --pkt value.
 type Spec struct {
@@ -295,7 +297,7 @@ func (sp *Spec) Resolve(h *Host, prev *Result) (Packet, []string, error) {
 			}
 			a, open, _ := parseOpenAddr(val)
 			if open {
-				as = append(as, fmt.Sprintf("%s=%s: the representative %s is simulated (symbolic evaluation of open values is not implemented)", k, val, a))
+				as = append(as, fmt.Sprintf("%s=%s: the representative %s is simulated (open values give classes only in a single-packet flow)", k, val, a))
 			}
 			if k == "src" {
 				p.Src = a
@@ -319,7 +321,7 @@ func (sp *Spec) Resolve(h *Host, prev *Result) (Packet, []string, error) {
 				}
 			}
 			if open {
-				as = append(as, fmt.Sprintf("%s=%s: the representative %d is simulated (symbolic evaluation of open values is not implemented)", k, val, n))
+				as = append(as, fmt.Sprintf("%s=%s: the representative %d is simulated (open values give classes only in a single-packet flow)", k, val, n))
 			}
 			switch k {
 			case "sport":

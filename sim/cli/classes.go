@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/dfw-project/dfw/parser"
 	"github.com/dfw-project/dfw/sim"
@@ -84,7 +85,13 @@ func openClasses(out *bytes.Buffer, rs *parser.Ruleset, host *sim.Host, sp *sim.
 			fmt.Fprintf(errs, "dfwsim: packet 1, class %d (%s): expected %s, got %s (%s)\n", i+1, joinOr(desc, "every packet"), expect, res.Verdict, res.Disposition)
 		}
 	}
-	assumptions := append(append([]string{}, as...), host.Assumptions...)
+	var assumptions []string
+	for _, a := range as {
+		if !strings.Contains(a, "the representative") {
+			assumptions = append(assumptions, a)
+		}
+	}
+	assumptions = append(assumptions, host.Assumptions...)
 	if short {
 		assumptions = append(assumptions, "short form: the source is open (any outside source; martian sources, which routing drops, left out)")
 	}
