@@ -55,7 +55,82 @@ var forceIntervals = true
 var indexAll = false
 
 type fastIndex struct {
-	chains map[*parser.Chain]*chainIndex
+	chains map[*parser.Chain]*cchain
+	// base is the built-in chain of each table and hook (tableIndex,
+	// hookIndex), nil when the table or the chain does not exist; has
+	// tells which tables exist.
+	base [numTables][numHooks]*cchain
+	has  [numTables]bool
+}
+
+// cchain is a chain resolved for traversal: its index (nil: scan every
+// rule) and, for each rule that jumps or goes to a chain, that chain.
+type cchain struct {
+	c     *parser.Chain
+	ix    *chainIndex
+	jumps []*cchain
+}
+
+// The tables and hooks, numbered for fastIndex.base.
+const (
+	tRaw = iota
+	tMangle
+	tNat
+	tFilter
+	tSecurity
+	numTables
+)
+
+const (
+	hPrerouting = iota
+	hInput
+	hForward
+	hOutput
+	hPostrouting
+	numHooks
+)
+
+func tableIndex(name string) int {
+	switch name {
+	case "raw":
+		return tRaw
+	case "mangle":
+		return tMangle
+	case "nat":
+		return tNat
+	case "filter":
+		return tFilter
+	case "security":
+		return tSecurity
+	}
+	return -1
+}
+
+func hookIndex(name string) int {
+	switch name {
+	case "PREROUTING":
+		return hPrerouting
+	case "INPUT":
+		return hInput
+	case "FORWARD":
+		return hForward
+	case "OUTPUT":
+		return hOutput
+	case "POSTROUTING":
+		return hPostrouting
+	}
+	return -1
+}
+
+// baseChain returns the resolved built-in chain of a table, nil when there
+// is none; ok is false when the table or hook has no slot (then the
+// caller looks it up by name).
+func (f *fastIndex) baseChain(table, hook string) (c *cchain, ok bool) {
+	ti, hi := tableIndex(table), hookIndex(hook)
+	if ti < 0 || hi < 0 {
+		return nil, false
+	}
+	return f.base[ti][hi], true
 }
 
 // chainIndex gives a chain's candidate rules (0-based indexes, ascending)
@@ -88,20 +163,45 @@ type IndexStats struct {
 // match). Compile again after changing the ruleset.
 func (s *Sim) Compile() IndexStats {
 	st := IndexStats{ByDim: map[string]int{}}
-	fi := &fastIndex{chains: map[*parser.Chain]*chainIndex{}}
+	fi := &fastIndex{chains: map[*parser.Chain]*cchain{}}
 	for _, t := range s.Ruleset.Tables {
 		for _, c := range t.Order {
 			st.Chains++
+			cc := &cchain{c: c}
+			fi.chains[c] = cc
 			if len(c.Rules) < MinIndexedRules {
 				continue
 			}
 			if ix := buildChainIndex(c); ix != nil {
-				fi.chains[c] = ix
+				cc.ix = ix
 				st.Indexed++
 				st.ByDim[ix.dim.String()]++
 				if ix.exact != nil {
 					st.Hash++
 				}
+			}
+		}
+	}
+	for name, t := range s.Ruleset.Tables {
+		for _, c := range t.Order {
+			cc := fi.chains[c]
+			cc.jumps = make([]*cchain, len(c.Rules))
+			for i, r := range c.Rules {
+				if tg := r.Target; tg != nil && tg.Kind == parser.TargetChain {
+					if next := t.Chains[tg.Name]; next != nil {
+						cc.jumps[i] = fi.chains[next]
+					}
+				}
+			}
+		}
+		ti := tableIndex(name)
+		if ti < 0 {
+			continue
+		}
+		fi.has[ti] = true
+		for _, h := range [...]string{"PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"} {
+			if c := t.Chains[h]; c != nil {
+				fi.base[ti][hookIndex(h)] = fi.chains[c]
 			}
 		}
 	}
@@ -112,17 +212,13 @@ func (s *Sim) Compile() IndexStats {
 // Decompile drops the index: runs use the reference linear scan.
 func (s *Sim) Decompile() { s.fast = nil }
 
-// cands returns the candidate rules of chain c for the current packet, or
+// cands returns the candidate rules of chain cc for the current packet, or
 // nil to scan every rule.
-func (r *run) cands(c *parser.Chain) []int32 {
-	if r.s.fast == nil || r.s.Explain {
+func (r *run) cands(cc *cchain) []int32 {
+	if cc == nil || cc.ix == nil || r.s.Explain {
 		return nil
 	}
-	ix := r.s.fast.chains[c]
-	if ix == nil {
-		return nil
-	}
-	return ix.lookup(r.e.p)
+	return cc.ix.lookup(r.e.p)
 }
 
 func (ix *chainIndex) lookup(p *Packet) []int32 {
@@ -372,9 +468,9 @@ func (s *Sim) indexCands(c *parser.Chain, p *Packet) []int32 {
 	if s.fast == nil {
 		return nil
 	}
-	ix := s.fast.chains[c]
-	if ix == nil {
+	cc := s.fast.chains[c]
+	if cc == nil || cc.ix == nil {
 		return nil
 	}
-	return ix.lookup(p)
+	return cc.ix.lookup(p)
 }

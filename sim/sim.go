@@ -429,7 +429,7 @@ func (r *run) natHook(chain string, src bool) verdict {
 	}
 	if r.info.state == parser.CTNew && c.Status&done == 0 {
 		c.Status |= done
-		if r.s.Ruleset.Tables["nat"] != nil {
+		if r.hasTable("nat", tNat) {
 			if v := r.table("nat", chain); v.kind == vDrop || v.kind == vReject {
 				return v
 			}
@@ -443,17 +443,27 @@ func (r *run) natHook(chain string, src bool) verdict {
 
 type hookStep struct {
 	table string
+	ti    int // tableIndex(table)
 	nat   bool
 }
 
 // The tables of each hook, in priority order ("ct" is conntrack).
 var (
-	orderPrerouting  = []hookStep{{"raw", false}, {"ct", false}, {"mangle", false}, {"nat", true}}
-	orderOutput      = []hookStep{{"raw", false}, {"ct", false}, {"mangle", false}, {"nat", true}, {"filter", false}, {"security", false}}
-	orderInput       = []hookStep{{"mangle", false}, {"filter", false}, {"security", false}, {"nat", true}}
-	orderForward     = []hookStep{{"mangle", false}, {"filter", false}, {"security", false}}
-	orderPostrouting = []hookStep{{"mangle", false}, {"nat", true}}
+	orderPrerouting  = []hookStep{{"raw", tRaw, false}, {"ct", -1, false}, {"mangle", tMangle, false}, {"nat", tNat, true}}
+	orderOutput      = []hookStep{{"raw", tRaw, false}, {"ct", -1, false}, {"mangle", tMangle, false}, {"nat", tNat, true}, {"filter", tFilter, false}, {"security", tSecurity, false}}
+	orderInput       = []hookStep{{"mangle", tMangle, false}, {"filter", tFilter, false}, {"security", tSecurity, false}, {"nat", tNat, true}}
+	orderForward     = []hookStep{{"mangle", tMangle, false}, {"filter", tFilter, false}, {"security", tSecurity, false}}
+	orderPostrouting = []hookStep{{"mangle", tMangle, false}, {"nat", tNat, true}}
 )
+
+// hasTable reports whether the ruleset has the table (ti: its
+// tableIndex), from the compiled index when there is one.
+func (r *run) hasTable(name string, ti int) bool {
+	if f := r.s.fast; f != nil {
+		return f.has[ti]
+	}
+	return r.s.Ruleset.Tables[name] != nil
+}
 
 // hookTables runs the tables registered on a hook, in priority order.
 // The nat position is handled by natHook.
@@ -483,7 +493,7 @@ func (r *run) hookTables(hook string) verdict {
 		case st.nat:
 			v = r.natHook(hook, hook == "INPUT" || hook == "POSTROUTING")
 		default:
-			if r.s.Ruleset.Tables[st.table] == nil {
+			if !r.hasTable(st.table, st.ti) {
 				continue
 			}
 			if st.table == "raw" && !r.looped {

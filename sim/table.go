@@ -9,7 +9,9 @@ const maxSteps = 100000
 
 type frame struct {
 	c *parser.Chain
-	i int
+	// cc is c resolved (compiled simulator), else nil.
+	cc *cchain
+	i  int
 	// cl and ci: the chain's candidate rules for this packet and the
 	// position in them (fast path, see compile.go); cl is nil without.
 	cl []int32
@@ -18,17 +20,31 @@ type frame struct {
 
 // table traverses one table's built-in chain as ipt_do_table does.
 func (r *run) table(table, chain string) verdict {
-	t := r.s.Ruleset.Tables[table]
-	if t == nil {
-		return verdict{kind: vAccept}
+	// Compiled: the chains are resolved to pointers (compile.go); else
+	// they are looked up by name.
+	var t *parser.Table
+	var base *parser.Chain
+	bc, ok := (*cchain)(nil), false
+	if r.s.fast != nil {
+		bc, ok = r.s.fast.baseChain(table, chain)
 	}
-	base := t.Chains[chain]
-	if base == nil {
-		return verdict{kind: vAccept}
+	if ok {
+		if bc == nil {
+			return verdict{kind: vAccept}
+		}
+		base = bc.c
+	} else {
+		bc = nil
+		if t = r.s.Ruleset.Tables[table]; t == nil {
+			return verdict{kind: vAccept}
+		}
+		if base = t.Chains[chain]; base == nil {
+			return verdict{kind: vAccept}
+		}
 	}
 	r.stack = r.stack[:0]
-	cur, i := base, 0
-	cl, ci := r.cands(cur), 0
+	cur, cc, i := base, bc, 0
+	cl, ci := r.cands(cc), 0
 	policy := func() verdict {
 		r.res.Trace = append(r.res.Trace, Step{Table: table, Chain: base.Name, Policy: true, Target: base.Policy, Pos: base.PolicyPos})
 		if base.Policy == "DROP" {
@@ -59,7 +75,7 @@ func (r *run) table(table, chain string) verdict {
 			}
 			top := r.stack[len(r.stack)-1]
 			r.stack = r.stack[:len(r.stack)-1]
-			cur, i, cl, ci = top.c, top.i, top.cl, top.ci
+			cur, cc, i, cl, ci = top.c, top.cc, top.i, top.cl, top.ci
 			continue
 		}
 		rule := cur.Rules[i]
@@ -102,23 +118,31 @@ func (r *run) table(table, chain string) verdict {
 				}
 				top := r.stack[len(r.stack)-1]
 				r.stack = r.stack[:len(r.stack)-1]
-				cur, i, cl, ci = top.c, top.i, top.cl, top.ci
+				cur, cc, i, cl, ci = top.c, top.cc, top.i, top.cl, top.ci
 				continue
 			default: // QUEUE
 				r.assume("%s at %s: no program listens on the queue, the packet is dropped", tg.Name, posLine(rule.Pos))
 				return verdict{kind: vDrop}
 			}
 		case parser.TargetChain:
-			next := t.Chains[tg.Name]
+			var next *parser.Chain
+			var nc *cchain
+			if cc != nil {
+				if nc = cc.jumps[i]; nc != nil {
+					next = nc.c
+				}
+			} else {
+				next = t.Chains[tg.Name]
+			}
 			if next == nil {
 				i++
 				continue
 			}
 			if !tg.Goto {
-				r.stack = append(r.stack, frame{cur, i + 1, cl, ci})
+				r.stack = append(r.stack, frame{cur, cc, i + 1, cl, ci})
 			}
-			cur, i = next, 0
-			cl, ci = r.cands(cur), 0
+			cur, cc, i = next, nc, 0
+			cl, ci = r.cands(cc), 0
 			continue
 		}
 		if v := r.extension(table, chain, rule); v.kind != vContinue {
