@@ -38,6 +38,7 @@ reason" just before a chain or policy line.
 Examples:
   dfwlint check /etc/iptables/rules.v4
   dfwlint check --base live.save iptables.conf
+  dfwlint check --docker 28 --publish 8080:80 iptables.conf
   iptables-save | dfwlint check -
   dfwlint check --format json -j 4 hosts/*.save
   dfwlint check --policy ./policies --fail-on error iptables.conf
@@ -62,6 +63,7 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	budget := fs.Duration("budget", analysis.DefaultTimeout, "time each analysis may take on one ruleset; an analysis cut short is reported (DFW902), never a silent pass")
 	policyTimeout := fs.Duration("policy-timeout", lint.DefaultTimeout, "time the policies may take on one ruleset; a policy still running then is an error naming it")
 	c.register(fs)
+	c.docker.register(fs)
 	if code, done := parseFlags(fs, args, stderr); done {
 		return code
 	}
@@ -113,7 +115,7 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		return ExitError
 	}
-	rep, err := checkFiles(fs.Args(), &c, opts, stdin, linter, *jobs, *budget)
+	rep, layouts, err := checkFiles(fs.Args(), &c, opts, stdin, linter, *jobs, *budget)
 	if err != nil {
 		fmt.Fprintf(stderr, "dfwlint check: %v\n", err)
 		return ExitError
@@ -128,6 +130,11 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		werr = rep.WriteGitHub(stdout)
 	default:
 		werr = rep.WriteText(stdout)
+		for i, l := range layouts {
+			if l != "" && werr == nil {
+				_, werr = fmt.Fprintf(stdout, "%s: Docker layout: %s\n", displayName(fs.Args()[i]), l)
+			}
+		}
 	}
 	if werr != nil {
 		fmt.Fprintf(stderr, "dfwlint check: %v\n", werr)
@@ -151,33 +158,36 @@ func loadConfig(path string) (*lint.Config, error) {
 // flight, and merges the reports in the order the files were given, so the
 // output does not depend on -j. Memory is bounded by the files in flight:
 // each file is read, loaded, checked and dropped by its worker.
-func checkFiles(files []string, c *common, opts parser.Options, stdin io.Reader, linter *lint.Linter, jobs int, budget time.Duration) (*lint.Report, error) {
+// layouts[i] names the Docker layout of files[i] when it is checked alone.
+func checkFiles(files []string, c *common, opts parser.Options, stdin io.Reader, linter *lint.Linter, jobs int, budget time.Duration) (_ *lint.Report, layouts []string, _ error) {
 	rd := &reader{stdin: stdin}
 	var bases []parser.Source
 	for _, b := range c.bases {
 		s, err := rd.read(b)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		bases = append(bases, s)
 	}
+	bases = withDocker(c, bases)
 	// Standard input is read here, once, before the workers start.
 	for _, f := range files {
 		if f == "-" {
 			if _, err := rd.read("-"); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			break
 		}
 	}
 	reports := make([]*lint.Report, len(files))
 	errs := make([]error, len(files))
+	layouts = make([]string, len(files))
 	idx := make(chan int)
 	var wg sync.WaitGroup
 	for w := 0; w < min(jobs, len(files)); w++ {
 		wg.Go(func() {
 			for i := range idx {
-				reports[i], errs[i] = checkOne(files[i], bases, rd, opts, linter, budget)
+				reports[i], layouts[i], errs[i] = checkOne(files[i], bases, rd, opts, linter, budget)
 			}
 		})
 	}
@@ -188,25 +198,25 @@ func checkFiles(files []string, c *common, opts parser.Options, stdin io.Reader,
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	out := reports[0]
 	out.Merge(reports[1:]...)
 	dedupErrors(out)
-	return out, nil
+	return out, layouts, nil
 }
 
 // checkOne loads one FILE on top of the bases (each file is parsed anew:
 // a parsed file belongs to one ruleset) and checks it.
-func checkOne(name string, bases []parser.Source, rd *reader, opts parser.Options, linter *lint.Linter, budget time.Duration) (*lint.Report, error) {
+func checkOne(name string, bases []parser.Source, rd *reader, opts parser.Options, linter *lint.Linter, budget time.Duration) (_ *lint.Report, layout string, _ error) {
 	s, err := rd.read(name)
 	if err != nil {
 		rep := lint.NewReport()
 		rep.Summary.Files = 1
 		rep.Errors = append(rep.Errors, lint.Position{File: name, Message: err.Error()})
 		rep.Summary.Errors = 1
-		return rep, nil
+		return rep, "", nil
 	}
 	srcs := make([]parser.Source, 0, len(bases)+1)
 	for _, b := range bases {
@@ -214,8 +224,12 @@ func checkOne(name string, bases []parser.Source, rd *reader, opts parser.Option
 	}
 	srcs = append(srcs, s)
 	loaded := parser.Load(srcs, opts)
+	if len(bases) == 0 {
+		layout = dockerLayout(loaded.Ruleset)
+	}
 	an := newAnalyzer(budget)
-	return linter.Check(context.Background(), loaded, lint.CheckOptions{Base: len(bases), Analyzer: an})
+	rep, err := linter.Check(context.Background(), loaded, lint.CheckOptions{Base: len(bases), Analyzer: an})
+	return rep, layout, err
 }
 
 // dedupErrors keeps one copy of an input error that several FILEs share

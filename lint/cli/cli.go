@@ -99,10 +99,11 @@ func Version() string {
 
 // common holds the flags every ruleset command shares.
 type common struct {
-	bases []string
-	ipv4  bool
-	ipv6  bool
-	table string
+	bases  []string
+	docker dockerFlags // registered by the commands that take them
+	ipv4   bool
+	ipv6   bool
+	table  string
 }
 
 func (c *common) register(fs *pflag.FlagSet) {
@@ -128,7 +129,7 @@ func (c *common) options() (parser.Options, error) {
 		}
 		o.Table = c.table
 	}
-	return o, nil
+	return o, c.docker.build()
 }
 
 // newFlagSet makes a subcommand's flag set; usage is printed by the caller.
@@ -212,6 +213,7 @@ func load(files []string, c *common, opts parser.Options, stdin io.Reader) ([]*r
 		}
 		bases = append(bases, s)
 	}
+	bases = withDocker(c, bases)
 	seen := map[string]bool{}
 	var out []*result
 	for _, f := range files {

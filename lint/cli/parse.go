@@ -36,6 +36,7 @@ func runParse(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var c common
 	format := fs.String("format", "text", "output format: text, json or save")
 	c.register(fs)
+	c.docker.register(fs)
 	if code, done := parseFlags(fs, args, stderr); done {
 		return code
 	}
@@ -75,6 +76,11 @@ func runParse(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 				fmt.Fprintf(stdout, "%s: %s, %s\n", res.name, res.loaded.Ruleset.Family, plural(len(ts), "table"))
 				for _, t := range ts {
 					fmt.Fprintf(stdout, "  %-8s %s, %s\n", t.Name, plural(len(t.Chains), "chain"), plural(t.NumRules(), "rule"))
+				}
+				if len(c.bases) == 0 && c.docker.base == nil {
+					if l := dockerLayout(res.loaded.Ruleset); l != "" {
+						fmt.Fprintf(stdout, "  Docker layout: %s\n", l)
+					}
 				}
 			}
 		case "save":
