@@ -618,11 +618,90 @@ func (e *Evaluator) bridgeInput(st *state, br *sim.Iface) {
 		}
 		bridged, routed := split(p.s, sub.Diff(self))
 		if !bridged.IsEmpty() {
-			e.unsupported(p, "frames bridged between two ports of a bridge (br_netfilter) are not evaluated symbolically")
+			b := p.clone(bridged)
+			if !e.Host.BrNetfilter {
+				b.resOut = br.Name
+				b.assumptions = append(b.assumptions, "br_netfilter off: bridged traffic does not cross iptables")
+				e.leaf(b, sim.Accept, sim.Forwarded, "", "")
+			} else {
+				e.hookTables(b, "PREROUTING", func(q *state) { e.afterBridgedPre(q, br) })
+			}
 		}
 		if !routed.IsEmpty() {
 			e.hookTables(p.clone(routed), "PREROUTING", e.routeInput)
 		}
+	}
+}
+
+// afterBridgedPre follows a frame bridged with br_netfilter on, after
+// PREROUTING (sim's bridged): DNAT may have made it routed; else it goes
+// through FORWARD (in and out the bridge) and POSTROUTING.
+func (e *Evaluator) afterBridgedPre(q *state, br *sim.Iface) {
+	u := e.U
+	if q.curDst.IsValid() {
+		a := q.curDst
+		still := !e.Host.IsLocal(a) && !e.Host.IsBroadcast(a) && !a.IsMulticast()
+		in := false
+		for _, pf := range br.Addrs {
+			if pf.Masked().Contains(a) {
+				in = true
+			}
+		}
+		if pt := br.PortFor(a); pt != nil && pt.Name == q.physin {
+			in = false
+		}
+		if !still || !in {
+			e.routeInput(q) // DNAT made it routed (br_nf_pre_routing_finish)
+			return
+		}
+	}
+	// The port each destination lives behind; an address without port
+	// gets the port sim.Host.ensurePort would create.
+	nports := 0
+	for _, i := range e.Host.Ifaces {
+		nports += len(i.Ports)
+	}
+	fresh := fmt.Sprintf("veth%d", nports)
+	type part struct {
+		st   *state
+		port string
+	}
+	var parts []part
+	if q.curDst.IsValid() {
+		name := fresh
+		if pt := br.PortFor(q.curDst); pt != nil {
+			name = pt.Name
+		}
+		parts = append(parts, part{q, name})
+	} else {
+		rest := q.s
+		for _, pt := range br.Ports {
+			ps := u.Empty()
+			for _, a := range pt.Addrs {
+				if e.addrOK(a) {
+					ps = ps.Union(u.EqAddr(pset.Dst, a))
+				}
+			}
+			in, out := split(rest, ps)
+			rest = out
+			if !in.IsEmpty() {
+				parts = append(parts, part{q.clone(in), pt.Name})
+			}
+		}
+		if !rest.IsEmpty() {
+			n := q.clone(rest)
+			n.assumptions = append(n.assumptions, fmt.Sprintf("a destination without a known port taken as a machine behind a new port %s of bridge %s", fresh, br.Name))
+			parts = append(parts, part{n, fresh})
+		}
+	}
+	for _, x := range parts {
+		n := x.st
+		n.in, n.out, n.physout = br.Name, br.Name, x.port
+		n.resOut = br.Name
+		e.hookTables(n, "FORWARD", func(r *state) {
+			r.in = ""
+			e.hookTables(r, "POSTROUTING", func(t *state) { e.leaf(t, sim.Accept, sim.Forwarded, "", "") })
+		})
 	}
 }
 
