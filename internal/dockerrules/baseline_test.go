@@ -63,9 +63,9 @@ func TestBaselineFiles(t *testing.T) {
 		file, version string
 		publish       []string
 	}{
-		{"baseline-20.10.save", "20.10", []string{"8080:80", "127.0.0.1:8443:443", "5432:5432@br-app", "53:53/udp@172.18.0.3"}},
-		{"baseline-28.save", "28", []string{"8080:80", "127.0.0.1:8443:443", "5432:5432@br-app", "53:53/udp@172.18.0.3"}},
-		{"baseline-29.save", "29", []string{"8080:80", "127.0.0.1:8443:443", "5432:5432@br-app", "53:53/udp@172.18.0.3"}},
+		{"baseline-20.10.save", "20.10", []string{"8080:80", "127.0.0.1:8443:443", "5432:5432@br-app", "53:53/udp@172.17.0.3"}},
+		{"baseline-28.save", "28", []string{"8080:80", "127.0.0.1:8443:443", "5432:5432@br-app", "53:53/udp@172.17.0.3"}},
+		{"baseline-29.save", "29", []string{"8080:80", "127.0.0.1:8443:443", "5432:5432@br-app", "53:53/udp@172.17.0.3"}},
 	} {
 		got, err := Baseline(tc.version, mustPublish(t, tc.publish...), brApp)
 		if err != nil {

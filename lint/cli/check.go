@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dfw-project/dfw/internal/termstyle"
 	"github.com/dfw-project/dfw/lint"
 	"github.com/dfw-project/dfw/lint/analysis"
 	"github.com/dfw-project/dfw/lint/facts"
@@ -61,6 +62,8 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	external := fs.StringArray("external", nil, "an external interface (repeatable); overrides the config and the inference from the rules")
 	jobs := fs.IntP("jobs", "j", runtime.NumCPU(), "files checked at once")
 	budget := fs.Duration("budget", analysis.DefaultTimeout, "time each analysis may take on one ruleset; an analysis cut short is reported (DFW902), never a silent pass")
+	var quiet bool
+	fs.VarPF((*switchValue)(&quiet), "quiet", "q", "text format: the findings and errors only, no summary").NoOptDefVal = "true"
 	policyTimeout := fs.Duration("policy-timeout", lint.DefaultTimeout, "time the policies may take on one ruleset; a policy still running then is an error naming it")
 	c.register(fs)
 	c.docker.register(fs)
@@ -129,9 +132,9 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case "github":
 		werr = rep.WriteGitHub(stdout)
 	default:
-		werr = rep.WriteText(stdout)
+		werr = rep.WriteTextOptions(stdout, lint.TextOptions{Colour: termstyle.Enabled(stdout), Quiet: quiet})
 		for i, l := range layouts {
-			if l != "" && werr == nil {
+			if l != "" && werr == nil && !quiet {
 				_, werr = fmt.Fprintf(stdout, "%s: Docker layout: %s\n", displayName(fs.Args()[i]), l)
 			}
 		}
