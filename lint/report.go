@@ -160,29 +160,6 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	return enc.Encode(r)
 }
 
-// WriteText writes "file:line:col: severity ID message" per finding, with
-// its related positions indented beneath, input errors first, then a
-// summary line.
-func (r *Report) WriteText(w io.Writer) error {
-	bw := bufio.NewWriter(w)
-	for _, e := range r.Errors {
-		fmt.Fprintf(bw, "%s: error: %s\n", pos(e.File, e.Line, e.Column), e.Message)
-	}
-	for _, f := range r.Findings {
-		fmt.Fprintf(bw, "%s: %s %s %s\n", pos(f.File, f.Line, f.Column), f.Severity, f.ID, f.Message)
-		for _, rel := range f.Related {
-			fmt.Fprintf(bw, "\t%s: %s\n", pos(rel.File, rel.Line, rel.Column), rel.Message)
-		}
-		if len(f.Witness) > 0 {
-			fmt.Fprintf(bw, "\twitness: %s\n", f.Witness)
-		}
-	}
-	s := r.Summary
-	fmt.Fprintf(bw, "%s, %s: %s, %s, %s\n", plural(s.Files, "file"), plural(s.Rules, "rule"),
-		plural(s.Errors, "error"), plural(s.Warnings, "warning"), plural(s.Infos, "info"))
-	return bw.Flush()
-}
-
 // WriteGitHub writes GitHub workflow commands, one per finding and error:
 // ::error file=F,line=L,col=C,title=DFW203::message.
 func (r *Report) WriteGitHub(w io.Writer) error {
