@@ -108,7 +108,11 @@ func TestPreCommitTryRepo(t *testing.T) {
 	env := os.Environ()
 	head, err := run(t, root, env, "git", "rev-parse", "HEAD")
 	if err != nil {
-		t.Fatalf("%s is not a git checkout (pre-commit try-repo needs one): %v\n%s", root, err, head)
+		msg := root + " is not a git checkout (pre-commit try-repo needs one): " + err.Error() + "\n" + head
+		if os.Getenv("CI") == "true" || os.Getenv("DFW_REQUIRE_KERNEL") == "1" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
 	}
 	head = strings.TrimSpace(head)
 	if out, err := run(t, root, env, "git", "cat-file", "-e", head+":.pre-commit-hooks.yaml"); err != nil {
