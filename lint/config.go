@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -82,7 +83,7 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%s: %v", name, strings.TrimPrefix(err.Error(), "yaml: "))
+		return nil, yamlError(name, err)
 	}
 	for id, s := range c.Severity {
 		if s != "error" && s != "warning" && s != "info" {
@@ -105,6 +106,42 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 	}
 	return &c, nil
 }
+
+// yamlError writes the decoder's errors as name:line: message, one a
+// line, and an unknown key with the keys expected there.
+func yamlError(name string, err error) error {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	msg = strings.TrimPrefix(msg, "unmarshal errors:\n")
+	var out []string
+	for _, l := range strings.Split(msg, "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" {
+			continue
+		}
+		if m := yamlLine.FindStringSubmatch(l); m != nil {
+			l = name + ":" + m[1] + ": " + m[2]
+		} else {
+			l = name + ": " + l
+		}
+		if m := yamlUnknown.FindStringSubmatch(l); m != nil {
+			l = m[1] + "unknown key " + m[2]
+			if keys := configKeys[m[3]]; keys != "" {
+				l += " (expected " + keys + ")"
+			}
+		}
+		out = append(out, l)
+	}
+	return errors.New(strings.Join(out, "\n"))
+}
+
+var (
+	yamlLine    = regexp.MustCompile(`^line (\d+): (.*)$`)
+	yamlUnknown = regexp.MustCompile(`^(.*)field (\S+) not found in type lint\.(\w+)$`)
+	configKeys  = map[string]string{
+		"Config":          "external_interfaces, allowed_exposed, disabled or severity",
+		"AllowedExposure": "proto, ports, sources or interface",
+	}
+)
 
 func (c *Config) disabled(id, name string) bool {
 	for _, d := range c.Disabled {

@@ -190,7 +190,7 @@ severity:
 	for _, bad := range []string{"extrnal_interfaces: [x]\n", "severity: {DFW101: fatal}\n", "allowed_exposed: [{ports: [70000]}]\n"} {
 		if _, err := lint.ParseConfig("c.yaml", []byte(bad)); err == nil {
 			t.Errorf("%q: no error", bad)
-		} else if !strings.HasPrefix(err.Error(), "c.yaml: ") {
+		} else if !strings.HasPrefix(err.Error(), "c.yaml:") { // c.yaml:LINE: when the line is known
 			t.Errorf("%q: %v", bad, err)
 		}
 	}

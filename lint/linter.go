@@ -279,7 +279,7 @@ func (l *Linter) Eval(ctx context.Context, doc *facts.Document, rs *parser.Rules
 		if err != nil {
 			if ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 				perrs = append(perrs, Position{File: c.File, Line: 1, Column: 1,
-					Message: fmt.Sprintf("policy %s: evaluation stopped after %s (timeout)", c.Package, l.timeout)})
+					Message: fmt.Sprintf("policy %s: evaluation stopped after %s (timeout) checking %s; the policies after it did not run (--policy-timeout raises the limit)", c.Package, l.timeout, checkedFiles(doc))})
 				break
 			}
 			if parent := context.Cause(ctx); parent != nil && !errors.Is(parent, context.DeadlineExceeded) {
@@ -296,6 +296,21 @@ func (l *Linter) Eval(ctx context.Context, doc *facts.Document, rs *parser.Rules
 		out = append(out, fs...)
 	}
 	return out, perrs, nil
+}
+
+// checkedFiles names the files a document checks (its --base files
+// excepted), for an error that is about the whole ruleset.
+func checkedFiles(doc *facts.Document) string {
+	var names []string
+	for _, f := range doc.Files {
+		if !f.Base {
+			names = append(names, f.Name)
+		}
+	}
+	if len(names) == 0 {
+		return "the ruleset"
+	}
+	return strings.Join(names, ", ")
 }
 
 func evalError(c *check, err error) Position {

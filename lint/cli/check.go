@@ -217,7 +217,7 @@ func checkOne(name string, bases []parser.Source, rd *reader, opts parser.Option
 	if err != nil {
 		rep := lint.NewReport()
 		rep.Summary.Files = 1
-		rep.Errors = append(rep.Errors, lint.Position{File: name, Message: err.Error()})
+		rep.Errors = append(rep.Errors, lint.Position{File: name, Message: readErrMessage(name, err)})
 		rep.Summary.Errors = 1
 		return rep, "", nil
 	}
