@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/dfw-project/dfw/internal/termstyle"
 	"github.com/dfw-project/dfw/parser"
 	"github.com/dfw-project/dfw/sim"
 )
@@ -40,10 +41,17 @@ examples:
   dfwsim --pkt proto=icmp,in=eth1 --expect DROP live.save iptables.conf
   dfwsim --iface ens33=10.0.0.5/24 --format json --pkt tcp:ens33:22 live.save
   dfwsim --pcap uplink.pcap --in ens33 live.save iptables.conf
+  dfwsim -q --pkt tcp:ens33:443 --pkt reply live.save
+  dfwsim --graph --pkt tcp:ens33:8080 live.save iptables.conf | dot -Tsvg > path.svg
 
 With --pcap, the packets of a capture are replayed in order through one
 conntrack table, and a summary tells packets and flows per verdict and, for
 each dropped or rejected flow, the rule that first dropped it.
+
+--graph writes the chain graph as Graphviz DOT instead, with the chains the
+packets entered and the jumps they took highlighted (see dfwlint graph).
+
+Exit status: 0 answered, 1 an --expect failed, 2 usage or input error.
 
 flags:
 `
@@ -76,7 +84,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.StringArrayVar(&ifnames, "ifname", nil, "with --pcap: name a Linux cooked v2 interface index: N=NAME (repeatable)")
 	fs.IntVar(&ro.maxFlows, "max-flows", 10, "with --pcap: dropped flows listed per rule in the summary (0: all)")
 	fs.BoolVar(&ro.reference, "reference", false, "with --pcap: use the reference evaluator (linear scan of every rule) instead of the indexed chains")
-	fs.BoolVarP(&ro.quiet, "quiet", "q", false, "no progress bar")
+	fs.BoolVarP(&ro.quiet, "quiet", "q", false, "one line per packet, its verdict and disposition, instead of the trace; with --pcap: no progress bar")
 	fs.BoolVar(&drawing, "graph", false, "write the chain graph as Graphviz DOT, the packets' path highlighted, instead of the text or JSON answer")
 	fs.BoolVar(&version, "version", false, "print the version")
 	fs.BoolVarP(&help, "help", "h", false, "show this help")
@@ -178,6 +186,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		for _, e := range errs {
 			fmt.Fprintln(stderr, e.Error())
 		}
+		fmt.Fprintf(stderr, "dfwsim: the rules have %d error(s): fix them first (dfwlint check shows every problem of a rules file)\n", len(errs))
 		return ExitUsage
 	}
 	for _, w := range l.Diags.Warnings() {
@@ -227,6 +236,8 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		if format == "json" {
 			writeJSON(&out, res)
+		} else if ro.quiet {
+			fmt.Fprintln(&out, packetLine(i+1, res))
 		} else {
 			writeText(&out, i+1, res, explain)
 		}
@@ -244,7 +255,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		return status
 	}
-	stdout.Write(out.Bytes())
+	stdout.Write(colourText(out.Bytes(), termstyle.Style{On: format == "text" && termstyle.Enabled(stdout)}))
 	return status
 }
 
