@@ -95,9 +95,10 @@ type Conn struct {
 // change; a removed entry's slot is not reused, since the packet that
 // removed it may still hold it). The index maps a tuple to a slot and a
 // direction, with no pointers in it (the GC does not scan it): tuples of
-// two IPv4 addresses under a 16-byte key, others under the Tuple.
+// two IPv4 addresses under a 16-byte key in an open-addressing table
+// (ctindex.go), others in a map under the Tuple.
 type Conntrack struct {
-	m4   map[ctKey4]uint32
+	m4   index4
 	m    map[Tuple]uint32
 	slab [][]Conn
 	n    uint32 // slots used
@@ -136,17 +137,14 @@ func (ct *Conntrack) at(slot uint32) *Conn {
 // lookup returns the slot<<1|dir of t, or 0.
 func (ct *Conntrack) lookup(t *Tuple) uint32 {
 	if k, ok := key4(t); ok {
-		return ct.m4[k]
+		return ct.m4.get(k)
 	}
 	return ct.m[*t]
 }
 
 func (ct *Conntrack) set(t *Tuple, v uint32) {
 	if k, ok := key4(t); ok {
-		if ct.m4 == nil {
-			ct.m4 = map[ctKey4]uint32{}
-		}
-		ct.m4[k] = v
+		ct.m4.set(k, v)
 		return
 	}
 	if ct.m == nil {
@@ -157,7 +155,7 @@ func (ct *Conntrack) set(t *Tuple, v uint32) {
 
 func (ct *Conntrack) del(t *Tuple) {
 	if k, ok := key4(t); ok {
-		delete(ct.m4, k)
+		ct.m4.del(k)
 		return
 	}
 	delete(ct.m, *t)
@@ -204,7 +202,7 @@ func (ct *Conntrack) remove(c *Conn) {
 
 // clone copies the table (entries included).
 func (ct *Conntrack) clone() *Conntrack {
-	n := &Conntrack{m4: maps.Clone(ct.m4), m: maps.Clone(ct.m), n: ct.n}
+	n := &Conntrack{m4: ct.m4.clone(), m: maps.Clone(ct.m), n: ct.n}
 	for _, ch := range ct.slab {
 		n.slab = append(n.slab, slices.Clone(ch))
 	}
@@ -214,13 +212,13 @@ func (ct *Conntrack) clone() *Conntrack {
 // Conns returns the confirmed entries.
 func (ct *Conntrack) Conns() []*Conn {
 	var out []*Conn
-	for k, v := range ct.m4 {
+	ct.m4.each(func(k ctKey4, v uint32) {
 		if c := ct.at(v >> 1); v&1 == 0 {
 			if ck, _ := key4(&c.Orig); ck == k {
 				out = append(out, c)
 			}
 		}
-	}
+	})
 	for k, v := range ct.m {
 		if c := ct.at(v >> 1); v&1 == 0 && k == c.Orig {
 			out = append(out, c)

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/bits"
+	"math/rand/v2"
 	"net/netip"
 	"os"
 	"runtime/debug"
@@ -80,7 +82,7 @@ func (k wkey) canon() wkey {
 // addresses); the index holds slot numbers, no pointers, and keys tuples of
 // two IPv4 addresses by a compact 16-byte key.
 type flowTable struct {
-	m4   map[fkey4]uint32
+	m4   findex
 	m    map[wkey]uint32
 	slab [][]flow
 	n    uint32
@@ -116,7 +118,7 @@ func (ft *flowTable) slot(i uint32) *flow {
 func (ft *flowTable) get(k wkey) *flow {
 	var i uint32
 	if k4, ok := fkeyOf(&k); ok {
-		i = ft.m4[k4]
+		i = ft.m4.get(k4)
 	} else {
 		i = ft.m[k]
 	}
@@ -141,16 +143,86 @@ func (ft *flowTable) add(k wkey) *flow {
 // put files f (a flow of the table) under k too.
 func (ft *flowTable) put(k wkey, f *flow) {
 	if k4, ok := fkeyOf(&k); ok {
-		if ft.m4 == nil {
-			ft.m4 = map[fkey4]uint32{}
-		}
-		ft.m4[k4] = f.slot
+		ft.m4.set(k4, f.slot)
 		return
 	}
 	if ft.m == nil {
 		ft.m = map[wkey]uint32{}
 	}
 	ft.m[k] = f.slot
+}
+
+// findex maps fkey4 to a flow slot (never 0; 0 marks an empty cell): an
+// open-addressing table with linear probing, seeded hash, no deletion (as
+// sim's conntrack index, for the same reason: one cache line a lookup).
+type findex struct {
+	cells []fcell // len a power of two, or 0
+	n     int
+	seed  uint64
+}
+
+type fcell struct {
+	k fkey4
+	v uint32
+}
+
+func (x *findex) hash(k *fkey4) uint64 {
+	a := uint64(k.src)<<32 | uint64(k.dst)
+	b := uint64(k.ports)<<32 | uint64(k.proto)
+	// murmur3's finalizer over both halves: every key bit reaches the
+	// low bits that pick the cell.
+	h := a*0x9e3779b97f4a7c15 ^ bits.RotateLeft64(b*0xc2b2ae3d27d4eb4f, 31) ^ x.seed
+	h ^= h >> 33
+	h *= 0xff51afd7ed558ccd
+	h ^= h >> 33
+	h *= 0xc4ceb9fe1a85ec53
+	h ^= h >> 33
+	return h
+}
+
+func (x *findex) get(k fkey4) uint32 {
+	if len(x.cells) == 0 {
+		return 0
+	}
+	m := uint64(len(x.cells) - 1)
+	for i := x.hash(&k) & m; ; i = (i + 1) & m {
+		c := &x.cells[i]
+		if c.v == 0 {
+			return 0
+		}
+		if c.k == k {
+			return c.v
+		}
+	}
+}
+
+func (x *findex) set(k fkey4, v uint32) {
+	if 2*(x.n+1) > len(x.cells) {
+		old := x.cells
+		x.cells = make([]fcell, max(64, 2*len(old)))
+		x.n = 0
+		if x.seed == 0 {
+			x.seed = rand.Uint64() | 1
+		}
+		for _, c := range old {
+			if c.v != 0 {
+				x.set(c.k, c.v)
+			}
+		}
+	}
+	m := uint64(len(x.cells) - 1)
+	for i := x.hash(&k) & m; ; i = (i + 1) & m {
+		c := &x.cells[i]
+		if c.v == 0 {
+			*c = fcell{k, v}
+			x.n++
+			return
+		}
+		if c.k == k {
+			c.v = v
+			return
+		}
+	}
 }
 
 var icmpInverse = map[uint8]uint8{

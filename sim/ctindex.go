@@ -1,0 +1,141 @@
+package sim
+
+import (
+	"math/bits"
+	"math/rand/v2"
+)
+
+// index4 is the conntrack index of the tuples of two IPv4 addresses: an
+// open-addressing hash table with linear probing, from the compact 16-byte
+// key to slot<<1|dir (never 0; 0 marks an empty cell). It holds no
+// pointers, and a lookup usually touches one cache line, where a Go map
+// of a large table touches its directory, a control word and the slot.
+// Deletion shifts the following cells back (no tombstones). The hash is
+// seeded per table, so a crafted capture cannot aim at collisions.
+type index4 struct {
+	cells []cell4 // len a power of two, or 0
+	n     int
+	seed  uint64
+}
+
+type cell4 struct {
+	k ctKey4
+	v uint32
+}
+
+func (x *index4) hash(k *ctKey4) uint64 {
+	a := uint64(k.src)<<32 | uint64(k.dst)
+	b := uint64(k.ports)<<32 | uint64(k.proto)
+	// murmur3's finalizer over both halves: every key bit reaches the
+	// low bits that pick the cell.
+	h := a*0x9e3779b97f4a7c15 ^ bits.RotateLeft64(b*0xc2b2ae3d27d4eb4f, 31) ^ x.seed
+	h ^= h >> 33
+	h *= 0xff51afd7ed558ccd
+	h ^= h >> 33
+	h *= 0xc4ceb9fe1a85ec53
+	h ^= h >> 33
+	return h
+}
+
+func (x *index4) get(k ctKey4) uint32 {
+	if len(x.cells) == 0 {
+		return 0
+	}
+	m := uint64(len(x.cells) - 1)
+	for i := x.hash(&k) & m; ; i = (i + 1) & m {
+		c := &x.cells[i]
+		if c.v == 0 {
+			return 0
+		}
+		if c.k == k {
+			return c.v
+		}
+	}
+}
+
+func (x *index4) set(k ctKey4, v uint32) {
+	if 2*(x.n+1) > len(x.cells) {
+		x.grow()
+	}
+	m := uint64(len(x.cells) - 1)
+	for i := x.hash(&k) & m; ; i = (i + 1) & m {
+		c := &x.cells[i]
+		if c.v == 0 {
+			*c = cell4{k, v}
+			x.n++
+			return
+		}
+		if c.k == k {
+			c.v = v
+			return
+		}
+	}
+}
+
+func (x *index4) del(k ctKey4) {
+	if len(x.cells) == 0 {
+		return
+	}
+	m := uint64(len(x.cells) - 1)
+	i := x.hash(&k) & m
+	for {
+		c := &x.cells[i]
+		if c.v == 0 {
+			return
+		}
+		if c.k == k {
+			break
+		}
+		i = (i + 1) & m
+	}
+	// Shift back the cells of the run that follows, each to the first
+	// free cell at or after its home.
+	j := i
+	for {
+		j = (j + 1) & m
+		c := &x.cells[j]
+		if c.v == 0 {
+			break
+		}
+		h := x.hash(&c.k) & m
+		// Move c to i unless its home lies cyclically in (i, j].
+		if (j > i && (h <= i || h > j)) || (j < i && h <= i && h > j) {
+			x.cells[i] = *c
+			i = j
+		}
+	}
+	x.cells[i] = cell4{}
+	x.n--
+}
+
+func (x *index4) grow() {
+	old := x.cells
+	size := 2 * len(old)
+	if size < 64 {
+		size = 64
+	}
+	if x.seed == 0 {
+		x.seed = rand.Uint64() | 1
+	}
+	x.cells = make([]cell4, size)
+	x.n = 0
+	for i := range old {
+		if old[i].v != 0 {
+			x.set(old[i].k, old[i].v)
+		}
+	}
+}
+
+// clone copies the index.
+func (x *index4) clone() index4 {
+	return index4{cells: append([]cell4(nil), x.cells...), n: x.n, seed: x.seed}
+}
+
+// each calls f for every entry.
+func (x *index4) each(f func(k ctKey4, v uint32)) {
+	for i := range x.cells {
+		if x.cells[i].v != 0 {
+			f(x.cells[i].k, x.cells[i].v)
+		}
+	}
+}
