@@ -17,7 +17,8 @@ import (
 	"github.com/dfw-project/dfw/sim/pset"
 )
 
-var entries = []Entry{{In: "ens33"}, {In: "eth1"}, {In: "docker0"}, {In: "br-app"}, {In: "eth9"}, {Local: true}}
+var entries = []Entry{{In: "ens33"}, {In: "eth1"}, {In: "docker0"}, {In: "br-app"}, {In: "eth9"}, {Local: true},
+	{In: "ens33", State: parser.CTEstablished}, {In: "docker0", State: parser.CTEstablished}}
 
 // stepKey formats a trace for comparison.
 func traceKey(tr []sim.Step) string {
@@ -90,6 +91,9 @@ func randPacket(r *rand.Rand, entry Entry) sim.Packet {
 		return portPool[r.IntN(len(portPool))]
 	}
 	p := sim.Packet{Src: a(), Dst: a(), TTL: 64}
+	if entry.State == parser.CTEstablished {
+		p.State = "ESTABLISHED"
+	}
 	if !entry.Local {
 		p.In = entry.In
 	} else {
@@ -189,6 +193,9 @@ func checkCase(t *testing.T, name string, rs *parser.Ruleset, r *rand.Rand, nran
 			}
 		}
 		for i := range classes {
+			if en.State == parser.CTEstablished {
+				classes[i].Witness.State = "ESTABLISHED"
+			}
 			check(classes[i].Witness, fmt.Sprintf("witness of class %d", i), i)
 		}
 		for i := 0; i < nrand; i++ {

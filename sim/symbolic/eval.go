@@ -71,6 +71,10 @@ type Entry struct {
 	Local bool
 	// Mark is the packet mark on arrival (0 normally).
 	Mark uint32
+	// State, when set (parser.CTEstablished or CTRelated), asserts the
+	// packets' conntrack state as dfwsim's state= does: an entry without
+	// NAT whose original tuple is the packet's own. 0: first packets.
+	State parser.CTState
 }
 
 func (e Entry) String() string {
@@ -526,6 +530,12 @@ func (e *Evaluator) packetOf(p pset.Point, entry Entry) sim.Packet {
 		pk.Local = true
 	} else {
 		pk.In = entry.In
+	}
+	switch entry.State {
+	case parser.CTEstablished:
+		pk.State = "ESTABLISHED"
+	case parser.CTRelated:
+		pk.State = "RELATED"
 	}
 	switch {
 	case sim.HasPorts(p.Proto):
@@ -1061,6 +1071,9 @@ func (e *Evaluator) conntrackIn(st *state) {
 		st.s = s.Intersect(u.CTStates(parser.CTInvalid))
 	case st.untracked:
 		st.s = s.Intersect(u.CTStates(parser.CTUntracked))
+	case st.entry.State == parser.CTEstablished || st.entry.State == parser.CTRelated:
+		st.s = s.Intersect(u.CTStates(st.entry.State))
+		st.status = parser.CTStatusSeenReply | parser.CTStatusAssured | parser.CTStatusConfirmed
 	default:
 		st.s = s.Intersect(e.rct)
 	}

@@ -1,0 +1,279 @@
+// Package exposure gives the lint engine's set-level facts that need the
+// whole netfilter path (exposure, the fate of replies, one reachability
+// question) from the symbolic evaluator of package sim/symbolic, in the
+// types of package lint/facts. Each call builds its own evaluator, so the
+// functions are safe for concurrent use.
+package exposure
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/dfw-project/dfw/lint/facts"
+	"github.com/dfw-project/dfw/parser"
+	"github.com/dfw-project/dfw/sim"
+	"github.com/dfw-project/dfw/sim/pset"
+	"github.com/dfw-project/dfw/sim/symbolic"
+)
+
+// external returns the interfaces to analyse: the configured ones, else
+// nil (symbolic.DefaultExternal: every interface of the rules and the host
+// model that is not loopback, a bridge, a veth or a tunnel, and the class
+// of interfaces the rules never name).
+func external(h facts.Host) []string {
+	if h.Source == "config" && len(h.ExternalInterfaces) > 0 {
+		return h.ExternalInterfaces
+	}
+	return nil
+}
+
+func ref(r symbolic.RuleRef) facts.Ref {
+	col := 0
+	if r.Line > 0 {
+		col = 1
+	}
+	f := facts.Ref{Loc: facts.Loc{File: r.File, Line: r.Line, Column: col}, Table: r.Table, Chain: r.Chain, Index: r.Rule}
+	if !r.Policy {
+		f.ID = fmt.Sprintf("%s/%s/%d", r.Table, r.Chain, r.Rule)
+	}
+	return f
+}
+
+func packet(w symbolic.WitnessJSON) facts.Packet {
+	return facts.Packet{Proto: w.Proto, In: w.In, Src: w.Src, Dst: w.Dst, Sport: w.Sport, Dport: w.Dport, Flags: w.Flags}
+}
+
+func incomplete(in []symbolic.Incomplete) []facts.Incomplete {
+	var out []facts.Incomplete
+	for _, i := range in {
+		out = append(out, facts.Incomplete{Analysis: i.Analysis, Reason: i.Reason, Budget: i.Budget})
+	}
+	return out
+}
+
+// Exposure lists the new connections from outside accepted on each
+// external interface (facts.Analyzer.Exposure).
+func Exposure(ctx context.Context, rs *parser.Ruleset, host facts.Host, opts symbolic.Options) ([]facts.Exposure, []facts.Incomplete, error) {
+	rows, inc := symbolic.Exposure(ctx, rs, sim.InferHost(rs, nil), symbolic.ExposureOptions{Options: opts, External: external(host)})
+	out := []facts.Exposure{}
+	for _, r := range rows {
+		e := facts.Exposure{Interface: r.Interface, Kind: r.Kind, Proto: r.Proto, Ports: r.Ports, Sources: r.Sources,
+			Witness: packet(r.Witness), AcceptedBy: ref(r.AcceptedBy), Policy: r.AcceptedBy.Policy,
+			DependsOnMayMatch: r.DependsOnMay}
+		if e.Ports == nil {
+			e.Ports = [][2]int{}
+		}
+		for _, p := range r.Path {
+			e.Path = append(e.Path, ref(p))
+		}
+		if r.Kind == symbolic.KindContainer {
+			c := &facts.Published{Proto: r.Proto, Bridge: r.Bridge}
+			if len(r.Ports) > 0 {
+				c.HostPort, c.HostPortHi = r.Ports[0][0], r.Ports[len(r.Ports)-1][1]
+			}
+			if ap, err := netip.ParseAddrPort(r.Container); err == nil {
+				c.ContainerAddr, c.ContainerPort, c.ContainerPortHi = ap.Addr().String(), int(ap.Port()), int(ap.Port())
+			} else {
+				c.ContainerAddr = r.Container
+			}
+			if r.DNAT != nil {
+				c.DNAT = ref(*r.DNAT)
+			}
+			e.Container = c
+		}
+		out = append(out, e)
+	}
+	return out, incomplete(inc), ctx.Err()
+}
+
+// Established tells the fate of replies (conntrack state ESTABLISHED) to
+// connections the host and its containers opened, arriving on each
+// external interface: to the host's addresses (hook INPUT) and to the
+// containers' subnets (hook FORWARD). One entry per hook, interface and
+// outcome (facts.Analyzer.Established).
+func Established(ctx context.Context, rs *parser.Ruleset, host facts.Host, opts symbolic.Options) ([]facts.Established, []facts.Incomplete, error) {
+	h := sim.InferHost(rs, nil)
+	e := symbolic.NewEvaluator(rs, h, opts, external(host)...)
+	var ifaces []string
+	if ext := external(host); ext != nil {
+		ifaces = ext
+	} else {
+		for _, x := range symbolic.DefaultExternal(e.U, h) {
+			ifaces = append(ifaces, x.Name)
+		}
+	}
+	u := e.U
+	// A TCP ACK, a UDP datagram or an ICMP echo reply, TTL 64.
+	tcp := u.Eq(pset.Proto, uint64(sim.ProtoTCP)).Intersect(u.Eq(pset.TCPFlags, uint64(parser.FlagACK))).Intersect(u.Eq(pset.Length, 40))
+	udp := u.Eq(pset.Proto, uint64(sim.ProtoUDP)).Intersect(u.Eq(pset.Length, 28))
+	icmp := u.Eq(pset.Proto, uint64(sim.ProtoICMP)).Intersect(u.Eq(pset.ICMPType, 0)).Intersect(u.Eq(pset.ICMPCode, 0)).Intersect(u.Eq(pset.Length, 28))
+	replies := tcp.Union(udp).Union(icmp).Intersect(u.Eq(pset.TTL, 64)).Intersect(u.Eq(pset.TOS, 0)).
+		Intersect(e.FirstPackets()).Intersect(e.ExposedDestinations())
+	var out []facts.Established
+	var incs []facts.Incomplete
+	for _, in := range ifaces {
+		classes, inc := e.Eval(ctx, symbolic.AnalysisEstablished, symbolic.Entry{In: in, State: parser.CTEstablished}, replies)
+		incs = append(incs, incomplete(inc)...)
+		seen := map[string]bool{}
+		for i := range classes {
+			c := &classes[i]
+			if c.Alternative {
+				continue
+			}
+			hook := ""
+			for _, p := range c.Path {
+				if p == "INPUT" || p == "FORWARD" {
+					hook = p
+				}
+			}
+			if hook == "" {
+				continue
+			}
+			est := facts.Established{Hook: hook, Interface: in, Verdict: c.Verdict, Witness: packet(symbolic.WitnessOf(c.Witness))}
+			est.Witness.State = "ESTABLISHED"
+			key := hook + "|" + c.Verdict
+			if c.Verdict != sim.Accept {
+				if r, ok := decided(c); ok {
+					rf := ref(r)
+					est.DroppedBy, est.Policy = &rf, r.Policy
+					key += "|" + r.String()
+				}
+			}
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+			out = append(out, est)
+		}
+	}
+	if out == nil {
+		out = []facts.Established{}
+	}
+	return out, incs, ctx.Err()
+}
+
+// decided is the rule or policy that dropped or rejected a class.
+func decided(c *symbolic.Class) (symbolic.RuleRef, bool) {
+	for i := len(c.Trace) - 1; i >= 0; i-- {
+		s := c.Trace[i]
+		if s.Policy || s.Target == "DROP" || s.Target == "REJECT" {
+			return symbolic.RefOf(s), true
+		}
+	}
+	return symbolic.RuleRef{}, false
+}
+
+// Reachable answers: can a new connection of q.Proto to port q.Port (from
+// q.Src, else any outside source) arriving on q.Interface be accepted, to
+// the host or to a container? Known is false when the analysis was cut
+// short or the only accepting classes depend on a may-match.
+func Reachable(ctx context.Context, rs *parser.Ruleset, host facts.Host, q facts.Query, opts symbolic.Options) (facts.Answer, error) {
+	h := sim.InferHost(rs, nil)
+	e := symbolic.NewEvaluator(rs, h, opts, q.Interface)
+	u := e.U
+	s := e.NewConnections(e.ExposedDestinations())
+	var proto uint8
+	switch strings.ToLower(q.Proto) {
+	case "tcp":
+		proto = sim.ProtoTCP
+	case "udp":
+		proto = sim.ProtoUDP
+	case "icmp":
+		proto = sim.ProtoICMP
+	default:
+		return facts.Answer{}, fmt.Errorf("reachable: protocol %q (expected tcp, udp or icmp)", q.Proto)
+	}
+	s = s.Intersect(u.Eq(pset.Proto, uint64(proto)))
+	if sim.HasPorts(proto) && q.Port > 0 {
+		s = s.Intersect(u.Eq(pset.Dport, uint64(q.Port)))
+	}
+	if q.Src != "" {
+		p, err := netip.ParsePrefix(q.Src)
+		if err != nil {
+			a, err2 := netip.ParseAddr(q.Src)
+			if err2 != nil {
+				return facts.Answer{}, fmt.Errorf("reachable: src %q: expected an address or CIDR", q.Src)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		if p.Addr().Is6() != (rs.Family == parser.IPv6) {
+			return facts.Answer{Known: true}, nil
+		}
+		s = s.Intersect(u.CIDR(pset.Src, p.Masked()))
+	}
+	classes, inc := e.Eval(ctx, symbolic.AnalysisExposure, symbolic.Entry{In: q.Interface}, s)
+	ans := facts.Answer{Known: len(inc) == 0}
+	// The best answer: to the host, else a container, else routed to a
+	// bridge; a certain class before one that depends on a may-match.
+	var best *symbolic.Class
+	rank := func(c *symbolic.Class) int {
+		r := 3
+		switch {
+		case c.Disposition == sim.DeliveredLocal:
+			r = 0
+		case c.NAT.Dst.IsValid() || c.NAT.HasDport:
+			r = 1
+		default:
+			r = 2
+		}
+		if !c.Certain() {
+			r += 10
+		}
+		return r
+	}
+	for i := range classes {
+		c := &classes[i]
+		if c.Verdict != sim.Accept || (c.Disposition != sim.DeliveredLocal && c.Disposition != sim.Forwarded) {
+			continue
+		}
+		if c.Disposition == sim.Forwarded {
+			hi := h.Iface(c.Out)
+			if !(c.NAT.Dst.IsValid() || c.NAT.HasDport || (hi != nil && hi.Bridge)) {
+				continue
+			}
+		}
+		if best == nil || rank(c) < rank(best) {
+			best = c
+		}
+	}
+	if best != nil {
+		if !best.Certain() {
+			ans.Known = false
+		}
+		fill(&ans, best, h)
+	}
+	return ans, ctx.Err()
+}
+
+func fill(a *facts.Answer, c *symbolic.Class, h *sim.Host) {
+	a.Reachable = true
+	w := packet(symbolic.WitnessOf(c.Witness))
+	a.Witness = &w
+	var acc symbolic.RuleRef
+	for i := len(c.Trace) - 1; i >= 0; i-- {
+		if c.Trace[i].Target == "ACCEPT" && c.Trace[i].Table == "filter" {
+			acc = symbolic.RefOf(c.Trace[i])
+			break
+		}
+	}
+	if acc.Table == "" && len(c.Trace) > 0 {
+		acc = symbolic.RefOf(c.Trace[len(c.Trace)-1])
+	}
+	if acc.Table != "" {
+		r := ref(acc)
+		a.AcceptedBy = &r
+	}
+	for _, s := range c.Trace {
+		a.Path = append(a.Path, ref(symbolic.RefOf(s)))
+	}
+	switch {
+	case c.Disposition == sim.DeliveredLocal:
+		a.Kind = symbolic.KindHost
+	case c.NAT.Dst.IsValid() || c.NAT.HasDport:
+		a.Kind = symbolic.KindContainer
+	default:
+		a.Kind = symbolic.KindForward
+	}
+}

@@ -1,0 +1,81 @@
+package exposure
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"github.com/dfw-project/dfw/lint/facts"
+	"github.com/dfw-project/dfw/parser"
+	"github.com/dfw-project/dfw/sim/symbolic"
+)
+
+func load(t *testing.T, files ...string) *parser.Ruleset {
+	t.Helper()
+	var srcs []parser.Source
+	for _, f := range files {
+		d, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srcs = append(srcs, parser.Source{Name: f, Data: d})
+	}
+	l := parser.Load(srcs, parser.Options{})
+	if errs := l.Diags.Errors(); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	return l.Ruleset
+}
+
+// The seed's iptables.conf over Docker 20.10: ens33 is filtered, the
+// interfaces the rules never name are not.
+func TestSeed(t *testing.T) {
+	rs := load(t, "../../testdata/seed/docker-20.10.save", "../../testdata/seed/iptables.conf")
+	ctx := context.Background()
+	ex, inc, err := Exposure(ctx, rs, facts.Host{Source: "inferred"}, symbolic.Options{})
+	if err != nil || len(inc) > 0 {
+		t.Fatal(err, inc)
+	}
+	var unnamedHostAll, ensContainer bool
+	for _, e := range ex {
+		if e.Interface == "(unnamed)" && e.Kind == "host" && e.Proto == "udp" && len(e.Ports) == 1 && e.Ports[0] == [2]int{0, 65535} && e.Policy {
+			unnamedHostAll = true
+		}
+		if e.Interface == "ens33" && e.Kind == "container" && e.Container != nil && e.Container.ContainerAddr == "172.17.0.2" &&
+			e.Container.ContainerPort == 80 && e.AcceptedBy.Chain == "FILTERS" && e.Witness.Dport == 80 {
+			ensContainer = true
+		}
+	}
+	if !unnamedHostAll || !ensContainer {
+		t.Errorf("exposure: unnamed host udp by policy %v, ens33 → 172.17.0.2:80 by FILTERS %v\n%+v", unnamedHostAll, ensContainer, ex)
+	}
+	q := func(iface, proto string, port int) facts.Answer {
+		a, err := Reachable(ctx, rs, facts.Host{}, facts.Query{Interface: iface, Proto: proto, Port: port}, symbolic.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	if a := q("ens33", "tcp", 22); !a.Known || !a.Reachable || a.Kind != "host" || a.AcceptedBy.Chain != "FILTERS" {
+		t.Errorf("ens33 tcp/22: %+v", a)
+	}
+	if a := q("ens33", "tcp", 8080); !a.Known || a.Reachable {
+		t.Errorf("ens33 tcp/8080: %+v", a)
+	}
+	if a := q("eth1", "tcp", 8080); !a.Known || !a.Reachable || a.Kind != "container" {
+		t.Errorf("eth1 tcp/8080: %+v", a)
+	}
+	est, inc, err := Established(ctx, rs, facts.Host{}, symbolic.Options{})
+	if err != nil || len(inc) > 0 {
+		t.Fatal(err, inc)
+	}
+	ok := false
+	for _, e := range est {
+		if e.Interface == "ens33" && e.Hook == "INPUT" && e.Verdict == "ACCEPT" {
+			ok = true
+		}
+	}
+	if !ok {
+		t.Errorf("established: replies on ens33 to the host not accepted: %+v", est)
+	}
+}
