@@ -128,3 +128,88 @@ func TestReadmeChecksTable(t *testing.T) {
 	}
 	t.Errorf("README.md's table of checks is stale: go test ./lint/cli -run TestReadmeChecksTable -update rewrites it from the policies' metadata; want:\n%s", want)
 }
+
+// TestReadmeCommands runs the commands the README shows with their output
+// — a line "$ go run ./cmd/dfwlint ARGS" (or dfwsim, or "$ cat FILE") in
+// a fenced block, its output the lines up to the next "$ " or the fence —
+// from the repository root, and compares. Commands with a pipe, a
+// redirection, quotes or a ";" are left to the other tests. -update
+// rewrites the outputs.
+func TestReadmeCommands(t *testing.T) {
+	t.Chdir("../..")
+	text := readme(t)
+	lines := strings.SplitAfter(text, "\n")
+	var out strings.Builder
+	inFence, ran := false, 0
+	for i := 0; i < len(lines); i++ {
+		l := lines[i]
+		out.WriteString(l)
+		if strings.HasPrefix(l, "```") {
+			inFence = !inFence
+			continue
+		}
+		if !inFence || !strings.HasPrefix(l, "$ ") {
+			continue
+		}
+		cmd := strings.TrimSpace(l[2:])
+		j := i + 1
+		for j < len(lines) && !strings.HasPrefix(lines[j], "$ ") && !strings.HasPrefix(lines[j], "```") {
+			j++
+		}
+		shown := strings.Join(lines[i+1:j], "")
+		got, ok := runReadmeCommand(t, cmd)
+		if !ok {
+			out.WriteString(shown)
+			i = j - 1
+			continue
+		}
+		ran++
+		if got != shown && !*update {
+			t.Errorf("README.md: %s prints\n%s\nnot what the README shows (go test ./lint/cli -run TestReadmeCommands -update rewrites it)", cmd, got)
+		}
+		out.WriteString(got)
+		i = j - 1
+	}
+	if ran < 5 {
+		t.Errorf("README.md: %d commands checked, want at least 5", ran)
+	}
+	if *update && out.String() != text {
+		if err := os.WriteFile("README.md", []byte(out.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// runReadmeCommand runs one README command in-process; ok is false for a
+// command this test does not run.
+func runReadmeCommand(t *testing.T, cmd string) (string, bool) {
+	if strings.ContainsAny(cmd, "|>;'\"`$") {
+		return "", false
+	}
+	args := strings.Fields(cmd)
+	var tool string
+	switch {
+	case len(args) == 2 && args[0] == "cat":
+		data, err := os.ReadFile(args[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(data), true
+	case len(args) >= 3 && args[0] == "go" && args[1] == "run" && strings.HasPrefix(args[2], "./cmd/"):
+		tool, args = strings.TrimPrefix(args[2], "./cmd/"), args[3:]
+	case args[0] == "dfwlint" || args[0] == "dfwsim":
+		tool, args = args[0], args[1:]
+	default:
+		return "", false
+	}
+	var stdout, stderr bytes.Buffer
+	switch tool {
+	case "dfwlint":
+		Main(args, strings.NewReader(""), &stdout, &stderr)
+	case "dfwsim":
+		simcli.Main(args, strings.NewReader(""), &stdout, &stderr)
+	default:
+		return "", false
+	}
+	return stdout.String() + stderr.String(), true
+}
