@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -44,11 +45,48 @@ const (
 
 // wkey is a packet's tuple as seen on the wire. For ICMP queries sport is
 // the identifier and dport type<<8; for ICMP errors and other protocols
-// only the addresses count.
+// only the addresses count. It holds no pointer (nor do the flows that
+// keep wkeys: the GC does not scan the flow table).
 type wkey struct {
-	proto        uint8
-	src, dst     netip.Addr
+	src, dst     waddr
 	sport, dport uint16
+	proto        uint8
+}
+
+// waddr is an address as a value without pointer: its 16 bytes (IPv4
+// mapped) and its bit length (0 invalid, 32, 128), so that 192.0.2.1 and
+// ::ffff:192.0.2.1 differ. Captured addresses have no zone.
+type waddr struct {
+	a    [16]byte
+	bits uint8
+}
+
+func waddrOf(a netip.Addr) waddr { return waddr{a.As16(), uint8(a.BitLen())} }
+
+func (w waddr) addr() netip.Addr {
+	switch w.bits {
+	case 0:
+		return netip.Addr{}
+	case 32:
+		return netip.AddrFrom16(w.a).Unmap()
+	}
+	return netip.AddrFrom16(w.a)
+}
+
+// compare orders as netip.Addr.Compare: by bit length, then address.
+func (w waddr) compare(o waddr) int {
+	if w.bits != o.bits {
+		if w.bits < o.bits {
+			return -1
+		}
+		return 1
+	}
+	return bytes.Compare(w.a[:], o.a[:])
+}
+
+// v4 returns the IPv4 address as a number.
+func (w *waddr) v4() uint32 {
+	return uint32(w.a[12])<<24 | uint32(w.a[13])<<16 | uint32(w.a[14])<<8 | uint32(w.a[15])
 }
 
 func (k wkey) invert() wkey {
@@ -67,7 +105,7 @@ func (k wkey) invert() wkey {
 // canon orders the two ends, so that both directions share a key.
 func (k wkey) canon() wkey {
 	i := k.invert()
-	c := k.src.Compare(k.dst)
+	c := k.src.compare(k.dst)
 	if c > 0 || (c == 0 && k.sport > k.dport) {
 		return i
 	}
@@ -97,16 +135,10 @@ type fkey4 struct {
 const flowChunk = 1024
 
 func fkeyOf(k *wkey) (fkey4, bool) {
-	if !k.src.Is4() || !k.dst.Is4() {
+	if k.src.bits != 32 || k.dst.bits != 32 {
 		return fkey4{}, false
 	}
-	s, d := k.src.As4(), k.dst.As4()
-	return fkey4{
-		src:   uint32(s[0])<<24 | uint32(s[1])<<16 | uint32(s[2])<<8 | uint32(s[3]),
-		dst:   uint32(d[0])<<24 | uint32(d[1])<<16 | uint32(d[2])<<8 | uint32(d[3]),
-		ports: uint32(k.sport)<<16 | uint32(k.dport),
-		proto: uint32(k.proto),
-	}, true
+	return fkey4{src: k.src.v4(), dst: k.dst.v4(), ports: uint32(k.sport)<<16 | uint32(k.dport), proto: uint32(k.proto)}, true
 }
 
 func (ft *flowTable) slot(i uint32) *flow {
@@ -231,7 +263,7 @@ var icmpInverse = map[uint8]uint8{
 }
 
 func keyOf(p *sim.Packet) wkey {
-	k := wkey{proto: p.Proto, src: p.Src, dst: p.Dst}
+	k := wkey{proto: p.Proto, src: waddrOf(p.Src), dst: waddrOf(p.Dst)}
 	switch {
 	case sim.HasPorts(p.Proto):
 		k.sport, k.dport = p.Sport, p.Dport
@@ -255,33 +287,96 @@ func isICMPErr(p *sim.Packet) bool {
 	return false
 }
 
+// cpkt is a packet's header fields without pointer: what sim.ReplyTo and
+// sim.RelatedTo read of a Result's Final, and what Packet.String prints
+// (In, Out, PhysIn, Local, State and Inner are left out).
+type cpkt struct {
+	src, dst                waddr
+	sport, dport, len       uint16
+	mark                    uint32
+	mac                     [6]byte
+	proto, flags, typ, code uint8
+	ttl, tos                uint8
+	hasMAC                  bool
+}
+
+func packPkt(p *sim.Packet) cpkt {
+	c := cpkt{src: waddrOf(p.Src), dst: waddrOf(p.Dst), sport: p.Sport, dport: p.Dport, len: p.Len, mark: p.Mark,
+		proto: p.Proto, flags: p.Flags, typ: p.ICMPType, code: p.ICMPCode, ttl: p.TTL, tos: p.TOS}
+	if p.SrcMAC != nil {
+		c.mac, c.hasMAC = *p.SrcMAC, true
+	}
+	return c
+}
+
+func (c *cpkt) packet() sim.Packet {
+	p := sim.Packet{Proto: c.proto, Src: c.src.addr(), Dst: c.dst.addr(), Sport: c.sport, Dport: c.dport, Flags: c.flags,
+		ICMPType: c.typ, ICMPCode: c.code, TTL: c.ttl, TOS: c.tos, Len: c.len, Mark: c.mark}
+	if c.hasMAC {
+		m := c.mac
+		p.SrcMAC = &m
+	}
+	return p
+}
+
 // prev is what a reply needs of the last packet of a flow in its first
-// direction (sim.ReplyTo and sim.RelatedTo read these fields).
+// direction (sim.ReplyTo and sim.RelatedTo read these fields); strings are
+// interned (replayer.name).
 type prev struct {
-	final                  sim.Packet
-	out, physOut, disp     string
-	pktIn, pktPhysIn       string
+	final                  cpkt
+	out, physOut, disp     uint16
+	pktIn, pktPhysIn       uint16
 	pktLocal, valid, isNew bool
 }
 
-func (p *prev) result() *sim.Result {
-	return &sim.Result{Final: p.final, Out: p.out, PhysOut: p.physOut, Disposition: p.disp,
-		Packet: sim.Packet{In: p.pktIn, PhysIn: p.pktPhysIn, Local: p.pktLocal}}
+// result fills r with what sim.ReplyTo and sim.RelatedTo read of the
+// result p was taken from.
+func (rp *replayer) result(r *sim.Result, p *prev) {
+	*r = sim.Result{Final: p.final.packet(), Out: rp.names[p.out], PhysOut: rp.names[p.physOut], Disposition: rp.names[p.disp],
+		Packet: sim.Packet{In: rp.names[p.pktIn], PhysIn: rp.names[p.pktPhysIn], Local: p.pktLocal}}
 }
 
-// flow is what the replay knows of one connection.
+// intern returns the number of a name (an interface, a disposition): one
+// of a few, found by a scan; names[0] is "".
+func (rp *replayer) intern(s string) uint16 {
+	for i, n := range rp.names {
+		if n == s {
+			return uint16(i)
+		}
+	}
+	if i, ok := rp.nameIdx[s]; ok {
+		return i
+	}
+	if len(rp.names) >= 1<<16-1 {
+		panic("dfwsim --pcap: more than 65535 interface names")
+	}
+	i := uint16(len(rp.names))
+	if len(rp.names) < 16 {
+		rp.names = append(rp.names, s)
+		return i
+	}
+	if rp.nameIdx == nil {
+		rp.nameIdx = map[string]uint16{}
+	}
+	rp.nameIdx[s] = i
+	rp.names = append(rp.names, s)
+	return i
+}
+
+// flow is what the replay knows of one connection. It holds no pointer:
+// the flows are most of the replay's heap, and the GC need not scan them.
 type flow struct {
 	id       int
-	first    uint64     // frame number of its first packet
-	pkt      sim.Packet // its first packet
-	why      string     // why routing dropped it
-	origWire wkey       // the first packet's tuple on the wire
-	local    bool       // the host opened it (its first packet was outbound)
+	first    uint64 // frame number of its first packet
+	pkt      cpkt   // its first packet
+	origWire wkey   // the first packet's tuple on the wire
 	last     prev
 	// lastLeft is the last replayed packet of the flow that left the
-	// host (forwarded or sent), as it left, and leftOut its interface.
+	// host (forwarded or sent), as it left, and leftOut its interface
+	// (interned; 0: none).
 	lastLeft wkey
-	leftOut  string
+	leftOut  uint16
+	local    bool // the host opened it (its first packet was outbound)
 	verdicts [3]bool
 	dropped  bool
 	slot     uint32 // in the flow table
@@ -327,8 +422,14 @@ type replayer struct {
 	otherFam uint64
 	res      sim.Result
 	inner    sim.Packet
-	jw       *bufio.Writer
-	enc      *json.Encoder
+	// names holds the interned strings of the flows (intern); why, the
+	// reason routing dropped a flow, by flow slot.
+	names   []string
+	nameIdx map[string]uint16
+	prevRes sim.Result // scratch for outbound
+	why     map[uint32]string
+	jw      *bufio.Writer
+	enc     *json.Encoder
 }
 
 func verdictIndex(v string) int {
@@ -383,7 +484,7 @@ func replayCapture(o replayOptions, s *sim.Sim, host *sim.Host, stdout, stderr i
 	} else {
 		s.Compile()
 	}
-	rp := &replayer{o: o, s: s, host: host, groups: map[groupKey]*dropGroup{}, unnamed: map[string]bool{}}
+	rp := &replayer{o: o, s: s, host: host, groups: map[groupKey]*dropGroup{}, unnamed: map[string]bool{}, names: []string{""}}
 	rp.dflt = o.in
 	if rp.dflt == "" {
 		for _, i := range host.Ifaces {
@@ -518,8 +619,7 @@ func (rp *replayer) packet(cp *capture.Packet) {
 	if f == nil {
 		rp.nflows++
 		f = rp.flows.add(ck)
-		f.id, f.first, f.origWire, f.local, f.pkt = rp.nflows, cp.Num, k, p.Local, p
-		f.pkt.Inner = nil
+		f.id, f.first, f.origWire, f.local, f.pkt = rp.nflows, cp.Num, k, p.Local, packPkt(&p)
 	}
 	rp.s.RunReuse(p, &rp.res)
 	res := &rp.res
@@ -534,13 +634,12 @@ func (rp *replayer) packet(cp *capture.Packet) {
 		rp.dropped(f, res)
 	}
 	if k == f.origWire || (p.Inner == nil && !cp.Outbound && !f.last.valid) {
-		f.last = prev{final: res.Final, out: res.Out, physOut: res.PhysOut, disp: res.Disposition,
-			pktIn: res.Packet.In, pktPhysIn: res.Packet.PhysIn, pktLocal: res.Packet.Local, valid: true}
-		f.last.final.Inner = nil
+		f.last = prev{final: packPkt(&res.Final), out: rp.intern(res.Out), physOut: rp.intern(res.PhysOut), disp: rp.intern(res.Disposition),
+			pktIn: rp.intern(res.Packet.In), pktPhysIn: rp.intern(res.Packet.PhysIn), pktLocal: res.Packet.Local, valid: true}
 	}
 	if !cp.Outbound && (res.Disposition == sim.Forwarded || res.Disposition == sim.Sent) {
 		fk := keyOf(&res.Final)
-		f.lastLeft, f.leftOut = fk, res.Out
+		f.lastLeft, f.leftOut = fk, rp.intern(res.Out)
 		if fc := fk.canon(); fc != ck {
 			if rp.flows.get(fc) == nil {
 				rp.flows.put(fc, f) // the connection after NAT
@@ -560,15 +659,16 @@ type jsonFrame struct {
 
 // outbound decides how an outbound frame is replayed.
 func (rp *replayer) outbound(f *flow, k wkey, iface string, p sim.Packet) (sim.Packet, int) {
-	if f != nil && f.leftOut != "" && k == f.lastLeft && iface == f.leftOut {
-		f.leftOut = "" // one copy for each replayed packet
+	if f != nil && f.leftOut != 0 && k == f.lastLeft && iface == rp.names[f.leftOut] {
+		f.leftOut = 0 // one copy for each replayed packet
 		return p, outLeaving
 	}
 	if f != nil && !f.local && f.last.valid {
-		prevRes := f.last.result()
+		prevRes := &rp.prevRes
+		rp.result(prevRes, &f.last)
 		if p.Inner != nil {
 			if keyOf(p.Inner) == f.origWire {
-				if f.last.disp == sim.Dropped || f.last.disp == sim.Rejected {
+				if d := rp.names[f.last.disp]; d == sim.Dropped || d == sim.Rejected {
 					return p, outDropped
 				}
 				q := sim.RelatedTo(prevRes, p.ICMPType, p.ICMPCode)
@@ -576,7 +676,7 @@ func (rp *replayer) outbound(f *flow, k wkey, iface string, p sim.Packet) (sim.P
 				return q, outReply
 			}
 		} else if k == f.origWire.invert() {
-			if f.last.disp == sim.Dropped || f.last.disp == sim.Rejected {
+			if d := rp.names[f.last.disp]; d == sim.Dropped || d == sim.Rejected {
 				return p, outDropped
 			}
 			q := sim.ReplyTo(prevRes)
@@ -617,7 +717,10 @@ func (rp *replayer) dropped(f *flow, res *sim.Result) {
 	if routing && len(g.flows) > 0 && g.flows[len(g.flows)-1] == f {
 		for _, a := range res.Assumptions {
 			if strings.HasPrefix(a, "routing drops the packet: ") {
-				f.why = strings.TrimPrefix(a, "routing drops the packet: ")
+				if rp.why == nil {
+					rp.why = map[uint32]string{}
+				}
+				rp.why[f.slot] = strings.TrimPrefix(a, "routing drops the packet: ")
 			}
 		}
 	}
@@ -676,10 +779,11 @@ func (rp *replayer) summary(w io.Writer, st *capture.Stats) {
 			}
 			for _, f := range g.flows {
 				why := ""
-				if f.why != "" {
-					why = " — " + f.why
+				if w := rp.why[f.slot]; w != "" {
+					why = " — " + w
 				}
-				fmt.Fprintf(w, "    packet %d: %s%s\n", f.first, f.pkt.String(), why)
+				pp := f.pkt.packet()
+				fmt.Fprintf(w, "    packet %d: %s%s\n", f.first, pp.String(), why)
 			}
 			if more := g.nflows - len(g.flows); more > 0 {
 				fmt.Fprintf(w, "    … %d more (--max-flows 0 lists all)\n", more)
