@@ -22,6 +22,11 @@ type Options struct {
 	MaxNodes int
 	// Timeout bounds the wall time of one analysis; default 10 s.
 	Timeout time.Duration
+	// OnlyAccepted skips the classes that are dropped or rejected (they
+	// are not built, which saves their witness): for analyses that look
+	// at accepted packets only (exposure, reachability). Eval's classes
+	// then do not partition its input.
+	OnlyAccepted bool
 	// MaxAlternatives bounds how many classes take a may-match rule as
 	// matching (the other outcome of the simulator's MayMatch); default
 	// 256. Past it, classes still say they depend on a may-match.
@@ -138,6 +143,7 @@ type Evaluator struct {
 	ctActive bool
 	v6       bool
 	rules    map[*parser.Rule]*ruleSets
+	names    []string // the extra interface names of the universe
 	// startSets caches the context of each entry on arrival.
 	startSets map[Entry]pset.Set
 	ctxSets   map[ctxKey]pset.Set
@@ -181,7 +187,9 @@ func NewEvaluator(rs *parser.Ruleset, host *sim.Host, opts Options, extraIfaces 
 	for _, r := range host.Routes {
 		names = append(names, r.Dev)
 	}
-	return newEvaluatorIn(pset.ForRuleset(rs, names...), rs, host, opts)
+	e := newEvaluatorIn(pset.ForRuleset(rs, names...), rs, host, opts)
+	e.names = names
+	return e
 }
 
 // newEvaluatorIn prepares an evaluator over a given universe (which must
@@ -463,7 +471,7 @@ func (e *Evaluator) start(entry Entry, s pset.Set) *state {
 
 // leaf records a class.
 func (e *Evaluator) leaf(st *state, verdict, disp, droppedIn, with string) {
-	if st.s.IsEmpty() || !e.budget() {
+	if st.s.IsEmpty() || !e.budget() || (e.Opts.OnlyAccepted && verdict != sim.Accept) {
 		return
 	}
 	c := Class{Entry: st.entry, Set: st.s, Verdict: verdict, Disposition: disp, DroppedIn: droppedIn,

@@ -236,7 +236,9 @@ func Exposure(ctx context.Context, rs *parser.Ruleset, host *sim.Host, opts Expo
 	if host == nil {
 		host = sim.InferHost(rs, nil)
 	}
-	e := NewEvaluator(rs, host, opts.Options, opts.External...)
+	o := opts.Options
+	o.OnlyAccepted = true
+	e := NewEvaluator(rs, host, o, opts.External...)
 	return e.Exposure(ctx, opts.External)
 }
 
@@ -254,6 +256,14 @@ func (e *Evaluator) Exposure(ctx context.Context, external []string) ([]Exposure
 	var rows []ExposureRow
 	var incs []Incomplete
 	for _, x := range ifaces {
+		if e.U.NodeCount() > e.Opts.MaxNodes/2 {
+			// Nodes are never freed: a fresh universe for the next
+			// interface (the rule sets are built again).
+			n := newEvaluatorIn(pset.ForRuleset(e.RS, e.names...), e.RS, e.Host, e.Opts)
+			n.names = e.names
+			*e = *n
+			dst = e.ExposedDestinations()
+		}
 		classes, inc := e.Eval(ctx, AnalysisExposure, Entry{In: x.Name}, e.NewConnections(dst))
 		for i := range inc {
 			inc[i].Reason = fmt.Sprintf("interface %s: %s", x.Name, inc[i].Reason)

@@ -166,23 +166,24 @@ func AddrSummary(s pset.Set, f pset.Field, dontCare pset.Set) []string {
 		}
 		return ss
 	}
-	in, okIn := Prefixes(filled, f, 64)
+	exc, okEx := Prefixes(all.Diff(filled), f, 6)
+	if okEx && len(exc) <= 2 {
+		return []string{"any except " + strings.Join(str(exc), ",")}
+	}
+	in, okIn := Prefixes(filled, f, 12)
 	var keep []netip.Prefix
 	for _, x := range in {
 		if p.Overlaps(u.CIDR(f, x)) {
 			keep = append(keep, x)
 		}
 	}
-	exc, okEx := Prefixes(all.Diff(filled), f, 6)
-	if okEx && (!okIn || len(exc) < len(keep)) {
+	switch {
+	case okEx && (!okIn || len(exc) < len(keep)):
 		return []string{"any except " + strings.Join(str(exc), ",")}
+	case okIn && len(keep) <= 6:
+		return str(keep)
+	case !okEx:
+		return []string{"any except " + strings.Join(str(exc[:min(3, len(exc))]), ",") + ",… (more)"}
 	}
-	if len(keep) > 6 {
-		return append(str(keep[:6]), "…")
-	}
-	out := str(keep)
-	if !okIn {
-		out = append(out, "…")
-	}
-	return out
+	return append(str(keep[:6]), "…")
 }

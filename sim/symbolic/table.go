@@ -91,9 +91,17 @@ func (e *Evaluator) table(st *state, table, chain string) []outcome {
 				it.i++
 				continue
 			}
-			matched := it.st.s.Intersect(must)
-			unc := it.st.s.Intersect(may).Diff(must)
-			unmatched := it.st.s.Diff(may)
+			var matched, unc, unmatched pset.Set
+			switch {
+			case must.Equal(may) && it.st.s.Subset(may):
+				matched, unc, unmatched = it.st.s, e.U.Empty(), e.U.Empty()
+			case must.Equal(may):
+				matched, unc, unmatched = it.st.s.Intersect(may), e.U.Empty(), it.st.s.Diff(may)
+			default:
+				matched = it.st.s.Intersect(must)
+				unc = it.st.s.Intersect(may).Diff(must)
+				unmatched = it.st.s.Diff(may)
+			}
 			step := sim.Step{Table: table, Chain: it.cur.Name, Rule: it.i + 1, Pos: rule.Pos, R: rule}
 			if tg := rule.Target; tg != nil {
 				step.Target, step.Goto = tg.Name, tg.Goto
