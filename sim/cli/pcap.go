@@ -2,7 +2,8 @@ package cli
 
 import (
 	"bufio"
-	"bytes"
+	"cmp"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -53,41 +54,49 @@ type wkey struct {
 	proto        uint8
 }
 
-// waddr is an address as a value without pointer: its 16 bytes (IPv4
+// waddr is an address as a value without pointer: its 128 bits (IPv4
 // mapped) and its bit length (0 invalid, 32, 128), so that 192.0.2.1 and
 // ::ffff:192.0.2.1 differ. Captured addresses have no zone.
 type waddr struct {
-	a    [16]byte
-	bits uint8
+	hi, lo uint64
+	bits   uint8
 }
 
-func waddrOf(a netip.Addr) waddr { return waddr{a.As16(), uint8(a.BitLen())} }
+func waddrOf(a netip.Addr) waddr {
+	if a.Is4() {
+		b := a.As4()
+		return waddr{lo: 0xffff<<32 | uint64(binary.BigEndian.Uint32(b[:])), bits: 32}
+	}
+	b := a.As16()
+	return waddr{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:]), uint8(a.BitLen())}
+}
 
 func (w waddr) addr() netip.Addr {
 	switch w.bits {
 	case 0:
 		return netip.Addr{}
 	case 32:
-		return netip.AddrFrom16(w.a).Unmap()
+		return netip.AddrFrom4([4]byte{byte(w.lo >> 24), byte(w.lo >> 16), byte(w.lo >> 8), byte(w.lo)})
 	}
-	return netip.AddrFrom16(w.a)
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], w.hi)
+	binary.BigEndian.PutUint64(b[8:], w.lo)
+	return netip.AddrFrom16(b)
 }
 
 // compare orders as netip.Addr.Compare: by bit length, then address.
 func (w waddr) compare(o waddr) int {
-	if w.bits != o.bits {
-		if w.bits < o.bits {
-			return -1
-		}
-		return 1
+	switch {
+	case w.bits != o.bits:
+		return cmp.Compare(w.bits, o.bits)
+	case w.hi != o.hi:
+		return cmp.Compare(w.hi, o.hi)
 	}
-	return bytes.Compare(w.a[:], o.a[:])
+	return cmp.Compare(w.lo, o.lo)
 }
 
 // v4 returns the IPv4 address as a number.
-func (w *waddr) v4() uint32 {
-	return uint32(w.a[12])<<24 | uint32(w.a[13])<<16 | uint32(w.a[14])<<8 | uint32(w.a[15])
-}
+func (w *waddr) v4() uint32 { return uint32(w.lo) }
 
 func (k wkey) invert() wkey {
 	r := wkey{proto: k.proto, src: k.dst, dst: k.src, sport: k.dport, dport: k.sport}
