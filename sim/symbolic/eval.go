@@ -144,6 +144,7 @@ type Evaluator struct {
 	v6       bool
 	rules    map[*parser.Rule]*ruleSets
 	names    []string // the extra interface names of the universe
+	runs     map[runKey]dropRun
 	// startSets caches the context of each entry on arrival.
 	startSets map[Entry]pset.Set
 	ctxSets   map[ctxKey]pset.Set

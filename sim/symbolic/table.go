@@ -86,6 +86,17 @@ func (e *Evaluator) table(st *state, table, chain string) []outcome {
 				continue
 			}
 			rule := it.cur.Rules[it.i]
+			if e.Opts.OnlyAccepted && !it.st.curDst.IsValid() && it.st.curDport < 0 && !it.st.natSrc.IsValid() && it.st.natSport < 0 {
+				// A run of plain rules that drop or reject: their
+				// classes are not built, so the run removes its union
+				// in one step.
+				if !terminalDrop(rule) {
+				} else if r := e.dropRun(it.cur, it.i); r.end > it.i+1 {
+					it.st.s = it.st.s.Diff(r.union)
+					it.i = r.end
+					continue
+				}
+			}
 			must, may, mm := e.match(rule, it.st)
 			if !it.st.s.Overlaps(may) {
 				it.i++
@@ -476,6 +487,53 @@ func (e *Evaluator) match(r *parser.Rule, st *state) (must, may pset.Set, mayNam
 	return may, may, ""
 }
 
+// dropRun is a run of consecutive rules of a chain that drop or reject
+// and whose sets depend on nothing of the class's context.
+type dropRun struct {
+	end   int // one past the last rule of the run
+	union pset.Set
+}
+
+type runKey struct {
+	c *parser.Chain
+	i int
+}
+
+func terminalDrop(r *parser.Rule) bool {
+	if r.Target == nil {
+		return false
+	}
+	if r.Target.Kind == parser.TargetVerdict {
+		return r.Target.Name == "DROP"
+	}
+	_, ok := r.Target.Spec.(*parser.RejectTarget)
+	return ok
+}
+
+func (e *Evaluator) dropRun(c *parser.Chain, i int) dropRun {
+	if e.runs == nil {
+		e.runs = map[runKey]dropRun{}
+	}
+	if r, ok := e.runs[runKey{c, i}]; ok {
+		return r
+	}
+	r := dropRun{end: i, union: e.U.Empty()}
+	for j := i; j < len(c.Rules); j++ {
+		rule := c.Rules[j]
+		if !terminalDrop(rule) {
+			break
+		}
+		rs := e.ruleSetsOf(rule)
+		if !rs.trivial || rs.ctx || !rs.exact {
+			break
+		}
+		r.union = r.union.Union(rs.may)
+		r.end = j + 1
+	}
+	e.runs[runKey{c, i}] = r
+	return r
+}
+
 // ctxKey identifies the context constants of a class.
 type ctxKey struct {
 	in, out, physin, physout string
@@ -515,8 +573,12 @@ var ctxForget = []pset.Field{pset.Bridged, pset.PhysIn, pset.PhysOut, pset.InIfa
 // bridge info, NAT and status bits to the conntrack state) can leave it
 // constrained by the other; a second pass frees it.
 func forgetAll(s pset.Set, fs []pset.Field) pset.Set {
-	for range 2 {
-		for _, f := range fs {
+	for _, f := range fs {
+		s = s.Forget(f)
+	}
+	for _, f := range fs {
+		switch f {
+		case pset.CTNat, pset.CTStatus, pset.CTState, pset.Bridged, pset.PhysIn, pset.PhysOut:
 			s = s.Forget(f)
 		}
 	}
