@@ -40,6 +40,8 @@ Commands:
   graph     write the chain graph of a ruleset as Graphviz DOT
   input     print the input document the policies see (JSON)
   policies  list the checks, with their documentation
+  exposure  list the new connections from outside each ruleset accepts, per interface
+  diff      list the packets whose fate changes between two rulesets
 
 Each FILE is its own ruleset, applied on top of the --base files (the first
 base as iptables-restore applies it, the others and FILE as
@@ -56,7 +58,7 @@ Flags:
   -h, --help      show this help
       --version   print the version
 
-Exit status: 0 clean, 1 findings (check), 2 usage or input error.
+Exit status: 0 clean, 1 findings (check) or changes (diff), 2 usage or input error.
 Run "dfwlint COMMAND --help" for the flags of a command.
 `
 
@@ -84,8 +86,12 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runInput(args[1:], stdin, stdout, stderr)
 	case "policies":
 		return runPolicies(args[1:], stdout, stderr)
+	case "exposure":
+		return runExposure(args[1:], stdin, stdout, stderr)
+	case "diff":
+		return runDiff(args[1:], stdin, stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "dfwlint: unknown command %q (expected check, parse, graph, input or policies; see dfwlint --help)\n", args[0])
+	fmt.Fprintf(stderr, "dfwlint: unknown command %q (expected check, parse, graph, input, policies, exposure or diff; see dfwlint --help)\n", args[0])
 	return ExitError
 }
 
