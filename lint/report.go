@@ -51,7 +51,9 @@ func (f Finding) less(g Finding) bool {
 }
 
 // Summary counts what a check run saw: files checked (--base files
-// excepted), rules of the ruleset, input errors, findings by severity.
+// excepted), rules of the ruleset, and errors, warnings and infos. Errors
+// are the input errors (the "errors" list) plus the findings of severity
+// error, so that the count is the same in every output format.
 type Summary struct {
 	Files    int `json:"files"`
 	Rules    int `json:"rules"`
@@ -117,6 +119,8 @@ func (r *Report) finish() {
 	r.Summary.Warnings, r.Summary.Infos = 0, 0
 	for _, f := range r.Findings {
 		switch f.Severity {
+		case "error":
+			r.Summary.Errors++
 		case "warning":
 			r.Summary.Warnings++
 		case "info":

@@ -33,11 +33,7 @@ func (r *Report) WriteTextOptions(w io.Writer, opts TextOptions) error {
 	for _, e := range r.Errors {
 		fmt.Fprintf(bw, "%s: %s: %s\n", st.Bold(pos(e.File, e.Line, e.Column)), st.Severity("error"), e.Message)
 	}
-	findingErrors := 0
 	for _, f := range r.Findings {
-		if f.Severity == "error" {
-			findingErrors++
-		}
 		fmt.Fprintf(bw, "%s: %s %s %s\n", st.Bold(pos(f.File, f.Line, f.Column)), st.Severity(f.Severity), st.Bold(f.ID), f.Message)
 		for _, rel := range f.Related {
 			fmt.Fprintf(bw, "\t%s: %s\n", st.Dim(pos(rel.File, rel.Line, rel.Column)), rel.Message)
@@ -50,13 +46,13 @@ func (r *Report) WriteTextOptions(w io.Writer, opts TextOptions) error {
 		return bw.Flush()
 	}
 	s := r.Summary
-	errs := plural(s.Errors+findingErrors, "error")
-	if s.Errors+findingErrors > 0 {
+	errs := plural(s.Errors, "error")
+	if s.Errors > 0 {
 		errs = st.Red(errs)
 	}
 	fmt.Fprintf(bw, "%s, %s: %s, %s, %s", plural(s.Files, "file"), plural(s.Rules, "rule"),
 		errs, plural(s.Warnings, "warning"), plural(s.Infos, "info"))
-	if s.Errors > 0 {
+	if len(r.Errors) > 0 {
 		fmt.Fprintf(bw, ": fix the input errors first (iptables-restore or the kernel would refuse those rules, or load them other than written)")
 	}
 	fmt.Fprintln(bw)

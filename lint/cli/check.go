@@ -247,6 +247,6 @@ func dedupErrors(rep *lint.Report) {
 		seen[e] = true
 		kept = append(kept, e)
 	}
+	rep.Summary.Errors -= len(rep.Errors) - len(kept)
 	rep.Errors = kept
-	rep.Summary.Errors = len(kept)
 }
