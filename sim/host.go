@@ -158,13 +158,19 @@ func (h *Host) IsBroadcast(a netip.Addr) bool {
 	if !a.Is4() {
 		return false
 	}
-	if a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+	b := a.As4()
+	v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+	if v == 0xffffffff {
 		return true
 	}
 	for _, i := range h.Ifaces {
 		for _, p := range i.Addrs {
-			if p.Addr().Is4() && p.Bits() < 31 && lastAddr(p) == a {
-				return true
+			// v is the last address of p (lastAddr, in numbers).
+			if pa := p.Addr(); pa.Is4() && p.Bits() < 31 {
+				x := pa.As4()
+				if (uint32(x[0])<<24|uint32(x[1])<<16|uint32(x[2])<<8|uint32(x[3]))|^uint32(0)>>p.Bits() == v {
+					return true
+				}
 			}
 		}
 	}

@@ -60,37 +60,38 @@ func addrMatch(m *parser.AddrMatch, a netip.Addr) bool {
 	return parser.MatchesAddr(a, m.Addr, m.Mask) != m.Neg
 }
 
-// ruleMatch evaluates a rule's matches. On no, f tells the first part that
-// failed; on maybe, mm is the first match whose outcome cannot be known.
-func ruleMatch(r *parser.Rule, e *env) (res tri, f failure, mm *parser.Match) {
+// ruleMatch evaluates a rule's matches. On no, *f (when f is not nil)
+// tells the first part that failed; on maybe, mm is the first match whose
+// outcome cannot be known.
+func ruleMatch(r *parser.Rule, e *env, f *failure) (res tri, mm *parser.Match) {
 	p := e.p
 	if r.Src != nil && !addrMatch(r.Src, p.Src) {
-		return no, failure{r.Src.Pos, "-s", nil}, nil
+		return fail(f, r.Src.Pos, "-s", nil)
 	}
 	if r.Dst != nil && !addrMatch(r.Dst, p.Dst) {
-		return no, failure{r.Dst.Pos, "-d", nil}, nil
+		return fail(f, r.Dst.Pos, "-d", nil)
 	}
 	if r.In != nil && !ifaceMatch(r.In, e.in) {
-		return no, failure{r.In.Pos, "-i", nil}, nil
+		return fail(f, r.In.Pos, "-i", nil)
 	}
 	if r.Out != nil && !ifaceMatch(r.Out, e.out) {
-		return no, failure{r.Out.Pos, "-o", nil}, nil
+		return fail(f, r.Out.Pos, "-o", nil)
 	}
 	if r.Proto != nil && r.Proto.Num != 0 && (r.Proto.Num == p.Proto) == r.Proto.Neg {
-		return no, failure{r.Proto.Pos, "-p", nil}, nil
+		return fail(f, r.Proto.Pos, "-p", nil)
 	}
 	if r.Proto != nil && r.Proto.Num == 0 && r.Proto.Neg {
-		return no, failure{r.Proto.Pos, "-p", nil}, nil
+		return fail(f, r.Proto.Pos, "-p", nil)
 	}
 	if r.Fragment != nil && !r.Fragment.Neg {
 		// Simulated packets are never non-first fragments.
-		return no, failure{r.Fragment.Pos, "-f", nil}, nil
+		return fail(f, r.Fragment.Pos, "-f", nil)
 	}
 	res = yes
 	for _, m := range r.Matches {
 		switch evalMatch(m, e) {
 		case no:
-			return no, failure{m.Pos, "-m", m}, nil
+			return fail(f, m.Pos, "-m", m)
 		case maybe:
 			if mm == nil {
 				mm = m
@@ -98,7 +99,15 @@ func ruleMatch(r *parser.Rule, e *env) (res tri, f failure, mm *parser.Match) {
 			res = maybe
 		}
 	}
-	return res, failure{}, mm
+	return res, mm
+}
+
+// fail notes the failing part in *f (if f is not nil) and returns no.
+func fail(f *failure, pos parser.Pos, what string, m *parser.Match) (tri, *parser.Match) {
+	if f != nil {
+		*f = failure{pos, what, m}
+	}
+	return no, nil
 }
 
 func evalMatch(m *parser.Match, e *env) tri {

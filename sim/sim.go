@@ -252,9 +252,16 @@ func (s *Sim) run(p Packet, ct *Conntrack, force *parser.Rule) *run {
 // reset first (their slices keep their capacity).
 func (s *Sim) runWith(r *run, res *Result, p Packet, ct *Conntrack, force *parser.Rule) {
 	fillDefaults(&p, s.Host)
-	*res = Result{Packet: p, Path: res.Path[:0], Trace: res.Trace[:0], Assumptions: res.Assumptions[:0],
-		MayMatch: res.MayMatch[:0], Explain: res.Explain[:0]}
-	*r = run{s: s, ct: ct, force: force, res: res, stack: r.stack[:0], mays: r.mays[:0]}
+	// Field by field rather than whole structs: Final and NAT are set at
+	// the end; pkt is p, inner and newConn are written before they are
+	// read. (A new field of Result or run must be reset here.)
+	res.Packet = p
+	res.CTState, res.Verdict, res.Disposition, res.DroppedIn, res.RejectWith, res.Out, res.PhysOut = "", "", "", "", "", "", ""
+	res.Path, res.Trace, res.Assumptions, res.MayMatch, res.Explain = res.Path[:0], res.Trace[:0], res.Assumptions[:0], res.MayMatch[:0], res.Explain[:0]
+	r.s, r.ct, r.force, r.res = s, ct, force, res
+	r.info = ctInfo{}
+	r.mays, r.stack = r.mays[:0], r.stack[:0]
+	r.steps, r.looped, r.untracked = 0, false, false
 	r.pkt = p
 	if p.Inner != nil {
 		r.inner = *p.Inner
@@ -482,7 +489,8 @@ func (r *run) hookTables(hook string) verdict {
 	case "POSTROUTING":
 		order = orderPostrouting
 	}
-	for _, st := range order {
+	for k := range order {
+		st := &order[k]
 		var v verdict
 		switch {
 		case st.table == "ct":

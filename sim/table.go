@@ -79,7 +79,12 @@ func (r *run) table(table, chain string) verdict {
 			continue
 		}
 		rule := cur.Rules[i]
-		res, f, mm := ruleMatch(rule, &r.e)
+		var f failure
+		fp := (*failure)(nil)
+		if r.s.Explain {
+			fp = &f
+		}
+		res, mm := ruleMatch(rule, &r.e, fp)
 		if res == maybe {
 			if rule == r.force {
 				res = yes
