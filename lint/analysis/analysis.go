@@ -120,8 +120,9 @@ type Result struct {
 	// Incomplete lists the analyses a budget cut short; their facts are
 	// partial, never wrong.
 	Incomplete []facts.Incomplete
-	// Nodes is the number of BDD nodes used.
-	Nodes int
+	// Nodes is the number of BDD nodes used, Steps the number of set
+	// operation steps (a measure of work independent of the machine).
+	Nodes, Steps int
 	// Redundancy is set when the redundancy analysis was run.
 	Redundancy bool
 }
@@ -169,7 +170,7 @@ func Analyze(ctx context.Context, rs *parser.Ruleset, opts Options, redundancy b
 			}
 		}
 	}
-	res.Nodes = e.u.NodeCount()
+	res.Nodes, res.Steps = e.u.NodeCount(), e.u.Steps()
 	return res, nil
 }
 
@@ -197,9 +198,9 @@ func (e *engine) results(res *Result, opts Options) {
 			for _, ri := range ci.rules {
 				rr := RuleResult{Rule: ri.r, Table: ti.t.Name, Chain: ci.c.Name, Index: ri.index}
 				switch {
-				case ri.analysed && ri.reach.Overlaps(ri.may):
+				case ri.analysed && !ri.matched.IsEmpty():
 					rr.Status = Reachable
-					if ri.hasReachAll && !ri.reachAll.Overlaps(ri.may) {
+					if ri.hasReachAll && !ri.reachAll {
 						rr.DependsOnMayMatch = true
 						rr.MayMatch = e.mayMatchBefore(ri)
 					}

@@ -57,7 +57,7 @@ func (e *engine) coverSet(ri *ruleInfo, ci *chainInfo, upto int, target pset.Set
 		if !rj.analysed || rj.decides.IsEmpty() || (depth > 0 && rj.eff == effReturn) {
 			continue
 		}
-		if depth > 0 && !rj.decides.Intersect(rj.reach).Overlaps(target) {
+		if depth > 0 && !rj.decides.Intersect(rj.matched).Overlaps(target) {
 			continue
 		}
 		takes := rj.decides.Intersect(target)

@@ -32,21 +32,25 @@ type ruleInfo struct {
 	index int // 1-based
 	must  pset.Set
 	may   pset.Set
-	eff   effect
+	// fields are the fields must and may constrain.
+	fields pset.FieldSet
+	eff    effect
 	// mods are the fields an effModify rule changes.
-	mods []pset.Field
+	mods pset.FieldSet
 	// callee is the chain of a jump or goto.
 	callee *chainInfo
-	// reach over-approximates the packets that arrive at the rule;
+	// matched over-approximates the packets that arrive at the rule and
+	// may match it (reach ∩ may), projected like the chain's entry;
 	// analysed is set once it is computed.
-	reach    pset.Set
+	matched  pset.Set
 	analysed bool
 	// decides under-approximates the packets that this rule certainly
 	// takes out of the chain's flow.
 	decides pset.Set
-	// reachAll is reach with every may-match rule of the chain taken as
-	// matching (only in chains that have a may-match rule).
-	reachAll    pset.Set
+	// hasReachAll is set in chains that have a may-match rule, where
+	// reachAll tells whether some packet would reach the rule and match it
+	// with every may-match rule of the chain taken as matching.
+	reachAll    bool
 	hasReachAll bool
 }
 
@@ -57,6 +61,12 @@ type chainInfo struct {
 	rules []*ruleInfo
 	// callers are the rules that jump or go to the chain.
 	callers []*ruleInfo
+	// fields are the fields tested by the rules of the chain and of the
+	// chains it calls, closed over coupled fields (pset.FieldSet.Coupled).
+	// No other field can change how a packet goes through the chain, so
+	// every set of the chain (entry, matched, decided) is kept projected
+	// onto them: the other fields are left free.
+	fields pset.FieldSet
 	// entry over-approximates the packets that enter the chain.
 	entry   pset.Set
 	entered bool // entry computed
@@ -68,7 +78,7 @@ type chainInfo struct {
 	hasDecided bool
 	// mods are the fields the chain (and the chains it jumps to) may
 	// change on packets that come back.
-	mods    []pset.Field
+	mods    pset.FieldSet
 	hasMay  bool // some rule's must != may
 	visited uint8
 }
@@ -109,65 +119,59 @@ func (e *engine) check() error {
 	return nil
 }
 
-func allFields() []pset.Field {
-	fs := make([]pset.Field, 0, pset.NumFields)
-	for f := pset.Field(0); f < pset.NumFields; f++ {
-		fs = append(fs, f)
-	}
-	return fs
-}
+func allFields() pset.FieldSet { return pset.AllFields }
 
-var ctFields = []pset.Field{pset.CTState, pset.CTNat, pset.CTStatus, pset.CTDir, pset.CTMark, pset.CTProto,
+var ctFields = pset.FieldSetOf(pset.CTState, pset.CTNat, pset.CTStatus, pset.CTDir, pset.CTMark, pset.CTProto,
 	pset.CTOrigDst, pset.CTOrigDport, pset.CTOrigSrc, pset.CTOrigSport,
-	pset.CTReplDst, pset.CTReplDport, pset.CTReplSrc, pset.CTReplSport}
+	pset.CTReplDst, pset.CTReplDport, pset.CTReplSrc, pset.CTReplSport)
 
 // classify tells what the target of r does. Approximations (all sound):
 // an unknown target may stop the packet or change any field; TCPMSS is
 // taken to change the length; SET, TEE, SECMARK… change no modelled field.
-func classify(r *parser.Rule) (effect, []pset.Field) {
+func classify(r *parser.Rule) (effect, pset.FieldSet) {
 	t := r.Target
 	if t == nil {
-		return effContinue, nil
+		return effContinue, 0
 	}
 	switch t.Kind {
 	case parser.TargetVerdict:
 		if t.Name == "RETURN" {
-			return effReturn, nil
+			return effReturn, 0
 		}
-		return effVerdict, nil
+		return effVerdict, 0
 	case parser.TargetChain:
 		if t.Goto {
-			return effGoto, nil
+			return effGoto, 0
 		}
-		return effJump, nil
+		return effJump, 0
 	}
 	switch s := t.Spec.(type) {
 	case *parser.RejectTarget, *parser.NATTarget, *parser.NFQueueTarget:
-		return effVerdict, nil
+		return effVerdict, 0
 	case *parser.MarkTarget:
 		switch {
 		case !s.Conn:
-			return effModify, []pset.Field{pset.Mark}
+			return effModify, pset.FieldSetOf(pset.Mark)
 		case s.Op == parser.MarkRestore:
-			return effModify, []pset.Field{pset.Mark}
+			return effModify, pset.FieldSetOf(pset.Mark)
 		default:
-			return effModify, []pset.Field{pset.CTMark}
+			return effModify, pset.FieldSetOf(pset.CTMark)
 		}
 	case *parser.CTTarget:
 		return effModify, ctFields
 	case *parser.ContinueTarget:
 		switch t.Name {
 		case "TOS", "DSCP":
-			return effModify, []pset.Field{pset.TOS}
+			return effModify, pset.FieldSetOf(pset.TOS)
 		case "TTL", "HL":
-			return effModify, []pset.Field{pset.TTL}
+			return effModify, pset.FieldSetOf(pset.TTL)
 		case "TCPMSS":
-			return effModify, []pset.Field{pset.Length}
+			return effModify, pset.FieldSetOf(pset.Length)
 		}
-		return effContinue, nil
+		return effContinue, 0
 	}
 	if t.Terminal() {
-		return effVerdict, nil
+		return effVerdict, 0
 	}
 	return effUnknown, allFields()
 }
@@ -203,7 +207,8 @@ func newEngine(ctx context.Context, rs *parser.Ruleset, maxNodes int) *engine {
 	return e
 }
 
-// matchSets computes every rule's must and may sets.
+// matchSets computes every rule's must and may sets and the fields they
+// constrain.
 func (e *engine) matchSets() error {
 	for _, ti := range e.tables {
 		for _, ci := range ti.chains {
@@ -212,13 +217,52 @@ func (e *engine) matchSets() error {
 					return err
 				}
 				ri.must, ri.may = pset.MatchSet(e.u, ri.r)
+				ri.fields = ri.may.Fields()
 				if !ri.must.Equal(ri.may) {
 					ci.hasMay = true
+					ri.fields |= ri.must.Fields()
 				}
 			}
 		}
 	}
 	return nil
+}
+
+// chainFields computes ci.fields for every chain of ti: the fields its
+// rules and the rules of the chains it calls constrain (a fixpoint over
+// the call graph, loops included), closed over coupled fields.
+func chainFields(ti *tableInfo) {
+	for _, ci := range ti.chains {
+		var fs pset.FieldSet
+		for _, ri := range ci.rules {
+			fs |= ri.fields
+		}
+		ci.fields = fs.Coupled()
+	}
+	for changed := true; changed; {
+		changed = false
+		for i := len(ti.chains) - 1; i >= 0; i-- {
+			ci := ti.chains[i]
+			fs := ci.fields
+			for _, ri := range ci.rules {
+				if ri.callee != nil {
+					fs |= ri.callee.fields
+				}
+			}
+			if fs != ci.fields {
+				ci.fields, changed = fs, true
+			}
+		}
+	}
+}
+
+// project keeps of s only what the chain ci can tell apart: the other
+// fields are made free. Sound and exact for everything the analyses ask
+// of ci's rules: their sets do not depend on those fields, so
+// (s ∩ A) \ B projects to proj(s) ∩ A \ B, and a rule's matched set is
+// empty after projection iff it was before.
+func project(s pset.Set, ci *chainInfo) pset.Set {
+	return s.ForgetFields(pset.AllFields &^ ci.fields)
 }
 
 // hookEntry is every packet valid at the hook of a built-in chain: no
@@ -240,11 +284,68 @@ func (e *engine) hookEntry(chain string) pset.Set {
 	return all
 }
 
+// flow is the packets going down a chain, kept as start \ taken: start is
+// the packets at the last rule that changed fields the chain tests (or at
+// the entry), taken the union of what the rules since then certainly
+// took. Only taken grows from rule to rule, and it depends on the rules
+// alone, so a long chain costs unions of small rule sets instead of
+// differences over a large reach set; the set start \ taken is built
+// only where a rule changes packets.
+type flow struct {
+	start, taken pset.Set
+}
+
+func newFlow(s pset.Set) flow { return flow{s, s.Universe().Empty()} }
+
+// matched is the packets of the flow that may match ri.
+func (f flow) matched(ri *ruleInfo) pset.Set {
+	m := f.start.Intersect(ri.may)
+	if !f.taken.IsEmpty() && !m.IsEmpty() {
+		m = m.Diff(f.taken)
+	}
+	return m
+}
+
+// matches tells whether some packet of the flow may match ri, without
+// building the set when it can.
+func (f flow) matches(ri *ruleInfo) bool {
+	if f.taken.IsEmpty() {
+		return f.start.Overlaps(ri.may)
+	}
+	return !f.start.Intersect(ri.may).Subset(f.taken)
+}
+
+// isEmpty tells whether no packet is left.
+func (f flow) isEmpty() bool {
+	return f.start.IsEmpty() || f.start.Subset(f.taken)
+}
+
+func (f *flow) take(s pset.Set) {
+	if !s.IsEmpty() {
+		f.taken = f.taken.Union(s)
+	}
+}
+
+// set is the packets of the flow.
+func (f flow) set() pset.Set {
+	if f.taken.IsEmpty() {
+		return f.start
+	}
+	return f.start.Diff(f.taken)
+}
+
+// restart makes the flow set() \ dec ∪ back.
+func (f *flow) restart(dec, back pset.Set) {
+	f.take(dec)
+	f.start = f.set().Union(back)
+	f.taken = f.start.Universe().Empty()
+}
+
 // decided computes ci.decided: the packets that, entering ci, certainly
 // end with a verdict inside it. Callees first (recursion); a chain met
 // again while being computed (a loop, which the parser reports) decides
 // nothing.
-func (e *engine) decided(ci *chainInfo) (pset.Set, []pset.Field, error) {
+func (e *engine) decided(ci *chainInfo) (pset.Set, pset.FieldSet, error) {
 	if ci.hasDecided {
 		return ci.decided, ci.mods, nil
 	}
@@ -253,81 +354,74 @@ func (e *engine) decided(ci *chainInfo) (pset.Set, []pset.Field, error) {
 	}
 	ci.visited = 1
 	defer func() { ci.visited = 2 }()
-	reach := e.u.All()
+	fl := newFlow(e.u.All())
 	ret := e.u.Empty() // entry packets that may come back to the caller
-	var mods []pset.Field
-	addMods := func(fs []pset.Field) {
-		for _, f := range fs {
-			if !hasField(mods, f) {
-				mods = append(mods, f)
-			}
-		}
-	}
+	var mods pset.FieldSet
 	back := func(s pset.Set) pset.Set { // current packets -> entry packets
-		for _, f := range mods {
-			s = s.Forget(f)
-		}
-		return s
+		return forget(s, mods&ci.fields)
 	}
+loop:
 	for _, ri := range ci.rules {
 		if err := e.check(); err != nil {
 			return e.u.Empty(), allFields(), err
 		}
-		if reach.IsEmpty() {
+		if fl.taken.IsAll() || fl.start.IsEmpty() {
 			break
 		}
 		switch ri.eff {
 		case effVerdict:
-			reach = reach.Diff(ri.must)
+			fl.take(ri.must)
 		case effReturn:
-			ret = ret.Union(back(reach.Intersect(ri.may)))
-			reach = reach.Diff(ri.must)
+			ret = ret.Union(back(fl.matched(ri)))
+			fl.take(ri.must)
 		case effGoto:
 			d, _, err := e.decided(ri.callee)
 			if err != nil {
 				return e.u.Empty(), allFields(), err
 			}
-			ret = ret.Union(back(reach.Intersect(ri.may).Diff(d)))
-			reach = reach.Diff(ri.must)
+			ret = ret.Union(back(fl.matched(ri).Diff(d)))
+			fl.take(ri.must)
 		case effJump:
 			d, cm, err := e.decided(ri.callee)
 			if err != nil {
 				return e.u.Empty(), allFields(), err
 			}
-			if len(cm) > 0 {
-				back := reach.Intersect(ri.may).Diff(ri.must.Intersect(d))
-				reach = reach.Diff(ri.must.Intersect(d))
-				reach = reach.Union(forget(back, cm))
-				addMods(cm)
+			if cm&^mods != 0 && fl.isEmpty() {
+				// Nothing comes here: no change to record. (Checked
+				// only where the answer matters.)
+				break loop
+			}
+			dec := ri.must.Intersect(d)
+			mods |= cm
+			if cm &= ci.fields; cm != 0 {
+				fl.restart(dec, forget(fl.matched(ri).Diff(dec), cm))
 			} else {
-				reach = reach.Diff(ri.must.Intersect(d))
+				fl.take(dec)
 			}
 		case effModify, effUnknown:
-			reach = reach.Union(forget(reach.Intersect(ri.may), ri.mods))
-			addMods(ri.mods)
+			if ri.mods&^mods != 0 && fl.isEmpty() {
+				break loop
+			}
+			mods |= ri.mods
+			if m := ri.mods & ci.fields; m != 0 {
+				fl.restart(e.u.Empty(), forget(fl.matched(ri), m))
+			}
 		}
 	}
-	ret = ret.Union(back(reach)) // falling off the end returns
+	ret = ret.Union(back(fl.set())) // falling off the end returns
 	ci.decided = ret.Not()
 	ci.mods = mods
 	ci.hasDecided = true
 	return ci.decided, ci.mods, nil
 }
 
-func forget(s pset.Set, fs []pset.Field) pset.Set {
-	for _, f := range fs {
-		s = s.Forget(f)
+// forget makes the fields fs of the packets of s free (all at once: a
+// packet change may change coupled fields together).
+func forget(s pset.Set, fs pset.FieldSet) pset.Set {
+	if fs == 0 {
+		return s
 	}
-	return s
-}
-
-func hasField(fs []pset.Field, f pset.Field) bool {
-	for _, g := range fs {
-		if g == f {
-			return true
-		}
-	}
-	return false
+	return s.ForgetFields(fs)
 }
 
 // order returns the chains of a table callers first: built-in chains,
@@ -371,85 +465,86 @@ func order(ti *tableInfo) (ordered []*chainInfo, looped []*chainInfo) {
 	return ordered, looped
 }
 
-// walk computes the reach set of every rule of ci from its entry set, and
-// adds to the entry sets of the chains it calls.
+// enter adds s (packets of a caller's projection) to the entry of ci.
+func enter(ci *chainInfo, s pset.Set) {
+	s = project(s, ci)
+	if ci.entered {
+		ci.entry = ci.entry.Union(s)
+	} else {
+		ci.entry, ci.entered = s, true
+	}
+}
+
+// walk computes the matched set of every rule of ci from its entry set,
+// and adds to the entry sets of the chains it calls. The flow of packets
+// is kept as start \ taken (see flow); a second flow, in chains that have
+// may-match rules, takes every may-match rule as matching.
 func (e *engine) walk(ci *chainInfo) error {
-	reach := ci.entry
-	var reachAll pset.Set
+	fl := newFlow(ci.entry)
+	var all flow
 	if ci.hasMay {
-		reachAll = ci.entry
+		all = newFlow(ci.entry)
 	}
 	for _, ri := range ci.rules {
 		if err := e.check(); err != nil {
 			return err
 		}
-		ri.reach = reach
-		ri.analysed = true
+		m := fl.matched(ri)
+		ri.matched, ri.analysed = m, true
 		if ci.hasMay {
-			ri.reachAll, ri.hasReachAll = reachAll, true
+			ri.reachAll, ri.hasReachAll = all.matches(ri), true
 		}
-		if ri.callee != nil && !reach.IsEmpty() {
-			in := reach.Intersect(ri.may)
-			if ri.callee.entered {
-				ri.callee.entry = ri.callee.entry.Union(in)
-			} else {
-				ri.callee.entry, ri.callee.entered = in, true
-			}
+		if ri.callee != nil && !m.IsEmpty() {
+			enter(ri.callee, m)
 		}
-		var dec pset.Set
+		ri.decides = e.u.Empty()
 		switch ri.eff {
 		case effVerdict, effReturn, effGoto:
-			dec = ri.must
+			ri.decides = ri.must
+			fl.take(ri.must)
+			if ci.hasMay {
+				all.take(ri.may)
+			}
 		case effJump:
 			d, cm, err := e.decided(ri.callee)
 			if err != nil {
 				return err
 			}
-			dec = ri.must.Intersect(d)
-			if len(cm) > 0 {
+			ri.decides = ri.must.Intersect(d)
+			decAll := ri.may.Intersect(d)
+			if cm &= ci.fields; cm != 0 {
 				// The packets that come back may have changed.
-				back := forget(reach.Intersect(ri.may).Diff(dec), cm)
-				reach = reach.Diff(dec).Union(back)
+				fl.restart(ri.decides, forget(m.Diff(ri.decides), cm))
 				if ci.hasMay {
-					decAll := ri.may.Intersect(d)
-					backAll := forget(reachAll.Intersect(ri.may).Diff(decAll), cm)
-					reachAll = reachAll.Diff(decAll).Union(backAll)
+					all.restart(decAll, forget(all.matched(ri).Diff(decAll), cm))
 				}
-				ri.decides = dec
-				continue
+			} else {
+				fl.take(ri.decides)
+				if ci.hasMay {
+					all.take(decAll)
+				}
 			}
 		case effModify, effUnknown:
-			ri.decides = e.u.Empty()
-			reach = reach.Union(forget(reach.Intersect(ri.may), ri.mods))
-			if ci.hasMay {
-				reachAll = reachAll.Union(forget(reachAll.Intersect(ri.may), ri.mods))
-			}
-			continue
-		default:
-			dec = e.u.Empty()
-		}
-		ri.decides = dec
-		if !dec.IsEmpty() {
-			reach = reach.Diff(dec)
-		}
-		if ci.hasMay {
-			switch ri.eff {
-			case effVerdict, effReturn, effGoto:
-				reachAll = reachAll.Diff(ri.may)
-			case effJump:
-				reachAll = reachAll.Diff(ri.may.Intersect(ri.callee.decided))
+			if mods := ri.mods & ci.fields; mods != 0 {
+				fl.restart(e.u.Empty(), forget(m, mods))
+				if ci.hasMay {
+					all.restart(e.u.Empty(), forget(all.matched(ri), mods))
+				}
 			}
 		}
 	}
 	return nil
 }
 
-// run computes the reach sets of every rule. On a budget it stops and
+// run computes the matched sets of every rule. On a budget it stops and
 // records which phase it cut; the rules not analysed keep analysed false.
 func (e *engine) run() error {
 	e.cut = "matching the rules"
 	if err := e.matchSets(); err != nil {
 		return err
+	}
+	for _, ti := range e.tables {
+		chainFields(ti)
 	}
 	e.cut = "computing what each user chain decides"
 	for _, ti := range e.tables {
@@ -470,7 +565,7 @@ func (e *engine) run() error {
 		}
 		for _, ci := range append(ordered, looped...) {
 			if ci.c.Builtin {
-				ci.entry, ci.entered = e.hookEntry(ci.c.Name), true
+				ci.entry, ci.entered = project(e.hookEntry(ci.c.Name), ci), true
 			}
 			if !ci.entered || ci.entry.IsEmpty() {
 				ci.entry, ci.entered = e.u.Empty(), true

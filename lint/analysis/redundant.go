@@ -51,7 +51,7 @@ func (e *engine) redundancy(res *Result) error {
 			return err
 		}
 		p := &proof{e: e, r: ri}
-		s := ri.reach.Intersect(ri.may)
+		s := ri.matched
 		ok, err := p.rest(ri.chain, ri.index, s, 0)
 		if err != nil {
 			return err
@@ -107,7 +107,7 @@ func (p *proof) rest(ci *chainInfo, from int, s pset.Set, depth int) (bool, erro
 			if !s.Overlaps(rj.must) {
 				continue
 			}
-			if !rj.reach.Overlaps(rj.may) {
+			if rj.matched.IsEmpty() {
 				// An unreachable rule: it would take over only if r
 				// went; DFW101 reports it, and r is kept.
 				return false, nil
@@ -133,14 +133,14 @@ func (p *proof) rest(ci *chainInfo, from int, s pset.Set, depth int) (bool, erro
 		}
 		return false, nil
 	}
-	if depth >= maxRedundancyDepth || !ci.hasDecided || len(ci.mods) > 0 {
+	if depth >= maxRedundancyDepth || !ci.hasDecided || ci.mods != 0 {
 		return false, nil
 	}
 	for _, k := range ci.callers {
 		if !k.analysed {
 			return false, nil
 		}
-		part := s.Intersect(k.reach).Intersect(k.may)
+		part := s.Intersect(k.matched)
 		if part.IsEmpty() {
 			continue
 		}

@@ -34,7 +34,8 @@ const (
 	opDiff
 	opAndEmpty
 	opImplies
-	opExists // opExists + field<<8
+	opExists     // opExists + field<<8
+	opExistsMask // b is the mask id
 )
 
 // maxCacheBits bounds the operation cache (16 bytes an entry).
@@ -45,6 +46,8 @@ type bdd struct {
 	nodes []bddNode
 	table []uint32 // open addressing; 0 is empty (terminals are never stored)
 	cache []cacheEntry
+	// steps counts the operation steps that missed the cache.
+	steps int
 }
 
 func newBDD(nvars int) *bdd {
@@ -121,6 +124,7 @@ func (d *bdd) lookup(op, a, b uint32) (uint32, bool) {
 }
 
 func (d *bdd) store(op, a, b, r uint32) {
+	d.steps++
 	d.cache[hash3(op, a, b)&uint32(len(d.cache)-1)] = cacheEntry{op, a, b, r}
 }
 

@@ -164,6 +164,11 @@ type Universe struct {
 	lvlField []Field
 	valid    uint32 // every well-formed packet; every Set is a subset
 	prefs    [NumFields][]uint32
+	// masks are the level masks of ForgetFields, by field set.
+	masks map[FieldSet]*levelMask
+	// vnodes are the nodes of valid, validFields the fields they test.
+	vnodes      map[uint32]bool
+	validFields FieldSet
 }
 
 // Options configures [New].
@@ -431,6 +436,11 @@ func (u *Universe) IfaceSymbol(name string) (int, bool) {
 // NodeCount is the number of BDD nodes the universe holds (they are never
 // freed).
 func (u *Universe) NodeCount() int { return len(u.d.nodes) }
+
+// Steps is the number of set-operation steps done so far (one per
+// operation on a pair of nodes not found in the cache): a measure of work
+// that does not depend on the machine.
+func (u *Universe) Steps() int { return u.d.steps }
 
 func (u *Universe) check(f Field) {
 	if f >= NumFields {

@@ -1,0 +1,245 @@
+package pset
+
+import "math/bits"
+
+// This file holds the operations the analyses use to keep their sets
+// small: which fields a set constrains (Fields), forgetting many fields in
+// one pass (ForgetFields), and the range a field takes in a set (Bounds).
+
+// FieldSet is a set of fields, one bit per Field.
+type FieldSet uint64
+
+// AllFields holds every field.
+const AllFields FieldSet = 1<<NumFields - 1
+
+// Has reports whether f is in fs.
+func (fs FieldSet) Has(f Field) bool { return fs&(1<<f) != 0 }
+
+// With returns fs with f added.
+func (fs FieldSet) With(f Field) FieldSet { return fs | 1<<f }
+
+// FieldSetOf returns the set of the given fields.
+func FieldSetOf(fields ...Field) FieldSet {
+	var fs FieldSet
+	for _, f := range fields {
+		fs |= 1 << f
+	}
+	return fs
+}
+
+// Fields returns the fields of fs in Field order.
+func (fs FieldSet) Fields() []Field {
+	var out []Field
+	for v := uint64(fs & AllFields); v != 0; v &= v - 1 {
+		out = append(out, Field(bits.TrailingZeros64(v)))
+	}
+	return out
+}
+
+// Coupled returns fs with, for every field of fs that the well-formedness
+// constraints tie to others (conntrack state with its NAT and status bits,
+// bridge information with the bridge ports), the fields it is tied to. A
+// projection that keeps or forgets such groups whole commutes with Forget.
+func (fs FieldSet) Coupled() FieldSet {
+	ct := FieldSetOf(CTState, CTNat, CTStatus)
+	br := FieldSetOf(Bridged, PhysIn, PhysOut)
+	if fs&ct != 0 {
+		fs |= ct
+	}
+	if fs&br != 0 {
+		fs |= br
+	}
+	return fs
+}
+
+// ForgetFields returns the well-formed packets that agree with some packet
+// of s on every field not in fs: the fields of fs become unconstrained,
+// in one pass. It holds Forget of each field of fs in turn, and may hold
+// more when fs has coupled fields (see FieldSet.Coupled): Forget of one
+// field keeps only well-formed packets at each step, so that forgetting
+// Bridged, then PhysIn and PhysOut, never turns a bridged packet into an
+// unbridged one. For whole groups, it is Forget of each field repeated
+// until nothing changes.
+func (s Set) ForgetFields(fs FieldSet) Set {
+	fs &= AllFields
+	if fs == 0 || s.n <= bddTrue {
+		return s
+	}
+	u := s.u
+	m := u.mask(fs)
+	return u.set(u.d.existsMask(s.n, m))
+}
+
+// levelMask is a set of levels, registered in the universe so that the
+// operation cache can name it.
+type levelMask struct {
+	id   uint32
+	in   []bool // by level
+	last int32  // deepest level in the mask
+}
+
+func (u *Universe) mask(fs FieldSet) *levelMask {
+	if m, ok := u.masks[fs]; ok {
+		return m
+	}
+	if u.masks == nil {
+		u.masks = map[FieldSet]*levelMask{}
+	}
+	m := &levelMask{id: uint32(len(u.masks)) + 1, in: make([]bool, u.d.nvars), last: -1}
+	for _, f := range fs.Fields() {
+		fi := u.fields[f]
+		for l := fi.off; l < fi.off+fi.width; l++ {
+			m.in[l] = true
+			m.last = max(m.last, l)
+		}
+	}
+	u.masks[fs] = m
+	return m
+}
+
+// existsMask quantifies away the variables of the levels in m.
+func (d *bdd) existsMask(a uint32, m *levelMask) uint32 {
+	l := d.level(a)
+	if l > m.last {
+		return a
+	}
+	if r, ok := d.lookup(opExistsMask, a, m.id); ok {
+		return r
+	}
+	nd := d.nodes[a]
+	lo := d.existsMask(nd.lo, m)
+	hi := d.existsMask(nd.hi, m)
+	var r uint32
+	if m.in[l] {
+		r = d.or(lo, hi)
+	} else {
+		r = d.mk(l, lo, hi)
+	}
+	d.store(opExistsMask, a, m.id, r)
+	return r
+}
+
+// Fields returns the fields s constrains beyond well-formedness: the
+// fields f for which s.Forget(f) differs from s. (The empty set and the
+// full set constrain none.)
+func (s Set) Fields() FieldSet {
+	u := s.u
+	if s.n <= bddTrue || s.n == u.valid {
+		return 0
+	}
+	vn := u.validNodes()
+	var levels FieldSet
+	seen := map[uint32]bool{}
+	var walk func(n uint32)
+	walk = func(n uint32) {
+		if n <= bddTrue || seen[n] || vn[n] {
+			return
+		}
+		seen[n] = true
+		nd := u.d.nodes[n]
+		levels = levels.With(u.lvlField[nd.level])
+		walk(nd.lo)
+		walk(nd.hi)
+	}
+	walk(s.n)
+	// A node that is not one of valid's may still sit at a level of a
+	// field that only well-formedness constrains (below a field s
+	// tests): check those fields exactly.
+	for _, f := range (levels & u.validFields).Fields() {
+		if s.Forget(f).Equal(s) {
+			levels &^= 1 << f
+		}
+	}
+	return levels
+}
+
+// validNodes returns the nodes of the well-formedness set.
+func (u *Universe) validNodes() map[uint32]bool {
+	if u.vnodes != nil {
+		return u.vnodes
+	}
+	u.vnodes = map[uint32]bool{}
+	var walk func(n uint32)
+	walk = func(n uint32) {
+		if n <= bddTrue || u.vnodes[n] {
+			return
+		}
+		u.vnodes[n] = true
+		u.validFields = u.validFields.With(u.lvlField[u.d.nodes[n].level])
+		walk(u.d.nodes[n].lo)
+		walk(u.d.nodes[n].hi)
+	}
+	walk(u.valid)
+	return u.vnodes
+}
+
+// Bounds returns the smallest and the largest value field f takes in s
+// (for a symbol field, codes); ok is false when s is empty. Only fields of
+// up to 64 bits are supported (an IPv6 address gives its upper 64 bits).
+func (s Set) Bounds(f Field) (lo, hi uint64, ok bool) {
+	u := s.u
+	u.check(f)
+	if s.n == bddFalse {
+		return 0, 0, false
+	}
+	fi := u.fields[f]
+	top, end := fi.off, fi.off+min(fi.width, 64)
+	// The nodes where paths from the root cross into f's levels (or
+	// below them, if they skip f).
+	var cut []uint32
+	seen := map[uint32]bool{}
+	var walk func(n uint32)
+	walk = func(n uint32) {
+		if seen[n] {
+			return
+		}
+		seen[n] = true
+		if n == bddFalse {
+			return
+		}
+		if l := u.d.level(n); l >= top {
+			cut = append(cut, n)
+			return
+		}
+		walk(u.d.nodes[n].lo)
+		walk(u.d.nodes[n].hi)
+	}
+	walk(s.n)
+	w := uint(end - top)
+	lo, hi = ^uint64(0)>>(64-w), 0
+	for _, n := range cut {
+		lo = min(lo, u.d.extreme(n, top, end, false))
+		hi = max(hi, u.d.extreme(n, top, end, true))
+	}
+	return lo, hi, true
+}
+
+// extreme returns the smallest (or largest) value of the variables of
+// levels [top, end), most significant first, on some path from n (not
+// false) to true.
+func (d *bdd) extreme(n uint32, top, end int32, largest bool) uint64 {
+	var v uint64
+	for l := top; l < end; l++ {
+		v <<= 1
+		nd := d.nodes[n]
+		if nd.level != l {
+			// l is free at n.
+			if largest {
+				v |= 1
+			}
+			continue
+		}
+		first, second, bit := nd.lo, nd.hi, uint64(0)
+		if largest {
+			first, second, bit = nd.hi, nd.lo, 1
+		}
+		if first != bddFalse {
+			n = first
+			v |= bit
+		} else {
+			n = second
+			v |= 1 - bit
+		}
+	}
+	return v
+}
