@@ -132,6 +132,7 @@ type flowTable struct {
 	m4   findex
 	m    map[wkey]uint32
 	slab [][]flow
+	str  [][]flowStrs // in step with slab
 	n    uint32
 }
 
@@ -155,6 +156,12 @@ func (ft *flowTable) slot(i uint32) *flow {
 	return &ft.slab[i/flowChunk][i%flowChunk]
 }
 
+// strs returns the strings of f.
+func (ft *flowTable) strs(f *flow) *flowStrs {
+	i := f.slot - 1
+	return &ft.str[i/flowChunk][i%flowChunk]
+}
+
 // get returns the flow of k, or nil.
 func (ft *flowTable) get(k wkey) *flow {
 	var i uint32
@@ -173,6 +180,7 @@ func (ft *flowTable) get(k wkey) *flow {
 func (ft *flowTable) add(k wkey) *flow {
 	if ft.n%flowChunk == 0 {
 		ft.slab = append(ft.slab, make([]flow, flowChunk))
+		ft.str = append(ft.str, make([]flowStrs, flowChunk))
 	}
 	ft.n++
 	f := ft.slot(ft.n)
@@ -329,47 +337,27 @@ func (c *cpkt) packet() sim.Packet {
 }
 
 // prev is what a reply needs of the last packet of a flow in its first
-// direction (sim.ReplyTo and sim.RelatedTo read these fields); strings are
-// interned (replayer.name).
+// direction (sim.ReplyTo and sim.RelatedTo read these fields); its strings
+// are in the flow's flowStrs.
 type prev struct {
 	final                  cpkt
-	out, physOut, disp     uint16
-	pktIn, pktPhysIn       uint16
 	pktLocal, valid, isNew bool
 }
 
-// result fills r with what sim.ReplyTo and sim.RelatedTo read of the
-// result p was taken from.
-func (rp *replayer) result(r *sim.Result, p *prev) {
-	*r = sim.Result{Final: p.final.packet(), Out: rp.names[p.out], PhysOut: rp.names[p.physOut], Disposition: rp.names[p.disp],
-		Packet: sim.Packet{In: rp.names[p.pktIn], PhysIn: rp.names[p.pktPhysIn], Local: p.pktLocal}}
+// flowStrs are the strings of a flow, kept apart from it (flowTable.str)
+// so that the flows hold no pointer: interface names and the disposition
+// of the last packet (prev), and leftOut.
+type flowStrs struct {
+	out, physOut, disp, pktIn, pktPhysIn string
+	leftOut                              string
 }
 
-// intern returns the number of a name (an interface, a disposition): one
-// of a few, found by a scan; names[0] is "".
-func (rp *replayer) intern(s string) uint16 {
-	for i, n := range rp.names {
-		if n == s {
-			return uint16(i)
-		}
-	}
-	if i, ok := rp.nameIdx[s]; ok {
-		return i
-	}
-	if len(rp.names) >= 1<<16-1 {
-		panic("dfwsim --pcap: more than 65535 interface names")
-	}
-	i := uint16(len(rp.names))
-	if len(rp.names) < 16 {
-		rp.names = append(rp.names, s)
-		return i
-	}
-	if rp.nameIdx == nil {
-		rp.nameIdx = map[string]uint16{}
-	}
-	rp.nameIdx[s] = i
-	rp.names = append(rp.names, s)
-	return i
+// result fills r with what sim.ReplyTo and sim.RelatedTo read of the
+// result f's last packet was taken from.
+func (rp *replayer) result(r *sim.Result, f *flow) {
+	st := rp.flows.strs(f)
+	*r = sim.Result{Final: f.last.final.packet(), Out: st.out, PhysOut: st.physOut, Disposition: st.disp,
+		Packet: sim.Packet{In: st.pktIn, PhysIn: st.pktPhysIn, Local: f.last.pktLocal}}
 }
 
 // flow is what the replay knows of one connection. It holds no pointer:
@@ -381,10 +369,9 @@ type flow struct {
 	origWire wkey   // the first packet's tuple on the wire
 	last     prev
 	// lastLeft is the last replayed packet of the flow that left the
-	// host (forwarded or sent), as it left, and leftOut its interface
-	// (interned; 0: none).
+	// host (forwarded or sent), as it left (and flowStrs.leftOut its
+	// interface).
 	lastLeft wkey
-	leftOut  uint16
 	local    bool // the host opened it (its first packet was outbound)
 	verdicts [3]bool
 	dropped  bool
@@ -431,10 +418,7 @@ type replayer struct {
 	otherFam uint64
 	res      sim.Result
 	inner    sim.Packet
-	// names holds the interned strings of the flows (intern); why, the
-	// reason routing dropped a flow, by flow slot.
-	names   []string
-	nameIdx map[string]uint16
+	// why is the reason routing dropped a flow, by flow slot.
 	prevRes sim.Result // scratch for outbound
 	why     map[uint32]string
 	jw      *bufio.Writer
@@ -493,7 +477,7 @@ func replayCapture(o replayOptions, s *sim.Sim, host *sim.Host, stdout, stderr i
 	} else {
 		s.Compile()
 	}
-	rp := &replayer{o: o, s: s, host: host, groups: map[groupKey]*dropGroup{}, unnamed: map[string]bool{}, names: []string{""}}
+	rp := &replayer{o: o, s: s, host: host, groups: map[groupKey]*dropGroup{}, unnamed: map[string]bool{}}
 	rp.dflt = o.in
 	if rp.dflt == "" {
 		for _, i := range host.Ifaces {
@@ -643,12 +627,14 @@ func (rp *replayer) packet(cp *capture.Packet) {
 		rp.dropped(f, res)
 	}
 	if k == f.origWire || (p.Inner == nil && !cp.Outbound && !f.last.valid) {
-		f.last = prev{final: packPkt(&res.Final), out: rp.intern(res.Out), physOut: rp.intern(res.PhysOut), disp: rp.intern(res.Disposition),
-			pktIn: rp.intern(res.Packet.In), pktPhysIn: rp.intern(res.Packet.PhysIn), pktLocal: res.Packet.Local, valid: true}
+		f.last = prev{final: packPkt(&res.Final), pktLocal: res.Packet.Local, valid: true}
+		st := rp.flows.strs(f)
+		st.out, st.physOut, st.disp, st.pktIn, st.pktPhysIn = res.Out, res.PhysOut, res.Disposition, res.Packet.In, res.Packet.PhysIn
 	}
 	if !cp.Outbound && (res.Disposition == sim.Forwarded || res.Disposition == sim.Sent) {
 		fk := keyOf(&res.Final)
-		f.lastLeft, f.leftOut = fk, rp.intern(res.Out)
+		f.lastLeft = fk
+		rp.flows.strs(f).leftOut = res.Out
 		if fc := fk.canon(); fc != ck {
 			if rp.flows.get(fc) == nil {
 				rp.flows.put(fc, f) // the connection after NAT
@@ -668,16 +654,16 @@ type jsonFrame struct {
 
 // outbound decides how an outbound frame is replayed.
 func (rp *replayer) outbound(f *flow, k wkey, iface string, p sim.Packet) (sim.Packet, int) {
-	if f != nil && f.leftOut != 0 && k == f.lastLeft && iface == rp.names[f.leftOut] {
-		f.leftOut = 0 // one copy for each replayed packet
+	if f != nil && rp.flows.strs(f).leftOut != "" && k == f.lastLeft && iface == rp.flows.strs(f).leftOut {
+		rp.flows.strs(f).leftOut = "" // one copy for each replayed packet
 		return p, outLeaving
 	}
 	if f != nil && !f.local && f.last.valid {
 		prevRes := &rp.prevRes
-		rp.result(prevRes, &f.last)
+		rp.result(prevRes, f)
 		if p.Inner != nil {
 			if keyOf(p.Inner) == f.origWire {
-				if d := rp.names[f.last.disp]; d == sim.Dropped || d == sim.Rejected {
+				if d := rp.flows.strs(f).disp; d == sim.Dropped || d == sim.Rejected {
 					return p, outDropped
 				}
 				q := sim.RelatedTo(prevRes, p.ICMPType, p.ICMPCode)
@@ -685,7 +671,7 @@ func (rp *replayer) outbound(f *flow, k wkey, iface string, p sim.Packet) (sim.P
 				return q, outReply
 			}
 		} else if k == f.origWire.invert() {
-			if d := rp.names[f.last.disp]; d == sim.Dropped || d == sim.Rejected {
+			if d := rp.flows.strs(f).disp; d == sim.Dropped || d == sim.Rejected {
 				return p, outDropped
 			}
 			q := sim.ReplyTo(prevRes)
