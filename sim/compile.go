@@ -122,11 +122,10 @@ func hookIndex(name string) int {
 	return -1
 }
 
-// baseChain returns the resolved built-in chain of a table, nil when there
-// is none; ok is false when the table or hook has no slot (then the
-// caller looks it up by name).
-func (f *fastIndex) baseChain(table, hook string) (c *cchain, ok bool) {
-	ti, hi := tableIndex(table), hookIndex(hook)
+// baseChain returns the resolved built-in chain of a table (tableIndex)
+// on a hook (hookIndex), nil when there is none; ok is false when the
+// table or hook has no slot (then the caller looks it up by name).
+func (f *fastIndex) baseChain(ti, hi int) (c *cchain, ok bool) {
 	if ti < 0 || hi < 0 {
 		return nil, false
 	}

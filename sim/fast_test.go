@@ -98,8 +98,12 @@ func compare(t *testing.T, name string, rs *parser.Ruleset, mkHost func() *sim.H
 	ref := sim.New(rs, mkHost())
 	fast := sim.New(rs, mkHost())
 	st := fast.Compile()
-	var prevRef, prevFast *sim.Result
-	var reuse sim.Result
+	// last: compiled, keeping only the last trace step (a replay summary).
+	last := sim.New(rs, mkHost())
+	last.Compile()
+	last.TraceLast = true
+	var prevRef, prevFast, prevLast *sim.Result
+	var reuse, reuseLast sim.Result
 	for i, mk := range pkts {
 		if i > 0 && prevRef == nil {
 			continue
@@ -123,6 +127,22 @@ func compare(t *testing.T, name string, rs *parser.Ruleset, mkHost func() *sim.H
 		if x, y := answer(a), answer(b); x != y {
 			t.Fatalf("%s: packet %d differs:\nreference:\n%s\nfast:\n%s", name, i+1, x, y)
 		}
+		last.RunReuse(mk(prevLast), &reuseLast)
+		l := reuseLast
+		l.Final.Inner = nil
+		l.Trace = append([]sim.Step(nil), reuseLast.Trace...)
+		want := *a
+		want.Final.Inner = nil
+		if n := len(a.Trace); n > 0 {
+			want.Trace = a.Trace[n-1:]
+			if len(l.Trace) != 1 || l.Trace[0] != a.Trace[n-1] {
+				t.Fatalf("%s: packet %d: TraceLast step %+v, want %+v", name, i+1, l.Trace, a.Trace[n-1])
+			}
+		}
+		if x, y := answer(&want), answer(&l); x != y {
+			t.Fatalf("%s: packet %d differs:\nreference (last step):\n%s\nTraceLast:\n%s", name, i+1, x, y)
+		}
+		prevLast = &l
 		prevRef, prevFast = a, b
 		if i%2 == 1 {
 			// keep what ReplyTo reads valid after the next RunReuse

@@ -32,6 +32,10 @@ type Sim struct {
 	// MaxAlternatives bounds how many may-match rules get their other
 	// outcome computed (Result.MayMatch); default 8.
 	MaxAlternatives int
+	// TraceLast keeps only the last step of each Result.Trace (the rule
+	// or policy that gave the verdict, or the last counted rule of an
+	// accepted packet), for callers that need no more (a replay summary).
+	TraceLast bool
 
 	ctActive bool
 	hasMay   bool
@@ -192,6 +196,29 @@ type run struct {
 	// newConn holds the entry a new connection's packet creates, until
 	// it is confirmed (copied into the table).
 	newConn Conn
+	// last is the last trace step, with Sim.TraceLast.
+	last lastStep
+}
+
+// lastStep is a trace step as recorded with Sim.TraceLast (made a Step at
+// the end of the run).
+type lastStep struct {
+	table  string
+	c      *parser.Chain // nil: no step
+	i      int
+	r      *parser.Rule
+	policy bool
+}
+
+func (l *lastStep) step() Step {
+	if l.policy {
+		return Step{Table: l.table, Chain: l.c.Name, Policy: true, Target: l.c.Policy, Pos: l.c.PolicyPos}
+	}
+	st := Step{Table: l.table, Chain: l.c.Name, Rule: l.i + 1, Pos: l.r.Pos, R: l.r}
+	if tg := l.r.Target; tg != nil {
+		st.Target, st.Goto = tg.Name, tg.Goto
+	}
+	return st
 }
 
 type mayNote struct {
@@ -262,6 +289,7 @@ func (s *Sim) runWith(r *run, res *Result, p Packet, ct *Conntrack, force *parse
 	r.info = ctInfo{}
 	r.mays, r.stack = r.mays[:0], r.stack[:0]
 	r.steps, r.looped, r.untracked = 0, false, false
+	r.last.c = nil
 	r.pkt = p
 	if p.Inner != nil {
 		r.inner = *p.Inner
@@ -274,6 +302,9 @@ func (s *Sim) runWith(r *run, res *Result, p Packet, ct *Conntrack, force *parse
 		r.output()
 	} else {
 		r.input()
+	}
+	if r.last.c != nil {
+		r.res.Trace = append(r.res.Trace, r.last.step())
 	}
 	r.res.Final = *r.p
 	r.res.NAT = natDiff(&r.res.Packet, r.p)
@@ -425,7 +456,7 @@ func (r *run) asserted(st string) ctInfo {
 
 // natHook runs the nat table (src: the source-manip hooks INPUT and
 // POSTROUTING) and applies the connection's binding to the packet.
-func (r *run) natHook(chain string, src bool) verdict {
+func (r *run) natHook(chain string, hi int, src bool) verdict {
 	c := r.info.conn
 	if c == nil {
 		return verdict{}
@@ -437,7 +468,7 @@ func (r *run) natHook(chain string, src bool) verdict {
 	if r.info.state == parser.CTNew && c.Status&done == 0 {
 		c.Status |= done
 		if r.hasTable("nat", tNat) {
-			if v := r.table("nat", chain); v.kind == vDrop || v.kind == vReject {
+			if v := r.table("nat", tNat, chain, hi); v.kind == vDrop || v.kind == vReject {
 				return v
 			}
 		}
@@ -477,29 +508,30 @@ func (r *run) hasTable(name string, ti int) bool {
 func (r *run) hookTables(hook string) verdict {
 	r.enter(hook)
 	var order []hookStep
+	hi := -1
 	switch hook {
 	case "PREROUTING":
-		order = orderPrerouting
+		order, hi = orderPrerouting, hPrerouting
 	case "OUTPUT":
-		order = orderOutput
+		order, hi = orderOutput, hOutput
 	case "INPUT":
-		order = orderInput
+		order, hi = orderInput, hInput
 	case "FORWARD":
-		order = orderForward
+		order, hi = orderForward, hForward
 	case "POSTROUTING":
-		order = orderPostrouting
+		order, hi = orderPostrouting, hPostrouting
 	}
 	for k := range order {
 		st := &order[k]
 		var v verdict
 		switch {
-		case st.table == "ct":
+		case st.ti < 0: // conntrack
 			if !r.looped {
 				r.conntrackIn(r.untracked)
 			}
 			continue
 		case st.nat:
-			v = r.natHook(hook, hook == "INPUT" || hook == "POSTROUTING")
+			v = r.natHook(hook, hi, hi == hInput || hi == hPostrouting)
 		default:
 			if !r.hasTable(st.table, st.ti) {
 				continue
@@ -511,7 +543,7 @@ func (r *run) hookTables(hook string) verdict {
 				// OUTPUT.
 				r.info = ctInfo{state: parser.CTInvalid}
 			}
-			v = r.table(st.table, hook)
+			v = r.table(st.table, st.ti, hook, hi)
 		}
 		if v.kind == vDrop || v.kind == vReject {
 			return v

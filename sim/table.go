@@ -18,15 +18,16 @@ type frame struct {
 	ci int
 }
 
-// table traverses one table's built-in chain as ipt_do_table does.
-func (r *run) table(table, chain string) verdict {
+// table traverses one table's built-in chain as ipt_do_table does; ti and
+// hi are tableIndex(table) and hookIndex(chain).
+func (r *run) table(table string, ti int, chain string, hi int) verdict {
 	// Compiled: the chains are resolved to pointers (compile.go); else
 	// they are looked up by name.
 	var t *parser.Table
 	var base *parser.Chain
 	bc, ok := (*cchain)(nil), false
 	if r.s.fast != nil {
-		bc, ok = r.s.fast.baseChain(table, chain)
+		bc, ok = r.s.fast.baseChain(ti, hi)
 	}
 	if ok {
 		if bc == nil {
@@ -46,7 +47,11 @@ func (r *run) table(table, chain string) verdict {
 	cur, cc, i := base, bc, 0
 	cl, ci := r.cands(cc), 0
 	policy := func() verdict {
-		r.res.Trace = append(r.res.Trace, Step{Table: table, Chain: base.Name, Policy: true, Target: base.Policy, Pos: base.PolicyPos})
+		if r.s.TraceLast {
+			r.last = lastStep{table: table, c: base, policy: true}
+		} else {
+			r.res.Trace = append(r.res.Trace, Step{Table: table, Chain: base.Name, Policy: true, Target: base.Policy, Pos: base.PolicyPos})
+		}
 		if base.Policy == "DROP" {
 			return verdict{kind: vDrop}
 		}
@@ -101,11 +106,15 @@ func (r *run) table(table, chain string) verdict {
 			continue
 		}
 		tg := rule.Target
-		st := Step{Table: table, Chain: cur.Name, Rule: i + 1, Pos: rule.Pos, R: rule}
-		if tg != nil {
-			st.Target, st.Goto = tg.Name, tg.Goto
+		if r.s.TraceLast {
+			r.last = lastStep{table: table, c: cur, i: i, r: rule}
+		} else {
+			st := Step{Table: table, Chain: cur.Name, Rule: i + 1, Pos: rule.Pos, R: rule}
+			if tg != nil {
+				st.Target, st.Goto = tg.Name, tg.Goto
+			}
+			r.res.Trace = append(r.res.Trace, st)
 		}
-		r.res.Trace = append(r.res.Trace, st)
 		if tg == nil {
 			i++
 			continue

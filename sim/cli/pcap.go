@@ -469,6 +469,9 @@ func replayCapture(o replayOptions, s *sim.Sim, host *sim.Host, stdout, stderr i
 		return ExitUsage
 	}
 	s.MaxAlternatives = 0 // exploring may-match alternatives copies conntrack for each packet
+	// The summary needs only the step that dropped a flow (the last one);
+	// JSON Lines print the whole trace.
+	s.TraceLast = o.format != "json"
 	// The heap is mostly the conntrack and flow tables, which only grow:
 	// collect less often.
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
