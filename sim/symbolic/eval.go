@@ -145,6 +145,7 @@ type Evaluator struct {
 	rules    map[*parser.Rule]*ruleSets
 	names    []string // the extra interface names of the universe
 	runs     map[runKey]dropRun
+	rt       *routingSets
 	// startSets caches the context of each entry on arrival.
 	startSets map[Entry]pset.Set
 	ctxSets   map[ctxKey]pset.Set
@@ -726,6 +727,29 @@ func (e *Evaluator) afterBridgedPre(q *state, br *sim.Iface) {
 
 // martian is the set of sources routing drops (over Src).
 func (e *Evaluator) martian() pset.Set {
+	if e.rt == nil {
+		e.routingSets()
+	}
+	return e.rt.martian
+}
+
+// routingSets are the address sets of the routing decision, built once.
+type routingSets struct {
+	martian, lo, mcastDrop, local pset.Set
+}
+
+func (e *Evaluator) routingSets() {
+	u := e.U
+	lo := u.CIDR(pset.Dst, netip.MustParsePrefix("127.0.0.0/8"))
+	allMC := u.EqAddr(pset.Dst, netip.AddrFrom4([4]byte{224, 0, 0, 1}))
+	if e.v6 {
+		lo = u.EqAddr(pset.Dst, netip.IPv6Loopback())
+		allMC = u.EqAddr(pset.Dst, netip.MustParseAddr("ff02::1"))
+	}
+	e.rt = &routingSets{martian: e.martianSet(), lo: lo, mcastDrop: e.mcast.Diff(allMC), local: e.local.Union(e.bcast).Union(allMC)}
+}
+
+func (e *Evaluator) martianSet() pset.Set {
 	u := e.U
 	var s pset.Set
 	if e.v6 {
@@ -756,7 +780,6 @@ func (e *Evaluator) containsAddr(set pset.Set, a netip.Addr) bool {
 }
 
 func (e *Evaluator) routeInput(st *state) {
-	u := e.U
 	drop := func(s pset.Set, why string) {
 		if s.IsEmpty() {
 			return
@@ -764,6 +787,9 @@ func (e *Evaluator) routeInput(st *state) {
 		n := st.clone(s)
 		n.assumptions = append(n.assumptions, "routing drops the packet: "+why)
 		e.leaf(n, sim.Drop, sim.Dropped, "routing", "")
+	}
+	if e.rt == nil {
+		e.routingSets()
 	}
 	if st.in != "lo" {
 		m, rest := split(st.s, e.martian())
@@ -773,21 +799,16 @@ func (e *Evaluator) routeInput(st *state) {
 	if st.s.IsEmpty() {
 		return
 	}
-	lo := u.CIDR(pset.Dst, netip.MustParsePrefix("127.0.0.0/8"))
-	allMC := u.EqAddr(pset.Dst, netip.AddrFrom4([4]byte{224, 0, 0, 1}))
-	if e.v6 {
-		lo = u.EqAddr(pset.Dst, netip.IPv6Loopback())
-		allMC = u.EqAddr(pset.Dst, netip.MustParseAddr("ff02::1"))
-	}
+	rt := e.rt
 	if st.in != "lo" {
-		m, rest := e.dstIs(st, lo)
+		m, rest := e.dstIs(st, rt.lo)
 		drop(m, "martian destination")
 		st.s = rest
 	}
-	m, rest := e.dstIs(st, e.mcast.Diff(allMC))
+	m, rest := e.dstIs(st, rt.mcastDrop)
 	drop(m, "multicast group not joined")
 	st.s = rest
-	loc, fwd := e.dstIs(st, e.local.Union(e.bcast).Union(allMC))
+	loc, fwd := e.dstIs(st, rt.local)
 	if !loc.IsEmpty() {
 		n := st.clone(loc)
 		e.hookTables(n, "INPUT", func(n *state) { e.leaf(n, sim.Accept, sim.DeliveredLocal, "", "") })

@@ -255,7 +255,25 @@ func (e *Evaluator) Exposure(ctx context.Context, external []string) ([]Exposure
 	dst := e.ExposedDestinations()
 	var rows []ExposureRow
 	var incs []Incomplete
+	// Interfaces that no rule and nothing of the host model tells apart
+	// get the same classes: evaluate the first, reuse for the others.
+	type done struct {
+		name    string
+		classes []Class
+	}
+	var evaluated []done
 	for _, x := range ifaces {
+		reused := false
+		for _, d := range evaluated {
+			if e.indistinguishable(d.name, x.Name) {
+				rows = append(rows, e.exposureRows(x, d.classes)...)
+				reused = true
+				break
+			}
+		}
+		if reused {
+			continue
+		}
 		if e.U.NodeCount() > e.Opts.MaxNodes/2 {
 			// Nodes are never freed: a fresh universe for the next
 			// interface (the rule sets are built again).
@@ -267,6 +285,9 @@ func (e *Evaluator) Exposure(ctx context.Context, external []string) ([]Exposure
 		classes, inc := e.Eval(ctx, AnalysisExposure, Entry{In: x.Name}, e.NewConnections(dst))
 		for i := range inc {
 			inc[i].Reason = fmt.Sprintf("interface %s: %s", x.Name, inc[i].Reason)
+		}
+		if len(inc) == 0 {
+			evaluated = append(evaluated, done{x.Name, classes})
 		}
 		incs = append(incs, inc...)
 		rows = append(rows, e.exposureRows(x, classes)...)
@@ -389,6 +410,61 @@ func (e *Evaluator) exposureRows(x ExternalIface, classes []Class) []ExposureRow
 	}
 	sortRows(rows)
 	return rows
+}
+
+// indistinguishable reports whether packets arriving on interfaces a and
+// b get the same treatment: every interface test of the rules (-i, -o,
+// --physdev-in/out) answers the same for both names, neither is a bridge,
+// loopback or an interface with its own meaning in the host model's
+// routes, and no rule depends on the input interface's address (REDIRECT,
+// addrtype --limit-iface-in).
+func (e *Evaluator) indistinguishable(a, b string) bool {
+	if a == b {
+		return true
+	}
+	if a == "lo" || b == "lo" || a == "" || b == "" {
+		return false
+	}
+	for _, n := range []string{a, b} {
+		if i := e.Host.Iface(n); i != nil && (i.Bridge || len(i.Ports) > 0) {
+			return false
+		}
+	}
+	for _, t := range e.RS.Tables {
+		for _, c := range t.Chains {
+			for _, r := range c.Rules {
+				if tg := r.Target; tg != nil {
+					if s, ok := tg.Spec.(*parser.NATTarget); ok && s.Kind == parser.NATRedirect {
+						return false
+					}
+				}
+				tests := []*parser.IfaceMatch{r.In, r.Out}
+				for _, m := range r.Matches {
+					switch s := m.Spec.(type) {
+					case *parser.PhysdevMatch:
+						tests = append(tests, s.In, s.Out)
+					case *parser.AddrtypeMatch:
+						if s.LimitIfaceIn || s.LimitIfaceOut {
+							return false
+						}
+					}
+				}
+				for _, m := range tests {
+					if m != nil && ifaceTest(m, a) != ifaceTest(m, b) {
+						return false
+					}
+				}
+			}
+		}
+	}
+	return true
+}
+
+func ifaceTest(m *parser.IfaceMatch, dev string) bool {
+	if m.Wildcard {
+		return strings.HasPrefix(dev, m.Name)
+	}
+	return dev == m.Name
 }
 
 func protoNum(n string) uint8 {
