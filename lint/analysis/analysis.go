@@ -228,7 +228,8 @@ func (e *engine) results(res *Result, opts Options) {
 func (e *engine) mayMatchBefore(ri *ruleInfo) []*parser.Rule {
 	target := ri.chain.entry.Intersect(ri.may)
 	var out []*parser.Rule
-	for _, rj := range ri.chain.rules[:ri.index-1] {
+	for _, p := range e.candidates(ri.chain, target, 0, ri.index-1) {
+		rj := ri.chain.rules[p]
 		if rj.must.Equal(rj.may) || rj.eff == effContinue || rj.eff == effModify {
 			continue
 		}

@@ -53,8 +53,9 @@ func (e *engine) coverSet(ri *ruleInfo, ci *chainInfo, upto int, target pset.Set
 		return nil
 	}
 	var cands []*candidate
-	for _, rj := range ci.rules[:upto] {
-		if !rj.analysed || rj.decides.IsEmpty() || (depth > 0 && rj.eff == effReturn) {
+	for _, p := range e.candidates(ci, target, 0, upto) {
+		rj := ci.rules[p]
+		if !rj.analysed || rj.decides.IsEmpty() || (depth > 0 && rj.eff == effReturn) || !rj.decides.Overlaps(target) {
 			continue
 		}
 		if depth > 0 && !rj.decides.Intersect(rj.matched).Overlaps(target) {
@@ -117,67 +118,22 @@ func (e *engine) coverSet(ri *ruleInfo, ci *chainInfo, upto int, target pset.Set
 
 // volume is log2 of the volume of the bounding box of s: the product,
 // over the fields, of the number of values s takes on that field. pset
-// gives no exact count; for the sets compared here (one rule's match
-// within another's, mostly boxes) the bounding box orders them as the
-// exact count would.
+// gives no exact count of a set; for the sets compared here (one rule's
+// match within another's, mostly boxes) the bounding box orders them as
+// the exact count would.
 func volume(s pset.Set) float64 {
 	if s.IsEmpty() {
 		return math.Inf(-1)
 	}
 	u := s.Universe()
-	var bound []pset.Field
+	bound := s.Fields()
 	total := 0.0
 	for _, f := range u.Order() {
-		if s.Forget(f).Equal(s) {
+		if !bound.Has(f) {
 			total += float64(u.Width(f))
-		} else {
-			bound = append(bound, f)
-		}
-	}
-	for _, f := range bound {
-		p := s
-		for _, g := range bound {
-			if g != f {
-				p = p.Forget(g)
-			}
-		}
-		w := u.Width(f)
-		if w > 64 {
-			total += float64(w) / 2 // IPv6 addresses: not counted
-			continue
-		}
-		budget := 4096
-		n := countValues(u, p, f, 0, maxOf(w), &budget)
-		if n > 0 {
+		} else if n := s.CountValues(f); n > 0 {
 			total += math.Log2(n)
 		}
 	}
 	return total
-}
-
-func maxOf(w int) uint64 {
-	if w >= 64 {
-		return math.MaxUint64
-	}
-	return 1<<uint(w) - 1
-}
-
-// countValues counts the values of field f in [lo, hi] that p (a set
-// constrained only on f) holds, splitting the range; past the budget it
-// counts a partly held range as half.
-func countValues(u *pset.Universe, p pset.Set, f pset.Field, lo, hi uint64, budget *int) float64 {
-	*budget--
-	r := u.Range(f, lo, hi)
-	if !r.Overlaps(p) {
-		return 0
-	}
-	size := float64(hi-lo) + 1
-	if r.Subset(p) {
-		return size
-	}
-	if *budget <= 0 || lo == hi {
-		return size / 2
-	}
-	mid := lo + (hi-lo)/2
-	return countValues(u, p, f, lo, mid, budget) + countValues(u, p, f, mid+1, hi, budget)
 }

@@ -91,7 +91,8 @@ func sameVerdict(a, b *parser.Rule) bool {
 // rest reports whether every packet of s, going on after the rule at
 // 0-based position from of ci, gets p.r's verdict.
 func (p *proof) rest(ci *chainInfo, from int, s pset.Set, depth int) (bool, error) {
-	for _, rj := range ci.rules[from:] {
+	for _, pos := range p.e.candidates(ci, s, from, len(ci.rules)) {
+		rj := ci.rules[pos]
 		if s.IsEmpty() {
 			return true, nil
 		}
@@ -162,7 +163,8 @@ func (p *proof) inert(ci *chainInfo, s pset.Set, depth int) bool {
 	if depth > maxRedundancyDepth {
 		return false
 	}
-	for _, rj := range ci.rules {
+	for _, pos := range p.e.candidates(ci, s, 0, len(ci.rules)) {
+		rj := ci.rules[pos]
 		p.steps++
 		if s.IsEmpty() || p.steps > 10000 {
 			return s.IsEmpty()

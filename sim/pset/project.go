@@ -1,6 +1,9 @@
 package pset
 
-import "math/bits"
+import (
+	"math"
+	"math/bits"
+)
 
 // This file holds the operations the analyses use to keep their sets
 // small: which fields a set constrains (Fields), forgetting many fields in
@@ -174,18 +177,29 @@ func (u *Universe) validNodes() map[uint32]bool {
 }
 
 // Bounds returns the smallest and the largest value field f takes in s
-// (for a symbol field, codes); ok is false when s is empty. Only fields of
-// up to 64 bits are supported (an IPv6 address gives its upper 64 bits).
+// (for a symbol field, codes); ok is false when s is empty. For a field
+// wider than 64 bits (IPv6 addresses) it gives the bounds of its upper 64
+// bits.
 func (s Set) Bounds(f Field) (lo, hi uint64, ok bool) {
+	return s.BitBounds(f, 0, 64)
+}
+
+// BitBounds returns the smallest and the largest value that bits [skip,
+// skip+n) of field f, counted from its most significant bit, take in s;
+// n is cut to 64 and to the field's width. ok is false when s is empty or
+// the window is.
+func (s Set) BitBounds(f Field, skip, n int) (lo, hi uint64, ok bool) {
 	u := s.u
 	u.check(f)
-	if s.n == bddFalse {
+	fi := u.fields[f]
+	n = min(n, 64, int(fi.width)-skip)
+	if s.n == bddFalse || skip < 0 || n <= 0 {
 		return 0, 0, false
 	}
-	fi := u.fields[f]
-	top, end := fi.off, fi.off+min(fi.width, 64)
-	// The nodes where paths from the root cross into f's levels (or
-	// below them, if they skip f).
+	top := fi.off + int32(skip)
+	end := top + int32(n)
+	// The nodes where paths from the root cross into the window (or
+	// below it, if they skip it).
 	var cut []uint32
 	seen := map[uint32]bool{}
 	var walk func(n uint32)
@@ -205,11 +219,10 @@ func (s Set) Bounds(f Field) (lo, hi uint64, ok bool) {
 		walk(u.d.nodes[n].hi)
 	}
 	walk(s.n)
-	w := uint(end - top)
-	lo, hi = ^uint64(0)>>(64-w), 0
-	for _, n := range cut {
-		lo = min(lo, u.d.extreme(n, top, end, false))
-		hi = max(hi, u.d.extreme(n, top, end, true))
+	lo, hi = ^uint64(0)>>(64-uint(n)), 0
+	for _, c := range cut {
+		lo = min(lo, u.d.extreme(c, top, end, false))
+		hi = max(hi, u.d.extreme(c, top, end, true))
 	}
 	return lo, hi, true
 }
@@ -242,4 +255,44 @@ func (d *bdd) extreme(n uint32, top, end int32, largest bool) uint64 {
 		}
 	}
 	return v
+}
+
+// CountValues returns the number of values field f takes in s (for a
+// symbol field, codes): the size of the projection of s onto f. It is
+// exact (a float64 holds 2^128 closely enough for IPv6 addresses).
+func (s Set) CountValues(f Field) float64 {
+	u := s.u
+	u.check(f)
+	if s.n == bddFalse {
+		return 0
+	}
+	fi := u.fields[f]
+	m := u.mask(AllFields &^ (1 << f))
+	p := u.d.existsMask(s.n, m) // a function of f's bits alone
+	memo := map[uint32]float64{}
+	// count(n) is the number of assignments of the levels from level(n)
+	// to the end of the field that lead from n to true.
+	end := fi.off + fi.width
+	var count func(n uint32) float64
+	count = func(n uint32) float64 {
+		switch n {
+		case bddFalse:
+			return 0
+		case bddTrue:
+			return 1
+		}
+		if c, ok := memo[n]; ok {
+			return c
+		}
+		nd := u.d.nodes[n]
+		side := func(c uint32) float64 {
+			l := min(u.d.level(c), end)
+			return count(c) * math.Ldexp(1, int(l-nd.level-1))
+		}
+		c := side(nd.lo) + side(nd.hi)
+		memo[n] = c
+		return c
+	}
+	l := min(u.d.level(p), end)
+	return count(p) * math.Ldexp(1, int(l-fi.off))
 }

@@ -66,5 +66,32 @@ func TestProjectOps(t *testing.T) {
 				t.Fatalf("set %d: bounds [%d, %d] of %v not tight", i, lo, hi, f)
 			}
 		}
+		// CountValues, against counting the values of small fields one
+		// by one.
+		for _, f := range []Field{Proto, TCPFlags, InIface} {
+			want := 0.0
+			for v := uint64(0); v < 1<<u.Width(f); v++ {
+				if s.Overlaps(u.Range(f, v, v)) {
+					want++
+				}
+			}
+			if got := s.CountValues(f); got != want {
+				t.Fatalf("set %d: CountValues(%v) = %v, want %v", i, f, got, want)
+			}
+		}
+		// A window: the low 16 bits of the addresses.
+		for _, f := range []Field{Src, Dst} {
+			lo, hi, ok := s.BitBounds(f, 16, 16)
+			if !ok {
+				continue
+			}
+			low := func(v uint64) Set { return u.Bits(f, 0xffff, v) }
+			if !s.Overlaps(low(lo)) || !s.Overlaps(low(hi)) {
+				t.Fatalf("set %d: window bounds [%d, %d] of %v not tight", i, lo, hi, f)
+			}
+			if lo > 0 && s.Overlaps(low(lo-1)) || hi < 0xffff && s.Overlaps(low(hi+1)) {
+				t.Fatalf("set %d: low bits of %v outside the bounds [%d, %d]", i, f, lo, hi)
+			}
+		}
 	}
 }
