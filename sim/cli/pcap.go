@@ -355,9 +355,12 @@ type flowStrs struct {
 // result fills r with what sim.ReplyTo and sim.RelatedTo read of the
 // result f's last packet was taken from.
 func (rp *replayer) result(r *sim.Result, f *flow) {
+	// Field by field: r is the replayer's scratch, and its other fields
+	// stay zero.
 	st := rp.flows.strs(f)
-	*r = sim.Result{Final: f.last.final.packet(), Out: st.out, PhysOut: st.physOut, Disposition: st.disp,
-		Packet: sim.Packet{In: st.pktIn, PhysIn: st.pktPhysIn, Local: f.last.pktLocal}}
+	r.Final = f.last.final.packet()
+	r.Out, r.PhysOut, r.Disposition = st.out, st.physOut, st.disp
+	r.Packet = sim.Packet{In: st.pktIn, PhysIn: st.pktPhysIn, Local: f.last.pktLocal}
 }
 
 // flow is what the replay knows of one connection. It holds no pointer:
@@ -605,8 +608,7 @@ func (rp *replayer) packet(cp *capture.Packet) {
 	ck = ck.canon()
 	f := rp.flows.get(ck)
 	if cp.Outbound {
-		var kind int
-		p, kind = rp.outbound(f, k, in, p)
+		kind := rp.outbound(f, k, in, &p)
 		rp.outs[kind]++
 		if kind == outLeaving || kind == outDropped {
 			return
@@ -656,38 +658,47 @@ type jsonFrame struct {
 }
 
 // outbound decides how an outbound frame is replayed.
-func (rp *replayer) outbound(f *flow, k wkey, iface string, p sim.Packet) (sim.Packet, int) {
-	if f != nil && rp.flows.strs(f).leftOut != "" && k == f.lastLeft && iface == rp.flows.strs(f).leftOut {
-		rp.flows.strs(f).leftOut = "" // one copy for each replayed packet
-		return p, outLeaving
+func (rp *replayer) outbound(f *flow, k wkey, iface string, p *sim.Packet) int {
+	if f == nil {
+		p.Local, p.In = true, ""
+		return outLocal
 	}
-	if f != nil && !f.local && f.last.valid {
-		prevRes := &rp.prevRes
-		rp.result(prevRes, f)
+	st := rp.flows.strs(f)
+	if st.leftOut != "" && k == f.lastLeft && iface == st.leftOut {
+		st.leftOut = "" // one copy for each replayed packet
+		return outLeaving
+	}
+	if !f.local && f.last.valid {
 		if p.Inner != nil {
 			if keyOf(p.Inner) == f.origWire {
-				if d := rp.flows.strs(f).disp; d == sim.Dropped || d == sim.Rejected {
-					return p, outDropped
+				if st.disp == sim.Dropped || st.disp == sim.Rejected {
+					return outDropped
 				}
+				prevRes := &rp.prevRes
+				rp.result(prevRes, f)
 				q := sim.RelatedTo(prevRes, p.ICMPType, p.ICMPCode)
 				q.TOS, q.Len = p.TOS, p.Len
-				return q, outReply
+				*p = q
+				return outReply
 			}
 		} else if k == f.origWire.invert() {
-			if d := rp.flows.strs(f).disp; d == sim.Dropped || d == sim.Rejected {
-				return p, outDropped
+			if st.disp == sim.Dropped || st.disp == sim.Rejected {
+				return outDropped
 			}
+			prevRes := &rp.prevRes
+			rp.result(prevRes, f)
 			q := sim.ReplyTo(prevRes)
 			q.Flags, q.ICMPType, q.ICMPCode = p.Flags, p.ICMPType, p.ICMPCode
 			q.TOS, q.Len, q.TTL = p.TOS, p.Len, p.TTL
 			if !q.Local && q.TTL < 255 {
 				q.TTL++ // it was routed once before the capture saw it
 			}
-			return q, outReply
+			*p = q
+			return outReply
 		}
 	}
 	p.Local, p.In = true, ""
-	return p, outLocal
+	return outLocal
 }
 
 // dropped files a flow under the rule that first dropped or rejected it.
