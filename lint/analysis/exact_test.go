@@ -29,20 +29,29 @@ func longChainRuleset(rng *rand.Rand) string {
 	b.WriteString("-A OUTPUT -j L\n")
 	n := minIndexed + rng.IntN(80)
 	for i := 0; i < n; i++ {
+		// Most rules test the source (so that the chain is indexed on
+		// it); some add a port, a mark test or a may-match.
 		var m string
-		switch rng.IntN(9) {
-		case 0, 1, 2:
+		k := rng.IntN(8)
+		switch k {
+		case 0, 1, 2, 3:
 			m = "-s " + addr() + "/32"
-		case 3, 4:
-			m = fmt.Sprintf("-d %s/32 -p tcp -m tcp --dport %d", addr(), port())
-		case 5:
+		case 4:
 			m = fmt.Sprintf("-s %s/%d", addr(), []int{8, 16, 24}[rng.IntN(3)])
+		case 5:
+			m = fmt.Sprintf("-d %s/32 -p tcp -m tcp --dport %d", addr(), port())
 		case 6:
 			m = fmt.Sprintf("-p udp -m udp --dport %d", port())
-		case 7:
-			m = "-m mark --mark 0x1"
 		default:
-			m = fmt.Sprintf("-d %s/32 -m limit --limit 1/sec", addr())
+			m = "-m mark --mark 0x1"
+		}
+		switch rng.IntN(6) {
+		case 0:
+			if k <= 4 {
+				m += fmt.Sprintf(" -p tcp -m tcp --dport %d", port())
+			}
+		case 1:
+			m += " -m limit --limit 1/sec"
 		}
 		t := []string{"DROP", "DROP", "ACCEPT", "ACCEPT", "RETURN", "REJECT", "LOG"}[rng.IntN(7)]
 		switch rng.IntN(12) {
@@ -196,9 +205,20 @@ func TestExact(t *testing.T) {
 		if l.Diags.Err() != nil {
 			continue
 		}
-		res, err := Analyze(context.Background(), l.Ruleset, Options{}, false)
+		res, err := Analyze(context.Background(), l.Ruleset, Options{}, true)
 		if err != nil || len(res.Incomplete) > 0 {
 			t.Fatalf("seed %d: %v %v", seed, err, res.Incomplete)
+		}
+		// The rule index only spares tests: without it, every result
+		// (covering rules, may-match lists, redundancy proofs) is the same.
+		noIndex = true
+		res2, err := Analyze(context.Background(), l.Ruleset, Options{}, true)
+		noIndex = false
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a, b := fmt.Sprint(describe(res)), fmt.Sprint(describe(res2)); a != b {
+			t.Errorf("seed %d: with the index:\n%s\nwithout:\n%s", seed, a, b)
 		}
 		reach, reachAll := reference(l.Ruleset)
 		for _, rr := range res.Rules {
@@ -219,4 +239,20 @@ func TestExact(t *testing.T) {
 		}
 	}
 	t.Logf("rules checked: %v", checked)
+}
+
+func describe(res *Result) []string {
+	lines := func(rs []*parser.Rule) []int {
+		var out []int
+		for _, r := range rs {
+			out = append(out, r.Pos.Line)
+		}
+		return out
+	}
+	var out []string
+	for _, rr := range res.Rules {
+		out = append(out, fmt.Sprintf("%d %v cover %v may %v red %v by %v\n", rr.Rule.Pos.Line, rr.Status,
+			lines(rr.Covering), lines(rr.MayMatch), rr.Redundant, lines(rr.CoveredBy)))
+	}
+	return out
 }

@@ -39,6 +39,9 @@ type span struct {
 	pos    int
 }
 
+// noIndex turns the index off (tests compare the results with and without).
+var noIndex = false
+
 // indexFields are the fields an index may be on, best first.
 var indexFields = []pset.Field{pset.Src, pset.Dst, pset.Dport, pset.Sport, pset.Proto}
 
@@ -49,13 +52,16 @@ func (e *engine) index(ci *chainInfo) *ruleIndex {
 		return ci.index
 	}
 	ci.indexed = true
-	if len(ci.rules) < minIndexed {
+	if len(ci.rules) < minIndexed || noIndex {
 		return nil
 	}
 	// The field, or half of an IPv6 address, that tells the rules
 	// apart best, among those most rules test.
+	// A key's cost is the rules a query would test: the rules without a
+	// range on it, plus the average group of rules whose range starts at
+	// the same value. The index is kept when it at least halves a scan.
 	var best, second *ruleIndex
-	bestScore, secondScore := 0, 0
+	bestCost, secondCost := 0.0, 0.0
 	for _, f := range indexFields {
 		n := 0
 		for _, ri := range ci.rules {
@@ -63,7 +69,7 @@ func (e *engine) index(ci *chainInfo) *ruleIndex {
 				n++
 			}
 		}
-		if n < len(ci.rules)/2 {
+		if n < len(ci.rules)/4 {
 			continue
 		}
 		for skip := 0; skip < e.u.Width(f); skip += 64 {
@@ -74,19 +80,21 @@ func (e *engine) index(ci *chainInfo) *ruleIndex {
 					distinct++
 				}
 			}
-			switch score := distinct - len(ix.wide); {
-			case best == nil || score > bestScore:
-				second, secondScore = best, bestScore
-				best, bestScore = ix, score
-			case second == nil || score > secondScore:
-				second, secondScore = ix, score
+			cost := float64(len(ix.wide)) + float64(len(ix.byLo))/float64(max(distinct, 1))
+			switch {
+			case best == nil || cost < bestCost:
+				second, secondCost = best, bestCost
+				best, bestCost = ix, cost
+			case second == nil || cost < secondCost:
+				second, secondCost = ix, cost
 			}
 		}
 	}
-	if best == nil || bestScore < minIndexed/2 {
+	limit := float64(len(ci.rules)) / 2
+	if best == nil || bestCost > limit {
 		return nil
 	}
-	if second != nil && secondScore >= minIndexed/2 {
+	if second != nil && secondCost <= limit {
 		best.next = second
 	}
 	ci.index = best

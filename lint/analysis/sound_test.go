@@ -113,7 +113,8 @@ func chainRuleset(rng *rand.Rand) string {
 	return b.String()
 }
 
-// TestSoundness: on random rulesets, a rule called unreachable is never
+// TestSoundness: on random rulesets (a third each: agreement cases,
+// chainRuleset, longChainRuleset), a rule called unreachable is never
 // in the trace of a random packet, and deleting a rule called redundant
 // changes no random packet's verdict and disposition.
 func TestSoundness(t *testing.T) {
@@ -127,10 +128,14 @@ func TestSoundness(t *testing.T) {
 	for seed := 0; seed < n; seed++ {
 		rng := rand.New(rand.NewPCG(uint64(seed), 7))
 		var text string
-		if seed%2 == 0 {
+		switch seed % 3 {
+		case 0:
 			text = agreement.RandomCase(uint64(seed)).RulesetText
-		} else {
+		case 1:
 			text = chainRuleset(rng)
+		default:
+			// Long chains: indexed, many shadowed and redundant rules.
+			text = longChainRuleset(rng)
 		}
 		l := parser.Load([]parser.Source{{Name: "r.save", Data: []byte(text)}}, parser.Options{})
 		if l.Diags.Err() != nil {
