@@ -233,7 +233,13 @@ func (l *Linter) Check(ctx context.Context, loaded *parser.Loaded, opts CheckOpt
 	rep.Errors = append(rep.Errors, perrs...)
 	sup := suppressions(loaded)
 	for _, f := range found {
-		if base[f.File] || l.cfg.disabled(f.ID, f.Name) {
+		if base[f.File] {
+			var ok bool
+			if f, ok = relocate(f, base); !ok {
+				continue
+			}
+		}
+		if l.cfg.disabled(f.ID, f.Name) {
 			continue
 		}
 		if s := l.cfg.severity(f.ID, f.Name); s != "" {
@@ -247,6 +253,30 @@ func (l *Linter) Check(ctx context.Context, loaded *parser.Loaded, opts CheckOpt
 	}
 	rep.finish()
 	return rep, nil
+}
+
+// relocate moves a finding that points into a --base file to the last of
+// its related positions that lies in a checked file: e.g. a published port
+// that Docker's own rule (in the live dump given as a base) accepts on an
+// uplink the checked file's filter never looks at is the checked file's
+// doing, through the rule of it on the packet's path (a RETURN, a
+// jump). The base position stays among the related ones. A finding with no
+// related position in a checked file is about the base alone: ok is false.
+func relocate(f Finding, base map[string]bool) (Finding, bool) {
+	for i := len(f.Related) - 1; i >= 0; i-- {
+		r := f.Related[i]
+		if base[r.File] || r.File == "" {
+			continue
+		}
+		orig := Position{File: f.File, Line: f.Line, Column: f.Column, Message: "accepted here, by a rule of " + f.File}
+		related := append([]Position{orig}, f.Related[:i]...)
+		related = append(related, f.Related[i+1:]...)
+		f.File, f.Line, f.Column = r.File, r.Line, r.Column
+		f.Message += "; the packet passes this rule on its way"
+		f.Related = related
+		return f, true
+	}
+	return f, false
 }
 
 type evalState struct {

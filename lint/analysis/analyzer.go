@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/dfw-project/dfw/lint/exposure"
 	"github.com/dfw-project/dfw/lint/facts"
 	"github.com/dfw-project/dfw/parser"
+	"github.com/dfw-project/dfw/sim/symbolic"
 )
 
 // Analyzer is the facts.Analyzer of dfwlint. Building one is cheap; the
@@ -167,17 +169,26 @@ func notComputed(name string) []facts.Incomplete {
 	return []facts.Incomplete{{Analysis: name, Reason: "not computed: the symbolic evaluator (sim/symbolic) is not wired in yet"}}
 }
 
-// Exposure implements facts.Analyzer: not computed yet (see notComputed).
+// Exposure implements facts.Analyzer with the symbolic evaluator of the
+// whole netfilter path (package lint/exposure): the new connections from
+// outside accepted on each external interface.
 func (a *Analyzer) Exposure(ctx context.Context, rs *parser.Ruleset, host facts.Host) ([]facts.Exposure, []facts.Incomplete, error) {
-	return nil, notComputed(facts.AnalysisExposure), ctx.Err()
+	return exposure.Exposure(ctx, rs, host, a.symbolic())
 }
 
-// Established implements facts.Analyzer: not computed yet.
+// Established implements facts.Analyzer: what happens to the replies of
+// connections the host and the containers open.
 func (a *Analyzer) Established(ctx context.Context, rs *parser.Ruleset, host facts.Host) ([]facts.Established, []facts.Incomplete, error) {
-	return nil, notComputed(facts.AnalysisEstablished), ctx.Err()
+	return exposure.Established(ctx, rs, host, a.symbolic())
 }
 
-// Reachable implements facts.Analyzer: always "unknown" for now.
+// Reachable implements facts.Analyzer: whether a new connection arriving
+// on an interface reaches a port, with a witness.
 func (a *Analyzer) Reachable(ctx context.Context, rs *parser.Ruleset, host facts.Host, q facts.Query) (facts.Answer, error) {
-	return facts.Answer{Known: false}, ctx.Err()
+	return exposure.Reachable(ctx, rs, host, q, a.symbolic())
+}
+
+// symbolic gives the path evaluations the analyzer's time budget.
+func (a *Analyzer) symbolic() symbolic.Options {
+	return symbolic.Options{Timeout: a.opts.withDefaults().Timeout}
 }

@@ -230,7 +230,13 @@ func checkOne(name string, bases []parser.Source, rd *reader, opts parser.Option
 	if len(bases) == 0 {
 		layout = dockerLayout(loaded.Ruleset)
 	}
-	an := newAnalyzer(budget)
+	// A ruleset that iptables-restore or the kernel would refuse is not
+	// analysed: what it lets through is not what any host would run. Its
+	// errors and the checks that read the rules alone are still reported.
+	var an facts.Analyzer
+	if len(loaded.Diags.Errors()) == 0 {
+		an = newAnalyzer(budget)
+	}
 	rep, err := linter.Check(context.Background(), loaded, lint.CheckOptions{Base: len(bases), Analyzer: an})
 	return rep, layout, err
 }

@@ -91,6 +91,12 @@ range_text(rg) := sprintf("%d", [rg[0]]) if rg[0] == rg[1]
 range_text(rg) := sprintf("%d:%d", [rg[0], rg[1]]) if rg[0] != rg[1]
 
 # at(x, message) is a related position.
+# iface names an external interface in a message; "(unnamed)" stands for
+# every interface the rules never name, such as a second uplink.
+iface(name) := "any interface the rules never name (a second uplink, say)" if name == "(unnamed)"
+
+iface(name) := name if name != "(unnamed)"
+
 at(x, message) := {"file": x.file, "line": x.line, "column": object.get(x, "column", 1), "message": message}
 
 # rule_finding(r, column, msg, related, witness) is a finding at rule r.

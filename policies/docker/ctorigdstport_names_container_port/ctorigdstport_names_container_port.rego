@@ -27,6 +27,7 @@ host_ports contains p.host_port if some p in input.docker.published
 findings contains f if {
 	some r in input.rules
 	r.table == "filter"
+	count(r.ctorigdstport) > 0 # names_container needs one; checked first, as most rules have none
 	lib.reached_from(r, "FORWARD")
 	missed := [p |
 		some p in input.docker.published

@@ -24,6 +24,8 @@ findings contains f if {
 	some x in input.analysis.exposure
 	x.kind == "container"
 	not x.depends_on_may_match
+	any_source(x)
+	not named_by_user(x)
 	not allowed(x)
 	p := x.container
 	related := array.concat(
@@ -31,11 +33,33 @@ findings contains f if {
 		[lib.at(s, sprintf("path: %s", [s.chain])) | some s in x.path],
 	)
 	f := {
-		"msg": sprintf("%s/%d, published to %s:%d, accepts new connections from %s on %s", [x.proto, x.witness.dport, p.container_addr, p.container_port, concat(", ", x.sources), x.interface]),
+		"msg": sprintf("%s/%d, published to %s:%d, accepts new connections from %s on %s", [x.proto, x.witness.dport, p.container_addr, p.container_port, concat(", ", x.sources), lib.iface(x.interface)]),
 		"file": x.accepted_by.file, "line": x.accepted_by.line, "column": x.accepted_by.column,
 		"table": x.accepted_by.table, "chain": x.accepted_by.chain, "rule": object.get(x.accepted_by, "rule", 0),
 		"related": related, "witness": x.witness,
 	}
+}
+
+# The connection is accepted from every source.
+any_source(x) if {
+	some s in x.sources
+	s in {"any", "0.0.0.0/0", "::/0"}
+}
+
+# A rule outside Docker's own chains accepts the connection and names its
+# port (--dport, --dports, --ctorigdstport): the user chose to expose it.
+named_by_user(x) if {
+	some r in input.rules
+	r.id == x.accepted_by.id
+	not docker_owned(r.table, r.chain)
+	count(r.dports) + count(r.ctorigdstport) > 0
+}
+
+docker_owned(table, chain) if {
+	some c in input.chains
+	c.table == table
+	c.name == chain
+	c.docker_owned
 }
 
 allowed(x) if {

@@ -29,6 +29,28 @@ test_allowed_sources_too_narrow if {
 	count(exposed_published_port.findings) == 1 with input as {"analysis": {"exposure": [exposure]}, "config": cfg}
 }
 
+test_named_by_user if {
+	# DOCKER-USER -p tcp -m conntrack --ctorigdstport 5432 -j ACCEPT: the
+	# user chose to expose the port.
+	x := object.union(exposure, {"accepted_by": {"file": "u.conf", "line": 3, "column": 1, "table": "filter", "chain": "DOCKER-USER", "rule": 1, "id": "filter/DOCKER-USER/1"}})
+	rules := [{"id": "filter/DOCKER-USER/1", "table": "filter", "chain": "DOCKER-USER", "dports": [], "ctorigdstport": [{"neg": false, "ranges": [[5432, 5432]]}]}]
+	chains := [{"table": "filter", "name": "DOCKER-USER", "docker_owned": false}]
+	count(exposed_published_port.findings) == 0 with input as {"analysis": {"exposure": [x]}, "rules": rules, "chains": chains, "config": {"allowed_exposed": []}}
+}
+
+test_docker_rule_names_port if {
+	# Docker's own DOCKER chain names the port: still Docker's doing.
+	x := object.union(exposure, {"accepted_by": {"file": "d.save", "line": 20, "column": 1, "table": "filter", "chain": "DOCKER", "rule": 1, "id": "filter/DOCKER/1"}})
+	rules := [{"id": "filter/DOCKER/1", "table": "filter", "chain": "DOCKER", "dports": [{"neg": false, "ranges": [[5432, 5432]]}], "ctorigdstport": []}]
+	chains := [{"table": "filter", "name": "DOCKER", "docker_owned": true}]
+	count(exposed_published_port.findings) == 1 with input as {"analysis": {"exposure": [x]}, "rules": rules, "chains": chains, "config": {"allowed_exposed": []}}
+}
+
+test_restricted_sources if {
+	x := object.union(exposure, {"sources": ["198.51.100.0/24"]})
+	count(exposed_published_port.findings) == 0 with input as {"analysis": {"exposure": [x]}, "config": {"allowed_exposed": []}}
+}
+
 test_not_computed if {
 	count(exposed_published_port.findings) == 0 with input as {"analysis": {}, "config": {"allowed_exposed": []}}
 }

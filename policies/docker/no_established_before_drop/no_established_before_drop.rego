@@ -17,6 +17,11 @@ package dfw.docker.no_established_before_drop
 
 findings contains f if {
 	some x in input.analysis.established
+
+	# The FORWARD path only: the replies of connections containers opened.
+	# (A host whose INPUT drops its own replies is broken in a way its owner
+	# notices at once; the check is about what Docker hosts get wrong.)
+	x.hook == "FORWARD"
 	x.verdict in {"DROP", "REJECT"}
 	d := x.dropped_by
 	f := {

@@ -27,7 +27,7 @@ findings contains f if {
 	rg[0] <= 1
 	rg[1] >= 65535
 	f := {
-		"msg": sprintf("new %s connections from %s to every port of the host are accepted on %s: filter INPUT for this interface too", [x.proto, concat(", ", x.sources), x.interface]),
+		"msg": sprintf("new %s connections from %s to every port of the host are accepted on %s: filter INPUT for this interface too", [x.proto, concat(", ", x.sources), lib.iface(x.interface)]),
 		"file": x.accepted_by.file, "line": x.accepted_by.line, "column": x.accepted_by.column,
 		"table": x.accepted_by.table, "chain": x.accepted_by.chain, "rule": object.get(x.accepted_by, "rule", 0),
 		"related": [lib.at(s, sprintf("path: %s", [s.chain])) | some s in x.path], "witness": x.witness,

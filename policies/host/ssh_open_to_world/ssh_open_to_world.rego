@@ -17,6 +17,8 @@
 #   severity: info
 package dfw.host.ssh_open_to_world
 
+import data.dfw.lib
+
 import data.dfw.docker.exposed_published_port as allow
 
 findings contains f if {
@@ -30,7 +32,7 @@ findings contains f if {
 	s in {"0.0.0.0/0", "::/0"}
 	not allow.allowed(x)
 	f := {
-		"msg": sprintf("ssh (tcp/22) accepts new connections from any address on %s: restrict the sources (-s), or put it behind a VPN", [x.interface]),
+		"msg": sprintf("ssh (tcp/22) accepts new connections from any address on %s: restrict the sources (-s), or put it behind a VPN", [lib.iface(x.interface)]),
 		"file": x.accepted_by.file, "line": x.accepted_by.line, "column": x.accepted_by.column,
 		"table": x.accepted_by.table, "chain": x.accepted_by.chain, "rule": object.get(x.accepted_by, "rule", 0),
 		"related": [], "witness": x.witness,
