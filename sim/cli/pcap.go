@@ -132,7 +132,6 @@ type flowTable struct {
 	m4   findex
 	m    map[wkey]uint32
 	slab [][]flow
-	str  [][]flowStrs // in step with slab
 	n    uint32
 }
 
@@ -156,12 +155,6 @@ func (ft *flowTable) slot(i uint32) *flow {
 	return &ft.slab[i/flowChunk][i%flowChunk]
 }
 
-// strs returns the strings of f.
-func (ft *flowTable) strs(f *flow) *flowStrs {
-	i := f.slot - 1
-	return &ft.str[i/flowChunk][i%flowChunk]
-}
-
 // get returns the flow of k, or nil.
 func (ft *flowTable) get(k wkey) *flow {
 	var i uint32
@@ -180,7 +173,6 @@ func (ft *flowTable) get(k wkey) *flow {
 func (ft *flowTable) add(k wkey) *flow {
 	if ft.n%flowChunk == 0 {
 		ft.slab = append(ft.slab, make([]flow, flowChunk))
-		ft.str = append(ft.str, make([]flowStrs, flowChunk))
 	}
 	ft.n++
 	f := ft.slot(ft.n)
@@ -344,12 +336,43 @@ type prev struct {
 	pktLocal, valid, isNew bool
 }
 
-// flowStrs are the strings of a flow, kept apart from it (flowTable.str)
-// so that the flows hold no pointer: interface names and the disposition
-// of the last packet (prev), and leftOut.
-type flowStrs struct {
-	out, physOut, disp, pktIn, pktPhysIn string
-	leftOut                              string
+// flowNames are the strings of a flow, interned (replayer.intern) so that
+// the flows hold no pointer: interface names and the disposition of the
+// last packet (prev), and leftOut (0: "").
+type flowNames struct {
+	out, physOut, disp, pktIn, pktPhysIn uint16
+	leftOut                              uint16
+}
+
+// intern returns the number of a name (an interface, a disposition), one
+// of a few: found by a scan of names (names[0] is ""), or in nameIdx past
+// the first 16.
+func (rp *replayer) intern(s string) uint16 {
+	if s == "" {
+		return 0
+	}
+	for i, n := range rp.names {
+		if n == s {
+			return uint16(i)
+		}
+	}
+	if i, ok := rp.nameIdx[s]; ok {
+		return i
+	}
+	if len(rp.names) >= 1<<16-1 {
+		panic("dfwsim --pcap: more than 65535 interface names")
+	}
+	i := uint16(len(rp.names))
+	if len(rp.names) < 16 {
+		rp.names = append(rp.names, s)
+		return i
+	}
+	if rp.nameIdx == nil {
+		rp.nameIdx = map[string]uint16{}
+	}
+	rp.nameIdx[s] = i
+	rp.names = append(rp.names, s)
+	return i
 }
 
 // result fills r with what sim.ReplyTo and sim.RelatedTo read of the
@@ -357,10 +380,10 @@ type flowStrs struct {
 func (rp *replayer) result(r *sim.Result, f *flow) {
 	// Field by field: r is the replayer's scratch, and its other fields
 	// stay zero.
-	st := rp.flows.strs(f)
+	nm, names := &f.nm, rp.names
 	r.Final = f.last.final.packet()
-	r.Out, r.PhysOut, r.Disposition = st.out, st.physOut, st.disp
-	r.Packet = sim.Packet{In: st.pktIn, PhysIn: st.pktPhysIn, Local: f.last.pktLocal}
+	r.Out, r.PhysOut, r.Disposition = names[nm.out], names[nm.physOut], names[nm.disp]
+	r.Packet = sim.Packet{In: names[nm.pktIn], PhysIn: names[nm.pktPhysIn], Local: f.last.pktLocal}
 }
 
 // flow is what the replay knows of one connection. It holds no pointer:
@@ -375,6 +398,7 @@ type flow struct {
 	// host (forwarded or sent), as it left (and flowStrs.leftOut its
 	// interface).
 	lastLeft wkey
+	nm       flowNames
 	local    bool // the host opened it (its first packet was outbound)
 	verdicts [3]bool
 	dropped  bool
@@ -421,7 +445,10 @@ type replayer struct {
 	otherFam uint64
 	res      sim.Result
 	inner    sim.Packet
-	// why is the reason routing dropped a flow, by flow slot.
+	// names holds the interned strings of the flows (intern); why, the
+	// reason routing dropped a flow, by flow slot.
+	names   []string
+	nameIdx map[string]uint16
 	prevRes sim.Result // scratch for outbound
 	why     map[uint32]string
 	jw      *bufio.Writer
@@ -483,7 +510,7 @@ func replayCapture(o replayOptions, s *sim.Sim, host *sim.Host, stdout, stderr i
 	} else {
 		s.Compile()
 	}
-	rp := &replayer{o: o, s: s, host: host, groups: map[groupKey]*dropGroup{}, unnamed: map[string]bool{}}
+	rp := &replayer{o: o, s: s, host: host, groups: map[groupKey]*dropGroup{}, unnamed: map[string]bool{}, names: []string{""}}
 	rp.dflt = o.in
 	if rp.dflt == "" {
 		for _, i := range host.Ifaces {
@@ -633,13 +660,14 @@ func (rp *replayer) packet(cp *capture.Packet) {
 	}
 	if k == f.origWire || (p.Inner == nil && !cp.Outbound && !f.last.valid) {
 		f.last = prev{final: packPkt(&res.Final), pktLocal: res.Packet.Local, valid: true}
-		st := rp.flows.strs(f)
-		st.out, st.physOut, st.disp, st.pktIn, st.pktPhysIn = res.Out, res.PhysOut, res.Disposition, res.Packet.In, res.Packet.PhysIn
+		nm := &f.nm
+		nm.out, nm.physOut, nm.disp = rp.intern(res.Out), rp.intern(res.PhysOut), rp.intern(res.Disposition)
+		nm.pktIn, nm.pktPhysIn = rp.intern(res.Packet.In), rp.intern(res.Packet.PhysIn)
 	}
 	if !cp.Outbound && (res.Disposition == sim.Forwarded || res.Disposition == sim.Sent) {
 		fk := keyOf(&res.Final)
 		f.lastLeft = fk
-		rp.flows.strs(f).leftOut = res.Out
+		f.nm.leftOut = rp.intern(res.Out)
 		if fc := fk.canon(); fc != ck {
 			if rp.flows.get(fc) == nil {
 				rp.flows.put(fc, f) // the connection after NAT
@@ -663,15 +691,15 @@ func (rp *replayer) outbound(f *flow, k wkey, iface string, p *sim.Packet) int {
 		p.Local, p.In = true, ""
 		return outLocal
 	}
-	st := rp.flows.strs(f)
-	if st.leftOut != "" && k == f.lastLeft && iface == st.leftOut {
-		st.leftOut = "" // one copy for each replayed packet
+	nm := &f.nm
+	if nm.leftOut != 0 && k == f.lastLeft && iface == rp.names[nm.leftOut] {
+		nm.leftOut = 0 // one copy for each replayed packet
 		return outLeaving
 	}
 	if !f.local && f.last.valid {
 		if p.Inner != nil {
 			if keyOf(p.Inner) == f.origWire {
-				if st.disp == sim.Dropped || st.disp == sim.Rejected {
+				if d := rp.names[nm.disp]; d == sim.Dropped || d == sim.Rejected {
 					return outDropped
 				}
 				prevRes := &rp.prevRes
@@ -682,7 +710,7 @@ func (rp *replayer) outbound(f *flow, k wkey, iface string, p *sim.Packet) int {
 				return outReply
 			}
 		} else if k == f.origWire.invert() {
-			if st.disp == sim.Dropped || st.disp == sim.Rejected {
+			if d := rp.names[nm.disp]; d == sim.Dropped || d == sim.Rejected {
 				return outDropped
 			}
 			prevRes := &rp.prevRes
