@@ -57,6 +57,12 @@ func (r *run) table(table string, ti int, chain string, hi int) verdict {
 		}
 		return verdict{kind: vAccept}
 	}
+	// f is the failing part of a rule that did not match, with Explain.
+	var f failure
+	fp := (*failure)(nil)
+	if r.s.Explain {
+		fp = &f
+	}
 	for {
 		if cl != nil {
 			// Skip the rules the index proved cannot match.
@@ -84,11 +90,6 @@ func (r *run) table(table string, ti int, chain string, hi int) verdict {
 			continue
 		}
 		rule := cur.Rules[i]
-		var f failure
-		fp := (*failure)(nil)
-		if r.s.Explain {
-			fp = &f
-		}
 		res, mm := ruleMatch(rule, &r.e, fp)
 		if res == maybe {
 			if rule == r.force {
