@@ -47,6 +47,12 @@ type ruleInfo struct {
 	// decides under-approximates the packets that this rule certainly
 	// takes out of the chain's flow.
 	decides pset.Set
+	// taken is the flow's taken set after the rule, as the pass that
+	// computes what the chain decides found it (hasTaken); the walk of
+	// the chain, whose taken sets are the same (they depend on the rules
+	// alone), reuses it instead of redoing the unions.
+	taken    pset.Set
+	hasTaken bool
 	// hasReachAll is set in chains that have a may-match rule, where
 	// reachAll tells whether some packet would reach the rule and match it
 	// with every may-match rule of the chain taken as matching.
@@ -81,6 +87,14 @@ type chainInfo struct {
 	mods    pset.FieldSet
 	hasMay  bool // some rule's must != may
 	visited uint8
+	// shareTaken is set when the rules' taken sets can be reused: the
+	// decided pass met no loop (which would make a callee decide nothing
+	// there, and something in the walk).
+	shareTaken bool
+	// index finds the rules that may match a set (index.go), built on
+	// first use.
+	index   *ruleIndex
+	indexed bool
 }
 
 // tableInfo is the analysis state of one table.
@@ -360,6 +374,7 @@ func (e *engine) decided(ci *chainInfo) (pset.Set, pset.FieldSet, error) {
 	back := func(s pset.Set) pset.Set { // current packets -> entry packets
 		return forget(s, mods&ci.fields)
 	}
+	share := true
 loop:
 	for _, ri := range ci.rules {
 		if err := e.check(); err != nil {
@@ -386,6 +401,9 @@ loop:
 			if err != nil {
 				return e.u.Empty(), allFields(), err
 			}
+			if ri.callee.visited == 1 {
+				share = false // a loop: the walk will see another d
+			}
 			if cm&^mods != 0 && fl.isEmpty() {
 				// Nothing comes here: no change to record. (Checked
 				// only where the answer matters.)
@@ -407,7 +425,11 @@ loop:
 				fl.restart(e.u.Empty(), forget(fl.matched(ri), m))
 			}
 		}
+		if share {
+			ri.taken, ri.hasTaken = fl.taken, true
+		}
 	}
+	ci.shareTaken = share
 	ret = ret.Union(back(fl.set())) // falling off the end returns
 	ci.decided = ret.Not()
 	ci.mods = mods
@@ -485,6 +507,13 @@ func (e *engine) walk(ci *chainInfo) error {
 	if ci.hasMay {
 		all = newFlow(ci.entry)
 	}
+	take := func(ri *ruleInfo, s pset.Set) {
+		if ci.shareTaken && ri.hasTaken {
+			fl.taken = ri.taken
+		} else {
+			fl.take(s)
+		}
+	}
 	for _, ri := range ci.rules {
 		if err := e.check(); err != nil {
 			return err
@@ -501,7 +530,7 @@ func (e *engine) walk(ci *chainInfo) error {
 		switch ri.eff {
 		case effVerdict, effReturn, effGoto:
 			ri.decides = ri.must
-			fl.take(ri.must)
+			take(ri, ri.must)
 			if ci.hasMay {
 				all.take(ri.may)
 			}
@@ -519,7 +548,7 @@ func (e *engine) walk(ci *chainInfo) error {
 					all.restart(decAll, forget(all.matched(ri).Diff(decAll), cm))
 				}
 			} else {
-				fl.take(ri.decides)
+				take(ri, ri.decides)
 				if ci.hasMay {
 					all.take(decAll)
 				}

@@ -132,13 +132,12 @@ func (s Set) Fields() FieldSet {
 	}
 	vn := u.validNodes()
 	var levels FieldSet
-	seen := map[uint32]bool{}
+	seen := u.visit()
 	var walk func(n uint32)
 	walk = func(n uint32) {
-		if n <= bddTrue || seen[n] || vn[n] {
+		if n <= bddTrue || seen(n) || vn[n] {
 			return
 		}
-		seen[n] = true
 		nd := u.d.nodes[n]
 		levels = levels.With(u.lvlField[nd.level])
 		walk(nd.lo)
@@ -201,13 +200,12 @@ func (s Set) BitBounds(f Field, skip, n int) (lo, hi uint64, ok bool) {
 	// The nodes where paths from the root cross into the window (or
 	// below it, if they skip it).
 	var cut []uint32
-	seen := map[uint32]bool{}
+	seen := u.visit()
 	var walk func(n uint32)
 	walk = func(n uint32) {
-		if seen[n] {
+		if seen(n) {
 			return
 		}
-		seen[n] = true
 		if n == bddFalse {
 			return
 		}
@@ -295,4 +293,26 @@ func (s Set) CountValues(f Field) float64 {
 	}
 	l := min(u.d.level(p), end)
 	return count(p) * math.Ldexp(1, int(l-fi.off))
+}
+
+// visit starts a walk over nodes: the function it returns reports whether
+// a node was seen before in this walk, and marks it. One walk at a time.
+func (u *Universe) visit() func(n uint32) bool {
+	if len(u.marks) < len(u.d.nodes) {
+		u.marks = make([]uint32, len(u.d.nodes)+len(u.d.nodes)/2)
+		u.stamp = 0
+	}
+	u.stamp++
+	if u.stamp == 0 { // wrapped: clear
+		clear(u.marks)
+		u.stamp = 1
+	}
+	marks, stamp := u.marks, u.stamp
+	return func(n uint32) bool {
+		if marks[n] == stamp {
+			return true
+		}
+		marks[n] = stamp
+		return false
+	}
 }

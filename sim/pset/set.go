@@ -148,8 +148,23 @@ func (s Set) Forget(f Field) Set {
 // bitsBDD is (x & mask) == (value & mask) over field f, not intersected
 // with valid.
 func (u *Universe) bitsBDD(f Field, mask, value wide) uint32 {
+	return u.bitsOn(f, mask, value, bddTrue)
+}
+
+// bitsSet is the Set of bitsBDD: when f lies above every variable of
+// valid, the path is built on valid directly (what intersecting with
+// valid would give, without building the path twice).
+func (u *Universe) bitsSet(f Field, mask, value wide) Set {
+	if fi := u.fields[f]; fi.off+fi.width <= u.d.level(u.valid) {
+		return Set{u, u.bitsOn(f, mask, value, u.valid)}
+	}
+	return u.set(u.bitsBDD(f, mask, value))
+}
+
+// bitsOn is bitsBDD with leaf in place of true.
+func (u *Universe) bitsOn(f Field, mask, value wide, leaf uint32) uint32 {
 	fi := u.fields[f]
-	r := bddTrue
+	r := leaf
 	for j := fi.width - 1; j >= 0; j-- {
 		k := fi.width - 1 - j
 		if !mask.bit(k) {
@@ -209,14 +224,14 @@ func (u *Universe) Eq(f Field, v uint64) Set {
 	if m := maxOf(u.fields[f].width); m.less(wideOf(v)) {
 		return u.Empty()
 	}
-	return u.set(u.eqBDD(f, wideOf(v)))
+	return u.bitsSet(f, maxOf(u.fields[f].width), wideOf(v))
 }
 
 // Bits is the set of packets with (field & mask) == (value & mask), for TCP
 // flags, marks, TOS and any field of up to 64 bits.
 func (u *Universe) Bits(f Field, mask, value uint64) Set {
 	u.check(f)
-	return u.set(u.bitsBDD(f, wideOf(mask), wideOf(value)))
+	return u.bitsSet(f, wideOf(mask), wideOf(value))
 }
 
 // Prefix is the set of packets whose address field f satisfies
@@ -226,7 +241,7 @@ func (u *Universe) Bits(f Field, mask, value uint64) Set {
 func (u *Universe) Prefix(f Field, addr, mask netip.Addr) Set {
 	u.checkAddr(f, addr)
 	u.checkAddr(f, mask)
-	return u.set(u.bitsBDD(f, addrWide(mask), addrWide(addr)))
+	return u.bitsSet(f, addrWide(mask), addrWide(addr))
 }
 
 // CIDR is Prefix with a contiguous mask.
@@ -237,7 +252,7 @@ func (u *Universe) CIDR(f Field, p netip.Prefix) Set {
 	for k := w - 1; k >= w-int32(p.Bits()); k-- {
 		mask.setBit(k)
 	}
-	return u.set(u.bitsBDD(f, mask, addrWide(p.Addr())))
+	return u.bitsSet(f, mask, addrWide(p.Addr()))
 }
 
 // AddrRange is the set of packets whose address field f lies in [lo, hi].
@@ -250,7 +265,7 @@ func (u *Universe) AddrRange(f Field, lo, hi netip.Addr) Set {
 // EqAddr is the set of packets whose address field f is a.
 func (u *Universe) EqAddr(f Field, a netip.Addr) Set {
 	u.checkAddr(f, a)
-	return u.set(u.eqBDD(f, addrWide(a)))
+	return u.bitsSet(f, maxOf(u.fields[f].width), addrWide(a))
 }
 
 func (u *Universe) checkAddr(f Field, a netip.Addr) {

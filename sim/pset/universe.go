@@ -169,6 +169,9 @@ type Universe struct {
 	// vnodes are the nodes of valid, validFields the fields they test.
 	vnodes      map[uint32]bool
 	validFields FieldSet
+	// marks and stamp mark the nodes a walk has seen (visit).
+	marks []uint32
+	stamp uint32
 }
 
 // Options configures [New].
