@@ -235,6 +235,9 @@ func (l *Linter) Check(ctx context.Context, loaded *parser.Loaded, opts CheckOpt
 	for _, f := range found {
 		if base[f.File] {
 			var ok bool
+			if !pathFinding[f.ID] {
+				continue
+			}
 			if f, ok = relocate(f, base); !ok {
 				continue
 			}
@@ -254,6 +257,12 @@ func (l *Linter) Check(ctx context.Context, loaded *parser.Loaded, opts CheckOpt
 	rep.finish()
 	return rep, nil
 }
+
+// pathFinding are the checks about what a packet's path through the whole
+// ruleset lets through: their finding concerns a checked file whenever the
+// path runs through one of its rules, even if the deciding rule is in a
+// --base file.
+var pathFinding = map[string]bool{"DFW201": true, "DFW204": true, "DFW206": true, "DFW301": true, "DFW304": true}
 
 // relocate moves a finding that points into a --base file to the last of
 // its related positions that lies in a checked file: e.g. a published port

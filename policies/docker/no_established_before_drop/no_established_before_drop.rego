@@ -1,12 +1,13 @@
 # METADATA
 # title: replies are dropped before any RELATED,ESTABLISHED accept
 # description: |
-#   The replies to connections the host or its containers open come back
-#   as ESTABLISHED packets through INPUT or FORWARD (DOCKER-USER first). A
-#   DROP or REJECT that takes them before a "--ctstate RELATED,ESTABLISHED
-#   -j ACCEPT" cuts every outgoing connection. Consumes
-#   input.analysis.established (the fate of a reply per hook and external
-#   interface, with the dropping rule); silent until computed.
+#   The replies to connections containers open come back on the uplink
+#   as ESTABLISHED packets through FORWARD (DOCKER-USER first). A DROP or
+#   REJECT on that path that takes them before a "--ctstate
+#   RELATED,ESTABLISHED" accept or RETURN cuts every outgoing connection
+#   of every container. Consumes input.analysis.established (the fate of
+#   a reply per hook and external interface, with the dropping rule);
+#   only its FORWARD entries; silent until computed.
 # related_resources:
 #   - description: iptables-extensions(8), conntrack
 #     ref: https://ipset.netfilter.org/iptables-extensions.man.html
