@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"strings"
 	"testing"
 
@@ -185,9 +186,12 @@ func reference(rs *parser.Ruleset) (reach, reachAll map[*parser.Rule]bool) {
 // uses. The projections and the start \ taken flow change the cost, not
 // the answer.
 func TestExact(t *testing.T) {
-	n := 300
+	n := 120
 	if testing.Short() {
-		n = 90
+		n = 45
+	}
+	if os.Getenv("DFW_ANALYSIS_LONG") != "" {
+		n = 1500
 	}
 	checked := map[Status]int{}
 	for seed := 0; seed < n; seed++ {

@@ -118,9 +118,12 @@ func chainRuleset(rng *rand.Rand) string {
 // in the trace of a random packet, and deleting a rule called redundant
 // changes no random packet's verdict and disposition.
 func TestSoundness(t *testing.T) {
-	n := 300
+	n := 150
 	if testing.Short() {
 		n = 60
+	}
+	if os.Getenv("DFW_ANALYSIS_LONG") != "" {
+		n = 1500
 	}
 	packets := 300
 	host := agreement.TopologyHost()
