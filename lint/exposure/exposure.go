@@ -85,7 +85,80 @@ func Exposure(ctx context.Context, rs *parser.Ruleset, host facts.Host, opts sym
 		}
 		out = append(out, e)
 	}
-	return out, incomplete(inc), ctx.Err()
+	return dropAssumedExposure(rs, host, out), incomplete(inc), ctx.Err()
+}
+
+// unnamedLabel is how the symbolic evaluator names the interfaces the rules
+// never name.
+const unnamedLabel = "(unnamed)"
+
+// assumedOnly reports the interfaces that the host model assumed (an
+// uplink it had to name) but that neither the rules nor the configuration
+// name: they behave exactly as "(unnamed)" does, so their rows repeat its
+// rows under another name.
+func assumedOnly(rs *parser.Ruleset, host facts.Host, labels []string) map[string]bool {
+	hasUnnamed := false
+	for _, l := range labels {
+		hasUnnamed = hasUnnamed || l == unnamedLabel
+	}
+	if !hasUnnamed || host.Source == "config" {
+		return nil
+	}
+	named := map[string]bool{}
+	var prefixes []string
+	note := func(m *parser.IfaceMatch) {
+		if m == nil {
+			return
+		}
+		if m.Wildcard {
+			prefixes = append(prefixes, m.Name)
+		} else {
+			named[m.Name] = true
+		}
+	}
+	for _, t := range rs.Tables {
+		for _, c := range t.Order {
+			for _, r := range c.Rules {
+				note(r.In)
+				note(r.Out)
+				for _, m := range r.Matches {
+					if pd, ok := m.Spec.(*parser.PhysdevMatch); ok {
+						note(pd.In)
+						note(pd.Out)
+					}
+				}
+			}
+		}
+	}
+	out := map[string]bool{}
+	for _, l := range labels {
+		if l == unnamedLabel || named[l] || strings.HasSuffix(l, "(unnamed)") {
+			continue
+		}
+		covered := false
+		for _, p := range prefixes {
+			covered = covered || strings.HasPrefix(l, p)
+		}
+		if !covered {
+			out[l] = true
+		}
+	}
+	return out
+}
+
+func dropAssumedExposure(rs *parser.Ruleset, host facts.Host, rows []facts.Exposure) []facts.Exposure {
+	var labels []string
+	for _, r := range rows {
+		labels = append(labels, r.Interface)
+	}
+	drop := assumedOnly(rs, host, labels)
+	out := rows[:0]
+	for _, r := range rows {
+		if !drop[r.Interface] {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // Established tells the fate of replies (conntrack state ESTABLISHED) to
@@ -148,10 +221,18 @@ func Established(ctx context.Context, rs *parser.Ruleset, host facts.Host, opts 
 			out = append(out, est)
 		}
 	}
-	if out == nil {
-		out = []facts.Established{}
+	var labels []string
+	for _, e := range out {
+		labels = append(labels, e.Interface)
 	}
-	return out, incs, ctx.Err()
+	drop := assumedOnly(rs, host, labels)
+	kept := []facts.Established{}
+	for _, e := range out {
+		if !drop[e.Interface] {
+			kept = append(kept, e)
+		}
+	}
+	return kept, incs, ctx.Err()
 }
 
 // decided is the rule or policy that dropped or rejected a class.

@@ -34,6 +34,6 @@ findings contains f if {
 		"msg": sprintf("ssh (tcp/22) accepts new connections from any address on %s: restrict the sources (-s), or put it behind a VPN", [lib.iface(x.interface)]),
 		"file": x.accepted_by.file, "line": x.accepted_by.line, "column": x.accepted_by.column,
 		"table": x.accepted_by.table, "chain": x.accepted_by.chain, "rule": object.get(x.accepted_by, "rule", 0),
-		"related": [], "witness": x.witness,
+		"related": [], "witness": object.union(x.witness, {"dport": 22}),
 	}
 }
