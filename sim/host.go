@@ -229,7 +229,8 @@ func (h *Host) lookup(dst netip.Addr) (route, bool) {
 			if p.Addr().Is6() != dst.Is6() {
 				continue
 			}
-			if p.Masked().Contains(dst) && p.Bits() > bestBits {
+			// Contains ignores the host bits of p, as Masked().Contains would.
+			if p.Bits() > bestBits && p.Contains(dst) {
 				best, bestBits = route{dev: i.Name, src: p.Addr()}, p.Bits()
 			}
 		}

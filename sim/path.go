@@ -62,7 +62,7 @@ func (r *run) bridgedTo(br *Iface) *Port {
 		return nil
 	}
 	for _, a := range br.Addrs {
-		if a.Masked().Contains(p.Dst) {
+		if a.Contains(p.Dst) { // host bits ignored, as Masked().Contains
 			if pt := br.PortFor(p.Dst); pt != nil {
 				if pt.Name == p.PhysIn {
 					// Addressed to the sender itself: such a frame can only
