@@ -305,26 +305,36 @@ func (l *Linter) Eval(ctx context.Context, doc *facts.Document, rs *parser.Rules
 	if err != nil {
 		return nil, nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, l.timeout)
-	defer cancel()
-	ctx = context.WithValue(ctx, stateKey{}, &evalState{rs: rs, host: doc.Host, an: an})
+	parent := context.WithValue(ctx, stateKey{}, &evalState{rs: rs, host: doc.Host, an: an})
 	var out []Finding
 	var perrs []Position
 	for _, c := range l.checks {
 		if l.cfg.disabled(c.ID, c.Name) {
 			continue
 		}
+		if err := parent.Err(); err != nil {
+			return nil, nil, err
+		}
+		// Each check has the whole timeout: one slow check does not
+		// silence the others.
+		ctx, cancel := context.WithTimeout(parent, l.timeout)
 		rs, err := c.pq.Eval(ctx, rego.EvalParsedInput(input))
+		timedOut := err != nil && parent.Err() == nil && errors.Is(ctx.Err(), context.DeadlineExceeded)
+		cancel()
 		if err != nil {
-			if ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			switch {
+			case timedOut && c.Builtin:
+				// A built-in check cut short is an analysis cut short: a
+				// warning that says what is missing, never a silent pass.
+				out = append(out, incompleteCheck(c, l.timeout, doc))
+			case timedOut:
 				perrs = append(perrs, Position{File: c.File, Line: 1, Column: 1,
-					Message: fmt.Sprintf("policy %s: evaluation stopped after %s (timeout) checking %s; the policies after it did not run (--policy-timeout raises the limit)", c.Package, l.timeout, checkedFiles(doc))})
-				break
+					Message: fmt.Sprintf("policy %s: evaluation stopped after %s (timeout) checking %s (--policy-timeout raises the limit)", c.Package, l.timeout, checkedFiles(doc))})
+			case parent.Err() != nil:
+				return nil, nil, parent.Err()
+			default:
+				perrs = append(perrs, evalError(c, err))
 			}
-			if parent := context.Cause(ctx); parent != nil && !errors.Is(parent, context.DeadlineExceeded) {
-				return nil, nil, parent
-			}
-			perrs = append(perrs, evalError(c, err))
 			continue
 		}
 		fs, err := decodeFindings(c, rs, doc)
@@ -335,6 +345,24 @@ func (l *Linter) Eval(ctx context.Context, doc *facts.Document, rs *parser.Rules
 		out = append(out, fs...)
 	}
 	return out, perrs, nil
+}
+
+// incompleteCheck is the DFW902 finding for a built-in check that ran out
+// of time on a ruleset.
+func incompleteCheck(c *check, timeout time.Duration, doc *facts.Document) Finding {
+	file := ""
+	for _, f := range doc.Files {
+		if !f.Base {
+			file = f.Name
+			break
+		}
+	}
+	return Finding{
+		ID: "DFW902", Name: "analysis-incomplete", Severity: "warning",
+		Message: fmt.Sprintf("check %s (%s) stopped after %s (--policy-timeout raises the limit): what it would have found on this ruleset is not reported",
+			c.ID, c.Name, timeout),
+		File: file, Line: 1, Column: 1, Related: []Position{}, Witness: json.RawMessage("null"),
+	}
 }
 
 // checkedFiles names the files a document checks (its --base files
