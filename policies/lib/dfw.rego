@@ -6,7 +6,7 @@
 package dfw.lib
 
 # chains maps "table/CHAIN" to the chain object.
-chains[c.id] := c if some c in input.chains
+chains := {c.id: c | some c in input.chains} # one object, built once: a lookup is O(1)
 
 # bridge_names are Docker's bridges and the bridge interfaces the rules name.
 bridge_names contains b.name if some b in input.docker.bridges

@@ -23,7 +23,9 @@ package dfw.graph.may_match_dependence
 
 import data.dfw.lib
 
-rules_by_id[r.id] := r if some r in input.rules
+# One object, built once (a partial rule looked up by id ran over every
+# rule at each lookup: rules × findings).
+rules_by_id := {r.id: r | some r in input.rules}
 
 findings contains f if {
 	some r in input.rules
