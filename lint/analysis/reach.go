@@ -191,7 +191,9 @@ func classify(r *parser.Rule) (effect, pset.FieldSet) {
 }
 
 func newEngine(ctx context.Context, rs *parser.Ruleset, maxNodes int) *engine {
-	e := &engine{ctx: ctx, rs: rs, u: pset.ForRuleset(rs), maxNodes: maxNodes, byRule: map[*parser.Rule]*ruleInfo{}}
+	opts := pset.RulesetOptions(rs)
+	opts.Order = variableOrder(rs)
+	e := &engine{ctx: ctx, rs: rs, u: pset.New(opts), maxNodes: maxNodes, byRule: map[*parser.Rule]*ruleInfo{}}
 	for _, t := range rs.SortedTables() {
 		ti := &tableInfo{t: t, byName: map[string]*chainInfo{}}
 		for _, c := range t.Order {

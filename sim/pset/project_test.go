@@ -3,6 +3,8 @@ package pset
 import (
 	"math/rand/v2"
 	"testing"
+
+	"github.com/dfw-project/dfw/parser"
 )
 
 // TestProjectOps checks ForgetFields against repeated Forget, Fields
@@ -91,6 +93,25 @@ func TestProjectOps(t *testing.T) {
 			}
 			if lo > 0 && s.Overlaps(low(lo-1)) || hi < 0xffff && s.Overlaps(low(hi+1)) {
 				t.Fatalf("set %d: low bits of %v outside the bounds [%d, %d]", i, f, lo, hi)
+			}
+		}
+	}
+}
+
+// TestOrderOption: a universe with another variable order holds the same
+// sets (checked against the brute-force predicates).
+func TestOrderOption(t *testing.T) {
+	u := New(Options{Family: parser.IPv4, Ifaces: ruleIfaces, Order: []Field{Src, Sport, Proto, Dport}})
+	if o := u.Order(); o[0] != Src || o[3] != Dport || len(o) != int(NumFields) {
+		t.Fatalf("order %v", o)
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	for i := 0; i < 200; i++ {
+		pr := randPred(u, r, 4)
+		for j := 0; j < 100; j++ {
+			p := randPoint(r)
+			if got, want := Contains(pr.s, p), pr.in(p); got != want {
+				t.Fatalf("set %d point %+v: Contains=%v, brute force %v", i, p, got, want)
 			}
 		}
 	}

@@ -180,6 +180,11 @@ type Options struct {
 	// Ifaces are interface names to enumerate; a trailing '+' marks a
 	// wildcard prefix. [ForRuleset] fills it from the rules.
 	Ifaces []string
+	// Order, when set, puts these fields at the top of the variable
+	// order, in this order; the others follow in the default order. It
+	// changes the cost of the operations, never their results (but
+	// Witness fixes fields in variable order).
+	Order []Field
 }
 
 // defaultOrder is the variable order, top first. Small, often-tested fields
@@ -202,6 +207,12 @@ const maxIfaceName = 15
 // mention, plus extra names (the host model's interfaces; a trailing '+'
 // marks a wildcard).
 func ForRuleset(rs *parser.Ruleset, extra ...string) *Universe {
+	return New(RulesetOptions(rs, extra...))
+}
+
+// RulesetOptions are the options ForRuleset uses: the family and the
+// interface names of rs, plus extra.
+func RulesetOptions(rs *parser.Ruleset, extra ...string) Options {
 	names := append([]string(nil), extra...)
 	add := func(m *parser.IfaceMatch) {
 		if m == nil {
@@ -227,7 +238,7 @@ func ForRuleset(rs *parser.Ruleset, extra ...string) *Universe {
 			}
 		}
 	}
-	return New(Options{Family: rs.Family, Ifaces: names})
+	return Options{Family: rs.Family, Ifaces: names}
 }
 
 // New builds a universe. The interface symbols are, in code order: every
@@ -287,6 +298,16 @@ func New(opts Options) *Universe {
 		}
 	}
 	u.order = defaultOrder
+	if len(opts.Order) > 0 {
+		var seen FieldSet
+		u.order = nil
+		for _, f := range append(append([]Field(nil), opts.Order...), defaultOrder...) {
+			if f < NumFields && !seen.Has(f) {
+				seen = seen.With(f)
+				u.order = append(u.order, f)
+			}
+		}
+	}
 	var off int32
 	for _, f := range u.order {
 		u.fields[f].off = off
