@@ -106,6 +106,8 @@ const (
 	// milliseconds: generous, so that a loaded machine (several kernel
 	// test packages at once on two CPUs) does not fail a case.
 	sentinelWait = 20 * time.Second
+	// sentinelResend is how long to wait before sending a sentinel again.
+	sentinelResend = 500 * time.Millisecond
 )
 
 // NewFlow flushes conntrack and starts a flow.
@@ -624,6 +626,8 @@ func (t *Topology) readCaptures() []arrival {
 func (t *Topology) sentinel(from string) ([]logEvent, error) {
 	t.sentinelSeq++
 	seq := t.sentinelSeq
+	var fd int
+	var frame []byte
 	if from == Host {
 		lo := netip.MustParseAddr("127.0.0.1")
 		pkt, err := buildSentinel(lo, lo, seq)
@@ -631,26 +635,26 @@ func (t *Topology) sentinel(from string) ([]logEvent, error) {
 			return nil, err
 		}
 		zero := make([]byte, 6)
-		frame, err := buildFrame(zero, zero, pkt)
-		if err != nil {
+		if frame, err = buildFrame(zero, zero, pkt); err != nil {
 			return nil, err
 		}
-		if _, err := unix.Write(t.loFD, frame); err != nil {
-			return nil, fmt.Errorf("sentinel on lo: %w", err)
-		}
+		fd = t.loFD
 	} else {
 		l := leafByName(from)
 		pkt, err := buildSentinel(l.addr.Addr(), l.gw, seq)
 		if err != nil {
 			return nil, err
 		}
-		frame, err := buildFrame(l.gwMAC(), l.mac, pkt)
-		if err != nil {
+		if frame, err = buildFrame(l.gwMAC(), l.mac, pkt); err != nil {
 			return nil, err
 		}
-		if _, err := unix.Write(t.caps[from], frame); err != nil {
-			return nil, fmt.Errorf("sentinel from %s: %w", from, err)
+		fd = t.caps[from]
+	}
+	send := func() error {
+		if _, err := unix.Write(fd, frame); err != nil {
+			return fmt.Errorf("sentinel from %s: %w", from, err)
 		}
+		return nil
 	}
 	isMine := func(e logEvent) bool {
 		if e.prefix != "SENT" || len(e.payload) < 24 {
@@ -660,12 +664,25 @@ func (t *Topology) sentinel(from string) ([]logEvent, error) {
 		return len(e.payload) >= ihl+4 && e.payload[9] == sentinelProto &&
 			uint32(e.payload[ihl])<<24|uint32(e.payload[ihl+1])<<16|uint32(e.payload[ihl+2])<<8|uint32(e.payload[ihl+3]) == seq
 	}
-	events, found, err := t.nfl.waitFor(isMine, sentinelWait)
-	if err != nil {
-		return events, err
+	if err := send(); err != nil {
+		return nil, err
 	}
-	if !found {
-		return events, fmt.Errorf("sentinel %d from %s not observed within %v (harness broken?)", seq, from, sentinelWait)
+	var all []logEvent
+	deadline := time.Now().Add(sentinelWait)
+	for {
+		events, found, err := t.nfl.waitFor(isMine, min(sentinelResend, time.Until(deadline)))
+		all = append(all, events...)
+		if err != nil || found {
+			return all, err
+		}
+		if time.Until(deadline) <= 0 {
+			return all, fmt.Errorf("sentinel %d from %s not observed within %v (harness broken?)", seq, from, sentinelWait)
+		}
+		// A frame can be lost right after the topology is (re)built, before
+		// a new bridge port forwards: send the same sentinel again (it is
+		// recognised by its number, and the observer drops it).
+		if err := send(); err != nil {
+			return all, err
+		}
 	}
-	return events, nil
 }
