@@ -46,7 +46,7 @@ run() {
 	local label=$1 list=$2 jobs=$3
 	/usr/bin/time -f '%e %M' -o "$tmp/time.$label" \
 		"$tmp/dfwlint" check -j "$jobs" --format json $(cat "$list") >"$tmp/out.$label.json" || true
-	read -r wall rss <"$tmp/time.$label"
+	read -r wall rss < <(tail -n 1 "$tmp/time.$label") # GNU time may write "Command exited with non-zero status" first
 	echo "$wall $rss"
 }
 median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
