@@ -48,3 +48,29 @@ func TestRobustUnknownTableOneError(t *testing.T) {
 		t.Errorf("got\n%s\nwant %s", got, want)
 	}
 }
+
+// iptables completes a short IPv4 network address with zeros: "-s 0/0",
+// "-d 10/8" and "-s 192.168/16" load (xtables' "autocomplete"); "-s 10.0.0"
+// is 10.0.0.0. A bad part is still an error.
+func TestRobustShortIPv4(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"0/0", "0.0.0.0/0"}, {"10/8", "10.0.0.0/8"}, {"192.168/16", "192.168.0.0/16"}, {"10.1.2", "10.1.2.0/32"},
+	} {
+		addr, mask, err := parseAddrMask(tc.in, IPv4)
+		if err != nil {
+			t.Errorf("%s: %v", tc.in, err)
+			continue
+		}
+		if got := formatAddrMask(addr, mask); got != tc.want {
+			t.Errorf("%s: %s, want %s", tc.in, got, tc.want)
+		}
+	}
+	for _, bad := range []string{"256/8", "10..1", "1.2.3.4.5", "-1", "0x10", ""} {
+		if _, _, err := parseAddrMask(bad, IPv4); err == nil {
+			t.Errorf("%s: no error", bad)
+		}
+	}
+	if _, _, err := parseAddrMask("0/0", IPv6); err == nil {
+		t.Errorf("0/0 in IPv6: no error")
+	}
+}

@@ -170,6 +170,11 @@ func parsePortList(s string) ([]Range, error) {
 func parseAddrMask(s string, fam Family) (addr, mask netip.Addr, err error) {
 	a, m, hasMask := strings.Cut(s, "/")
 	addr, err = netip.ParseAddr(a)
+	if err != nil && fam != IPv6 {
+		if short, ok := shortIPv4(a); ok {
+			addr, err = short, nil
+		}
+	}
 	if err != nil {
 		if looksLikeHostname(a) {
 			return addr, mask, fmt.Errorf("%w: %q (dfw does not resolve names; write the address)", ErrHostname, a)
@@ -197,6 +202,29 @@ func parseAddrMask(s string, fam Family) (addr, mask netip.Addr, err error) {
 		}
 	}
 	return andAddr(addr, mask), mask, nil
+}
+
+// shortIPv4 reads an IPv4 network address of one to three parts, which
+// iptables completes with zeros ("autocomplete, this is a network
+// address" in xtables): "0" is 0.0.0.0, "10" 10.0.0.0, "192.168"
+// 192.168.0.0. So "-s 0/0" and "-d 10/8" load.
+func shortIPv4(s string) (netip.Addr, bool) {
+	parts := strings.Split(s, ".")
+	if len(parts) > 3 {
+		return netip.Addr{}, false
+	}
+	var b [4]byte
+	for i, p := range parts {
+		if p == "" || len(p) > 3 || strings.Trim(p, "0123456789") != "" {
+			return netip.Addr{}, false
+		}
+		n, err := strconv.Atoi(p)
+		if err != nil || n > 255 {
+			return netip.Addr{}, false
+		}
+		b[i] = byte(n)
+	}
+	return netip.AddrFrom4(b), true
 }
 
 func famOf(a netip.Addr) Family {
