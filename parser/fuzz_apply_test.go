@@ -2,7 +2,8 @@ package parser
 
 import (
 	"bytes"
-	"strings"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -16,7 +17,11 @@ func FuzzApplyNoflush(f *testing.F) {
 	f.Add([]byte("*filter\n-N X\n-A X -j ACCEPT\n-E X Y\n-I INPUT 1 -j Y\n-D INPUT 1\n-X Y\n-P FORWARD ACCEPT\n-Z\nCOMMIT\n"))
 	f.Add([]byte("*nat\n:DOCKER - [0:0]\n-A DOCKER -p tcp --dport 81 -j DNAT --to 172.17.0.2:80\n-R DOCKER 1 -j RETURN\nCOMMIT\n"))
 	f.Add([]byte("*filter\n-A INPUT -j NOPE\n-D INPUT -j ACCEPT\n-X DOCKER\n:INPUT BAD\nCOMMIT\n"))
-	base := []byte(dockerBase)
+	// The usual base of an overlay: the seed's Docker 20.10 host.
+	base, err := os.ReadFile(filepath.Join("..", "testdata", "seed", "docker-20.10.save"))
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, overlay []byte) {
 		l := Load([]Source{{Name: "live.save", Data: bytes.Clone(base)}, {Name: "iptables.conf", Data: overlay}}, Options{})
 		for _, e := range l.Diags {
@@ -42,40 +47,3 @@ func FuzzApplyNoflush(f *testing.F) {
 		}
 	})
 }
-
-// dockerBase is a Docker 20.10 host's ruleset, the usual base of an overlay.
-var dockerBase = strings.TrimSpace(`
-*nat
-:PREROUTING ACCEPT [0:0]
-:INPUT ACCEPT [0:0]
-:OUTPUT ACCEPT [0:0]
-:POSTROUTING ACCEPT [0:0]
-:DOCKER - [0:0]
--A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER
--A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER
--A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE
--A DOCKER -i docker0 -j RETURN
--A DOCKER ! -i docker0 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.17.0.2:80
-COMMIT
-*filter
-:INPUT ACCEPT [0:0]
-:FORWARD DROP [0:0]
-:OUTPUT ACCEPT [0:0]
-:DOCKER - [0:0]
-:DOCKER-ISOLATION-STAGE-1 - [0:0]
-:DOCKER-ISOLATION-STAGE-2 - [0:0]
-:DOCKER-USER - [0:0]
--A FORWARD -j DOCKER-USER
--A FORWARD -j DOCKER-ISOLATION-STAGE-1
--A FORWARD -o docker0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
--A FORWARD -o docker0 -j DOCKER
--A FORWARD -i docker0 ! -o docker0 -j ACCEPT
--A FORWARD -i docker0 -o docker0 -j ACCEPT
--A DOCKER -d 172.17.0.2/32 ! -i docker0 -o docker0 -p tcp -m tcp --dport 80 -j ACCEPT
--A DOCKER-ISOLATION-STAGE-1 -i docker0 ! -o docker0 -j DOCKER-ISOLATION-STAGE-2
--A DOCKER-ISOLATION-STAGE-1 -j RETURN
--A DOCKER-ISOLATION-STAGE-2 -o docker0 -j DROP
--A DOCKER-ISOLATION-STAGE-2 -j RETURN
--A DOCKER-USER -j RETURN
-COMMIT
-`) + "\n"
