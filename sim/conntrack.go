@@ -98,33 +98,33 @@ type Conn struct {
 // two IPv4 addresses under a 16-byte key in an open-addressing table
 // (ctindex.go), others in a map under the Tuple.
 type Conntrack struct {
-	m4   index4
+	m4   Index4
 	m    map[Tuple]uint32
 	slab [][]Conn
 	n    uint32 // slots used
 }
 
-// ctKey4 is the compact key of a tuple of two IPv4 addresses: 16 bytes,
-// no padding, no pointers.
-type ctKey4 struct {
-	src, dst uint32
-	ports    uint32 // sport<<16 | dport
-	proto    uint32
+// Key4 is the compact key of a tuple of two IPv4 addresses: 16 bytes,
+// no padding, no pointers (the key of Index4).
+type Key4 struct {
+	Src, Dst uint32
+	Ports    uint32 // sport<<16 | dport
+	Proto    uint32
 }
 
 const slabChunk = 1024
 
 // key4 returns the compact key of t, if its addresses are both IPv4.
-func key4(t *Tuple) (ctKey4, bool) {
+func key4(t *Tuple) (Key4, bool) {
 	if !t.Src.Is4() || !t.Dst.Is4() {
-		return ctKey4{}, false
+		return Key4{}, false
 	}
 	s, d := t.Src.As4(), t.Dst.As4()
-	return ctKey4{
-		src:   uint32(s[0])<<24 | uint32(s[1])<<16 | uint32(s[2])<<8 | uint32(s[3]),
-		dst:   uint32(d[0])<<24 | uint32(d[1])<<16 | uint32(d[2])<<8 | uint32(d[3]),
-		ports: uint32(t.SPort)<<16 | uint32(t.DPort),
-		proto: uint32(t.Proto),
+	return Key4{
+		Src:   uint32(s[0])<<24 | uint32(s[1])<<16 | uint32(s[2])<<8 | uint32(s[3]),
+		Dst:   uint32(d[0])<<24 | uint32(d[1])<<16 | uint32(d[2])<<8 | uint32(d[3]),
+		Ports: uint32(t.SPort)<<16 | uint32(t.DPort),
+		Proto: uint32(t.Proto),
 	}, true
 }
 
@@ -137,14 +137,14 @@ func (ct *Conntrack) at(slot uint32) *Conn {
 // lookup returns the slot<<1|dir of t, or 0.
 func (ct *Conntrack) lookup(t *Tuple) uint32 {
 	if k, ok := key4(t); ok {
-		return ct.m4.get(k)
+		return ct.m4.Get(k)
 	}
 	return ct.m[*t]
 }
 
 func (ct *Conntrack) set(t *Tuple, v uint32) {
 	if k, ok := key4(t); ok {
-		ct.m4.set(k, v)
+		ct.m4.Set(k, v)
 		return
 	}
 	if ct.m == nil {
@@ -212,7 +212,7 @@ func (ct *Conntrack) clone() *Conntrack {
 // Conns returns the confirmed entries.
 func (ct *Conntrack) Conns() []*Conn {
 	var out []*Conn
-	ct.m4.each(func(k ctKey4, v uint32) {
+	ct.m4.each(func(k Key4, v uint32) {
 		if c := ct.at(v >> 1); v&1 == 0 {
 			if ck, _ := key4(&c.Orig); ck == k {
 				out = append(out, c)

@@ -5,27 +5,28 @@ import (
 	"math/rand/v2"
 )
 
-// index4 is the conntrack index of the tuples of two IPv4 addresses: an
+// Index4 indexes the tuples of two IPv4 addresses (the conntrack table's,
+// and dfwsim --pcap's flows): an
 // open-addressing hash table with linear probing, from the compact 16-byte
 // key to slot<<1|dir (never 0; 0 marks an empty cell). It holds no
 // pointers, and a lookup usually touches one cache line, where a Go map
 // of a large table touches its directory, a control word and the slot.
 // Deletion shifts the following cells back (no tombstones). The hash is
 // seeded per table, so a crafted capture cannot aim at collisions.
-type index4 struct {
+type Index4 struct {
 	cells []cell4 // len a power of two, or 0
 	n     int
 	seed  uint64
 }
 
 type cell4 struct {
-	k ctKey4
+	k Key4
 	v uint32
 }
 
-func (x *index4) hash(k *ctKey4) uint64 {
-	a := uint64(k.src)<<32 | uint64(k.dst)
-	b := uint64(k.ports)<<32 | uint64(k.proto)
+func (x *Index4) hash(k *Key4) uint64 {
+	a := uint64(k.Src)<<32 | uint64(k.Dst)
+	b := uint64(k.Ports)<<32 | uint64(k.Proto)
 	// murmur3's finalizer over both halves: every key bit reaches the
 	// low bits that pick the cell.
 	h := a*0x9e3779b97f4a7c15 ^ bits.RotateLeft64(b*0xc2b2ae3d27d4eb4f, 31) ^ x.seed
@@ -37,7 +38,7 @@ func (x *index4) hash(k *ctKey4) uint64 {
 	return h
 }
 
-func (x *index4) get(k ctKey4) uint32 {
+func (x *Index4) Get(k Key4) uint32 {
 	if len(x.cells) == 0 {
 		return 0
 	}
@@ -53,7 +54,7 @@ func (x *index4) get(k ctKey4) uint32 {
 	}
 }
 
-func (x *index4) set(k ctKey4, v uint32) {
+func (x *Index4) Set(k Key4, v uint32) {
 	if 2*(x.n+1) > len(x.cells) {
 		x.grow()
 	}
@@ -72,7 +73,7 @@ func (x *index4) set(k ctKey4, v uint32) {
 	}
 }
 
-func (x *index4) del(k ctKey4) {
+func (x *Index4) del(k Key4) {
 	if len(x.cells) == 0 {
 		return
 	}
@@ -108,7 +109,7 @@ func (x *index4) del(k ctKey4) {
 	x.n--
 }
 
-func (x *index4) grow() {
+func (x *Index4) grow() {
 	old := x.cells
 	size := 2 * len(old)
 	if size < 64 {
@@ -121,18 +122,18 @@ func (x *index4) grow() {
 	x.n = 0
 	for i := range old {
 		if old[i].v != 0 {
-			x.set(old[i].k, old[i].v)
+			x.Set(old[i].k, old[i].v)
 		}
 	}
 }
 
 // clone copies the index.
-func (x *index4) clone() index4 {
-	return index4{cells: append([]cell4(nil), x.cells...), n: x.n, seed: x.seed}
+func (x *Index4) clone() Index4 {
+	return Index4{cells: append([]cell4(nil), x.cells...), n: x.n, seed: x.seed}
 }
 
 // each calls f for every entry.
-func (x *index4) each(f func(k ctKey4, v uint32)) {
+func (x *Index4) each(f func(k Key4, v uint32)) {
 	for i := range x.cells {
 		if x.cells[i].v != 0 {
 			f(x.cells[i].k, x.cells[i].v)

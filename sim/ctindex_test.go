@@ -11,21 +11,21 @@ import (
 func TestIndex4(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for round := 0; round < 20; round++ {
-		var x index4
-		ref := map[ctKey4]uint32{}
+		var x Index4
+		ref := map[Key4]uint32{}
 		keys := 50 + r.IntN(400)
 		for op := 0; op < 20000; op++ {
-			k := ctKey4{src: uint32(r.IntN(keys)), dst: 7, ports: uint32(r.IntN(3)), proto: 6}
+			k := Key4{Src: uint32(r.IntN(keys)), Dst: 7, Ports: uint32(r.IntN(3)), Proto: 6}
 			switch r.IntN(3) {
 			case 0, 1:
 				v := uint32(2 + r.IntN(1000))
-				x.set(k, v)
+				x.Set(k, v)
 				ref[k] = v
 			case 2:
 				x.del(k)
 				delete(ref, k)
 			}
-			if got := x.get(k); got != ref[k] {
+			if got := x.Get(k); got != ref[k] {
 				t.Fatalf("round %d op %d: get %v = %d, want %d", round, op, k, got, ref[k])
 			}
 		}
@@ -33,12 +33,12 @@ func TestIndex4(t *testing.T) {
 			t.Fatalf("round %d: n %d, want %d", round, x.n, len(ref))
 		}
 		for k, v := range ref {
-			if got := x.get(k); got != v {
+			if got := x.Get(k); got != v {
 				t.Fatalf("round %d: get %v = %d, want %d", round, k, got, v)
 			}
 		}
 		seen := 0
-		x.each(func(k ctKey4, v uint32) {
+		x.each(func(k Key4, v uint32) {
 			seen++
 			if ref[k] != v {
 				t.Fatalf("each: %v = %d, want %d", k, v, ref[k])

@@ -7,8 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math/bits"
-	"math/rand/v2"
 	"net/netip"
 	"os"
 	"runtime/debug"
@@ -129,25 +127,19 @@ func (k wkey) canon() wkey {
 // addresses); the index holds slot numbers, no pointers, and keys tuples of
 // two IPv4 addresses by a compact 16-byte key.
 type flowTable struct {
-	m4   findex
+	m4   sim.Index4
 	m    map[wkey]uint32
 	slab [][]flow
 	n    uint32
 }
 
-type fkey4 struct {
-	src, dst uint32
-	ports    uint32 // sport<<16 | dport
-	proto    uint32
-}
-
 const flowChunk = 1024
 
-func fkeyOf(k *wkey) (fkey4, bool) {
+func fkeyOf(k *wkey) (sim.Key4, bool) {
 	if k.src.bits != 32 || k.dst.bits != 32 {
-		return fkey4{}, false
+		return sim.Key4{}, false
 	}
-	return fkey4{src: k.src.v4(), dst: k.dst.v4(), ports: uint32(k.sport)<<16 | uint32(k.dport), proto: uint32(k.proto)}, true
+	return sim.Key4{Src: k.src.v4(), Dst: k.dst.v4(), Ports: uint32(k.sport)<<16 | uint32(k.dport), Proto: uint32(k.proto)}, true
 }
 
 func (ft *flowTable) slot(i uint32) *flow {
@@ -159,7 +151,7 @@ func (ft *flowTable) slot(i uint32) *flow {
 func (ft *flowTable) get(k wkey) *flow {
 	var i uint32
 	if k4, ok := fkeyOf(&k); ok {
-		i = ft.m4.get(k4)
+		i = ft.m4.Get(k4)
 	} else {
 		i = ft.m[k]
 	}
@@ -184,86 +176,13 @@ func (ft *flowTable) add(k wkey) *flow {
 // put files f (a flow of the table) under k too.
 func (ft *flowTable) put(k wkey, f *flow) {
 	if k4, ok := fkeyOf(&k); ok {
-		ft.m4.set(k4, f.slot)
+		ft.m4.Set(k4, f.slot)
 		return
 	}
 	if ft.m == nil {
 		ft.m = map[wkey]uint32{}
 	}
 	ft.m[k] = f.slot
-}
-
-// findex maps fkey4 to a flow slot (never 0; 0 marks an empty cell): an
-// open-addressing table with linear probing, seeded hash, no deletion (as
-// sim's conntrack index, for the same reason: one cache line a lookup).
-type findex struct {
-	cells []fcell // len a power of two, or 0
-	n     int
-	seed  uint64
-}
-
-type fcell struct {
-	k fkey4
-	v uint32
-}
-
-func (x *findex) hash(k *fkey4) uint64 {
-	a := uint64(k.src)<<32 | uint64(k.dst)
-	b := uint64(k.ports)<<32 | uint64(k.proto)
-	// murmur3's finalizer over both halves: every key bit reaches the
-	// low bits that pick the cell.
-	h := a*0x9e3779b97f4a7c15 ^ bits.RotateLeft64(b*0xc2b2ae3d27d4eb4f, 31) ^ x.seed
-	h ^= h >> 33
-	h *= 0xff51afd7ed558ccd
-	h ^= h >> 33
-	h *= 0xc4ceb9fe1a85ec53
-	h ^= h >> 33
-	return h
-}
-
-func (x *findex) get(k fkey4) uint32 {
-	if len(x.cells) == 0 {
-		return 0
-	}
-	m := uint64(len(x.cells) - 1)
-	for i := x.hash(&k) & m; ; i = (i + 1) & m {
-		c := &x.cells[i]
-		if c.v == 0 {
-			return 0
-		}
-		if c.k == k {
-			return c.v
-		}
-	}
-}
-
-func (x *findex) set(k fkey4, v uint32) {
-	if 2*(x.n+1) > len(x.cells) {
-		old := x.cells
-		x.cells = make([]fcell, max(64, 2*len(old)))
-		x.n = 0
-		if x.seed == 0 {
-			x.seed = rand.Uint64() | 1
-		}
-		for _, c := range old {
-			if c.v != 0 {
-				x.set(c.k, c.v)
-			}
-		}
-	}
-	m := uint64(len(x.cells) - 1)
-	for i := x.hash(&k) & m; ; i = (i + 1) & m {
-		c := &x.cells[i]
-		if c.v == 0 {
-			*c = fcell{k, v}
-			x.n++
-			return
-		}
-		if c.k == k {
-			c.v = v
-			return
-		}
-	}
 }
 
 var icmpInverse = map[uint8]uint8{
