@@ -153,44 +153,9 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "dfwsim: --expect %v\n", err)
 		return ExitUsage
 	}
-	given := map[string][]netip.Prefix{}
-	for _, f := range ifaces {
-		name, addr, ok := strings.Cut(f, "=")
-		p, err := netip.ParsePrefix(addr)
-		if !ok || name == "" || err != nil {
-			fmt.Fprintf(stderr, "dfwsim: --iface %s: expected NAME=ADDR/LEN (e.g. ens33=203.0.113.10/24)\n", f)
-			return ExitUsage
-		}
-		given[name] = append(given[name], p)
-	}
-
-	var srcs []parser.Source
-	for _, f := range files {
-		var data []byte
-		var err error
-		name := f
-		if f == "-" {
-			data, err = io.ReadAll(stdin)
-			name = "<stdin>"
-		} else {
-			data, err = os.ReadFile(f)
-		}
-		if err != nil {
-			fmt.Fprintf(stderr, "dfwsim: %v\n", err)
-			return ExitUsage
-		}
-		srcs = append(srcs, parser.Source{Name: name, Data: data})
-	}
-	l := parser.Load(srcs, parser.Options{})
-	if errs := l.Diags.Errors(); len(errs) > 0 {
-		for _, e := range errs {
-			fmt.Fprintln(stderr, e.Error())
-		}
-		fmt.Fprintf(stderr, "dfwsim: the rules have %d error(s): fix them first (dfwlint check shows every problem of a rules file)\n", len(errs))
-		return ExitUsage
-	}
-	for _, w := range l.Diags.Warnings() {
-		fmt.Fprintln(stderr, w.Error())
+	given, l, code := loadRules(files, ifaces, stdin, stderr)
+	if l == nil {
+		return code
 	}
 
 	// Interfaces named by the packets are part of the host too.
@@ -296,4 +261,50 @@ func expectOK(want string, r *sim.Result) bool {
 		return true
 	}
 	return false
+}
+
+// loadRules reads the --iface values and the rules files (stacked: the
+// first as iptables-restore, the others as --noflush; "-" is standard
+// input). It prints the input errors with what to do, and the warnings; on
+// an error the ruleset is nil and code is the exit status.
+func loadRules(files, ifaces []string, stdin io.Reader, stderr io.Writer) (given map[string][]netip.Prefix, l *parser.Loaded, code int) {
+	given = map[string][]netip.Prefix{}
+	for _, f := range ifaces {
+		name, addr, ok := strings.Cut(f, "=")
+		p, err := netip.ParsePrefix(addr)
+		if !ok || name == "" || err != nil {
+			fmt.Fprintf(stderr, "dfwsim: --iface %s: expected NAME=ADDR/LEN (e.g. ens33=203.0.113.10/24)\n", f)
+			return nil, nil, ExitUsage
+		}
+		given[name] = append(given[name], p)
+	}
+	var srcs []parser.Source
+	for _, f := range files {
+		var data []byte
+		var err error
+		name := f
+		if f == "-" {
+			data, err = io.ReadAll(stdin)
+			name = "<stdin>"
+		} else {
+			data, err = os.ReadFile(f)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "dfwsim: %v\n", err)
+			return nil, nil, ExitUsage
+		}
+		srcs = append(srcs, parser.Source{Name: name, Data: data})
+	}
+	l = parser.Load(srcs, parser.Options{})
+	if errs := l.Diags.Errors(); len(errs) > 0 {
+		for _, e := range errs {
+			fmt.Fprintln(stderr, e.Error())
+		}
+		fmt.Fprintf(stderr, "dfwsim: the rules have %d error(s): fix them first (dfwlint check shows every problem of a rules file)\n", len(errs))
+		return nil, nil, ExitUsage
+	}
+	for _, w := range l.Diags.Warnings() {
+		fmt.Fprintln(stderr, w.Error())
+	}
+	return given, l, 0
 }

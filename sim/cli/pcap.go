@@ -800,42 +800,9 @@ func (p *progress) done() {
 
 // replayMain loads the ruleset and replays the capture.
 func replayMain(o replayOptions, files, ifaces []string, brnf bool, stdin io.Reader, stdout, stderr io.Writer) int {
-	given := map[string][]netip.Prefix{}
-	for _, f := range ifaces {
-		name, addr, ok := strings.Cut(f, "=")
-		p, err := netip.ParsePrefix(addr)
-		if !ok || name == "" || err != nil {
-			fmt.Fprintf(stderr, "dfwsim: --iface %s: expected NAME=ADDR/LEN (e.g. ens33=203.0.113.10/24)\n", f)
-			return ExitUsage
-		}
-		given[name] = append(given[name], p)
-	}
-	var srcs []parser.Source
-	for _, f := range files {
-		var data []byte
-		var err error
-		name := f
-		if f == "-" {
-			data, err = io.ReadAll(stdin)
-			name = "<stdin>"
-		} else {
-			data, err = os.ReadFile(f)
-		}
-		if err != nil {
-			fmt.Fprintf(stderr, "dfwsim: %v\n", err)
-			return ExitUsage
-		}
-		srcs = append(srcs, parser.Source{Name: name, Data: data})
-	}
-	l := parser.Load(srcs, parser.Options{})
-	if errs := l.Diags.Errors(); len(errs) > 0 {
-		for _, e := range errs {
-			fmt.Fprintln(stderr, e.Error())
-		}
-		return ExitUsage
-	}
-	for _, w := range l.Diags.Warnings() {
-		fmt.Fprintln(stderr, w.Error())
+	given, l, code := loadRules(files, ifaces, stdin, stderr)
+	if l == nil {
+		return code
 	}
 	// The interfaces the replay names are part of the host.
 	for _, n := range append([]string{o.in}, mapValues(o.ifnames)...) {
