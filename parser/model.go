@@ -84,6 +84,33 @@ func (rs *Ruleset) SortedTables() []*Table {
 	return out
 }
 
+// Interfaces returns the interfaces the rules name (-i, -o and physdev),
+// in table, chain and rule order, with repetitions; a wildcard keeps its
+// Wildcard flag.
+func (rs *Ruleset) Interfaces() []*IfaceMatch {
+	var out []*IfaceMatch
+	add := func(m *IfaceMatch) {
+		if m != nil {
+			out = append(out, m)
+		}
+	}
+	for _, t := range rs.SortedTables() {
+		for _, c := range t.Order {
+			for _, r := range c.Rules {
+				add(r.In)
+				add(r.Out)
+				for _, m := range r.Matches {
+					if p, ok := m.Spec.(*PhysdevMatch); ok {
+						add(p.In)
+						add(p.Out)
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
 // NumRules counts the rules of every table.
 func (rs *Ruleset) NumRules() int {
 	n := 0

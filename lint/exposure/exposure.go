@@ -106,28 +106,11 @@ func assumedOnly(rs *parser.Ruleset, host facts.Host, labels []string) map[strin
 	}
 	named := map[string]bool{}
 	var prefixes []string
-	note := func(m *parser.IfaceMatch) {
-		if m == nil {
-			return
-		}
+	for _, m := range rs.Interfaces() {
 		if m.Wildcard {
 			prefixes = append(prefixes, m.Name)
 		} else {
 			named[m.Name] = true
-		}
-	}
-	for _, t := range rs.Tables {
-		for _, c := range t.Order {
-			for _, r := range c.Rules {
-				note(r.In)
-				note(r.Out)
-				for _, m := range r.Matches {
-					if pd, ok := m.Spec.(*parser.PhysdevMatch); ok {
-						note(pd.In)
-						note(pd.Out)
-					}
-				}
-			}
 		}
 	}
 	out := map[string]bool{}

@@ -214,29 +214,8 @@ func ForRuleset(rs *parser.Ruleset, extra ...string) *Universe {
 // interface names of rs, plus extra.
 func RulesetOptions(rs *parser.Ruleset, extra ...string) Options {
 	names := append([]string(nil), extra...)
-	add := func(m *parser.IfaceMatch) {
-		if m == nil {
-			return
-		}
-		n := m.Name
-		if m.Wildcard {
-			n += "+"
-		}
-		names = append(names, n)
-	}
-	for _, t := range rs.Tables {
-		for _, c := range t.Chains {
-			for _, r := range c.Rules {
-				add(r.In)
-				add(r.Out)
-				for _, m := range r.Matches {
-					if p, ok := m.Spec.(*parser.PhysdevMatch); ok {
-						add(p.In)
-						add(p.Out)
-					}
-				}
-			}
-		}
+	for _, m := range rs.Interfaces() {
+		names = append(names, m.String())
 	}
 	return Options{Family: rs.Family, Ifaces: names}
 }

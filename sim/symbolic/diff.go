@@ -18,29 +18,8 @@ import (
 // pset.ForRuleset enumerates.
 func IfaceNames(rs *parser.Ruleset) []string {
 	var names []string
-	add := func(m *parser.IfaceMatch) {
-		if m == nil {
-			return
-		}
-		n := m.Name
-		if m.Wildcard {
-			n += "+"
-		}
-		names = append(names, n)
-	}
-	for _, t := range rs.Tables {
-		for _, c := range t.Chains {
-			for _, r := range c.Rules {
-				add(r.In)
-				add(r.Out)
-				for _, m := range r.Matches {
-					if p, ok := m.Spec.(*parser.PhysdevMatch); ok {
-						add(p.In)
-						add(p.Out)
-					}
-				}
-			}
-		}
+	for _, m := range rs.Interfaces() {
+		names = append(names, m.String())
 	}
 	return names
 }
