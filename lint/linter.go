@@ -186,6 +186,9 @@ type CheckOptions struct {
 	// Analyzer provides the analysis facts; nil until the analysis layer
 	// exists (the checks that need them stay silent).
 	Analyzer facts.Analyzer
+	// Peer is the other family's ruleset of the same host (the IPv6
+	// rules beside IPv4 ones, or the reverse), for DFW305; nil for none.
+	Peer *facts.PeerRuleset
 }
 
 // Check builds the input document of loaded and evaluates every check.
@@ -194,7 +197,7 @@ type CheckOptions struct {
 func (l *Linter) Check(ctx context.Context, loaded *parser.Loaded, opts CheckOptions) (*Report, error) {
 	doc, err := facts.Build(ctx, loaded, facts.Options{
 		Base: opts.Base, ExternalInterfaces: l.cfg.ExternalInterfaces,
-		Config: l.cfg.policyConfig(), Analyzer: opts.Analyzer,
+		Config: l.cfg.policyConfig(), Analyzer: opts.Analyzer, Peer: opts.Peer,
 	})
 	if err != nil {
 		return nil, err

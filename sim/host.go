@@ -262,6 +262,9 @@ func (h *Host) uplinks() []*Iface {
 // given address, in order.
 var docAddrs = []string{"203.0.113.10/24", "198.51.100.10/24", "192.0.2.10/24"}
 
+// docAddrs6 are their IPv6 counterparts (2001:db8::/32), for IPv6 rulesets.
+var docAddrs6 = []string{"2001:db8:0:1::10/64", "2001:db8:0:2::10/64", "2001:db8:0:3::10/64"}
+
 // InferHost builds the host model: the interfaces given (name → prefix),
 // then what Docker's rules make plain: bridges and their subnets from
 // MASQUERADE rules, containers from DNAT and DOCKER-chain rules, uplinks
@@ -358,6 +361,35 @@ func InferHost(rs *parser.Ruleset, given map[string][]netip.Prefix) *Host {
 		p := netip.MustParsePrefix(docAddrs[0])
 		i.Addrs = append(i.Addrs, p)
 		h.Assumptions = append(h.Assumptions, fmt.Sprintf("no uplink named in the rules: eth0 taken as the uplink, %s as this host's address on it", p))
+	}
+	// An IPv6 ruleset's uplinks get an IPv6 documentation address too,
+	// and the first of them the default route: without them no packet
+	// from outside would be for this host.
+	if rs.Family == parser.IPv6 {
+		k := 0
+		for _, i := range h.uplinks() {
+			if _, ok := i.Primary(true); ok {
+				continue
+			}
+			for k < len(docAddrs6) && h.IsLocal(netip.MustParsePrefix(docAddrs6[k]).Addr()) {
+				k++
+			}
+			if k >= len(docAddrs6) {
+				break
+			}
+			p := netip.MustParsePrefix(docAddrs6[k])
+			k++
+			i.Addrs = append(i.Addrs, p)
+			h.Assumptions = append(h.Assumptions, fmt.Sprintf("%s taken as this host's address on %s", p, i.Name))
+		}
+		for _, i := range h.uplinks() {
+			if a, ok := i.Primary(true); ok {
+				gw := netip.PrefixFrom(a, 64).Masked().Addr().Next()
+				h.Routes = append(h.Routes, Route{Dst: netip.MustParsePrefix("::/0"), Via: gw, Dev: i.Name})
+				h.Assumptions = append(h.Assumptions, fmt.Sprintf("default route via %s on %s", gw, i.Name))
+				break
+			}
+		}
 	}
 	// Default route via the first uplink with an IPv4 address.
 	for _, i := range h.uplinks() {

@@ -188,6 +188,12 @@ func (a *Analyzer) Reachable(ctx context.Context, rs *parser.Ruleset, host facts
 	return exposure.Reachable(ctx, rs, host, q, a.symbolic())
 }
 
+// FamilyGap implements facts.FamilyGapAnalyzer: the ports rs opens to
+// outside more widely than peer, the other family's ruleset, does.
+func (a *Analyzer) FamilyGap(ctx context.Context, rs, peer *parser.Ruleset, peerFiles []string, host facts.Host) ([]facts.FamilyGap, []facts.Incomplete, error) {
+	return exposure.FamilyGap(ctx, rs, peer, peerFiles, host, a.symbolic())
+}
+
 // symbolic gives the path evaluations the analyzer's time budget.
 func (a *Analyzer) symbolic() symbolic.Options {
 	return symbolic.Options{Timeout: a.opts.withDefaults().Timeout}

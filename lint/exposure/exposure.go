@@ -96,7 +96,9 @@ const unnamedLabel = "(unnamed)"
 // uplink it had to name) but that neither the rules nor the configuration
 // name: they behave exactly as "(unnamed)" does, so their rows repeat its
 // rows under another name.
-func assumedOnly(rs *parser.Ruleset, host facts.Host, labels []string) map[string]bool {
+// With several rulesets (the two families of a host), an interface that
+// any of them names is named.
+func assumedOnly(host facts.Host, labels []string, rss ...*parser.Ruleset) map[string]bool {
 	hasUnnamed := false
 	for _, l := range labels {
 		hasUnnamed = hasUnnamed || l == unnamedLabel
@@ -106,11 +108,13 @@ func assumedOnly(rs *parser.Ruleset, host facts.Host, labels []string) map[strin
 	}
 	named := map[string]bool{}
 	var prefixes []string
-	for _, m := range rs.Interfaces() {
-		if m.Wildcard {
-			prefixes = append(prefixes, m.Name)
-		} else {
-			named[m.Name] = true
+	for _, rs := range rss {
+		for _, m := range rs.Interfaces() {
+			if m.Wildcard {
+				prefixes = append(prefixes, m.Name)
+			} else {
+				named[m.Name] = true
+			}
 		}
 	}
 	out := map[string]bool{}
@@ -134,7 +138,7 @@ func dropAssumedExposure(rs *parser.Ruleset, host facts.Host, rows []facts.Expos
 	for _, r := range rows {
 		labels = append(labels, r.Interface)
 	}
-	drop := assumedOnly(rs, host, labels)
+	drop := assumedOnly(host, labels, rs)
 	out := rows[:0]
 	for _, r := range rows {
 		if !drop[r.Interface] {
@@ -208,7 +212,7 @@ func Established(ctx context.Context, rs *parser.Ruleset, host facts.Host, opts 
 	for _, e := range out {
 		labels = append(labels, e.Interface)
 	}
-	drop := assumedOnly(rs, host, labels)
+	drop := assumedOnly(host, labels, rs)
 	kept := []facts.Established{}
 	for _, e := range out {
 		if !drop[e.Interface] {

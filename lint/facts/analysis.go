@@ -68,12 +68,15 @@ type Allowed struct {
 // Analysis holds the facts of the exact analyses. A nil slice means "not
 // computed"; Incomplete says why.
 type Analysis struct {
-	Reachability []Reach         `json:"reachability,omitempty"`
-	Redundant    []Redundant     `json:"redundant,omitempty"`
-	Exposure     []Exposure      `json:"exposure,omitempty"`
-	Established  []Established   `json:"established,omitempty"`
-	Computed     map[string]bool `json:"computed"`
-	Incomplete   []Incomplete    `json:"incomplete"`
+	Reachability []Reach       `json:"reachability,omitempty"`
+	Redundant    []Redundant   `json:"redundant,omitempty"`
+	Exposure     []Exposure    `json:"exposure,omitempty"`
+	Established  []Established `json:"established,omitempty"`
+	// FamilyGap is computed only when the ruleset is checked with the
+	// other family's ruleset of the same host (Document.Peer).
+	FamilyGap  []FamilyGap     `json:"family_gap,omitempty"`
+	Computed   map[string]bool `json:"computed"`
+	Incomplete []Incomplete    `json:"incomplete"`
 }
 
 // Analysis names, as in Computed and Incomplete.
@@ -82,6 +85,7 @@ const (
 	AnalysisRedundancy   = "redundant"
 	AnalysisExposure     = "exposure"
 	AnalysisEstablished  = "established"
+	AnalysisFamilyGap    = "family_gap"
 )
 
 // Reach is the reachability of one rule.
@@ -124,6 +128,49 @@ type Exposure struct {
 	// DependsOnMayMatch is set when the exposure holds only if a may-match
 	// match goes one way.
 	DependsOnMayMatch bool `json:"depends_on_may_match"`
+}
+
+// FamilyGap is a set of tcp or udp ports that this ruleset opens to
+// outside more widely than the other family's ruleset of the same host
+// does (Document.Peer): open to every source here and closed or open only
+// to some sources there, or open to some sources here and closed there.
+// One row per interface, kind, protocol, accepting rule and gap.
+type FamilyGap struct {
+	Interface string `json:"interface"`
+	// Kind is "host", "container" or "forward", as in Exposure.
+	Kind  string   `json:"kind"`
+	Proto string   `json:"proto"`
+	Ports [][2]int `json:"ports"` // destination ports as the packet arrives
+	// PortsText is Ports written as a list ("22", "8000-8100, 9000").
+	PortsText string `json:"ports_text"`
+	Family    string `json:"family"` // this ruleset's: "ipv4" or "ipv6"
+	// Open is "all" when every outside source reaches these ports here,
+	// "some" when only Sources do.
+	Open    string   `json:"open"`
+	Sources []string `json:"sources"`
+	// PeerFamily is the other ruleset's family, PeerFiles its checked
+	// files; PeerOpen is "none" when it accepts no new connection to these
+	// ports on this interface, "some" when it accepts some sources only.
+	PeerFamily string   `json:"peer_family"`
+	PeerFiles  []string `json:"peer_files"`
+	PeerOpen   string   `json:"peer_open"`
+	// PeerDecidedBy is the rule or policy of the other ruleset that drops
+	// or rejects a new connection to the witness's port there (nil when
+	// no rule does, e.g. the packet is not routed).
+	PeerDecidedBy *Ref   `json:"peer_decided_by,omitempty"`
+	PeerPolicy    bool   `json:"peer_policy"`
+	Witness       Packet `json:"witness"`
+	AcceptedBy    Ref    `json:"accepted_by"`
+	Policy        bool   `json:"policy"`
+	Path          []Ref  `json:"path"`
+}
+
+// Peer is the ruleset of the other family on the same host, checked with
+// this one (dfwlint check --ipv6 FILE, or an ip6tables dump among the
+// FILEs).
+type Peer struct {
+	Family string   `json:"family"`
+	Files  []string `json:"files"`
 }
 
 // Established is the fate of the replies to connections the host or its
@@ -198,4 +245,12 @@ type Analyzer interface {
 	Established(ctx context.Context, rs *parser.Ruleset, host Host) ([]Established, []Incomplete, error)
 	// Reachable answers one question (is proto/port reachable from iface?).
 	Reachable(ctx context.Context, rs *parser.Ruleset, host Host, q Query) (Answer, error)
+}
+
+// FamilyGapAnalyzer is an Analyzer that also compares a ruleset with the
+// other family's ruleset of the same host.
+type FamilyGapAnalyzer interface {
+	// FamilyGap lists the ports rs opens to outside more widely than peer
+	// does (see FamilyGap); peerFiles name peer's checked files.
+	FamilyGap(ctx context.Context, rs, peer *parser.Ruleset, peerFiles []string, host Host) ([]FamilyGap, []Incomplete, error)
 }

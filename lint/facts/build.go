@@ -23,6 +23,16 @@ type Options struct {
 	// Analyzer computes the analysis facts; nil leaves them out (listed
 	// as incomplete, "not computed").
 	Analyzer Analyzer
+	// Peer is the other family's ruleset of the same host, with the names
+	// of its checked files; nil for none. With an Analyzer that is a
+	// FamilyGapAnalyzer, the document gets analysis.family_gap.
+	Peer *PeerRuleset
+}
+
+// PeerRuleset is the other family's ruleset of a host.
+type PeerRuleset struct {
+	Ruleset *parser.Ruleset
+	Files   []string
 }
 
 // DockerChains are the chains Docker creates and rewrites, by table.
@@ -123,6 +133,12 @@ func Build(ctx context.Context, l *parser.Loaded, opts Options) (*Document, erro
 	if err := analyze(ctx, rs, d, opts.Analyzer); err != nil {
 		return nil, err
 	}
+	if p := opts.Peer; p != nil && p.Ruleset != nil {
+		d.Peer = &Peer{Family: p.Ruleset.Family.String(), Files: append([]string{}, p.Files...)}
+		if err := analyzeGap(ctx, rs, d, opts.Analyzer, p); err != nil {
+			return nil, err
+		}
+	}
 	return d, nil
 }
 
@@ -170,6 +186,28 @@ func analyze(ctx context.Context, rs *parser.Ruleset, d *Document, an Analyzer) 
 	}
 	if a.Established == nil {
 		a.Established = []Established{}
+	}
+	return nil
+}
+
+// analyzeGap compares rs with the other family's ruleset.
+func analyzeGap(ctx context.Context, rs *parser.Ruleset, d *Document, an Analyzer, p *PeerRuleset) error {
+	a := &d.Analysis
+	ga, ok := an.(FamilyGapAnalyzer)
+	if !ok {
+		a.Computed[AnalysisFamilyGap] = false
+		a.Incomplete = append(a.Incomplete, Incomplete{Analysis: AnalysisFamilyGap, Reason: "not computed"})
+		return nil
+	}
+	rows, inc, err := ga.FamilyGap(ctx, rs, p.Ruleset, p.Files, d.Host)
+	if err != nil {
+		return fmt.Errorf("family gap analysis: %w", err)
+	}
+	a.Incomplete = append(a.Incomplete, inc...)
+	a.Computed[AnalysisFamilyGap] = true
+	a.FamilyGap = rows
+	if a.FamilyGap == nil {
+		a.FamilyGap = []FamilyGap{}
 	}
 	return nil
 }

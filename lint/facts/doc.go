@@ -31,6 +31,9 @@ type Document struct {
 	Host     Host      `json:"host"`
 	Config   Config    `json:"config"`
 	Analysis Analysis  `json:"analysis"`
+	// Peer is set when the ruleset is checked with the other family's
+	// ruleset of the same host.
+	Peer *Peer `json:"peer,omitempty"`
 }
 
 // File is one input file.

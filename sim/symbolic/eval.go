@@ -740,11 +740,13 @@ type routingSets struct {
 
 func (e *Evaluator) routingSets() {
 	u := e.U
-	lo := u.CIDR(pset.Dst, netip.MustParsePrefix("127.0.0.0/8"))
-	allMC := u.EqAddr(pset.Dst, netip.AddrFrom4([4]byte{224, 0, 0, 1}))
+	var lo, allMC pset.Set
 	if e.v6 {
 		lo = u.EqAddr(pset.Dst, netip.IPv6Loopback())
 		allMC = u.EqAddr(pset.Dst, netip.MustParseAddr("ff02::1"))
+	} else {
+		lo = u.CIDR(pset.Dst, netip.MustParsePrefix("127.0.0.0/8"))
+		allMC = u.EqAddr(pset.Dst, netip.AddrFrom4([4]byte{224, 0, 0, 1}))
 	}
 	e.rt = &routingSets{martian: e.martianSet(), lo: lo, mcastDrop: e.mcast.Diff(allMC), local: e.local.Union(e.bcast).Union(allMC)}
 }

@@ -1,0 +1,70 @@
+package exposure
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/dfw-project/dfw/lint/facts"
+	"github.com/dfw-project/dfw/sim/symbolic"
+)
+
+func gapRows(t *testing.T, a, b string) []string {
+	t.Helper()
+	rs, peer := load(t, a), load(t, b)
+	rows, inc, err := FamilyGap(context.Background(), rs, peer, []string{b}, facts.Host{Source: "inferred"}, symbolic.Options{})
+	if err != nil || len(inc) > 0 {
+		t.Fatal(err, inc)
+	}
+	var out []string
+	for _, r := range rows {
+		dec := "-"
+		if r.PeerDecidedBy != nil {
+			dec = fmt.Sprintf("%s:%d %s", r.PeerDecidedBy.File, r.PeerDecidedBy.Line, r.PeerDecidedBy.Chain)
+			if r.PeerPolicy {
+				dec += " policy"
+			}
+		}
+		out = append(out, fmt.Sprintf("%s %s %s %s open=%s %v peer=%s by %s:%d; peer decided by %s",
+			r.Interface, r.Kind, r.Proto, r.PortsText, r.Open, r.Sources, r.PeerOpen, r.AcceptedBy.File, r.AcceptedBy.Line, dec))
+	}
+	return out
+}
+
+// The IPv6 file forgot the office-only source of postgres and opens 8080,
+// which IPv4 keeps closed.
+func TestFamilyGap(t *testing.T) {
+	v4, v6 := "../../testdata/dualstack/rules.v4", "../../testdata/dualstack/rules.v6"
+	got := strings.Join(gapRows(t, v6, v4), "\n")
+	want := strings.Join([]string{
+		"(unnamed) host tcp 5432 open=all [any] peer=some by ../../testdata/dualstack/rules.v6:10; peer decided by ../../testdata/dualstack/rules.v4:3 INPUT policy",
+		"(unnamed) host tcp 8080 open=all [any] peer=none by ../../testdata/dualstack/rules.v6:11; peer decided by ../../testdata/dualstack/rules.v4:3 INPUT policy",
+	}, "\n")
+	if got != want {
+		t.Errorf("IPv6 against IPv4:\n%s\nwant\n%s", got, want)
+	}
+	if got := gapRows(t, v4, v6); len(got) != 0 {
+		t.Errorf("IPv4 against IPv6: want no gap, got\n%s", strings.Join(got, "\n"))
+	}
+}
+
+// An IPv6 ruleset is analysed as one: its uplinks get an IPv6 address and
+// a default route in the host model, so new connections from outside
+// reach the host.
+func TestExposureIPv6(t *testing.T) {
+	rs := load(t, "../../testdata/dualstack/rules.v6")
+	ex, inc, err := Exposure(context.Background(), rs, facts.Host{Source: "inferred"}, symbolic.Options{})
+	if err != nil || len(inc) > 0 {
+		t.Fatal(err, inc)
+	}
+	var ports []string
+	for _, e := range ex {
+		if e.Kind == "host" && e.Proto == "tcp" {
+			ports = append(ports, fmt.Sprint(e.Ports))
+		}
+	}
+	if got, want := strings.Join(ports, " "), "[[22 22]] [[80 80] [443 443]] [[5432 5432]] [[8080 8080]]"; got != want {
+		t.Errorf("tcp ports open to the host: %s, want %s\n%+v", got, want, ex)
+	}
+}
