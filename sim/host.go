@@ -20,6 +20,9 @@ type Host struct {
 	BrNetfilter bool
 	// Assumptions lists every inference made to build the model.
 	Assumptions []string
+	// IPv6 is set for the model of an IPv6 ruleset: a packet given
+	// without addresses is an IPv6 packet.
+	IPv6 bool
 }
 
 // Iface is a network interface of the host. A bridge lists its ports.
@@ -366,6 +369,7 @@ func InferHost(rs *parser.Ruleset, given map[string][]netip.Prefix) *Host {
 	// and the first of them the default route: without them no packet
 	// from outside would be for this host.
 	if rs.Family == parser.IPv6 {
+		h.IPv6 = true
 		k := 0
 		for _, i := range h.uplinks() {
 			if _, ok := i.Primary(true); ok {

@@ -251,6 +251,12 @@ func (sp *Spec) Resolve(h *Host, prev *Result) (Packet, []string, error) {
 		if has("proto") {
 			proto, _ = parseProto(v["proto"])
 		}
+		// In an IPv6 ruleset, icmp without addresses means ICMPv6 (an
+		// IPv6 packet does not carry ICMP).
+		if proto == ProtoICMP && h.IPv6 && !has("src") && !has("dst") {
+			proto = ProtoICMPv6
+			as = append(as, "proto icmp taken as icmpv6 (an IPv6 ruleset)")
+		}
 		p.Proto = proto
 		if !has("in") {
 			return p, nil, fmt.Errorf("in= is required (an interface name, or local)")
@@ -358,7 +364,8 @@ func (sp *Spec) Resolve(h *Host, prev *Result) (Packet, []string, error) {
 	if sp.Kind != "" {
 		return p, as, nil
 	}
-	v6 := p.Proto == ProtoICMPv6 || (p.Src.IsValid() && p.Src.Is6()) || (p.Dst.IsValid() && p.Dst.Is6())
+	v6 := p.Proto == ProtoICMPv6 || (p.Src.IsValid() && p.Src.Is6()) || (p.Dst.IsValid() && p.Dst.Is6()) ||
+		(h.IPv6 && !p.Src.IsValid() && !p.Dst.IsValid())
 	if !p.Dst.IsValid() {
 		if p.Local {
 			return p, as, fmt.Errorf("dst= is required for in=local")
