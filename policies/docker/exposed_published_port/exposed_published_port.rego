@@ -49,16 +49,17 @@ any_source(x) if {
 # A rule outside Docker's own chains accepts the connection and names its
 # port (--dport, --dports, --ctorigdstport): the user chose to expose it.
 named_by_user(x) if {
-	some r in input.rules
-	r.id == x.accepted_by.id
-	not docker_owned(r.table, r.chain)
+	r := rules_by_id[x.accepted_by.id]
+	not docker_owned[[r.table, r.chain]]
 	count(r.dports) + count(r.ctorigdstport) > 0
 }
 
-docker_owned(table, chain) if {
+# The rules by id and Docker's own chains, built once per ruleset: a
+# lookup per exposure instead of a walk over every rule.
+rules_by_id := {r.id: r | some r in input.rules}
+
+docker_owned contains [c.table, c.name] if {
 	some c in input.chains
-	c.table == table
-	c.name == chain
 	c.docker_owned
 }
 
