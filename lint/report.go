@@ -93,18 +93,7 @@ func (r *Report) Merge(others ...*Report) {
 
 // finish sorts, removes duplicates and counts.
 func (r *Report) finish() {
-	sort.SliceStable(r.Findings, func(i, j int) bool { return r.Findings[i].less(r.Findings[j]) })
-	out := r.Findings[:0]
-	for i, f := range r.Findings {
-		if i > 0 {
-			p := out[len(out)-1]
-			if p.ID == f.ID && p.File == f.File && p.Line == f.Line && p.Column == f.Column && p.Message == f.Message {
-				continue
-			}
-		}
-		out = append(out, f)
-	}
-	r.Findings = out
+	r.Findings = sortFindings(r.Findings)
 	sort.SliceStable(r.Errors, func(i, j int) bool {
 		a, b := r.Errors[i], r.Errors[j]
 		if a.File != b.File {
@@ -127,6 +116,26 @@ func (r *Report) finish() {
 			r.Summary.Infos++
 		}
 	}
+}
+
+// sortFindings sorts fs (stably) and drops a finding the same as the one
+// before it (ID, position and message), in place.
+func sortFindings(fs []Finding) []Finding {
+	sort.SliceStable(fs, func(i, j int) bool { return fs[i].less(fs[j]) })
+	out := fs[:0]
+	for i, f := range fs {
+		if i > 0 && out[len(out)-1].same(f) {
+			continue
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// same reports whether f and g are one finding: the same ID, position and
+// message.
+func (f Finding) same(g Finding) bool {
+	return f.ID == g.ID && f.File == g.File && f.Line == g.Line && f.Column == g.Column && f.Message == g.Message
 }
 
 var severityRank = map[string]int{"info": 1, "warning": 2, "error": 3, "never": 4}
@@ -169,19 +178,27 @@ func (r *Report) WriteJSON(w io.Writer) error {
 func (r *Report) WriteGitHub(w io.Writer) error {
 	bw := bufio.NewWriter(w)
 	for _, e := range r.Errors {
-		fmt.Fprintf(bw, "::error file=%s,line=%d,col=%d,title=%s::%s\n",
-			ghProp(e.File), e.Line, max(e.Column, 1), ghProp("input error"), ghData(e.Message))
+		writeGitHubError(bw, e)
 	}
 	for _, f := range r.Findings {
-		level := map[string]string{"error": "error", "warning": "warning", "info": "notice"}[f.Severity]
-		msg := f.Message
-		for _, rel := range f.Related {
-			msg += "\n" + pos(rel.File, rel.Line, rel.Column) + ": " + rel.Message
-		}
-		fmt.Fprintf(bw, "::%s file=%s,line=%d,col=%d,title=%s::%s\n",
-			level, ghProp(f.File), f.Line, max(f.Column, 1), ghProp(f.ID+" "+f.Name), ghData(msg))
+		writeGitHubFinding(bw, f)
 	}
 	return bw.Flush()
+}
+
+func writeGitHubError(bw *bufio.Writer, e Position) {
+	fmt.Fprintf(bw, "::error file=%s,line=%d,col=%d,title=%s::%s\n",
+		ghProp(e.File), e.Line, max(e.Column, 1), ghProp("input error"), ghData(e.Message))
+}
+
+func writeGitHubFinding(bw *bufio.Writer, f Finding) {
+	level := map[string]string{"error": "error", "warning": "warning", "info": "notice"}[f.Severity]
+	msg := f.Message
+	for _, rel := range f.Related {
+		msg += "\n" + pos(rel.File, rel.Line, rel.Column) + ": " + rel.Message
+	}
+	fmt.Fprintf(bw, "::%s file=%s,line=%d,col=%d,title=%s::%s\n",
+		level, ghProp(f.File), f.Line, max(f.Column, 1), ghProp(f.ID+" "+f.Name), ghData(msg))
 }
 
 // ghData escapes a workflow command's message; ghProp a property value.

@@ -113,71 +113,107 @@ func fileURI(name string) string {
 // WriteSARIF writes the report as a SARIF 2.1.0 log with one run; the
 // rules are the checks' metadata; input errors are tool notifications.
 func (r *Report) WriteSARIF(w io.Writer) error {
-	run := sarifRun{Tool: sarifTool{Driver: sarifDriver{Name: "dfwlint", Rules: []sarifRule{}}}, Results: []sarifResult{}}
-	index := map[string]int{}
-	addRule := func(p Policy) {
-		if _, ok := index[p.ID]; ok {
-			return
-		}
-		rule := sarifRule{ID: p.ID, Name: p.Name, DefaultConfiguration: sarifConfig{Level: sarifLevel[p.Severity]}}
-		if rule.DefaultConfiguration.Level == "" {
-			rule.DefaultConfiguration.Level = "warning"
-		}
-		if p.Title != "" {
-			rule.ShortDescription = &sarifText{Text: p.Title}
-		}
-		if p.Description != "" {
-			rule.FullDescription = &sarifText{Text: p.Description}
-		}
-		if len(p.Related) > 0 {
-			rule.HelpURI = p.Related[0]
-		}
-		index[p.ID] = len(run.Tool.Driver.Rules)
-		run.Tool.Driver.Rules = append(run.Tool.Driver.Rules, rule)
-	}
-	for _, p := range r.policies {
-		addRule(p)
-	}
+	rules := newSARIFRules(r.policies)
+	results := []sarifResult{}
 	for _, f := range r.Findings {
-		if _, ok := index[f.ID]; !ok {
-			addRule(Policy{ID: f.ID, Name: f.Name, Severity: f.Severity})
-		}
-		res := sarifResult{
-			RuleID: f.ID, RuleIndex: index[f.ID], Level: sarifLevel[f.Severity], Message: sarifText{Text: f.Message},
-			Locations: []sarifLocation{sarifLoc(f.File, f.Line, f.Column, "", nil)},
-		}
-		for i, rel := range f.Related {
-			id := i + 1
-			res.RelatedLocations = append(res.RelatedLocations, sarifLoc(rel.File, rel.Line, rel.Column, rel.Message, &id))
-		}
-		props := map[string]any{}
-		if f.Table != "" {
-			props["table"] = f.Table
-		}
-		if f.Chain != "" {
-			props["chain"] = f.Chain
-		}
-		if f.Rule > 0 {
-			props["rule"] = f.Rule
-		}
-		if len(f.Witness) > 0 {
-			props["witness"] = f.Witness
-		}
-		if len(props) > 0 {
-			res.Properties = props
-		}
-		run.Results = append(run.Results, res)
+		results = append(results, sarifResultOf(f, rules.indexOf(f)))
 	}
-	inv := sarifInvocation{ExecutionSuccessful: len(r.Errors) == 0}
-	for _, e := range r.Errors {
+	return encodeSARIF(w, sarifLogOf(rules, results, r.Errors))
+}
+
+// sarifRules are the rules of a run: the checks' metadata first, then a
+// rule for each ID of a finding that no check describes, in the order the
+// findings come.
+type sarifRules struct {
+	rules []sarifRule
+	index map[string]int
+}
+
+func newSARIFRules(policies []Policy) *sarifRules {
+	s := &sarifRules{rules: []sarifRule{}, index: map[string]int{}}
+	for _, p := range policies {
+		s.add(p)
+	}
+	return s
+}
+
+func (s *sarifRules) add(p Policy) {
+	if _, ok := s.index[p.ID]; ok {
+		return
+	}
+	rule := sarifRule{ID: p.ID, Name: p.Name, DefaultConfiguration: sarifConfig{Level: sarifLevel[p.Severity]}}
+	if rule.DefaultConfiguration.Level == "" {
+		rule.DefaultConfiguration.Level = "warning"
+	}
+	if p.Title != "" {
+		rule.ShortDescription = &sarifText{Text: p.Title}
+	}
+	if p.Description != "" {
+		rule.FullDescription = &sarifText{Text: p.Description}
+	}
+	if len(p.Related) > 0 {
+		rule.HelpURI = p.Related[0]
+	}
+	s.index[p.ID] = len(s.rules)
+	s.rules = append(s.rules, rule)
+}
+
+// indexOf is the index of f's rule, added when f is the first finding of
+// an ID no check describes.
+func (s *sarifRules) indexOf(f Finding) int {
+	if _, ok := s.index[f.ID]; !ok {
+		s.add(Policy{ID: f.ID, Name: f.Name, Severity: f.Severity})
+	}
+	return s.index[f.ID]
+}
+
+// sarifResultOf is the result of a finding whose rule is at ruleIndex.
+func sarifResultOf(f Finding, ruleIndex int) sarifResult {
+	res := sarifResult{
+		RuleID: f.ID, RuleIndex: ruleIndex, Level: sarifLevel[f.Severity], Message: sarifText{Text: f.Message},
+		Locations: []sarifLocation{sarifLoc(f.File, f.Line, f.Column, "", nil)},
+	}
+	for i, rel := range f.Related {
+		id := i + 1
+		res.RelatedLocations = append(res.RelatedLocations, sarifLoc(rel.File, rel.Line, rel.Column, rel.Message, &id))
+	}
+	props := map[string]any{}
+	if f.Table != "" {
+		props["table"] = f.Table
+	}
+	if f.Chain != "" {
+		props["chain"] = f.Chain
+	}
+	if f.Rule > 0 {
+		props["rule"] = f.Rule
+	}
+	if len(f.Witness) > 0 {
+		props["witness"] = f.Witness
+	}
+	if len(props) > 0 {
+		res.Properties = props
+	}
+	return res
+}
+
+// sarifLogOf is the log of one run; the input errors are tool
+// notifications.
+func sarifLogOf(rules *sarifRules, results []sarifResult, errs []Position) sarifLog {
+	run := sarifRun{Tool: sarifTool{Driver: sarifDriver{Name: "dfwlint", Rules: rules.rules}}, Results: results}
+	inv := sarifInvocation{ExecutionSuccessful: len(errs) == 0}
+	for _, e := range errs {
 		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, sarifNotification{
 			Level: "error", Message: sarifText{Text: strings.TrimSpace(e.Message)},
 			Locations: []sarifLocation{sarifLoc(e.File, e.Line, e.Column, "", nil)},
 		})
 	}
 	run.Invocations = []sarifInvocation{inv}
+	return sarifLog{Schema: SARIFSchema, Version: "2.1.0", Runs: []sarifRun{run}}
+}
+
+func encodeSARIF(w io.Writer, log sarifLog) error {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
-	return enc.Encode(sarifLog{Schema: SARIFSchema, Version: "2.1.0", Runs: []sarifRun{run}})
+	return enc.Encode(log)
 }

@@ -31,30 +31,46 @@ func (r *Report) WriteTextOptions(w io.Writer, opts TextOptions) error {
 	st := termstyle.Style{On: opts.Colour}
 	bw := bufio.NewWriter(w)
 	for _, e := range r.Errors {
-		fmt.Fprintf(bw, "%s: %s: %s\n", st.Bold(pos(e.File, e.Line, e.Column)), st.Severity("error"), e.Message)
+		writeTextError(bw, st, e)
 	}
 	for _, f := range r.Findings {
-		fmt.Fprintf(bw, "%s: %s %s %s\n", st.Bold(pos(f.File, f.Line, f.Column)), st.Severity(f.Severity), st.Bold(f.ID), f.Message)
-		for _, rel := range f.Related {
-			fmt.Fprintf(bw, "\t%s: %s\n", st.Dim(pos(rel.File, rel.Line, rel.Column)), rel.Message)
-		}
-		if len(f.Witness) > 0 {
-			fmt.Fprintf(bw, "\twitness: %s\n", f.Witness)
-		}
+		writeTextFinding(bw, st, f)
 	}
 	if opts.Quiet {
 		return bw.Flush()
 	}
-	s := r.Summary
+	writeTextSummary(bw, st, r.Summary, len(r.Errors) > 0)
+	return bw.Flush()
+}
+
+// writeTextError writes an input error as WriteTextOptions does.
+func writeTextError(bw *bufio.Writer, st termstyle.Style, e Position) {
+	fmt.Fprintf(bw, "%s: %s: %s\n", st.Bold(pos(e.File, e.Line, e.Column)), st.Severity("error"), e.Message)
+}
+
+// writeTextFinding writes a finding, its related positions and its witness
+// as WriteTextOptions does.
+func writeTextFinding(bw *bufio.Writer, st termstyle.Style, f Finding) {
+	fmt.Fprintf(bw, "%s: %s %s %s\n", st.Bold(pos(f.File, f.Line, f.Column)), st.Severity(f.Severity), st.Bold(f.ID), f.Message)
+	for _, rel := range f.Related {
+		fmt.Fprintf(bw, "\t%s: %s\n", st.Dim(pos(rel.File, rel.Line, rel.Column)), rel.Message)
+	}
+	if len(f.Witness) > 0 {
+		fmt.Fprintf(bw, "\twitness: %s\n", f.Witness)
+	}
+}
+
+// writeTextSummary writes the summary line; inputErrors says whether there
+// were input errors (the line then says to fix them first).
+func writeTextSummary(bw *bufio.Writer, st termstyle.Style, s Summary, inputErrors bool) {
 	errs := plural(s.Errors, "error")
 	if s.Errors > 0 {
 		errs = st.Red(errs)
 	}
 	fmt.Fprintf(bw, "%s, %s: %s, %s, %s", plural(s.Files, "file"), plural(s.Rules, "rule"),
 		errs, plural(s.Warnings, "warning"), plural(s.Infos, "info"))
-	if len(r.Errors) > 0 {
+	if inputErrors {
 		fmt.Fprintf(bw, ": fix the input errors first (iptables-restore or the kernel would refuse those rules, or load them other than written)")
 	}
 	fmt.Fprintln(bw)
-	return bw.Flush()
 }

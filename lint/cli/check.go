@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"sort"
 	"sync"
 	"time"
 
@@ -118,32 +119,34 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		return ExitError
 	}
-	rep, layouts, err := checkFiles(fs.Args(), &c, opts, stdin, linter, *jobs, *budget)
+	// Each file's report is written (or, for the formats that put the
+	// input errors or the rules first, spooled) as soon as the files
+	// before it in the output are, then dropped; the Docker layouts (a
+	// name each, text only) come after the summary.
+	st := lint.NewStream(stdout, *format, lint.TextOptions{Colour: termstyle.Enabled(stdout), Quiet: quiet})
+	files := fs.Args()
+	layouts := map[int]string{}
+	err = checkFiles(files, &c, opts, stdin, linter, *jobs, *budget, func(i int, rep *lint.Report, layout string) error {
+		if layout != "" && *format == "text" {
+			layouts[i] = layout
+		}
+		return st.Add(rep, displayName(files[i]), i)
+	})
 	if err != nil {
 		fmt.Fprintf(stderr, "dfwlint check: %v\n", err)
 		return ExitError
 	}
-	var werr error
-	switch *format {
-	case "json":
-		werr = rep.WriteJSON(stdout)
-	case "sarif":
-		werr = rep.WriteSARIF(stdout)
-	case "github":
-		werr = rep.WriteGitHub(stdout)
-	default:
-		werr = rep.WriteTextOptions(stdout, lint.TextOptions{Colour: termstyle.Enabled(stdout), Quiet: quiet})
-		for i, l := range layouts {
-			if l != "" && werr == nil && !quiet {
-				_, werr = fmt.Fprintf(stdout, "%s: Docker layout: %s\n", displayName(fs.Args()[i]), l)
-			}
+	werr := st.Close()
+	for i := range files {
+		if l := layouts[i]; l != "" && werr == nil && !quiet {
+			_, werr = fmt.Fprintf(stdout, "%s: Docker layout: %s\n", displayName(files[i]), l)
 		}
 	}
 	if werr != nil {
 		fmt.Fprintf(stderr, "dfwlint check: %v\n", werr)
 		return ExitError
 	}
-	return rep.ExitCode(*failOn)
+	return st.ExitCode(*failOn)
 }
 
 // loadConfig reads the --config file, or .dfwlint.yaml when it exists.
@@ -158,17 +161,23 @@ func loadConfig(path string) (*lint.Config, error) {
 }
 
 // checkFiles checks every FILE on top of the bases with up to jobs files in
-// flight, and merges the reports in the order the files were given, so the
-// output does not depend on -j. Memory is bounded by the files in flight:
-// each file is read, loaded, checked and dropped by its worker.
-// layouts[i] names the Docker layout of files[i] when it is checked alone.
-func checkFiles(files []string, c *common, opts parser.Options, stdin io.Reader, linter *lint.Linter, jobs int, budget time.Duration) (_ *lint.Report, layouts []string, _ error) {
+// flight, and hands each report to emit with its index in files and the
+// Docker layout of the file (when it is checked alone), in the order of
+// the files' names, which is the order of the findings in the output
+// (lint.Stream): the output does not depend on -j. A report is handed as
+// soon as the ones before it are, and dropped once emit returns. Memory is
+// bounded by the files in flight, not by their number: each file is read,
+// loaded, checked and dropped by its worker, and at most 2*jobs reports
+// are checked or wait for an earlier one (a slow file makes the workers
+// wait, not the finished reports pile up). The first error of a check
+// (an analysis that failed) or of emit stops the run.
+func checkFiles(files []string, c *common, opts parser.Options, stdin io.Reader, linter *lint.Linter, jobs int, budget time.Duration, emit func(i int, rep *lint.Report, layout string) error) error {
 	rd := &reader{stdin: stdin}
 	var bases []parser.Source
 	for _, b := range c.bases {
 		s, err := rd.read(b)
 		if err != nil {
-			return nil, nil, err
+			return err
 		}
 		bases = append(bases, s)
 	}
@@ -177,37 +186,85 @@ func checkFiles(files []string, c *common, opts parser.Options, stdin io.Reader,
 	for _, f := range files {
 		if f == "-" {
 			if _, err := rd.read("-"); err != nil {
-				return nil, nil, err
+				return err
 			}
 			break
 		}
 	}
-	reports := make([]*lint.Report, len(files))
-	errs := make([]error, len(files))
-	layouts = make([]string, len(files))
-	idx := make(chan int)
+	// order[k] is the k-th file by name (stable: a name given twice keeps
+	// the order given); the files are checked and emitted in that order.
+	order := make([]int, len(files))
+	for k := range order {
+		order[k] = k
+	}
+	sort.SliceStable(order, func(a, b int) bool { return displayName(files[order[a]]) < displayName(files[order[b]]) })
+	type checked struct {
+		k      int
+		rep    *lint.Report
+		layout string
+		err    error
+	}
+	window := 2 * jobs
+	tokens := make(chan struct{}, window) // one per file checked and not yet emitted
+	next := make(chan int)
+	results := make(chan checked, window)
+	quit := make(chan struct{})
+	go func() {
+		defer close(next)
+		for k := range order {
+			select {
+			case tokens <- struct{}{}:
+			case <-quit:
+				return
+			}
+			select {
+			case next <- k:
+			case <-quit:
+				return
+			}
+		}
+	}()
 	var wg sync.WaitGroup
 	for w := 0; w < min(jobs, len(files)); w++ {
 		wg.Go(func() {
-			for i := range idx {
-				reports[i], layouts[i], errs[i] = checkOne(files[i], bases, rd, opts, linter, budget)
+			for k := range next {
+				rep, layout, err := checkOne(files[order[k]], bases, rd, opts, linter, budget)
+				results <- checked{k, rep, layout, err}
 			}
 		})
 	}
-	for i := range files {
-		idx <- i
-	}
-	close(idx)
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, nil, err
+	go func() {
+		wg.Wait()
+		close(results)
+	}()
+	// The reorder buffer: reports finished ahead of the next to emit.
+	held := map[int]checked{}
+	want := 0
+	var first error
+	for r := range results {
+		if first != nil {
+			continue // drain the workers
+		}
+		held[r.k] = r
+		for first == nil {
+			h, ok := held[want]
+			if !ok {
+				break
+			}
+			delete(held, want)
+			first = h.err
+			if first == nil {
+				first = emit(order[want], h.rep, h.layout)
+			}
+			if first != nil {
+				close(quit)
+				break
+			}
+			want++
+			<-tokens
 		}
 	}
-	out := reports[0]
-	out.Merge(reports[1:]...)
-	dedupErrors(out)
-	return out, layouts, nil
+	return first
 }
 
 // checkOne loads one FILE on top of the bases (each file is parsed anew:
@@ -239,20 +296,4 @@ func checkOne(name string, bases []parser.Source, rd *reader, opts parser.Option
 	}
 	rep, err := linter.Check(context.Background(), loaded, lint.CheckOptions{Base: len(bases), Analyzer: an})
 	return rep, layout, err
-}
-
-// dedupErrors keeps one copy of an input error that several FILEs share
-// (an error in a --base file is found with every FILE).
-func dedupErrors(rep *lint.Report) {
-	seen := map[lint.Position]bool{}
-	kept := rep.Errors[:0]
-	for _, e := range rep.Errors {
-		if seen[e] {
-			continue
-		}
-		seen[e] = true
-		kept = append(kept, e)
-	}
-	rep.Summary.Errors -= len(rep.Errors) - len(kept)
-	rep.Errors = kept
 }

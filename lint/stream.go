@@ -1,0 +1,396 @@
+package lint
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/dfw-project/dfw/internal/termstyle"
+)
+
+// A Stream writes the reports of many rulesets (dfwlint check over a
+// fleet) as one output, byte for byte what their merged Report would
+// write, without holding the reports: each is written, or spooled, when it
+// is added and then dropped. Only the input errors (few), the IDs seen (for
+// SARIF's rules) and the counts are kept until Close.
+//
+// JSON is written as the reports come: findings, then the errors and the
+// summary at Close. Text, GitHub and SARIF write the input errors (text,
+// GitHub) or the rules (SARIF) before the findings, and neither is known
+// before the last report: their findings are spooled (in memory up to
+// 8 MiB, then in a temporary file, removed at Close) and written at Close.
+type Stream struct {
+	bw     *bufio.Writer
+	format string
+	st     termstyle.Style
+	quiet  bool
+
+	pending     *Report // the reports of pendingName so far
+	pendingName string
+	started     bool
+
+	last    Finding // the last finding written, for the duplicates
+	written int     // findings written
+	sum     Summary
+	rank    int // the highest severity rank among the findings written
+	errs    []streamError
+	// inputErrors counts the input errors, duplicates dropped (at Close).
+	inputErrors int
+
+	policies []Policy // of the report first given (SARIF's rules)
+	ids      []Policy // SARIF: each finding ID, at its first finding
+	idSeen   map[string]bool
+
+	spool *spool
+	jbuf  bytes.Buffer
+	jenc  *json.Encoder
+	err   error
+}
+
+// streamError is an input error with where its report was given, so that
+// Close sorts the errors as Merge does (stably, after the FILEs' order).
+type streamError struct {
+	Position
+	order, idx int
+}
+
+// NewStream starts a stream that writes format ("text", "json", "sarif"
+// or "github") to w; opts apply to text.
+func NewStream(w io.Writer, format string, opts TextOptions) *Stream {
+	s := &Stream{bw: bufio.NewWriterSize(w, 64<<10), format: format, st: termstyle.Style{On: opts.Colour}, quiet: opts.Quiet, idSeen: map[string]bool{}}
+	switch format {
+	case "json":
+		s.jenc = json.NewEncoder(&s.jbuf)
+		s.jenc.SetEscapeHTML(false)
+		s.jenc.SetIndent("    ", "  ")
+	case "text", "github", "sarif":
+		s.spool = &spool{}
+	default:
+		s.err = fmt.Errorf("unknown format %q", format)
+	}
+	return s
+}
+
+// Add takes the report of the FILE named name (as its findings name it),
+// the order-th FILE given. Reports must come in the order of their names
+// (byte order; the reports of one name in the order given), which is the
+// order of the merged report's findings: Add writes the previous name's
+// findings, Close the last's. The report is not used after Add.
+func (s *Stream) Add(r *Report, name string, order int) error {
+	if s.err != nil {
+		return s.err
+	}
+	if s.started && name < s.pendingName {
+		return fmt.Errorf("stream: report of %s after %s", name, s.pendingName)
+	}
+	for i, e := range r.Errors {
+		s.errs = append(s.errs, streamError{e, order, i})
+	}
+	s.sum.Files += r.Summary.Files
+	s.sum.Rules += r.Summary.Rules
+	if order == 0 {
+		s.policies = r.policies
+	}
+	if s.started && name == s.pendingName {
+		// The same FILE given again: its findings merge with the first's.
+		s.pending.Findings = sortFindings(append(s.pending.Findings, r.Findings...))
+		return nil
+	}
+	s.flush()
+	s.pending, s.pendingName, s.started = &Report{Findings: r.Findings}, name, true
+	return s.err
+}
+
+// flush writes the pending findings.
+func (s *Stream) flush() {
+	if s.pending == nil {
+		return
+	}
+	for _, f := range s.pending.Findings {
+		if s.written > 0 && s.last.same(f) {
+			continue
+		}
+		s.writeFinding(f)
+		s.last = f
+		s.written++
+		switch f.Severity {
+		case "error":
+			s.sum.Errors++
+		case "warning":
+			s.sum.Warnings++
+		case "info":
+			s.sum.Infos++
+		}
+		s.rank = max(s.rank, severityRank[f.Severity])
+		if !s.idSeen[f.ID] {
+			s.idSeen[f.ID] = true
+			s.ids = append(s.ids, Policy{ID: f.ID, Name: f.Name, Severity: f.Severity})
+		}
+	}
+	s.pending = nil
+}
+
+func (s *Stream) writeFinding(f Finding) {
+	if s.err != nil {
+		return
+	}
+	if s.format != "json" {
+		s.err = s.spool.add(f)
+		return
+	}
+	if s.written == 0 {
+		s.bw.WriteString("{\n  \"findings\": [\n    ")
+	} else {
+		s.bw.WriteString(",\n    ")
+	}
+	s.jbuf.Reset()
+	if err := s.jenc.Encode(f); err != nil {
+		s.err = err
+		return
+	}
+	s.bw.Write(bytes.TrimSuffix(s.jbuf.Bytes(), []byte("\n")))
+}
+
+// Close writes the last findings, then what comes after the findings (or
+// around them), and flushes.
+func (s *Stream) Close() error {
+	s.flush()
+	if s.spool != nil {
+		defer s.spool.close()
+	}
+	if s.err != nil {
+		return s.err
+	}
+	errs := s.errors()
+	s.inputErrors = len(errs)
+	s.sum.Errors += len(errs)
+	switch s.format {
+	case "json":
+		if s.written == 0 {
+			s.bw.WriteString("{\n  \"findings\": []")
+		} else {
+			s.bw.WriteString("\n  ]")
+		}
+		s.bw.WriteString(",\n  \"errors\": ")
+		s.writeIndented(errs, "  ")
+		s.bw.WriteString(",\n  \"summary\": ")
+		s.writeIndented(s.sum, "  ")
+		s.bw.WriteString("\n}\n")
+	case "text":
+		for _, e := range errs {
+			writeTextError(s.bw, s.st, e)
+		}
+		s.err = s.spool.each(func(f Finding) { writeTextFinding(s.bw, s.st, f) })
+		if !s.quiet {
+			writeTextSummary(s.bw, s.st, s.sum, len(errs) > 0)
+		}
+	case "github":
+		for _, e := range errs {
+			writeGitHubError(s.bw, e)
+		}
+		s.err = s.spool.each(func(f Finding) { writeGitHubFinding(s.bw, f) })
+	case "sarif":
+		s.writeSARIF(errs)
+	}
+	if err := s.bw.Flush(); s.err == nil {
+		s.err = err
+	}
+	return s.err
+}
+
+// errors are the input errors as Merge leaves them: sorted by position,
+// ties in the order the FILEs were given, duplicates dropped.
+func (s *Stream) errors() []Position {
+	sort.Slice(s.errs, func(i, j int) bool {
+		a, b := s.errs[i], s.errs[j]
+		switch {
+		case a.File != b.File:
+			return a.File < b.File
+		case a.Line != b.Line:
+			return a.Line < b.Line
+		case a.Column != b.Column:
+			return a.Column < b.Column
+		case a.order != b.order:
+			return a.order < b.order
+		}
+		return a.idx < b.idx
+	})
+	out := []Position{}
+	seen := map[Position]bool{}
+	for _, e := range s.errs {
+		if !seen[e.Position] {
+			seen[e.Position] = true
+			out = append(out, e.Position)
+		}
+	}
+	s.errs = nil
+	return out
+}
+
+// writeIndented writes v as JSON nested at prefix, as Report.WriteJSON
+// would.
+func (s *Stream) writeIndented(v any, prefix string) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent(prefix, "  ")
+	if err := enc.Encode(v); err != nil && s.err == nil {
+		s.err = err
+	}
+	s.bw.Write(bytes.TrimSuffix(b.Bytes(), []byte("\n")))
+}
+
+// writeSARIF writes the log as WriteSARIF does: the log without results,
+// cut where its empty results array is, with the spooled findings' results
+// written in between.
+func (s *Stream) writeSARIF(errs []Position) {
+	rules := newSARIFRules(s.policies)
+	for _, p := range s.ids {
+		rules.add(p)
+	}
+	var doc bytes.Buffer
+	if err := encodeSARIF(&doc, sarifLogOf(rules, []sarifResult{}, errs)); err != nil {
+		s.err = err
+		return
+	}
+	// A JSON string holds no unescaped quote: this is the run's key.
+	const key = `"results": []`
+	at := bytes.Index(doc.Bytes(), []byte(key))
+	if at < 0 {
+		s.err = errors.New("sarif: no results array")
+		return
+	}
+	head, tail := doc.Bytes()[:at+len(key)-1], doc.Bytes()[at+len(key)-1:]
+	indent := string(head[bytes.LastIndexByte(head, '\n')+1:])
+	indent = indent[:len(indent)-len(strings.TrimLeft(indent, " "))]
+	s.bw.Write(head)
+	n := 0
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent(indent+"  ", "  ")
+	s.err = s.spool.each(func(f Finding) {
+		if s.err != nil {
+			return
+		}
+		if n == 0 {
+			s.bw.WriteString("\n" + indent + "  ")
+		} else {
+			s.bw.WriteString(",\n" + indent + "  ")
+		}
+		n++
+		b.Reset()
+		if err := enc.Encode(sarifResultOf(f, rules.index[f.ID])); err != nil {
+			s.err = err
+			return
+		}
+		s.bw.Write(bytes.TrimSuffix(b.Bytes(), []byte("\n")))
+	})
+	if n > 0 {
+		s.bw.WriteString("\n" + indent)
+	}
+	s.bw.Write(tail)
+}
+
+// Summary is the summary of the reports added, complete after Close.
+func (s *Stream) Summary() Summary { return s.sum }
+
+// ExitCode is Report.ExitCode of the merged report, after Close.
+func (s *Stream) ExitCode(failOn string) int {
+	if s.inputErrors > 0 {
+		return 2
+	}
+	if failOn == "" {
+		failOn = "warning"
+	}
+	rank, ok := severityRank[failOn]
+	if !ok {
+		return 2
+	}
+	if s.written > 0 && s.rank >= rank {
+		return 1
+	}
+	return 0
+}
+
+// spool holds findings, as JSON lines, until Close writes them: in memory
+// up to spoolMemory bytes, then in a temporary file.
+type spool struct {
+	buf  bytes.Buffer
+	file *os.File
+	fw   *bufio.Writer
+}
+
+// spoolMemory is a var for the tests.
+var spoolMemory = 8 << 20
+
+// spooled is a finding as the spool keeps it (JSON reads a nil witness
+// back as null: nw says it was nil).
+type spooled struct {
+	Finding
+	NoWitness bool `json:"nw,omitempty"`
+}
+
+func (p *spool) add(f Finding) error {
+	if p.file == nil && p.buf.Len() > spoolMemory {
+		if file, err := os.CreateTemp("", "dfwlint-*.jsonl"); err == nil {
+			p.file, p.fw = file, bufio.NewWriterSize(file, 64<<10)
+			if _, err := p.fw.Write(p.buf.Bytes()); err != nil {
+				return fmt.Errorf("spool: %v", err)
+			}
+			p.buf = bytes.Buffer{}
+		} // else: stay in memory
+	}
+	var w io.Writer = &p.buf
+	if p.fw != nil {
+		w = p.fw
+	}
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(spooled{f, len(f.Witness) == 0}); err != nil {
+		return fmt.Errorf("spool: %v", err)
+	}
+	return nil
+}
+
+// each calls fn with every finding, in the order added.
+func (p *spool) each(fn func(Finding)) error {
+	var r io.Reader = bytes.NewReader(p.buf.Bytes())
+	if p.file != nil {
+		if err := p.fw.Flush(); err != nil {
+			return fmt.Errorf("spool: %v", err)
+		}
+		if _, err := p.file.Seek(0, io.SeekStart); err != nil {
+			return fmt.Errorf("spool: %v", err)
+		}
+		r = bufio.NewReaderSize(p.file, 64<<10)
+	}
+	dec := json.NewDecoder(r)
+	for {
+		var f spooled
+		if err := dec.Decode(&f); err == io.EOF {
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("spool: %v", err)
+		}
+		if f.NoWitness {
+			f.Witness = nil
+		}
+		fn(f.Finding)
+	}
+}
+
+func (p *spool) close() {
+	if p.file != nil {
+		p.file.Close()
+		os.Remove(p.file.Name())
+		p.file = nil
+	}
+	p.buf = bytes.Buffer{}
+}
