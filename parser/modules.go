@@ -84,7 +84,7 @@ func init() {
 		"hl":      {opts: []optDef{o(1, "hl-eq"), o(1, "hl-lt"), o(1, "hl-gt")}, build: buildTTL},
 		"tos":     {opts: []optDef{o(1, "tos")}, build: buildTOS},
 		"dscp":    {opts: []optDef{o(1, "dscp"), o(1, "dscp-class")}, build: buildTOS},
-		"limit":   {opts: []optDef{o(1, "limit"), o(1, "limit-burst")}, build: opaque},
+		"limit":   {opts: []optDef{o(1, "limit"), o(1, "limit-burst")}, build: buildLimit},
 		"hashlimit": {opts: []optDef{o(1, "hashlimit"), o(1, "hashlimit-upto"), o(1, "hashlimit-above"),
 			o(1, "hashlimit-burst"), o(1, "hashlimit-mode"), o(1, "hashlimit-srcmask"), o(1, "hashlimit-dstmask"),
 			o(1, "hashlimit-name"), o(1, "hashlimit-htable-size"), o(1, "hashlimit-htable-max"),
@@ -248,6 +248,101 @@ func (b *builder) udpPortSet(op *Option) *PortSet {
 		return b.portSet(op)
 	}
 	return b.ctPort(op)
+}
+
+// buildLimit checks -m limit's values as libxt_limit and the kernel do;
+// the match itself is opaque (its outcome depends on time).
+func buildLimit(b *builder, m *Match) MatchSpec {
+	avg, burst := uint32(10000*3600/3), uint32(5) // 3/hour, burst 5
+	var burstOp *Option
+	for i := range m.Options {
+		op := &m.Options[i]
+		switch op.Name {
+		case "limit":
+			v, ok, why := limitRate(arg(op))
+			if !ok {
+				b.errf(op.Pos, ErrBadValue, "--limit: bad rate %q: %s (expected N/second, N/minute, N/hour or N/day, N from 1)", arg(op), why)
+				continue
+			}
+			avg = v
+		case "limit-burst":
+			n, err := parseUint(arg(op), 10000)
+			if err != nil {
+				b.errf(op.Pos, ErrBadValue, "--limit-burst: %q is not a number from 0 to 10000", arg(op))
+				continue
+			}
+			burst, burstOp = uint32(n), op
+		}
+	}
+	// xt_limit (the legacy backend's kernel module) refuses a burst of 0,
+	// or one whose credit overflows; iptables-nft translates the match to
+	// nftables' own limit, which takes both.
+	if limitOverflows(avg, burst) {
+		pos := m.Pos
+		if burstOp != nil {
+			pos = burstOp.Pos
+		}
+		why := fmt.Sprintf("a burst of %d at this rate overflows its credit", burst)
+		if burst == 0 {
+			why = "a burst of 0"
+		}
+		b.warnf(pos, ErrBadValue, "-m limit: iptables-legacy-restore fails to load this rule (the kernel's xt_limit refuses it: %s); iptables-nft loads it", why)
+	}
+	return &OpaqueMatch{}
+}
+
+// limitRate parses a --limit rate as libxt_limit does: an integer (atoi:
+// leading digits, the rest ignored), then optionally "/" and a prefix of
+// second, minute, hour or day (any case). The value is the average
+// interval in 1/10000 s; ok is false, with why, for what iptables refuses.
+func limitRate(s string) (v uint32, ok bool, why string) {
+	mult := uint64(1)
+	num := s
+	if i := strings.IndexByte(s, '/'); i >= 0 {
+		unit := strings.ToLower(s[i+1:])
+		num = s[:i]
+		switch {
+		case unit == "":
+			return 0, false, "no unit after /"
+		case strings.HasPrefix("second", unit):
+		case strings.HasPrefix("minute", unit):
+			mult = 60
+		case strings.HasPrefix("hour", unit):
+			mult = 3600
+		case strings.HasPrefix("day", unit):
+			mult = 86400
+		default:
+			return 0, false, "unknown unit"
+		}
+	}
+	r := uint64(0)
+	for _, c := range []byte(num) {
+		if c < '0' || c > '9' || r > 1<<32 {
+			break
+		}
+		r = r*10 + uint64(c-'0')
+	}
+	if r == 0 || r >= 1<<31 {
+		return 0, false, "the rate must be a number from 1"
+	}
+	if 10000*mult/r == 0 {
+		return 0, false, "rate too fast (at most 10000/second)"
+	}
+	return uint32(10000 * mult / r), true, ""
+}
+
+// limitOverflows is xt_limit's check (HZ 250, as Debian's kernels): a
+// burst of 0, or credits for avg×burst (u32 arithmetic) below those for
+// avg.
+func limitOverflows(avg, burst uint32) bool {
+	const hz, cpj = 250, 128 // CREDITS_PER_JIFFY for HZ 250
+	credits := func(u uint32) uint32 {
+		if u > 0xFFFFFFFF/(hz*cpj) {
+			return (u / 10000) * hz * cpj
+		}
+		return (u * hz * cpj) / 10000
+	}
+	return burst == 0 || credits(avg*burst) < credits(avg)
 }
 
 func buildUDP(b *builder, m *Match) MatchSpec {

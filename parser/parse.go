@@ -142,6 +142,10 @@ func (p *fileParser) tooMany(lineNo int) bool {
 	return false
 }
 
+// DetectFamily tells the family of a ruleset from its header and its -s/-d
+// values, as Parse does when Options.Family is 0; 0 when nothing tells.
+func DetectFamily(src []byte) Family { return detectFamily(src) }
+
 // detectFamily looks at the header and at -s/-d values; 0 when nothing
 // tells.
 func detectFamily(src []byte) Family {

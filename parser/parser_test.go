@@ -230,6 +230,22 @@ func TestErrors(t *testing.T) {
 		{name: "owner in FORWARD", src: "*filter\n:FWD - [0:0]\n-A FORWARD -j FWD\n-A FWD -m owner --uid-owner 0 -j DROP\nCOMMIT\n",
 			rules: []string{"filter: -A FORWARD -j FWD", "filter: -A FWD -m owner --uid-owner 0 -j DROP"},
 			diags: []string{"t.rules:4:8: -m owner in chain FWD, which is reached from FORWARD: owner works only in OUTPUT and POSTROUTING (iptables-restore --test accepts it but the kernel refuses to load it)"}},
+		{name: "limit rates", src: "*filter\n-A INPUT -m limit --limit 0/sec -j ACCEPT\n-A INPUT -m limit --limit 10001/s -j ACCEPT\n" +
+			"-A INPUT -m limit --limit 5/minutes -j ACCEPT\n-A INPUT -m limit --limit 5x/MIN --limit-burst 10001 -j ACCEPT\n" +
+			"-A INPUT -m limit --limit 1/day --limit-burst 4 -j ACCEPT\n-A INPUT -m limit --limit 1/day --limit-burst 1 -j ACCEPT\nCOMMIT\n",
+			rules: []string{"filter: -A INPUT -m limit --limit 0/sec -j ACCEPT", "filter: -A INPUT -m limit --limit 10001/s -j ACCEPT",
+				"filter: -A INPUT -m limit --limit 5/minutes -j ACCEPT", "filter: -A INPUT -m limit --limit 5x/MIN --limit-burst 10001 -j ACCEPT",
+				"filter: -A INPUT -m limit --limit 1/day --limit-burst 4 -j ACCEPT", "filter: -A INPUT -m limit --limit 1/day --limit-burst 1 -j ACCEPT"},
+			diags: []string{
+				`t.rules:2:19: --limit: bad rate "0/sec": the rate must be a number from 1 (expected N/second, N/minute, N/hour or N/day, N from 1)`,
+				`t.rules:3:19: --limit: bad rate "10001/s": rate too fast (at most 10000/second) (expected N/second, N/minute, N/hour or N/day, N from 1)`,
+				`t.rules:4:19: --limit: bad rate "5/minutes": unknown unit (expected N/second, N/minute, N/hour or N/day, N from 1)`,
+				`t.rules:5:34: --limit-burst: "10001" is not a number from 0 to 10000`,
+				`t.rules:6:33: warning: -m limit: iptables-legacy-restore fails to load this rule (the kernel's xt_limit refuses it: a burst of 4 at this rate overflows its credit); iptables-nft loads it`,
+			}},
+		{name: "-D CHAIN 0", src: "*filter\n-A INPUT -j ACCEPT\n-D INPUT 0\nCOMMIT\n",
+			rules: []string{"filter: -A INPUT -j ACCEPT"},
+			diags: []string{`t.rules:3:10: invalid rule number "0" (expected a number from 1)`}},
 		{name: "tcp --dport 70000", src: "*filter\n-A INPUT -p tcp --dport 70000 -j DROP\nCOMMIT\n",
 			rules: []string{"filter: -A INPUT -p tcp -m tcp --dport 70000 -j DROP"},
 			diags: []string{`t.rules:2:17: --dport: invalid port "70000" (expected 0-65535 or a service name)`}},

@@ -210,8 +210,15 @@ func (rp *ruleParser) command(line string) *Command {
 				rp.i++
 				return false
 			}
-			if cmd.Op == OpDelete {
+			// -D CHAIN takes a rule number when the next word starts
+			// with neither '-' nor '!' (as iptables does): "-D INPUT 0"
+			// is a bad number, not a rule.
+			if cmd.Op == OpDelete && (t.text == "" || t.text[0] == '-' || t.text[0] == '!') {
 				return true
+			}
+			if cmd.Op == OpDelete {
+				rp.errf(rp.pos(t), ErrBadValue, "invalid rule number %q (expected a number from 1)", t.text)
+				return false
 			}
 			rp.errf(rp.pos(t), ErrBadValue, "invalid rule number %q (expected a number from 1)", t.text)
 			return false
