@@ -13,6 +13,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/dfw-project/dfw/lint"
+	"github.com/dfw-project/dfw/lint/analysis"
 	"github.com/dfw-project/dfw/lint/facts"
 	"github.com/dfw-project/dfw/parser"
 	"github.com/dfw-project/dfw/policies"
@@ -97,6 +98,20 @@ func TestInputSchema(t *testing.T) {
 		out, _ := json.Marshal(doc)
 		validate(t, s, out)
 	}
+	// A host's IPv6 rules checked with its IPv4 rules: peer and
+	// analysis.family_gap.
+	v4 := load(t, []parser.Source{readSource(t, "../testdata/dualstack/rules.v4", "rules.v4")})
+	v6 := load(t, []parser.Source{readSource(t, "../testdata/dualstack/rules.v6", "rules.v6")})
+	doc, err := facts.Build(context.Background(), v6, facts.Options{Analyzer: analysis.New(analysis.Options{}),
+		Peer: &facts.PeerRuleset{Ruleset: v4.Ruleset, Files: []string{"rules.v4"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if doc.Peer == nil || len(doc.Analysis.FamilyGap) != 2 || !doc.Analysis.Computed[facts.AnalysisFamilyGap] {
+		t.Fatalf("IPv6 beside IPv4: peer %+v, family gap %+v", doc.Peer, doc.Analysis.FamilyGap)
+	}
+	out, _ := json.Marshal(doc)
+	validate(t, s, out)
 }
 
 func TestJSONAndText(t *testing.T) {

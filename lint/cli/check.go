@@ -33,6 +33,13 @@ Formats:
   sarif   SARIF 2.1.0, for code scanning
   github  GitHub Actions workflow annotations
 
+A host's IPv4 and IPv6 rules are checked together, and compared (DFW305
+ipv6-gap: a port closed on one family and open on the other), when they
+are given as --ipv4 FILE and --ipv6 FILE, as the only two FILEs, or as
+FILEs whose names differ by the family alone (rules.v4 and rules.v6,
+iptables.save and ip6tables.save). A --base file or --docker baseline
+applies to the FILEs of its family.
+
 A finding is silenced where it points: -m comment --comment
 "dfwlint:ignore DFW201 reason" on a rule, or a line "# dfwlint:ignore DFW302
 reason" just before a chain or policy line.
@@ -42,6 +49,8 @@ Examples:
   dfwlint check --base live.save iptables.conf
   dfwlint check --docker 28 --publish 8080:80 iptables.conf
   iptables-save | dfwlint check -
+  dfwlint check /etc/iptables/rules.v4 --ipv6 /etc/iptables/rules.v6
+  ip6tables-save | dfwlint check --ipv6 -
   dfwlint check --format json -j 4 hosts/*.save
   dfwlint check --policy ./policies --fail-on error iptables.conf
 
@@ -66,7 +75,8 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var quiet bool
 	fs.VarPF((*switchValue)(&quiet), "quiet", "q", "text format: the findings and errors only, no summary").NoOptDefVal = "true"
 	policyTimeout := fs.Duration("policy-timeout", lint.DefaultTimeout, "time the policies may take on one ruleset; a policy still running then is an error naming it")
-	c.register(fs)
+	var ff familyFiles
+	c.registerWith(fs, ff.register)
 	c.docker.register(fs)
 	if code, done := parseFlags(fs, args, stderr); done {
 		return code
@@ -94,7 +104,8 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "dfwlint check: %v\n", err)
 		return ExitError
 	}
-	if len(fs.Args()) == 0 {
+	files, pl := newPlan(fs.Args(), ff)
+	if len(files) == 0 {
 		fmt.Fprintf(stderr, "dfwlint check: no FILE given (expected iptables-save output, iptables-restore input, or - for standard input)\n")
 		return ExitError
 	}
@@ -124,9 +135,8 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	// before it in the output are, then dropped; the Docker layouts (a
 	// name each, text only) come after the summary.
 	st := lint.NewStream(stdout, *format, lint.TextOptions{Colour: termstyle.Enabled(stdout), Quiet: quiet})
-	files := fs.Args()
 	layouts := map[int]string{}
-	err = checkFiles(files, &c, opts, stdin, linter, *jobs, *budget, func(i int, rep *lint.Report, layout string) error {
+	err = checkFiles(files, pl, &c, opts, stdin, linter, *jobs, *budget, func(i int, rep *lint.Report, layout string) error {
 		if layout != "" && *format == "text" {
 			layouts[i] = layout
 		}
@@ -171,7 +181,7 @@ func loadConfig(path string) (*lint.Config, error) {
 // are checked or wait for an earlier one (a slow file makes the workers
 // wait, not the finished reports pile up). The first error of a check
 // (an analysis that failed) or of emit stops the run.
-func checkFiles(files []string, c *common, opts parser.Options, stdin io.Reader, linter *lint.Linter, jobs int, budget time.Duration, emit func(i int, rep *lint.Report, layout string) error) error {
+func checkFiles(files []string, pl *plan, c *common, opts parser.Options, stdin io.Reader, linter *lint.Linter, jobs int, budget time.Duration, emit func(i int, rep *lint.Report, layout string) error) error {
 	rd := &reader{stdin: stdin}
 	var bases []parser.Source
 	for _, b := range c.bases {
@@ -228,7 +238,7 @@ func checkFiles(files []string, c *common, opts parser.Options, stdin io.Reader,
 	for w := 0; w < min(jobs, len(files)); w++ {
 		wg.Go(func() {
 			for k := range next {
-				rep, layout, err := checkOne(files[order[k]], bases, rd, opts, linter, budget)
+				rep, layout, err := checkOne(files, pl, order[k], bases, rd, opts, linter, budget)
 				results <- checked{k, rep, layout, err}
 			}
 		})
@@ -267,9 +277,12 @@ func checkFiles(files []string, c *common, opts parser.Options, stdin io.Reader,
 	return first
 }
 
-// checkOne loads one FILE on top of the bases (each file is parsed anew:
-// a parsed file belongs to one ruleset) and checks it.
-func checkOne(name string, bases []parser.Source, rd *reader, opts parser.Options, linter *lint.Linter, budget time.Duration) (_ *lint.Report, layout string, _ error) {
+// checkOne loads FILE files[i] on top of the bases of its family (each
+// file is parsed anew: a parsed file belongs to one ruleset) and checks
+// it, with the other family's ruleset of the same host when the plan
+// names one.
+func checkOne(files []string, pl *plan, i int, bases []parser.Source, rd *reader, opts parser.Options, linter *lint.Linter, budget time.Duration) (_ *lint.Report, layout string, _ error) {
+	name := files[i]
 	s, err := rd.read(name)
 	if err != nil {
 		rep := lint.NewReport()
@@ -277,6 +290,12 @@ func checkOne(name string, bases []parser.Source, rd *reader, opts parser.Option
 		rep.Errors = append(rep.Errors, lint.Position{File: name, Message: readErrMessage(name, err)})
 		rep.Summary.Errors = 1
 		return rep, "", nil
+	}
+	allBases := bases
+	fam := familyOf(pl.family[i], s.Data)
+	if fam != 0 {
+		opts.Family = fam
+		bases = basesFor(bases, fam)
 	}
 	srcs := make([]parser.Source, 0, len(bases)+1)
 	for _, b := range bases {
@@ -291,9 +310,13 @@ func checkOne(name string, bases []parser.Source, rd *reader, opts parser.Option
 	// analysed: what it lets through is not what any host would run. Its
 	// errors and the checks that read the rules alone are still reported.
 	var an facts.Analyzer
+	var peer *facts.PeerRuleset
 	if len(loaded.Diags.Errors()) == 0 {
 		an = newAnalyzer(budget)
+		if j := pl.peer[i]; j >= 0 {
+			peer = loadPeer(files[j], pl.family[j], loaded.Ruleset.Family, allBases, rd, opts)
+		}
 	}
-	rep, err := linter.Check(context.Background(), loaded, lint.CheckOptions{Base: len(bases), Analyzer: an})
+	rep, err := linter.Check(context.Background(), loaded, lint.CheckOptions{Base: len(bases), Analyzer: an, Peer: peer})
 	return rep, layout, err
 }

@@ -113,9 +113,17 @@ type common struct {
 }
 
 func (c *common) register(fs *pflag.FlagSet) {
+	c.registerWith(fs, func(fs *pflag.FlagSet) {
+		switchFlag(fs, &c.ipv4, "ipv4", "read the files as IPv4 rules (default: detect from the header and addresses)")
+		switchFlag(fs, &c.ipv6, "ipv6", "read the files as IPv6 (ip6tables) rules")
+	})
+}
+
+// registerWith registers the common flags with family's flags in place of
+// the --ipv4 and --ipv6 switches (check takes --ipv4 FILE, --ipv6 FILE).
+func (c *common) registerWith(fs *pflag.FlagSet, family func(*pflag.FlagSet)) {
 	fs.StringArrayVar(&c.bases, "base", nil, "apply each FILE on top of this ruleset (repeatable, applied in order)")
-	switchFlag(fs, &c.ipv4, "ipv4", "read the files as IPv4 rules (default: detect from the header and addresses)")
-	switchFlag(fs, &c.ipv6, "ipv6", "read the files as IPv6 (ip6tables) rules")
+	family(fs)
 	fs.StringVar(&c.table, "table", "", "only this table (and the table of iptables -S input, default filter)")
 }
 
@@ -160,11 +168,22 @@ func parseFlags(fs *pflag.FlagSet, args []string, stderr io.Writer) (code int, d
 	case err != nil:
 		fmt.Fprintf(stderr, "dfwlint %s: %v (see dfwlint %s --help)\n", fs.Name(), err, fs.Name())
 		return ExitError, true
-	case fs.NArg() == 0:
+	case fs.NArg() == 0 && !fileFlagGiven(fs):
 		fmt.Fprintf(stderr, "dfwlint %s: no FILE given (see dfwlint %s --help; use - for standard input)\n", fs.Name(), fs.Name())
 		return ExitError, true
 	}
 	return 0, false
+}
+
+// fileFlagGiven reports whether a flag that names a FILE to check (check's
+// --ipv4 FILE and --ipv6 FILE) was given.
+func fileFlagGiven(fs *pflag.FlagSet) bool {
+	for _, n := range []string{"ipv4", "ipv6"} {
+		if f := fs.Lookup(n); f != nil && f.Changed && f.Value.Type() == "stringArray" {
+			return true
+		}
+	}
+	return false
 }
 
 // reader reads input files, standard input at most once.

@@ -226,7 +226,9 @@ func Established(ctx context.Context, rs *parser.Ruleset, host facts.Host, opts 
 func decided(c *symbolic.Class) (symbolic.RuleRef, bool) {
 	for i := len(c.Trace) - 1; i >= 0; i-- {
 		s := c.Trace[i]
-		if s.Policy || s.Target == "DROP" || s.Target == "REJECT" {
+		// A policy step's target is the policy: an ACCEPT policy on the
+		// way (nat PREROUTING's, say) did not drop the packet.
+		if s.Target == "DROP" || s.Target == "REJECT" {
 			return symbolic.RefOf(s), true
 		}
 	}

@@ -154,7 +154,7 @@ func (s *gapSide) decidedBy(ctx context.Context, iface, proto string, port int) 
 	}
 	e := s.judge
 	u := e.U
-	set := e.NewConnections(e.ExposedDestinations()).
+	set := e.NewConnections(e.ExposedDestinations()).Diff(e.Martian()).
 		Intersect(u.Eq(pset.Proto, uint64(protoNum(proto)))).Intersect(u.Eq(pset.Dport, uint64(port)))
 	classes, _ := e.Eval(ctx, symbolic.AnalysisExposure, symbolic.Entry{In: name}, set)
 	for i := range classes {
@@ -231,6 +231,9 @@ func FamilyGap(ctx context.Context, rs, peer *parser.Ruleset, peerFiles []string
 		}
 		for _, g := range gaps {
 			sub := r.Set.Intersect(g.ports)
+			if r.Proto == "udp" {
+				sub = sub.Diff(portRangeSet(u, familyOnly[rs.Family]))
+			}
 			if sub.IsEmpty() {
 				continue
 			}
@@ -262,17 +265,68 @@ func FamilyGap(ctx context.Context, rs, peer *parser.Ruleset, peerFiles []string
 	slices.SortStableFunc(out, func(a, b facts.FamilyGap) int {
 		return strings.Compare(gapSortKey(a), gapSortKey(b))
 	})
-	return out, nil, ctx.Err()
+	return mergeInterfaces(out), nil, ctx.Err()
+}
+
+// mergeInterfaces makes one row of the rows that differ by their
+// interface alone (the same rule opens the same ports on several
+// uplinks): Interfaces lists them, Interface is the first.
+func mergeInterfaces(rows []facts.FamilyGap) []facts.FamilyGap {
+	key := func(g *facts.FamilyGap) string {
+		return fmt.Sprintf("%s:%d:%d|%s|%s|%s|%s|%s|%v", g.AcceptedBy.File, g.AcceptedBy.Line, g.AcceptedBy.Column,
+			g.Kind, g.Proto, g.PortsText, g.Open, g.PeerOpen, g.Sources)
+	}
+	at := map[string]int{}
+	out := rows[:0]
+	for _, g := range rows {
+		k := key(&g)
+		if i, ok := at[k]; ok {
+			out[i].Interfaces = append(out[i].Interfaces, g.Interface)
+			continue
+		}
+		at[k] = len(out)
+		g.Interfaces = []string{g.Interface}
+		out = append(out, g)
+	}
+	for i := range out {
+		// "(unnamed)" last: the named interfaces read first.
+		slices.SortStableFunc(out[i].Interfaces, func(a, b string) int {
+			ua, ub := strings.HasSuffix(a, unnamedLabel), strings.HasSuffix(b, unnamedLabel)
+			switch {
+			case ua && !ub:
+				return 1
+			case ub && !ua:
+				return -1
+			}
+			return strings.Compare(a, b)
+		})
+		out[i].Interface = out[i].Interfaces[0]
+	}
+	return out
+}
+
+// familyOnly are the ports of a service that has a counterpart of its own
+// on the other family: DHCP (udp 67, 68) and DHCPv6 (udp 546, 547). One
+// open without the other is not a gap.
+var familyOnly = map[parser.Family][][2]int{
+	parser.IPv4: {{67, 68}},
+	parser.IPv6: {{546, 547}},
 }
 
 func gapSortKey(g facts.FamilyGap) string {
 	return fmt.Sprintf("%s|%s|%s|%05d|%s", g.Interface, g.Kind, g.Proto, g.Ports[0][0], g.Open)
 }
 
-// portsText writes port ranges as "22", "8000-8100, 9000".
+// portsText writes port ranges as "22", "8000-8100, 9000"; past
+// maxRanges ranges, the first ones and how many there are.
 func portsText(rgs [][2]int) string {
+	const maxRanges = 6
 	var parts []string
-	for _, rg := range rgs {
+	for i, rg := range rgs {
+		if i == maxRanges {
+			parts = append(parts, fmt.Sprintf("… (%d ranges in all, up to %d)", len(rgs), rgs[len(rgs)-1][1]))
+			break
+		}
 		if rg[0] == rg[1] {
 			parts = append(parts, fmt.Sprint(rg[0]))
 		} else {

@@ -136,7 +136,10 @@ type Exposure struct {
 // to some sources there, or open to some sources here and closed there.
 // One row per interface, kind, protocol, accepting rule and gap.
 type FamilyGap struct {
-	Interface string `json:"interface"`
+	// Interfaces are the external interfaces on which the same rule opens
+	// the same ports (named ones first); Interface is the first of them.
+	Interface  string   `json:"interface"`
+	Interfaces []string `json:"interfaces"`
 	// Kind is "host", "container" or "forward", as in Exposure.
 	Kind  string   `json:"kind"`
 	Proto string   `json:"proto"`

@@ -1,0 +1,156 @@
+package cli
+
+import (
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/dfw-project/dfw/lint/facts"
+	"github.com/dfw-project/dfw/parser"
+)
+
+// A host's IPv4 and IPv6 rules are two rulesets. dfwlint check takes them
+// together — "--ipv4 FILE" and "--ipv6 FILE", or both dumps among the
+// FILEs — checks each, and compares them (DFW305 ipv6-gap).
+
+// familyFiles are check's --ipv4 FILE and --ipv6 FILE.
+type familyFiles struct {
+	v4, v6 []string
+}
+
+func (f *familyFiles) register(fs *pflag.FlagSet) {
+	fs.StringArrayVar(&f.v4, "ipv4", nil, "check FILE as the host's IPv4 (iptables) rules (repeatable)")
+	fs.StringArrayVar(&f.v6, "ipv6", nil, "check FILE as the host's IPv6 (ip6tables) rules, and compare it with the IPv4 rules (repeatable)")
+}
+
+// plan says, for each FILE check takes, the family it is read as (0: as
+// detected) and the FILE of the other family that may be the same host's
+// (a candidate: the two are paired only when their rulesets are indeed
+// of different families and load without error).
+type plan struct {
+	family []parser.Family
+	peer   []int // index into the files, -1 for none
+}
+
+// newPlan lists the FILEs: the arguments, then the --ipv4 and the --ipv6
+// ones. Two FILEs are candidates for each other when they are the only two,
+// or when their names differ only by the family (rules.v4 and rules.v6,
+// iptables.save and ip6tables.save, host-ipv4.save and host-ipv6.save) and
+// no other FILE's name pairs with either.
+func newPlan(args []string, ff familyFiles) (files []string, p *plan) {
+	files = append(append(append([]string{}, args...), ff.v4...), ff.v6...)
+	p = &plan{family: make([]parser.Family, len(files)), peer: make([]int, len(files))}
+	for i := range files {
+		p.peer[i] = -1
+		switch {
+		case i >= len(args)+len(ff.v4):
+			p.family[i] = parser.IPv6
+		case i >= len(args):
+			p.family[i] = parser.IPv4
+		}
+	}
+	if len(files) == 2 {
+		if files[0] != files[1] {
+			p.peer[0], p.peer[1] = 1, 0
+		}
+		return files, p
+	}
+	matches := make([][]int, len(files))
+	for i := range files {
+		for j := range files {
+			if i != j && sameHost(files[i], files[j]) {
+				matches[i] = append(matches[i], j)
+			}
+		}
+	}
+	for i, m := range matches {
+		if len(m) == 1 && len(matches[m[0]]) == 1 {
+			p.peer[i] = m[0]
+		}
+	}
+	return files, p
+}
+
+// familyTokens are the ways a file name says its family, IPv6 first.
+var familyTokens = [][2]string{{"ip6tables", "iptables"}, {"ipv6", "ipv4"}, {"inet6", "inet"}, {"v6", "v4"}, {"6", "4"}}
+
+// sameHost reports whether a and b name the two families' rules of one
+// host: the same directory, and one base name turned into the other by
+// writing one of its family tokens for the other family.
+func sameHost(a, b string) bool {
+	if a == "-" || b == "-" || filepath.Dir(a) != filepath.Dir(b) {
+		return false
+	}
+	na, nb := filepath.Base(a), filepath.Base(b)
+	return rewritesTo(na, nb) || rewritesTo(nb, na)
+}
+
+// rewritesTo reports whether replacing one IPv6 token of v6 by its IPv4
+// counterpart gives v4.
+func rewritesTo(v6, v4 string) bool {
+	for _, t := range familyTokens {
+		for k := 0; ; {
+			i := strings.Index(v6[k:], t[0])
+			if i < 0 {
+				break
+			}
+			i += k
+			if v6[:i]+t[1]+v6[i+len(t[0]):] == v4 {
+				return true
+			}
+			k = i + 1
+		}
+	}
+	return false
+}
+
+// familyOf is the family a FILE is read as: the forced one, else the one
+// its text tells (0 when nothing does).
+func familyOf(forced parser.Family, data []byte) parser.Family {
+	if forced != 0 {
+		return forced
+	}
+	return parser.DetectFamily(data)
+}
+
+// basesFor keeps the --base files (and the Docker baseline) that can be
+// applied under a FILE of family fam: those of the same family or of none
+// that their text tells. An IPv4 live dump is not the base of the host's
+// IPv6 rules.
+func basesFor(bases []parser.Source, fam parser.Family) []parser.Source {
+	if fam == 0 {
+		return bases
+	}
+	var out []parser.Source
+	for _, b := range bases {
+		if f := parser.DetectFamily(b.Data); f == 0 || f == fam {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// loadPeer loads the candidate peer of a FILE of family fam: it is the
+// same host's other family when it reads, loads without error and is of
+// the other family. nil otherwise.
+func loadPeer(name string, forced parser.Family, fam parser.Family, bases []parser.Source, rd *reader, opts parser.Options) *facts.PeerRuleset {
+	s, err := rd.read(name)
+	if err != nil {
+		return nil
+	}
+	pf := familyOf(forced, s.Data)
+	if pf == 0 {
+		pf = parser.IPv4
+	}
+	if pf == fam {
+		return nil
+	}
+	opts.Family = pf
+	srcs := append(append([]parser.Source{}, basesFor(bases, pf)...), s)
+	l := parser.Load(srcs, opts)
+	if len(l.Diags.Errors()) > 0 || l.Ruleset.Family == fam {
+		return nil
+	}
+	return &facts.PeerRuleset{Ruleset: l.Ruleset, Files: []string{displayName(name)}}
+}
