@@ -393,15 +393,7 @@ func evalError(c *check, err error) Position {
 }
 
 func toValue(doc *facts.Document) (ast.Value, error) {
-	b, err := json.Marshal(doc)
-	if err != nil {
-		return nil, err
-	}
-	v, err := ast.ValueFromReader(strings.NewReader(string(b)))
-	if err != nil {
-		return nil, fmt.Errorf("input document: %w", err)
-	}
-	return v, nil
+	return astOf(doc)
 }
 
 // rawFinding is what a policy yields (a finding object, or for conftest

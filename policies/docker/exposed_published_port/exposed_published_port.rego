@@ -55,13 +55,12 @@ named_by_user(x) if {
 }
 
 # The rules by id and Docker's own chains, built once per ruleset: a
-# lookup per exposure instead of a walk over every rule.
+# lookup per exposure instead of a walk over every rule. Both are complete
+# rules (comprehensions): OPA caches their value, where a partial set
+# looked up with a key is evaluated anew for each lookup.
 rules_by_id := {r.id: r | some r in input.rules}
 
-docker_owned contains [c.table, c.name] if {
-	some c in input.chains
-	c.docker_owned
-}
+docker_owned := {[c.table, c.name] | some c in input.chains; c.docker_owned}
 
 allowed(x) if {
 	some a in input.config.allowed_exposed

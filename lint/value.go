@@ -1,0 +1,295 @@
+package lint
+
+import (
+	"encoding"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+)
+
+// The input document is handed to OPA as an ast.Value. Going through JSON
+// text (encoding/json, then ast.ValueFromReader, which decodes into
+// interface{} values and converts those) took most of a check's time on
+// large rulesets: astOf builds the same value from the Go document
+// directly, with an encoder per type made once, following encoding/json's
+// rules for the types the document uses (struct fields by their json tag,
+// omitempty, embedded structs, nil slices and pointers as null, maps with
+// string keys). A type with its own MarshalJSON or MarshalText goes
+// through JSON, as before. TestAstOfMatchesJSON compares both on real
+// documents.
+
+type encodeFunc func(v reflect.Value) (*ast.Term, error)
+
+var encoders sync.Map // reflect.Type → encodeFunc
+
+var (
+	jsonMarshaler = reflect.TypeFor[json.Marshaler]()
+	textMarshaler = reflect.TypeFor[encoding.TextMarshaler]()
+)
+
+// astOf converts v as encoding/json and ast.ValueFromReader would.
+func astOf(v any) (ast.Value, error) {
+	rv := reflect.ValueOf(v)
+	if !rv.IsValid() {
+		return ast.Null{}, nil
+	}
+	t, err := encoderFor(rv.Type())(rv)
+	if err != nil {
+		return nil, err
+	}
+	return t.Value, nil
+}
+
+func encoderFor(t reflect.Type) encodeFunc {
+	if f, ok := encoders.Load(t); ok {
+		return f.(encodeFunc)
+	}
+	// Recursive types: a forwarding function until the real one is made.
+	var real encodeFunc
+	var wg sync.WaitGroup
+	wg.Add(1)
+	fwd := encodeFunc(func(v reflect.Value) (*ast.Term, error) {
+		wg.Wait()
+		return real(v)
+	})
+	if f, loaded := encoders.LoadOrStore(t, fwd); loaded {
+		return f.(encodeFunc)
+	}
+	real = newEncoder(t)
+	wg.Done()
+	encoders.Store(t, real)
+	return real
+}
+
+var nullTerm = ast.NullTerm()
+
+func newEncoder(t reflect.Type) encodeFunc {
+	if t.Kind() != reflect.Pointer && (t.Implements(jsonMarshaler) || t.Implements(textMarshaler) ||
+		reflect.PointerTo(t).Implements(jsonMarshaler) || reflect.PointerTo(t).Implements(textMarshaler)) {
+		return viaJSON
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		return func(v reflect.Value) (*ast.Term, error) { return ast.BooleanTerm(v.Bool()), nil }
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return func(v reflect.Value) (*ast.Term, error) {
+			return ast.NumberTerm(json.Number(strconv.FormatInt(v.Int(), 10))), nil
+		}
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return func(v reflect.Value) (*ast.Term, error) {
+			return ast.NumberTerm(json.Number(strconv.FormatUint(v.Uint(), 10))), nil
+		}
+	case reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128, reflect.Chan, reflect.Func, reflect.UnsafePointer:
+		return viaJSON
+	case reflect.String:
+		return func(v reflect.Value) (*ast.Term, error) { return ast.StringTerm(v.String()), nil }
+	case reflect.Interface:
+		return func(v reflect.Value) (*ast.Term, error) {
+			if v.IsNil() {
+				return nullTerm, nil
+			}
+			e := v.Elem()
+			return encoderFor(e.Type())(e)
+		}
+	case reflect.Pointer:
+		elem := t.Elem()
+		return func(v reflect.Value) (*ast.Term, error) {
+			if v.IsNil() {
+				return nullTerm, nil
+			}
+			if v.Type().Implements(jsonMarshaler) || v.Type().Implements(textMarshaler) {
+				return viaJSON(v)
+			}
+			return encoderFor(elem)(v.Elem())
+		}
+	case reflect.Slice:
+		if t.Elem().Kind() == reflect.Uint8 {
+			return viaJSON // []byte is base64 text
+		}
+		return seqEncoder(t, true)
+	case reflect.Array:
+		return seqEncoder(t, false)
+	case reflect.Map:
+		if t.Key().Kind() != reflect.String {
+			return viaJSON
+		}
+		elem := t.Elem()
+		return func(v reflect.Value) (*ast.Term, error) {
+			if v.IsNil() {
+				return nullTerm, nil
+			}
+			enc := encoderFor(elem)
+			items := make([][2]*ast.Term, 0, v.Len())
+			it := v.MapRange()
+			for it.Next() {
+				val, err := enc(it.Value())
+				if err != nil {
+					return nil, err
+				}
+				items = append(items, [2]*ast.Term{ast.StringTerm(it.Key().String()), val})
+			}
+			return ast.NewTerm(ast.NewObject(items...)), nil
+		}
+	case reflect.Struct:
+		return structEncoder(t)
+	}
+	return viaJSON
+}
+
+func seqEncoder(t reflect.Type, slice bool) encodeFunc {
+	elem := t.Elem()
+	return func(v reflect.Value) (*ast.Term, error) {
+		if slice && v.IsNil() {
+			return nullTerm, nil
+		}
+		enc := encoderFor(elem)
+		n := v.Len()
+		terms := make([]*ast.Term, n)
+		for i := range n {
+			x, err := enc(v.Index(i))
+			if err != nil {
+				return nil, err
+			}
+			terms[i] = x
+		}
+		return ast.ArrayTerm(terms...), nil
+	}
+}
+
+// field is a struct field as encoding/json sees it: its key, the index
+// path to it (through embedded structs), and omitempty.
+type field struct {
+	key       *ast.Term
+	name      string
+	index     []int
+	omitEmpty bool
+	depth     int
+}
+
+func structEncoder(t reflect.Type) encodeFunc {
+	fields := jsonFields(t)
+	return func(v reflect.Value) (*ast.Term, error) {
+		items := make([][2]*ast.Term, 0, len(fields))
+	next:
+		for i := range fields {
+			f := &fields[i]
+			fv := v
+			for _, x := range f.index {
+				if fv.Kind() == reflect.Pointer {
+					if fv.IsNil() {
+						continue next
+					}
+					fv = fv.Elem()
+				}
+				fv = fv.Field(x)
+			}
+			if f.omitEmpty && isEmpty(fv) {
+				continue
+			}
+			val, err := encoderFor(fv.Type())(fv)
+			if err != nil {
+				return nil, err
+			}
+			items = append(items, [2]*ast.Term{f.key, val})
+		}
+		return ast.NewTerm(ast.NewObject(items...)), nil
+	}
+}
+
+// jsonFields lists t's fields as encoding/json encodes them: exported
+// fields by their tag name, fields of untagged embedded structs promoted,
+// an outer field hiding a deeper one of the same name (and two at the
+// same depth hiding each other unless one is tagged).
+func jsonFields(t reflect.Type) []field {
+	var all []field
+	var walk func(t reflect.Type, index []int, depth int)
+	walk = func(t reflect.Type, index []int, depth int) {
+		for i := range t.NumField() {
+			sf := t.Field(i)
+			tag := sf.Tag.Get("json")
+			if tag == "-" {
+				continue
+			}
+			name, opts, _ := strings.Cut(tag, ",")
+			idx := append(append([]int{}, index...), i)
+			ft := sf.Type
+			if sf.Anonymous && name == "" {
+				if ft.Kind() == reflect.Pointer {
+					ft = ft.Elem()
+				}
+				if ft.Kind() == reflect.Struct {
+					walk(ft, idx, depth+1)
+					continue
+				}
+			}
+			if !sf.IsExported() {
+				continue
+			}
+			if name == "" {
+				name = sf.Name
+			}
+			all = append(all, field{name: name, index: idx, omitEmpty: strings.Contains(","+opts+",", ",omitempty,"),
+				depth: depth, key: ast.StringTerm(name)})
+			if tag != "" {
+				all[len(all)-1].depth = depth*2 - 1 // tagged wins over untagged at its depth
+			} else {
+				all[len(all)-1].depth = depth * 2
+			}
+		}
+	}
+	walk(t, nil, 0)
+	best := map[string]int{}
+	count := map[string]int{}
+	for _, f := range all {
+		d, ok := best[f.name]
+		switch {
+		case !ok || f.depth < d:
+			best[f.name], count[f.name] = f.depth, 1
+		case f.depth == d:
+			count[f.name]++
+		}
+	}
+	var out []field
+	for _, f := range all {
+		if best[f.name] == f.depth && count[f.name] == 1 {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func isEmpty(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.Array, reflect.Map, reflect.Slice, reflect.String:
+		return v.Len() == 0
+	case reflect.Bool:
+		return !v.Bool()
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return v.Int() == 0
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return v.Uint() == 0
+	case reflect.Float32, reflect.Float64:
+		return v.Float() == 0
+	case reflect.Interface, reflect.Pointer:
+		return v.IsNil()
+	}
+	return false
+}
+
+// viaJSON converts one value through JSON text.
+func viaJSON(v reflect.Value) (*ast.Term, error) {
+	b, err := json.Marshal(v.Interface())
+	if err != nil {
+		return nil, err
+	}
+	x, err := ast.ValueFromReader(strings.NewReader(string(b)))
+	if err != nil {
+		return nil, fmt.Errorf("input document: %w", err)
+	}
+	return ast.NewTerm(x), nil
+}

@@ -1,0 +1,113 @@
+package lint
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+
+	"github.com/dfw-project/dfw/lint/analysis"
+	"github.com/dfw-project/dfw/lint/facts"
+	"github.com/dfw-project/dfw/parser"
+)
+
+// jsonValue is the input document as OPA reads it from JSON text.
+func jsonValue(t *testing.T, v any) ast.Value {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := ast.ValueFromReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return x
+}
+
+func loadFiles(t *testing.T, files ...string) *parser.Loaded {
+	t.Helper()
+	var srcs []parser.Source
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srcs = append(srcs, parser.Source{Name: filepath.Base(f), Data: b})
+	}
+	return parser.Load(srcs, parser.Options{})
+}
+
+// astOf gives the value the JSON text gives, on the documents of the
+// test rulesets (with their analyses, Docker facts, a peer) and on a
+// type with every shape encoding/json treats specially.
+func TestAstOfMatchesJSON(t *testing.T) {
+	files, _ := filepath.Glob("../testdata/*/*.save")
+	files = append(files, "../testdata/seed/iptables.conf", "../testdata/dualstack/rules.v6")
+	v4 := loadFiles(t, "../testdata/dualstack/rules.v4")
+	for _, f := range files {
+		l := loadFiles(t, f)
+		opts := facts.Options{Analyzer: analysis.New(analysis.Options{})}
+		if l.Ruleset.Family == parser.IPv6 {
+			opts.Peer = &facts.PeerRuleset{Ruleset: v4.Ruleset, Files: []string{"rules.v4"}}
+		}
+		doc, err := facts.Build(context.Background(), l, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := astOf(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := jsonValue(t, doc); got.Compare(want) != 0 {
+			t.Errorf("%s: astOf differs from the JSON value", f)
+		}
+	}
+	type Inner struct {
+		A int    `json:"a"`
+		B string `json:"b,omitempty"`
+		C string
+	}
+	type Shadow struct {
+		A string `json:"a"`
+	}
+	type odd struct {
+		Inner
+		*Shadow `json:"shadow"`
+		A       bool `json:"a,omitempty"`
+		Skip    int  `json:"-"`
+		hidden  int
+		Nil     []int             `json:"nil"`
+		Empty   []int             `json:"empty"`
+		Arr     [2]uint8          `json:"arr"`
+		Bytes   []byte            `json:"bytes"`
+		Raw     json.RawMessage   `json:"raw"`
+		Map     map[string]any    `json:"map"`
+		NilMap  map[string]int    `json:"nil_map,omitempty"`
+		Ptr     *int              `json:"ptr"`
+		F       float64           `json:"f"`
+		Any     any               `json:"any"`
+		Nested  map[string][]bool `json:"nested"`
+	}
+	one := 1
+	for _, v := range []any{
+		odd{Inner: Inner{A: 3, C: "c"}, Shadow: &Shadow{A: "s"}, Empty: []int{}, Arr: [2]uint8{1, 2}, Bytes: []byte("xy"),
+			Raw: json.RawMessage(`{"k":[1,2.5]}`), Map: map[string]any{"x": 1, "y": []string{"a"}}, Ptr: &one, F: 2.5,
+			Any: map[string]int{"n": -4}, Nested: map[string][]bool{"t": {true}}, hidden: 1},
+		odd{},
+		&odd{A: true},
+		[]any{nil, "s", 1.25, int64(-7)},
+	} {
+		got, err := astOf(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := jsonValue(t, v); got.Compare(want) != 0 {
+			t.Errorf("%#v:\n got %v\nwant %v", v, got, want)
+		}
+	}
+}
