@@ -14,13 +14,10 @@ import (
 // well-formedness rule ties to a later one can leave it constrained; a
 // second pass frees it.
 func project(s pset.Set, f pset.Field) pset.Set {
-	var fs []pset.Field
-	for _, g := range s.Universe().Order() {
-		if g != f {
-			fs = append(fs, g)
-		}
-	}
-	return forgetAll(s, fs)
+	// One pass over s for every other field (forgetAll makes one per
+	// field); the fields it forgets include every coupled group whole, so
+	// the result is the same.
+	return s.ForgetFields(pset.AllFields &^ pset.FieldSetOf(f))
 }
 
 // PortRanges returns the values of numeric field f (Dport, Sport, TTL…)
