@@ -30,18 +30,30 @@ func (t Tuple) invert() Tuple {
 	return r
 }
 
-// icmpInverse maps ICMP/ICMPv6 query types to their answers and back.
+// icmpInverse maps ICMP/ICMPv6 query types to their answers and back (the
+// kernel's invmap: ICMPv6 echo and node information).
 var icmpInverse = map[uint8]uint8{
 	8: 0, 0: 8, 13: 14, 14: 13, 15: 16, 16: 15, 17: 18, 18: 17,
-	128: 129, 129: 128, 130: 131, 131: 130,
+	128: 129, 129: 128, 139: 140, 140: 139,
 }
 
 // icmpNew lists the ICMP types that start a connection.
 func icmpNew(v6 bool, t uint8) bool {
 	if v6 {
-		return t == 128 || t == 130
+		return t == 128 || t == 139
 	}
 	return t == 8 || t == 13 || t == 15 || t == 17
+}
+
+// icmp6NoTrack reports whether conntrack leaves an ICMPv6 type untracked
+// (nf_conntrack_icmpv6_error's noct_valid_new): MLD queries, reports and
+// done, router and neighbour solicitations and advertisements.
+func icmp6NoTrack(t uint8) bool {
+	switch t {
+	case 130, 131, 132, 133, 134, 135, 136, 143:
+		return true
+	}
+	return false
 }
 
 // tupleOf returns the tuple of a packet.
@@ -361,6 +373,9 @@ func stateName(s parser.CTState) string {
 // NEW/ESTABLISHED/INVALID. A new (unconfirmed) entry is built in *nc.
 func (ct *Conntrack) ctIn(p *Packet, nc *Conn) ctInfo {
 	v6 := p.Is6()
+	if v6 && p.Proto == ProtoICMPv6 && icmp6NoTrack(p.ICMPType) {
+		return ctInfo{state: parser.CTUntracked}
+	}
 	if IsICMP(p.Proto) && isICMPError(v6, p.ICMPType) {
 		if p.Inner == nil {
 			return ctInfo{state: parser.CTInvalid}

@@ -200,12 +200,18 @@ func (h *Host) AddrType(a netip.Addr, dev string) parser.AddrType {
 	if a.IsMulticast() {
 		return parser.ATMulticast
 	}
+	local := parser.ATLocal
+	if a.Is6() {
+		// ip6tables' addrtype (match_type6) takes every non-multicast
+		// IPv6 address but :: as UNICAST, the host's own too.
+		local |= parser.ATUnicast
+	}
 	if dev != "" {
 		if h.localOn(a, dev) {
-			return parser.ATLocal
+			return local
 		}
 	} else if h.IsLocal(a) {
-		return parser.ATLocal
+		return local
 	}
 	if h.IsBroadcast(a) {
 		return parser.ATBroadcast

@@ -123,7 +123,9 @@ func (r *run) martianSource() bool {
 		return true
 	case h.IsBroadcast(s):
 		return true
-	case h.IsLocal(s):
+	case s.Is4() && h.IsLocal(s):
+		// Only IPv4: IPv6 routing does not check the source against the
+		// host's own addresses (the kernel delivers or forwards it).
 		return true
 	}
 	return false

@@ -247,6 +247,17 @@ func (r *run) applyNAT(s *parser.NATTarget, hook string) {
 	switch s.Kind {
 	case parser.NATMasquerade:
 		a, ok := r.s.Host.Iface(r.e.out).Primary(v6)
+		if !ok && r.e.out == "lo" && !v6 {
+			// lo's own address is host-scoped: the kernel takes the first
+			// global one of the interfaces in device order
+			// (inet_select_addr), here the model's order.
+			for _, i := range r.s.Host.Ifaces {
+				if a, ok = i.Primary(false); ok && !a.IsLoopback() {
+					break
+				}
+				ok = false
+			}
+		}
 		if !ok {
 			r.assume("MASQUERADE: %s has no address; source kept", r.e.out)
 			return

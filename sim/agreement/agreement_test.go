@@ -5,26 +5,57 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/dfw-project/dfw/sim/kernel"
 )
 
-var randomCases = flag.Int("random", 250, "number of random cases compared with the kernel")
+var (
+	randomCases = flag.Int("random", 250, "number of random cases compared with the kernel")
+	onlyCases   = flag.String("cases", "", "compare only the hand-written cases whose name matches this regular expression (and no random case unless -random is given)")
+)
 
-// handWritten loads the hand-written cases and the kept regressions.
+// handWritten loads the hand-written cases and the kept regressions (only
+// those -cases names, when it is given).
 func handWritten(t *testing.T) []*Case {
 	t.Helper()
+	var only *regexp.Regexp
+	if *onlyCases != "" {
+		var err error
+		if only, err = regexp.Compile(*onlyCases); err != nil {
+			t.Fatalf("-cases: %v", err)
+		}
+	}
 	var all []*Case
 	for _, dir := range []string{"cases", "regress"} {
 		cs, err := LoadCases(filepath.Join("testdata", dir))
 		if err != nil {
 			t.Fatal(err)
 		}
-		all = append(all, cs...)
+		for _, c := range cs {
+			if only == nil || only.MatchString(c.Name) {
+				all = append(all, c)
+			}
+		}
 	}
 	return all
+}
+
+// randomCount is how many random cases to run: -random, which defaults to
+// none when -cases picks hand-written ones.
+func randomCount() int {
+	if *onlyCases != "" && !flagSet("random") {
+		return 0
+	}
+	return *randomCases
+}
+
+func flagSet(name string) bool {
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 // compare reports every packet whose simulator answer differs from the
@@ -96,7 +127,7 @@ func TestKernelAgreement(t *testing.T) {
 		t.Fatal(err)
 	}
 	cases := handWritten(t)
-	for seed := 1; seed <= *randomCases; seed++ {
+	for seed := 1; seed <= randomCount(); seed++ {
 		cases = append(cases, RandomCase(uint64(seed)))
 	}
 	var summary []string

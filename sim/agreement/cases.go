@@ -21,6 +21,10 @@ import (
 // Case is one ruleset and the flows sent through it.
 type Case struct {
 	Name string `json:"name"`
+	// Family is "ipv4" (the default when empty: iptables) or "ipv6"
+	// (ip6tables: the ruleset is loaded with ip6tables-restore and the
+	// packets are IPv6).
+	Family string `json:"family,omitempty"`
 	// Ruleset is a path relative to the repository root, or RulesetText
 	// the ruleset itself.
 	Ruleset     string   `json:"ruleset,omitempty"`
@@ -119,9 +123,15 @@ func LoadCases(dir string) ([]*Case, error) {
 	return out, nil
 }
 
+// IPv6 reports whether the case is an IPv6 (ip6tables) case.
+func (c *Case) IPv6() bool { return c.Family == "ipv6" }
+
 func (c *Case) validate() error {
 	if (c.Ruleset == "") == (c.RulesetText == "") {
 		return fmt.Errorf("exactly one of ruleset and ruleset_text is needed")
+	}
+	if c.Family != "" && c.Family != "ipv4" && c.Family != "ipv6" {
+		return fmt.Errorf("family %q: want ipv4 or ipv6", c.Family)
 	}
 	for _, f := range c.Flows {
 		for i, p := range f.Packets {
@@ -132,8 +142,12 @@ func (c *Case) validate() error {
 				if p.From == "" || p.Dst == "" {
 					return fmt.Errorf("flow %q packet %d needs from and dst", f.Name, i+1)
 				}
-				if _, err := netip.ParseAddr(p.Dst); err != nil {
+				dst, err := netip.ParseAddr(p.Dst)
+				if err != nil {
 					return fmt.Errorf("flow %q packet %d: %w", f.Name, i+1, err)
+				}
+				if dst.Is6() != c.IPv6() {
+					return fmt.Errorf("flow %q packet %d: dst %s is not of the case's family", f.Name, i+1, dst)
 				}
 			}
 		}

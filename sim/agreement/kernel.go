@@ -22,7 +22,11 @@ func KernelRun(topo *kernel.Topology, c *Case, root string) ([][]Answer, error) 
 	for _, s := range srcs[1:] {
 		overlays = append(overlays, s.Data)
 	}
-	if err := topo.Load(srcs[0].Data, overlays...); err != nil {
+	family := kernel.IPv4
+	if c.IPv6() {
+		family = kernel.IPv6
+	}
+	if err := topo.LoadFamily(family, srcs[0].Data, overlays...); err != nil {
 		return nil, fmt.Errorf("case %s: %w", c.Name, err)
 	}
 	var out [][]Answer

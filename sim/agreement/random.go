@@ -11,10 +11,15 @@ import (
 // REJECT of every kind, NAT, marks, conntrack state and the original tuple.
 // The same seed always gives the same case. Every ruleset it makes loads
 // into the kernel: it never puts a target or match where the kernel refuses
-// it.
+// it. One seed in IPv6Every makes an ip6tables case (IPv6 addresses,
+// ICMPv6, ip6tables' REJECT kinds and matches).
 func RandomCase(seed uint64) *Case {
-	g := &gen{r: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
+	g := &gen{r: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), f: &family4}
 	c := &Case{Name: fmt.Sprintf("random-%d", seed)}
+	if seed%IPv6Every == 0 {
+		g.f = &family6
+		c.Family = "ipv6"
+	}
 	c.RulesetText = g.ruleset()
 	nflows := 1 + g.r.IntN(3)
 	for i := 0; i < nflows; i++ {
@@ -23,22 +28,75 @@ func RandomCase(seed uint64) *Case {
 	return c
 }
 
+// IPv6Every: RandomCase makes an IPv6 case for the seeds it divides.
+const IPv6Every = 5
+
 type gen struct {
 	r     *rand.Rand
 	b     strings.Builder
 	ports []int
+	f     *family
+}
+
+// family holds what differs between an iptables and an ip6tables case.
+type family struct {
+	hostAddrs  []string // the host's addresses: ens33, eth1, docker0, br-app
+	otherAddrs []string // the leaves': ext, ext2, c1, c2, c3
+	nets       []string
+	icmp       string   // -p value of ICMP
+	icmpMatch  string   // "-m icmp --icmp-type"
+	icmpTypes  []string // values of icmpMatch
+	rejects    []string // --reject-with values besides the default and tcp-reset
+	addrTypes  []string
+	iprange    string
+	minLen     int    // IP header length
+	ttl        string // "ttl" or "hl"
 }
 
 var (
-	leaves     = []string{"ext", "ext2", "c1", "c2", "c3", "host"}
-	hostAddrs  = []string{"203.0.113.10", "198.51.100.10", "172.17.0.1", "172.18.0.1"}
-	otherAddrs = []string{"203.0.113.7", "198.51.100.7", "172.17.0.2", "172.17.0.3", "172.18.0.2"}
-	ifaces     = []string{"ens33", "eth1", "docker0", "br-app", "eth+", "br-+", "docker+", "e+", "lo"}
-	nets       = []string{"203.0.113.0/24", "198.51.100.0/24", "172.17.0.0/16", "172.18.0.0/16",
-		"203.0.113.7/32", "172.17.0.2/32", "172.16.0.0/12", "0.0.0.0/1", "128.0.0.0/1",
-		"203.0.113.0/255.255.255.128", "0.0.0.7/0.0.0.255"}
+	leaves = []string{"ext", "ext2", "c1", "c2", "c3", "host"}
+	ifaces = []string{"ens33", "eth1", "docker0", "br-app", "eth+", "br-+", "docker+", "e+", "lo"}
 	states = []string{"NEW", "ESTABLISHED", "RELATED,ESTABLISHED", "INVALID", "NEW,INVALID", "ESTABLISHED,RELATED,NEW", "UNTRACKED", "DNAT", "SNAT"}
+
+	family4 = family{
+		hostAddrs:  []string{"203.0.113.10", "198.51.100.10", "172.17.0.1", "172.18.0.1"},
+		otherAddrs: []string{"203.0.113.7", "198.51.100.7", "172.17.0.2", "172.17.0.3", "172.18.0.2"},
+		nets: []string{"203.0.113.0/24", "198.51.100.0/24", "172.17.0.0/16", "172.18.0.0/16",
+			"203.0.113.7/32", "172.17.0.2/32", "172.16.0.0/12", "0.0.0.0/1", "128.0.0.0/1",
+			"203.0.113.0/255.255.255.128", "0.0.0.7/0.0.0.255"},
+		icmp:      "icmp",
+		icmpMatch: "-m icmp --icmp-type",
+		icmpTypes: []string{"echo-request", "echo-reply", "any", "3/3", "destination-unreachable"},
+		rejects:   []string{"icmp-host-prohibited", "icmp-admin-prohibited", "icmp-net-unreachable", "icmp-proto-unreachable", "icmp-host-unreachable"},
+		addrTypes: []string{"LOCAL", "UNICAST", "BROADCAST"},
+		iprange:   "198.51.100.1-198.51.100.9",
+		minLen:    20,
+		ttl:       "ttl",
+	}
+	family6 = family{
+		hostAddrs:  []string{"2001:db8:0:1::10", "2001:db8:0:2::10", "2001:db8:0:17::1", "2001:db8:0:18::1"},
+		otherAddrs: []string{"2001:db8:0:1::7", "2001:db8:0:2::7", "2001:db8:0:17::2", "2001:db8:0:17::3", "2001:db8:0:18::2"},
+		nets: []string{"2001:db8:0:1::/64", "2001:db8:0:2::/64", "2001:db8:0:17::/64", "2001:db8:0:18::/64",
+			"2001:db8:0:1::7/128", "2001:db8:0:17::2/128", "2001:db8::/32", "::/1", "8000::/1",
+			"2001:db8:0:1::/ffff:ffff:ffff:ffff:ffff:ffff:ffff:ff80", "::7/::ff"},
+		icmp:      "ipv6-icmp",
+		icmpMatch: "-m icmp6 --icmpv6-type",
+		icmpTypes: []string{"echo-request", "echo-reply", "neighbour-solicitation", "1/4", "destination-unreachable"},
+		rejects:   []string{"icmp6-adm-prohibited", "icmp6-no-route", "icmp6-addr-unreachable", "icmp6-policy-fail", "icmp6-reject-route"},
+		addrTypes: []string{"LOCAL", "UNICAST", "MULTICAST"},
+		iprange:   "2001:db8:0:2::1-2001:db8:0:2::9",
+		minLen:    40,
+		ttl:       "hl",
+	}
 )
+
+// natAddr writes an address for --to-destination with a port.
+func (f *family) natAddr(a string, port int) string {
+	if f == &family6 {
+		return fmt.Sprintf("[%s]:%d", a, port)
+	}
+	return fmt.Sprintf("%s:%d", a, port)
+}
 
 func (g *gen) pick(s []string) string { return s[g.r.IntN(len(s))] }
 
@@ -143,11 +201,12 @@ func (g *gen) rule(c *chainCtx) {
 		}
 		return ""
 	}
+	f := g.f
 	if g.chance(0.3) {
-		add("%s-s %s", neg(), g.pick(nets))
+		add("%s-s %s", neg(), g.pick(f.nets))
 	}
 	if g.chance(0.25) {
-		add("%s-d %s", neg(), g.pick(append(append([]string{}, nets...), hostAddrs...)))
+		add("%s-d %s", neg(), g.pick(append(append([]string{}, f.nets...), f.hostAddrs...)))
 	}
 	if !c.noIn && g.chance(0.35) {
 		add("%s-i %s", neg(), g.pick(ifaces))
@@ -157,7 +216,7 @@ func (g *gen) rule(c *chainCtx) {
 	}
 	proto := ""
 	if g.chance(0.7) {
-		proto = []string{"tcp", "tcp", "udp", "icmp"}[g.r.IntN(4)]
+		proto = []string{"tcp", "tcp", "udp", f.icmp}[g.r.IntN(4)]
 		add("-p %s", proto)
 	}
 	switch proto {
@@ -178,9 +237,9 @@ func (g *gen) rule(c *chainCtx) {
 		if len(mod) > 0 {
 			add("-m %s %s", proto, strings.Join(mod, " "))
 		}
-	case "icmp":
+	case f.icmp:
 		if g.chance(0.5) {
-			add("-m icmp --icmp-type %s", g.pick([]string{"echo-request", "echo-reply", "any", "3/3", "destination-unreachable"}))
+			add("%s %s", f.icmpMatch, g.pick(f.icmpTypes))
 		}
 	}
 	if g.chance(0.3) {
@@ -190,11 +249,11 @@ func (g *gen) rule(c *chainCtx) {
 			add("-m state --state %s", g.pick(states[:7]))
 		}
 	}
-	if g.chance(0.1) && proto != "" && proto != "icmp" {
+	if g.chance(0.1) && proto != "" && proto != f.icmp {
 		add("-m conntrack --ctorigdstport %d", g.port())
 	}
 	if g.chance(0.1) {
-		add("-m conntrack --ctorigdst %s", g.pick(hostAddrs))
+		add("-m conntrack --ctorigdst %s", g.pick(f.hostAddrs))
 	}
 	if g.chance(0.1) {
 		add("-m mark %s--mark 0x%x", neg(), 1+g.r.IntN(3))
@@ -203,16 +262,16 @@ func (g *gen) rule(c *chainCtx) {
 		add("-m connmark --mark 0x%x", 1+g.r.IntN(3))
 	}
 	if g.chance(0.1) {
-		add("-m addrtype %s--dst-type %s", neg(), g.pick([]string{"LOCAL", "UNICAST", "BROADCAST"}))
+		add("-m addrtype %s--dst-type %s", neg(), g.pick(f.addrTypes))
 	}
 	if g.chance(0.05) {
-		add("-m iprange --src-range 198.51.100.1-198.51.100.9")
+		add("-m iprange --src-range %s", f.iprange)
 	}
 	if g.chance(0.05) {
-		add("-m length --length %d:%d", 20+g.r.IntN(30), 50+g.r.IntN(100))
+		add("-m length --length %d:%d", f.minLen+g.r.IntN(30), f.minLen+30+g.r.IntN(100))
 	}
 	if g.chance(0.05) {
-		add("-m ttl --ttl-%s %d", g.pick([]string{"lt", "gt", "eq"}), 60+g.r.IntN(8))
+		add("-m %[1]s --%[1]s-%[2]s %[3]d", f.ttl, g.pick([]string{"lt", "gt", "eq"}), 60+g.r.IntN(8))
 	}
 	add("%s", g.target(c, proto))
 	g.line("-A %s %s", c.name, strings.Join(parts, " "))
@@ -230,9 +289,9 @@ func (g *gen) target(c *chainCtx, proto string) string {
 	case c.natDst:
 		o(3, func() string {
 			if proto == "tcp" || proto == "udp" {
-				return fmt.Sprintf("-j DNAT --to-destination %s:%d", g.pick(otherAddrs[2:]), g.port())
+				return "-j DNAT --to-destination " + g.f.natAddr(g.pick(g.f.otherAddrs[2:]), g.port())
 			}
-			return "-j DNAT --to-destination " + g.pick(otherAddrs[2:])
+			return "-j DNAT --to-destination " + g.pick(g.f.otherAddrs[2:])
 		})
 		if proto == "tcp" || proto == "udp" {
 			o(1, func() string { return fmt.Sprintf("-j REDIRECT --to-ports %d", g.port()) })
@@ -241,7 +300,7 @@ func (g *gen) target(c *chainCtx, proto string) string {
 		o(1, lit("-j RETURN"))
 	case c.natSrc:
 		o(2, lit("-j MASQUERADE"))
-		o(1, func() string { return "-j SNAT --to-source " + g.pick(hostAddrs) })
+		o(1, func() string { return "-j SNAT --to-source " + g.pick(g.f.hostAddrs) })
 		o(1, lit("-j RETURN"))
 	case c.notrack:
 		o(2, lit("-j NOTRACK"))
@@ -262,7 +321,7 @@ func (g *gen) target(c *chainCtx, proto string) string {
 		if c.reject {
 			o(1, lit("-j REJECT"))
 			o(0.5, func() string {
-				return "-j REJECT --reject-with " + g.pick([]string{"icmp-host-prohibited", "icmp-admin-prohibited", "icmp-net-unreachable", "icmp-proto-unreachable", "icmp-host-unreachable"})
+				return "-j REJECT --reject-with " + g.pick(g.f.rejects)
 			})
 			if proto == "tcp" {
 				o(1, lit("-j REJECT --reject-with tcp-reset"))
@@ -295,12 +354,12 @@ func (g *gen) flow(i int) Flow {
 	var dst string
 	switch {
 	case g.chance(0.5):
-		dst = g.pick(hostAddrs[:2])
+		dst = g.pick(g.f.hostAddrs[:2])
 	default:
-		dst = g.pick(otherAddrs)
+		dst = g.pick(g.f.otherAddrs)
 	}
-	if from == "host" && dst == "203.0.113.10" {
-		dst = "203.0.113.7"
+	if from == "host" && dst == g.f.hostAddrs[0] {
+		dst = g.f.otherAddrs[0]
 	}
 	proto := []string{"tcp", "tcp", "tcp", "udp", "icmp"}[g.r.IntN(5)]
 	p := Packet{From: from, Proto: proto, Dst: dst}

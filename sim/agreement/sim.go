@@ -10,33 +10,48 @@ import (
 
 // TopologyHost is the host model of the kernel test topology (package
 // sim/kernel): the simulator is told the truth about interfaces, so that a
-// disagreement is about netfilter, not about guessing the host.
+// disagreement is about netfilter, not about guessing the host. The IPv6
+// addresses and route are those of the topology too; they only concern
+// IPv6 packets. The interfaces are in the harness' device order (bridges
+// first), which decides the address MASQUERADE takes out of lo.
 func TopologyHost() *sim.Host {
 	h := sim.NewHost()
 	a := netip.MustParseAddr
-	add := func(name, pfx string, bridge bool, ports ...*sim.Port) {
+	add := func(name, pfx, pfx6 string, bridge bool, ports ...*sim.Port) {
 		i := h.AddIface(name)
-		i.Addrs = []netip.Prefix{netip.MustParsePrefix(pfx)}
+		i.Addrs = []netip.Prefix{netip.MustParsePrefix(pfx), netip.MustParsePrefix(pfx6)}
 		i.Bridge = bridge
 		i.Ports = ports
 	}
-	add("ens33", "203.0.113.10/24", false)
-	add("eth1", "198.51.100.10/24", false)
-	add("docker0", "172.17.0.1/16", true,
-		&sim.Port{Name: "vethc1", Addrs: []netip.Addr{a("172.17.0.2")}},
-		&sim.Port{Name: "vethc2", Addrs: []netip.Addr{a("172.17.0.3")}})
-	add("br-app", "172.18.0.1/16", true, &sim.Port{Name: "vethc3", Addrs: []netip.Addr{a("172.18.0.2")}})
-	h.Routes = []sim.Route{{Dst: netip.MustParsePrefix("0.0.0.0/0"), Via: a("203.0.113.1"), Dev: "ens33"}}
+	add("docker0", "172.17.0.1/16", "2001:db8:0:17::1/64", true,
+		&sim.Port{Name: "vethc1", Addrs: []netip.Addr{a("172.17.0.2"), a("2001:db8:0:17::2")}},
+		&sim.Port{Name: "vethc2", Addrs: []netip.Addr{a("172.17.0.3"), a("2001:db8:0:17::3")}})
+	add("br-app", "172.18.0.1/16", "2001:db8:0:18::1/64", true,
+		&sim.Port{Name: "vethc3", Addrs: []netip.Addr{a("172.18.0.2"), a("2001:db8:0:18::2")}})
+	add("ens33", "203.0.113.10/24", "2001:db8:0:1::10/64", false)
+	add("eth1", "198.51.100.10/24", "2001:db8:0:2::10/64", false)
+	h.Routes = []sim.Route{
+		{Dst: netip.MustParsePrefix("0.0.0.0/0"), Via: a("203.0.113.1"), Dev: "ens33"},
+		{Dst: netip.MustParsePrefix("::/0"), Via: a("2001:db8:0:1::1"), Dev: "ens33"},
+	}
+	return h
+}
+
+// TopologyHostFor is TopologyHost for a case: for an IPv6 case it is the
+// model of an IPv6 ruleset (sim.Host.IPv6).
+func TopologyHostFor(c *Case) *sim.Host {
+	h := TopologyHost()
+	h.IPv6 = c.IPv6()
 	return h
 }
 
 // leaf says where a packet from a test namespace enters the host.
-var leafs = map[string]struct{ in, physin, src string }{
-	"ext":  {"ens33", "", "203.0.113.7"},
-	"ext2": {"eth1", "", "198.51.100.7"},
-	"c1":   {"docker0", "vethc1", "172.17.0.2"},
-	"c2":   {"docker0", "vethc2", "172.17.0.3"},
-	"c3":   {"br-app", "vethc3", "172.18.0.2"},
+var leafs = map[string]struct{ in, physin, src, src6 string }{
+	"ext":  {"ens33", "", "203.0.113.7", "2001:db8:0:1::7"},
+	"ext2": {"eth1", "", "198.51.100.7", "2001:db8:0:2::7"},
+	"c1":   {"docker0", "vethc1", "172.17.0.2", "2001:db8:0:17::2"},
+	"c2":   {"docker0", "vethc2", "172.17.0.3", "2001:db8:0:17::3"},
+	"c3":   {"br-app", "vethc3", "172.18.0.2", "2001:db8:0:18::2"},
 }
 
 // LoadRuleset parses a case's ruleset and overlays as dfwsim would.
@@ -49,7 +64,11 @@ func LoadRuleset(c *Case, root string) (*parser.Ruleset, error) {
 	for _, s := range srcs {
 		ps = append(ps, parser.Source{Name: s.Name, Data: s.Data})
 	}
-	l := parser.Load(ps, parser.Options{})
+	opts := parser.Options{Family: parser.IPv4}
+	if c.IPv6() {
+		opts.Family = parser.IPv6
+	}
+	l := parser.Load(ps, opts)
 	if errs := l.Diags.Errors(); len(errs) > 0 {
 		return nil, fmt.Errorf("case %s: %w", c.Name, errs)
 	}
@@ -66,7 +85,7 @@ func SimRun(c *Case, root string, skip [][]bool) ([][]Answer, error) {
 	}
 	var out [][]Answer
 	for fi, f := range c.Flows {
-		s := sim.New(rs, TopologyHost())
+		s := sim.New(rs, TopologyHostFor(c))
 		var results []*sim.Result
 		var answers []Answer
 		for i, p := range f.Packets {
@@ -101,11 +120,16 @@ func simPacket(p Packet, prev []*sim.Result) (sim.Packet, error) {
 			return sp, fmt.Errorf("ICMP error about a skipped packet")
 		}
 		typ, code := uint8(3), uint8(3)
+		if prev[p.RelatedTo-1].Final.Is6() {
+			typ, code = 1, 4 // destination unreachable, port unreachable
+		}
 		if p.ICMPType != 0 || p.ICMPCode != 0 {
 			typ, code = uint8(p.ICMPType), uint8(p.ICMPCode)
 		}
 		return sim.RelatedTo(prev[p.RelatedTo-1], typ, code), nil
 	default:
+		sp.Dst = netip.MustParseAddr(p.Dst)
+		v6 := sp.Dst.Is6()
 		if p.From == "host" {
 			sp.Local = true
 		} else {
@@ -113,7 +137,11 @@ func simPacket(p Packet, prev []*sim.Result) (sim.Packet, error) {
 			if !ok {
 				return sp, fmt.Errorf("unknown leaf %q", p.From)
 			}
-			sp.In, sp.PhysIn, sp.Src = l.in, l.physin, netip.MustParseAddr(l.src)
+			src := l.src
+			if v6 {
+				src = l.src6
+			}
+			sp.In, sp.PhysIn, sp.Src = l.in, l.physin, netip.MustParseAddr(src)
 		}
 		switch p.Proto {
 		case "", "tcp":
@@ -121,9 +149,13 @@ func simPacket(p Packet, prev []*sim.Result) (sim.Packet, error) {
 			sp.Flags = parser.FlagSYN
 		case "udp":
 			sp.Proto = sim.ProtoUDP
-		case "icmp":
+		case "icmp", "icmpv6":
 			sp.Proto = sim.ProtoICMP
 			sp.ICMPType, sp.ICMPCode = 8, 0
+			if v6 {
+				sp.Proto = sim.ProtoICMPv6
+				sp.ICMPType = 128
+			}
 			if p.ICMPType != 0 || p.ICMPCode != 0 {
 				sp.ICMPType, sp.ICMPCode = uint8(p.ICMPType), uint8(p.ICMPCode)
 			}
@@ -131,8 +163,7 @@ func simPacket(p Packet, prev []*sim.Result) (sim.Packet, error) {
 		default:
 			return sp, fmt.Errorf("unknown protocol %q", p.Proto)
 		}
-		sp.Dst = netip.MustParseAddr(p.Dst)
-		if sp.Proto != sim.ProtoICMP {
+		if !sim.IsICMP(sp.Proto) {
 			sp.Sport = 40000
 			if p.Sport != 0 {
 				sp.Sport = uint16(p.Sport)
@@ -157,7 +188,7 @@ func simPacket(p Packet, prev []*sim.Result) (sim.Packet, error) {
 	if p.TOS != 0 {
 		sp.TOS = uint8(p.TOS)
 	}
-	sp.Len = sim.HeaderLen(sp.Proto, false)
+	sp.Len = sim.HeaderLen(sp.Proto, sp.Is6())
 	return sp, nil
 }
 
@@ -169,6 +200,8 @@ func protoName(n uint8) string {
 		return "udp"
 	case sim.ProtoICMP:
 		return "icmp"
+	case sim.ProtoICMPv6:
+		return "icmpv6"
 	}
 	return fmt.Sprint(n)
 }

@@ -12,11 +12,21 @@
 //	c2   172.17.0.3/16   eth0 --veth-- vethc2 ┘
 //	c3   172.18.0.2/16   eth0 --veth-- vethc3 -- br-app 172.18.0.1/16
 //
-// with ip_forward=1, rp_filter=0, bridge-nf-call-iptables=1, IPv6 off, fixed
-// MACs, permanent neighbours and static FDB entries. Leaves never answer.
+// and in parallel, for IPv6 (2001:db8::/32, documentation addresses):
 //
-// Load puts an iptables-restore ruleset into the host namespace; Send and
-// SendFlow inject exact packets and report what the kernel did: the
+//	ext  2001:db8:0:1::7/64 -- ens33 2001:db8:0:1::10/64 (gateway 2001:db8:0:1::1 in ext)
+//	ext2 2001:db8:0:2::7/64 -- eth1  2001:db8:0:2::10/64
+//	c1   2001:db8:0:17::2, c2 2001:db8:0:17::3 -- docker0 2001:db8:0:17::1/64
+//	c3   2001:db8:0:18::2 -- br-app 2001:db8:0:18::1/64
+//
+// with forwarding on for both families, rp_filter=0,
+// bridge-nf-call-ip{,6}tables=1, no duplicate address detection, router
+// advertisements or link-local addresses, fixed MACs, permanent neighbours
+// and static FDB entries. Leaves never answer.
+//
+// Load puts an iptables-restore ruleset into the host namespace (LoadFamily
+// an ip6tables-restore one); Send and SendFlow inject exact packets, IPv4
+// or IPv6, and report what the kernel did: the
 // disposition, the packet as last seen (after NAT) and the counter deltas of
 // every rule and policy that counted it. See the Observation type.
 //
@@ -40,10 +50,12 @@ var requiredTools = []string{
 	"ip", "bridge", "nft", "conntrack",
 	"iptables-nft-restore", "iptables-nft-save",
 	"iptables-legacy-restore", "iptables-legacy-save",
+	"ip6tables-nft-restore", "ip6tables-nft-save",
+	"ip6tables-legacy-restore", "ip6tables-legacy-save",
 }
 
 // Check reports whether the kernel harness can run here: nil when the
-// process is root and ip, bridge, nft, conntrack and iptables-{nft,legacy}-
+// process is root and ip, bridge, nft, conntrack and ip{,6}tables-{nft,legacy}-
 // {restore,save} are installed; otherwise an error naming what is missing.
 func Check() error {
 	var problems []string
@@ -101,17 +113,32 @@ func NewForTest(t testing.TB, backend string) *Topology {
 	return topo
 }
 
+// Address families of a ruleset, as given to LoadFamily.
+const (
+	IPv4 = "ipv4" // iptables
+	IPv6 = "ipv6" // ip6tables
+)
+
 // backend names the iptables commands of one backend.
 type backend struct {
 	name, save, restore string
+	save6, restore6     string // ip6tables
+}
+
+// cmds returns the save and restore commands for a family.
+func (b backend) cmds(family string) (save, restore string) {
+	if family == IPv6 {
+		return b.save6, b.restore6
+	}
+	return b.save, b.restore
 }
 
 func backendFor(name string) (backend, error) {
 	switch name {
 	case "", "nft":
-		return backend{"nft", "iptables-nft-save", "iptables-nft-restore"}, nil
+		return backend{"nft", "iptables-nft-save", "iptables-nft-restore", "ip6tables-nft-save", "ip6tables-nft-restore"}, nil
 	case "legacy":
-		return backend{"legacy", "iptables-legacy-save", "iptables-legacy-restore"}, nil
+		return backend{"legacy", "iptables-legacy-save", "iptables-legacy-restore", "ip6tables-legacy-save", "ip6tables-legacy-restore"}, nil
 	}
 	return backend{}, fmt.Errorf("unknown iptables backend %q (want nft or legacy)", name)
 }
@@ -125,12 +152,16 @@ var legacyBuiltins = map[string][]string{
 	"security": {"INPUT", "FORWARD", "OUTPUT"},
 }
 
-// legacyTables lists the x_tables tables registered in the host namespace.
-// Must run on the worker thread.
-func legacyTables() ([]string, error) {
-	b, err := os.ReadFile("/proc/thread-self/net/ip_tables_names")
+// legacyTables lists the x_tables tables of a family (IPv4, IPv6)
+// registered in the host namespace. Must run on the worker thread.
+func legacyTables(family string) ([]string, error) {
+	names := "/proc/thread-self/net/ip_tables_names"
+	if family == IPv6 {
+		names = "/proc/thread-self/net/ip6_tables_names"
+	}
+	b, err := os.ReadFile(names)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil // ip_tables not loaded at all
+		return nil, nil // ip{,6}_tables not loaded at all
 	}
 	if err != nil {
 		return nil, fmt.Errorf("legacy tables: %w", err)
@@ -138,24 +169,28 @@ func legacyTables() ([]string, error) {
 	return strings.Fields(string(b)), nil
 }
 
-// Reset removes every iptables table of both backends from the host
-// namespace and flushes conntrack. Legacy tables cannot be unregistered:
-// they are emptied with ACCEPT policies, and Load rebuilds the topology
-// when a ruleset lacks one of them.
+// Reset removes every iptables and ip6tables table of both backends from
+// the host namespace and flushes conntrack. Legacy tables cannot be
+// unregistered: they are emptied with ACCEPT policies, and Load rebuilds
+// the topology when a ruleset lacks one of them.
 func (t *Topology) Reset() error {
 	if t.w == nil {
 		return errors.New("kernel: topology is closed")
 	}
 	t.lastSave = nil
+	t.family = IPv4
 	err := t.w.do(func() error {
-		if _, err := runCmd([]byte("flush ruleset ip\n"), "nft", "-f", "-"); err != nil {
+		if _, err := runCmd([]byte("flush ruleset ip\nflush ruleset ip6\n"), "nft", "-f", "-"); err != nil {
 			return fmt.Errorf("reset nft tables: %w", err)
 		}
-		tables, err := legacyTables()
-		if err != nil {
-			return err
-		}
-		if len(tables) > 0 {
+		for _, fam := range []string{IPv4, IPv6} {
+			tables, err := legacyTables(fam)
+			if err != nil {
+				return err
+			}
+			if len(tables) == 0 {
+				continue
+			}
 			var b strings.Builder
 			for _, tb := range tables {
 				fmt.Fprintf(&b, "*%s\n", tb)
@@ -164,8 +199,10 @@ func (t *Topology) Reset() error {
 				}
 				b.WriteString("COMMIT\n")
 			}
-			if _, err := runCmd([]byte(b.String()), "iptables-legacy-restore", "-w", "5"); err != nil {
-				return fmt.Errorf("reset legacy tables: %w", err)
+			legacy, _ := backendFor("legacy")
+			_, restore := legacy.cmds(fam)
+			if _, err := runCmd([]byte(b.String()), restore, "-w", "5"); err != nil {
+				return fmt.Errorf("reset legacy %s tables: %w", fam, err)
 			}
 		}
 		return nil
@@ -201,46 +238,68 @@ func declaredTables(files ...[]byte) map[string]bool {
 	return m
 }
 
-// Load applies base with iptables-restore, then each overlay with
-// iptables-restore --noflush, with the topology's backend. It does not
-// Reset first. Because legacy tables cannot be unregistered, the topology
-// is rebuilt (fresh namespaces, ~0.2 s) when a registered legacy table is
-// not declared by base or an overlay, so that no leftover table counts.
+// Load applies an IPv4 ruleset: LoadFamily(IPv4, base, overlays...).
 func (t *Topology) Load(base []byte, overlays ...[]byte) error {
+	return t.LoadFamily(IPv4, base, overlays...)
+}
+
+// LoadFamily applies base with iptables-restore (ip6tables-restore for
+// IPv6), then each overlay with --noflush, with the topology's backend;
+// Save then reads that family's counters. It does not Reset first. Because
+// legacy tables cannot be unregistered, the topology is rebuilt (fresh
+// namespaces, ~0.2 s) when a registered legacy table of the family is not
+// declared by base or an overlay, so that no leftover table counts (the
+// other family's tables, emptied by Reset, see none of its packets).
+func (t *Topology) LoadFamily(family string, base []byte, overlays ...[]byte) error {
 	if t.w == nil {
 		return errors.New("kernel: topology is closed")
 	}
-	t.lastSave = nil
-	var registered []string
-	if err := t.w.do(func() (err error) { registered, err = legacyTables(); return err }); err != nil {
-		return fmt.Errorf("kernel: %w", err)
+	if family != IPv4 && family != IPv6 {
+		return fmt.Errorf("kernel: unknown family %q (want %s or %s)", family, IPv4, IPv6)
 	}
+	t.lastSave = nil
 	want := declaredTables(append([][]byte{base}, overlays...)...)
-	for _, tb := range registered {
-		if t.backend.name != "legacy" || !want[tb] {
-			if err := t.rebuild(); err != nil {
-				return fmt.Errorf("kernel: rebuild for legacy table %s: %w", tb, err)
+	rebuild := ""
+	for _, fam := range []string{IPv4, IPv6} {
+		var registered []string
+		if err := t.w.do(func() (err error) { registered, err = legacyTables(fam); return err }); err != nil {
+			return fmt.Errorf("kernel: %w", err)
+		}
+		for _, tb := range registered {
+			if t.backend.name != "legacy" || (fam == family && !want[tb]) {
+				rebuild = fam + " " + tb
 			}
-			break
 		}
 	}
-	if _, err := t.w.run(base, t.backend.restore, "-w", "5"); err != nil {
+	if rebuild != "" {
+		if err := t.rebuild(); err != nil {
+			return fmt.Errorf("kernel: rebuild for legacy table %s: %w", rebuild, err)
+		}
+	}
+	t.family = family
+	_, restore := t.backend.cmds(family)
+	if _, err := t.w.run(base, restore, "-w", "5"); err != nil {
 		return fmt.Errorf("kernel: load base ruleset: %w", err)
 	}
 	for i, o := range overlays {
-		if _, err := t.w.run(o, t.backend.restore, "-w", "5", "--noflush"); err != nil {
+		if _, err := t.w.run(o, restore, "-w", "5", "--noflush"); err != nil {
 			return fmt.Errorf("kernel: load overlay %d: %w", i+1, err)
 		}
 	}
 	return nil
 }
 
-// Save returns `iptables-save -c` of the host namespace (topology backend).
+// Family returns the family of the last ruleset loaded (IPv4 after Reset).
+func (t *Topology) Family() string { return t.family }
+
+// Save returns `iptables-save -c` (`ip6tables-save -c` after an IPv6
+// LoadFamily) of the host namespace (topology backend).
 func (t *Topology) Save() ([]byte, error) {
 	if t.w == nil {
 		return nil, errors.New("kernel: topology is closed")
 	}
-	out, err := t.w.run(nil, t.backend.save, "-c")
+	save, _ := t.backend.cmds(t.family)
+	out, err := t.w.run(nil, save, "-c")
 	if err != nil {
 		return nil, fmt.Errorf("kernel: %w", err)
 	}
@@ -269,8 +328,9 @@ func (t *Topology) rebuild() error {
 	return t.build()
 }
 
-// flushConntrack sends an empty IPCTNL_MSG_CT_DELETE (flush) for IPv4 on
-// ctnetlink, in the calling thread's namespace.
+// flushConntrack sends an empty IPCTNL_MSG_CT_DELETE (flush) for every
+// family (AF_UNSPEC: IPv4 and IPv6) on ctnetlink, in the calling thread's
+// namespace.
 func flushConntrack() error {
 	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_NETFILTER)
 	if err != nil {
@@ -283,7 +343,7 @@ func flushConntrack() error {
 	const ipctnlMsgCtDelete = 2
 	msg := make([]byte, unix.NLMSG_HDRLEN+4)
 	putNlmsghdr(msg, unix.NFNL_SUBSYS_CTNETLINK<<8|ipctnlMsgCtDelete, unix.NLM_F_REQUEST|unix.NLM_F_ACK, 1)
-	msg[unix.NLMSG_HDRLEN] = unix.AF_INET
+	msg[unix.NLMSG_HDRLEN] = unix.AF_UNSPEC
 	msg[unix.NLMSG_HDRLEN+1] = unix.NFNETLINK_V0
 	if err := unix.Sendto(fd, msg, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
 		return err

@@ -32,7 +32,7 @@ const (
 )
 
 // logEvent is one NFLOG message: where the observer saw a packet, and the
-// packet (IPv4, from the network header on) as it was at that point.
+// packet (IPv4 or IPv6, from the network header on) as it was at that point.
 type logEvent struct {
 	prefix  string
 	hook    uint8

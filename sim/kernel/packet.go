@@ -18,7 +18,9 @@ type Packet struct {
 	// For a reply or related packet it defaults to where the referenced
 	// packet arrived.
 	From string
-	// Proto is "tcp" (default), "udp" or "icmp".
+	// Proto is "tcp" (default), "udp" or "icmp" ("icmpv6": ICMPv6; "icmp"
+	// with IPv6 addresses means ICMPv6 too). The family is Dst's (for a
+	// reply or ICMP error, the referenced packet's).
 	Proto string
 	// Src defaults to the sender's address (for Host: the address routing
 	// would pick for Dst). Dst is required unless ReplyTo/RelatedTo is set.
@@ -28,11 +30,13 @@ type Packet struct {
 	// Flags are TCP flag letters (F S R P A U E C), default "S"; for a reply
 	// "SA" after a bare SYN, else "A".
 	Flags string
-	// ICMPType and ICMPCode: both zero means echo request (8/0), so an
-	// unsolicited echo reply cannot be expressed (use ReplyTo). For
-	// RelatedTo the default is 3/3 (port unreachable).
+	// ICMPType and ICMPCode: both zero means echo request (8/0; ICMPv6
+	// 128/0), so an unsolicited echo reply cannot be expressed (use
+	// ReplyTo). For RelatedTo the default is 3/3 (port unreachable; ICMPv6
+	// 1/4).
 	ICMPType, ICMPCode uint8
-	// TTL defaults to 64; TOS to 0.
+	// TTL (the hop limit for IPv6) defaults to 64; TOS (traffic class) to
+	// 0.
 	TTL, TOS uint8
 	// ReplyTo, when > 0, makes this packet the reply to packet number
 	// ReplyTo of the flow (1-based: 1 is the first packet), built from that
@@ -49,15 +53,17 @@ type Packet struct {
 
 // Header is a packet as the harness sent or observed it.
 type Header struct {
-	Proto              string // "tcp", "udp", "icmp" or the protocol number
+	Proto              string // "tcp", "udp", "icmp", "icmpv6" or the protocol number
 	Src, Dst           netip.Addr
 	Sport, Dport       uint16 // tcp and udp
 	Flags              string // tcp, in the order S A F R P U E C
 	Seq, Ack           uint32 // tcp
-	ICMPType, ICMPCode uint8  // icmp
+	ICMPType, ICMPCode uint8  // icmp, icmpv6
 	ICMPID, ICMPSeq    uint16 // icmp echo
-	TTL, TOS           uint8
-	ID                 uint16 // IP identification
+	TTL, TOS           uint8  // IPv6: hop limit, traffic class
+	// ID is the IP identification; for IPv6, where the harness marks its
+	// packets with the flow label, the flow label when it fits (else 0).
+	ID uint16
 	// Inner is the embedded packet of an ICMP error, if any.
 	Inner *Header
 }
@@ -69,8 +75,8 @@ func (h Header) String() string {
 		return fmt.Sprintf("tcp %s:%d > %s:%d [%s]", h.Src, h.Sport, h.Dst, h.Dport, h.Flags)
 	case "udp":
 		return fmt.Sprintf("udp %s:%d > %s:%d", h.Src, h.Sport, h.Dst, h.Dport)
-	case "icmp":
-		return fmt.Sprintf("icmp %s > %s type %d code %d", h.Src, h.Dst, h.ICMPType, h.ICMPCode)
+	case "icmp", "icmpv6":
+		return fmt.Sprintf("%s %s > %s type %d code %d", h.Proto, h.Src, h.Dst, h.ICMPType, h.ICMPCode)
 	}
 	return fmt.Sprintf("%s %s > %s", h.Proto, h.Src, h.Dst)
 }
@@ -79,9 +85,10 @@ func (h Header) String() string {
 func (h Header) hasPorts() bool { return h.Proto == "tcp" || h.Proto == "udp" }
 
 var protoNum = map[string]layers.IPProtocol{
-	"tcp":  layers.IPProtocolTCP,
-	"udp":  layers.IPProtocolUDP,
-	"icmp": layers.IPProtocolICMPv4,
+	"tcp":    layers.IPProtocolTCP,
+	"udp":    layers.IPProtocolUDP,
+	"icmp":   layers.IPProtocolICMPv4,
+	"icmpv6": layers.IPProtocolICMPv6,
 }
 
 const sentinelProto = 253 // IP protocol of sentinel packets (RFC 3692 experimental)
@@ -106,7 +113,8 @@ func normFlags(f string) (string, error) {
 	return b.String(), nil
 }
 
-// wire is everything needed to build one IPv4 packet.
+// wire is everything needed to build one IPv4 or IPv6 packet (the family
+// of dst).
 type wire struct {
 	proto              string
 	src, dst           netip.Addr
@@ -117,7 +125,79 @@ type wire struct {
 	icmpID, icmpSeq    uint16
 	embed              []byte // ICMP error body
 	ttl, tos           uint8
-	id                 uint16
+	id                 uint16 // IPv4 identification; IPv6 flow label
+}
+
+// buildIP serialises w into an IPv4 or IPv6 packet (the family of w.dst).
+func buildIP(w wire) ([]byte, error) {
+	if w.dst.Is6() {
+		return buildIPv6(w)
+	}
+	return buildIPv4(w)
+}
+
+// buildIPv6 serialises w into an IPv6 packet with correct checksums; the
+// flow label carries w.id, so that the packet can be recognised on
+// arrival and inside an ICMPv6 error.
+func buildIPv6(w wire) ([]byte, error) {
+	ip := &layers.IPv6{
+		Version:      6,
+		TrafficClass: w.tos,
+		FlowLabel:    uint32(w.id),
+		HopLimit:     w.ttl,
+		SrcIP:        net.IP(w.src.AsSlice()),
+		DstIP:        net.IP(w.dst.AsSlice()),
+		NextHeader:   protoNum[w.proto],
+	}
+	var ls []gopacket.SerializableLayer
+	switch w.proto {
+	case "tcp":
+		t := tcpLayer(w)
+		if err := t.SetNetworkLayerForChecksum(ip); err != nil {
+			return nil, err
+		}
+		ls = []gopacket.SerializableLayer{ip, t}
+	case "udp":
+		u := &layers.UDP{SrcPort: layers.UDPPort(w.sport), DstPort: layers.UDPPort(w.dport)}
+		if err := u.SetNetworkLayerForChecksum(ip); err != nil {
+			return nil, err
+		}
+		ls = []gopacket.SerializableLayer{ip, u}
+	case "icmpv6":
+		ic := &layers.ICMPv6{TypeCode: layers.CreateICMPv6TypeCode(w.icmpType, w.icmpCode)}
+		if err := ic.SetNetworkLayerForChecksum(ip); err != nil {
+			return nil, err
+		}
+		// The message body after type, code and checksum: identifier and
+		// sequence number of an echo, else 4 unused bytes (an error) and
+		// the embedded packet.
+		body := make([]byte, 4, 4+len(w.embed))
+		if w.embed == nil {
+			binary.BigEndian.PutUint16(body, w.icmpID)
+			binary.BigEndian.PutUint16(body[2:], w.icmpSeq)
+		}
+		body = append(body, w.embed...)
+		ls = []gopacket.SerializableLayer{ip, ic, gopacket.Payload(body)}
+	default:
+		return nil, fmt.Errorf("unknown IPv6 protocol %q (want tcp, udp or icmpv6)", w.proto)
+	}
+	buf := gopacket.NewSerializeBuffer()
+	if err := gopacket.SerializeLayers(buf, serializeOpts, ls...); err != nil {
+		return nil, fmt.Errorf("build %s packet: %w", w.proto, err)
+	}
+	return append([]byte(nil), buf.Bytes()...), nil
+}
+
+// tcpLayer is the TCP header of w.
+func tcpLayer(w wire) *layers.TCP {
+	return &layers.TCP{
+		SrcPort: layers.TCPPort(w.sport), DstPort: layers.TCPPort(w.dport),
+		Seq: w.seq, Ack: w.ack, Window: 64240,
+		FIN: strings.Contains(w.flags, "F"), SYN: strings.Contains(w.flags, "S"),
+		RST: strings.Contains(w.flags, "R"), PSH: strings.Contains(w.flags, "P"),
+		ACK: strings.Contains(w.flags, "A"), URG: strings.Contains(w.flags, "U"),
+		ECE: strings.Contains(w.flags, "E"), CWR: strings.Contains(w.flags, "C"),
+	}
 }
 
 var serializeOpts = gopacket.SerializeOptions{ComputeChecksums: true, FixLengths: true}
@@ -138,14 +218,7 @@ func buildIPv4(w wire) ([]byte, error) {
 	var ls []gopacket.SerializableLayer
 	switch w.proto {
 	case "tcp":
-		t := &layers.TCP{
-			SrcPort: layers.TCPPort(w.sport), DstPort: layers.TCPPort(w.dport),
-			Seq: w.seq, Ack: w.ack, Window: 64240,
-			FIN: strings.Contains(w.flags, "F"), SYN: strings.Contains(w.flags, "S"),
-			RST: strings.Contains(w.flags, "R"), PSH: strings.Contains(w.flags, "P"),
-			ACK: strings.Contains(w.flags, "A"), URG: strings.Contains(w.flags, "U"),
-			ECE: strings.Contains(w.flags, "E"), CWR: strings.Contains(w.flags, "C"),
-		}
+		t := tcpLayer(w)
 		if err := t.SetNetworkLayerForChecksum(ip); err != nil {
 			return nil, err
 		}
@@ -184,14 +257,90 @@ func buildSentinel(src, dst netip.Addr, seq uint32) ([]byte, error) {
 	return append([]byte(nil), buf.Bytes()...), nil
 }
 
-// buildFrame wraps an IPv4 packet in an Ethernet header.
+// buildFrame wraps an IPv4 or IPv6 packet in an Ethernet header.
 func buildFrame(dst, src net.HardwareAddr, ipPkt []byte) ([]byte, error) {
-	eth := &layers.Ethernet{DstMAC: dst, SrcMAC: src, EthernetType: layers.EthernetTypeIPv4}
+	et := layers.EthernetTypeIPv4
+	if len(ipPkt) > 0 && ipPkt[0]>>4 == 6 {
+		et = layers.EthernetTypeIPv6
+	}
+	eth := &layers.Ethernet{DstMAC: dst, SrcMAC: src, EthernetType: et}
 	buf := gopacket.NewSerializeBuffer()
 	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{}, eth, gopacket.Payload(ipPkt)); err != nil {
 		return nil, fmt.Errorf("build frame: %w", err)
 	}
 	return append([]byte(nil), buf.Bytes()...), nil
+}
+
+// parseIP decodes an IPv4 or IPv6 packet (parseIPv4, parseIPv6).
+func parseIP(b []byte) (h Header, ok bool) {
+	if len(b) > 0 && b[0]>>4 == 6 {
+		return parseIPv6(b)
+	}
+	return parseIPv4(b)
+}
+
+// parseIPv6 decodes the headers the harness cares about, for a packet
+// without extension headers (the harness sends none). ok is false for
+// anything that is not a well-formed IPv6 packet.
+func parseIPv6(b []byte) (h Header, ok bool) {
+	if len(b) < 40 || b[0]>>4 != 6 {
+		return h, false
+	}
+	vtf := binary.BigEndian.Uint32(b)
+	h.TOS = uint8(vtf >> 20)
+	if fl := vtf & 0xfffff; fl <= 0xffff {
+		h.ID = uint16(fl)
+	}
+	h.TTL = b[7]
+	h.Src = netip.AddrFrom16([16]byte(b[8:24]))
+	h.Dst = netip.AddrFrom16([16]byte(b[24:40]))
+	l4 := b[40:]
+	switch b[6] {
+	case 6, 17:
+		parseL4(&h, b[6], l4)
+	case 58:
+		h.Proto = "icmpv6"
+		if len(l4) >= 8 {
+			h.ICMPType, h.ICMPCode = l4[0], l4[1]
+			switch {
+			case h.ICMPType == 128 || h.ICMPType == 129:
+				h.ICMPID = binary.BigEndian.Uint16(l4[4:])
+				h.ICMPSeq = binary.BigEndian.Uint16(l4[6:])
+			case h.ICMPType < 128:
+				if in, ok := parseIPv6(l4[8:]); ok {
+					h.Inner = &in
+				}
+			}
+		}
+	default:
+		h.Proto = fmt.Sprint(b[6])
+	}
+	return h, true
+}
+
+// parseL4 decodes a TCP or UDP header (or, in an ICMP error, its first
+// bytes) into h.
+func parseL4(h *Header, proto byte, l4 []byte) {
+	switch proto {
+	case 6:
+		h.Proto = "tcp"
+		// An ICMP error may embed only the first 8 bytes: ports and seq.
+		if len(l4) >= 8 {
+			h.Sport = binary.BigEndian.Uint16(l4)
+			h.Dport = binary.BigEndian.Uint16(l4[2:])
+			h.Seq = binary.BigEndian.Uint32(l4[4:])
+		}
+		if len(l4) >= 14 {
+			h.Ack = binary.BigEndian.Uint32(l4[8:])
+			h.Flags = flagString(l4[13])
+		}
+	case 17:
+		h.Proto = "udp"
+		if len(l4) >= 4 {
+			h.Sport = binary.BigEndian.Uint16(l4)
+			h.Dport = binary.BigEndian.Uint16(l4[2:])
+		}
+	}
 }
 
 // parseIPv4 decodes the headers the harness cares about. ok is false for
@@ -211,24 +360,8 @@ func parseIPv4(b []byte) (h Header, ok bool) {
 	h.Dst = netip.AddrFrom4([4]byte(b[16:20]))
 	l4 := b[ihl:]
 	switch b[9] {
-	case 6:
-		h.Proto = "tcp"
-		// An ICMP error embeds only the first 8 bytes: ports and seq.
-		if len(l4) >= 8 {
-			h.Sport = binary.BigEndian.Uint16(l4)
-			h.Dport = binary.BigEndian.Uint16(l4[2:])
-			h.Seq = binary.BigEndian.Uint32(l4[4:])
-		}
-		if len(l4) >= 14 {
-			h.Ack = binary.BigEndian.Uint32(l4[8:])
-			h.Flags = flagString(l4[13])
-		}
-	case 17:
-		h.Proto = "udp"
-		if len(l4) >= 4 {
-			h.Sport = binary.BigEndian.Uint16(l4)
-			h.Dport = binary.BigEndian.Uint16(l4[2:])
-		}
+	case 6, 17:
+		parseL4(&h, b[9], l4)
 	case 1:
 		h.Proto = "icmp"
 		if len(l4) >= 8 {

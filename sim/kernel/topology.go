@@ -34,19 +34,29 @@ const (
 type leaf struct {
 	name    string
 	addr    netip.Prefix // address/len on its eth0
+	addr6   netip.Prefix // IPv6 address/len on its eth0
 	mac     net.HardwareAddr
 	hostIf  string // the host-side interface (uplink or bridge port)
 	bridge  string // "" for an uplink
-	gw      netip.Addr
+	gw, gw6 netip.Addr
 	portMAC net.HardwareAddr // MAC of the bridge port (bridged leaves)
 	anyIP   netip.Prefix     // prefix the leaf accepts as local (routers only)
 }
 
 // hostIface is an addressed interface of the host namespace.
 type hostIface struct {
-	name string
-	addr netip.Prefix
-	mac  net.HardwareAddr
+	name  string
+	addr  netip.Prefix
+	addr6 netip.Prefix
+	mac   net.HardwareAddr
+}
+
+// src returns the leaf's address of the family of dst.
+func (l *leaf) src(dst netip.Addr) netip.Addr {
+	if dst.Is6() {
+		return l.addr6.Addr()
+	}
+	return l.addr.Addr()
 }
 
 func mustMAC(s string) net.HardwareAddr {
@@ -59,32 +69,38 @@ func mustMAC(s string) net.HardwareAddr {
 
 var (
 	uplinks = []hostIface{
-		{"ens33", netip.MustParsePrefix("203.0.113.10/24"), mustMAC("02:00:cb:00:71:0a")},
-		{"eth1", netip.MustParsePrefix("198.51.100.10/24"), mustMAC("02:00:c6:33:64:0a")},
+		{"ens33", netip.MustParsePrefix("203.0.113.10/24"), netip.MustParsePrefix("2001:db8:0:1::10/64"), mustMAC("02:00:cb:00:71:0a")},
+		{"eth1", netip.MustParsePrefix("198.51.100.10/24"), netip.MustParsePrefix("2001:db8:0:2::10/64"), mustMAC("02:00:c6:33:64:0a")},
 	}
 	bridges = []hostIface{
-		{"docker0", netip.MustParsePrefix("172.17.0.1/16"), mustMAC("02:42:ac:11:00:01")},
-		{"br-app", netip.MustParsePrefix("172.18.0.1/16"), mustMAC("02:42:ac:12:00:01")},
+		{"docker0", netip.MustParsePrefix("172.17.0.1/16"), netip.MustParsePrefix("2001:db8:0:17::1/64"), mustMAC("02:42:ac:11:00:01")},
+		{"br-app", netip.MustParsePrefix("172.18.0.1/16"), netip.MustParsePrefix("2001:db8:0:18::1/64"), mustMAC("02:42:ac:12:00:01")},
 	}
 	leaves = []*leaf{
-		{name: Ext, addr: netip.MustParsePrefix("203.0.113.7/24"), mac: mustMAC("02:00:cb:00:71:07"),
-			hostIf: "ens33", gw: netip.MustParseAddr("203.0.113.10"),
+		{name: Ext, addr: netip.MustParsePrefix("203.0.113.7/24"), addr6: netip.MustParsePrefix("2001:db8:0:1::7/64"),
+			mac: mustMAC("02:00:cb:00:71:07"), hostIf: "ens33",
+			gw: netip.MustParseAddr("203.0.113.10"), gw6: netip.MustParseAddr("2001:db8:0:1::10"),
 			anyIP: netip.MustParsePrefix("203.0.113.0/24")},
-		{name: Ext2, addr: netip.MustParsePrefix("198.51.100.7/24"), mac: mustMAC("02:00:c6:33:64:07"),
-			hostIf: "eth1", gw: netip.MustParseAddr("198.51.100.10"),
+		{name: Ext2, addr: netip.MustParsePrefix("198.51.100.7/24"), addr6: netip.MustParsePrefix("2001:db8:0:2::7/64"),
+			mac: mustMAC("02:00:c6:33:64:07"), hostIf: "eth1",
+			gw: netip.MustParseAddr("198.51.100.10"), gw6: netip.MustParseAddr("2001:db8:0:2::10"),
 			anyIP: netip.MustParsePrefix("198.51.100.0/24")},
-		{name: C1, addr: netip.MustParsePrefix("172.17.0.2/16"), mac: mustMAC("02:42:ac:11:00:02"),
-			hostIf: "vethc1", bridge: "docker0", gw: netip.MustParseAddr("172.17.0.1"),
+		{name: C1, addr: netip.MustParsePrefix("172.17.0.2/16"), addr6: netip.MustParsePrefix("2001:db8:0:17::2/64"),
+			mac: mustMAC("02:42:ac:11:00:02"), hostIf: "vethc1", bridge: "docker0",
+			gw: netip.MustParseAddr("172.17.0.1"), gw6: netip.MustParseAddr("2001:db8:0:17::1"),
 			portMAC: mustMAC("0a:58:00:00:11:02")},
-		{name: C2, addr: netip.MustParsePrefix("172.17.0.3/16"), mac: mustMAC("02:42:ac:11:00:03"),
-			hostIf: "vethc2", bridge: "docker0", gw: netip.MustParseAddr("172.17.0.1"),
+		{name: C2, addr: netip.MustParsePrefix("172.17.0.3/16"), addr6: netip.MustParsePrefix("2001:db8:0:17::3/64"),
+			mac: mustMAC("02:42:ac:11:00:03"), hostIf: "vethc2", bridge: "docker0",
+			gw: netip.MustParseAddr("172.17.0.1"), gw6: netip.MustParseAddr("2001:db8:0:17::1"),
 			portMAC: mustMAC("0a:58:00:00:11:03")},
-		{name: C3, addr: netip.MustParsePrefix("172.18.0.2/16"), mac: mustMAC("02:42:ac:12:00:02"),
-			hostIf: "vethc3", bridge: "br-app", gw: netip.MustParseAddr("172.18.0.1"),
+		{name: C3, addr: netip.MustParsePrefix("172.18.0.2/16"), addr6: netip.MustParsePrefix("2001:db8:0:18::2/64"),
+			mac: mustMAC("02:42:ac:12:00:02"), hostIf: "vethc3", bridge: "br-app",
+			gw: netip.MustParseAddr("172.18.0.1"), gw6: netip.MustParseAddr("2001:db8:0:18::1"),
 			portMAC: mustMAC("0a:58:00:00:12:02")},
 	}
-	// The host's default gateway; ext answers for it.
-	defaultGW = netip.MustParseAddr("203.0.113.1")
+	// The host's default gateways; ext answers for them.
+	defaultGW  = netip.MustParseAddr("203.0.113.1")
+	defaultGW6 = netip.MustParseAddr("2001:db8:0:1::1")
 )
 
 // leafByName returns the leaf called name, or nil.
@@ -122,7 +138,7 @@ func (l *leaf) gwMAC() net.HardwareAddr {
 func (l *leaf) dstMAC(dst netip.Addr) net.HardwareAddr {
 	if l.bridge != "" {
 		for _, o := range leaves {
-			if o != l && o.bridge == l.bridge && o.addr.Addr() == dst {
+			if o != l && o.bridge == l.bridge && (o.addr.Addr() == dst || o.addr6.Addr() == dst) {
 				return o.mac
 			}
 		}
@@ -140,7 +156,13 @@ func hostSourceFor(dst netip.Addr) netip.Addr {
 			if i.addr.Addr() == dst || i.addr.Contains(dst) {
 				return i.addr.Addr()
 			}
+			if i.addr6.Addr() == dst || i.addr6.Contains(dst) {
+				return i.addr6.Addr()
+			}
 		}
+	}
+	if dst.Is6() {
+		return uplinks[0].addr6.Addr()
 	}
 	return uplinks[0].addr.Addr() // default route via ens33
 }
@@ -152,7 +174,8 @@ const (
 )
 
 // observerNft is the observer table of the host namespace: filter chains at
-// priority -1000 and +1000 on every IPv4 hook, logging every packet to NFLOG.
+// priority -1000 and +1000 on every IPv4 and IPv6 hook (an inet table sees
+// both families), logging every packet to NFLOG.
 // It has no ct expressions (they would switch conntrack on). Its only drops
 // are the sentinels and the host stack's own answers (anything in OUTPUT not
 // injected by the harness), which it logs first ("resp").
@@ -160,44 +183,44 @@ var observerNft = fmt.Sprintf(`table inet %[3]s {
   chain pre0 {
     type filter hook prerouting priority -1000; policy accept;
     ip protocol 253 log prefix "SENT" group %[1]d queue-threshold 1 drop
-    meta nfproto ipv4 log prefix "pre0" group %[1]d queue-threshold 1
+    meta nfproto { ipv4, ipv6 } log prefix "pre0" group %[1]d queue-threshold 1
   }
   chain pre1 {
     type filter hook prerouting priority 1000; policy accept;
-    meta nfproto ipv4 log prefix "pre1" group %[1]d queue-threshold 1
+    meta nfproto { ipv4, ipv6 } log prefix "pre1" group %[1]d queue-threshold 1
   }
   chain in0 {
     type filter hook input priority -1000; policy accept;
-    meta nfproto ipv4 log prefix "in0" group %[1]d queue-threshold 1
+    meta nfproto { ipv4, ipv6 } log prefix "in0" group %[1]d queue-threshold 1
   }
   chain in1 {
     type filter hook input priority 1000; policy accept;
-    meta nfproto ipv4 log prefix "in1" group %[1]d queue-threshold 1
+    meta nfproto { ipv4, ipv6 } log prefix "in1" group %[1]d queue-threshold 1
   }
   chain fwd0 {
     type filter hook forward priority -1000; policy accept;
-    meta nfproto ipv4 log prefix "fwd0" group %[1]d queue-threshold 1
+    meta nfproto { ipv4, ipv6 } log prefix "fwd0" group %[1]d queue-threshold 1
   }
   chain fwd1 {
     type filter hook forward priority 1000; policy accept;
-    meta nfproto ipv4 log prefix "fwd1" group %[1]d queue-threshold 1
+    meta nfproto { ipv4, ipv6 } log prefix "fwd1" group %[1]d queue-threshold 1
   }
   chain out0 {
     type filter hook output priority -1000; policy accept;
-    meta nfproto ipv4 meta mark %[2]d meta mark set 0 log prefix "out0" group %[1]d queue-threshold 1 accept
-    meta nfproto ipv4 log prefix "resp" group %[1]d queue-threshold 1 drop
+    meta nfproto { ipv4, ipv6 } meta mark %[2]d meta mark set 0 log prefix "out0" group %[1]d queue-threshold 1 accept
+    meta nfproto { ipv4, ipv6 } log prefix "resp" group %[1]d queue-threshold 1 drop
   }
   chain out1 {
     type filter hook output priority 1000; policy accept;
-    meta nfproto ipv4 log prefix "out1" group %[1]d queue-threshold 1
+    meta nfproto { ipv4, ipv6 } log prefix "out1" group %[1]d queue-threshold 1
   }
   chain post0 {
     type filter hook postrouting priority -1000; policy accept;
-    meta nfproto ipv4 log prefix "post0" group %[1]d queue-threshold 1
+    meta nfproto { ipv4, ipv6 } log prefix "post0" group %[1]d queue-threshold 1
   }
   chain post1 {
     type filter hook postrouting priority 1000; policy accept;
-    meta nfproto ipv4 log prefix "post1" group %[1]d queue-threshold 1
+    meta nfproto { ipv4, ipv6 } log prefix "post1" group %[1]d queue-threshold 1
   }
 }
 `, obsGroup, outMark, obsTable)
@@ -210,18 +233,39 @@ const sinkNft = `table inet dfwk_sink {
 }
 `
 
+// ipv6Early are the IPv6 settings of every namespace, written before its
+// links exist so that every interface inherits them: IPv6 on, addresses
+// usable at once (no duplicate address detection), no link-local
+// addresses, no router advertisements, solicitations or autoconfiguration.
+// Nothing then sends IPv6 of its own accord but MLD reports for the
+// addresses' solicited-node groups, which the leaves' sink and the host's
+// observer drop in OUTPUT.
+var ipv6Early = map[string]string{
+	"net/ipv6/conf/all/disable_ipv6":             "0",
+	"net/ipv6/conf/default/disable_ipv6":         "0",
+	"net/ipv6/conf/all/accept_dad":               "0",
+	"net/ipv6/conf/default/accept_dad":           "0",
+	"net/ipv6/conf/all/accept_ra":                "0",
+	"net/ipv6/conf/default/accept_ra":            "0",
+	"net/ipv6/conf/all/autoconf":                 "0",
+	"net/ipv6/conf/default/autoconf":             "0",
+	"net/ipv6/conf/all/router_solicitations":     "0",
+	"net/ipv6/conf/default/router_solicitations": "0",
+	"net/ipv6/conf/default/addr_gen_mode":        "1",
+}
+
 var (
-	hostSysctlsEarly = map[string]string{
-		"net/ipv6/conf/all/disable_ipv6":     "1",
-		"net/ipv6/conf/default/disable_ipv6": "1",
-		"net/ipv4/conf/all/rp_filter":        "0",
-		"net/ipv4/conf/default/rp_filter":    "0",
+	hostSysctlsEarly = mergeMaps(ipv6Early, map[string]string{
+		"net/ipv6/conf/all/forwarding":     "1",
+		"net/ipv6/conf/default/forwarding": "1",
+		"net/ipv4/conf/all/rp_filter":      "0",
+		"net/ipv4/conf/default/rp_filter":  "0",
 		// Before the links exist, so that every interface inherits it: the
 		// kernel sends a redirect when either "all" or the interface's own
 		// setting is on, and a redirect would look like a REJECT.
 		"net/ipv4/conf/all/send_redirects":     "0",
 		"net/ipv4/conf/default/send_redirects": "0",
-	}
+	})
 	hostSysctls = map[string]string{
 		"net/ipv4/ip_forward":                    "1",
 		"net/ipv4/conf/all/send_redirects":       "0",
@@ -230,12 +274,14 @@ var (
 		"net/ipv4/conf/default/accept_redirects": "0",
 		"net/ipv4/icmp_ratelimit":                "0",
 		"net/ipv4/icmp_ratemask":                 "0",
+		"net/ipv6/icmp/ratelimit":                "0",
+		"net/ipv6/icmp/ratemask":                 "\n", // no type rate-limited
+		"net/ipv6/conf/all/accept_redirects":     "0",
+		"net/ipv6/conf/default/accept_redirects": "0",
 		"net/bridge/bridge-nf-call-iptables":     "1",
+		"net/bridge/bridge-nf-call-ip6tables":    "1",
 	}
-	leafSysctls = map[string]string{
-		"net/ipv6/conf/all/disable_ipv6":     "1",
-		"net/ipv6/conf/default/disable_ipv6": "1",
-	}
+	leafSysctls   = ipv6Early
 	routerSysctls = map[string]string{
 		"net/ipv4/conf/all/accept_local":     "1",
 		"net/ipv4/conf/default/accept_local": "1",
@@ -275,6 +321,7 @@ type Options struct {
 type Topology struct {
 	prefix  string
 	backend backend
+	family  string // of the ruleset loaded: IPv4 or IPv6
 
 	mu     sync.Mutex // guards nsList against the signal handler
 	nsList []string   // namespaces created (full names)
@@ -285,6 +332,7 @@ type Topology struct {
 	caps    map[string]int    // leaf -> AF_PACKET socket bound to eth0
 	loFD    int               // AF_PACKET on the host's lo (host sentinels)
 	rawFD   int               // IPPROTO_RAW in the host ns, SO_MARK outMark
+	raw6FD  int               // the same for IPv6 (IPPROTO_RAW implies IPV6_HDRINCL)
 	nfl     *nflog            // observer's NFLOG group
 	ifnames map[uint32]string // host ifindex -> name
 
@@ -312,7 +360,7 @@ func New(opts Options) (*Topology, error) {
 		prefix = fmt.Sprintf("dfwk%d-%d-", os.Getpid(), nsSeq.Add(1))
 	}
 	reapStale()
-	t := &Topology{prefix: prefix, backend: be, hostFD: -1, loFD: -1, rawFD: -1, ident: 0x100}
+	t := &Topology{prefix: prefix, backend: be, hostFD: -1, loFD: -1, rawFD: -1, raw6FD: -1, ident: 0x100, family: IPv4}
 	if err := t.build(); err != nil {
 		return nil, errors.Join(err, t.Close())
 	}
@@ -387,6 +435,25 @@ func (t *Topology) build() error {
 	if err := inNetns(t.hostFD, func() error { return writeSysctls(hostSysctlsEarly) }); err != nil {
 		return fmt.Errorf("host namespace: %w", err)
 	}
+	// The leaves' settings and sink before their eth0 exists: it inherits
+	// the IPv6 defaults, and what it would send of its own accord (MLD) is
+	// dropped from the start.
+	for _, l := range leaves {
+		err := inNetns(t.leafFD[l.name], func() error {
+			sys := leafSysctls
+			if l.anyIP.IsValid() {
+				sys = mergeMaps(leafSysctls, routerSysctls)
+			}
+			if err := writeSysctls(sys); err != nil {
+				return err
+			}
+			_, err := runCmd([]byte(sinkNft), "nft", "-f", "-")
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("leaf %s: %w", l.name, err)
+		}
+	}
 
 	// Host side: bridges, uplinks, veth pairs into the leaves, neighbours, routes.
 	var hb, fdb strings.Builder
@@ -394,6 +461,7 @@ func (t *Topology) build() error {
 	for _, b := range bridges {
 		fmt.Fprintf(&hb, "link add %s address %s type bridge stp_state 0 forward_delay 0\n", b.name, b.mac)
 		fmt.Fprintf(&hb, "addr add %s dev %s\n", b.addr, b.name)
+		fmt.Fprintf(&hb, "addr add %s dev %s nodad\n", b.addr6, b.name)
 		fmt.Fprintf(&hb, "link set %s up\n", b.name)
 	}
 	for _, l := range leaves {
@@ -405,16 +473,21 @@ func (t *Topology) build() error {
 			l.hostIf, hmac, l.mac, t.prefix+l.name)
 		if l.bridge == "" {
 			fmt.Fprintf(&hb, "addr add %s dev %s\n", ifaceByName(l.hostIf).addr, l.hostIf)
+			fmt.Fprintf(&hb, "addr add %s dev %s nodad\n", ifaceByName(l.hostIf).addr6, l.hostIf)
 			fmt.Fprintf(&hb, "neigh replace %s lladdr %s dev %s nud permanent\n", l.addr.Addr(), l.mac, l.hostIf)
+			fmt.Fprintf(&hb, "neigh replace %s lladdr %s dev %s nud permanent\n", l.addr6.Addr(), l.mac, l.hostIf)
 		} else {
 			fmt.Fprintf(&hb, "link set %s master %s\n", l.hostIf, l.bridge)
 			fmt.Fprintf(&hb, "neigh replace %s lladdr %s dev %s nud permanent\n", l.addr.Addr(), l.mac, l.bridge)
+			fmt.Fprintf(&hb, "neigh replace %s lladdr %s dev %s nud permanent\n", l.addr6.Addr(), l.mac, l.bridge)
 			fmt.Fprintf(&fdb, "fdb replace %s dev %s master static\n", l.mac, l.hostIf)
 		}
 		fmt.Fprintf(&hb, "link set %s up\n", l.hostIf)
 	}
 	fmt.Fprintf(&hb, "neigh replace %s lladdr %s dev %s nud permanent\n", defaultGW, leafByName(Ext).mac, "ens33")
 	fmt.Fprintf(&hb, "route add default via %s dev %s\n", defaultGW, "ens33")
+	fmt.Fprintf(&hb, "neigh replace %s lladdr %s dev %s nud permanent\n", defaultGW6, leafByName(Ext).mac, "ens33")
+	fmt.Fprintf(&hb, "route add ::/0 via %s dev %s\n", defaultGW6, "ens33")
 	if _, err := runCmd([]byte(hb.String()), "ip", "-n", t.prefix+Host, "-batch", "-"); err != nil {
 		return fmt.Errorf("host links: %w", err)
 	}
@@ -468,6 +541,12 @@ func (t *Topology) build() error {
 		if err := unix.SetsockoptInt(t.rawFD, unix.SOL_SOCKET, unix.SO_MARK, outMark); err != nil {
 			return fmt.Errorf("SO_MARK: %w", err)
 		}
+		if t.raw6FD, err = unix.Socket(unix.AF_INET6, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.IPPROTO_RAW); err != nil {
+			return fmt.Errorf("raw IPv6 socket: %w", err)
+		}
+		if err := unix.SetsockoptInt(t.raw6FD, unix.SOL_SOCKET, unix.SO_MARK, outMark); err != nil {
+			return fmt.Errorf("SO_MARK: %w", err)
+		}
 		if t.nfl, err = openNflog(obsGroup); err != nil {
 			return err
 		}
@@ -500,14 +579,18 @@ func (t *Topology) build() error {
 	return nil
 }
 
-// setupLeaf configures leaf l's namespace and returns its capture socket.
+// setupLeaf configures leaf l's namespace (its sysctls and sink are set
+// before its link exists, in build) and returns its capture socket.
 func (t *Topology) setupLeaf(l *leaf) (int, error) {
 	var lb strings.Builder
 	lb.WriteString("link set lo up\n")
 	fmt.Fprintf(&lb, "addr add %s dev eth0\n", l.addr)
+	fmt.Fprintf(&lb, "addr add %s dev eth0 nodad\n", l.addr6)
 	lb.WriteString("link set eth0 up\n")
 	fmt.Fprintf(&lb, "neigh replace %s lladdr %s dev eth0 nud permanent\n", l.gw, l.gwMAC())
+	fmt.Fprintf(&lb, "neigh replace %s lladdr %s dev eth0 nud permanent\n", l.gw6, l.gwMAC())
 	fmt.Fprintf(&lb, "route add default via %s\n", l.gw)
+	fmt.Fprintf(&lb, "route add ::/0 via %s\n", l.gw6)
 	if l.anyIP.IsValid() {
 		fmt.Fprintf(&lb, "route add local %s dev lo\n", l.anyIP)
 	}
@@ -516,16 +599,6 @@ func (t *Topology) setupLeaf(l *leaf) (int, error) {
 	}
 	fd := -1
 	err := inNetns(t.leafFD[l.name], func() error {
-		sys := leafSysctls
-		if l.anyIP.IsValid() {
-			sys = mergeMaps(leafSysctls, routerSysctls)
-		}
-		if err := writeSysctls(sys); err != nil {
-			return err
-		}
-		if _, err := runCmd([]byte(sinkNft), "nft", "-f", "-"); err != nil {
-			return err
-		}
 		var err error
 		fd, _, err = openPacketSocket("eth0", true)
 		return err
@@ -608,7 +681,7 @@ func (t *Topology) release() {
 		fds = append(fds, fd)
 	}
 	t.caps = nil
-	for _, fd := range []*int{&t.loFD, &t.rawFD} {
+	for _, fd := range []*int{&t.loFD, &t.rawFD, &t.raw6FD} {
 		if *fd >= 0 {
 			fds = append(fds, *fd)
 			*fd = -1

@@ -224,7 +224,7 @@ func (e *Evaluator) prepare() {
 	tcpNew := u.Bits(pset.TCPFlags, S|A|R|F, S).Union(u.Bits(pset.TCPFlags, S|R|F, 0).Intersect(u.Bits(pset.TCPFlags, A, A)))
 	newTypes := []uint64{8, 13, 15, 17}
 	if e.v6 {
-		newTypes = []uint64{128, 130}
+		newTypes = []uint64{128, 139}
 	}
 	icmpNew := u.Empty()
 	for _, t := range newTypes {
@@ -232,6 +232,16 @@ func (e *Evaluator) prepare() {
 	}
 	isNew := tcp.Intersect(tcpNew).Union(e.icmp.Intersect(icmpNew)).Union(tcp.Union(e.icmp).Not())
 	e.rct = isNew.Intersect(u.CTStates(parser.CTNew)).Union(isNew.Not().Intersect(u.CTStates(parser.CTInvalid)))
+	if e.v6 {
+		// MLD and neighbour discovery are UNTRACKED (sim/conntrack.go
+		// icmp6NoTrack).
+		noTrack := u.Empty()
+		for _, t := range []uint64{130, 131, 132, 133, 134, 135, 136, 143} {
+			noTrack = noTrack.Union(u.Eq(pset.ICMPType, t))
+		}
+		noTrack = e.icmp.Intersect(noTrack)
+		e.rct = noTrack.Intersect(u.CTStates(parser.CTUntracked)).Union(noTrack.Not().Intersect(e.rct))
+	}
 
 	// Address classes of the host model (over Dst; sets over Src are
 	// built the same way on demand).
@@ -761,6 +771,11 @@ func (e *Evaluator) martianSet() pset.Set {
 		s = u.CIDR(pset.Src, netip.MustParsePrefix("127.0.0.0/8")).Union(u.CIDR(pset.Src, netip.MustParsePrefix("224.0.0.0/4"))).
 			Union(u.EqAddr(pset.Src, netip.IPv4Unspecified()))
 	}
+	if e.v6 {
+		// IPv6 routing does not check the source against the host's own
+		// addresses (sim's martianSource).
+		return s
+	}
 	return s.Union(e.bcastSet(pset.Src)).Union(e.localSet(pset.Src, ""))
 }
 
@@ -871,13 +886,7 @@ func (e *Evaluator) postrouting(st *state, out string) {
 }
 
 func (e *Evaluator) output(st *state) {
-	u := e.U
-	allMC := u.EqAddr(pset.Dst, netip.AddrFrom4([4]byte{224, 0, 0, 1}))
-	if e.v6 {
-		allMC = u.Empty()
-	}
 	toLo := e.local.Diff(e.bcast).Diff(e.mcast)
-	_ = allMC
 	lo, rest := split(st.s, toLo)
 	var parts []*state
 	if !lo.IsEmpty() {

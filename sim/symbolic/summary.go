@@ -81,6 +81,12 @@ func FormatRanges(rs [][2]int) string {
 // CIDR prefixes, at most max of them (complete false when there are
 // more).
 func Prefixes(s pset.Set, f pset.Field, max int) (out []netip.Prefix, complete bool) {
+	return s.Prefixes(f, max)
+}
+
+// prefixesBySets is Prefixes as it was first written, with a set per
+// candidate prefix; kept for the test that compares the two.
+func prefixesBySets(s pset.Set, f pset.Field, max int) (out []netip.Prefix, complete bool) {
 	u := s.Universe()
 	p := project(s, f)
 	bits := u.Width(f)

@@ -294,6 +294,16 @@ func (e *Evaluator) applyNAT(st *state, s *parser.NATTarget, hook string, rule *
 	switch s.Kind {
 	case parser.NATMasquerade:
 		a, ok := e.Host.Iface(st.out).Primary(e.v6)
+		if !ok && st.out == "lo" && !e.v6 {
+			// As sim: the first global address of the interfaces in the
+			// model's order (inet_select_addr).
+			for _, i := range e.Host.Ifaces {
+				if a, ok = i.Primary(false); ok && !a.IsLoopback() {
+					break
+				}
+				ok = false
+			}
+		}
 		if !ok {
 			st.assumptions = append(st.assumptions, fmt.Sprintf("MASQUERADE: %s has no address; source kept", st.out))
 			return []outcome{{st, accept}}
@@ -773,7 +783,11 @@ func (e *Evaluator) addrTypes(f pset.Field, mask parser.AddrType, dev string, st
 	} else {
 		take(u.CIDR(f, netip.MustParsePrefix("ff00::/8")), parser.ATMulticast)
 	}
-	take(e.localSet(f, dev), parser.ATLocal)
+	local := parser.ATLocal
+	if e.v6 {
+		local |= parser.ATUnicast // as Host.AddrType
+	}
+	take(e.localSet(f, dev), local)
 	take(e.bcastSet(f), parser.ATBroadcast)
 	if e.v6 {
 		take(u.EqAddr(f, netip.IPv6Unspecified()), parser.ATUnspec)
@@ -898,5 +912,5 @@ func (e *Evaluator) conntrack(c *parser.ConntrackMatch, st *state) (pset.Set, bo
 
 var icmpInverse = map[uint8]uint8{
 	8: 0, 0: 8, 13: 14, 14: 13, 15: 16, 16: 15, 17: 18, 18: 17,
-	128: 129, 129: 128, 130: 131, 131: 130,
+	128: 129, 129: 128, 139: 140, 140: 139,
 }
