@@ -56,16 +56,27 @@ func newPlan(args []string, ff familyFiles) (files []string, p *plan) {
 		}
 		return files, p
 	}
-	matches := make([][]int, len(files))
+	// Each file's best matches: those whose names differ from its own by
+	// the longest family token ("web6.v6" is "web6.v4"'s by "v6", and
+	// "web4.v6"'s only by a "6"). A pair is made when each is the other's
+	// only best match.
+	best := make([][]int, len(files))
 	for i := range files {
+		top := 0
 		for j := range files {
-			if i != j && sameHost(files[i], files[j]) {
-				matches[i] = append(matches[i], j)
+			if i == j {
+				continue
+			}
+			switch sc := hostScore(files[i], files[j]); {
+			case sc > top:
+				top, best[i] = sc, []int{j}
+			case sc == top && sc > 0:
+				best[i] = append(best[i], j)
 			}
 		}
 	}
-	for i, m := range matches {
-		if len(m) == 1 && len(matches[m[0]]) == 1 {
+	for i, m := range best {
+		if len(m) == 1 && len(best[m[0]]) == 1 && best[m[0]][0] == i {
 			p.peer[i] = m[0]
 		}
 	}
@@ -75,21 +86,26 @@ func newPlan(args []string, ff familyFiles) (files []string, p *plan) {
 // familyTokens are the ways a file name says its family, IPv6 first.
 var familyTokens = [][2]string{{"ip6tables", "iptables"}, {"ipv6", "ipv4"}, {"inet6", "inet"}, {"v6", "v4"}, {"6", "4"}}
 
-// sameHost reports whether a and b name the two families' rules of one
-// host: the same directory, and one base name turned into the other by
-// writing one of its family tokens for the other family.
-func sameHost(a, b string) bool {
+// sameHost reports whether a and b may name the two families' rules of
+// one host: the same directory, and one base name turned into the other
+// by writing one of its family tokens for the other family.
+func sameHost(a, b string) bool { return hostScore(a, b) > 0 }
+
+// hostScore is the length of the longest family token whose rewriting
+// turns one of a and b into the other (0: none, or not the same
+// directory).
+func hostScore(a, b string) int {
 	if a == "-" || b == "-" || filepath.Dir(a) != filepath.Dir(b) {
-		return false
+		return 0
 	}
 	na, nb := filepath.Base(a), filepath.Base(b)
-	return rewritesTo(na, nb) || rewritesTo(nb, na)
+	return max(rewriteScore(na, nb), rewriteScore(nb, na))
 }
 
-// rewritesTo reports whether replacing one IPv6 token of v6 by its IPv4
-// counterpart gives v4.
-func rewritesTo(v6, v4 string) bool {
-	for _, t := range familyTokens {
+// rewriteScore is the length of the longest IPv6 token of v6 whose
+// replacement by its IPv4 counterpart gives v4, 0 for none.
+func rewriteScore(v6, v4 string) int {
+	for _, t := range familyTokens { // longest first
 		for k := 0; ; {
 			i := strings.Index(v6[k:], t[0])
 			if i < 0 {
@@ -97,12 +113,12 @@ func rewritesTo(v6, v4 string) bool {
 			}
 			i += k
 			if v6[:i]+t[1]+v6[i+len(t[0]):] == v4 {
-				return true
+				return len(t[0])
 			}
 			k = i + 1
 		}
 	}
-	return false
+	return 0
 }
 
 // familyOf is the family a FILE is read as: the forced one, else the one

@@ -58,8 +58,10 @@ func TestNewPlan(t *testing.T) {
 		{nil, familyFiles{v4: []string{"x"}, v6: []string{"y"}}, "x(ipv4)→y y(ipv6)→x"},
 		{[]string{"h/a.v4", "h/a.v6", "h/b.v4", "h/b.v6", "h/c.save"}, familyFiles{},
 			"h/a.v4(?)→h/a.v6 h/a.v6(?)→h/a.v4 h/b.v4(?)→h/b.v6 h/b.v6(?)→h/b.v4 h/c.save(?)→-"},
-		// ambiguous: h6.v6 would pair with either
-		{[]string{"h6.v6", "h4.v6", "h6.v4"}, familyFiles{}, "h6.v6(?)→- h4.v6(?)→- h6.v4(?)→-"},
+		// h6.v6 differs from h6.v4 by "v6", from h4.v6 by a "6" only
+		{[]string{"h6.v6", "h4.v6", "h6.v4", "h4.v4"}, familyFiles{}, "h6.v6(?)→h6.v4 h4.v6(?)→h4.v4 h6.v4(?)→h6.v6 h4.v4(?)→h4.v6"},
+		// ambiguous: r6-6 turns into r4-6 and into r6-4 by a "6" each
+		{[]string{"r6-6", "r4-6", "r6-4"}, familyFiles{}, "r6-6(?)→- r4-6(?)→- r6-4(?)→-"},
 		{[]string{"only.save"}, familyFiles{}, "only.save(?)→-"},
 	} {
 		files, p := newPlan(c.args, c.ff)
