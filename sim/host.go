@@ -311,7 +311,7 @@ func InferHost(rs *parser.Ruleset, given map[string][]netip.Prefix) *Host {
 			continue
 		}
 		bits := parser.MaskLen(r.Src.Mask)
-		if bits <= 0 || bits >= 31 || !r.Src.Addr.Is4() {
+		if bits <= 0 || bits >= r.Src.Addr.BitLen()-1 {
 			continue
 		}
 		br := h.Iface(r.Out.Name)

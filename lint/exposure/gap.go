@@ -23,11 +23,11 @@ import (
 // A port is open to all on a family when every outside source (every
 // address that is not martian or the host's own) can open a connection to
 // it, open to some when only some can, and closed when none can. A gap is a
-// port that is open more widely on one family than on the other; where
-// the packet goes after the host's address (delivered locally, or DNAT-ed
-// to a container) does not matter to the outside, so a port is compared
-// per interface, protocol and destination: the host's addresses, or the
-// containers' subnets routed to without DNAT.
+// port that is open more widely on one family than on the other. Where
+// the connection ends does not matter to the outside, so a port is
+// compared per interface and protocol alone: a port published with DNAT
+// over IPv4 (kind container) and routed to the container over IPv6 (kind
+// forward, as Docker's routed IPv6 networks do) is open on both.
 
 // gapSide is one family's exposure, ready for the comparison.
 type gapSide struct {
@@ -45,15 +45,11 @@ type gapSide struct {
 
 // gapKey groups the rows compared together.
 type gapKey struct {
-	iface, dest, proto string
+	iface, proto string
 }
 
 func keyOf(r *symbolic.ExposureRow) gapKey {
-	dest := "host"
-	if r.Kind == symbolic.KindForward {
-		dest = "routed"
-	}
-	return gapKey{r.Interface, dest, r.Proto}
+	return gapKey{r.Interface, r.Proto}
 }
 
 func newGapSide(ctx context.Context, rs *parser.Ruleset, host facts.Host, extra []string, opts symbolic.Options, all []*parser.Ruleset) *gapSide {

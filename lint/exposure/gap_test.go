@@ -68,3 +68,24 @@ func TestExposureIPv6(t *testing.T) {
 		t.Errorf("tcp ports open to the host: %s, want %s\n%+v", got, want, ex)
 	}
 }
+
+// Docker's rules on both families (IPv6 in its default NAT mode): the
+// same ports published, no gap. Against the host rules.v6, which opens
+// 80 and 8080 to the host itself, the ports a container serves over IPv4
+// (8080 published, 80 routed) are open on both families: where a
+// connection ends does not matter to the outside.
+func TestFamilyGapDocker(t *testing.T) {
+	dv4, dv6, hv6 := "../../testdata/dualstack/docker.v4", "../../testdata/dualstack/docker.v6", "../../testdata/dualstack/rules.v6"
+	for _, pair := range [][2]string{{dv4, dv6}, {dv6, dv4}, {dv4, hv6}} {
+		if got := gapRows(t, pair[0], pair[1]); len(got) != 0 {
+			t.Errorf("%s against %s: want no gap, got\n%s", pair[0], pair[1], strings.Join(got, "\n"))
+		}
+	}
+	var ports []string
+	for _, r := range gapRows(t, hv6, dv4) {
+		ports = append(ports, strings.Fields(r)[3])
+	}
+	if got := strings.Join(ports, " "); got != "22 443 5432" {
+		t.Errorf("rules.v6 against docker.v4: gaps at tcp %s, want 22 443 5432", got)
+	}
+}
