@@ -141,6 +141,9 @@ var catCases = []catCase{
 	{name: "owner-in-input", desc: "`-m owner` in INPUT", data: catFilter("-A INPUT -m owner --uid-owner 0 -j ACCEPT"), line: 5},
 	{name: "insert-index-too-big", desc: "`-I INPUT 5` into an empty chain", data: catFilter("-I INPUT 5 -j ACCEPT"), line: 5},
 	{name: "delete-missing-rule", desc: "`-D` of a rule that is not there", data: catFilter("-D INPUT -p tcp -j ACCEPT"), line: 5},
+	{name: "delete-rule-0", desc: "`-D INPUT 0`", data: catFilter("-A INPUT -j ACCEPT", "-D INPUT 0"), line: 6},
+	{name: "limit-rate-0", desc: "`-m limit --limit 0/sec`", data: catFilter("-A INPUT -m limit --limit 0/sec -j ACCEPT"), line: 5},
+	{name: "limit-rate-too-fast", desc: "`-m limit --limit 20000/second`", data: catFilter("-A INPUT -m limit --limit 20000/second -j ACCEPT"), line: 5},
 	{name: "150-errors", desc: "150 bad rules: the errors stop at 100 (`parser.MaxErrors`)", data: func() []byte {
 		var r []string
 		for i := 1; i <= 150; i++ {
