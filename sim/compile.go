@@ -61,6 +61,9 @@ type fastIndex struct {
 	// tells which tables exist.
 	base [numTables][numHooks]*cchain
 	has  [numTables]bool
+	// host is the host's addresses and routes (hostindex.go), nil when
+	// the Host methods answer.
+	host *hostIndex
 }
 
 // cchain is a chain resolved for traversal: its index (nil: scan every
@@ -157,9 +160,11 @@ type IndexStats struct {
 	Hash int
 }
 
-// Compile builds the fast-path index of the simulator's ruleset. Later
-// runs use it, except with Explain (which lists every rule that did not
-// match). Compile again after changing the ruleset.
+// Compile builds the fast-path index of the simulator's ruleset, and a
+// snapshot of the host's IPv4 addresses and routes. Later runs use it,
+// except with Explain (which lists every rule that did not match; the
+// host snapshot is used then too). Compile again after changing the
+// ruleset, or the host's interfaces, addresses or routes.
 func (s *Sim) Compile() IndexStats {
 	st := IndexStats{ByDim: map[string]int{}}
 	fi := &fastIndex{chains: map[*parser.Chain]*cchain{}}
@@ -204,6 +209,7 @@ func (s *Sim) Compile() IndexStats {
 			}
 		}
 	}
+	fi.host = buildHostIndex(s.Host)
 	s.fast = fi
 	return st
 }

@@ -471,3 +471,9 @@ func tcpStep(c *Conn, dir int, flags uint8) bool {
 	}
 	return c.tcpState != tcpSynSent
 }
+
+// Prefetch starts bringing into the cache the index cell of the tuple of
+// two IPv4 addresses whose compact key is k (as Index4.Prefetch), and
+// changes nothing. A caller replaying many packets asks for the next
+// packet's tuple while it replays the current one.
+func (ct *Conntrack) Prefetch(k Key4) { ct.m4.Prefetch(k) }

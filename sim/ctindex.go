@@ -3,6 +3,9 @@ package sim
 import (
 	"math/bits"
 	"math/rand/v2"
+	"unsafe"
+
+	"github.com/dfw-project/dfw/internal/prefetch"
 )
 
 // Index4 indexes the tuples of two IPv4 addresses (the conntrack table's,
@@ -17,6 +20,12 @@ type Index4 struct {
 	cells []cell4 // len a power of two, or 0
 	n     int
 	seed  uint64
+	// hintK's hash is hintH, when hint is set: the key Prefetch was last
+	// asked for, whose lookup usually follows (the hash depends only on
+	// the key and the seed, which never changes once set).
+	hintK Key4
+	hintH uint64
+	hint  bool
 }
 
 type cell4 struct {
@@ -42,8 +51,12 @@ func (x *Index4) Get(k Key4) uint32 {
 	if len(x.cells) == 0 {
 		return 0
 	}
+	h := x.hintH
+	if !x.hint || k != x.hintK {
+		h = x.hash(&k)
+	}
 	m := uint64(len(x.cells) - 1)
-	for i := x.hash(&k) & m; ; i = (i + 1) & m {
+	for i := h & m; ; i = (i + 1) & m {
 		c := &x.cells[i]
 		if c.v == 0 {
 			return 0
@@ -55,11 +68,15 @@ func (x *Index4) Get(k Key4) uint32 {
 }
 
 func (x *Index4) Set(k Key4, v uint32) {
-	if 2*(x.n+1) > len(x.cells) {
+	if 4*(x.n+1) > 3*len(x.cells) {
 		x.grow()
 	}
+	h := x.hintH
+	if !x.hint || k != x.hintK {
+		h = x.hash(&k)
+	}
 	m := uint64(len(x.cells) - 1)
-	for i := x.hash(&k) & m; ; i = (i + 1) & m {
+	for i := h & m; ; i = (i + 1) & m {
 		c := &x.cells[i]
 		if c.v == 0 {
 			*c = cell4{k, v}
@@ -139,4 +156,18 @@ func (x *Index4) each(f func(k Key4, v uint32)) {
 			f(x.cells[i].k, x.cells[i].v)
 		}
 	}
+}
+
+// Prefetch starts bringing into the cache the cell where a lookup of k
+// starts, and changes nothing: a caller with many lookups to make, each
+// likely to miss the cache on a large table, asks for the next one's
+// cell before doing the current one, so that the memory accesses overlap
+// (a hint; a no-op on architectures other than amd64).
+func (x *Index4) Prefetch(k Key4) {
+	if len(x.cells) == 0 {
+		return
+	}
+	h := x.hash(&k)
+	x.hintK, x.hintH, x.hint = k, h, true
+	prefetch.Line(unsafe.Pointer(&x.cells[h&uint64(len(x.cells)-1)]))
 }

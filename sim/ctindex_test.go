@@ -6,8 +6,8 @@ import (
 )
 
 // TestIndex4 checks the open-addressing conntrack index against a Go map
-// under random inserts, overwrites and deletes in a small key space (long
-// probe runs, wrap-around, backward shifts).
+// under random inserts, overwrites, deletes and prefetches in a small key
+// space (long probe runs, wrap-around, backward shifts).
 func TestIndex4(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for round := 0; round < 20; round++ {
@@ -16,6 +16,14 @@ func TestIndex4(t *testing.T) {
 		keys := 50 + r.IntN(400)
 		for op := 0; op < 20000; op++ {
 			k := Key4{Src: uint32(r.IntN(keys)), Dst: 7, Ports: uint32(r.IntN(3)), Proto: 6}
+			// A prefetch (and the hash it keeps for its key) changes no
+			// answer, for that key or another, before or across a grow.
+			switch r.IntN(3) {
+			case 0:
+				x.Prefetch(k)
+			case 1:
+				x.Prefetch(Key4{Src: uint32(r.IntN(keys)), Dst: 7, Ports: uint32(r.IntN(3)), Proto: 6})
+			}
 			switch r.IntN(3) {
 			case 0, 1:
 				v := uint32(2 + r.IntN(1000))

@@ -115,8 +115,17 @@ func compare(t *testing.T, name string, rs *parser.Ruleset, mkHost func() *sim.H
 		if i%2 == 0 {
 			b = fast.Run(pf)
 		} else {
-			// RunReuse must answer as Run does.
-			fast.RunReuse(pf, &reuse)
+			// RunReuse and RunInto must answer as Run does (and RunInto
+			// must leave its packet alone).
+			if i%4 == 1 {
+				fast.RunReuse(pf, &reuse)
+			} else {
+				before := pf
+				fast.RunInto(&pf, &reuse)
+				if pf != before {
+					t.Fatalf("%s: packet %d: RunInto changed its packet", name, i+1)
+				}
+			}
 			c := reuse
 			b = &c
 			b.Final.Inner = nil

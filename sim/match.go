@@ -33,6 +33,8 @@ type env struct {
 	nfBridge        bool // the packet has br_netfilter info (came through a bridge port)
 	ct              *ctInfo
 	host            *Host
+	// hix is the compiled snapshot of host, or nil.
+	hix *hostIndex
 }
 
 // failure tells which part of a rule did not match.
@@ -201,7 +203,7 @@ func evalMatch(m *parser.Match, e *env) tri {
 			if s.LimitIfaceIn {
 				dev = e.in
 			}
-			if (e.host.AddrType(p.Src, dev)&s.Src.Mask != 0) == s.Src.Neg {
+			if (e.hix.addrType(e.host, p.Src, dev)&s.Src.Mask != 0) == s.Src.Neg {
 				return no
 			}
 		}
@@ -213,7 +215,7 @@ func evalMatch(m *parser.Match, e *env) tri {
 			case s.LimitIfaceOut:
 				dev = e.out
 			}
-			if (e.host.AddrType(p.Dst, dev)&s.Dst.Mask != 0) == s.Dst.Neg {
+			if (e.hix.addrType(e.host, p.Dst, dev)&s.Dst.Mask != 0) == s.Dst.Neg {
 				return no
 			}
 		}
@@ -256,7 +258,7 @@ func evalMatch(m *parser.Match, e *env) tri {
 		switch {
 		case p.Dst.IsMulticast():
 			t = "multicast"
-		case e.host.IsBroadcast(p.Dst):
+		case e.hix.isBroadcast(e.host, p.Dst):
 			t = "broadcast"
 		}
 		return b2t((t == strings.ToLower(s.Type)) != s.Neg)

@@ -55,7 +55,7 @@ func (r *run) input() {
 // when its destination lives on the bridge's own subnet, else nil.
 func (r *run) bridgedTo(br *Iface) *Port {
 	p := r.p
-	if r.s.Host.IsLocal(p.Dst) || r.s.Host.IsBroadcast(p.Dst) || p.Dst.IsMulticast() {
+	if r.isLocal(p.Dst) || r.isBroadcast(p.Dst) || p.Dst.IsMulticast() {
 		return nil
 	}
 	if r.p.Out != "" && r.p.Out != br.Name {
@@ -113,7 +113,6 @@ func (r *run) bridged(br *Iface) bool {
 // martianSource reports whether routing drops a packet for its source.
 func (r *run) martianSource() bool {
 	p := r.p
-	h := r.s.Host
 	if r.e.in == "lo" {
 		return false
 	}
@@ -121,9 +120,9 @@ func (r *run) martianSource() bool {
 	switch {
 	case !s.IsValid(), s.IsLoopback(), s.IsMulticast(), s.Is4() && s.IsUnspecified():
 		return true
-	case h.IsBroadcast(s):
+	case r.isBroadcast(s):
 		return true
-	case s.Is4() && h.IsLocal(s):
+	case s.Is4() && r.isLocal(s):
 		// Only IPv4: IPv6 routing does not check the source against the
 		// host's own addresses (the kernel delivers or forwards it).
 		return true
@@ -156,7 +155,7 @@ func (r *run) routeInput() {
 			return
 		}
 		local = true
-	case h.IsLocal(p.Dst), h.IsBroadcast(p.Dst):
+	case r.isLocal(p.Dst), r.isBroadcast(p.Dst):
 		local = true
 	}
 	if local && p.Out == "" {
@@ -170,7 +169,7 @@ func (r *run) routeInput() {
 	}
 	out := p.Out
 	if out == "" {
-		rt, ok := h.lookup(p.Dst)
+		rt, ok := r.lookup(p.Dst)
 		if !ok {
 			drop("no route to " + p.Dst.String())
 			return
@@ -237,15 +236,14 @@ func (r *run) postrouting(out string) {
 // output follows a locally generated packet.
 func (r *run) output() {
 	p := r.p
-	h := r.s.Host
 	r.e.in = ""
 	out := p.Out
-	toLocal := h.IsLocal(p.Dst) || h.IsBroadcast(p.Dst) || p.Dst == netip4(224, 0, 0, 1)
+	toLocal := r.isLocal(p.Dst) || r.isBroadcast(p.Dst) || p.Dst == netip4(224, 0, 0, 1)
 	if out == "" {
-		if toLocal && !h.IsBroadcast(p.Dst) && !p.Dst.IsMulticast() {
+		if toLocal && !r.isBroadcast(p.Dst) && !p.Dst.IsMulticast() {
 			out = "lo"
 		} else {
-			rt, ok := h.lookup(p.Dst)
+			rt, ok := r.lookup(p.Dst)
 			if !ok {
 				r.assume("no route to %s: the local send fails", p.Dst)
 				r.res.Verdict, r.res.Disposition, r.res.DroppedIn = Drop, Dropped, "routing"
@@ -262,9 +260,9 @@ func (r *run) output() {
 	}
 	if p.Dst != origDst && p.Out == "" {
 		// Rerouted after DNAT (ip_route_me_harder).
-		if h.IsLocal(p.Dst) {
+		if r.isLocal(p.Dst) {
 			out = "lo"
-		} else if rt, ok := h.lookup(p.Dst); ok {
+		} else if rt, ok := r.lookup(p.Dst); ok {
 			out = rt.dev
 		}
 	}

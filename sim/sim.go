@@ -210,15 +210,25 @@ type lastStep struct {
 	policy bool
 }
 
-func (l *lastStep) step() Step {
+// set records a step. Field by field, here and in fill, rather than
+// whole structs: a struct literal is built on the stack and then copied,
+// and the copy's wide loads stall on the narrow stores just made (this
+// runs for every counted rule).
+func (l *lastStep) set(table string, c *parser.Chain, i int, r *parser.Rule, policy bool) {
+	l.table, l.c, l.i, l.r, l.policy = table, c, i, r, policy
+}
+
+// fill writes the step into st, which is zero.
+func (l *lastStep) fill(st *Step) {
+	st.Table, st.Chain = l.table, l.c.Name
 	if l.policy {
-		return Step{Table: l.table, Chain: l.c.Name, Policy: true, Target: l.c.Policy, Pos: l.c.PolicyPos}
+		st.Policy, st.Target, st.Pos = true, l.c.Policy, l.c.PolicyPos
+		return
 	}
-	st := Step{Table: l.table, Chain: l.c.Name, Rule: l.i + 1, Pos: l.r.Pos, R: l.r}
+	st.Rule, st.Pos, st.R = l.i+1, l.r.Pos, l.r
 	if tg := l.r.Target; tg != nil {
 		st.Target, st.Goto = tg.Name, tg.Goto
 	}
-	return st
 }
 
 type mayNote struct {
@@ -231,7 +241,7 @@ type mayNote struct {
 // Run simulates one packet and updates the conntrack table.
 func (s *Sim) Run(p Packet) *Result {
 	res := &Result{}
-	s.runMain(&run{}, res, p)
+	s.runMain(&run{}, res, &p)
 	return res
 }
 
@@ -244,10 +254,20 @@ func (s *Sim) RunReuse(p Packet, res *Result) {
 	if s.scratch == nil {
 		s.scratch = &run{}
 	}
+	s.runMain(s.scratch, res, &p)
+}
+
+// RunInto is RunReuse with the packet passed by pointer (*p is not
+// changed), which spares a replay loop a copy of it for each packet.
+func (s *Sim) RunInto(p *Packet, res *Result) {
+	if s.scratch == nil {
+		s.scratch = &run{}
+	}
 	s.runMain(s.scratch, res, p)
 }
 
-func (s *Sim) runMain(r *run, res *Result, p Packet) {
+// runMain runs *p (not changed) into res.
+func (s *Sim) runMain(r *run, res *Result, p *Packet) {
 	var snap *Conntrack
 	if s.hasMay && s.MaxAlternatives > 0 {
 		snap = s.CT.clone()
@@ -259,7 +279,7 @@ func (s *Sim) runMain(r *run, res *Result, p Packet) {
 			r.res.Assumptions = append(r.res.Assumptions, fmt.Sprintf("%d more may-match rules not explored", len(r.mays)-max))
 			break
 		}
-		alt := s.run(p, snap.clone(), m.r)
+		alt := s.run(*p, snap.clone(), m.r)
 		tg := ""
 		if m.r.Target != nil {
 			tg = m.r.Target.Name
@@ -271,18 +291,20 @@ func (s *Sim) runMain(r *run, res *Result, p Packet) {
 
 func (s *Sim) run(p Packet, ct *Conntrack, force *parser.Rule) *run {
 	r := &run{}
-	s.runWith(r, &Result{}, p, ct, force)
+	s.runWith(r, &Result{}, &p, ct, force)
 	return r
 }
 
-// runWith simulates p with the traversal state r and the result res, both
-// reset first (their slices keep their capacity).
-func (s *Sim) runWith(r *run, res *Result, p Packet, ct *Conntrack, force *parser.Rule) {
-	fillDefaults(&p, s.Host)
+// runWith simulates *p (not changed: its defaults are filled in
+// res.Packet) with the traversal state r and the result res, both reset
+// first (their slices keep their capacity).
+func (s *Sim) runWith(r *run, res *Result, in *Packet, ct *Conntrack, force *parser.Rule) {
+	res.Packet = *in
+	p := &res.Packet
+	fillDefaults(p, s.Host, s.hostIx())
 	// Field by field rather than whole structs: Final and NAT are set at
 	// the end; pkt is p, inner and newConn are written before they are
 	// read. (A new field of Result or run must be reset here.)
-	res.Packet = p
 	res.CTState, res.Verdict, res.Disposition, res.DroppedIn, res.RejectWith, res.Out, res.PhysOut = "", "", "", "", "", "", ""
 	res.Path, res.Trace, res.Assumptions, res.MayMatch, res.Explain = res.Path[:0], res.Trace[:0], res.Assumptions[:0], res.MayMatch[:0], res.Explain[:0]
 	r.s, r.ct, r.force, r.res = s, ct, force, res
@@ -290,13 +312,13 @@ func (s *Sim) runWith(r *run, res *Result, p Packet, ct *Conntrack, force *parse
 	r.mays, r.stack = r.mays[:0], r.stack[:0]
 	r.steps, r.looped, r.untracked = 0, false, false
 	r.last.c = nil
-	r.pkt = p
+	r.pkt = *p
 	if p.Inner != nil {
 		r.inner = *p.Inner
 		r.pkt.Inner = &r.inner
 	}
 	r.p = &r.pkt
-	r.e = env{p: r.p, host: s.Host, ct: &r.info}
+	r.e = env{p: r.p, host: s.Host, hix: s.hostIx(), ct: &r.info}
 	r.res.Assumptions = append(r.res.Assumptions, s.Host.Assumptions...)
 	if p.Local {
 		r.output()
@@ -304,7 +326,8 @@ func (s *Sim) runWith(r *run, res *Result, p Packet, ct *Conntrack, force *parse
 		r.input()
 	}
 	if r.last.c != nil {
-		r.res.Trace = append(r.res.Trace, r.last.step())
+		r.res.Trace = append(r.res.Trace, Step{})
+		r.last.fill(&r.res.Trace[len(r.res.Trace)-1])
 	}
 	r.res.Final = *r.p
 	r.res.NAT = natDiff(&r.res.Packet, r.p)
@@ -336,7 +359,7 @@ func natDiff(a, b *Packet) NAT {
 }
 
 // fillDefaults completes a packet: TTL, length, source and destination.
-func fillDefaults(p *Packet, h *Host) {
+func fillDefaults(p *Packet, h *Host, x *hostIndex) {
 	if p.TTL == 0 {
 		p.TTL = 64
 	}
@@ -348,10 +371,10 @@ func fillDefaults(p *Packet, h *Host) {
 	}
 	if p.Local && !p.Src.IsValid() && p.Dst.IsValid() {
 		switch {
-		case h.IsLocal(p.Dst):
+		case x.isLocal(h, p.Dst):
 			p.Src = p.Dst
 		default:
-			if rt, ok := h.lookup(p.Dst); ok {
+			if rt, ok := x.lookup(h, p.Dst); ok {
 				p.Src = rt.src
 			}
 		}
@@ -382,7 +405,7 @@ func (r *run) finish(v verdict, hook string) {
 func (r *run) rejectSilent(with string) string {
 	p := r.p
 	switch {
-	case p.Dst.IsMulticast() || r.s.Host.IsBroadcast(p.Dst):
+	case p.Dst.IsMulticast() || r.isBroadcast(p.Dst):
 		return "a broadcast or multicast"
 	case IsICMP(p.Proto) && isICMPError(p.Is6(), p.ICMPType):
 		return "an ICMP error"

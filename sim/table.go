@@ -48,7 +48,7 @@ func (r *run) table(table string, ti int, chain string, hi int) verdict {
 	cl, ci := r.cands(cc), 0
 	policy := func() verdict {
 		if r.s.TraceLast {
-			r.last = lastStep{table: table, c: base, policy: true}
+			r.last.set(table, base, 0, nil, true)
 		} else {
 			r.res.Trace = append(r.res.Trace, Step{Table: table, Chain: base.Name, Policy: true, Target: base.Policy, Pos: base.PolicyPos})
 		}
@@ -108,7 +108,7 @@ func (r *run) table(table string, ti int, chain string, hi int) verdict {
 		}
 		tg := rule.Target
 		if r.s.TraceLast {
-			r.last = lastStep{table: table, c: cur, i: i, r: rule}
+			r.last.set(table, cur, i, rule, false)
 		} else {
 			st := Step{Table: table, Chain: cur.Name, Rule: i + 1, Pos: rule.Pos, R: rule}
 			if tg != nil {

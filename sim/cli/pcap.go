@@ -111,13 +111,14 @@ func (k wkey) invert() wkey {
 
 // canon orders the two ends, so that both directions share a key.
 func (k wkey) canon() wkey {
-	i := k.invert()
 	c := k.src.compare(k.dst)
 	if c > 0 || (c == 0 && k.sport > k.dport) {
-		return i
+		return k.invert()
 	}
-	if c == 0 && k.sport == k.dport && i.dport < k.dport {
-		return i // same ends: an ICMP query and its answer
+	if c == 0 && k.sport == k.dport {
+		if i := k.invert(); i.dport < k.dport {
+			return i // same ends: an ICMP query and its answer
+		}
 	}
 	return k
 }
@@ -228,13 +229,17 @@ type cpkt struct {
 	hasMAC                  bool
 }
 
-func packPkt(p *sim.Packet) cpkt {
-	c := cpkt{src: waddrOf(p.Src), dst: waddrOf(p.Dst), sport: p.Sport, dport: p.Dport, len: p.Len, mark: p.Mark,
-		proto: p.Proto, flags: p.Flags, typ: p.ICMPType, code: p.ICMPCode, ttl: p.TTL, tos: p.TOS}
+// packPkt packs p into *c. Field by field (not a cpkt literal copied in):
+// the copy's wide loads would stall on the narrow stores just made, for
+// every packet.
+func packPkt(c *cpkt, p *sim.Packet) {
+	c.src, c.dst = waddrOf(p.Src), waddrOf(p.Dst)
+	c.sport, c.dport, c.len, c.mark = p.Sport, p.Dport, p.Len, p.Mark
+	c.proto, c.flags, c.typ, c.code, c.ttl, c.tos = p.Proto, p.Flags, p.ICMPType, p.ICMPCode, p.TTL, p.TOS
+	c.mac, c.hasMAC = [6]byte{}, false
 	if p.SrcMAC != nil {
 		c.mac, c.hasMAC = *p.SrcMAC, true
 	}
-	return c
 }
 
 func (c *cpkt) packet() sim.Packet {
@@ -308,7 +313,6 @@ func (rp *replayer) result(r *sim.Result, f *flow) {
 // flow is what the replay knows of one connection. It holds no pointer:
 // the flows are most of the replay's heap, and the GC need not scan them.
 type flow struct {
-	id       int
 	first    uint64 // frame number of its first packet
 	pkt      cpkt   // its first packet
 	origWire wkey   // the first packet's tuple on the wire
@@ -456,10 +460,16 @@ func replayCapture(o replayOptions, s *sim.Sim, host *sim.Host, stdout, stderr i
 	default:
 		rp.noDir = true
 	}
-	var cp capture.Packet
+	// The next packet is read before the current one is replayed, so that
+	// the index cells its lookups will read are on their way to the cache
+	// (prefetch): on a large capture the flow and conntrack tables outgrow
+	// the caches. The two packets are swapped by pointer (Inner points
+	// into its own Packet).
+	var bufs [2]capture.Packet
+	cp, next := &bufs[0], &bufs[1]
 	status := ExitOK
+	err = rd.Next(cp)
 	for n := 0; ; n++ {
-		err := rd.Next(&cp)
 		if err == io.EOF {
 			break
 		}
@@ -468,10 +478,15 @@ func replayCapture(o replayOptions, s *sim.Sim, host *sim.Host, stdout, stderr i
 			status = ExitUsage
 			break
 		}
-		rp.packet(&cp)
+		nerr := rd.Next(next)
+		if nerr == nil {
+			rp.prefetch(next)
+		}
+		rp.packet(cp)
 		if bar != nil && n&4095 == 0 {
 			bar.update(cr.n, rd.Stats().Frames)
 		}
+		cp, next, err = next, cp, nerr
 	}
 	if bar != nil {
 		bar.done()
@@ -526,6 +541,35 @@ func innerOf(h *capture.Header) sim.Packet {
 	return in
 }
 
+// prefetch starts loading the flow table's and the conntrack table's
+// cells that replaying cp will look up first. It changes nothing.
+func (rp *replayer) prefetch(cp *capture.Packet) {
+	if rp.family == parser.IPv6 {
+		return
+	}
+	if ct, fl, ok := prefetchKeys(cp); ok {
+		rp.s.CT.Prefetch(ct)
+		rp.flows.m4.Prefetch(fl)
+	}
+}
+
+// prefetchKeys returns, for a TCP, UDP, SCTP… packet between IPv4
+// addresses that is not an ICMP error (the bulk of a capture), the key of
+// the tuple conntrack looks up for it when it comes in, and the key of
+// its flow: the wire tuple with its ends ordered (wkey.canon).
+func prefetchKeys(cp *capture.Packet) (ct, flow sim.Key4, ok bool) {
+	if cp.Family != 4 || cp.Inner != nil || !sim.HasPorts(cp.Proto) || !cp.Src.Is4() || !cp.Dst.Is4() {
+		return sim.Key4{}, sim.Key4{}, false
+	}
+	s, d := cp.Src.As4(), cp.Dst.As4()
+	ct = sim.Key4{Src: binary.BigEndian.Uint32(s[:]), Dst: binary.BigEndian.Uint32(d[:]), Ports: uint32(cp.Sport)<<16 | uint32(cp.Dport), Proto: uint32(cp.Proto)}
+	flow = ct
+	if ct.Src > ct.Dst || (ct.Src == ct.Dst && cp.Sport > cp.Dport) {
+		flow.Src, flow.Dst, flow.Ports = ct.Dst, ct.Src, uint32(cp.Dport)<<16|uint32(cp.Sport)
+	}
+	return ct, flow, true
+}
+
 // packet replays one captured packet.
 func (rp *replayer) packet(cp *capture.Packet) {
 	if (cp.Family == 6) != (rp.family == parser.IPv6) {
@@ -535,7 +579,7 @@ func (rp *replayer) packet(cp *capture.Packet) {
 	if rp.noDir {
 		if cp.Outbound {
 			rp.noDir = false // the capture does give directions
-		} else if rp.host.IsLocal(cp.Src) && !cp.Src.IsLoopback() {
+		} else if rp.s.IsLocal(cp.Src) && !cp.Src.IsLoopback() {
 			cp.Outbound = true
 			rp.guessed++
 		}
@@ -563,9 +607,10 @@ func (rp *replayer) packet(cp *capture.Packet) {
 	if f == nil {
 		rp.nflows++
 		f = rp.flows.add(ck)
-		f.id, f.first, f.origWire, f.local, f.pkt = rp.nflows, cp.Num, k, p.Local, packPkt(&p)
+		f.first, f.origWire, f.local = cp.Num, k, p.Local
+		packPkt(&f.pkt, &p)
 	}
-	rp.s.RunReuse(p, &rp.res)
+	rp.s.RunInto(&p, &rp.res)
 	res := &rp.res
 	vi := verdictIndex(res.Verdict)
 	rp.packets[vi]++
@@ -578,7 +623,8 @@ func (rp *replayer) packet(cp *capture.Packet) {
 		rp.dropped(f, res)
 	}
 	if k == f.origWire || (p.Inner == nil && !cp.Outbound && !f.last.valid) {
-		f.last = prev{final: packPkt(&res.Final), pktLocal: res.Packet.Local, valid: true}
+		packPkt(&f.last.final, &res.Final)
+		f.last.pktLocal, f.last.valid, f.last.isNew = res.Packet.Local, true, false
 		nm := &f.nm
 		nm.out, nm.physOut, nm.disp = rp.intern(res.Out), rp.intern(res.PhysOut), rp.intern(res.Disposition)
 		nm.pktIn, nm.pktPhysIn = rp.intern(res.Packet.In), rp.intern(res.Packet.PhysIn)
