@@ -137,6 +137,9 @@ func Analyze(ctx context.Context, rs *parser.Ruleset, opts Options, redundancy b
 	e := newEngine(rctx, rs, opts.MaxNodes)
 	res := &Result{}
 	err := e.run()
+	if afterWalk != nil {
+		afterWalk(cancel)
+	}
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
@@ -146,7 +149,7 @@ func Analyze(ctx context.Context, rs *parser.Ruleset, opts Options, redundancy b
 			Reason: fmt.Sprintf("%s while %s", e.budgetReason(), e.cut),
 		})
 	}
-	e.results(res, opts)
+	e.results(res, opts, err == nil)
 	if redundancy {
 		res.Redundancy = true
 		if err != nil {
@@ -188,8 +191,21 @@ func (e *engine) budgetReason() string {
 	return fmt.Sprintf("packet-set budget reached (%d BDD nodes)", e.u.NodeCount())
 }
 
-// results fills res.Rules and res.UnusedChains from the reach sets.
-func (e *engine) results(res *Result, opts Options) {
+// afterWalk, set by a test, runs when the reachability walk ends, with
+// the cancel function of its clock.
+var afterWalk func(cancel context.CancelFunc)
+
+// maxCoverSteps bounds the work (BDD operation steps: the same on every
+// machine) spent finding covering rules for one ruleset.
+const maxCoverSteps = 20_000_000
+
+// results fills res.Rules and res.UnusedChains from the reach sets;
+// complete is set when the walk finished. The covering rules are an
+// explanation: computed when the walk finished (else only while its clock
+// runs), within maxCoverSteps, so that the same ruleset gets the same
+// explanation whatever the machine's speed or load.
+func (e *engine) results(res *Result, opts Options, complete bool) {
+	coverFrom := e.u.Steps()
 	for _, ti := range e.tables {
 		for _, ci := range ti.chains {
 			if !ci.c.Builtin && ci.entered && ci.entry.IsEmpty() {
@@ -207,9 +223,7 @@ func (e *engine) results(res *Result, opts Options) {
 				case ri.analysed:
 					rr.Status = Unreachable
 					rr.EmptyMatch = ri.may.IsEmpty() || !ci.entry.Overlaps(ri.may)
-					// Covering rules are an explanation: past the time
-					// budget they are left out (the verdict stands).
-					if !rr.EmptyMatch && e.ctx.Err() == nil {
+					if !rr.EmptyMatch && (complete || e.ctx.Err() == nil) && e.u.Steps()-coverFrom < maxCoverSteps {
 						for _, c := range e.cover(ri, opts.MaxCovering) {
 							rr.Covering = append(rr.Covering, c.r)
 						}
