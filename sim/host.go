@@ -349,22 +349,7 @@ func InferHost(rs *parser.Ruleset, given map[string][]netip.Prefix) *Host {
 		}
 	}
 	// Uplinks without an address get a documentation address.
-	k := 0
-	for _, i := range h.uplinks() {
-		if len(i.Addrs) > 0 {
-			continue
-		}
-		for k < len(docAddrs) && h.IsLocal(netip.MustParsePrefix(docAddrs[k]).Addr()) {
-			k++
-		}
-		if k >= len(docAddrs) {
-			break
-		}
-		p := netip.MustParsePrefix(docAddrs[k])
-		k++
-		i.Addrs = append(i.Addrs, p)
-		h.Assumptions = append(h.Assumptions, fmt.Sprintf("%s taken as this host's address on %s", p, i.Name))
-	}
+	h.docAddresses(docAddrs, false)
 	if len(h.uplinks()) == 0 {
 		i := h.AddIface("eth0")
 		p := netip.MustParsePrefix(docAddrs[0])
@@ -376,46 +361,11 @@ func InferHost(rs *parser.Ruleset, given map[string][]netip.Prefix) *Host {
 	// from outside would be for this host.
 	if rs.Family == parser.IPv6 {
 		h.IPv6 = true
-		k := 0
-		for _, i := range h.uplinks() {
-			if _, ok := i.Primary(true); ok {
-				continue
-			}
-			for k < len(docAddrs6) && h.IsLocal(netip.MustParsePrefix(docAddrs6[k]).Addr()) {
-				k++
-			}
-			if k >= len(docAddrs6) {
-				break
-			}
-			p := netip.MustParsePrefix(docAddrs6[k])
-			k++
-			i.Addrs = append(i.Addrs, p)
-			h.Assumptions = append(h.Assumptions, fmt.Sprintf("%s taken as this host's address on %s", p, i.Name))
-		}
-		for _, i := range h.uplinks() {
-			if a, ok := i.Primary(true); ok {
-				gw := netip.PrefixFrom(a, 64).Masked().Addr().Next()
-				h.Routes = append(h.Routes, Route{Dst: netip.MustParsePrefix("::/0"), Via: gw, Dev: i.Name})
-				h.Assumptions = append(h.Assumptions, fmt.Sprintf("default route via %s on %s", gw, i.Name))
-				break
-			}
-		}
+		h.docAddresses(docAddrs6, true)
+		h.defaultRoute(true)
 	}
 	// Default route via the first uplink with an IPv4 address.
-	for _, i := range h.uplinks() {
-		if a, ok := i.Primary(false); ok {
-			var p netip.Prefix
-			for _, q := range i.Addrs {
-				if q.Addr() == a {
-					p = q
-				}
-			}
-			gw := p.Masked().Addr().Next()
-			h.Routes = append(h.Routes, Route{Dst: netip.MustParsePrefix("0.0.0.0/0"), Via: gw, Dev: i.Name})
-			h.Assumptions = append(h.Assumptions, fmt.Sprintf("default route via %s on %s", gw, i.Name))
-			break
-		}
-	}
+	h.defaultRoute(false)
 	// Containers from DNAT targets and DOCKER-chain rules.
 	for _, r := range rules {
 		var addrs []netip.Addr
@@ -442,6 +392,53 @@ func InferHost(rs *parser.Ruleset, given map[string][]netip.Prefix) *Host {
 		}
 	}
 	return h
+}
+
+// docAddresses gives each uplink without an address of the family one of
+// addrs (documentation networks), in order, skipping those already the
+// host's.
+func (h *Host) docAddresses(addrs []string, v6 bool) {
+	k := 0
+	for _, i := range h.uplinks() {
+		if _, ok := i.Primary(v6); ok {
+			continue
+		}
+		for k < len(addrs) && h.IsLocal(netip.MustParsePrefix(addrs[k]).Addr()) {
+			k++
+		}
+		if k >= len(addrs) {
+			return
+		}
+		p := netip.MustParsePrefix(addrs[k])
+		k++
+		i.Addrs = append(i.Addrs, p)
+		h.Assumptions = append(h.Assumptions, fmt.Sprintf("%s taken as this host's address on %s", p, i.Name))
+	}
+}
+
+// defaultRoute routes the family's default via the first address of the
+// subnet of the first uplink with an address of it.
+func (h *Host) defaultRoute(v6 bool) {
+	dst := netip.MustParsePrefix("0.0.0.0/0")
+	if v6 {
+		dst = netip.MustParsePrefix("::/0")
+	}
+	for _, i := range h.uplinks() {
+		a, ok := i.Primary(v6)
+		if !ok {
+			continue
+		}
+		var p netip.Prefix
+		for _, q := range i.Addrs {
+			if q.Addr() == a {
+				p = q
+			}
+		}
+		gw := p.Masked().Addr().Next()
+		h.Routes = append(h.Routes, Route{Dst: dst, Via: gw, Dev: i.Name})
+		h.Assumptions = append(h.Assumptions, fmt.Sprintf("default route via %s on %s", gw, i.Name))
+		return
+	}
 }
 
 func isBridgeName(n string) bool {
