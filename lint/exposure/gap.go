@@ -146,7 +146,7 @@ func (s *gapSide) decidedBy(ctx context.Context, iface, proto string, port int) 
 		return symbolic.RuleRef{}, false
 	}
 	if s.judge == nil {
-		s.judge = symbolic.NewEvaluator(s.rs, s.host, s.opts, slices.Collect(mapValues(s.names))...)
+		s.judge = symbolic.NewEvaluator(s.rs, s.host, s.opts, s.ifaceNames()...)
 	}
 	e := s.judge
 	u := e.U
@@ -165,19 +165,18 @@ func (s *gapSide) decidedBy(ctx context.Context, iface, proto string, port int) 
 	return symbolic.RuleRef{}, false
 }
 
-func mapValues(m map[string]string) func(func(string) bool) {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+// ifaceNames returns the interface names of s's labels, in label order.
+func (s *gapSide) ifaceNames() []string {
+	labels := make([]string, 0, len(s.names))
+	for l := range s.names {
+		labels = append(labels, l)
 	}
-	slices.Sort(keys)
-	return func(yield func(string) bool) {
-		for _, k := range keys {
-			if !yield(m[k]) {
-				return
-			}
-		}
+	slices.Sort(labels)
+	out := make([]string, len(labels))
+	for i, l := range labels {
+		out[i] = s.names[l]
 	}
+	return out
 }
 
 // FamilyGap lists the tcp and udp ports that rs opens to outside more
