@@ -151,18 +151,12 @@ func buildIPv6(w wire) ([]byte, error) {
 	}
 	var ls []gopacket.SerializableLayer
 	switch w.proto {
-	case "tcp":
-		t := tcpLayer(w)
-		if err := t.SetNetworkLayerForChecksum(ip); err != nil {
+	case "tcp", "udp":
+		l4, err := portLayer(w, ip)
+		if err != nil {
 			return nil, err
 		}
-		ls = []gopacket.SerializableLayer{ip, t}
-	case "udp":
-		u := &layers.UDP{SrcPort: layers.UDPPort(w.sport), DstPort: layers.UDPPort(w.dport)}
-		if err := u.SetNetworkLayerForChecksum(ip); err != nil {
-			return nil, err
-		}
-		ls = []gopacket.SerializableLayer{ip, u}
+		ls = []gopacket.SerializableLayer{ip, l4}
 	case "icmpv6":
 		ic := &layers.ICMPv6{TypeCode: layers.CreateICMPv6TypeCode(w.icmpType, w.icmpCode)}
 		if err := ic.SetNetworkLayerForChecksum(ip); err != nil {
@@ -181,9 +175,25 @@ func buildIPv6(w wire) ([]byte, error) {
 	default:
 		return nil, fmt.Errorf("unknown IPv6 protocol %q (want tcp, udp or icmpv6)", w.proto)
 	}
+	return serialize(w.proto, ls)
+}
+
+// portLayer is the TCP or UDP header of w, its checksum over ip's
+// pseudo-header.
+func portLayer(w wire, ip gopacket.NetworkLayer) (gopacket.SerializableLayer, error) {
+	if w.proto == "tcp" {
+		t := tcpLayer(w)
+		return t, t.SetNetworkLayerForChecksum(ip)
+	}
+	u := &layers.UDP{SrcPort: layers.UDPPort(w.sport), DstPort: layers.UDPPort(w.dport)}
+	return u, u.SetNetworkLayerForChecksum(ip)
+}
+
+// serialize writes the layers of a packet, lengths and checksums computed.
+func serialize(proto string, ls []gopacket.SerializableLayer) ([]byte, error) {
 	buf := gopacket.NewSerializeBuffer()
 	if err := gopacket.SerializeLayers(buf, serializeOpts, ls...); err != nil {
-		return nil, fmt.Errorf("build %s packet: %w", w.proto, err)
+		return nil, fmt.Errorf("build %s packet: %w", proto, err)
 	}
 	return append([]byte(nil), buf.Bytes()...), nil
 }
@@ -217,18 +227,12 @@ func buildIPv4(w wire) ([]byte, error) {
 	}
 	var ls []gopacket.SerializableLayer
 	switch w.proto {
-	case "tcp":
-		t := tcpLayer(w)
-		if err := t.SetNetworkLayerForChecksum(ip); err != nil {
+	case "tcp", "udp":
+		l4, err := portLayer(w, ip)
+		if err != nil {
 			return nil, err
 		}
-		ls = []gopacket.SerializableLayer{ip, t}
-	case "udp":
-		u := &layers.UDP{SrcPort: layers.UDPPort(w.sport), DstPort: layers.UDPPort(w.dport)}
-		if err := u.SetNetworkLayerForChecksum(ip); err != nil {
-			return nil, err
-		}
-		ls = []gopacket.SerializableLayer{ip, u}
+		ls = []gopacket.SerializableLayer{ip, l4}
 	case "icmp":
 		ic := &layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(w.icmpType, w.icmpCode),
 			Id: w.icmpID, Seq: w.icmpSeq}
@@ -239,11 +243,7 @@ func buildIPv4(w wire) ([]byte, error) {
 	default:
 		return nil, fmt.Errorf("unknown protocol %q (want tcp, udp or icmp)", w.proto)
 	}
-	buf := gopacket.NewSerializeBuffer()
-	if err := gopacket.SerializeLayers(buf, serializeOpts, ls...); err != nil {
-		return nil, fmt.Errorf("build %s packet: %w", w.proto, err)
-	}
-	return append([]byte(nil), buf.Bytes()...), nil
+	return serialize(w.proto, ls)
 }
 
 // buildSentinel returns an IPv4 packet of protocol 253 carrying seq.
