@@ -353,6 +353,12 @@ func (a *applier) prepare(c *Command, t *Table, ch *Chain) []*Rule {
 			case target != nil && target.Builtin:
 				a.errf(tg.Pos, ErrBadOption, "-j %s: cannot jump to a built-in chain", tg.Name)
 				continue
+			case target != nil && len(tg.Options) > 0:
+				// A jump is the standard target, which has no options:
+				// iptables refuses the rule.
+				a.errf(tg.Options[0].Pos, ErrUnknownOption, "unknown option %q: -j %s jumps to chain %s, which takes no options",
+					"--"+tg.Options[0].Name, tg.Name, tg.Name)
+				continue
 			case target != nil:
 				// A jump to an existing user chain.
 				tg.Ref = target

@@ -940,6 +940,12 @@ func (rp *ruleParser) setTarget(name string, isGoto bool, pos Pos) {
 	}
 	rp.rule.Target = tg
 	rp.targetAt = len(rp.rule.Matches)
+	if tg.Kind == TargetChain {
+		// Unknown options after -j go to the target, as iptables-save
+		// prints a target's options after it: the most recent unknown
+		// extension takes them.
+		rp.unknown = nil
+	}
 }
 
 // finish builds the typed specs of a parsed rule and checks what iptables
