@@ -33,6 +33,7 @@ type builder struct {
 	errs   *ErrorList
 	family Family
 	rule   *Rule
+	a      *arena
 }
 
 func (b *builder) errf(pos Pos, sentinel error, format string, args ...any) {
@@ -50,7 +51,7 @@ var portOpts = []optDef{o(1, "sport", "source-port"), o(1, "dport", "destination
 var matchModules map[string]*moduleDef
 
 func init() {
-	opaque := func(b *builder, m *Match) MatchSpec { return &OpaqueMatch{} }
+	opaque := func(b *builder, m *Match) MatchSpec { return b.a.opaque.put(OpaqueMatch{}) }
 	matchModules = map[string]*moduleDef{
 		"tcp": {opts: append(append([]optDef{}, portOpts...), o(2, "tcp-flags"), o(0, "syn"), o(1, "tcp-option")),
 			build: buildTCP},
@@ -182,7 +183,12 @@ func (b *builder) portSet(op *Option) *PortSet {
 		b.errf(op.Pos, ErrBadValue, "--%s: %v", op.Name, err)
 		return nil
 	}
-	return &PortSet{Neg: op.Neg, Ranges: []Range{r}, Pos: op.Pos}
+	return b.portSetOf(op, r)
+}
+
+// portSetOf returns the port set of an option with one range.
+func (b *builder) portSetOf(op *Option, r Range) *PortSet {
+	return b.a.portSets.put(PortSet{Neg: op.Neg, Ranges: append(b.a.ranges.make(1), r), Pos: op.Pos})
 }
 
 // ports handles the --sport and --dport options of tcp, udp, sctp and
@@ -200,7 +206,7 @@ func (b *builder) ports(op *Option, sport, dport **PortSet) bool {
 }
 
 func buildTCP(b *builder, m *Match) MatchSpec {
-	s := &TCPMatch{}
+	s := b.a.tcp.put(TCPMatch{})
 	for i := range m.Options {
 		op := &m.Options[i]
 		if b.ports(op, &s.Sport, &s.Dport) {
@@ -346,7 +352,7 @@ func limitOverflows(avg, burst uint32) bool {
 }
 
 func buildUDP(b *builder, m *Match) MatchSpec {
-	s := &UDPMatch{}
+	s := b.a.udp.put(UDPMatch{})
 	for i := range m.Options {
 		op := &m.Options[i]
 		switch op.Name {
@@ -438,7 +444,7 @@ func (b *builder) states(op *Option, ctOnly bool) *StateSet {
 		b.errf(op.Pos, ErrBadValue, "--%s: %v", op.Name, err)
 		return nil
 	}
-	return &StateSet{Neg: op.Neg, Mask: st, Pos: op.Pos}
+	return b.a.stateSets.put(StateSet{Neg: op.Neg, Mask: st, Pos: op.Pos})
 }
 
 func buildState(b *builder, m *Match) MatchSpec {
@@ -462,7 +468,7 @@ func (b *builder) addrSel(op *Option) *AddrSel {
 }
 
 func buildConntrack(b *builder, m *Match) MatchSpec {
-	s := &ConntrackMatch{}
+	s := b.a.conntrack.put(ConntrackMatch{})
 	for i := range m.Options {
 		op := &m.Options[i]
 		switch op.Name {
@@ -554,11 +560,11 @@ func (b *builder) ctPort(op *Option) *PortSet {
 			b.errf(op.Pos, ErrSilentChange, "--%s: empty port range %q: iptables loads it but it never matches (expected LOW:HIGH with LOW <= HIGH)", op.Name, s)
 		}
 	}
-	return &PortSet{Neg: op.Neg, Ranges: []Range{r}, Pos: op.Pos}
+	return b.portSetOf(op, r)
 }
 
 func buildAddrtype(b *builder, m *Match) MatchSpec {
-	s := &AddrtypeMatch{}
+	s := b.a.addrtypes.put(AddrtypeMatch{})
 	for i := range m.Options {
 		op := &m.Options[i]
 		switch op.Name {
@@ -568,7 +574,7 @@ func buildAddrtype(b *builder, m *Match) MatchSpec {
 				b.errf(op.Pos, ErrBadValue, "--%s: %v", op.Name, err)
 				continue
 			}
-			set := &AddrTypeSet{Neg: op.Neg, Mask: t, Pos: op.Pos}
+			set := b.a.atSets.put(AddrTypeSet{Neg: op.Neg, Mask: t, Pos: op.Pos})
 			if op.Name == "src-type" {
 				s.Src = set
 			} else {
@@ -622,7 +628,7 @@ func buildMAC(b *builder, m *Match) MatchSpec {
 }
 
 func buildMark(b *builder, m *Match) MatchSpec {
-	s := &MarkMatch{Conn: m.Name == "connmark", Mask: 0xffffffff}
+	s := b.a.marks.put(MarkMatch{Conn: m.Name == "connmark", Mask: 0xffffffff})
 	for i := range m.Options {
 		op := &m.Options[i]
 		v, mk, err := parseMark(arg(op))
@@ -636,9 +642,10 @@ func buildMark(b *builder, m *Match) MatchSpec {
 }
 
 func buildComment(b *builder, m *Match) MatchSpec {
-	s := &CommentMatch{}
-	for _, op := range m.Options {
-		s.Text = arg(&op)
+	s := b.a.comments.put(CommentMatch{})
+	for i := range m.Options {
+		op := &m.Options[i]
+		s.Text = arg(op)
 		if len(s.Text) > 255 {
 			b.errf(op.Pos, ErrBadValue, "--comment: comment is %d bytes long (iptables allows at most 255)", len(s.Text))
 		}
@@ -652,7 +659,7 @@ func buildPhysdev(b *builder, m *Match) MatchSpec {
 		op := &m.Options[i]
 		switch op.Name {
 		case "physdev-in", "physdev-out":
-			im := ifaceMatch(arg(op), op.Neg, op.Pos)
+			im := b.a.ifaces.put(ifaceMatch(arg(op), op.Neg, op.Pos))
 			if op.Name == "physdev-in" {
 				s.In = im
 			} else {
@@ -888,15 +895,16 @@ var rejectWith6 = map[string]string{
 
 func buildReject(b *builder, t *Target) TargetSpec {
 	table := rejectWith
-	s := &RejectTarget{With: "icmp-port-unreachable"}
+	s := b.a.reject.put(RejectTarget{With: "icmp-port-unreachable"})
 	if b.family == IPv6 {
 		table = rejectWith6
 		s.With = "icmp6-port-unreachable"
 	}
-	for _, op := range t.Options {
-		w, ok := table[strings.ToLower(arg(&op))]
+	for i := range t.Options {
+		op := &t.Options[i]
+		w, ok := table[strings.ToLower(arg(op))]
 		if !ok {
-			b.errf(op.Pos, ErrBadValue, "--reject-with: unknown reject type %q (expected e.g. icmp-port-unreachable, icmp-host-prohibited, tcp-reset)", arg(&op))
+			b.errf(op.Pos, ErrBadValue, "--reject-with: unknown reject type %q (expected e.g. icmp-port-unreachable, icmp-host-prohibited, tcp-reset)", arg(op))
 			continue
 		}
 		s.With = w
@@ -910,7 +918,7 @@ func buildReject(b *builder, t *Target) TargetSpec {
 }
 
 func buildNAT(b *builder, t *Target) TargetSpec {
-	s := &NATTarget{}
+	s := b.a.nat.put(NATTarget{})
 	switch t.Name {
 	case "DNAT":
 		s.Kind = NATDNAT
@@ -923,8 +931,9 @@ func buildNAT(b *builder, t *Target) TargetSpec {
 	case "NETMAP":
 		s.Kind = NATNetmap
 	}
-	for _, op := range t.Options {
-		a := arg(&op)
+	for i := range t.Options {
+		op := &t.Options[i]
+		a := arg(op)
 		switch op.Name {
 		case "to-destination", "to-source":
 			r, err := parseNATRange(a, b.family)
@@ -936,6 +945,9 @@ func buildNAT(b *builder, t *Target) TargetSpec {
 				if p := b.rule.Proto; p == nil || p.Neg || !natPortProto(p.Num) {
 					b.errf(op.Pos, ErrBadOption, "--%s: a port needs -p tcp, udp, sctp, dccp or udplite", op.Name)
 				}
+			}
+			if s.Ranges == nil {
+				s.Ranges = b.a.natRanges.make(len(t.Options))
 			}
 			s.Ranges = append(s.Ranges, r)
 		case "to-ports":
@@ -1026,10 +1038,11 @@ func parseNATRange(s string, fam Family) (NATRange, error) {
 }
 
 func buildMarkTarget(b *builder, t *Target) TargetSpec {
-	s := &MarkTarget{Conn: t.Name == "CONNMARK", NfMask: 0xffffffff, CtMask: 0xffffffff}
+	s := b.a.markTgts.put(MarkTarget{Conn: t.Name == "CONNMARK", NfMask: 0xffffffff, CtMask: 0xffffffff})
 	ops := 0
-	for _, op := range t.Options {
-		a := arg(&op)
+	for i := range t.Options {
+		op := &t.Options[i]
+		a := arg(op)
 		switch op.Name {
 		case "set-mark", "set-xmark", "and-mark", "or-mark", "xor-mark":
 			ops++

@@ -118,6 +118,16 @@ type fileParser struct {
 	rp      ruleParser
 	jobs    *[]ruleJob // non-nil: rule lines are collected for parallel parsing
 	toks    []token
+
+	// a allocates the rules and their parts; the scratch slices are reused
+	// from line to line while a rule is read, and its final slices are
+	// copied into a with their exact lengths.
+	a              arena
+	matchScratch   []*Match
+	optScratch     [][]Option
+	targetScratch  []Option
+	srcBuf, dstBuf []*AddrMatch
+	argScratch     []string
 }
 
 func (p *fileParser) pos(line, col int) Pos { return Pos{File: p.f.Name, Line: line, Col: col} }

@@ -92,7 +92,7 @@ func (p *fileParser) parseRuleLine(lineNo int, line string) *Command {
 	p.toks, info = tokenize(line, p.toks)
 	rp := &p.rp
 	*rp = ruleParser{fp: p, lineNo: lineNo, toks: p.toks, errs: rp.errs[:0]}
-	rp.b = builder{errs: &rp.errs, family: p.f.Family}
+	rp.b = builder{errs: &rp.errs, family: p.f.Family, a: &p.a}
 	cmd := rp.command(line)
 	if info.unterminated > 0 {
 		msg := "unterminated quote: iptables-restore takes the rest of the line as this value"
@@ -179,7 +179,15 @@ func (rp *ruleParser) command(line string) *Command {
 		}
 		return nil
 	}
-	cmd := &Command{Op: def.cmd, Pos: rp.pos(cmdTok), Line: line, Counters: counters}
+	var cmd *Command
+	switch def.cmd {
+	case OpAppend, OpInsert, OpReplace, OpCheck:
+		// Load forgets these commands once applied (dropRuleCommands):
+		// they get a slab of their own.
+		cmd = rp.fp.a.cmds.put(Command{Op: def.cmd, Pos: rp.pos(cmdTok), Line: line, Counters: counters})
+	default:
+		cmd = &Command{Op: def.cmd, Pos: rp.pos(cmdTok), Line: line, Counters: counters}
+	}
 	chainTok, hasChain := rp.peek()
 	if hasChain && !isOptionWord(chainTok.text) {
 		rp.i++
@@ -295,7 +303,7 @@ func (rp *ruleParser) command(line string) *Command {
 		return cmd
 	}
 	// Rule commands: -A, -I, -D spec, -R, -C.
-	rp.rule = &Rule{Chain: cmd.Chain, Pos: cmd.Pos, Line: line, Counters: counters}
+	rp.rule = rp.fp.a.rules.put(Rule{Chain: cmd.Chain, Pos: cmd.Pos, Line: line, Counters: counters, Matches: rp.fp.matchScratch[:0]})
 	rp.b.rule = rp.rule
 	rp.options()
 	if rp.skip {
@@ -385,8 +393,20 @@ func (rp *ruleParser) takeNeg(p Pos) bool {
 // values takes n argument words after an option. An old-style "!" among
 // them (-s ! ADDR) is taken as negation and reported: iptables 1.8 refuses
 // it.
-func (rp *ruleParser) values(opt string, t token, n int, attached *string) ([]string, bool, bool) {
+func (rp *ruleParser) values(prefix, name string, t token, n int, attached *string, keep bool) ([]string, bool, bool) {
+	size := n
+	if attached != nil && size < 1 {
+		size = 1
+	}
+	// The values of an option that the rule keeps go to the arena; those
+	// of iptables' own options (-s, -j, …) are read once, from scratch.
 	var out []string
+	if keep {
+		out = rp.fp.a.strs.make(size)
+	} else {
+		out = rp.fp.argScratch[:0]
+		defer func() { rp.fp.argScratch = out[:0] }()
+	}
 	oldNeg := false
 	if attached != nil {
 		out = append(out, *attached)
@@ -395,12 +415,13 @@ func (rp *ruleParser) values(opt string, t token, n int, attached *string) ([]st
 	for len(out) < n+boolInt(attached != nil) {
 		v, ok := rp.peek()
 		if !ok {
-			rp.errf(rp.pos(t), ErrSyntax, "option %s needs %s", opt, plural(n, "value"))
+			rp.errf(rp.pos(t), ErrSyntax, "option %s%s needs %s", prefix, name, plural(n, "value"))
 			return out, oldNeg, false
 		}
 		if v.text == "!" && !v.quoted && len(out) == 0 {
 			rp.i++
 			oldNeg = true
+			opt := prefix + name
 			rp.errf(rp.pos(v), ErrSyntax, "old-style negation \"%s ! VALUE\": iptables 1.8 refuses it (expected \"! %s VALUE\")", opt, opt)
 			continue
 		}
@@ -408,7 +429,7 @@ func (rp *ruleParser) values(opt string, t token, n int, attached *string) ([]st
 		// it looks like ("-i -A" names the interface "-A"); the further
 		// arguments that extensions read themselves may not start with '-'.
 		if len(out) > 0 && isOptionWord(v.text) && !v.quoted {
-			rp.errf(rp.pos(t), ErrSyntax, "option %s needs %s, found option %q", opt, plural(n, "value"), v.text)
+			rp.errf(rp.pos(t), ErrSyntax, "option %s%s needs %s, found option %q", prefix, name, plural(n, "value"), v.text)
 			return out, oldNeg, false
 		}
 		rp.i++
@@ -465,7 +486,7 @@ func (rp *ruleParser) longOption(t token) {
 				// getopt then resolves the option, abbreviated or not,
 				// against the module's options too.
 				if def := matchModules[mod]; def != nil && hasOptPrefix(def.opts, name) {
-					rp.rule.Matches = append(rp.rule.Matches, &Match{Name: mod, Implicit: true, Pos: rp.pos(t)})
+					rp.addMatch(Match{Name: mod, Implicit: true, Pos: rp.pos(t)})
 					cands = rp.candidates(name)
 				}
 			}
@@ -501,7 +522,7 @@ func (rp *ruleParser) longOption(t token) {
 		rp.base(c.base, t, attached)
 	default:
 		neg := rp.takeNeg(rp.pos(t))
-		vals, oldNeg, ok := rp.values("--"+c.name, t, c.def.nargs, attached)
+		vals, oldNeg, ok := rp.values("--", c.name, t, c.def.nargs, attached, true)
 		if !ok {
 			return
 		}
@@ -740,7 +761,7 @@ func (rp *ruleParser) base(def *baseOpt, t token, attached *string) {
 	}
 	neg := rp.takeNeg(pos)
 	nargs := def.nargs
-	vals, oldNeg, ok := rp.values(t.text, t, nargs, attached)
+	vals, oldNeg, ok := rp.values("", t.text, t, nargs, attached, false)
 	if !ok {
 		return
 	}
@@ -765,7 +786,15 @@ func (rp *ruleParser) base(def *baseOpt, t token, attached *string) {
 		if neg && len(parts) > 1 {
 			rp.errf(pos, ErrBadOption, "! cannot be used with a list of addresses in %s", t.text)
 		}
-		var list []*AddrMatch
+		// A non-nil list, empty when no address is good, tells that the
+		// option was given.
+		list := rp.fp.srcBuf[:0]
+		if def.short == 'd' {
+			list = rp.fp.dstBuf[:0]
+		}
+		if list == nil {
+			list = make([]*AddrMatch, 0, 4)
+		}
 		for _, part := range parts {
 			a, m, err := parseAddrMask(part, rp.fp.f.Family)
 			if err != nil {
@@ -781,15 +810,12 @@ func (rp *ruleParser) base(def *baseOpt, t token, attached *string) {
 			if neg && MaskLen(m) == 0 {
 				rp.errf(pos, ErrSilentChange, "\"! %s %s\" matches no packet: iptables-restore --test accepts it but the kernel refuses to load it", t.text, v)
 			}
-			list = append(list, &AddrMatch{Neg: neg, Addr: a, Mask: m, Pos: pos})
-		}
-		if list == nil {
-			list = []*AddrMatch{}
+			list = append(list, rp.fp.a.addrs.put(AddrMatch{Neg: neg, Addr: a, Mask: m, Pos: pos}))
 		}
 		if def.short == 's' {
-			rp.srcs = list
+			rp.srcs, rp.fp.srcBuf = list, list
 		} else {
-			rp.dsts = list
+			rp.dsts, rp.fp.dstBuf = list, list
 		}
 	case 'i', 'o':
 		if (def.short == 'i' && r.In != nil) || (def.short == 'o' && r.Out != nil) {
@@ -799,7 +825,7 @@ func (rp *ruleParser) base(def *baseOpt, t token, attached *string) {
 		if len(v) > 15 {
 			rp.errf(pos, ErrBadValue, "interface name %q is longer than 15 characters", v)
 		}
-		im := ifaceMatch(v, neg, pos)
+		im := rp.fp.a.ifaces.put(ifaceMatch(v, neg, pos))
 		if def.short == 'i' {
 			r.In = im
 		} else {
@@ -824,7 +850,7 @@ func (rp *ruleParser) base(def *baseOpt, t token, attached *string) {
 		if rp.fp.f.Family == IPv4 && n == 58 {
 			rp.errf(pos, ErrFamily, "-p %s in an IPv4 ruleset never matches (expected -p icmp)", v)
 		}
-		r.Proto = &ProtoMatch{Neg: neg, Num: n, Name: strings.ToLower(v), Pos: pos}
+		r.Proto = rp.fp.a.protos.put(ProtoMatch{Neg: neg, Num: n, Name: strings.ToLower(v), Pos: pos})
 	case 'f':
 		if rp.fp.f.Family == IPv6 {
 			rp.errf(pos, ErrFamily, "-f is not available in ip6tables (expected -m frag)")
@@ -866,8 +892,8 @@ func (rp *ruleParser) base(def *baseOpt, t token, attached *string) {
 	}
 }
 
-func ifaceMatch(v string, neg bool, pos Pos) *IfaceMatch {
-	im := &IfaceMatch{Neg: neg, Name: v, Pos: pos}
+func ifaceMatch(v string, neg bool, pos Pos) IfaceMatch {
+	im := IfaceMatch{Neg: neg, Name: v, Pos: pos}
 	if strings.HasSuffix(v, "+") {
 		im.Wildcard = true
 		im.Name = strings.TrimSuffix(v, "+")
@@ -887,7 +913,7 @@ func parseProto(v string) (uint8, error) {
 
 func (rp *ruleParser) loadMatch(name string, pos Pos) {
 	lname := strings.ToLower(name)
-	m := &Match{Name: lname, Pos: pos}
+	m := Match{Name: lname, Pos: pos}
 	if !validModuleName(name) {
 		// iptables cannot load such a module and refuses the rule; it
 		// would not print back either.
@@ -897,12 +923,27 @@ func (rp *ruleParser) loadMatch(name string, pos Pos) {
 	if matchModules[lname] == nil {
 		rp.fp.warnf(pos, ErrUnknownMatch, "unknown match module %q: kept as written; its outcome is taken as unknown (may match)", name)
 		m.Spec = &UnknownMatch{}
-		rp.unknown = m
+		rp.unknown = rp.addMatch(m)
+		return
 	} else if rp.loaded(lname) && lname != "comment" && lname != "set" && lname != "recent" && lname != "mark" && lname != "connmark" && lname != "conntrack" && lname != "u32" && lname != "string" {
 		// A module can be loaded twice; options then go to the latest.
 		rp.fp.warnf(pos, ErrBadOption, "match module %q loaded twice on one rule", name)
 	}
-	rp.rule.Matches = append(rp.rule.Matches, m)
+	rp.addMatch(m)
+}
+
+// addMatch appends a match to the rule. Its options go to a scratch slice
+// of the parser until finish copies them.
+func (rp *ruleParser) addMatch(m Match) *Match {
+	p := rp.fp
+	k := len(rp.rule.Matches)
+	if k == len(p.optScratch) {
+		p.optScratch = append(p.optScratch, nil)
+	}
+	m.Options = p.optScratch[k][:0]
+	pm := p.a.matches.put(m)
+	rp.rule.Matches = append(rp.rule.Matches, pm)
+	return pm
 }
 
 // validModuleName reports whether name can name an extension: letters,
@@ -923,7 +964,7 @@ func validModuleName(name string) bool {
 var verdicts = map[string]bool{"ACCEPT": true, "DROP": true, "RETURN": true, "QUEUE": true}
 
 func (rp *ruleParser) setTarget(name string, isGoto bool, pos Pos) {
-	tg := &Target{Name: name, Goto: isGoto, Pos: pos}
+	tg := rp.fp.a.targets.put(Target{Name: name, Goto: isGoto, Pos: pos, Options: rp.fp.targetScratch[:0]})
 	switch {
 	case verdicts[name]:
 		tg.Kind = TargetVerdict
@@ -953,6 +994,19 @@ func (rp *ruleParser) setTarget(name string, isGoto bool, pos Pos) {
 func (rp *ruleParser) finish() {
 	r := rp.rule
 	b := &rp.b
+	p := rp.fp
+	// The slices that grew in scratch space get their own, exact copies
+	// (nil when empty, as before any option was read).
+	p.matchScratch = r.Matches[:0]
+	r.Matches = p.a.matchPtrs.clone(r.Matches)
+	for k, m := range r.Matches {
+		p.optScratch[k] = m.Options[:0]
+		m.Options = p.a.options.clone(m.Options)
+	}
+	if tg := r.Target; tg != nil {
+		p.targetScratch = tg.Options[:0]
+		tg.Options = p.a.options.clone(tg.Options)
+	}
 	for _, m := range r.Matches {
 		if m.Spec != nil {
 			continue // unknown module
@@ -1006,7 +1060,7 @@ func (rp *ruleParser) expand() []*Rule {
 		if len(dsts) == 1 {
 			r.Dst = dsts[0]
 		}
-		return []*Rule{r}
+		return append(rp.fp.a.rulePtrs.make(1), r)
 	}
 	if srcs == nil || len(srcs) == 0 {
 		srcs = []*AddrMatch{nil}
