@@ -24,17 +24,52 @@ type Loaded struct {
 // -E, -D, COMMIT): the rules themselves are in the ruleset, each with its
 // position and line.
 func Load(srcs []Source, opts Options) *Loaded {
+	if l := loadFiles(srcs, opts, true); l != nil {
+		return l
+	}
+	return loadFiles(srcs, opts, false)
+}
+
+// loadFiles is Load. With stream set, each command is applied as soon as it is
+// read, so that the commands that add rules are never all held at once;
+// it returns nil when a file cannot be read that way (an iptables -L
+// listing, whose lines read so far are dropped), and Load then loads the
+// files again, parsing each before applying it.
+func loadFiles(srcs []Source, opts Options, stream bool) *Loaded {
 	l := &Loaded{}
 	for i, s := range srcs {
-		f := Parse(s.Name, s.Data, opts)
+		var f *File
+		var errs ErrorList
+		if stream {
+			st := &streamApply{rs: l.Ruleset, noflush: i > 0}
+			f = parse(s.Name, s.Data, opts, st)
+			if st.failed {
+				return nil
+			}
+			l.Ruleset = st.rs
+			if l.Ruleset == nil {
+				l.Ruleset = NewRuleset(f.Family)
+			}
+			if f.Incomplete {
+				l.Ruleset.Incomplete = true
+			}
+			if st.a != nil {
+				errs = st.a.errs
+			}
+		} else {
+			f = Parse(s.Name, s.Data, opts)
+			if i == 0 {
+				l.Ruleset = NewRuleset(f.Family)
+			}
+			errs = l.Ruleset.Apply(f, i > 0)
+			f.dropRuleCommands()
+		}
 		if i == 0 {
 			opts.Family = f.Family
-			l.Ruleset = NewRuleset(f.Family)
 		}
 		l.Files = append(l.Files, f)
 		l.Diags = append(l.Diags, f.Diags...)
-		l.Diags = append(l.Diags, l.Ruleset.Apply(f, i > 0)...)
-		f.dropRuleCommands()
+		l.Diags = append(l.Diags, errs...)
 	}
 	if l.Ruleset == nil {
 		l.Ruleset = NewRuleset(IPv4)
@@ -42,6 +77,35 @@ func Load(srcs []Source, opts Options) *Loaded {
 	l.Diags = append(l.Diags, l.Ruleset.Check()...)
 	l.Diags.Sort()
 	return l
+}
+
+// streamApply applies a file's commands to a ruleset while it is parsed.
+type streamApply struct {
+	rs      *Ruleset // nil before the first file: made with its family
+	noflush bool
+	a       *applier
+	failed  bool
+}
+
+// start is called once the file's family is known, before its first
+// command.
+func (st *streamApply) start(f *File) {
+	if st.rs == nil {
+		st.rs = NewRuleset(f.Family)
+	}
+	st.a = &applier{rs: st.rs, file: f, noflush: st.noflush}
+}
+
+// emit adds a command to the file, or applies it when streaming.
+func (p *fileParser) emit(c *Command) {
+	if st := p.stream; st != nil {
+		st.a.apply(c)
+		switch c.Op {
+		case OpAppend, OpInsert, OpReplace, OpCheck:
+			return // as dropRuleCommands does
+		}
+	}
+	p.f.Commands = append(p.f.Commands, c)
 }
 
 // dropRuleCommands forgets the commands that added rules (-A, -I, -R, -C)

@@ -23,9 +23,10 @@ type ruleJob struct {
 // runJobs parses the collected rule lines on GOMAXPROCS goroutines, each
 // with its own parser state, fills the placeholders and merges the
 // diagnostics. The result is the same as a sequential parse: commands keep
-// their order, and when a file has more than MaxErrors errors, everything
-// after the line of the error that reaches the limit is dropped, as the
-// sequential reader stops there.
+// their order. A file with MaxErrors errors or more is read again
+// sequentially (redo), since the sequential reader stops at the line after
+// the error that reaches the limit and what it then reports depends on
+// where it stopped.
 func (p *fileParser) runJobs() {
 	jobs := *p.jobs
 	p.jobs = nil
@@ -63,39 +64,7 @@ func (p *fileParser) runJobs() {
 		}
 	}
 	p.f.Commands = kept
-	p.limitErrors()
-}
-
-// limitErrors keeps what a sequential reader that stops after MaxErrors
-// errors would have kept.
-func (p *fileParser) limitErrors() {
-	p.f.Diags.Sort()
-	n, cut := 0, 0
-	for _, e := range p.f.Diags {
-		if e.Severity == SevError {
-			n++
-			if n == MaxErrors {
-				cut = e.Pos.Line
-				break
-			}
-		}
+	if len(p.f.Diags.Errors()) >= MaxErrors {
+		p.redo = true
 	}
-	if cut == 0 {
-		return
-	}
-	kept := p.f.Diags[:0]
-	for _, e := range p.f.Diags {
-		if e.Pos.Line <= cut {
-			kept = append(kept, e)
-		}
-	}
-	p.f.Diags = kept
-	cmds := p.f.Commands[:0]
-	for _, c := range p.f.Commands {
-		if c.Pos.Line <= cut {
-			cmds = append(cmds, c)
-		}
-	}
-	p.f.Commands = cmds
-	p.errf(p.pos(cut+1, 1), ErrTooManyErrors, "too many errors (%d); stopped reading here", MaxErrors)
 }

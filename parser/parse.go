@@ -99,8 +99,16 @@ const maxLine = 10239
 // The parsed file refers to src (a rule's Line is a view of it): src must not
 // be modified afterwards.
 func Parse(name string, src []byte, opts Options) *File {
-	p := &fileParser{f: &File{Name: name}, opts: opts}
+	return parse(name, src, opts, nil)
+}
+
+func parse(name string, src []byte, opts Options, st *streamApply) *File {
+	p := &fileParser{f: &File{Name: name}, opts: opts, stream: st}
 	p.run(src)
+	if p.redo {
+		p = &fileParser{f: &File{Name: name}, opts: opts, sequential: true}
+		p.run(src)
+	}
 	p.f.Diags.Sort()
 	return p.f
 }
@@ -117,7 +125,13 @@ type fileParser struct {
 	nerr    int // errors so far (an upper bound: recounted near the limit)
 	rp      ruleParser
 	jobs    *[]ruleJob // non-nil: rule lines are collected for parallel parsing
-	toks    []token
+	// stream, when set, applies each command as soon as it is read (see
+	// Load); File.Commands then keeps only the commands that add no rule.
+	stream *streamApply
+	// sequential turns parallel parsing off; redo is set when a parallel
+	// parse found too many errors and the file must be read sequentially.
+	sequential, redo bool
+	toks             []token
 
 	// a allocates the rules and their parts; the scratch slices are reused
 	// from line to line while a rule is read, and its final slices are
@@ -275,6 +289,9 @@ func (p *fileParser) run(src []byte) {
 		p.errf(p.pos(1, 1), ErrFamily, "this looks like an %s dump (from %s) but is read as %s (expected %s rules; check --ipv6 or the file given)",
 			detected, why, f.Family, f.Family)
 	}
+	if p.stream != nil {
+		p.stream.start(f)
+	}
 	if bytes.HasPrefix(src, []byte("\xef\xbb\xbf")) {
 		p.errf(p.pos(1, 1), ErrSyntax, "file starts with a UTF-8 byte order mark: iptables-restore refuses it (expected plain text; remove the BOM)")
 		src = src[3:]
@@ -289,13 +306,13 @@ func (p *fileParser) run(src []byte) {
 		}
 		p.inTable = true
 		p.tabPos = p.pos(1, 1)
-		f.Commands = append(f.Commands, &Command{Op: OpTable, Pos: p.tabPos, Table: p.table})
+		p.emit(&Command{Op: OpTable, Pos: p.tabPos, Table: p.table})
 	}
 	// Lines, tokens and the rules' Line fields are views of src itself, not
 	// of a copy: on a 12 MB ruleset the copy alone cost 12 MB of peak
 	// memory. Parse documents that src must not change afterwards.
 	text := unsafe.String(unsafe.SliceData(src), len(src))
-	if len(src) >= parallelMin && runtime.GOMAXPROCS(0) > 1 {
+	if p.stream == nil && !p.sequential && len(src) >= parallelMin && runtime.GOMAXPROCS(0) > 1 {
 		p.jobs = new([]ruleJob)
 		defer p.runJobs()
 	}
@@ -314,7 +331,7 @@ func (p *fileParser) run(src []byte) {
 		p.line(lineNo, line)
 	}
 	if f.ListRules {
-		f.Commands = append(f.Commands, &Command{Op: OpCommit, Pos: p.pos(lineNo, 1), Table: p.table})
+		p.emit(&Command{Op: OpCommit, Pos: p.pos(lineNo, 1), Table: p.table})
 	} else if p.inTable {
 		p.errf(p.tabPos, ErrNoCommit, "table %s is never committed: the file ends without COMMIT (truncated?); iptables-restore loads nothing of it", p.table)
 	}
@@ -377,7 +394,7 @@ func (p *fileParser) line(lineNo int, raw string) {
 		if !p.inTable || p.f.ListRules {
 			p.errf(p.pos(lineNo, 1), ErrNoTable, "COMMIT outside a table (expected a \"*table\" line before it)")
 		} else {
-			p.f.Commands = append(p.f.Commands, &Command{Op: OpCommit, Pos: p.pos(lineNo, 1), Line: line, Table: p.table})
+			p.emit(&Command{Op: OpCommit, Pos: p.pos(lineNo, 1), Line: line, Table: p.table})
 			p.inTable = false
 		}
 	case line[0] == ':':
@@ -390,6 +407,11 @@ func (p *fileParser) line(lineNo int, raw string) {
 
 // stop ends reading of the file: what follows a listing is not rules.
 func (p *fileParser) stop() {
+	if p.stream != nil {
+		// The commands read so far are forgotten, but they were applied
+		// already: Load starts again without streaming.
+		p.stream.failed = true
+	}
 	p.stopped = true
 	p.f.Commands = nil
 	p.inTable = false
@@ -413,7 +435,7 @@ func (p *fileParser) tableLine(lineNo int, line string) {
 		p.errf(p.pos(lineNo, 2), ErrUnknownTable, "unknown table %q (expected filter, nat, mangle, raw or security)", name)
 	}
 	p.table, p.tabPos, p.inTable = name, pos, true
-	p.f.Commands = append(p.f.Commands, &Command{Op: OpTable, Pos: pos, Line: line, Table: name, Comment: p.comment})
+	p.emit(&Command{Op: OpTable, Pos: pos, Line: line, Table: name, Comment: p.comment})
 }
 
 func (p *fileParser) chainLine(lineNo int, line string) {
@@ -464,7 +486,7 @@ func (p *fileParser) chainLine(lineNo int, line string) {
 			p.errf(p.pos(lineNo, toks[3].col+1), ErrSyntax, "unexpected %q after the counters of chain %s", toks[3].text, cmd.Chain)
 		}
 	}
-	p.f.Commands = append(p.f.Commands, cmd)
+	p.emit(cmd)
 }
 
 func (p *fileParser) validChainName(name string, pos Pos) bool {

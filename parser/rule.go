@@ -81,7 +81,7 @@ func (p *fileParser) ruleLine(lineNo int, line string) {
 		return
 	}
 	if cmd := p.parseRuleLine(lineNo, line); cmd != nil {
-		p.f.Commands = append(p.f.Commands, cmd)
+		p.emit(cmd)
 	}
 }
 

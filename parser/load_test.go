@@ -1,0 +1,153 @@
+package parser
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/dfw-project/dfw/internal/gen"
+)
+
+// TestLoadStreamingSame checks that Load, which applies each command as
+// soon as it is read, gives what parsing each file whole and then applying
+// it gives: the same diagnostics, the same ruleset (chains, positions,
+// rules with their positions, lines and resolved jumps) and the same kept
+// commands. Inputs: the corpus, the repository's rulesets, the fuzz seeds
+// and crashers, each alone and on top of a Docker ruleset, and cases that
+// make the streaming path give up (a listing, too many errors).
+func TestLoadStreamingSame(t *testing.T) {
+	inputs := map[string][]byte{}
+	for _, pat := range []string{"../testdata/*/*", "testdata/fuzz/*/*"} {
+		m, _ := filepath.Glob(pat)
+		for _, name := range m {
+			data, err := os.ReadFile(name)
+			if err != nil {
+				continue
+			}
+			if strings.HasPrefix(name, "testdata/fuzz/") {
+				var ok bool
+				if data, ok = fuzzInput(data); !ok {
+					t.Fatalf("%s: not a fuzz corpus file", name)
+				}
+			}
+			inputs[name] = data
+		}
+	}
+	if dir := corpusDir(); dir != "" {
+		m, _ := filepath.Glob(filepath.Join(dir, "*.save"))
+		for _, name := range m {
+			if data, err := os.ReadFile(name); err == nil {
+				inputs[name] = data
+			}
+		}
+	}
+	var kube bytes.Buffer
+	if err := gen.KubeProxy(&kube, 300); err != nil {
+		t.Fatal(err)
+	}
+	inputs["kube-300"] = kube.Bytes()
+	inputs["listing"] = []byte("*filter\n:X - [0:0]\n-A INPUT -j X\nChain INPUT (policy ACCEPT)\ntarget prot opt source destination\n")
+	var many strings.Builder
+	many.WriteString("*filter\n")
+	for i := 0; i < 2*MaxErrors; i++ {
+		fmt.Fprintf(&many, "-A INPUT -s 10.0.0.%d -j NOPE%d\n-A INPUT --bad %d\n", i, i, i)
+	}
+	many.WriteString("COMMIT\n")
+	inputs["too-many-errors"] = []byte(many.String())
+	inputs["list-rules"] = []byte("-P INPUT DROP\n-N X\n-A INPUT -j X\n-A X -p tcp --dport 22 -j ACCEPT\n-D INPUT 1\n")
+	inputs["empty"] = nil
+	base, err := os.ReadFile("../testdata/seed/docker-20.10.save")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(inputs) < 20 {
+		t.Fatalf("only %d inputs", len(inputs))
+	}
+	for name, data := range inputs {
+		for _, srcs := range [][]Source{
+			{{Name: name, Data: data}},
+			{{Name: "live.save", Data: base}, {Name: name, Data: data}},
+		} {
+			want := loadFiles(srcs, Options{}, false)
+			got := loadFiles(srcs, Options{}, true)
+			if got == nil {
+				got = Load(srcs, Options{})
+			}
+			if g, w := describeLoaded(got), describeLoaded(want); g != w {
+				t.Errorf("%s (%d files): streaming load differs from parse-then-apply:\n%s", name, len(srcs), firstDiff(g, w))
+			}
+		}
+	}
+	// The listing must have made the streaming path give up.
+	if loadFiles([]Source{{Name: "l", Data: inputs["listing"]}}, Options{}, true) != nil {
+		t.Error("streaming load of an iptables -L listing did not give up")
+	}
+}
+
+// corpusDir is where corpusFiles looks, "" when it does not exist.
+func corpusDir() string {
+	dir := os.Getenv("DFW_CORPUS")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "shared", "corpus")
+	}
+	if _, err := os.Stat(dir); err != nil {
+		return ""
+	}
+	return dir
+}
+
+// fuzzInput decodes a Go fuzz corpus file holding one []byte.
+func fuzzInput(data []byte) ([]byte, bool) {
+	lines := strings.Split(string(data), "\n")
+	if len(lines) < 2 || !strings.HasPrefix(lines[0], "go test fuzz v1") {
+		return nil, false
+	}
+	v := strings.TrimSpace(lines[1])
+	if !strings.HasPrefix(v, "[]byte(") || !strings.HasSuffix(v, ")") {
+		return nil, false
+	}
+	s, err := strconv.Unquote(v[len("[]byte(") : len(v)-1])
+	if err != nil {
+		return nil, false
+	}
+	return []byte(s), true
+}
+
+// describeLoaded prints everything a load gives, positions included.
+func describeLoaded(l *Loaded) string {
+	var b strings.Builder
+	for _, d := range l.Diags {
+		fmt.Fprintf(&b, "diag %s | %v\n", d.Error(), d.Err)
+	}
+	for _, f := range l.Files {
+		fmt.Fprintf(&b, "file %s %s incomplete=%v list=%v\n", f.Name, f.Family, f.Incomplete, f.ListRules)
+		for _, c := range f.Commands {
+			fmt.Fprintf(&b, "  cmd %v %v %q %s %s %d %q %q %q rules=%d counters=%v\n", c.Op, c.Pos, c.Line, c.Table, c.Chain, c.Num, c.Policy, c.NewName, c.Comment, len(c.Rules), c.Counters)
+		}
+	}
+	rs := l.Ruleset
+	fmt.Fprintf(&b, "ruleset %s incomplete=%v\n", rs.Family, rs.Incomplete)
+	for _, t := range rs.SortedTables() {
+		fmt.Fprintf(&b, "table %s %v chains=%d\n", t.Name, t.Pos, len(t.Chains))
+		for _, c := range t.Order {
+			fmt.Fprintf(&b, " chain %s %v %q %v %v %v %q %q\n", c.Name, c.Builtin, c.Policy, c.Counters, c.Pos, c.PolicyPos, c.Comment, c.PolicyComment)
+			for _, r := range c.Rules {
+				ref := ""
+				if r.Target != nil && r.Target.Ref != nil {
+					ref = r.Target.Ref.Name
+				}
+				fmt.Fprintf(&b, "  rule %s/%s %v %q %q ref=%s\n", r.Table, r.Chain, r.Pos, r.Line, r.Spec(), ref)
+			}
+		}
+	}
+	var save bytes.Buffer
+	if err := rs.WriteSave(&save); err != nil {
+		fmt.Fprintf(&b, "save error %v\n", err)
+	}
+	b.Write(save.Bytes())
+	return b.String()
+}
