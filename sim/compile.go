@@ -61,6 +61,10 @@ type fastIndex struct {
 	// tells which tables exist.
 	base [numTables][numHooks]*cchain
 	has  [numTables]bool
+	// order is hookOrder without the steps of the tables the ruleset
+	// does not have (conntrack and nat steps are kept: natHook applies
+	// a connection's binding even without a nat table).
+	order [numHooks][]hookStep
 	// host is the host's addresses and routes (hostindex.go), nil when
 	// the Host methods answer.
 	host *hostIndex
@@ -206,6 +210,13 @@ func (s *Sim) Compile() IndexStats {
 		for _, h := range [...]string{"PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"} {
 			if c := t.Chains[h]; c != nil {
 				fi.base[ti][hookIndex(h)] = fi.chains[c]
+			}
+		}
+	}
+	for hi, steps := range hookOrder {
+		for _, st := range steps {
+			if st.ti < 0 || st.nat || fi.has[st.ti] {
+				fi.order[hi] = append(fi.order[hi], st)
 			}
 		}
 	}

@@ -44,7 +44,7 @@ func (r *run) input() {
 	} else if p.PhysIn != "" {
 		r.e.physin, r.e.nfBridge = p.PhysIn, true
 	}
-	if v := r.hookTables("PREROUTING"); v.kind == vDrop || v.kind == vReject {
+	if v := r.hookTables(hPrerouting); v.kind == vDrop || v.kind == vReject {
 		r.finish(v, "PREROUTING")
 		return
 	}
@@ -80,7 +80,7 @@ func (r *run) bridgedTo(br *Iface) *Port {
 // bridged follows a frame bridged between two ports with br_netfilter on.
 // It returns false when DNAT in PREROUTING made the packet routed.
 func (r *run) bridged(br *Iface) bool {
-	if v := r.hookTables("PREROUTING"); v.kind == vDrop || v.kind == vReject {
+	if v := r.hookTables(hPrerouting); v.kind == vDrop || v.kind == vReject {
 		r.finish(v, "PREROUTING")
 		return true
 	}
@@ -96,12 +96,12 @@ func (r *run) bridged(br *Iface) bool {
 	}
 	r.e.in, r.e.out, r.e.physout = br.Name, br.Name, pt.Name
 	r.res.Out, r.res.PhysOut = br.Name, pt.Name
-	if v := r.hookTables("FORWARD"); v.kind == vDrop || v.kind == vReject {
+	if v := r.hookTables(hForward); v.kind == vDrop || v.kind == vReject {
 		r.finish(v, "FORWARD")
 		return true
 	}
 	r.e.in = ""
-	if v := r.hookTables("POSTROUTING"); v.kind == vDrop || v.kind == vReject {
+	if v := r.hookTables(hPostrouting); v.kind == vDrop || v.kind == vReject {
 		r.finish(v, "POSTROUTING")
 		return true
 	}
@@ -159,7 +159,7 @@ func (r *run) routeInput() {
 		local = true
 	}
 	if local && p.Out == "" {
-		if v := r.hookTables("INPUT"); v.kind == vDrop || v.kind == vReject {
+		if v := r.hookTables(hInput); v.kind == vDrop || v.kind == vReject {
 			r.finish(v, "INPUT")
 			return
 		}
@@ -205,7 +205,7 @@ func (r *run) routeInput() {
 	}
 	r.e.out = out
 	r.res.Out = out
-	if v := r.hookTables("FORWARD"); v.kind == vDrop || v.kind == vReject {
+	if v := r.hookTables(hForward); v.kind == vDrop || v.kind == vReject {
 		r.finish(v, "FORWARD")
 		return
 	}
@@ -215,7 +215,7 @@ func (r *run) routeInput() {
 // postrouting runs POSTROUTING for a routed packet leaving on out.
 func (r *run) postrouting(out string) {
 	r.e.out = out
-	if v := r.hookTables("POSTROUTING"); v.kind == vDrop || v.kind == vReject {
+	if v := r.hookTables(hPostrouting); v.kind == vDrop || v.kind == vReject {
 		r.finish(v, "POSTROUTING")
 		return
 	}
@@ -254,7 +254,7 @@ func (r *run) output() {
 	}
 	r.e.out = out
 	origDst := p.Dst
-	if v := r.hookTables("OUTPUT"); v.kind == vDrop || v.kind == vReject {
+	if v := r.hookTables(hOutput); v.kind == vDrop || v.kind == vReject {
 		r.finish(v, "OUTPUT")
 		return
 	}
@@ -273,7 +273,7 @@ func (r *run) output() {
 	}
 	// Through lo back to this host.
 	r.e.out = "lo"
-	if v := r.hookTables("POSTROUTING"); v.kind == vDrop || v.kind == vReject {
+	if v := r.hookTables(hPostrouting); v.kind == vDrop || v.kind == vReject {
 		r.finish(v, "POSTROUTING")
 		return
 	}
@@ -281,11 +281,11 @@ func (r *run) output() {
 	r.looped = true
 	r.e.in, r.e.out = "lo", ""
 	r.e.physin, r.e.nfBridge = "", false
-	if v := r.hookTables("PREROUTING"); v.kind == vDrop || v.kind == vReject {
+	if v := r.hookTables(hPrerouting); v.kind == vDrop || v.kind == vReject {
 		r.finish(v, "PREROUTING")
 		return
 	}
-	if v := r.hookTables("INPUT"); v.kind == vDrop || v.kind == vReject {
+	if v := r.hookTables(hInput); v.kind == vDrop || v.kind == vReject {
 		r.finish(v, "INPUT")
 		return
 	}

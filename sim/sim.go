@@ -190,8 +190,8 @@ type run struct {
 	untracked bool
 	// stack is the jump stack of table, kept for reuse.
 	stack []frame
-	// pkt and inner hold the packet as it is handled (p points to pkt).
-	pkt   Packet
+	// inner holds the Inner of the packet as it is handled (p points to
+	// res.Final).
 	inner Packet
 	// newConn holds the entry a new connection's packet creates, until
 	// it is confirmed (copied into the table).
@@ -302,9 +302,9 @@ func (s *Sim) runWith(r *run, res *Result, in *Packet, ct *Conntrack, force *par
 	res.Packet = *in
 	p := &res.Packet
 	fillDefaults(p, s.Host, s.hostIx())
-	// Field by field rather than whole structs: Final and NAT are set at
-	// the end; pkt is p, inner and newConn are written before they are
-	// read. (A new field of Result or run must be reset here.)
+	// Field by field rather than whole structs: NAT is set at the end;
+	// inner and newConn are written before they are read. (A new field
+	// of Result or run must be reset here.)
 	res.CTState, res.Verdict, res.Disposition, res.DroppedIn, res.RejectWith, res.Out, res.PhysOut = "", "", "", "", "", "", ""
 	res.Path, res.Trace, res.Assumptions, res.MayMatch, res.Explain = res.Path[:0], res.Trace[:0], res.Assumptions[:0], res.MayMatch[:0], res.Explain[:0]
 	r.s, r.ct, r.force, r.res = s, ct, force, res
@@ -312,12 +312,13 @@ func (s *Sim) runWith(r *run, res *Result, in *Packet, ct *Conntrack, force *par
 	r.mays, r.stack = r.mays[:0], r.stack[:0]
 	r.steps, r.looped, r.untracked = 0, false, false
 	r.last.c = nil
-	r.pkt = *p
+	// The packet is handled in place in res.Final (its Inner in r.inner).
+	res.Final = *p
 	if p.Inner != nil {
 		r.inner = *p.Inner
-		r.pkt.Inner = &r.inner
+		res.Final.Inner = &r.inner
 	}
-	r.p = &r.pkt
+	r.p = &res.Final
 	r.e = env{p: r.p, host: s.Host, hix: s.hostIx(), ct: &r.info}
 	r.res.Assumptions = append(r.res.Assumptions, s.Host.Assumptions...)
 	if p.Local {
@@ -329,7 +330,6 @@ func (s *Sim) runWith(r *run, res *Result, in *Packet, ct *Conntrack, force *par
 		r.res.Trace = append(r.res.Trace, Step{})
 		r.last.fill(&r.res.Trace[len(r.res.Trace)-1])
 	}
-	r.res.Final = *r.p
 	r.res.NAT = natDiff(&r.res.Packet, r.p)
 	if r.res.CTState == "" {
 		r.res.CTState = stateName(r.info.state)
@@ -508,14 +508,18 @@ type hookStep struct {
 	nat   bool
 }
 
-// The tables of each hook, in priority order ("ct" is conntrack).
-var (
-	orderPrerouting  = []hookStep{{"raw", tRaw, false}, {"ct", -1, false}, {"mangle", tMangle, false}, {"nat", tNat, true}}
-	orderOutput      = []hookStep{{"raw", tRaw, false}, {"ct", -1, false}, {"mangle", tMangle, false}, {"nat", tNat, true}, {"filter", tFilter, false}, {"security", tSecurity, false}}
-	orderInput       = []hookStep{{"mangle", tMangle, false}, {"filter", tFilter, false}, {"security", tSecurity, false}, {"nat", tNat, true}}
-	orderForward     = []hookStep{{"mangle", tMangle, false}, {"filter", tFilter, false}, {"security", tSecurity, false}}
-	orderPostrouting = []hookStep{{"mangle", tMangle, false}, {"nat", tNat, true}}
-)
+// The tables of each hook (hookIndex), in priority order ("ct" is
+// conntrack).
+var hookOrder = [numHooks][]hookStep{
+	hPrerouting:  {{"raw", tRaw, false}, {"ct", -1, false}, {"mangle", tMangle, false}, {"nat", tNat, true}},
+	hOutput:      {{"raw", tRaw, false}, {"ct", -1, false}, {"mangle", tMangle, false}, {"nat", tNat, true}, {"filter", tFilter, false}, {"security", tSecurity, false}},
+	hInput:       {{"mangle", tMangle, false}, {"filter", tFilter, false}, {"security", tSecurity, false}, {"nat", tNat, true}},
+	hForward:     {{"mangle", tMangle, false}, {"filter", tFilter, false}, {"security", tSecurity, false}},
+	hPostrouting: {{"mangle", tMangle, false}, {"nat", tNat, true}},
+}
+
+// hookNames names the hooks (hookIndex).
+var hookNames = [numHooks]string{hPrerouting: "PREROUTING", hInput: "INPUT", hForward: "FORWARD", hOutput: "OUTPUT", hPostrouting: "POSTROUTING"}
 
 // hasTable reports whether the ruleset has the table (ti: its
 // tableIndex), from the compiled index when there is one.
@@ -526,23 +530,16 @@ func (r *run) hasTable(name string, ti int) bool {
 	return r.s.Ruleset.Tables[name] != nil
 }
 
-// hookTables runs the tables registered on a hook, in priority order.
-// The nat position is handled by natHook.
-func (r *run) hookTables(hook string) verdict {
+// hookTables runs the tables registered on hook hi (hookIndex), in
+// priority order. The nat position is handled by natHook. A compiled
+// simulator walks only the steps of the tables the ruleset has
+// (fastIndex.order).
+func (r *run) hookTables(hi int) verdict {
+	hook := hookNames[hi]
 	r.enter(hook)
-	var order []hookStep
-	hi := -1
-	switch hook {
-	case "PREROUTING":
-		order, hi = orderPrerouting, hPrerouting
-	case "OUTPUT":
-		order, hi = orderOutput, hOutput
-	case "INPUT":
-		order, hi = orderInput, hInput
-	case "FORWARD":
-		order, hi = orderForward, hForward
-	case "POSTROUTING":
-		order, hi = orderPostrouting, hPostrouting
+	order := hookOrder[hi]
+	if f := r.s.fast; f != nil {
+		order = f.order[hi]
 	}
 	for k := range order {
 		st := &order[k]
@@ -559,7 +556,7 @@ func (r *run) hookTables(hook string) verdict {
 			if !r.hasTable(st.table, st.ti) {
 				continue
 			}
-			if st.table == "raw" && !r.looped {
+			if st.ti == tRaw && !r.looped {
 				// raw runs before conntrack: the packet has no entry yet,
 				// so its state is INVALID (UNTRACKED once NOTRACK ran). A
 				// packet looped back through lo keeps the entry it got in

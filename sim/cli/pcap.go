@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"golang.org/x/term"
 
@@ -297,6 +298,19 @@ func (rp *replayer) intern(s string) uint16 {
 	rp.nameIdx[s] = i
 	rp.names = append(rp.names, s)
 	return i
+}
+
+// reintern sets *id to the number of s, and interns s only if *id does
+// not already name it (a flow's next packet usually has the strings of
+// the one before).
+func (rp *replayer) reintern(id *uint16, s string) {
+	n := rp.names[*id]
+	if len(n) == len(s) && unsafe.StringData(n) == unsafe.StringData(s) {
+		return // the same string (most are constants or the host's names)
+	}
+	if n != s {
+		*id = rp.intern(s)
+	}
 }
 
 // result fills r with what sim.ReplyTo and sim.RelatedTo read of the
@@ -626,13 +640,16 @@ func (rp *replayer) packet(cp *capture.Packet) {
 		packPkt(&f.last.final, &res.Final)
 		f.last.pktLocal, f.last.valid, f.last.isNew = res.Packet.Local, true, false
 		nm := &f.nm
-		nm.out, nm.physOut, nm.disp = rp.intern(res.Out), rp.intern(res.PhysOut), rp.intern(res.Disposition)
-		nm.pktIn, nm.pktPhysIn = rp.intern(res.Packet.In), rp.intern(res.Packet.PhysIn)
+		rp.reintern(&nm.out, res.Out)
+		rp.reintern(&nm.physOut, res.PhysOut)
+		rp.reintern(&nm.disp, res.Disposition)
+		rp.reintern(&nm.pktIn, res.Packet.In)
+		rp.reintern(&nm.pktPhysIn, res.Packet.PhysIn)
 	}
 	if !cp.Outbound && (res.Disposition == sim.Forwarded || res.Disposition == sim.Sent) {
 		fk := keyOf(&res.Final)
 		f.lastLeft = fk
-		f.nm.leftOut = rp.intern(res.Out)
+		rp.reintern(&f.nm.leftOut, res.Out)
 		if fc := fk.canon(); fc != ck {
 			if rp.flows.get(fc) == nil {
 				rp.flows.put(fc, f) // the connection after NAT
