@@ -30,6 +30,26 @@ type applier struct {
 	noflush bool
 	table   *Table
 	errs    ErrorList
+	// recent holds chains of the current table found by name since the
+	// last command that could add, delete or rename a chain: the rules of
+	// a dump come chain by chain, and many jump to the same few chains.
+	recent [4]*Chain
+	next   int
+}
+
+// chain returns the named chain of the current table, or nil.
+func (a *applier) chain(name string) *Chain {
+	for _, c := range a.recent {
+		if c != nil && c.Name == name {
+			return c
+		}
+	}
+	c := a.table.Chains[name]
+	if c != nil {
+		a.recent[a.next] = c
+		a.next = (a.next + 1) % len(a.recent)
+	}
+	return c
 }
 
 func (a *applier) errf(pos Pos, sentinel error, format string, args ...any) {
@@ -95,6 +115,11 @@ func (t *Table) references(chain string) []*Rule {
 }
 
 func (a *applier) apply(c *Command) {
+	switch c.Op {
+	case OpAppend, OpInsert, OpReplace, OpDelete, OpDeleteNum, OpCheck:
+	default:
+		a.recent = [4]*Chain{}
+	}
 	if c.Op == OpTable {
 		if _, ok := BuiltinChains[c.Table]; !ok {
 			a.table = nil
@@ -112,7 +137,7 @@ func (a *applier) apply(c *Command) {
 		return // unknown table: already reported by the parser
 	}
 	chain := func() *Chain {
-		ch := t.Chains[c.Chain]
+		ch := a.chain(c.Chain)
 		if ch == nil {
 			a.errf(c.Pos, ErrUnknownChain, "chain %s does not exist in table %s (expected a \":%s - [0:0]\" line or -N %s before this line)", c.Chain, t.Name, c.Chain, c.Chain)
 		}
@@ -341,14 +366,14 @@ func (a *applier) prepare(c *Command, t *Table, ch *Chain) []*Rule {
 		if tg := r.Target; tg != nil && tg.Kind == TargetExtension && len(tg.Options) == 0 {
 			// A user chain named like a target wins over the target: the
 			// kernel oracle saw "-j CLASSIFY" jump to chain CLASSIFY.
-			if uc := t.Chains[tg.Name]; uc != nil && !uc.Builtin {
+			if uc := a.chain(tg.Name); uc != nil && !uc.Builtin {
 				nt := *tg
 				nt.Kind, nt.Spec = TargetChain, nil
 				r.Target = &nt
 			}
 		}
 		if tg := r.Target; tg != nil && tg.Kind == TargetChain {
-			target := t.Chains[tg.Name]
+			target := a.chain(tg.Name)
 			switch {
 			case target != nil && target.Builtin:
 				a.errf(tg.Pos, ErrBadOption, "-j %s: cannot jump to a built-in chain", tg.Name)

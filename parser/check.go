@@ -61,25 +61,36 @@ func (t *Table) index() {
 	}
 }
 
-// hookList returns the hooks of each chain, by index in Table.Order.
+// hookList returns the hooks of each chain, by index in Table.Order: the
+// union of the hooks of the built-in chains that reach it. A chain is
+// walked again only when it gains a hook while not waiting to be walked, so
+// that a chain reached from several hooks is usually walked once for all.
 func (t *Table) hookList() []Hook {
 	t.index()
 	hooks := make([]Hook, len(t.Order))
+	queued := make([]bool, len(t.Order))
 	var stack []*Chain
 	for _, n := range BuiltinChains[t.Name] {
 		c := t.Chains[n]
 		if c == nil {
 			continue
 		}
-		h := hookByChain[n]
-		hooks[c.idx] |= h
-		stack = append(stack[:0], c)
-		for len(stack) > 0 {
-			cur := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
-			for _, r := range cur.Rules {
-				if tg := r.Target; tg != nil && tg.Ref != nil && hooks[tg.Ref.idx]&h != h {
-					hooks[tg.Ref.idx] |= h
+		hooks[c.idx] |= hookByChain[n]
+		if !queued[c.idx] {
+			queued[c.idx] = true
+			stack = append(stack, c)
+		}
+	}
+	for len(stack) > 0 {
+		cur := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		queued[cur.idx] = false
+		h := hooks[cur.idx]
+		for _, r := range cur.Rules {
+			if tg := r.Target; tg != nil && tg.Ref != nil && hooks[tg.Ref.idx]&h != h {
+				hooks[tg.Ref.idx] |= h
+				if !queued[tg.Ref.idx] {
+					queued[tg.Ref.idx] = true
 					stack = append(stack, tg.Ref)
 				}
 			}

@@ -14,6 +14,9 @@ type lineInfo struct {
 	unterminated int // column of an unterminated quote, or 0
 }
 
+// wordEnd marks the bytes that end a plain word: blanks and the quote.
+var wordEnd = [256]bool{' ': true, '\t': true, '\n': true, '"': true}
+
 // tokenize splits a rule line the way iptables-restore's add_param_to_argv
 // does:
 //
@@ -37,7 +40,7 @@ func tokenize(line string, toks []token) ([]token, lineInfo) {
 		// A plain word, or a word that is one quoted string without
 		// escapes, is a substring of the line: no copy.
 		j := i
-		for j < n && line[j] != ' ' && line[j] != '\t' && line[j] != '\n' && line[j] != '"' {
+		for j < n && !wordEnd[line[j]] {
 			j++
 		}
 		if j == n || line[j] != '"' {

@@ -18,12 +18,14 @@ type optDef struct {
 type moduleDef struct {
 	opts  []optDef
 	build func(b *builder, m *Match) MatchSpec
+	index optIndex // opts by every name
 }
 
 // targetDef is an extension target.
 type targetDef struct {
 	opts  []optDef
 	build func(b *builder, t *Target) TargetSpec
+	index optIndex // opts by every name
 }
 
 func o(nargs int, names ...string) optDef { return optDef{names: names, nargs: nargs} }

@@ -128,6 +128,10 @@ type fileParser struct {
 	// stream, when set, applies each command as soon as it is read (see
 	// Load); File.Commands then keeps only the commands that add no rule.
 	stream *streamApply
+	// ruleCmd and ruleBuf hold the command of a rule line while it is
+	// streamed.
+	ruleCmd Command
+	ruleBuf [1]*Rule
 	// sequential turns parallel parsing off; redo is set when a parallel
 	// parse found too many errors and the file must be read sequentially.
 	sequential, redo bool
@@ -142,6 +146,7 @@ type fileParser struct {
 	targetScratch  []Option
 	srcBuf, dstBuf []*AddrMatch
 	argScratch     []string
+	matchDefs      []*moduleDef
 }
 
 func (p *fileParser) pos(line, col int) Pos { return Pos{File: p.f.Name, Line: line, Col: col} }

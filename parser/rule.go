@@ -58,7 +58,11 @@ type ruleParser struct {
 	cand    [1]candidate
 	// targetAt is how many matches were loaded when -j was read.
 	targetAt int
-	errs     ErrorList
+	// defs are the definitions of the rule's matches (nil for an unknown
+	// module), tdef that of its extension target.
+	defs []*moduleDef
+	tdef *targetDef
+	errs ErrorList
 }
 
 func (rp *ruleParser) pos(t token) Pos { return rp.fp.pos(rp.lineNo, t.col) }
@@ -91,7 +95,7 @@ func (p *fileParser) parseRuleLine(lineNo int, line string) *Command {
 	var info lineInfo
 	p.toks, info = tokenize(line, p.toks)
 	rp := &p.rp
-	*rp = ruleParser{fp: p, lineNo: lineNo, toks: p.toks, errs: rp.errs[:0]}
+	*rp = ruleParser{fp: p, lineNo: lineNo, toks: p.toks, errs: rp.errs[:0], defs: p.matchDefs[:0]}
 	rp.b = builder{errs: &rp.errs, family: p.f.Family, a: &p.a}
 	cmd := rp.command(line)
 	if info.unterminated > 0 {
@@ -184,7 +188,13 @@ func (rp *ruleParser) command(line string) *Command {
 	case OpAppend, OpInsert, OpReplace, OpCheck:
 		// Load forgets these commands once applied (dropRuleCommands):
 		// they get a slab of their own.
-		cmd = rp.fp.a.cmds.put(Command{Op: def.cmd, Pos: rp.pos(cmdTok), Line: line, Counters: counters})
+		if p := rp.fp; p.stream != nil {
+			// Applied at once and forgotten: one command serves them all.
+			p.ruleCmd = Command{Op: def.cmd, Pos: rp.pos(cmdTok), Line: line, Counters: counters}
+			cmd = &p.ruleCmd
+		} else {
+			cmd = rp.fp.a.cmds.put(Command{Op: def.cmd, Pos: rp.pos(cmdTok), Line: line, Counters: counters})
+		}
 	default:
 		cmd = &Command{Op: def.cmd, Pos: rp.pos(cmdTok), Line: line, Counters: counters}
 	}
@@ -404,8 +414,10 @@ func (rp *ruleParser) values(prefix, name string, t token, n int, attached *stri
 	if keep {
 		out = rp.fp.a.strs.make(size)
 	} else {
+		if cap(rp.fp.argScratch) < size {
+			rp.fp.argScratch = make([]string, 0, size)
+		}
 		out = rp.fp.argScratch[:0]
-		defer func() { rp.fp.argScratch = out[:0] }()
 	}
 	oldNeg := false
 	if attached != nil {
@@ -486,7 +498,7 @@ func (rp *ruleParser) longOption(t token) {
 				// getopt then resolves the option, abbreviated or not,
 				// against the module's options too.
 				if def := matchModules[mod]; def != nil && hasOptPrefix(def.opts, name) {
-					rp.addMatch(Match{Name: mod, Implicit: true, Pos: rp.pos(t)})
+					rp.addMatch(Match{Name: mod, Implicit: true, Pos: rp.pos(t)}, def)
 					cands = rp.candidates(name)
 				}
 			}
@@ -624,14 +636,28 @@ func lookupOpt(opts []optDef, name string) *optDef {
 	return nil
 }
 
-// baseIndex maps every long name of iptables' own options to its entry.
-var baseIndex = func() map[string]*baseOpt {
-	m := map[string]*baseOpt{}
+// baseByFirst lists iptables' own options by the first letter of their
+// long name, for baseLong.
+var baseByFirst = func() (m [256][]*baseOpt) {
 	for i := range baseOpts {
-		m[baseOpts[i].long] = &baseOpts[i]
+		b := &baseOpts[i]
+		m[b.long[0]] = append(m[b.long[0]], b)
 	}
 	return m
 }()
+
+// baseLong returns iptables' own option whose long name is name, or nil.
+func baseLong(name string) *baseOpt {
+	if name == "" {
+		return nil
+	}
+	for _, b := range baseByFirst[name[0]] {
+		if b.long == name {
+			return b
+		}
+	}
+	return nil
+}
 
 // optIndex maps every long name of a module's options to its definition.
 type optIndex map[string]*optDef
@@ -646,17 +672,12 @@ func indexOpts(opts []optDef) optIndex {
 	return m
 }
 
-var (
-	matchIndex  = map[string]optIndex{}
-	targetIndex = map[string]optIndex{}
-)
-
 func init() {
-	for name, def := range matchModules {
-		matchIndex[name] = indexOpts(def.opts)
+	for _, def := range matchModules {
+		def.index = indexOpts(def.opts)
 	}
-	for name, def := range targetDefs {
-		targetIndex[name] = indexOpts(def.opts)
+	for _, def := range targetDefs {
+		def.index = indexOpts(def.opts)
 	}
 }
 
@@ -716,22 +737,24 @@ func (rp *ruleParser) candidates(name string) []candidate {
 // "-m mark --mark 1 -m connmark --mark 2" gives the second --mark to
 // connmark). The target counts as loaded when -j is read.
 func (rp *ruleParser) exact(name string) (candidate, bool) {
-	if b := baseIndex[name]; b != nil {
+	if b := baseLong(name); b != nil {
 		return candidate{base: b, name: name}, true
 	}
 	ms := rp.rule.Matches
 	tg := rp.rule.Target
 	for i := len(ms); i >= 0; i-- {
 		if tg != nil && tg.Kind == TargetExtension && rp.targetAt == i {
-			if d := targetIndex[tg.Name][name]; d != nil {
+			if d := rp.tdef.index[name]; d != nil {
 				return candidate{target: tg, def: d, name: name}, true
 			}
 		}
 		if i == 0 {
 			break
 		}
-		if d := matchIndex[ms[i-1].Name][name]; d != nil {
-			return candidate{match: ms[i-1], def: d, name: name}, true
+		if def := rp.defs[i-1]; def != nil {
+			if d := def.index[name]; d != nil {
+				return candidate{match: ms[i-1], def: d, name: name}, true
+			}
 		}
 	}
 	return candidate{}, false
@@ -782,8 +805,7 @@ func (rp *ruleParser) base(def *baseOpt, t token, attached *string) {
 			rp.errf(pos, ErrBadOption, "option %s given twice", t.text)
 			return
 		}
-		parts := strings.Split(v, ",")
-		if neg && len(parts) > 1 {
+		if neg && strings.IndexByte(v, ',') >= 0 {
 			rp.errf(pos, ErrBadOption, "! cannot be used with a list of addresses in %s", t.text)
 		}
 		// A non-nil list, empty when no address is good, tells that the
@@ -795,7 +817,9 @@ func (rp *ruleParser) base(def *baseOpt, t token, attached *string) {
 		if list == nil {
 			list = make([]*AddrMatch, 0, 4)
 		}
-		for _, part := range parts {
+		for rest, more := v, true; more; {
+			var part string
+			part, rest, more = strings.Cut(rest, ",")
 			a, m, err := parseAddrMask(part, rp.fp.f.Family)
 			if err != nil {
 				sentinel := ErrBadValue
@@ -920,22 +944,24 @@ func (rp *ruleParser) loadMatch(name string, pos Pos) {
 		rp.errf(pos, ErrUnknownMatch, "no match module can be named %q: iptables refuses the rule (expected a module name such as tcp or conntrack)", name)
 		return
 	}
-	if matchModules[lname] == nil {
+	def := matchModules[lname]
+	if def == nil {
 		rp.fp.warnf(pos, ErrUnknownMatch, "unknown match module %q: kept as written; its outcome is taken as unknown (may match)", name)
 		m.Spec = &UnknownMatch{}
-		rp.unknown = rp.addMatch(m)
+		rp.unknown = rp.addMatch(m, nil)
 		return
 	} else if rp.loaded(lname) && lname != "comment" && lname != "set" && lname != "recent" && lname != "mark" && lname != "connmark" && lname != "conntrack" && lname != "u32" && lname != "string" {
 		// A module can be loaded twice; options then go to the latest.
 		rp.fp.warnf(pos, ErrBadOption, "match module %q loaded twice on one rule", name)
 	}
-	rp.addMatch(m)
+	rp.addMatch(m, def)
 }
 
 // addMatch appends a match to the rule. Its options go to a scratch slice
 // of the parser until finish copies them.
-func (rp *ruleParser) addMatch(m Match) *Match {
+func (rp *ruleParser) addMatch(m Match, def *moduleDef) *Match {
 	p := rp.fp
+	rp.defs = append(rp.defs, def)
 	k := len(rp.rule.Matches)
 	if k == len(p.optScratch) {
 		p.optScratch = append(p.optScratch, nil)
@@ -963,16 +989,32 @@ func validModuleName(name string) bool {
 // verdicts are the standard targets.
 var verdicts = map[string]bool{"ACCEPT": true, "DROP": true, "RETURN": true, "QUEUE": true}
 
+// isVerdict reports whether name is a standard target (verdicts).
+func isVerdict(name string) bool {
+	switch name {
+	case "ACCEPT", "DROP", "RETURN", "QUEUE":
+		return true
+	}
+	return false
+}
+
+// setTargetDef looks the extension target name up and reports whether it
+// is known.
+func (rp *ruleParser) setTargetDef(name string) bool {
+	rp.tdef = targetDefs[name]
+	return rp.tdef != nil
+}
+
 func (rp *ruleParser) setTarget(name string, isGoto bool, pos Pos) {
 	tg := rp.fp.a.targets.put(Target{Name: name, Goto: isGoto, Pos: pos, Options: rp.fp.targetScratch[:0]})
 	switch {
-	case verdicts[name]:
+	case isVerdict(name):
 		tg.Kind = TargetVerdict
 		if isGoto {
 			rp.errf(pos, ErrBadOption, "-g %s: goto needs a user chain (expected -j %s)", name, name)
 			tg.Goto = false
 		}
-	case targetDefs[name] != nil && !isGoto:
+	case !isGoto && rp.setTargetDef(name):
 		tg.Kind = TargetExtension
 	default:
 		// A user chain, or an extension dfw does not know: decided when the
@@ -1007,16 +1049,16 @@ func (rp *ruleParser) finish() {
 		p.targetScratch = tg.Options[:0]
 		tg.Options = p.a.options.clone(tg.Options)
 	}
-	for _, m := range r.Matches {
+	p.matchDefs = rp.defs[:0]
+	for k, m := range r.Matches {
 		if m.Spec != nil {
 			continue // unknown module
 		}
-		def := matchModules[m.Name]
-		m.Spec = def.build(b, m)
+		m.Spec = rp.defs[k].build(b, m)
 		rp.checkMatchProto(m)
 	}
 	if tg := r.Target; tg != nil && tg.Kind == TargetExtension {
-		tg.Spec = targetDefs[tg.Name].build(b, tg)
+		tg.Spec = rp.tdef.build(b, tg)
 	}
 }
 
@@ -1059,6 +1101,9 @@ func (rp *ruleParser) expand() []*Rule {
 		}
 		if len(dsts) == 1 {
 			r.Dst = dsts[0]
+		}
+		if rp.fp.stream != nil {
+			return append(rp.fp.ruleBuf[:0], r)
 		}
 		return append(rp.fp.a.rulePtrs.make(1), r)
 	}
