@@ -110,6 +110,30 @@ func (k wkey) invert() wkey {
 	return r
 }
 
+// canonize is k = k.canon(), in place: the replay computes a key for
+// every packet, and returning the 56-byte key by value copies it through
+// memory, where the copy's wide loads wait on the narrow stores just made.
+func (k *wkey) canonize() {
+	c := k.src.compare(k.dst)
+	switch {
+	case c > 0 || (c == 0 && k.sport > k.dport):
+		k.src, k.dst = k.dst, k.src
+		if sim.IsICMP(k.proto) {
+			t := uint8(k.dport >> 8)
+			if inv, ok := icmpInverse[t]; ok {
+				t = inv
+			}
+			k.dport = uint16(t) << 8
+		} else {
+			k.sport, k.dport = k.dport, k.sport
+		}
+	case c == 0 && k.sport == k.dport:
+		if i := k.invert(); i.dport < k.dport {
+			*k = i // same ends: an ICMP query and its answer
+		}
+	}
+}
+
 // canon orders the two ends, so that both directions share a key.
 func (k wkey) canon() wkey {
 	c := k.src.compare(k.dst)
@@ -149,13 +173,13 @@ func (ft *flowTable) slot(i uint32) *flow {
 	return &ft.slab[i/flowChunk][i%flowChunk]
 }
 
-// get returns the flow of k, or nil.
-func (ft *flowTable) get(k wkey) *flow {
+// get returns the flow of *k, or nil.
+func (ft *flowTable) get(k *wkey) *flow {
 	var i uint32
-	if k4, ok := fkeyOf(&k); ok {
+	if k4, ok := fkeyOf(k); ok {
 		i = ft.m4.Get(k4)
 	} else {
-		i = ft.m[k]
+		i = ft.m[*k]
 	}
 	if i == 0 {
 		return nil
@@ -163,8 +187,8 @@ func (ft *flowTable) get(k wkey) *flow {
 	return ft.slot(i)
 }
 
-// add stores a new flow under k and returns it (to be filled in).
-func (ft *flowTable) add(k wkey) *flow {
+// add stores a new flow under *k and returns it (to be filled in).
+func (ft *flowTable) add(k *wkey) *flow {
 	if ft.n%flowChunk == 0 {
 		ft.slab = append(ft.slab, make([]flow, flowChunk))
 	}
@@ -175,16 +199,16 @@ func (ft *flowTable) add(k wkey) *flow {
 	return f
 }
 
-// put files f (a flow of the table) under k too.
-func (ft *flowTable) put(k wkey, f *flow) {
-	if k4, ok := fkeyOf(&k); ok {
+// put files f (a flow of the table) under *k too.
+func (ft *flowTable) put(k *wkey, f *flow) {
+	if k4, ok := fkeyOf(k); ok {
 		ft.m4.Set(k4, f.slot)
 		return
 	}
 	if ft.m == nil {
 		ft.m = map[wkey]uint32{}
 	}
-	ft.m[k] = f.slot
+	ft.m[*k] = f.slot
 }
 
 var icmpInverse = map[uint8]uint8{
@@ -193,14 +217,23 @@ var icmpInverse = map[uint8]uint8{
 }
 
 func keyOf(p *sim.Packet) wkey {
-	k := wkey{proto: p.Proto, src: waddrOf(p.Src), dst: waddrOf(p.Dst)}
+	var k wkey
+	setKey(&k, p)
+	return k
+}
+
+// setKey sets *k to keyOf(p), in place (see canonize).
+func setKey(k *wkey, p *sim.Packet) {
+	k.proto = p.Proto
+	k.src, k.dst = waddrOf(p.Src), waddrOf(p.Dst)
 	switch {
 	case sim.HasPorts(p.Proto):
 		k.sport, k.dport = p.Sport, p.Dport
 	case sim.IsICMP(p.Proto) && !isICMPErr(p):
 		k.sport, k.dport = p.Sport, uint16(p.ICMPType)<<8
+	default:
+		k.sport, k.dport = 0, 0
 	}
-	return k
 }
 
 func isICMPErr(p *sim.Packet) bool {
@@ -381,7 +414,9 @@ type replayer struct {
 	family   parser.Family
 	otherFam uint64
 	res      sim.Result
+	pkt      sim.Packet // the packet being replayed
 	inner    sim.Packet
+	k, ck    wkey // its wire tuple, and its flow's
 	// names holds the interned strings of the flows (intern); why, the
 	// reason routing dropped a flow, by flow slot.
 	names   []string
@@ -538,13 +573,15 @@ func (rp *replayer) ifaceOf(cp *capture.Packet) string {
 	return name
 }
 
-func toSim(cp *capture.Packet, in string) sim.Packet {
-	p := sim.Packet{Proto: cp.Proto, Src: cp.Src, Dst: cp.Dst, Sport: cp.Sport, Dport: cp.Dport, Flags: cp.TCPFlags,
-		ICMPType: cp.ICMPType, ICMPCode: cp.ICMPCode, TTL: cp.TTL, TOS: cp.TOS, Len: cp.Len, In: in}
+// toSim sets *p to the simulator's packet of cp, arriving on in. Field
+// by field, every field (see canonize).
+func toSim(p *sim.Packet, cp *capture.Packet, in string) {
+	p.Proto, p.Src, p.Dst, p.Sport, p.Dport, p.Flags = cp.Proto, cp.Src, cp.Dst, cp.Sport, cp.Dport, cp.TCPFlags
+	p.ICMPType, p.ICMPCode, p.TTL, p.TOS, p.Len, p.Mark = cp.ICMPType, cp.ICMPCode, cp.TTL, cp.TOS, cp.Len, 0
+	p.In, p.Local, p.Out, p.PhysIn, p.SrcMAC, p.Inner, p.State = in, false, "", "", nil, nil, ""
 	if sim.IsICMP(cp.Proto) {
 		p.Sport = cp.ICMPID
 	}
-	return p
 }
 
 func innerOf(h *capture.Header) sim.Packet {
@@ -599,20 +636,24 @@ func (rp *replayer) packet(cp *capture.Packet) {
 		}
 	}
 	in := rp.ifaceOf(cp)
-	p := toSim(cp, in)
+	p := &rp.pkt
+	toSim(p, cp, in)
 	if cp.Inner != nil {
 		rp.inner = innerOf(cp.Inner)
 		p.Inner = &rp.inner
 	}
-	k := keyOf(&p)
-	ck := k
+	// The keys are built in place, in the replayer (see canonize).
+	k, ck := &rp.k, &rp.ck
+	setKey(k, p)
 	if p.Inner != nil {
-		ck = keyOf(p.Inner) // an ICMP error belongs to the flow it is about
+		setKey(ck, p.Inner) // an ICMP error belongs to the flow it is about
+	} else {
+		*ck = *k
 	}
-	ck = ck.canon()
+	ck.canonize()
 	f := rp.flows.get(ck)
 	if cp.Outbound {
-		kind := rp.outbound(f, k, in, &p)
+		kind := rp.outbound(f, *k, in, p)
 		rp.outs[kind]++
 		if kind == outLeaving || kind == outDropped {
 			return
@@ -621,10 +662,10 @@ func (rp *replayer) packet(cp *capture.Packet) {
 	if f == nil {
 		rp.nflows++
 		f = rp.flows.add(ck)
-		f.first, f.origWire, f.local = cp.Num, k, p.Local
-		packPkt(&f.pkt, &p)
+		f.first, f.origWire, f.local = cp.Num, *k, p.Local
+		packPkt(&f.pkt, p)
 	}
-	rp.s.RunInto(&p, &rp.res)
+	rp.s.RunInto(p, &rp.res)
 	res := &rp.res
 	vi := verdictIndex(res.Verdict)
 	rp.packets[vi]++
@@ -636,7 +677,7 @@ func (rp *replayer) packet(cp *capture.Packet) {
 		f.dropped = true
 		rp.dropped(f, res)
 	}
-	if k == f.origWire || (p.Inner == nil && !cp.Outbound && !f.last.valid) {
+	if *k == f.origWire || (p.Inner == nil && !cp.Outbound && !f.last.valid) {
 		packPkt(&f.last.final, &res.Final)
 		f.last.pktLocal, f.last.valid, f.last.isNew = res.Packet.Local, true, false
 		nm := &f.nm
@@ -647,10 +688,11 @@ func (rp *replayer) packet(cp *capture.Packet) {
 		rp.reintern(&nm.pktPhysIn, res.Packet.PhysIn)
 	}
 	if !cp.Outbound && (res.Disposition == sim.Forwarded || res.Disposition == sim.Sent) {
-		fk := keyOf(&res.Final)
-		f.lastLeft = fk
+		setKey(&f.lastLeft, &res.Final)
 		rp.reintern(&f.nm.leftOut, res.Out)
-		if fc := fk.canon(); fc != ck {
+		fc := &rp.k // k is not used further
+		*fc = f.lastLeft
+		if fc.canonize(); *fc != *ck {
 			if rp.flows.get(fc) == nil {
 				rp.flows.put(fc, f) // the connection after NAT
 			}

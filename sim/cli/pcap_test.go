@@ -3,8 +3,11 @@ package cli
 import (
 	"bytes"
 	"io"
+	"math/rand/v2"
+	"net/netip"
 	"testing"
 
+	"github.com/dfw-project/dfw/sim"
 	"github.com/dfw-project/dfw/sim/capture"
 )
 
@@ -29,7 +32,8 @@ func TestPrefetchKeys(t *testing.T) {
 			t.Fatal(err)
 		}
 		ct, flow, ok := prefetchKeys(&cp)
-		p := toSim(&cp, "ens33")
+		var p sim.Packet
+		toSim(&p, &cp, "ens33")
 		k := keyOf(&p)
 		if !ok {
 			continue
@@ -39,11 +43,36 @@ func TestPrefetchKeys(t *testing.T) {
 			t.Fatalf("packet %d: conntrack key %+v, want %+v", cp.Num, ct, want)
 		}
 		ck := k.canon()
+		c := k
+		if c.canonize(); c != ck {
+			t.Fatalf("packet %d: canonize %+v, canon %+v", cp.Num, c, ck)
+		}
 		if want, _ := fkeyOf(&ck); flow != want {
 			t.Fatalf("packet %d: flow key %+v, want %+v", cp.Num, flow, want)
 		}
 	}
 	if n < 10000 {
 		t.Fatalf("only %d packets prefetched", n)
+	}
+}
+
+// TestCanonize checks canonize, in place, against canon on random tuples:
+// addresses of both families, often equal, ICMP queries and answers.
+func TestCanonize(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	addrs := []waddr{waddrOf(netip.MustParseAddr("192.0.2.1")), waddrOf(netip.MustParseAddr("192.0.2.2")),
+		waddrOf(netip.MustParseAddr("2001:db8::1")), waddrOf(netip.MustParseAddr("::ffff:192.0.2.1"))}
+	protos := []uint8{sim.ProtoTCP, sim.ProtoUDP, sim.ProtoICMP, sim.ProtoICMPv6, 47}
+	for range 100000 {
+		k := wkey{src: addrs[r.IntN(len(addrs))], dst: addrs[r.IntN(len(addrs))], proto: protos[r.IntN(len(protos))],
+			sport: uint16(r.IntN(3)), dport: uint16(r.IntN(3))}
+		if sim.IsICMP(k.proto) {
+			k.dport = uint16([]uint8{0, 8, 13, 14, 128, 129, 3}[r.IntN(7)]) << 8
+		}
+		want := k.canon()
+		got := k
+		if got.canonize(); got != want {
+			t.Fatalf("%+v: canonize %+v, canon %+v", k, got, want)
+		}
 	}
 }
