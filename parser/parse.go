@@ -449,7 +449,8 @@ func (p *fileParser) chainLine(lineNo int, line string) {
 		p.errf(pos, ErrNoTable, "chain line outside a table (expected a \"*table\" line before it)")
 		return
 	}
-	toks, _ := tokenize(line[1:], nil)
+	p.toks, _ = tokenize(line[1:], p.toks)
+	toks := p.toks
 	if len(toks) == 0 || toks[0].col != 1 {
 		p.errf(p.pos(lineNo, 2), ErrSyntax, "missing chain name after ':' (expected :CHAIN POLICY [packets:bytes])")
 		return
