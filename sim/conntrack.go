@@ -173,6 +173,23 @@ func (ct *Conntrack) del(t *Tuple) {
 	delete(ct.m, *t)
 }
 
+// findKey is find(*t), given key4(t).
+func (ct *Conntrack) findKey(t *Tuple, k Key4, is4 bool) (*Conn, int) {
+	if ct == nil {
+		return nil, 0
+	}
+	var v uint32
+	if is4 {
+		v = ct.m4.Get(k)
+	} else {
+		v = ct.m[*t]
+	}
+	if v == 0 {
+		return nil, 0
+	}
+	return ct.at(v >> 1), int(v & 1)
+}
+
 func (ct *Conntrack) find(t Tuple) (*Conn, int) {
 	if ct == nil {
 		return nil, 0
@@ -387,7 +404,8 @@ func (ct *Conntrack) ctIn(p *Packet, nc *Conn) ctInfo {
 		return ctInfo{conn: c, dir: dir, state: parser.CTRelated}
 	}
 	t := tupleOf(p)
-	if c, dir := ct.find(t); c != nil {
+	k, is4 := key4(&t)
+	if c, dir := ct.findKey(&t, k, is4); c != nil {
 		info := ctInfo{conn: c, dir: dir, state: parser.CTEstablished}
 		if dir == 1 {
 			c.Status |= StatusSeenReply
@@ -420,7 +438,19 @@ func (ct *Conntrack) ctIn(p *Packet, nc *Conn) ctInfo {
 			return ctInfo{state: parser.CTInvalid}
 		}
 	}
-	*nc = Conn{Orig: t, Reply: t.invert()}
+	// Field by field (the entry is copied into the table when it is
+	// confirmed: a literal built and copied here too would be one more
+	// copy waiting on the stores just made).
+	nc.Orig, nc.Reply = t, t.invert()
+	nc.Status, nc.Mark, nc.tcpState, nc.slot = 0, 0, 0, 0
+	if is4 {
+		// confirm files the entry under its reply tuple too: a cell of the
+		// index that nothing has read yet. Ask for it now, while the
+		// tables run.
+		if rk, ok := key4(&nc.Reply); ok {
+			ct.m4.Prefetch(rk)
+		}
+	}
 	c := nc
 	if p.Proto == ProtoTCP {
 		if p.Flags&parser.FlagSYN != 0 {
