@@ -3,9 +3,12 @@
 #   ip netns exec NS iptables-legacy-restore --test FILE
 #   dfwlint parse FILE
 # on kube-proxy rulesets at about 8,000 and 80,000 rules (dfwgen kubeproxy
-# -n 1000 / -n 10000). Reports medians of wall time and of peak RSS, and the
-# ratios dfwlint/iptables (time, RSS) and, per tool, time-per-rule at 80k
-# divided by time-per-rule at 8k (1.0 = linear scaling).
+# -n 1000 / -n 10000). Reports medians of wall time, of CPU time (user + sys)
+# and of peak RSS, the ratios dfwlint/iptables (time, CPU time, RSS) and, per
+# tool, time-per-rule at 80k divided by time-per-rule at 8k (1.0 = linear
+# scaling). CPU time and RSS are measured round by round (each command once
+# per round, in turn), so that other work on a shared machine weighs on all
+# commands alike: on such a machine, compare the CPU-time ratios.
 #
 # usage: scripts/bench-parse.sh [-r REPS] [-k]      (run from anywhere in the repo; root)
 #   -r REPS  repetitions per measurement (default 5)
@@ -14,8 +17,9 @@
 # iptables-legacy-restore runs inside a throwaway network namespace created
 # here (ip netns add) and deleted on exit; nothing outside it is touched.
 # Wall time: hyperfine if installed (Debian package "hyperfine"), else a bash
-# loop (also with DFW_BENCH_NO_HYPERFINE=1). Peak RSS: GNU time (/usr/bin/time -v; Debian package "time",
-# installed here when missing). dfwlint is built from ./cmd/dfwlint with
+# loop (also with DFW_BENCH_NO_HYPERFINE=1). CPU time: the shell's children
+# times (bash's times builtin, from getrusage) around each run. Peak RSS: GNU
+# time (/usr/bin/time; Debian package "time", installed here when missing). dfwlint is built from ./cmd/dfwlint with
 # `go build -o` into the temporary directory; when it does not exist or does
 # not build yet, only iptables is measured and the script says so.
 set -euo pipefail
@@ -72,7 +76,7 @@ fi
 
 median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) {print "nan"; exit} if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 
-# measure NAME CMD...: sets T_<NAME> (median seconds) and M_<NAME> (median KiB)
+# measure NAME CMD...: sets T_<NAME> (median wall seconds)
 measure() {
 	local name=$1; shift
 	local t
@@ -90,21 +94,52 @@ measure() {
 		done
 		t=$(median <"$tmp/$name.times")
 	fi
-	: >"$tmp/$name.rss"
-	for ((i = 0; i < reps; i++)); do
-		/usr/bin/time -v "$@" 2>&1 >/dev/null | sed -n 's/.*Maximum resident set size (kbytes): //p' >>"$tmp/$name.rss"
-	done
 	printf -v "T_$name" '%s' "$t"
-	printf -v "M_$name" '%s' "$(median <"$tmp/$name.rss")"
 }
 
+# children_cpu FILE: the children's user + sys seconds in the output of times.
+children_cpu() { awk 'NR == 2 { split($1, u, /[ms]/); split($2, s, /[ms]/); printf "%.6f\n", u[1] * 60 + u[2] + s[1] * 60 + s[2] }' "$1"; }
+
+# rounds NAME...: REPS rounds, each running the command of every NAME (the
+# array CMD_<NAME>) once, in turn; sets C_<NAME> (median CPU seconds) and
+# M_<NAME> (median peak RSS, KiB).
+rounds() {
+	local r name a b
+	for ((r = 0; r < reps; r++)); do
+		for name in "$@"; do
+			local -n cmd="CMD_$name"
+			times >"$tmp/times0"
+			/usr/bin/time -f %M -o "$tmp/rss1" "${cmd[@]}" >/dev/null 2>&1
+			times >"$tmp/times1"
+			a=$(children_cpu "$tmp/times0") b=$(children_cpu "$tmp/times1")
+			awk -v a="$a" -v b="$b" 'BEGIN { printf "%.6f\n", b - a }' >>"$tmp/$name.cpu"
+			cat "$tmp/rss1" >>"$tmp/$name.rss"
+			unset -n cmd
+		done
+	done
+	for name in "$@"; do
+		printf -v "C_$name" '%s' "$(median <"$tmp/$name.cpu")"
+		printf -v "M_$name" '%s' "$(median <"$tmp/$name.rss")"
+	done
+}
+
+names=()
 for s in 8 80; do
 	measure "ipt$s" ip netns exec "$NS" iptables-legacy-restore --test "$tmp/k$s.save"
+	declare -a "CMD_ipt$s=(ip netns exec $NS iptables-legacy-restore --test $tmp/k$s.save)"
+	names+=("ipt$s")
 	if [ "$have_dfwlint" = 1 ]; then
-		measure "dfw$s" "$tmp/dfwlint" parse "$tmp/k$s.save" || have_dfwlint=0
+		if measure "dfw$s" "$tmp/dfwlint" parse "$tmp/k$s.save"; then
+			declare -a "CMD_dfw$s=($tmp/dfwlint parse $tmp/k$s.save)"
+			names+=("dfw$s")
+		else
+			have_dfwlint=0
+		fi
 	fi
 done
 measure base ip netns exec "$NS" true
+declare -a "CMD_base=(ip netns exec $NS true)"
+rounds "${names[@]}" base
 
 rules() { grep -c '^-A' "$1"; }
 r8=$(rules "$tmp/k8.save") r80=$(rules "$tmp/k80.save")
@@ -116,15 +151,18 @@ mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
 echo
 echo "bench-parse: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, $reps runs each, timer: $([ $have_hyperfine = 1 ] && echo hyperfine || echo 'bash loop'), $(iptables-legacy --version)"
 echo "files: 8k = $r8 rules, $b8 bytes; 80k = $r80 rules, $b80 bytes (dfwgen kubeproxy -n 1000 / -n 10000)"
-echo "baseline 'ip netns exec NS true': $(ms "$T_base"), $(mib "$M_base")"
-printf '\n%-44s %12s %12s %12s %12s\n' "command" "time 8k" "time 80k" "RSS 8k" "RSS 80k"
-printf '%-44s %12s %12s %12s %12s\n' "iptables-legacy-restore --test (in netns)" "$(ms "$T_ipt8")" "$(ms "$T_ipt80")" "$(mib "$M_ipt8")" "$(mib "$M_ipt80")"
+echo "baseline 'ip netns exec NS true': $(ms "$T_base") wall, $(ms "$C_base") CPU, $(mib "$M_base")"
+printf '\n%-44s %10s %10s %10s %10s %10s %10s\n' "command" "wall 8k" "wall 80k" "CPU 8k" "CPU 80k" "RSS 8k" "RSS 80k"
+row() { printf '%-44s %10s %10s %10s %10s %10s %10s\n' "$1" "$(ms "$2")" "$(ms "$3")" "$(ms "$4")" "$(ms "$5")" "$(mib "$6")" "$(mib "$7")"; }
+row "iptables-legacy-restore --test (in netns)" "$T_ipt8" "$T_ipt80" "$C_ipt8" "$C_ipt80" "$M_ipt8" "$M_ipt80"
 if [ "$have_dfwlint" = 1 ]; then
-	printf '%-44s %12s %12s %12s %12s\n' "dfwlint parse" "$(ms "$T_dfw8")" "$(ms "$T_dfw80")" "$(mib "$M_dfw8")" "$(mib "$M_dfw80")"
+	row "dfwlint parse" "$T_dfw8" "$T_dfw80" "$C_dfw8" "$C_dfw80" "$M_dfw8" "$M_dfw80"
 	echo
-	echo "ratio dfwlint/iptables, time:     8k $(ratio "$T_dfw8" "$T_ipt8")   80k $(ratio "$T_dfw80" "$T_ipt80")"
+	echo "ratio dfwlint/iptables, wall:     8k $(ratio "$T_dfw8" "$T_ipt8")   80k $(ratio "$T_dfw80" "$T_ipt80")"
+	echo "ratio dfwlint/iptables, CPU:      8k $(ratio "$C_dfw8" "$C_ipt8")   80k $(ratio "$C_dfw80" "$C_ipt80")"
 	echo "ratio dfwlint/iptables, peak RSS: 8k $(ratio "$M_dfw8" "$M_ipt8")   80k $(ratio "$M_dfw80" "$M_ipt80")"
 fi
 scale() { awk -v t8="$1" -v t80="$2" -v r8="$r8" -v r80="$r80" 'BEGIN { printf "%.2f", (t80 / r80) / (t8 / r8) }'; }
-echo "time-per-rule 80k / time-per-rule 8k (1.00 = linear): iptables $(scale "$T_ipt8" "$T_ipt80")$([ "$have_dfwlint" = 1 ] && echo ", dfwlint $(scale "$T_dfw8" "$T_dfw80")")"
+echo "time-per-rule 80k / time-per-rule 8k (1.00 = linear), wall: iptables $(scale "$T_ipt8" "$T_ipt80")$([ "$have_dfwlint" = 1 ] && echo ", dfwlint $(scale "$T_dfw8" "$T_dfw80")")"
+echo "                                                   CPU:  iptables $(scale "$C_ipt8" "$C_ipt80")$([ "$have_dfwlint" = 1 ] && echo ", dfwlint $(scale "$C_dfw8" "$C_dfw80")")"
 [ "$have_dfwlint" = 1 ] || echo "dfwlint: not measured (see NOTE above)"
