@@ -20,12 +20,6 @@ type Index4 struct {
 	cells []cell4 // len a power of two, or 0
 	n     int
 	seed  uint64
-	// hintK's hash is hintH, when hint is set: the key Prefetch was last
-	// asked for, whose lookup usually follows (the hash depends only on
-	// the key and the seed, which never changes once set).
-	hintK Key4
-	hintH uint64
-	hint  bool
 }
 
 type cell4 struct {
@@ -51,10 +45,7 @@ func (x *Index4) Get(k Key4) uint32 {
 	if len(x.cells) == 0 {
 		return 0
 	}
-	h := x.hintH
-	if !x.hint || k != x.hintK {
-		h = x.hash(&k)
-	}
+	h := x.hash(&k)
 	m := uint64(len(x.cells) - 1)
 	for i := h & m; ; i = (i + 1) & m {
 		c := &x.cells[i]
@@ -71,10 +62,7 @@ func (x *Index4) Set(k Key4, v uint32) {
 	if 4*(x.n+1) > 3*len(x.cells) {
 		x.grow()
 	}
-	h := x.hintH
-	if !x.hint || k != x.hintK {
-		h = x.hash(&k)
-	}
+	h := x.hash(&k)
 	m := uint64(len(x.cells) - 1)
 	for i := h & m; ; i = (i + 1) & m {
 		c := &x.cells[i]
@@ -168,6 +156,5 @@ func (x *Index4) Prefetch(k Key4) {
 		return
 	}
 	h := x.hash(&k)
-	x.hintK, x.hintH, x.hint = k, h, true
 	prefetch.Line(unsafe.Pointer(&x.cells[h&uint64(len(x.cells)-1)]))
 }
