@@ -35,6 +35,9 @@ type applier struct {
 	// a dump come chain by chain, and many jump to the same few chains.
 	recent [4]*Chain
 	next   int
+	// chainHint is how many chains the next table created will hold, when
+	// known.
+	chainHint int
 }
 
 // chain returns the named chain of the current table, or nil.
@@ -57,10 +60,11 @@ func (a *applier) errf(pos Pos, sentinel error, format string, args ...any) {
 }
 
 // ensureTable returns the table, creating it with its built-in chains.
-func (rs *Ruleset) ensureTable(name string, pos Pos) *Table {
+func (rs *Ruleset) ensureTable(name string, pos Pos, hint int) *Table {
 	t := rs.Tables[name]
 	if t == nil {
-		t = &Table{Name: name, Chains: map[string]*Chain{}, Pos: pos}
+		n := len(BuiltinChains[name]) + hint
+		t = &Table{Name: name, Chains: make(map[string]*Chain, n), Order: make([]*Chain, 0, n), Pos: pos}
 		for _, c := range BuiltinChains[name] {
 			ch := &Chain{Table: name, Name: c, Builtin: true, Policy: "ACCEPT", Pos: pos}
 			t.Chains[c] = ch
@@ -125,7 +129,8 @@ func (a *applier) apply(c *Command) {
 			a.table = nil
 			return
 		}
-		a.table = a.rs.ensureTable(c.Table, c.Pos)
+		a.table = a.rs.ensureTable(c.Table, c.Pos, a.chainHint)
+		a.chainHint = 0
 		a.table.Pos = c.Pos
 		if !a.noflush {
 			a.table.flushAll()

@@ -61,15 +61,52 @@ func (t *Table) index() {
 	}
 }
 
-// hookList returns the hooks of each chain, by index in Table.Order: the
-// union of the hooks of the built-in chains that reach it. A chain is
-// walked again only when it gains a hook while not waiting to be walked, so
-// that a chain reached from several hooks is usually walked once for all.
-func (t *Table) hookList() []Hook {
+// jumps is a table's jumps and gotos to user chains, by index in
+// Table.Order: the jumps of chain i are to[start[i]:start[i+1]], in rule
+// order. Reading the rules once into arrays spares the walks over the
+// graph a pointer chase per rule.
+type jumps struct {
+	start, to []int32
+}
+
+func (t *Table) jumps() *jumps {
 	t.index()
+	j := &jumps{start: make([]int32, len(t.Order)+1), to: make([]int32, 0, t.NumRules())}
+	for i, c := range t.Order {
+		j.start[i] = int32(len(j.to))
+		for _, r := range c.Rules {
+			if tg := r.Target; tg != nil && tg.Ref != nil {
+				j.to = append(j.to, int32(tg.Ref.idx))
+			}
+		}
+	}
+	j.start[len(t.Order)] = int32(len(j.to))
+	return j
+}
+
+// via returns the target of the rule of chain c that makes its n-th jump.
+func (c *Chain) via(n int) *Target {
+	for _, r := range c.Rules {
+		if tg := r.Target; tg != nil && tg.Ref != nil {
+			if n == 0 {
+				return tg
+			}
+			n--
+		}
+	}
+	return nil
+}
+
+// hookList returns the hooks of each chain, by index in Table.Order.
+func (t *Table) hookList() []Hook { return t.hookListOf(t.jumps()) }
+
+// hookListOf returns the hooks of each chain: the union of the hooks of
+// the built-in chains that reach it. A chain is walked again only when it
+// gains a hook while not waiting to be walked.
+func (t *Table) hookListOf(j *jumps) []Hook {
 	hooks := make([]Hook, len(t.Order))
 	queued := make([]bool, len(t.Order))
-	var stack []*Chain
+	var stack []int32
 	for _, n := range BuiltinChains[t.Name] {
 		c := t.Chains[n]
 		if c == nil {
@@ -78,20 +115,20 @@ func (t *Table) hookList() []Hook {
 		hooks[c.idx] |= hookByChain[n]
 		if !queued[c.idx] {
 			queued[c.idx] = true
-			stack = append(stack, c)
+			stack = append(stack, int32(c.idx))
 		}
 	}
 	for len(stack) > 0 {
 		cur := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		queued[cur.idx] = false
-		h := hooks[cur.idx]
-		for _, r := range cur.Rules {
-			if tg := r.Target; tg != nil && tg.Ref != nil && hooks[tg.Ref.idx]&h != h {
-				hooks[tg.Ref.idx] |= h
-				if !queued[tg.Ref.idx] {
-					queued[tg.Ref.idx] = true
-					stack = append(stack, tg.Ref)
+		queued[cur] = false
+		h := hooks[cur]
+		for _, next := range j.to[j.start[cur]:j.start[cur+1]] {
+			if hooks[next]&h != h {
+				hooks[next] |= h
+				if !queued[next] {
+					queued[next] = true
+					stack = append(stack, next)
 				}
 			}
 		}
@@ -105,8 +142,9 @@ func (t *Table) hookList() []Hook {
 func (rs *Ruleset) Check() ErrorList {
 	var errs ErrorList
 	for _, t := range rs.SortedTables() {
-		hooks := t.hookList()
-		checkLoops(t, &errs)
+		j := t.jumps()
+		hooks := t.hookListOf(j)
+		checkLoops(t, j, &errs)
 		for i, c := range t.Order {
 			h := hooks[i]
 			for _, r := range c.Rules {
@@ -118,33 +156,29 @@ func (rs *Ruleset) Check() ErrorList {
 	return errs
 }
 
-func checkLoops(t *Table, errs *ErrorList) {
+func checkLoops(t *Table, j *jumps, errs *ErrorList) {
 	const (
 		white = iota
 		grey
 		black
 	)
-	t.index()
 	color := make([]uint8, len(t.Order))
 	var stack []string
 	reported := map[string]bool{}
-	var visit func(c *Chain)
-	visit = func(c *Chain) {
-		color[c.idx] = grey
-		stack = append(stack, c.Name)
-		for _, r := range c.Rules {
-			tg := r.Target
-			if tg == nil || tg.Ref == nil {
-				continue
-			}
-			next := tg.Ref
-			switch color[next.idx] {
+	var visit func(ci int32)
+	visit = func(ci int32) {
+		color[ci] = grey
+		stack = append(stack, t.Order[ci].Name)
+		for k := j.start[ci]; k < j.start[ci+1]; k++ {
+			switch next := j.to[k]; color[next] {
 			case grey:
+				tg := t.Order[ci].via(int(k - j.start[ci]))
+				name := tg.Ref.Name
 				i := len(stack) - 1
-				for i > 0 && stack[i] != next.Name {
+				for i > 0 && stack[i] != name {
 					i--
 				}
-				cycle := append(append([]string{}, stack[i:]...), next.Name)
+				cycle := append(append([]string{}, stack[i:]...), name)
 				key := canonicalCycle(cycle)
 				if !reported[key] {
 					reported[key] = true
@@ -156,12 +190,26 @@ func checkLoops(t *Table, errs *ErrorList) {
 			}
 		}
 		stack = stack[:len(stack)-1]
-		color[c.idx] = black
+		color[ci] = black
 	}
-	// Visit in a stable order: built-ins first, then user chains by name.
-	for _, c := range t.SortedChains() {
+	// Visit in a stable order: built-ins first, then user chains by name
+	// (the user chains that no built-in chain reaches, in practice few,
+	// are sorted once the built-in chains have been walked).
+	for _, n := range BuiltinChains[t.Name] {
+		if c := t.Chains[n]; c != nil && color[c.idx] == white {
+			visit(int32(c.idx))
+		}
+	}
+	var rest []*Chain
+	for i, c := range t.Order {
+		if color[i] == white && !c.Builtin {
+			rest = append(rest, c)
+		}
+	}
+	sort.Slice(rest, func(i, j int) bool { return rest[i].Name < rest[j].Name })
+	for _, c := range rest {
 		if color[c.idx] == white {
-			visit(c)
+			visit(int32(c.idx))
 		}
 	}
 }

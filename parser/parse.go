@@ -132,6 +132,8 @@ type fileParser struct {
 	// streamed.
 	ruleCmd Command
 	ruleBuf [1]*Rule
+	// rest is the text after the current line.
+	rest string
 	// sequential turns parallel parsing off; redo is set when a parallel
 	// parse found too many errors and the file must be read sequentially.
 	sequential, redo bool
@@ -333,6 +335,7 @@ func (p *fileParser) run(src []byte) {
 		if p.stopped || p.tooMany(lineNo) {
 			return
 		}
+		p.rest = text
 		p.line(lineNo, line)
 	}
 	if f.ListRules {
@@ -440,6 +443,19 @@ func (p *fileParser) tableLine(lineNo int, line string) {
 		p.errf(p.pos(lineNo, 2), ErrUnknownTable, "unknown table %q (expected filter, nat, mangle, raw or security)", name)
 	}
 	p.table, p.tabPos, p.inTable = name, pos, true
+	if p.stream != nil {
+		// Size the table for its chain lines (a table of a kube-proxy
+		// dump has tens of thousands): counting them is cheaper than
+		// growing the table's map step by step.
+		region := p.rest
+		if i := strings.Index(region, "\nCOMMIT"); i >= 0 {
+			region = region[:i]
+		}
+		p.stream.a.chainHint = strings.Count(region, "\n:")
+		if strings.HasPrefix(region, ":") {
+			p.stream.a.chainHint++
+		}
+	}
 	p.emit(&Command{Op: OpTable, Pos: pos, Line: line, Table: name, Comment: p.comment})
 }
 
