@@ -111,7 +111,8 @@ func slowWord(line string, i int, info *lineInfo) (token, int) {
 
 // needsQuote reports whether s must be quoted to survive tokenize.
 func needsQuote(s string) bool {
-	if s == "" {
+	if s == "" || s == "!" || s[0] == '-' {
+		// Read back unquoted, these would be a negation or an option.
 		return true
 	}
 	return strings.ContainsAny(s, " \t\"\\'")

@@ -50,9 +50,9 @@ func (r *Rule) Spec() string {
 	}
 	if t := r.Target; t != nil {
 		if t.Goto {
-			w(false, "-g", t.Name)
+			w(false, "-g", quote(t.Name))
 		} else {
-			w(false, "-j", t.Name)
+			w(false, "-j", quote(t.Name))
 		}
 		for _, o := range t.Options {
 			w(o.Neg, o.String())

@@ -1006,6 +1006,11 @@ func (rp *ruleParser) setTargetDef(name string) bool {
 }
 
 func (rp *ruleParser) setTarget(name string, isGoto bool, pos Pos) {
+	if name == "" {
+		rp.errf(pos, ErrSyntax, "-%c \"\": invalid target name (too short): iptables refuses the rule (expected a target such as ACCEPT or a chain name)",
+			map[bool]byte{true: 'g', false: 'j'}[isGoto])
+		return
+	}
 	tg := rp.fp.a.targets.put(Target{Name: name, Goto: isGoto, Pos: pos, Options: rp.fp.targetScratch[:0]})
 	switch {
 	case isVerdict(name):
