@@ -38,6 +38,9 @@ type applier struct {
 	// chainHint is how many chains the next table created will hold, when
 	// known.
 	chainHint int
+	// rulesAhead, when set, tells how many of the lines that follow the
+	// current one append to the named chain too (see fileParser.rulesAhead).
+	rulesAhead func(chain string) int
 }
 
 // chain returns the named chain of the current table, or nil.
@@ -246,6 +249,11 @@ func (a *applier) apply(c *Command) {
 		}
 		switch c.Op {
 		case OpAppend:
+			if cap(ch.Rules) == 0 && a.rulesAhead != nil {
+				// A dump lists a chain's rules together: the chain gets
+				// an array of the right size at once.
+				ch.Rules = make([]*Rule, 0, len(rules)+a.rulesAhead(ch.Name))
+			}
 			ch.Rules = append(ch.Rules, rules...)
 		case OpInsert:
 			at := c.Num

@@ -1,5 +1,7 @@
 package parser
 
+import "strings"
+
 // Source is one input file.
 type Source struct {
 	Name string
@@ -94,6 +96,20 @@ func (st *streamApply) start(f *File) {
 		st.rs = NewRuleset(f.Family)
 	}
 	st.a = &applier{rs: st.rs, file: f, noflush: st.noflush}
+}
+
+// rulesAhead counts the lines right after the current one that append a
+// rule to chain ("-A CHAIN ..."), to size the chain's array of rules.
+func (p *fileParser) rulesAhead(chain string) int {
+	n := 0
+	for rest := p.rest; len(rest) > 4+len(chain) && rest[:3] == "-A " && rest[3:3+len(chain)] == chain && rest[3+len(chain)] == ' '; n++ {
+		i := strings.IndexByte(rest, '\n')
+		if i < 0 {
+			return n + 1
+		}
+		rest = rest[i+1:]
+	}
+	return n
 }
 
 // emit adds a command to the file, or applies it when streaming.

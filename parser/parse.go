@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -298,6 +299,7 @@ func (p *fileParser) run(src []byte) {
 	}
 	if p.stream != nil {
 		p.stream.start(f)
+		p.stream.a.rulesAhead = p.rulesAhead
 	}
 	if bytes.HasPrefix(src, []byte("\xef\xbb\xbf")) {
 		p.errf(p.pos(1, 1), ErrSyntax, "file starts with a UTF-8 byte order mark: iptables-restore refuses it (expected plain text; remove the BOM)")
@@ -451,10 +453,13 @@ func (p *fileParser) tableLine(lineNo int, line string) {
 		if i := strings.Index(region, "\nCOMMIT"); i >= 0 {
 			region = region[:i]
 		}
-		p.stream.a.chainHint = strings.Count(region, "\n:")
+		n := strings.Count(region, "\n:")
 		if strings.HasPrefix(region, ":") {
-			p.stream.a.chainHint++
+			n++
 		}
+		p.stream.a.chainHint = n
+		// File.Commands keeps the chain lines (and COMMIT).
+		p.f.Commands = slices.Grow(p.f.Commands, n+2)
 	}
 	p.emit(&Command{Op: OpTable, Pos: pos, Line: line, Table: name, Comment: p.comment})
 }
