@@ -17,8 +17,10 @@ import (
 // it gives: the same diagnostics, the same ruleset (chains, positions,
 // rules with their positions, lines and resolved jumps) and the same kept
 // commands. Inputs: the corpus, the repository's rulesets, the fuzz seeds
-// and crashers, each alone and on top of a Docker ruleset, and cases that
-// make the streaming path give up (a listing, too many errors).
+// and crashers, generated kube-proxy rulesets (one large enough to be parsed
+// in parallel when not streamed), each alone and on top of a Docker
+// ruleset, and cases that make the streaming path give up (a listing) or
+// stop reading (too many errors).
 func TestLoadStreamingSame(t *testing.T) {
 	inputs := map[string][]byte{}
 	for _, pat := range []string{"../testdata/*/*", "testdata/fuzz/*/*"} {
@@ -45,11 +47,26 @@ func TestLoadStreamingSame(t *testing.T) {
 			}
 		}
 	}
-	var kube bytes.Buffer
-	if err := gen.KubeProxy(&kube, 300); err != nil {
-		t.Fatal(err)
+	for _, n := range []int{30, 1000} { // 1,000 services: parsed in parallel when not streamed
+		var kube bytes.Buffer
+		if err := gen.KubeProxy(&kube, n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 1000 && kube.Len() < parallelMin {
+			t.Fatalf("kube-%d is %d bytes: not enough to be parsed in parallel", n, kube.Len())
+		}
+		inputs[fmt.Sprintf("kube-%d", n)] = kube.Bytes()
 	}
-	inputs["kube-300"] = kube.Bytes()
+	// The fuzz targets' own seeds.
+	for i, seed := range []string{
+		"*filter\n-A INPUT -p tcp -m multiport --dport 22 -j ACCEPT\nCOMMIT\n",
+		"*filter\n:DOCKER-USER - [0:0]\n:FILTERS - [0:0]\n-F DOCKER-USER\n-A DOCKER-USER -i ens33 -j FILTERS\n-A FILTERS -p tcp -m conntrack --ctorigdstport 80 -j ACCEPT\n-A FILTERS -j RETURN\nCOMMIT\n",
+		"*filter\n-N X\n-A X -j ACCEPT\n-E X Y\n-I INPUT 1 -j Y\n-D INPUT 1\n-X Y\n-P FORWARD ACCEPT\n-Z\nCOMMIT\n",
+		"*nat\n:DOCKER - [0:0]\n-A DOCKER -p tcp --dport 81 -j DNAT --to 172.17.0.2:80\n-R DOCKER 1 -j RETURN\nCOMMIT\n",
+		"*filter\n-A INPUT -j NOPE\n-D INPUT -j ACCEPT\n-X DOCKER\n:INPUT BAD\nCOMMIT\n",
+	} {
+		inputs[fmt.Sprintf("seed-%d", i)] = []byte(seed)
+	}
 	inputs["listing"] = []byte("*filter\n:X - [0:0]\n-A INPUT -j X\nChain INPUT (policy ACCEPT)\ntarget prot opt source destination\n")
 	var many strings.Builder
 	many.WriteString("*filter\n")
