@@ -100,7 +100,7 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "dfwlint check: -j %d: expected at least 1\n", *jobs)
 		return ExitError
 	}
-	limitMemory(*jobs)
+	mem := newMemoryGovernor(*jobs)
 	opts, err := c.options()
 	if err != nil {
 		fmt.Fprintf(stderr, "dfwlint check: %v\n", err)
@@ -138,7 +138,7 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	// name each, text only) come after the summary.
 	st := lint.NewStream(stdout, *format, lint.TextOptions{Colour: termstyle.Enabled(stdout), Quiet: quiet})
 	layouts := map[int]string{}
-	err = checkFiles(files, pl, &c, opts, stdin, linter, *jobs, *budget, func(i int, rep *lint.Report, layout string) error {
+	err = checkFiles(files, pl, &c, opts, stdin, linter, *jobs, mem, *budget, func(i int, rep *lint.Report, layout string) error {
 		if layout != "" && *format == "text" {
 			layouts[i] = layout
 		}
@@ -167,15 +167,61 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // twice what is live before a collection, so a run's peak followed the
 // unluckiest moment rather than the files in flight. Under the limit the
 // collector runs earlier instead, and the peak follows what the files in
-// flight hold; a file that holds more simply goes over (it is a soft
-// limit). GOMEMLIMIT, when set, is kept.
-const memoryPerJob = 256 << 20
+// flight hold. A large file holds more than that: its share of the limit
+// grows with its size (memoryPerByte), since a live heap over the limit
+// makes the collector run without pause (half the CPU, for nothing).
+// GOMEMLIMIT, when set, is kept.
+const (
+	memoryPerJob  = 256 << 20
+	memoryPerByte = 160
+)
 
-func limitMemory(jobs int) {
-	if os.Getenv("GOMEMLIMIT") != "" {
+// memoryGovernor sets the soft memory limit to the sum of the shares of
+// the files in flight, a worker between files counting memoryPerJob.
+type memoryGovernor struct {
+	mu     sync.Mutex
+	off    bool
+	jobs   int
+	shares map[int]int64 // file index → its share
+}
+
+func newMemoryGovernor(jobs int) *memoryGovernor {
+	g := &memoryGovernor{jobs: jobs, shares: map[int]int64{}, off: os.Getenv("GOMEMLIMIT") != ""}
+	g.set()
+	return g
+}
+
+// start gives file i, of size bytes (with its bases and peer), its share.
+func (g *memoryGovernor) start(i int, size int) {
+	if g == nil {
 		return
 	}
-	debug.SetMemoryLimit(int64(jobs) * memoryPerJob)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.shares[i] = max(memoryPerJob, memoryPerByte*int64(size))
+	g.set()
+}
+
+// done takes file i's share back.
+func (g *memoryGovernor) done(i int) {
+	if g == nil {
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	delete(g.shares, i)
+	g.set()
+}
+
+func (g *memoryGovernor) set() {
+	if g.off {
+		return
+	}
+	limit := int64(max(g.jobs-len(g.shares), 0)) * memoryPerJob
+	for _, s := range g.shares {
+		limit += s
+	}
+	debug.SetMemoryLimit(limit)
 }
 
 // loadConfig reads the --config file, or .dfwlint.yaml when it exists.
@@ -200,7 +246,7 @@ func loadConfig(path string) (*lint.Config, error) {
 // are checked or wait for an earlier one (a slow file makes the workers
 // wait, not the finished reports pile up). The first error of a check
 // (an analysis that failed) or of emit stops the run.
-func checkFiles(files []string, pl *plan, c *common, opts parser.Options, stdin io.Reader, linter *lint.Linter, jobs int, budget time.Duration, emit func(i int, rep *lint.Report, layout string) error) error {
+func checkFiles(files []string, pl *plan, c *common, opts parser.Options, stdin io.Reader, linter *lint.Linter, jobs int, mem *memoryGovernor, budget time.Duration, emit func(i int, rep *lint.Report, layout string) error) error {
 	rd := &reader{stdin: stdin}
 	var bases []parser.Source
 	for _, b := range c.bases {
@@ -257,7 +303,7 @@ func checkFiles(files []string, pl *plan, c *common, opts parser.Options, stdin 
 	for w := 0; w < min(jobs, len(files)); w++ {
 		wg.Go(func() {
 			for k := range next {
-				rep, layout, err := checkOne(files, pl, order[k], bases, rd, opts, linter, budget)
+				rep, layout, err := checkOne(files, pl, order[k], bases, rd, opts, linter, mem, budget)
 				results <- checked{k, rep, layout, err}
 			}
 		})
@@ -300,7 +346,7 @@ func checkFiles(files []string, pl *plan, c *common, opts parser.Options, stdin 
 // file is parsed anew: a parsed file belongs to one ruleset) and checks
 // it, with the other family's ruleset of the same host when the plan
 // names one.
-func checkOne(files []string, pl *plan, i int, bases []parser.Source, rd *reader, opts parser.Options, linter *lint.Linter, budget time.Duration) (_ *lint.Report, layout string, _ error) {
+func checkOne(files []string, pl *plan, i int, bases []parser.Source, rd *reader, opts parser.Options, linter *lint.Linter, mem *memoryGovernor, budget time.Duration) (_ *lint.Report, layout string, _ error) {
 	name := files[i]
 	s, err := rd.read(name)
 	if err != nil {
@@ -317,10 +363,17 @@ func checkOne(files []string, pl *plan, i int, bases []parser.Source, rd *reader
 		bases = basesFor(bases, fam)
 	}
 	srcs := make([]parser.Source, 0, len(bases)+1)
+	size := len(s.Data)
 	for _, b := range bases {
 		srcs = append(srcs, parser.Source{Name: b.Name, Data: b.Data})
+		size += len(b.Data)
 	}
 	srcs = append(srcs, s)
+	if pl.peer[i] >= 0 {
+		size *= 2 // the other family's ruleset is loaded and analysed too
+	}
+	mem.start(i, size)
+	defer mem.done(i)
 	loaded := parser.Load(srcs, opts)
 	if len(bases) == 0 {
 		layout = dockerLayout(loaded.Ruleset)

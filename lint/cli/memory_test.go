@@ -1,0 +1,43 @@
+package cli
+
+import (
+	"math"
+	"runtime/debug"
+	"testing"
+)
+
+// The soft memory limit is the sum of the shares of the files in flight:
+// memoryPerJob for a small file or an idle worker, memoryPerByte per input
+// byte for a large one; GOMEMLIMIT, when set, is left alone.
+func TestMemoryGovernor(t *testing.T) {
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+	t.Setenv("GOMEMLIMIT", "")
+	g := newMemoryGovernor(2)
+	limit := func() int64 { return debug.SetMemoryLimit(-1) }
+	if got := limit(); got != 2*memoryPerJob {
+		t.Fatalf("idle: limit %d, want %d", got, 2*memoryPerJob)
+	}
+	g.start(0, 1000) // small: the job's share
+	if got := limit(); got != 2*memoryPerJob {
+		t.Errorf("small file: limit %d, want %d", got, 2*memoryPerJob)
+	}
+	big := 12 << 20
+	g.start(1, big)
+	if got, want := limit(), int64(memoryPerJob+memoryPerByte*big); got != want {
+		t.Errorf("large file: limit %d, want %d", got, want)
+	}
+	g.done(1)
+	g.done(0)
+	if got := limit(); got != 2*memoryPerJob {
+		t.Errorf("after: limit %d, want %d", got, 2*memoryPerJob)
+	}
+
+	debug.SetMemoryLimit(math.MaxInt64)
+	t.Setenv("GOMEMLIMIT", "1GiB")
+	g = newMemoryGovernor(2)
+	g.start(0, big)
+	if got := limit(); got != math.MaxInt64 {
+		t.Errorf("GOMEMLIMIT set: limit changed to %d", got)
+	}
+	g.done(0)
+}
