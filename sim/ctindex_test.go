@@ -16,8 +16,8 @@ func TestIndex4(t *testing.T) {
 		keys := 50 + r.IntN(400)
 		for op := 0; op < 20000; op++ {
 			k := Key4{Src: uint32(r.IntN(keys)), Dst: 7, Ports: uint32(r.IntN(3)), Proto: 6}
-			// A prefetch changes no
-			// answer, for that key or another, before or across a grow.
+			// A prefetch changes no answer, for that key or another,
+			// before or across a grow.
 			switch r.IntN(3) {
 			case 0:
 				x.Prefetch(k)

@@ -236,14 +236,18 @@ func setKey(k *wkey, p *sim.Packet) {
 	}
 }
 
-func isICMPErr(p *sim.Packet) bool {
-	if !sim.IsICMP(p.Proto) {
+func isICMPErr(p *sim.Packet) bool { return isICMPErrType(p.Proto, p.ICMPType) }
+
+// isICMPErrType reports whether proto is ICMP or ICMPv6 and typ one of
+// its errors.
+func isICMPErrType(proto, typ uint8) bool {
+	if !sim.IsICMP(proto) {
 		return false
 	}
-	if p.Proto == sim.ProtoICMPv6 {
-		return p.ICMPType < 128
+	if proto == sim.ProtoICMPv6 {
+		return typ < 128
 	}
-	switch p.ICMPType {
+	switch typ {
 	case 3, 4, 5, 11, 12:
 		return true
 	}
@@ -255,12 +259,39 @@ func isICMPErr(p *sim.Packet) bool {
 // (In, Out, PhysIn, Local, State and Inner are left out).
 type cpkt struct {
 	src, dst                waddr
-	sport, dport, len       uint16
 	mark                    uint32
+	sport, dport, len       uint16
 	mac                     [6]byte
 	proto, flags, typ, code uint8
 	ttl, tos                uint8
 	hasMAC                  bool
+}
+
+// wirePorts are the ports of keyOf(c's packet).
+func (c *cpkt) wirePorts() (sport, dport uint16) {
+	switch {
+	case sim.HasPorts(c.proto):
+		return c.sport, c.dport
+	case sim.IsICMP(c.proto) && !isICMPErrType(c.proto, c.typ):
+		return c.sport, uint16(c.typ) << 8
+	}
+	return 0, 0
+}
+
+// wire sets *k to keyOf(c's packet): a flow keeps its first packet, not
+// also its tuple on the wire.
+func (c *cpkt) wire(k *wkey) {
+	k.proto, k.src, k.dst = c.proto, c.src, c.dst
+	k.sport, k.dport = c.wirePorts()
+}
+
+// isWire reports whether *k is keyOf(c's packet).
+func (c *cpkt) isWire(k *wkey) bool {
+	if k.proto != c.proto || k.src != c.src || k.dst != c.dst {
+		return false
+	}
+	sp, dp := c.wirePorts()
+	return k.sport == sp && k.dport == dp
 }
 
 // packPkt packs p into *c. Field by field (not a cpkt literal copied in):
@@ -360,10 +391,9 @@ func (rp *replayer) result(r *sim.Result, f *flow) {
 // flow is what the replay knows of one connection. It holds no pointer:
 // the flows are most of the replay's heap, and the GC need not scan them.
 type flow struct {
-	first    uint64 // frame number of its first packet
-	pkt      cpkt   // its first packet
-	origWire wkey   // the first packet's tuple on the wire
-	last     prev
+	first uint64 // frame number of its first packet
+	pkt   cpkt   // its first packet (pkt.wire: its tuple on the wire)
+	last  prev
 	// lastLeft is the last replayed packet of the flow that left the
 	// host (forwarded or sent), as it left (and flowStrs.leftOut its
 	// interface).
@@ -662,7 +692,7 @@ func (rp *replayer) packet(cp *capture.Packet) {
 	if f == nil {
 		rp.nflows++
 		f = rp.flows.add(ck)
-		f.first, f.origWire, f.local = cp.Num, *k, p.Local
+		f.first, f.local = cp.Num, p.Local
 		packPkt(&f.pkt, p)
 	}
 	rp.s.RunInto(p, &rp.res)
@@ -677,7 +707,7 @@ func (rp *replayer) packet(cp *capture.Packet) {
 		f.dropped = true
 		rp.dropped(f, res)
 	}
-	if *k == f.origWire || (p.Inner == nil && !cp.Outbound && !f.last.valid) {
+	if f.pkt.isWire(k) || (p.Inner == nil && !cp.Outbound && !f.last.valid) {
 		packPkt(&f.last.final, &res.Final)
 		f.last.pktLocal, f.last.valid, f.last.isNew = res.Packet.Local, true, false
 		nm := &f.nm
@@ -716,13 +746,14 @@ func (rp *replayer) outbound(f *flow, k wkey, iface string, p *sim.Packet) int {
 		return outLocal
 	}
 	nm := &f.nm
+	var orig wkey // the flow's first tuple on the wire, when needed
 	if nm.leftOut != 0 && k == f.lastLeft && iface == rp.names[nm.leftOut] {
 		nm.leftOut = 0 // one copy for each replayed packet
 		return outLeaving
 	}
 	if !f.local && f.last.valid {
 		if p.Inner != nil {
-			if keyOf(p.Inner) == f.origWire {
+			if ik := keyOf(p.Inner); f.pkt.isWire(&ik) {
 				if d := rp.names[nm.disp]; d == sim.Dropped || d == sim.Rejected {
 					return outDropped
 				}
@@ -733,7 +764,7 @@ func (rp *replayer) outbound(f *flow, k wkey, iface string, p *sim.Packet) int {
 				*p = q
 				return outReply
 			}
-		} else if k == f.origWire.invert() {
+		} else if f.pkt.wire(&orig); k == orig.invert() {
 			if d := rp.names[nm.disp]; d == sim.Dropped || d == sim.Rejected {
 				return outDropped
 			}

@@ -35,6 +35,16 @@ func TestPrefetchKeys(t *testing.T) {
 		var p sim.Packet
 		toSim(&p, &cp, "ens33")
 		k := keyOf(&p)
+		// A flow keeps its first packet packed, and its wire tuple from it.
+		var pk cpkt
+		var w wkey
+		packPkt(&pk, &p)
+		if pk.wire(&w); w != k || !pk.isWire(&k) {
+			t.Fatalf("packet %d: packed, wire tuple %+v, want %+v", cp.Num, w, k)
+		}
+		if k2 := k.invert(); k2 != k && pk.isWire(&k2) {
+			t.Fatalf("packet %d: packed, isWire(%+v) true", cp.Num, k2)
+		}
 		if !ok {
 			continue
 		}
