@@ -35,6 +35,9 @@ type applier struct {
 	// a dump come chain by chain, and many jump to the same few chains.
 	recent [4]*Chain
 	next   int
+	// cursor is the index in Table.Order after the chain found last by
+	// ruleChain.
+	cursor int
 	// chainHint is how many chains the next table created will hold, when
 	// known.
 	chainHint int
@@ -52,8 +55,37 @@ func (a *applier) chain(name string) *Chain {
 	}
 	c := a.table.Chains[name]
 	if c != nil {
-		a.recent[a.next] = c
-		a.next = (a.next + 1) % len(a.recent)
+		a.remember(c)
+	}
+	return c
+}
+
+func (a *applier) remember(c *Chain) {
+	a.recent[a.next] = c
+	a.next = (a.next + 1) % len(a.recent)
+}
+
+// ruleChain returns the chain a rule command adds to, or nil. A dump lists
+// the rules chain by chain in the order it declares the chains: the chain
+// after the previous one (skipping a few without rules) is tried before
+// the map.
+func (a *applier) ruleChain(name string) *Chain {
+	for _, c := range a.recent {
+		if c != nil && c.Name == name {
+			return c
+		}
+	}
+	t := a.table
+	for j := a.cursor; j < len(t.Order) && j < a.cursor+4; j++ {
+		if c := t.Order[j]; c.Name == name {
+			a.cursor = j + 1
+			a.remember(c)
+			return c
+		}
+	}
+	c := a.chain(name)
+	if c != nil && c.idx < len(t.Order) && t.Order[c.idx] == c {
+		a.cursor = c.idx + 1
 	}
 	return c
 }
@@ -69,7 +101,7 @@ func (rs *Ruleset) ensureTable(name string, pos Pos, hint int) *Table {
 		n := len(BuiltinChains[name]) + hint
 		t = &Table{Name: name, Chains: make(map[string]*Chain, n), Order: make([]*Chain, 0, n), Pos: pos}
 		for _, c := range BuiltinChains[name] {
-			ch := &Chain{Table: name, Name: c, Builtin: true, Policy: "ACCEPT", Pos: pos}
+			ch := &Chain{Table: name, Name: c, Builtin: true, Policy: "ACCEPT", Pos: pos, idx: len(t.Order)}
 			t.Chains[c] = ch
 			t.Order = append(t.Order, ch)
 		}
@@ -92,7 +124,7 @@ func (t *Table) flushAll() {
 }
 
 func (t *Table) addChain(name string, pos Pos, comment string) *Chain {
-	c := &Chain{Table: t.Name, Name: name, Pos: pos, Comment: comment}
+	c := &Chain{Table: t.Name, Name: name, Pos: pos, Comment: comment, idx: len(t.Order)}
 	t.Chains[name] = c
 	t.Order = append(t.Order, c)
 	return c
@@ -126,6 +158,7 @@ func (a *applier) apply(c *Command) {
 	case OpAppend, OpInsert, OpReplace, OpDelete, OpDeleteNum, OpCheck:
 	default:
 		a.recent = [4]*Chain{}
+		a.cursor = 0
 	}
 	if c.Op == OpTable {
 		if _, ok := BuiltinChains[c.Table]; !ok {
@@ -145,7 +178,7 @@ func (a *applier) apply(c *Command) {
 		return // unknown table: already reported by the parser
 	}
 	chain := func() *Chain {
-		ch := a.chain(c.Chain)
+		ch := a.ruleChain(c.Chain)
 		if ch == nil {
 			a.errf(c.Pos, ErrUnknownChain, "chain %s does not exist in table %s (expected a \":%s - [0:0]\" line or -N %s before this line)", c.Chain, t.Name, c.Chain, c.Chain)
 		}
