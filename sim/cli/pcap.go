@@ -51,27 +51,32 @@ type wkey struct {
 	src, dst     waddr
 	sport, dport uint16
 	proto        uint8
+	// sbits and dbits are the bit lengths of src and dst (see waddr).
+	sbits, dbits uint8
 }
 
 // waddr is an address as a value without pointer: its 128 bits (IPv4
-// mapped) and its bit length (0 invalid, 32, 128), so that 192.0.2.1 and
-// ::ffff:192.0.2.1 differ. Captured addresses have no zone.
+// mapped). Its bit length (0 invalid, 32, 128), which tells 192.0.2.1 from
+// ::ffff:192.0.2.1, is kept beside it by the struct that holds it (in a
+// byte of its own, a waddr would take 24 bytes instead of 16, and the
+// flows hold four). Captured addresses have no zone.
 type waddr struct {
 	hi, lo uint64
-	bits   uint8
 }
 
-func waddrOf(a netip.Addr) waddr {
+// waddrOf returns a as a waddr, and its bit length.
+func waddrOf(a netip.Addr) (waddr, uint8) {
 	if a.Is4() {
 		b := a.As4()
-		return waddr{lo: 0xffff<<32 | uint64(binary.BigEndian.Uint32(b[:])), bits: 32}
+		return waddr{lo: 0xffff<<32 | uint64(binary.BigEndian.Uint32(b[:]))}, 32
 	}
 	b := a.As16()
-	return waddr{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:]), uint8(a.BitLen())}
+	return waddr{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])}, uint8(a.BitLen())
 }
 
-func (w waddr) addr() netip.Addr {
-	switch w.bits {
+// addr returns the address of w with the given bit length.
+func (w waddr) addr(bits uint8) netip.Addr {
+	switch bits {
 	case 0:
 		return netip.Addr{}
 	case 32:
@@ -83,11 +88,12 @@ func (w waddr) addr() netip.Addr {
 	return netip.AddrFrom16(b)
 }
 
-// compare orders as netip.Addr.Compare: by bit length, then address.
-func (w waddr) compare(o waddr) int {
+// compareAddr orders (w, wbits) and (o, obits) as netip.Addr.Compare: by
+// bit length, then address.
+func compareAddr(w waddr, wbits uint8, o waddr, obits uint8) int {
 	switch {
-	case w.bits != o.bits:
-		return cmp.Compare(w.bits, o.bits)
+	case wbits != obits:
+		return cmp.Compare(wbits, obits)
 	case w.hi != o.hi:
 		return cmp.Compare(w.hi, o.hi)
 	}
@@ -98,7 +104,7 @@ func (w waddr) compare(o waddr) int {
 func (w *waddr) v4() uint32 { return uint32(w.lo) }
 
 func (k wkey) invert() wkey {
-	r := wkey{proto: k.proto, src: k.dst, dst: k.src, sport: k.dport, dport: k.sport}
+	r := wkey{proto: k.proto, src: k.dst, dst: k.src, sport: k.dport, dport: k.sport, sbits: k.dbits, dbits: k.sbits}
 	if sim.IsICMP(k.proto) {
 		r.sport = k.sport
 		t := uint8(k.dport >> 8)
@@ -114,10 +120,10 @@ func (k wkey) invert() wkey {
 // every packet, and returning the 56-byte key by value copies it through
 // memory, where the copy's wide loads wait on the narrow stores just made.
 func (k *wkey) canonize() {
-	c := k.src.compare(k.dst)
+	c := compareAddr(k.src, k.sbits, k.dst, k.dbits)
 	switch {
 	case c > 0 || (c == 0 && k.sport > k.dport):
-		k.src, k.dst = k.dst, k.src
+		k.src, k.dst, k.sbits, k.dbits = k.dst, k.src, k.dbits, k.sbits
 		if sim.IsICMP(k.proto) {
 			t := uint8(k.dport >> 8)
 			if inv, ok := icmpInverse[t]; ok {
@@ -136,7 +142,7 @@ func (k *wkey) canonize() {
 
 // canon orders the two ends, so that both directions share a key.
 func (k wkey) canon() wkey {
-	c := k.src.compare(k.dst)
+	c := compareAddr(k.src, k.sbits, k.dst, k.dbits)
 	if c > 0 || (c == 0 && k.sport > k.dport) {
 		return k.invert()
 	}
@@ -162,7 +168,7 @@ type flowTable struct {
 const flowChunk = 1024
 
 func fkeyOf(k *wkey) (sim.Key4, bool) {
-	if k.src.bits != 32 || k.dst.bits != 32 {
+	if k.sbits != 32 || k.dbits != 32 {
 		return sim.Key4{}, false
 	}
 	return sim.Key4{Src: k.src.v4(), Dst: k.dst.v4(), Ports: uint32(k.sport)<<16 | uint32(k.dport), Proto: uint32(k.proto)}, true
@@ -225,7 +231,8 @@ func keyOf(p *sim.Packet) wkey {
 // setKey sets *k to keyOf(p), in place (see canonize).
 func setKey(k *wkey, p *sim.Packet) {
 	k.proto = p.Proto
-	k.src, k.dst = waddrOf(p.Src), waddrOf(p.Dst)
+	k.src, k.sbits = waddrOf(p.Src)
+	k.dst, k.dbits = waddrOf(p.Dst)
 	switch {
 	case sim.HasPorts(p.Proto):
 		k.sport, k.dport = p.Sport, p.Dport
@@ -259,6 +266,7 @@ func isICMPErrType(proto, typ uint8) bool {
 // (In, Out, PhysIn, Local, State and Inner are left out).
 type cpkt struct {
 	src, dst                waddr
+	sbits, dbits            uint8 // see waddr
 	mark                    uint32
 	sport, dport, len       uint16
 	mac                     [6]byte
@@ -281,13 +289,13 @@ func (c *cpkt) wirePorts() (sport, dport uint16) {
 // wire sets *k to keyOf(c's packet): a flow keeps its first packet, not
 // also its tuple on the wire.
 func (c *cpkt) wire(k *wkey) {
-	k.proto, k.src, k.dst = c.proto, c.src, c.dst
+	k.proto, k.src, k.dst, k.sbits, k.dbits = c.proto, c.src, c.dst, c.sbits, c.dbits
 	k.sport, k.dport = c.wirePorts()
 }
 
 // isWire reports whether *k is keyOf(c's packet).
 func (c *cpkt) isWire(k *wkey) bool {
-	if k.proto != c.proto || k.src != c.src || k.dst != c.dst {
+	if k.proto != c.proto || k.src != c.src || k.dst != c.dst || k.sbits != c.sbits || k.dbits != c.dbits {
 		return false
 	}
 	sp, dp := c.wirePorts()
@@ -298,7 +306,8 @@ func (c *cpkt) isWire(k *wkey) bool {
 // the copy's wide loads would stall on the narrow stores just made, for
 // every packet.
 func packPkt(c *cpkt, p *sim.Packet) {
-	c.src, c.dst = waddrOf(p.Src), waddrOf(p.Dst)
+	c.src, c.sbits = waddrOf(p.Src)
+	c.dst, c.dbits = waddrOf(p.Dst)
 	c.sport, c.dport, c.len, c.mark = p.Sport, p.Dport, p.Len, p.Mark
 	c.proto, c.flags, c.typ, c.code, c.ttl, c.tos = p.Proto, p.Flags, p.ICMPType, p.ICMPCode, p.TTL, p.TOS
 	c.mac, c.hasMAC = [6]byte{}, false
@@ -308,7 +317,7 @@ func packPkt(c *cpkt, p *sim.Packet) {
 }
 
 func (c *cpkt) packet() sim.Packet {
-	p := sim.Packet{Proto: c.proto, Src: c.src.addr(), Dst: c.dst.addr(), Sport: c.sport, Dport: c.dport, Flags: c.flags,
+	p := sim.Packet{Proto: c.proto, Src: c.src.addr(c.sbits), Dst: c.dst.addr(c.dbits), Sport: c.sport, Dport: c.dport, Flags: c.flags,
 		ICMPType: c.typ, ICMPCode: c.code, TTL: c.ttl, TOS: c.tos, Len: c.len, Mark: c.mark}
 	if c.hasMAC {
 		m := c.mac

@@ -70,12 +70,15 @@ func TestPrefetchKeys(t *testing.T) {
 // addresses of both families, often equal, ICMP queries and answers.
 func TestCanonize(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
-	addrs := []waddr{waddrOf(netip.MustParseAddr("192.0.2.1")), waddrOf(netip.MustParseAddr("192.0.2.2")),
-		waddrOf(netip.MustParseAddr("2001:db8::1")), waddrOf(netip.MustParseAddr("::ffff:192.0.2.1"))}
+	var addrs []netip.Addr
+	for _, a := range []string{"192.0.2.1", "192.0.2.2", "2001:db8::1", "::ffff:192.0.2.1"} {
+		addrs = append(addrs, netip.MustParseAddr(a))
+	}
 	protos := []uint8{sim.ProtoTCP, sim.ProtoUDP, sim.ProtoICMP, sim.ProtoICMPv6, 47}
 	for range 100000 {
-		k := wkey{src: addrs[r.IntN(len(addrs))], dst: addrs[r.IntN(len(addrs))], proto: protos[r.IntN(len(protos))],
-			sport: uint16(r.IntN(3)), dport: uint16(r.IntN(3))}
+		k := wkey{proto: protos[r.IntN(len(protos))], sport: uint16(r.IntN(3)), dport: uint16(r.IntN(3))}
+		k.src, k.sbits = waddrOf(addrs[r.IntN(len(addrs))])
+		k.dst, k.dbits = waddrOf(addrs[r.IntN(len(addrs))])
 		if sim.IsICMP(k.proto) {
 			k.dport = uint16([]uint8{0, 8, 13, 14, 128, 129, 3}[r.IntN(7)]) << 8
 		}
@@ -83,6 +86,29 @@ func TestCanonize(t *testing.T) {
 		got := k
 		if got.canonize(); got != want {
 			t.Fatalf("%+v: canonize %+v, canon %+v", k, got, want)
+		}
+	}
+}
+
+// TestWaddr: an address and its bit length make the address again, and
+// compare as netip.Addr.Compare.
+func TestWaddr(t *testing.T) {
+	var addrs []netip.Addr
+	for _, a := range []string{"192.0.2.1", "192.0.2.2", "0.0.0.0", "255.255.255.255", "::", "::1", "2001:db8::1",
+		"::ffff:192.0.2.1", "::ffff:192.0.2.2", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"} {
+		addrs = append(addrs, netip.MustParseAddr(a))
+	}
+	addrs = append(addrs, netip.Addr{})
+	for _, a := range addrs {
+		w, wb := waddrOf(a)
+		if got := w.addr(wb); got != a {
+			t.Errorf("%v: addr %v", a, got)
+		}
+		for _, b := range addrs {
+			o, ob := waddrOf(b)
+			if got, want := compareAddr(w, wb, o, ob), a.Compare(b); got != want {
+				t.Errorf("compare %v %v = %d, want %d", a, b, got, want)
+			}
 		}
 	}
 }
