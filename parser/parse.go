@@ -166,6 +166,9 @@ func (p *fileParser) warnf(pos Pos, sentinel error, format string, args ...any) 
 // tooMany reports, at the line where reading stops, that the file has too
 // many errors.
 func (p *fileParser) tooMany(lineNo int) bool {
+	if p.nerr < MaxErrors {
+		return false // nerr counts every error added, so there are fewer
+	}
 	n := len(p.f.Diags.Errors())
 	if n >= MaxErrors {
 		p.errf(p.pos(lineNo, 1), ErrTooManyErrors, "too many errors (%d); stopped reading at this line", n)

@@ -31,14 +31,18 @@ var baseOpts = []baseOpt{
 	{"wait-interval", 'W', 1, 0},
 }
 
-func baseByShort(c byte) *baseOpt {
+func baseByShort(c byte) *baseOpt { return baseShort[c] }
+
+// baseShort maps a short option letter to the first of iptables' own
+// options that has it.
+var baseShort = func() (m [256]*baseOpt) {
 	for i := range baseOpts {
-		if baseOpts[i].short == c {
-			return &baseOpts[i]
+		if b := &baseOpts[i]; m[b.short] == nil {
+			m[b.short] = b
 		}
 	}
-	return nil
-}
+	return m
+}()
 
 // ruleParser parses the words of one rule line.
 type ruleParser struct {
@@ -1001,8 +1005,20 @@ func isVerdict(name string) bool {
 // setTargetDef looks the extension target name up and reports whether it
 // is known.
 func (rp *ruleParser) setTargetDef(name string) bool {
-	rp.tdef = targetDefs[name]
+	rp.tdef = nil
+	if len(name) <= maxTargetName { // longer names are chains: no lookup
+		rp.tdef = targetDefs[name]
+	}
 	return rp.tdef != nil
+}
+
+// maxTargetName is the length of the longest extension target's name.
+var maxTargetName int
+
+func init() {
+	for name := range targetDefs {
+		maxTargetName = max(maxTargetName, len(name))
+	}
 }
 
 func (rp *ruleParser) setTarget(name string, isGoto bool, pos Pos) {
