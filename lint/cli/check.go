@@ -72,10 +72,10 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	config := fs.String("config", "", "configuration file (default .dfwlint.yaml when it exists)")
 	external := fs.StringArray("external", nil, "an external interface (repeatable); overrides the config and the inference from the rules")
 	jobs := fs.IntP("jobs", "j", runtime.NumCPU(), "files checked at once")
-	budget := fs.Duration("budget", analysis.DefaultTimeout, "time each analysis may take on one ruleset (default: 10s, or 1ms per rule when more); an analysis cut short is reported (DFW902), never a silent pass")
+	budget := fs.Duration("budget", analysis.DefaultTimeout, "time each analysis may take on one ruleset (unless given: the default or 1ms per rule, whichever is more); an analysis cut short is reported (DFW902), never a silent pass")
 	var quiet bool
 	fs.VarPF((*switchValue)(&quiet), "quiet", "q", "text format: the findings and errors only, no summary").NoOptDefVal = "true"
-	policyTimeout := fs.Duration("policy-timeout", lint.DefaultTimeout, "time each policy may take on one ruleset (default: 10s, or 1ms per rule when more); a policy still running then is an error naming it")
+	policyTimeout := fs.Duration("policy-timeout", lint.DefaultTimeout, "time each policy may take on one ruleset (unless given: the default or 1ms per rule, whichever is more); a policy still running then is an error naming it")
 	var ff familyFiles
 	c.registerWith(fs, ff.register)
 	c.docker.register(fs)
