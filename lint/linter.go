@@ -189,6 +189,9 @@ type CheckOptions struct {
 	// Peer is the other family's ruleset of the same host (the IPv6
 	// rules beside IPv4 ones, or the reverse), for DFW305; nil for none.
 	Peer *facts.PeerRuleset
+	// Timeout, when positive, replaces the linter's time per check for
+	// this ruleset.
+	Timeout time.Duration
 }
 
 // Check builds the input document of loaded and evaluates every check.
@@ -229,7 +232,7 @@ func (l *Linter) Check(ctx context.Context, loaded *parser.Loaded, opts CheckOpt
 			File: d.Pos.File, Line: d.Pos.Line, Column: d.Pos.Col, Related: []Position{},
 		})
 	}
-	found, perrs, err := l.Eval(ctx, doc, loaded.Ruleset, opts.Analyzer)
+	found, perrs, err := l.eval(ctx, doc, loaded.Ruleset, opts.Analyzer, opts.Timeout)
 	if err != nil {
 		return nil, err
 	}
@@ -304,6 +307,14 @@ type stateKey struct{}
 // and may be nil. Findings come back without suppressions or configuration
 // applied; a policy's evaluation error is a Position in the second result.
 func (l *Linter) Eval(ctx context.Context, doc *facts.Document, rs *parser.Ruleset, an facts.Analyzer) ([]Finding, []Position, error) {
+	return l.eval(ctx, doc, rs, an, 0)
+}
+
+// eval is Eval with timeout, when positive, as the time per check.
+func (l *Linter) eval(ctx context.Context, doc *facts.Document, rs *parser.Ruleset, an facts.Analyzer, timeout time.Duration) ([]Finding, []Position, error) {
+	if timeout <= 0 {
+		timeout = l.timeout
+	}
 	input, err := toValue(doc)
 	if err != nil {
 		return nil, nil, err
@@ -320,7 +331,7 @@ func (l *Linter) Eval(ctx context.Context, doc *facts.Document, rs *parser.Rules
 		}
 		// Each check has the whole timeout: one slow check does not
 		// silence the others.
-		ctx, cancel := context.WithTimeout(parent, l.timeout)
+		ctx, cancel := context.WithTimeout(parent, timeout)
 		rs, err := c.pq.Eval(ctx, rego.EvalParsedInput(input))
 		timedOut := err != nil && parent.Err() == nil && errors.Is(ctx.Err(), context.DeadlineExceeded)
 		cancel()
@@ -329,10 +340,10 @@ func (l *Linter) Eval(ctx context.Context, doc *facts.Document, rs *parser.Rules
 			case timedOut && c.Builtin:
 				// A built-in check cut short is an analysis cut short: a
 				// warning that says what is missing, never a silent pass.
-				out = append(out, incompleteCheck(c, l.timeout, doc))
+				out = append(out, incompleteCheck(c, timeout, doc))
 			case timedOut:
 				perrs = append(perrs, Position{File: c.File, Line: 1, Column: 1,
-					Message: fmt.Sprintf("policy %s: evaluation stopped after %s (timeout) checking %s (--policy-timeout raises the limit)", c.Package, l.timeout, checkedFiles(doc))})
+					Message: fmt.Sprintf("policy %s: evaluation stopped after %s (timeout) checking %s (--policy-timeout raises the limit)", c.Package, timeout, checkedFiles(doc))})
 			case parent.Err() != nil:
 				return nil, nil, parent.Err()
 			default:

@@ -72,10 +72,10 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	config := fs.String("config", "", "configuration file (default .dfwlint.yaml when it exists)")
 	external := fs.StringArray("external", nil, "an external interface (repeatable); overrides the config and the inference from the rules")
 	jobs := fs.IntP("jobs", "j", runtime.NumCPU(), "files checked at once")
-	budget := fs.Duration("budget", analysis.DefaultTimeout, "time each analysis may take on one ruleset; an analysis cut short is reported (DFW902), never a silent pass")
+	budget := fs.Duration("budget", analysis.DefaultTimeout, "time each analysis may take on one ruleset (unless given: the default or 1ms per rule, whichever is more); an analysis cut short is reported (DFW902), never a silent pass")
 	var quiet bool
 	fs.VarPF((*switchValue)(&quiet), "quiet", "q", "text format: the findings and errors only, no summary").NoOptDefVal = "true"
-	policyTimeout := fs.Duration("policy-timeout", lint.DefaultTimeout, "time the policies may take on one ruleset; a policy still running then is an error naming it")
+	policyTimeout := fs.Duration("policy-timeout", lint.DefaultTimeout, "time each policy may take on one ruleset (unless given: the default or 1ms per rule, whichever is more); a policy still running then is an error naming it")
 	var ff familyFiles
 	c.registerWith(fs, ff.register)
 	c.docker.register(fs)
@@ -138,7 +138,8 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	// name each, text only) come after the summary.
 	st := lint.NewStream(stdout, *format, lint.TextOptions{Colour: termstyle.Enabled(stdout), Quiet: quiet})
 	layouts := map[int]string{}
-	err = checkFiles(files, pl, &c, opts, stdin, linter, *jobs, mem, *budget, func(i int, rep *lint.Report, layout string) error {
+	lim := limits{budget: *budget, policy: *policyTimeout, scaleBudget: !fs.Changed("budget"), scalePolicy: !fs.Changed("policy-timeout")}
+	err = checkFiles(files, pl, &c, opts, stdin, linter, *jobs, mem, lim, func(i int, rep *lint.Report, layout string) error {
 		if layout != "" && *format == "text" {
 			layouts[i] = layout
 		}
@@ -224,6 +225,29 @@ func (g *memoryGovernor) set() {
 	debug.SetMemoryLimit(limit)
 }
 
+// limits are the time budgets of one file's analyses and checks. Unless
+// given on the command line, they grow with the ruleset (timePerRule for
+// each rule): a time limit is a guard against a runaway analysis, and the
+// fixed default let a large ruleset on a loaded machine hit it one run
+// and not the next, a finding (DFW902) that came and went with the load.
+type limits struct {
+	budget, policy           time.Duration
+	scaleBudget, scalePolicy bool
+}
+
+const timePerRule = time.Millisecond
+
+func (l limits) forRules(n int) (budget, policy time.Duration) {
+	budget, policy = l.budget, l.policy
+	if l.scaleBudget {
+		budget = max(budget, time.Duration(n)*timePerRule)
+	}
+	if l.scalePolicy {
+		policy = max(policy, time.Duration(n)*timePerRule)
+	}
+	return budget, policy
+}
+
 // loadConfig reads the --config file, or .dfwlint.yaml when it exists.
 func loadConfig(path string) (*lint.Config, error) {
 	if path == "" {
@@ -246,7 +270,7 @@ func loadConfig(path string) (*lint.Config, error) {
 // are checked or wait for an earlier one (a slow file makes the workers
 // wait, not the finished reports pile up). The first error of a check
 // (an analysis that failed) or of emit stops the run.
-func checkFiles(files []string, pl *plan, c *common, opts parser.Options, stdin io.Reader, linter *lint.Linter, jobs int, mem *memoryGovernor, budget time.Duration, emit func(i int, rep *lint.Report, layout string) error) error {
+func checkFiles(files []string, pl *plan, c *common, opts parser.Options, stdin io.Reader, linter *lint.Linter, jobs int, mem *memoryGovernor, lim limits, emit func(i int, rep *lint.Report, layout string) error) error {
 	rd := &reader{stdin: stdin}
 	var bases []parser.Source
 	for _, b := range c.bases {
@@ -303,7 +327,7 @@ func checkFiles(files []string, pl *plan, c *common, opts parser.Options, stdin 
 	for w := 0; w < min(jobs, len(files)); w++ {
 		wg.Go(func() {
 			for k := range next {
-				rep, layout, err := checkOne(files, pl, order[k], bases, rd, opts, linter, mem, budget)
+				rep, layout, err := checkOne(files, pl, order[k], bases, rd, opts, linter, mem, lim)
 				results <- checked{k, rep, layout, err}
 			}
 		})
@@ -346,7 +370,7 @@ func checkFiles(files []string, pl *plan, c *common, opts parser.Options, stdin 
 // file is parsed anew: a parsed file belongs to one ruleset) and checks
 // it, with the other family's ruleset of the same host when the plan
 // names one.
-func checkOne(files []string, pl *plan, i int, bases []parser.Source, rd *reader, opts parser.Options, linter *lint.Linter, mem *memoryGovernor, budget time.Duration) (_ *lint.Report, layout string, _ error) {
+func checkOne(files []string, pl *plan, i int, bases []parser.Source, rd *reader, opts parser.Options, linter *lint.Linter, mem *memoryGovernor, lim limits) (_ *lint.Report, layout string, _ error) {
 	name := files[i]
 	s, err := rd.read(name)
 	if err != nil {
@@ -383,12 +407,13 @@ func checkOne(files []string, pl *plan, i int, bases []parser.Source, rd *reader
 	// errors and the checks that read the rules alone are still reported.
 	var an facts.Analyzer
 	var peer *facts.PeerRuleset
+	budget, timeout := lim.forRules(loaded.Ruleset.NumRules())
 	if len(loaded.Diags.Errors()) == 0 {
 		an = newAnalyzer(budget)
 		if j := pl.peer[i]; j >= 0 {
 			peer = loadPeer(files[j], pl.family[j], loaded.Ruleset.Family, allBases, rd, opts)
 		}
 	}
-	rep, err := linter.Check(context.Background(), loaded, lint.CheckOptions{Base: len(bases), Analyzer: an, Peer: peer})
+	rep, err := linter.Check(context.Background(), loaded, lint.CheckOptions{Base: len(bases), Analyzer: an, Peer: peer, Timeout: timeout})
 	return rep, layout, err
 }

@@ -4,6 +4,7 @@ import (
 	"math"
 	"runtime/debug"
 	"testing"
+	"time"
 )
 
 // The soft memory limit is the sum of the shares of the files in flight:
@@ -40,4 +41,25 @@ func TestMemoryGovernor(t *testing.T) {
 		t.Errorf("GOMEMLIMIT set: limit changed to %d", got)
 	}
 	g.done(0)
+}
+
+// The default time limits grow with the ruleset; limits given on the
+// command line are kept as given.
+func TestLimitsForRules(t *testing.T) {
+	def := limits{budget: 10 * time.Second, policy: 10 * time.Second, scaleBudget: true, scalePolicy: true}
+	for _, c := range []struct {
+		lim            limits
+		rules          int
+		budget, policy time.Duration
+	}{
+		{def, 100, 10 * time.Second, 10 * time.Second},
+		{def, 80_000, 80 * time.Second, 80 * time.Second},
+		{limits{budget: time.Second, policy: 2 * time.Second, scalePolicy: true}, 80_000, time.Second, 80 * time.Second},
+		{limits{budget: time.Second, policy: 2 * time.Second, scaleBudget: true}, 80_000, 80 * time.Second, 2 * time.Second},
+	} {
+		b, p := c.lim.forRules(c.rules)
+		if b != c.budget || p != c.policy {
+			t.Errorf("%+v, %d rules: budget %v, policy %v; want %v, %v", c.lim, c.rules, b, p, c.budget, c.policy)
+		}
+	}
 }
