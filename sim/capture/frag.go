@@ -54,6 +54,31 @@ type reassembler struct {
 	timeoutPkt uint64
 	maxPending int
 	buf        []byte
+	// free holds queues of datagrams done with, for reuse with their
+	// buffers: a capture's fragments then take no fresh memory once the
+	// first few datagrams are through.
+	free []*fragQueue
+}
+
+// newQueue returns an empty queue for a datagram whose first fragment to
+// arrive is p.
+func (f *reassembler) newQueue(p *Packet) *fragQueue {
+	n := len(f.free)
+	if n == 0 {
+		return &fragQueue{first: p.Num, firstTime: p.Time, total: -1}
+	}
+	q := f.free[n-1]
+	f.free = f.free[:n-1]
+	q.first, q.firstTime, q.total = p.Num, p.Time, -1
+	q.hdr, q.data, q.spans, q.frames = q.hdr[:0], q.data[:0], q.spans[:0], q.frames[:0]
+	return q
+}
+
+// release keeps q, a queue no longer in f.queues, for reuse.
+func (f *reassembler) release(q *fragQueue) {
+	if len(f.free) < 64 {
+		f.free = append(f.free, q)
+	}
 }
 
 func (f *reassembler) init(o *Options) {
@@ -78,6 +103,7 @@ func (f *reassembler) drop(r *Reader, k fragKey, q *fragQueue, reason SkipReason
 	for _, n := range q.frames {
 		r.skip(reason, n)
 	}
+	f.release(q)
 }
 
 // expire drops the queues that timed out by the frame in p.
@@ -98,8 +124,10 @@ func (f *reassembler) dropAll(r *Reader, keys []fragKey, reason SkipReason) {
 	}
 	var frames []uint64
 	for _, k := range keys {
-		frames = append(frames, f.queues[k].frames...)
+		q := f.queues[k]
+		frames = append(frames, q.frames...)
 		delete(f.queues, k)
+		f.release(q)
 	}
 	slices.Sort(frames)
 	for _, n := range frames {
@@ -150,7 +178,7 @@ func (f *reassembler) add(r *Reader, p *Packet) bool {
 			}
 			f.drop(r, oldest, oq, SkipFragIncomplete)
 		}
-		q = &fragQueue{first: p.Num, firstTime: p.Time, total: -1}
+		q = f.newQueue(p)
 		f.queues[k] = q
 	}
 	received := 0
@@ -183,8 +211,9 @@ func (f *reassembler) add(r *Reader, p *Packet) bool {
 		q.total = end
 	}
 	q.frames = append(q.frames, p.Num)
-	if len(q.data) < end {
-		q.data = append(q.data, make([]byte, end-len(q.data))...)
+	if n := len(q.data); n < end {
+		q.data = slices.Grow(q.data, end-n)[:end]
+		clear(q.data[n:])
 	}
 	copy(q.data[off:end], payload)
 	if off == 0 {
@@ -208,12 +237,14 @@ func (f *reassembler) add(r *Reader, p *Packet) bool {
 		for _, n := range q.frames {
 			r.skip(reason, n)
 		}
+		f.release(q)
 		return false
 	}
 	p.Frag.Count = len(q.frames)
 	p.Frag.First = q.frames[0]
 	r.stats.Reassembled++
 	r.stats.Merged += uint64(len(q.frames) - 1)
+	f.release(q)
 	return true
 }
 
