@@ -11,9 +11,9 @@ import (
 // Tuple is a conntrack tuple. For ICMP queries SPort is the identifier and
 // DPort holds type<<8|code.
 type Tuple struct {
-	Proto        uint8
 	Src, Dst     netip.Addr
 	SPort, DPort uint16
+	Proto        uint8 // last: no padding after the one-byte field (56 bytes, not 64)
 }
 
 // invert returns the tuple of the other direction.
