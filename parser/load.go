@@ -21,10 +21,12 @@ type Loaded struct {
 // first as iptables-restore does, the others as iptables-restore --noflush
 // does. The family is opts.Family, else the first file's.
 //
-// To bound memory on large rulesets, the files in Loaded keep only the
-// commands that do not add rules (tables, chain lines, -N, -X, -F, -Z, -P,
-// -E, -D, COMMIT): the rules themselves are in the ruleset, each with its
-// position and line.
+// To bound memory on large rulesets, each command is applied as soon as it
+// is read, and the files in Loaded keep only the commands that do not add
+// rules (tables, chain lines, -N, -X, -F, -Z, -P, -E, -D, COMMIT): the rules
+// themselves are in the ruleset, each with its position and line. The
+// result is what parsing each file (Parse) and then applying it (Apply)
+// gives.
 func Load(srcs []Source, opts Options) *Loaded {
 	if l := loadFiles(srcs, opts, true); l != nil {
 		return l
@@ -102,7 +104,7 @@ func (st *streamApply) start(f *File) {
 // rule to chain ("-A CHAIN ..."), to size the chain's array of rules.
 func (p *fileParser) rulesAhead(chain string) int {
 	n := 0
-	for rest := p.rest; len(rest) > 4+len(chain) && rest[:3] == "-A " && rest[3:3+len(chain)] == chain && rest[3+len(chain)] == ' '; n++ {
+	for rest := p.rest; len(rest) >= 4+len(chain) && rest[:3] == "-A " && rest[3:3+len(chain)] == chain && rest[3+len(chain)] == ' '; n++ {
 		i := strings.IndexByte(rest, '\n')
 		if i < 0 {
 			return n + 1
