@@ -220,19 +220,26 @@ func canonicalCycle(cycle []string) string {
 	return strings.Join(c, ",")
 }
 
-var natHooks = map[string]Hook{
-	"DNAT":       HookPrerouting | HookOutput,
-	"REDIRECT":   HookPrerouting | HookOutput,
-	"SNAT":       HookPostrouting | HookInput,
-	"MASQUERADE": HookPostrouting,
-	"NETMAP":     HookPrerouting | HookPostrouting | HookOutput | HookInput,
+// natHook returns the hooks a NAT target works in.
+func natHook(name string) (Hook, bool) {
+	switch name {
+	case "DNAT", "REDIRECT":
+		return HookPrerouting | HookOutput, true
+	case "SNAT":
+		return HookPostrouting | HookInput, true
+	case "MASQUERADE":
+		return HookPostrouting, true
+	case "NETMAP":
+		return HookPrerouting | HookPostrouting | HookOutput | HookInput, true
+	}
+	return 0, false
 }
 
 func checkRule(t *Table, c *Chain, r *Rule, h Hook, errs *ErrorList) {
 	refused := "iptables-restore --test accepts it but the kernel refuses to load it"
 	if tg := r.Target; tg != nil && tg.Kind == TargetExtension {
 		name := tg.Name
-		if allowed, ok := natHooks[name]; ok {
+		if allowed, ok := natHook(name); ok {
 			if t.Name != "nat" {
 				errs.Add(tg.Pos, ErrWrongTable, SevError, "%s in the %s table: it works only in the nat table (%s)", name, t.Name, refused)
 			} else if bad := h &^ allowed; bad != 0 {

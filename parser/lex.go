@@ -1,6 +1,11 @@
 package parser
 
-import "strings"
+import (
+	"encoding/binary"
+	"math/bits"
+	"strings"
+	"unsafe"
+)
 
 // token is one word of a rule line after iptables-restore's quoting rules.
 type token struct {
@@ -16,6 +21,53 @@ type lineInfo struct {
 
 // wordEnd marks the bytes that end a plain word: blanks and the quote.
 var wordEnd = [256]bool{' ': true, '\t': true, '\n': true, '"': true}
+
+// Bytes repeated over a word, for looking at 8 bytes of a line at once.
+const (
+	ones   = 0x0101010101010101
+	highs  = 0x8080808080808080
+	spaces = ' ' * ones
+	tabs   = '\t' * ones
+	nls    = '\n' * ones
+	quotes = '"' * ones
+	bslash = '\\' * ones
+)
+
+// zeroBytes has the high bit of each zero byte of x set: its lowest set
+// bit is that of x's first zero byte (bits above it may be wrong).
+func zeroBytes(x uint64) uint64 { return (x - ones) &^ x & highs }
+
+// wordEndIndex returns the index of the first byte at or after i that ends
+// a plain word (wordEnd), or len(line).
+func wordEndIndex(line string, i int) int {
+	b := unsafe.Slice(unsafe.StringData(line), len(line))
+	for ; i+8 <= len(b); i += 8 {
+		v := binary.LittleEndian.Uint64(b[i:])
+		if m := zeroBytes(v^spaces) | zeroBytes(v^tabs) | zeroBytes(v^nls) | zeroBytes(v^quotes); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for i < len(b) && !wordEnd[b[i]] {
+		i++
+	}
+	return i
+}
+
+// quoteEndIndex returns the index of the first '"' or '\\' at or after i,
+// or len(line).
+func quoteEndIndex(line string, i int) int {
+	b := unsafe.Slice(unsafe.StringData(line), len(line))
+	for ; i+8 <= len(b); i += 8 {
+		v := binary.LittleEndian.Uint64(b[i:])
+		if m := zeroBytes(v^quotes) | zeroBytes(v^bslash); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for i < len(b) && b[i] != '"' && b[i] != '\\' {
+		i++
+	}
+	return i
+}
 
 // tokenize splits a rule line the way iptables-restore's add_param_to_argv
 // does:
@@ -39,20 +91,14 @@ func tokenize(line string, toks []token) ([]token, lineInfo) {
 		}
 		// A plain word, or a word that is one quoted string without
 		// escapes, is a substring of the line: no copy.
-		j := i
-		for j < n && !wordEnd[line[j]] {
-			j++
-		}
+		j := wordEndIndex(line, i)
 		if j == n || line[j] != '"' {
 			toks = append(toks, token{text: line[i:j], col: i + 1})
 			i = j
 			continue
 		}
 		if j == i {
-			k := j + 1
-			for k < n && line[k] != '"' && line[k] != '\\' {
-				k++
-			}
+			k := quoteEndIndex(line, j+1)
 			if k < n && line[k] == '"' {
 				toks = append(toks, token{text: line[j+1 : k], col: i + 1, quoted: true})
 				i = k + 1

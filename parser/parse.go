@@ -365,7 +365,10 @@ func (p *fileParser) line(lineNo int, raw string) {
 		hadCR = true
 	}
 	line := raw
-	trimmed := strings.TrimLeft(line, " \t")
+	trimmed := line
+	for trimmed != "" && (trimmed[0] == ' ' || trimmed[0] == '\t') {
+		trimmed = trimmed[1:]
+	}
 	if trimmed == "" {
 		p.comment = ""
 		switch {
