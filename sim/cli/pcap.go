@@ -7,12 +7,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/netip"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -513,9 +516,6 @@ func replayCapture(o replayOptions, s *sim.Sim, host *sim.Host, stdout, stderr i
 	// The summary needs only the step that dropped a flow (the last one);
 	// JSON Lines print the whole trace.
 	s.TraceLast = o.format != "json"
-	// The heap is mostly the conntrack and flow tables, which only grow:
-	// collect less often.
-	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	if o.reference {
 		s.Decompile()
 	} else {
@@ -943,8 +943,48 @@ func (p *progress) done() {
 	}
 }
 
+// replayGCStart is the heap size at which a replay lets the collector
+// start (deferGC).
+const replayGCStart = 256 << 20
+
+// deferGC keeps the garbage collector from running until the heap reaches
+// replayGCStart, then paces it at GOGC=400, and returns the function that
+// gives back the previous settings. A replay's heap is mostly the
+// conntrack and flow tables, which stay live to the end and only grow: on
+// the million-frame capture (60 MB) the collections of the usual pacing
+// scan them for almost nothing to free. GOGC or GOMEMLIMIT, when set, are
+// kept.
+func deferGC() (restore func()) {
+	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
+		return func() {}
+	}
+	oldPct, oldLimit := debug.SetGCPercent(-1), debug.SetMemoryLimit(replayGCStart)
+	var mu sync.Mutex
+	done := false
+	// The first collection (when the heap reaches the limit) frees this
+	// sentinel, and its cleanup sets the pacing for the rest of the replay:
+	// past replayGCStart the heap grows as with GOGC=400, rather than the
+	// collector running without pause to stay under the limit.
+	runtime.AddCleanup(new([64]byte), func(struct{}) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !done {
+			debug.SetGCPercent(400)
+			debug.SetMemoryLimit(math.MaxInt64)
+		}
+	}, struct{}{})
+	return func() {
+		mu.Lock()
+		defer mu.Unlock()
+		done = true
+		debug.SetGCPercent(oldPct)
+		debug.SetMemoryLimit(oldLimit)
+	}
+}
+
 // replayMain loads the ruleset and replays the capture.
 func replayMain(o replayOptions, files, ifaces []string, brnf bool, stdin io.Reader, stdout, stderr io.Writer) int {
+	defer deferGC()()
 	given, l, code := loadRules(files, ifaces, stdin, stderr)
 	if l == nil {
 		return code
