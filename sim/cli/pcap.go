@@ -319,6 +319,18 @@ func packPkt(c *cpkt, p *sim.Packet) {
 	}
 }
 
+// fill sets *p to c.packet(), field by field (no packet built and copied
+// in: see canonize).
+func (c *cpkt) fill(p *sim.Packet) {
+	p.Proto, p.Src, p.Dst, p.Sport, p.Dport, p.Flags = c.proto, c.src.addr(c.sbits), c.dst.addr(c.dbits), c.sport, c.dport, c.flags
+	p.ICMPType, p.ICMPCode, p.TTL, p.TOS, p.Len, p.Mark = c.typ, c.code, c.ttl, c.tos, c.len, c.mark
+	p.In, p.Local, p.Out, p.PhysIn, p.SrcMAC, p.Inner, p.State = "", false, "", "", nil, nil, ""
+	if c.hasMAC {
+		m := c.mac
+		p.SrcMAC = &m
+	}
+}
+
 func (c *cpkt) packet() sim.Packet {
 	p := sim.Packet{Proto: c.proto, Src: c.src.addr(c.sbits), Dst: c.dst.addr(c.dbits), Sport: c.sport, Dport: c.dport, Flags: c.flags,
 		ICMPType: c.typ, ICMPCode: c.code, TTL: c.ttl, TOS: c.tos, Len: c.len, Mark: c.mark}
@@ -395,9 +407,9 @@ func (rp *replayer) result(r *sim.Result, f *flow) {
 	// Field by field: r is the replayer's scratch, and its other fields
 	// stay zero.
 	nm, names := &f.nm, rp.names
-	r.Final = f.last.final.packet()
+	f.last.final.fill(&r.Final)
 	r.Out, r.PhysOut, r.Disposition = names[nm.out], names[nm.physOut], names[nm.disp]
-	r.Packet = sim.Packet{In: names[nm.pktIn], PhysIn: names[nm.pktPhysIn], Local: f.last.pktLocal}
+	r.Packet.In, r.Packet.PhysIn, r.Packet.Local = names[nm.pktIn], names[nm.pktPhysIn], f.last.pktLocal
 }
 
 // flow is what the replay knows of one connection. It holds no pointer:

@@ -42,6 +42,11 @@ func TestPrefetchKeys(t *testing.T) {
 		if pk.wire(&w); w != k || !pk.isWire(&k) {
 			t.Fatalf("packet %d: packed, wire tuple %+v, want %+v", cp.Num, w, k)
 		}
+		var q sim.Packet
+		q.In, q.Local = "x", true // fill sets every field
+		if pk.fill(&q); q != pk.packet() {
+			t.Fatalf("packet %d: fill %+v, packet %+v", cp.Num, q, pk.packet())
+		}
 		if k2 := k.invert(); k2 != k && pk.isWire(&k2) {
 			t.Fatalf("packet %d: packed, isWire(%+v) true", cp.Num, k2)
 		}
