@@ -12,8 +12,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -320,45 +322,80 @@ func (l *Linter) eval(ctx context.Context, doc *facts.Document, rs *parser.Rules
 		return nil, nil, err
 	}
 	parent := context.WithValue(ctx, stateKey{}, &evalState{rs: rs, host: doc.Host, an: an})
-	var out []Finding
-	var perrs []Position
-	for _, c := range l.checks {
+	// The checks read the same input and nothing else they share changes
+	// (the analyses are computed once, under their own lock): they run on
+	// every CPU, and their results are put together in the checks' order.
+	type result struct {
+		found []Finding
+		perrs []Position
+		err   error
+	}
+	results := make([]result, len(l.checks))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(l.checks)) {
+		wg.Go(func() {
+			for i := range next {
+				r := &results[i]
+				r.found, r.perrs, r.err = l.evalCheck(parent, l.checks[i], input, timeout, doc)
+			}
+		})
+	}
+	for i, c := range l.checks {
 		if l.cfg.disabled(c.ID, c.Name) {
 			continue
 		}
-		if err := parent.Err(); err != nil {
-			return nil, nil, err
+		if parent.Err() != nil {
+			break
 		}
-		// Each check has the whole timeout: one slow check does not
-		// silence the others.
-		ctx, cancel := context.WithTimeout(parent, timeout)
-		rs, err := c.pq.Eval(ctx, rego.EvalParsedInput(input))
-		timedOut := err != nil && parent.Err() == nil && errors.Is(ctx.Err(), context.DeadlineExceeded)
-		cancel()
-		if err != nil {
-			switch {
-			case timedOut && c.Builtin:
-				// A built-in check cut short is an analysis cut short: a
-				// warning that says what is missing, never a silent pass.
-				out = append(out, incompleteCheck(c, timeout, doc))
-			case timedOut:
-				perrs = append(perrs, Position{File: c.File, Line: 1, Column: 1,
-					Message: fmt.Sprintf("policy %s: evaluation stopped after %s (timeout) checking %s (--policy-timeout raises the limit)", c.Package, timeout, checkedFiles(doc))})
-			case parent.Err() != nil:
-				return nil, nil, parent.Err()
-			default:
-				perrs = append(perrs, evalError(c, err))
-			}
-			continue
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := parent.Err(); err != nil {
+		return nil, nil, err
+	}
+	var out []Finding
+	var perrs []Position
+	for _, r := range results {
+		if r.err != nil {
+			return nil, nil, r.err
 		}
-		fs, err := decodeFindings(c, rs, doc)
-		if err != nil {
-			perrs = append(perrs, Position{File: c.File, Line: 1, Column: 1, Message: fmt.Sprintf("policy %s.%s: %v", c.Package, c.entry, err)})
-			continue
-		}
-		out = append(out, fs...)
+		out = append(out, r.found...)
+		perrs = append(perrs, r.perrs...)
 	}
 	return out, perrs, nil
+}
+
+// evalCheck evaluates one check with its timeout: its findings, or the
+// error a policy made; err only when parent ended.
+func (l *Linter) evalCheck(parent context.Context, c *check, input ast.Value, timeout time.Duration, doc *facts.Document) ([]Finding, []Position, error) {
+	// Each check has the whole timeout: one slow check does not silence
+	// the others.
+	ctx, cancel := context.WithTimeout(parent, timeout)
+	rs, err := c.pq.Eval(ctx, rego.EvalParsedInput(input))
+	timedOut := err != nil && parent.Err() == nil && errors.Is(ctx.Err(), context.DeadlineExceeded)
+	cancel()
+	if err != nil {
+		switch {
+		case timedOut && c.Builtin:
+			// A built-in check cut short is an analysis cut short: a
+			// warning that says what is missing, never a silent pass.
+			return []Finding{incompleteCheck(c, timeout, doc)}, nil, nil
+		case timedOut:
+			return nil, []Position{{File: c.File, Line: 1, Column: 1,
+				Message: fmt.Sprintf("policy %s: evaluation stopped after %s (timeout) checking %s (--policy-timeout raises the limit)", c.Package, timeout, checkedFiles(doc))}}, nil
+		case parent.Err() != nil:
+			return nil, nil, parent.Err()
+		default:
+			return nil, []Position{evalError(c, err)}, nil
+		}
+	}
+	fs, err := decodeFindings(c, rs, doc)
+	if err != nil {
+		return nil, []Position{{File: c.File, Line: 1, Column: 1, Message: fmt.Sprintf("policy %s.%s: %v", c.Package, c.entry, err)}}, nil
+	}
+	return fs, nil, nil
 }
 
 // incompleteCheck is the DFW902 finding for a built-in check that ran out

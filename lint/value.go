@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -150,15 +151,43 @@ func seqEncoder(t reflect.Type, slice bool) encodeFunc {
 		enc := encoderFor(elem)
 		n := v.Len()
 		terms := make([]*ast.Term, n)
-		for i := range n {
-			x, err := enc(v.Index(i))
+		// A long list (the rules of a large ruleset, their facts) is
+		// converted in parts on every CPU.
+		parts := min(runtime.GOMAXPROCS(0), n/minPart)
+		if parts < 2 {
+			if err := encodeRange(enc, v, terms, 0, n); err != nil {
+				return nil, err
+			}
+			return ast.ArrayTerm(terms...), nil
+		}
+		errs := make([]error, parts)
+		var wg sync.WaitGroup
+		for p := range parts {
+			wg.Go(func() { errs[p] = encodeRange(enc, v, terms, p*n/parts, (p+1)*n/parts) })
+		}
+		wg.Wait()
+		for _, err := range errs {
 			if err != nil {
 				return nil, err
 			}
-			terms[i] = x
 		}
 		return ast.ArrayTerm(terms...), nil
 	}
+}
+
+// minPart is the fewest elements of a list converted on a CPU of its own.
+const minPart = 4096
+
+// encodeRange converts the elements lo to hi of v into terms.
+func encodeRange(enc encodeFunc, v reflect.Value, terms []*ast.Term, lo, hi int) error {
+	for i := lo; i < hi; i++ {
+		x, err := enc(v.Index(i))
+		if err != nil {
+			return err
+		}
+		terms[i] = x
+	}
+	return nil
 }
 
 // field is a struct field as encoding/json sees it: its key, the index

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -94,7 +95,13 @@ func TestAstOfMatchesJSON(t *testing.T) {
 		Nested  map[string][]bool `json:"nested"`
 	}
 	one := 1
+	// A list long enough to be converted in parts on several CPUs.
+	long := make([]odd, 3*minPart+7)
+	for i := range long {
+		long[i] = odd{Inner: Inner{A: i, C: fmt.Sprint("c", i%17)}, Ptr: &one, Empty: []int{i % 5}}
+	}
 	for _, v := range []any{
+		long,
 		odd{Inner: Inner{A: 3, C: "c"}, Shadow: &Shadow{A: "s"}, Empty: []int{}, Arr: [2]uint8{1, 2}, Bytes: []byte("xy"),
 			Raw: json.RawMessage(`{"k":[1,2.5]}`), Map: map[string]any{"x": 1, "y": []string{"a"}}, Ptr: &one, F: 2.5,
 			Any: map[string]int{"n": -4}, Nested: map[string][]bool{"t": {true}}, hidden: 1},

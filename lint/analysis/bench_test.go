@@ -7,15 +7,16 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/dfw-project/dfw/lint/facts"
 	"github.com/dfw-project/dfw/parser"
 )
 
-// bigRuleset is the 80,000-rule kube-proxy ruleset of
-// "go run ./cmd/dfwgen kubeproxy -n 10000", read from $DFW_BIG_RULESET.
-func bigRuleset(b testing.TB) *parser.Ruleset {
+// bigLoaded is bigRuleset as loaded.
+func bigLoaded(b testing.TB) *parser.Loaded {
 	path := os.Getenv("DFW_BIG_RULESET")
 	if path == "" {
 		b.Skip("set DFW_BIG_RULESET to the output of: go run ./cmd/dfwgen kubeproxy -n 10000")
@@ -24,8 +25,13 @@ func bigRuleset(b testing.TB) *parser.Ruleset {
 	if err != nil {
 		b.Fatal(err)
 	}
-	l := parser.Load([]parser.Source{{Name: filepath.Base(path), Data: data}}, parser.Options{})
-	return l.Ruleset
+	return parser.Load([]parser.Source{{Name: filepath.Base(path), Data: data}}, parser.Options{})
+}
+
+// bigRuleset is the 80,000-rule kube-proxy ruleset of
+// "go run ./cmd/dfwgen kubeproxy -n 10000", read from $DFW_BIG_RULESET.
+func bigRuleset(b testing.TB) *parser.Ruleset {
+	return bigLoaded(b).Ruleset
 }
 
 // BenchmarkBig: reachability and unreachable rules (and redundancy) of
@@ -50,6 +56,36 @@ func BenchmarkBig(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkBigFacts: every analysis dfwlint check runs on the 80k-rule
+// ruleset (reachability with redundancy beside exposure with
+// established, as facts.Build runs them), without the time budget. It
+// reports the process's CPU time per run beside the wall time (ns/op):
+// the analyses run on two CPUs when there are two.
+func BenchmarkBigFacts(b *testing.B) {
+	l := bigLoaded(b)
+	var cpu time.Duration
+	for b.Loop() {
+		before := cpuTime(b)
+		doc, err := facts.Build(context.Background(), l, facts.Options{Analyzer: New(Options{Timeout: -1})})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(doc.Analysis.Incomplete) > 0 {
+			b.Fatal(doc.Analysis.Incomplete)
+		}
+		cpu += cpuTime(b) - before
+	}
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
+}
+
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // TestCorpusTiming analyses every corpus file (reachability and

@@ -154,24 +154,35 @@ func analyze(ctx context.Context, rs *parser.Ruleset, d *Document, an Analyzer) 
 		}
 		return nil
 	}
-	var inc []Incomplete
-	var err error
-	if a.Reachability, inc, err = an.Reachability(ctx, rs); err != nil {
-		return fmt.Errorf("reachability analysis: %w", err)
+	// The rule analyses (reachability, then redundancy, from one walk)
+	// and the path analyses (exposure, established) share nothing but
+	// the ruleset, which they only read: they run side by side. Their
+	// errors and incomplete parts are taken in the order above.
+	var reach, red, exp, est []Incomplete
+	var reachErr, redErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if a.Reachability, reach, reachErr = an.Reachability(ctx, rs); reachErr == nil {
+			a.Redundant, red, redErr = an.Redundancy(ctx, rs)
+		}
+	}()
+	var expErr, estErr error
+	if a.Exposure, exp, expErr = an.Exposure(ctx, rs, d.Host); expErr == nil {
+		a.Established, est, estErr = an.Established(ctx, rs, d.Host)
 	}
-	a.Incomplete = append(a.Incomplete, inc...)
-	if a.Redundant, inc, err = an.Redundancy(ctx, rs); err != nil {
-		return fmt.Errorf("redundancy analysis: %w", err)
+	<-done
+	for _, e := range []struct {
+		name string
+		err  error
+	}{{"reachability", reachErr}, {"redundancy", redErr}, {"exposure", expErr}, {"established", estErr}} {
+		if e.err != nil {
+			return fmt.Errorf("%s analysis: %w", e.name, e.err)
+		}
 	}
-	a.Incomplete = append(a.Incomplete, inc...)
-	if a.Exposure, inc, err = an.Exposure(ctx, rs, d.Host); err != nil {
-		return fmt.Errorf("exposure analysis: %w", err)
+	for _, inc := range [][]Incomplete{reach, red, exp, est} {
+		a.Incomplete = append(a.Incomplete, inc...)
 	}
-	a.Incomplete = append(a.Incomplete, inc...)
-	if a.Established, inc, err = an.Established(ctx, rs, d.Host); err != nil {
-		return fmt.Errorf("established analysis: %w", err)
-	}
-	a.Incomplete = append(a.Incomplete, inc...)
 	for _, n := range names {
 		a.Computed[n] = true
 	}
