@@ -163,22 +163,25 @@ func checkLoops(t *Table, j *jumps, errs *ErrorList) {
 		black
 	)
 	color := make([]uint8, len(t.Order))
-	var stack []string
+	var stack []int32 // the chains being visited, by index
 	reported := map[string]bool{}
 	var visit func(ci int32)
 	visit = func(ci int32) {
 		color[ci] = grey
-		stack = append(stack, t.Order[ci].Name)
+		stack = append(stack, ci)
 		for k := j.start[ci]; k < j.start[ci+1]; k++ {
 			switch next := j.to[k]; color[next] {
 			case grey:
 				tg := t.Order[ci].via(int(k - j.start[ci]))
-				name := tg.Ref.Name
 				i := len(stack) - 1
-				for i > 0 && stack[i] != name {
+				for i > 0 && stack[i] != next {
 					i--
 				}
-				cycle := append(append([]string{}, stack[i:]...), name)
+				var cycle []string
+				for _, c := range stack[i:] {
+					cycle = append(cycle, t.Order[c].Name)
+				}
+				cycle = append(cycle, tg.Ref.Name)
 				key := canonicalCycle(cycle)
 				if !reported[key] {
 					reported[key] = true
