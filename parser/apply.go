@@ -111,7 +111,8 @@ func (rs *Ruleset) ensureTable(name string, pos Pos, hint int) *Table {
 }
 
 func (t *Table) flushAll() {
-	var keep []*Chain
+	// In place: the array keeps the capacity a new table was given.
+	keep := t.Order[:0]
 	for _, c := range t.Order {
 		if c.Builtin {
 			c.Rules = nil
@@ -120,6 +121,7 @@ func (t *Table) flushAll() {
 			delete(t.Chains, c.Name)
 		}
 	}
+	clear(t.Order[len(keep):])
 	t.Order = keep
 }
 
