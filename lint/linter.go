@@ -321,7 +321,12 @@ func (l *Linter) eval(ctx context.Context, doc *facts.Document, rs *parser.Rules
 	if err != nil {
 		return nil, nil, err
 	}
-	parent := context.WithValue(ctx, stateKey{}, &evalState{rs: rs, host: doc.Host, an: an})
+	// From here on the document is its value: only its files and host
+	// are kept, so that the Go document, about as large on a large
+	// ruleset, can be collected while the checks run.
+	files, host := doc.Files, doc.Host
+	doc = nil
+	parent := context.WithValue(ctx, stateKey{}, &evalState{rs: rs, host: host, an: an})
 	// The checks read the same input and nothing else they share changes
 	// (the analyses are computed once, under their own lock): they run on
 	// every CPU, and their results are put together in the checks' order.
@@ -337,7 +342,7 @@ func (l *Linter) eval(ctx context.Context, doc *facts.Document, rs *parser.Rules
 		wg.Go(func() {
 			for i := range next {
 				r := &results[i]
-				r.found, r.perrs, r.err = l.evalCheck(parent, l.checks[i], input, timeout, doc)
+				r.found, r.perrs, r.err = l.evalCheck(parent, l.checks[i], input, timeout, files)
 			}
 		})
 	}
@@ -369,7 +374,7 @@ func (l *Linter) eval(ctx context.Context, doc *facts.Document, rs *parser.Rules
 
 // evalCheck evaluates one check with its timeout: its findings, or the
 // error a policy made; err only when parent ended.
-func (l *Linter) evalCheck(parent context.Context, c *check, input ast.Value, timeout time.Duration, doc *facts.Document) ([]Finding, []Position, error) {
+func (l *Linter) evalCheck(parent context.Context, c *check, input ast.Value, timeout time.Duration, files []facts.File) ([]Finding, []Position, error) {
 	// Each check has the whole timeout: one slow check does not silence
 	// the others.
 	ctx, cancel := context.WithTimeout(parent, timeout)
@@ -381,17 +386,17 @@ func (l *Linter) evalCheck(parent context.Context, c *check, input ast.Value, ti
 		case timedOut && c.Builtin:
 			// A built-in check cut short is an analysis cut short: a
 			// warning that says what is missing, never a silent pass.
-			return []Finding{incompleteCheck(c, timeout, doc)}, nil, nil
+			return []Finding{incompleteCheck(c, timeout, files)}, nil, nil
 		case timedOut:
 			return nil, []Position{{File: c.File, Line: 1, Column: 1,
-				Message: fmt.Sprintf("policy %s: evaluation stopped after %s (timeout) checking %s (--policy-timeout raises the limit)", c.Package, timeout, checkedFiles(doc))}}, nil
+				Message: fmt.Sprintf("policy %s: evaluation stopped after %s (timeout) checking %s (--policy-timeout raises the limit)", c.Package, timeout, checkedFiles(files))}}, nil
 		case parent.Err() != nil:
 			return nil, nil, parent.Err()
 		default:
 			return nil, []Position{evalError(c, err)}, nil
 		}
 	}
-	fs, err := decodeFindings(c, rs, doc)
+	fs, err := decodeFindings(c, rs, files)
 	if err != nil {
 		return nil, []Position{{File: c.File, Line: 1, Column: 1, Message: fmt.Sprintf("policy %s.%s: %v", c.Package, c.entry, err)}}, nil
 	}
@@ -400,9 +405,9 @@ func (l *Linter) evalCheck(parent context.Context, c *check, input ast.Value, ti
 
 // incompleteCheck is the DFW902 finding for a built-in check that ran out
 // of time on a ruleset.
-func incompleteCheck(c *check, timeout time.Duration, doc *facts.Document) Finding {
+func incompleteCheck(c *check, timeout time.Duration, files []facts.File) Finding {
 	file := ""
-	for _, f := range doc.Files {
+	for _, f := range files {
 		if !f.Base {
 			file = f.Name
 			break
@@ -418,9 +423,9 @@ func incompleteCheck(c *check, timeout time.Duration, doc *facts.Document) Findi
 
 // checkedFiles names the files a document checks (its --base files
 // excepted), for an error that is about the whole ruleset.
-func checkedFiles(doc *facts.Document) string {
+func checkedFiles(files []facts.File) string {
 	var names []string
-	for _, f := range doc.Files {
+	for _, f := range files {
 		if !f.Base {
 			names = append(names, f.Name)
 		}
@@ -461,7 +466,7 @@ type rawFinding struct {
 	Witness  json.RawMessage `json:"witness"`
 }
 
-func decodeFindings(c *check, rs rego.ResultSet, doc *facts.Document) ([]Finding, error) {
+func decodeFindings(c *check, rs rego.ResultSet, files []facts.File) ([]Finding, error) {
 	if len(rs) == 0 || len(rs[0].Expressions) == 0 {
 		return nil, nil
 	}
@@ -515,7 +520,7 @@ func decodeFindings(c *check, rs rego.ResultSet, doc *facts.Document) ([]Finding
 		if f.File == "" {
 			// A position-less finding (conftest style) points at the
 			// first line of the last file checked.
-			for _, fl := range doc.Files {
+			for _, fl := range files {
 				f.File = fl.Name
 			}
 			f.Line = 1
