@@ -194,15 +194,22 @@ type CheckOptions struct {
 	// Timeout, when positive, replaces the linter's time per check for
 	// this ruleset.
 	Timeout time.Duration
+	// CPUs is how many CPUs the analyses and checks of this ruleset may
+	// use; 0 means all (GOMAXPROCS).
+	CPUs int
 }
 
 // Check builds the input document of loaded and evaluates every check.
 // Input errors of loaded are in Report.Errors; an error is returned only
 // when the analyses fail or ctx ends.
 func (l *Linter) Check(ctx context.Context, loaded *parser.Loaded, opts CheckOptions) (*Report, error) {
+	cpus := opts.CPUs
+	if cpus <= 0 {
+		cpus = runtime.GOMAXPROCS(0)
+	}
 	doc, err := facts.Build(ctx, loaded, facts.Options{
 		Base: opts.Base, ExternalInterfaces: l.cfg.ExternalInterfaces,
-		Config: l.cfg.policyConfig(), Analyzer: opts.Analyzer, Peer: opts.Peer,
+		Config: l.cfg.policyConfig(), Analyzer: opts.Analyzer, Peer: opts.Peer, CPUs: cpus,
 	})
 	if err != nil {
 		return nil, err
@@ -234,7 +241,7 @@ func (l *Linter) Check(ctx context.Context, loaded *parser.Loaded, opts CheckOpt
 			File: d.Pos.File, Line: d.Pos.Line, Column: d.Pos.Col, Related: []Position{},
 		})
 	}
-	found, perrs, err := l.eval(ctx, doc, loaded.Ruleset, opts.Analyzer, opts.Timeout)
+	found, perrs, err := l.eval(ctx, doc, loaded.Ruleset, opts.Analyzer, opts.Timeout, cpus)
 	if err != nil {
 		return nil, err
 	}
@@ -309,15 +316,16 @@ type stateKey struct{}
 // and may be nil. Findings come back without suppressions or configuration
 // applied; a policy's evaluation error is a Position in the second result.
 func (l *Linter) Eval(ctx context.Context, doc *facts.Document, rs *parser.Ruleset, an facts.Analyzer) ([]Finding, []Position, error) {
-	return l.eval(ctx, doc, rs, an, 0)
+	return l.eval(ctx, doc, rs, an, 0, runtime.GOMAXPROCS(0))
 }
 
-// eval is Eval with timeout, when positive, as the time per check.
-func (l *Linter) eval(ctx context.Context, doc *facts.Document, rs *parser.Ruleset, an facts.Analyzer, timeout time.Duration) ([]Finding, []Position, error) {
+// eval is Eval with timeout, when positive, as the time per check, on
+// cpus CPUs.
+func (l *Linter) eval(ctx context.Context, doc *facts.Document, rs *parser.Ruleset, an facts.Analyzer, timeout time.Duration, cpus int) ([]Finding, []Position, error) {
 	if timeout <= 0 {
 		timeout = l.timeout
 	}
-	input, err := toValue(doc)
+	input, err := astOf(doc, cpus)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -329,7 +337,7 @@ func (l *Linter) eval(ctx context.Context, doc *facts.Document, rs *parser.Rules
 	parent := context.WithValue(ctx, stateKey{}, &evalState{rs: rs, host: host, an: an})
 	// The checks read the same input and nothing else they share changes
 	// (the analyses are computed once, under their own lock): they run on
-	// every CPU, and their results are put together in the checks' order.
+	// cpus CPUs, and their results are put together in the checks' order.
 	type result struct {
 		found []Finding
 		perrs []Position
@@ -338,7 +346,7 @@ func (l *Linter) eval(ctx context.Context, doc *facts.Document, rs *parser.Rules
 	results := make([]result, len(l.checks))
 	next := make(chan int)
 	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(l.checks)) {
+	for range max(1, min(cpus, len(l.checks))) {
 		wg.Go(func() {
 			for i := range next {
 				r := &results[i]
@@ -443,10 +451,6 @@ func evalError(c *check, err error) Position {
 			Message: fmt.Sprintf("policy %s: %s", c.Package, te.Message)}
 	}
 	return Position{File: c.File, Line: 1, Column: 1, Message: fmt.Sprintf("policy %s: %v", c.Package, err)}
-}
-
-func toValue(doc *facts.Document) (ast.Value, error) {
-	return astOf(doc)
 }
 
 // rawFinding is what a policy yields (a finding object, or for conftest

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"hash/maphash"
 	"reflect"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -37,6 +36,7 @@ type encodeFunc func(st *encState, v reflect.Value) (*ast.Term, error)
 // 80,000-rule ruleset a third smaller again, but cost more time than the
 // collector saved.)
 type encState struct {
+	cpus int // CPUs a long list may be converted on
 	strs [1 << 14]*ast.Term
 	ints [1 << 12]*ast.Term
 }
@@ -83,13 +83,14 @@ var (
 	textMarshaler = reflect.TypeFor[encoding.TextMarshaler]()
 )
 
-// astOf converts v as encoding/json and ast.ValueFromReader would.
-func astOf(v any) (ast.Value, error) {
+// astOf converts v as encoding/json and ast.ValueFromReader would, on up
+// to cpus CPUs.
+func astOf(v any, cpus int) (ast.Value, error) {
 	rv := reflect.ValueOf(v)
 	if !rv.IsValid() {
 		return ast.Null{}, nil
 	}
-	t, err := encoderFor(rv.Type())(new(encState), rv)
+	t, err := encoderFor(rv.Type())(&encState{cpus: cpus}, rv)
 	if err != nil {
 		return nil, err
 	}
@@ -209,7 +210,7 @@ func seqEncoder(t reflect.Type, slice bool) encodeFunc {
 		terms := make([]*ast.Term, n)
 		// A long list (the rules of a large ruleset, their facts) is
 		// converted in parts on every CPU.
-		parts := min(runtime.GOMAXPROCS(0), n/minPart)
+		parts := min(st.cpus, n/minPart)
 		if parts < 2 {
 			if err := encodeRange(st, enc, v, terms, 0, n); err != nil {
 				return nil, err
@@ -219,7 +220,7 @@ func seqEncoder(t reflect.Type, slice bool) encodeFunc {
 		errs := make([]error, parts)
 		var wg sync.WaitGroup
 		for p := range parts {
-			wg.Go(func() { errs[p] = encodeRange(new(encState), enc, v, terms, p*n/parts, (p+1)*n/parts) })
+			wg.Go(func() { errs[p] = encodeRange(&encState{cpus: 1}, enc, v, terms, p*n/parts, (p+1)*n/parts) })
 		}
 		wg.Wait()
 		for _, err := range errs {

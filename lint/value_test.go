@@ -60,7 +60,7 @@ func TestAstOfMatchesJSON(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := astOf(doc)
+		got, err := astOf(doc, 3)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -109,7 +109,7 @@ func TestAstOfMatchesJSON(t *testing.T) {
 		&odd{A: true},
 		[]any{nil, "s", 1.25, int64(-7)},
 	} {
-		got, err := astOf(v)
+		got, err := astOf(v, 3)
 		if err != nil {
 			t.Fatal(err)
 		}

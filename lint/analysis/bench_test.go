@@ -68,7 +68,7 @@ func BenchmarkBigFacts(b *testing.B) {
 	var cpu time.Duration
 	for b.Loop() {
 		before := cpuTime(b)
-		doc, err := facts.Build(context.Background(), l, facts.Options{Analyzer: New(Options{Timeout: -1})})
+		doc, err := facts.Build(context.Background(), l, facts.Options{Analyzer: New(Options{Timeout: -1}), CPUs: runtime.GOMAXPROCS(0)})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -71,7 +71,7 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	policies := fs.StringArray("policy", nil, "directory of Rego policies to run beside the built-in checks (repeatable)")
 	config := fs.String("config", "", "configuration file (default .dfwlint.yaml when it exists)")
 	external := fs.StringArray("external", nil, "an external interface (repeatable); overrides the config and the inference from the rules")
-	jobs := fs.IntP("jobs", "j", runtime.NumCPU(), "files checked at once")
+	jobs := fs.IntP("jobs", "j", runtime.NumCPU(), "CPUs to use: files checked at once, or one file's analyses and checks side by side")
 	budget := fs.Duration("budget", analysis.DefaultTimeout, "time each analysis may take on one ruleset (unless given: the default or 1ms per rule, whichever is more); an analysis cut short is reported (DFW902), never a silent pass")
 	var quiet bool
 	fs.VarPF((*switchValue)(&quiet), "quiet", "q", "text format: the findings and errors only, no summary").NoOptDefVal = "true"
@@ -233,9 +233,18 @@ func (g *memoryGovernor) set() {
 type limits struct {
 	budget, policy           time.Duration
 	scaleBudget, scalePolicy bool
+	// cpus is how many CPUs one file's analyses and checks may use: -j
+	// shared among the files checked at once, so that -j 1 uses one CPU
+	// and a single file all of them.
+	cpus int
 }
 
 const timePerRule = time.Millisecond
+
+// cpusPerFile shares jobs CPUs among the files checked at once.
+func cpusPerFile(jobs, files int) int {
+	return max(1, jobs/max(1, min(jobs, files)))
+}
 
 func (l limits) forRules(n int) (budget, policy time.Duration) {
 	budget, policy = l.budget, l.policy
@@ -323,6 +332,7 @@ func checkFiles(files []string, pl *plan, c *common, opts parser.Options, stdin 
 			}
 		}
 	}()
+	lim.cpus = cpusPerFile(jobs, len(files))
 	var wg sync.WaitGroup
 	for w := 0; w < min(jobs, len(files)); w++ {
 		wg.Go(func() {
@@ -414,6 +424,6 @@ func checkOne(files []string, pl *plan, i int, bases []parser.Source, rd *reader
 			peer = loadPeer(files[j], pl.family[j], loaded.Ruleset.Family, allBases, rd, opts)
 		}
 	}
-	rep, err := linter.Check(context.Background(), loaded, lint.CheckOptions{Base: len(bases), Analyzer: an, Peer: peer, Timeout: timeout})
+	rep, err := linter.Check(context.Background(), loaded, lint.CheckOptions{Base: len(bases), Analyzer: an, Peer: peer, Timeout: timeout, CPUs: lim.cpus})
 	return rep, layout, err
 }

@@ -63,3 +63,15 @@ func TestLimitsForRules(t *testing.T) {
 		}
 	}
 }
+
+// -j is a number of CPUs: shared among the files checked at once, all of
+// them for a single file, one with -j 1.
+func TestCPUsPerFile(t *testing.T) {
+	for _, c := range []struct{ jobs, files, want int }{
+		{1, 1, 1}, {1, 100, 1}, {2, 1, 2}, {2, 2, 1}, {2, 2000, 1}, {8, 3, 2}, {8, 1, 8}, {4, 0, 4},
+	} {
+		if got := cpusPerFile(c.jobs, c.files); got != c.want {
+			t.Errorf("-j %d, %d files: %d CPUs per file, want %d", c.jobs, c.files, got, c.want)
+		}
+	}
+}

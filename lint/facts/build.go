@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/dfw-project/dfw/parser"
 )
@@ -27,6 +28,9 @@ type Options struct {
 	// of its checked files; nil for none. With an Analyzer that is a
 	// FamilyGapAnalyzer, the document gets analysis.family_gap.
 	Peer *PeerRuleset
+	// CPUs is how many CPUs the analyses may use: with two or more, the
+	// rule analyses and the path analyses run side by side.
+	CPUs int
 }
 
 // PeerRuleset is the other family's ruleset of a host.
@@ -130,7 +134,7 @@ func Build(ctx context.Context, l *parser.Loaded, opts Options) (*Document, erro
 	}
 	d.Docker = dockerFacts(rs, d)
 	d.Host = hostFacts(rs, d, opts.ExternalInterfaces)
-	if err := analyze(ctx, rs, d, opts.Analyzer); err != nil {
+	if err := analyze(ctx, rs, d, opts.Analyzer, opts.CPUs); err != nil {
 		return nil, err
 	}
 	if p := opts.Peer; p != nil && p.Ruleset != nil {
@@ -142,7 +146,7 @@ func Build(ctx context.Context, l *parser.Loaded, opts Options) (*Document, erro
 	return d, nil
 }
 
-func analyze(ctx context.Context, rs *parser.Ruleset, d *Document, an Analyzer) error {
+func analyze(ctx context.Context, rs *parser.Ruleset, d *Document, an Analyzer, cpus int) error {
 	a := &d.Analysis
 	a.Computed = map[string]bool{}
 	a.Incomplete = []Incomplete{}
@@ -156,22 +160,30 @@ func analyze(ctx context.Context, rs *parser.Ruleset, d *Document, an Analyzer) 
 	}
 	// The rule analyses (reachability, then redundancy, from one walk)
 	// and the path analyses (exposure, established) share nothing but
-	// the ruleset, which they only read: they run side by side. Their
-	// errors and incomplete parts are taken in the order above.
+	// the ruleset, which they only read: with two CPUs they run side by
+	// side. Their errors and incomplete parts are taken in the order
+	// above either way.
 	var reach, red, exp, est []Incomplete
-	var reachErr, redErr error
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
+	var reachErr, redErr, expErr, estErr error
+	rules := func() {
 		if a.Reachability, reach, reachErr = an.Reachability(ctx, rs); reachErr == nil {
 			a.Redundant, red, redErr = an.Redundancy(ctx, rs)
 		}
-	}()
-	var expErr, estErr error
-	if a.Exposure, exp, expErr = an.Exposure(ctx, rs, d.Host); expErr == nil {
-		a.Established, est, estErr = an.Established(ctx, rs, d.Host)
 	}
-	<-done
+	paths := func() {
+		if a.Exposure, exp, expErr = an.Exposure(ctx, rs, d.Host); expErr == nil {
+			a.Established, est, estErr = an.Established(ctx, rs, d.Host)
+		}
+	}
+	if cpus >= 2 {
+		var wg sync.WaitGroup
+		wg.Go(rules)
+		paths()
+		wg.Wait()
+	} else {
+		rules()
+		paths()
+	}
 	for _, e := range []struct {
 		name string
 		err  error
