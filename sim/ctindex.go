@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"maps"
 	"math/bits"
 	"math/rand/v2"
 	"unsafe"
@@ -9,22 +10,42 @@ import (
 )
 
 // Index4 indexes the tuples of two IPv4 addresses (the conntrack table's,
-// and dfwsim --pcap's flows): an
-// open-addressing hash table with linear probing, from the compact 16-byte
-// key to slot<<1|dir (never 0; 0 marks an empty cell). It holds no
-// pointers, and a lookup usually touches one cache line, where a Go map
-// of a large table touches its directory, a control word and the slot.
-// Deletion shifts the following cells back (no tombstones). The hash is
-// seeded per table, so a crafted capture cannot aim at collisions.
+// and dfwsim --pcap's flows): an open-addressing hash table with linear
+// probing, from the compact 16-byte key to a value (slot<<1|dir), never
+// 0. It holds no pointers, and a lookup usually touches one cache line,
+// where a Go map of a large table touches its directory, a control word
+// and the slot. A cell is 16 bytes, four to a cache line and never across
+// two: the key's protocol (8 bits) shares a word with the value (24 bits);
+// the rare entry whose value or protocol does not fit goes to a Go map
+// beside the cells (big). Deletion shifts the following cells back (no
+// tombstones). The hash is seeded per table, so a crafted capture cannot
+// aim at collisions.
 type Index4 struct {
 	cells []cell4 // len a power of two, or 0
 	n     int
 	seed  uint64
+	big   map[Key4]uint32
 }
 
 type cell4 struct {
-	k Key4
-	v uint32
+	src, dst, ports uint32
+	pv              uint32 // proto<<24 | value; 0: an empty cell
+}
+
+const (
+	pvBits = 24
+	pvMask = 1<<pvBits - 1
+)
+
+// fits reports whether k and v can live in a cell.
+func fits(k *Key4, v uint32) bool { return v <= pvMask && k.Proto <= 0xff }
+
+func (c *cell4) is(k *Key4) bool {
+	return c.src == k.Src && c.dst == k.Dst && c.ports == k.Ports && c.pv>>pvBits == k.Proto
+}
+
+func (c *cell4) key() Key4 {
+	return Key4{Src: c.src, Dst: c.dst, Ports: c.ports, Proto: c.pv >> pvBits}
 }
 
 func (x *Index4) hash(k *Key4) uint64 {
@@ -42,43 +63,66 @@ func (x *Index4) hash(k *Key4) uint64 {
 }
 
 func (x *Index4) Get(k Key4) uint32 {
-	if len(x.cells) == 0 {
-		return 0
-	}
-	h := x.hash(&k)
-	m := uint64(len(x.cells) - 1)
-	for i := h & m; ; i = (i + 1) & m {
-		c := &x.cells[i]
-		if c.v == 0 {
-			return 0
+	if len(x.cells) != 0 {
+		h := x.hash(&k)
+		m := uint64(len(x.cells) - 1)
+		for i := h & m; ; i = (i + 1) & m {
+			c := &x.cells[i]
+			if c.pv == 0 {
+				break
+			}
+			if c.is(&k) {
+				return c.pv & pvMask
+			}
 		}
-		if c.k == k {
-			return c.v
-		}
 	}
+	if len(x.big) != 0 {
+		return x.big[k]
+	}
+	return 0
 }
 
 func (x *Index4) Set(k Key4, v uint32) {
+	if !fits(&k, v) {
+		x.delCell(k)
+		if x.big == nil {
+			x.big = map[Key4]uint32{}
+		}
+		x.big[k] = v
+		return
+	}
+	if len(x.big) != 0 {
+		delete(x.big, k)
+	}
 	if 4*(x.n+1) > 3*len(x.cells) {
 		x.grow()
 	}
 	h := x.hash(&k)
 	m := uint64(len(x.cells) - 1)
+	pv := k.Proto<<pvBits | v
 	for i := h & m; ; i = (i + 1) & m {
 		c := &x.cells[i]
-		if c.v == 0 {
-			*c = cell4{k, v}
+		if c.pv == 0 {
+			c.src, c.dst, c.ports, c.pv = k.Src, k.Dst, k.Ports, pv
 			x.n++
 			return
 		}
-		if c.k == k {
-			c.v = v
+		if c.is(&k) {
+			c.pv = pv
 			return
 		}
 	}
 }
 
 func (x *Index4) del(k Key4) {
+	if len(x.big) != 0 {
+		delete(x.big, k)
+	}
+	x.delCell(k)
+}
+
+// delCell removes k from the cells.
+func (x *Index4) delCell(k Key4) {
 	if len(x.cells) == 0 {
 		return
 	}
@@ -86,10 +130,10 @@ func (x *Index4) del(k Key4) {
 	i := x.hash(&k) & m
 	for {
 		c := &x.cells[i]
-		if c.v == 0 {
+		if c.pv == 0 {
 			return
 		}
-		if c.k == k {
+		if c.is(&k) {
 			break
 		}
 		i = (i + 1) & m
@@ -100,10 +144,11 @@ func (x *Index4) del(k Key4) {
 	for {
 		j = (j + 1) & m
 		c := &x.cells[j]
-		if c.v == 0 {
+		if c.pv == 0 {
 			break
 		}
-		h := x.hash(&c.k) & m
+		ck := c.key()
+		h := x.hash(&ck) & m
 		// Move c to i unless its home lies cyclically in (i, j].
 		if (j > i && (h <= i || h > j)) || (j < i && h <= i && h > j) {
 			x.cells[i] = *c
@@ -126,23 +171,30 @@ func (x *Index4) grow() {
 	x.cells = make([]cell4, size)
 	x.n = 0
 	for i := range old {
-		if old[i].v != 0 {
-			x.Set(old[i].k, old[i].v)
+		if old[i].pv != 0 {
+			x.Set(old[i].key(), old[i].pv&pvMask)
 		}
 	}
 }
 
 // clone copies the index.
 func (x *Index4) clone() Index4 {
-	return Index4{cells: append([]cell4(nil), x.cells...), n: x.n, seed: x.seed}
+	c := Index4{cells: append([]cell4(nil), x.cells...), n: x.n, seed: x.seed}
+	if len(x.big) != 0 {
+		c.big = maps.Clone(x.big)
+	}
+	return c
 }
 
 // each calls f for every entry.
 func (x *Index4) each(f func(k Key4, v uint32)) {
 	for i := range x.cells {
-		if x.cells[i].v != 0 {
-			f(x.cells[i].k, x.cells[i].v)
+		if c := &x.cells[i]; c.pv != 0 {
+			f(c.key(), c.pv&pvMask)
 		}
+	}
+	for k, v := range x.big {
+		f(k, v)
 	}
 }
 
