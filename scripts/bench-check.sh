@@ -35,15 +35,10 @@ done
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 . "$root/scripts/lib/netns.sh"
+. "$root/scripts/lib/bench.sh"
 
 [ "$(id -u)" = 0 ] || { echo "$0: needs root (network namespace)" >&2; exit 2; }
-for t in ip iptables-legacy-restore go; do
-	command -v "$t" >/dev/null || { echo "$0: $t not found" >&2; exit 2; }
-done
-if [ ! -x /usr/bin/time ]; then
-	echo "$0: installing Debian's time package for /usr/bin/time" >&2
-	apt-get install -y -qq time >/dev/null || { echo "$0: cannot install time" >&2; exit 2; }
-fi
+dfw_bench_need ip iptables-legacy-restore go
 
 tmp=$(mktemp -d /tmp/dfw-bench.XXXXXX)
 cleanup() {
@@ -62,8 +57,6 @@ go build -o "$tmp/dfwlint" ./cmd/dfwlint
 go test -c -o "$tmp/analysis.test" ./lint/analysis
 "$tmp/dfwgen" kubeproxy -n 10000 >"$tmp/k80.save" 2>/dev/null
 
-median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) {print "nan"; exit} if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
-children_cpu() { awk 'NR == 2 { split($1, u, /[ms]/); split($2, s, /[ms]/); printf "%.6f\n", u[1] * 60 + u[2] + s[1] * 60 + s[2] }' "$1"; }
 
 # run NAME CMD...: one run of CMD; appends its wall and CPU seconds and
 # peak RSS (KiB) to NAME's files. Exit status 1 (findings) is success.

@@ -36,15 +36,10 @@ done
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 . "$root/scripts/lib/netns.sh"
+. "$root/scripts/lib/bench.sh"
 
 [ "$(id -u)" = 0 ] || { echo "$0: needs root (network namespace)" >&2; exit 2; }
-for t in ip iptables-legacy-restore go; do
-	command -v "$t" >/dev/null || { echo "$0: $t not found" >&2; exit 2; }
-done
-if [ ! -x /usr/bin/time ]; then
-	echo "$0: installing Debian's time package for /usr/bin/time -v" >&2
-	apt-get install -y -qq time >/dev/null || { echo "$0: cannot install time" >&2; exit 2; }
-fi
+dfw_bench_need ip iptables-legacy-restore go
 have_hyperfine=0
 [ "${DFW_BENCH_NO_HYPERFINE:-}" = 1 ] || { command -v hyperfine >/dev/null && have_hyperfine=1; }
 
@@ -53,9 +48,11 @@ cleanup() {
 	dfw_netns_cleanup
 	if [ "$keep" = 1 ]; then echo "kept $tmp" >&2; else rm -rf "$tmp"; fi
 }
+dfw_netns_create NS dfwbench
+# After dfw_netns_create, which sets its own traps: cleanup deletes the
+# namespace and the temporary directory.
 trap cleanup EXIT
 trap 'cleanup; exit 130' INT TERM
-dfw_netns_create NS dfwbench
 
 cd "$root"
 go build -o "$tmp/dfwgen" ./cmd/dfwgen
@@ -74,7 +71,6 @@ fi
 "$tmp/dfwgen" kubeproxy -n 1000 >"$tmp/k8.save" 2>/dev/null
 "$tmp/dfwgen" kubeproxy -n 10000 >"$tmp/k80.save" 2>/dev/null
 
-median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) {print "nan"; exit} if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 
 # measure NAME CMD...: sets T_<NAME> (median wall seconds)
 measure() {
@@ -97,8 +93,6 @@ measure() {
 	printf -v "T_$name" '%s' "$t"
 }
 
-# children_cpu FILE: the children's user + sys seconds in the output of times.
-children_cpu() { awk 'NR == 2 { split($1, u, /[ms]/); split($2, s, /[ms]/); printf "%.6f\n", u[1] * 60 + u[2] + s[1] * 60 + s[2] }' "$1"; }
 
 # rounds NAME...: REPS rounds, each running the command of every NAME (the
 # array CMD_<NAME>) once, in turn; sets C_<NAME> (median CPU seconds) and
