@@ -961,11 +961,12 @@ const replayGCStart = 256 << 20
 
 // deferGC keeps the garbage collector from running until the heap reaches
 // replayGCStart, then paces it at GOGC=400, and returns the function that
-// gives back the previous settings. A replay's heap is mostly the
-// conntrack and flow tables, which stay live to the end and only grow: on
-// the million-frame capture (60 MB) the collections of the usual pacing
-// scan them for almost nothing to free. GOGC or GOMEMLIMIT, when set, are
-// kept.
+// gives back the previous settings. The heap of a replay with a summary
+// is mostly the conntrack and flow tables, which stay live to the end and
+// only grow: on the million-frame capture (60 MB) the collections of the
+// usual pacing scan them for almost nothing to free. (JSON Lines make
+// garbage for every packet: not for them.) GOGC or GOMEMLIMIT, when set,
+// are kept.
 func deferGC() (restore func()) {
 	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
 		return func() {}
@@ -996,7 +997,13 @@ func deferGC() (restore func()) {
 
 // replayMain loads the ruleset and replays the capture.
 func replayMain(o replayOptions, files, ifaces []string, brnf bool, stdin io.Reader, stdout, stderr io.Writer) int {
-	defer deferGC()()
+	if o.format == "json" {
+		// JSON Lines make garbage for every packet: collect, less often
+		// (the tables only grow).
+		defer debug.SetGCPercent(debug.SetGCPercent(400))
+	} else {
+		defer deferGC()()
+	}
 	given, l, code := loadRules(files, ifaces, stdin, stderr)
 	if l == nil {
 		return code
