@@ -29,7 +29,7 @@ findings contains f if {
 	not allowed(x)
 	p := x.container
 	related := array.concat(
-		[lib.at(p.dnat, sprintf("Docker publishes %s/%d here: DNAT to %s:%d", [p.proto, p.host_port, p.container_addr, p.container_port]))],
+		[lib.at(p.dnat, sprintf("%s publishes %s/%d here: DNAT to %s:%d", [publisher(p.dnat), p.proto, p.host_port, p.container_addr, p.container_port]))],
 		[lib.at(s, sprintf("path: %s", [s.chain])) | some s in x.path],
 	)
 	f := {
@@ -39,6 +39,13 @@ findings contains f if {
 		"related": related, "witness": x.witness,
 	}
 }
+
+# publisher(d) names what published the port: Docker for its DNAT rules in
+# nat DOCKER, else the chain of the DNAT rule (kube-proxy's KUBE-SEP-…
+# chains for a NodePort, a user's own chain).
+publisher(d) := "Docker" if object.get(d, "chain", "DOCKER") == "DOCKER"
+
+publisher(d) := sprintf("chain %s", [d.chain]) if object.get(d, "chain", "DOCKER") != "DOCKER"
 
 # The connection is accepted from every source.
 any_source(x) if {

@@ -19,6 +19,21 @@ test_exposed if {
 	f.related[0].line == 60
 }
 
+test_published_by_docker if {
+	fs := exposed_published_port.findings with input as {"analysis": {"exposure": [exposure]}, "config": {"allowed_exposed": []}}
+	some f in fs
+	f.related[0].message == "Docker publishes tcp/5432 here: DNAT to 172.18.0.2:5432"
+}
+
+test_published_by_another_chain if {
+	# kube-proxy's DNAT of a NodePort, in a KUBE-SEP chain: not Docker's.
+	dnat := {"file": "k.save", "line": 900, "table": "nat", "chain": "KUBE-SEP-ABC", "rule": 2}
+	x := object.union(exposure, {"container": object.union(exposure.container, {"dnat": dnat})})
+	fs := exposed_published_port.findings with input as {"analysis": {"exposure": [x]}, "config": {"allowed_exposed": []}}
+	some f in fs
+	f.related[0].message == "chain KUBE-SEP-ABC publishes tcp/5432 here: DNAT to 172.18.0.2:5432"
+}
+
 test_allowed if {
 	cfg := {"allowed_exposed": [{"proto": "tcp", "ports": [[5432, 5432]], "sources": [], "interface": ""}]}
 	count(exposed_published_port.findings) == 0 with input as {"analysis": {"exposure": [exposure]}, "config": cfg}
