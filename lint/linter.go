@@ -311,16 +311,11 @@ type evalState struct {
 
 type stateKey struct{}
 
-// Eval evaluates every check over an input document (which Check builds;
-// tests may hand-make one). rs and an serve the custom built-in functions
-// and may be nil. Findings come back without suppressions or configuration
-// applied; a policy's evaluation error is a Position in the second result.
-func (l *Linter) Eval(ctx context.Context, doc *facts.Document, rs *parser.Ruleset, an facts.Analyzer) ([]Finding, []Position, error) {
-	return l.eval(ctx, doc, rs, an, 0, runtime.GOMAXPROCS(0))
-}
-
-// eval is Eval with timeout, when positive, as the time per check, on
-// cpus CPUs.
+// eval evaluates every check over the input document doc (which Check
+// builds), with timeout, when positive, as the time per check, on cpus
+// CPUs. rs and an serve the custom built-in functions and may be nil.
+// Findings come back without suppressions or configuration applied; a
+// policy's evaluation error is a Position in the second result.
 func (l *Linter) eval(ctx context.Context, doc *facts.Document, rs *parser.Ruleset, an facts.Analyzer, timeout time.Duration, cpus int) ([]Finding, []Position, error) {
 	if timeout <= 0 {
 		timeout = l.timeout
