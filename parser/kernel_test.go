@@ -149,6 +149,35 @@ func TestKernelCorpus(t *testing.T) {
 	}
 	t.Logf("kernel corpus: %d files, %d loaded (%d by the legacy backend), %d refused; %d agree, %d exceptions, %d disagree (%.1fs, %d namespaces)",
 		len(files), loaded, legacy, refused, agreed, excepted, len(files)-agreed-excepted, time.Since(start).Seconds(), workers)
+	// The parser's own claims about what iptables refuses, beside the
+	// corpus: each snippet must get the same answer from the kernel as
+	// from dfw.
+	for _, sn := range kernelSnippets {
+		data := []byte(sn.src)
+		l := loadOne(sn.name, data, Options{})
+		res, err := nss[0].load(data, l.Ruleset.Family, nil)
+		if err != nil {
+			t.Fatalf("snippet %s: %v", sn.name, err)
+		}
+		if res.loaded != sn.loads {
+			t.Errorf("snippet %s: the kernel (%s) loads it: %v, expected %v: %s", sn.name, res.backend, res.loaded, sn.loads, firstLine(res.stderr))
+		}
+		if p := compareKernel(sn.name, data, l, res); p != "" {
+			t.Errorf("snippet %s: %s", sn.name, p)
+		}
+	}
+}
+
+// kernelSnippets are rules whose refusal (or not) the parser decides on
+// the kernel's word; TestKernelCorpus asks the kernel again.
+var kernelSnippets = []struct {
+	name, src string
+	loads     bool
+}{
+	{"jump with an option", "*filter\n:FOO - [0:0]\n-A INPUT -j FOO --log-level 4\nCOMMIT\n", false},
+	{"empty target name", "*filter\n-A FORWARD -j \"\"\nCOMMIT\n", false},
+	{"interface named !", "*filter\n-A FORWARD -i \"!\" -j ACCEPT\nCOMMIT\n", true},
+	{"quoted target", "*filter\n:x - [0:0]\n-A FORWARD -j \"x\"\nCOMMIT\n", true},
 }
 
 // compareKernel returns "" when our load agrees with the kernel's, else
