@@ -48,6 +48,8 @@ type bdd struct {
 	cache []cacheEntry
 	// steps counts the operation steps that missed the cache.
 	steps int
+	// memo is compose's scratch.
+	memo [][2]uint32
 }
 
 func newBDD(nvars int) *bdd {
@@ -280,6 +282,33 @@ func (d *bdd) exists(a uint32, from, to int32, key uint32) uint32 {
 		r = d.mk(l, lo, hi)
 	}
 	d.store(op, a, 0, r)
+	return r
+}
+
+// compose returns a with its true leaf replaced by leaf, where every
+// variable of a lies above leaf's first: a ∧ leaf, built without
+// operation-cache traffic (the nodes of a are few and visited once each;
+// the memo is for the nodes a path of a shares with another).
+func (d *bdd) compose(a, leaf uint32) uint32 {
+	d.memo = d.memo[:0]
+	return d.composeRec(a, leaf)
+}
+
+func (d *bdd) composeRec(a, leaf uint32) uint32 {
+	switch a {
+	case bddFalse:
+		return bddFalse
+	case bddTrue:
+		return leaf
+	}
+	for _, m := range d.memo {
+		if m[0] == a {
+			return m[1]
+		}
+	}
+	nd := d.nodes[a]
+	r := d.mk(nd.level, d.composeRec(nd.lo, leaf), d.composeRec(nd.hi, leaf))
+	d.memo = append(d.memo, [2]uint32{a, r})
 	return r
 }
 

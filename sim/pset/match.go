@@ -17,40 +17,252 @@ import (
 // or redundant because of such a match, and one that reasons with may never
 // misses a packet the rule could match. The target is not considered.
 func MatchSet(u *Universe, r *parser.Rule) (must, may Set) {
-	may = u.All()
+	c := u.conj()
 	exact := true
-	add := func(s Set, ok bool) {
-		may = may.Intersect(s)
-		exact = exact && ok
-	}
 	if r.Src != nil {
-		add(u.addrMatch(Src, r.Src.Addr, r.Src.Mask, r.Src.Neg))
+		exact = c.addr(Src, r.Src.Addr, r.Src.Mask, r.Src.Neg) && exact
 	}
 	if r.Dst != nil {
-		add(u.addrMatch(Dst, r.Dst.Addr, r.Dst.Mask, r.Dst.Neg))
+		exact = c.addr(Dst, r.Dst.Addr, r.Dst.Mask, r.Dst.Neg) && exact
 	}
 	if r.In != nil {
-		add(neg(u.IfaceMatch(InIface, r.In.Name, r.In.Wildcard), r.In.Neg), true)
+		c.set(neg(u.IfaceMatch(InIface, r.In.Name, r.In.Wildcard), r.In.Neg))
 	}
 	if r.Out != nil {
-		add(neg(u.IfaceMatch(OutIface, r.Out.Name, r.Out.Wildcard), r.Out.Neg), true)
+		c.set(neg(u.IfaceMatch(OutIface, r.Out.Name, r.Out.Wildcard), r.Out.Neg))
 	}
 	if r.Proto != nil {
-		add(u.proto(Proto, r.Proto), true)
+		c.proto(r.Proto)
 	}
 	if r.Fragment != nil {
-		add(neg(u.Eq(Fragment, 1), r.Fragment.Neg), true)
+		c.field(Fragment, u.eqBDD(Fragment, wideOf(1)), r.Fragment.Neg)
 	}
 	for _, m := range r.Matches {
-		if may.IsEmpty() {
+		if c.empty() {
 			break
 		}
-		add(MatchOf(u, m))
+		if ok, done := c.match(m); done {
+			exact = exact && ok
+			continue
+		}
+		s, ok := MatchOf(u, m)
+		c.set(s)
+		exact = exact && ok
 	}
+	may = c.result()
 	if !exact {
 		return u.Empty(), may
 	}
 	return may, may
+}
+
+// conj builds the conjunction of a rule's parts for MatchSet. A part that
+// tests one field lying above every variable of valid (protocol, addresses,
+// ports, ICMP type and code, TCP flags, fragment, in the default order) is
+// kept as a BDD over that field's variables alone; result composes those
+// bottom-up on top of the other parts, each node built once. Intersecting
+// the parts one by one gives the same set, but every step rebuilds (or
+// looks up) every node of the set so far: on large rulesets that was most
+// of the cost of MatchSet.
+type conj struct {
+	u    *Universe
+	raw  [NumFields]uint32 // bddTrue: the field is not tested
+	rest Set               // the other parts
+	none bool              // a part is empty
+	// bits are the parts "f & mask == value" (negated: !=) not yet built,
+	// which result builds on their leaf directly.
+	bits [NumFields]bitsPart
+}
+
+type bitsPart struct {
+	mask, value wide
+	neg, set    bool
+}
+
+func (u *Universe) conj() *conj {
+	c := &conj{u: u, rest: u.All()}
+	for f := range c.raw {
+		c.raw[f] = bddTrue
+	}
+	return c
+}
+
+func (c *conj) empty() bool { return c.none || c.rest.IsEmpty() }
+
+// upper reports whether every variable of f lies above valid's first.
+func (c *conj) upper(f Field) bool {
+	fi := c.u.fields[f]
+	return fi.off+fi.width <= c.u.d.level(c.u.valid)
+}
+
+// field adds the part "f in n" (or, with negate, "f not in n"), where n is
+// a BDD over the variables of f alone.
+func (c *conj) field(f Field, n uint32, negate bool) {
+	d := c.u.d
+	if negate {
+		n = d.diff(bddTrue, n)
+	}
+	if !c.upper(f) {
+		c.set(c.u.set(n))
+		return
+	}
+	if b := &c.bits[f]; b.set {
+		// A second part on f: build the first.
+		b.set = false
+		if b.neg {
+			c.raw[f] = d.and(c.raw[f], c.u.bitsOff(f, b.mask, b.value, bddTrue))
+		} else {
+			c.raw[f] = d.and(c.raw[f], c.u.bitsOn(f, b.mask, b.value, bddTrue))
+		}
+	}
+	c.raw[f] = d.and(c.raw[f], n)
+	if c.raw[f] == bddFalse {
+		c.none = true
+	}
+}
+
+func (c *conj) set(s Set) { c.rest = c.rest.Intersect(s) }
+
+func (c *conj) addr(f Field, a, mask netip.Addr, negate bool) bool {
+	if !c.u.addrOK(a) || !c.u.addrOK(mask) {
+		return false
+	}
+	if c.upper(f) && !c.bits[f].set && c.raw[f] == bddTrue {
+		c.bits[f] = bitsPart{mask: addrWide(mask), value: addrWide(a), neg: negate, set: true}
+		return true
+	}
+	c.field(f, c.u.bitsBDD(f, addrWide(mask), addrWide(a)), negate)
+	return true
+}
+
+func (c *conj) proto(p *parser.ProtoMatch) {
+	if p.Num == 0 { // "all"
+		if p.Neg {
+			c.none = true
+		}
+		return
+	}
+	c.field(Proto, c.u.eqBDD(Proto, wideOf(uint64(p.Num))), p.Neg)
+}
+
+func (c *conj) ports(f Field, ps *parser.PortSet) {
+	c.field(f, c.u.portsBDD(f, ps), false)
+}
+
+// first is the part "not a second or further fragment" of the port, flag
+// and ICMP matches.
+func (c *conj) first() { c.field(Fragment, c.u.eqBDD(Fragment, wideOf(0)), false) }
+
+// match adds the parts of the matches whose parts test one field each, as
+// MatchOf computes them; done is false for the others (the caller takes
+// MatchOf's set).
+func (c *conj) match(m *parser.Match) (exact, done bool) {
+	u := c.u
+	switch s := m.Spec.(type) {
+	case *parser.CommentMatch:
+		return true, true
+	case *parser.TCPMatch:
+		c.first()
+		if s.Sport != nil {
+			c.ports(Sport, s.Sport)
+		}
+		if s.Dport != nil {
+			c.ports(Dport, s.Dport)
+		}
+		if s.Flags != nil {
+			c.field(TCPFlags, u.bitsBDD(TCPFlags, wideOf(uint64(s.Flags.Mask)), wideOf(uint64(s.Flags.Comp))), s.Flags.Neg)
+		}
+		return s.Option == nil, true
+	case *parser.UDPMatch:
+		c.first()
+		if s.Sport != nil {
+			c.ports(Sport, s.Sport)
+		}
+		if s.Dport != nil {
+			c.ports(Dport, s.Dport)
+		}
+		return true, true
+	case *parser.SCTPMatch:
+		c.first()
+		if s.Sport != nil {
+			c.ports(Sport, s.Sport)
+		}
+		if s.Dport != nil {
+			c.ports(Dport, s.Dport)
+		}
+		return s.Chunks == nil, true
+	case *parser.MultiportMatch:
+		switch {
+		case s.Src != nil:
+			c.first()
+			c.ports(Sport, s.Src)
+			return true, true
+		case s.Dst != nil:
+			c.first()
+			c.ports(Dport, s.Dst)
+			return true, true
+		case s.Any == nil:
+			c.first()
+			return true, true
+		}
+	case *parser.ICMPMatch:
+		switch {
+		case s.Any && s.Neg:
+			c.none = true
+			return true, true
+		case s.Any:
+			c.first()
+			return true, true
+		case !s.Neg:
+			c.first()
+			c.field(ICMPType, u.eqBDD(ICMPType, wideOf(uint64(s.Type))), false)
+			c.field(ICMPCode, u.rangeBDD(ICMPCode, wideOf(uint64(s.Code.Lo)), wideOf(uint64(s.Code.Hi))), false)
+			return true, true
+		}
+	}
+	return false, false
+}
+
+// result is the conjunction of the parts.
+func (c *conj) result() Set {
+	u, d := c.u, c.u.d
+	if c.empty() {
+		return u.Empty()
+	}
+	// Compose the one-field parts bottom-up on leaf: on the other parts
+	// when those test only variables below them, else on valid, and
+	// intersect.
+	leaf := c.rest.n
+	lowest := int32(-1) // the last variable of the lowest one-field part
+	for f := range c.raw {
+		if c.raw[f] != bddTrue || c.bits[f].set {
+			fi := u.fields[f]
+			lowest = max(lowest, fi.off+fi.width-1)
+		}
+	}
+	if lowest < 0 {
+		return c.rest
+	}
+	split := d.level(leaf) > lowest
+	if !split {
+		leaf = u.valid
+	}
+	r := leaf
+	for i := len(u.order) - 1; i >= 0; i-- {
+		f := u.order[i]
+		switch b := &c.bits[f]; {
+		case b.set && b.neg:
+			r = u.bitsOff(f, b.mask, b.value, r)
+		case b.set:
+			r = u.bitsOn(f, b.mask, b.value, r)
+		case c.raw[f] != bddTrue:
+			r = d.compose(c.raw[f], r)
+		}
+	}
+	if !split {
+		r = d.and(r, c.rest.n)
+	}
+	return Set{u, r}
 }
 
 // MatchOf returns the set of packets one "-m" match matches, and whether

@@ -179,6 +179,26 @@ func (u *Universe) bitsOn(f Field, mask, value wide, leaf uint32) uint32 {
 	return r
 }
 
+// bitsOff is (f & mask) != (value & mask) ∧ leaf, where every variable of
+// f lies above leaf's first: the complement of bitsOn's path, built as
+// directly.
+func (u *Universe) bitsOff(f Field, mask, value wide, leaf uint32) uint32 {
+	fi := u.fields[f]
+	r := bddFalse
+	for j := fi.width - 1; j >= 0; j-- {
+		k := fi.width - 1 - j
+		if !mask.bit(k) {
+			continue
+		}
+		if value.bit(k) {
+			r = u.d.mk(fi.off+j, leaf, r)
+		} else {
+			r = u.d.mk(fi.off+j, r, leaf)
+		}
+	}
+	return r
+}
+
 func (u *Universe) eqBDD(f Field, v wide) uint32 {
 	return u.bitsBDD(f, maxOf(u.fields[f].width), v)
 }
@@ -192,6 +212,9 @@ func (u *Universe) rangeBDD(f Field, lo, hi wide) uint32 {
 	}
 	if hi.less(lo) {
 		return bddFalse
+	}
+	if lo == hi {
+		return u.bitsBDD(f, maxOf(fi.width), lo)
 	}
 	ge, le := bddTrue, bddTrue
 	for j := fi.width - 1; j >= 0; j-- {
@@ -390,6 +413,11 @@ func (u *Universe) PktTypes(names ...string) Set {
 // Ports is the set of packets whose port field f (or any 16-bit field) lies
 // in the port set, honouring its negation.
 func (u *Universe) Ports(f Field, ps *parser.PortSet) Set {
+	return u.set(u.portsBDD(f, ps))
+}
+
+// portsBDD is Ports over the variables of f alone.
+func (u *Universe) portsBDD(f Field, ps *parser.PortSet) uint32 {
 	r := bddFalse
 	for _, rg := range ps.Ranges {
 		r = u.d.or(r, u.rangeBDD(f, wideOf(uint64(rg.Lo)), wideOf(uint64(rg.Hi))))
@@ -397,5 +425,5 @@ func (u *Universe) Ports(f Field, ps *parser.PortSet) Set {
 	if ps.Neg {
 		r = u.d.diff(bddTrue, r)
 	}
-	return u.set(r)
+	return r
 }
