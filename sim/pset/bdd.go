@@ -52,13 +52,22 @@ type bdd struct {
 	memo [][2]uint32
 }
 
-func newBDD(nvars int) *bdd {
+// newBDD makes a store for nvars variables, with room for about hint
+// nodes.
+func newBDD(nvars, hint int) *bdd {
 	d := &bdd{nvars: int32(nvars)}
-	d.nodes = make([]bddNode, 2, 1<<12)
+	tbits, cbits := 13, 14
+	for tbits < 31 && 1<<tbits < 2*hint {
+		tbits++
+	}
+	for cbits < maxCacheBits && 1<<cbits < hint {
+		cbits += 2
+	}
+	d.nodes = make([]bddNode, 2, max(1<<12, hint))
 	d.nodes[0] = bddNode{level: d.nvars}
 	d.nodes[1] = bddNode{level: d.nvars}
-	d.table = make([]uint32, 1<<13)
-	d.cache = make([]cacheEntry, 1<<14)
+	d.table = make([]uint32, 1<<tbits)
+	d.cache = make([]cacheEntry, 1<<cbits)
 	return d
 }
 

@@ -70,7 +70,12 @@ func (s Set) ForgetFields(fs FieldSet) Set {
 	}
 	u := s.u
 	m := u.mask(fs)
-	return u.set(u.d.existsMask(s.n, m))
+	n := u.d.existsMask(s.n, m)
+	if fs&u.validFields == 0 {
+		// valid tests none of fs: forgetting them keeps s within valid.
+		return Set{u, n}
+	}
+	return u.set(n)
 }
 
 // levelMask is a set of levels, registered in the universe so that the

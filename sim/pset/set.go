@@ -105,14 +105,39 @@ func (s Set) same(t Set) {
 	}
 }
 
+// Every Set is a subset of valid: the operations below take that shortcut
+// when an operand is valid (the whole universe), where the BDD operation
+// would walk the other operand to find it out.
+
 // Union is s ∪ t.
-func (s Set) Union(t Set) Set { s.same(t); return Set{s.u, s.u.d.or(s.n, t.n)} }
+func (s Set) Union(t Set) Set {
+	s.same(t)
+	if s.n == s.u.valid || t.n == s.u.valid {
+		return s.u.All()
+	}
+	return Set{s.u, s.u.d.or(s.n, t.n)}
+}
 
 // Intersect is s ∩ t.
-func (s Set) Intersect(t Set) Set { s.same(t); return Set{s.u, s.u.d.and(s.n, t.n)} }
+func (s Set) Intersect(t Set) Set {
+	s.same(t)
+	switch s.u.valid {
+	case s.n:
+		return t
+	case t.n:
+		return s
+	}
+	return Set{s.u, s.u.d.and(s.n, t.n)}
+}
 
 // Diff is s \ t.
-func (s Set) Diff(t Set) Set { s.same(t); return Set{s.u, s.u.d.diff(s.n, t.n)} }
+func (s Set) Diff(t Set) Set {
+	s.same(t)
+	if t.n == s.u.valid {
+		return s.u.Empty()
+	}
+	return Set{s.u, s.u.d.diff(s.n, t.n)}
+}
 
 // Not is the complement of s in the universe's well-formed packets.
 func (s Set) Not() Set { return Set{s.u, s.u.d.diff(s.u.valid, s.n)} }
@@ -127,10 +152,22 @@ func (s Set) IsAll() bool { return s.n == s.u.valid }
 func (s Set) Equal(t Set) bool { s.same(t); return s.n == t.n }
 
 // Subset reports whether s ⊆ t.
-func (s Set) Subset(t Set) bool { s.same(t); return s.u.d.implies(s.n, t.n) }
+func (s Set) Subset(t Set) bool {
+	s.same(t)
+	return t.n == s.u.valid || s.u.d.implies(s.n, t.n)
+}
 
 // Overlaps reports whether s ∩ t is not empty.
-func (s Set) Overlaps(t Set) bool { s.same(t); return !s.u.d.disjoint(s.n, t.n) }
+func (s Set) Overlaps(t Set) bool {
+	s.same(t)
+	switch s.u.valid {
+	case s.n:
+		return t.n != bddFalse
+	case t.n:
+		return s.n != bddFalse
+	}
+	return !s.u.d.disjoint(s.n, t.n)
+}
 
 // Nodes is the number of BDD nodes of s, a measure of its complexity.
 func (s Set) Nodes() int { return s.u.d.size(s.n) }
