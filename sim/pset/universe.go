@@ -221,13 +221,22 @@ func RulesetOptions(rs *parser.Ruleset, extra ...string) Options {
 	for _, m := range rs.Interfaces() {
 		names = append(names, m.String())
 	}
-	return Options{Family: rs.Family, Ifaces: names, Nodes: nodesPerRule * rs.NumRules()}
+	per := nodesPerRule
+	if rs.Family == parser.IPv6 {
+		per *= 4 // addresses of 128 bits
+	}
+	return Options{Family: rs.Family, Ifaces: names, Nodes: min(per*rs.NumRules(), maxNodesHint)}
 }
 
-// nodesPerRule is the number of nodes the analyses of a large ruleset were
-// seen to build per rule (3.4 million for the 80,000 rules of a kube-proxy
-// ruleset): the size RulesetOptions asks New to make room for.
-const nodesPerRule = 32
+// nodesPerRule is about the number of nodes the analyses of a large IPv4
+// ruleset were seen to build per rule (3.4 million for the 80,000 rules
+// of a kube-proxy ruleset, 40 per rule; 950,000 for the 23,000 of a
+// country block): the room RulesetOptions asks New to make. Up to
+// maxNodesHint: past it, the store grows as it fills.
+const (
+	nodesPerRule = 40
+	maxNodesHint = 4 << 20
+)
 
 // New builds a universe. The interface symbols are, in code order: every
 // concrete name of opts.Ifaces (sorted), then one Other symbol for each
