@@ -97,6 +97,19 @@ func TestInputSchema(t *testing.T) {
 		}
 		out, _ := json.Marshal(doc)
 		validate(t, s, out)
+		checkPositions(t, f, doc)
+	}
+	// The positions of rule facts, on a ruleset with every analysis.
+	for _, f := range []string{"../testdata/seed/iptables.conf", "../testdata/docker/docker-28.save"} {
+		doc, err := facts.Build(context.Background(), load(t, []parser.Source{readSource(t, f, filepath.Base(f))}),
+			facts.Options{Analyzer: analysis.New(analysis.Options{})})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(doc.Analysis.Reachability) == 0 {
+			t.Fatalf("%s: no reachability facts", f)
+		}
+		checkPositions(t, f, doc)
 	}
 	// A host's IPv6 rules checked with its IPv4 rules: peer and
 	// analysis.family_gap.
@@ -112,6 +125,44 @@ func TestInputSchema(t *testing.T) {
 	}
 	out, _ := json.Marshal(doc)
 	validate(t, s, out)
+}
+
+// checkPositions: the rules of each table and chain are the slices their
+// first_rule and rules give, and every rule fact names its rule's position.
+func checkPositions(t *testing.T, name string, doc *facts.Document) {
+	t.Helper()
+	n := 0
+	for _, tb := range doc.Tables {
+		if tb.FirstRule != n {
+			t.Errorf("%s: table %s: first_rule %d, want %d", name, tb.Name, tb.FirstRule, n)
+		}
+		for _, r := range doc.Rules[tb.FirstRule : tb.FirstRule+tb.Rules] {
+			if r.Table != tb.Name {
+				t.Errorf("%s: table %s holds rule %s", name, tb.Name, r.ID)
+			}
+		}
+		n += tb.Rules
+	}
+	if n != len(doc.Rules) {
+		t.Errorf("%s: the tables hold %d rules, the document %d", name, n, len(doc.Rules))
+	}
+	for _, c := range doc.Chains {
+		for i, r := range doc.Rules[c.FirstRule : c.FirstRule+c.Rules] {
+			if r.Table != c.Table || r.Chain != c.Name || r.Index != i+1 {
+				t.Errorf("%s: chain %s: rule %d is %s", name, c.ID, i+1, r.ID)
+			}
+		}
+	}
+	for _, x := range doc.Analysis.Reachability {
+		if doc.Rules[x.Position].ID != x.Rule {
+			t.Errorf("%s: reachability of %s: position %d is %s", name, x.Rule, x.Position, doc.Rules[x.Position].ID)
+		}
+	}
+	for _, x := range doc.Analysis.Redundant {
+		if doc.Rules[x.Position].ID != x.Rule {
+			t.Errorf("%s: redundancy of %s: position %d is %s", name, x.Rule, x.Position, doc.Rules[x.Position].ID)
+		}
+	}
 }
 
 func TestJSONAndText(t *testing.T) {

@@ -90,8 +90,10 @@ const (
 
 // Reach is the reachability of one rule.
 type Reach struct {
-	Rule      string `json:"rule"` // Rule.ID
-	Reachable bool   `json:"reachable"`
+	Rule string `json:"rule"` // Rule.ID
+	// Position is the rule's position in Document.Rules (0-based).
+	Position  int  `json:"position"`
+	Reachable bool `json:"reachable"`
 	// Covering are the rules that, together, take every packet that could
 	// reach the rule before it.
 	Covering []Ref `json:"covering"`
@@ -103,9 +105,11 @@ type Reach struct {
 
 // Redundant is a rule whose removal changes no packet's fate.
 type Redundant struct {
-	Rule              string `json:"rule"`
-	CoveredBy         []Ref  `json:"covered_by"`
-	DependsOnMayMatch bool   `json:"depends_on_may_match"`
+	Rule string `json:"rule"`
+	// Position is the rule's position in Document.Rules (0-based).
+	Position          int   `json:"position"`
+	CoveredBy         []Ref `json:"covered_by"`
+	DependsOnMayMatch bool  `json:"depends_on_may_match"`
 }
 
 // Exposure is one class of new connections from outside that the ruleset

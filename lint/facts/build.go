@@ -97,7 +97,7 @@ func Build(ctx context.Context, l *parser.Loaded, opts Options) (*Document, erro
 	}
 	b := &builder{d: d, rs: rs}
 	for _, t := range rs.SortedTables() {
-		d.Tables = append(d.Tables, Table{Name: t.Name, Loc: loc(t.Pos)})
+		d.Tables = append(d.Tables, Table{Name: t.Name, Loc: loc(t.Pos), Rules: t.NumRules(), FirstRule: len(d.Rules)})
 		hooks := t.Hooks()
 		refs := map[string][]Ref{}
 		for _, c := range t.Order {
@@ -113,6 +113,7 @@ func Build(ctx context.Context, l *parser.Loaded, opts Options) (*Document, erro
 				Loc: loc(c.Pos), ID: t.Name + "/" + c.Name, Table: t.Name, Name: c.Name, Builtin: c.Builtin,
 				Policy: c.Policy, Comment: c.Comment, PolicyComment: c.PolicyComment, Rules: len(c.Rules),
 				ReferencedBy: refs[c.Name], Hooks: hookNames(hooks[c.Name]), DockerOwned: IsDockerChain(t.Name, c.Name),
+				FirstRule: len(d.Rules),
 			}
 			if !c.Builtin {
 				ch.Policy = ""
@@ -191,6 +192,18 @@ func analyze(ctx context.Context, rs *parser.Ruleset, d *Document, an Analyzer, 
 		if e.err != nil {
 			return fmt.Errorf("%s analysis: %w", e.name, e.err)
 		}
+	}
+	// Each rule fact names its rule by position too, so that a policy
+	// reads the rule without looking it up by id.
+	pos := make(map[string]int, len(d.Rules))
+	for i := range d.Rules {
+		pos[d.Rules[i].ID] = i
+	}
+	for i := range a.Reachability {
+		a.Reachability[i].Position = pos[a.Reachability[i].Rule]
+	}
+	for i := range a.Redundant {
+		a.Redundant[i].Position = pos[a.Redundant[i].Rule]
 	}
 	for _, inc := range [][]Incomplete{reach, red, exp, est} {
 		a.Incomplete = append(a.Incomplete, inc...)

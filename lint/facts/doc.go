@@ -75,6 +75,12 @@ type Command struct {
 type Table struct {
 	Name string `json:"name"`
 	Loc
+	// Rules is the number of rules of the table; they are
+	// Document.Rules[FirstRule:FirstRule+Rules] (the rules are listed
+	// table by table, chain by chain), so that a policy can read one
+	// table's rules without going over the others.
+	Rules     int `json:"rules"`
+	FirstRule int `json:"first_rule"`
 }
 
 // Ref is a rule that jumps or goes to a chain.
@@ -101,7 +107,10 @@ type Chain struct {
 	Comment       string `json:"comment,omitempty"`
 	PolicyComment string `json:"policy_comment,omitempty"`
 	Rules         int    `json:"rules"`
-	ReferencedBy  []Ref  `json:"referenced_by"`
+	// FirstRule is the position of the chain's first rule in
+	// Document.Rules (0-based): its rules are the Rules that follow.
+	FirstRule    int   `json:"first_rule"`
+	ReferencedBy []Ref `json:"referenced_by"`
 	// Hooks are the hooks the chain is reached from through jumps and
 	// gotos (PREROUTING, INPUT, FORWARD, OUTPUT, POSTROUTING).
 	Hooks []string `json:"hooks"`

@@ -8,6 +8,55 @@ package dfw.lib
 # chains maps "table/CHAIN" to the chain object.
 chains := {c.id: c | some c in input.chains} # one object, built once: a lookup is O(1)
 
+# filter_rules are the rules of the filter table, the only table most checks
+# read: a kube-proxy host has nearly all its rules in nat, and a walk over
+# input.rules that drops them one by one costs a policy more than its
+# checks. See table_rules.
+filter_rules := table_rules("filter")
+
+# table_rules(name) are the rules of table name. input.rules lists the
+# rules table by table: a table's rules are the slice its first_rule and
+# rules give. A document without them (a test's own input, say) has its
+# rules filtered by table instead.
+table_rules(name) := array.slice(input.rules, t.first_rule, t.first_rule + t.rules) if {
+	rules_indexed
+	some t in input.tables
+	t.name == name
+}
+
+table_rules(name) := [] if {
+	rules_indexed
+	every t in input.tables {
+		t.name != name
+	}
+}
+
+table_rules(name) := [r | some r in input.rules; r.table == name] if not rules_indexed
+
+rules_indexed if {
+	count(input.tables) > 0
+	every t in input.tables {
+		is_number(t.first_rule)
+		is_number(t.rules)
+	}
+}
+
+# fact_rule(x) is the rule of a reachability or redundancy fact x: the rule
+# at x.position (a lookup, where finding it by id walks every rule), or,
+# in a document without positions, the rule with id x.rule.
+fact_rule(x) := r if {
+	positioned(x)
+	r := input.rules[x.position]
+}
+
+fact_rule(x) := r if {
+	not positioned(x)
+	some r in input.rules
+	r.id == x.rule
+}
+
+positioned(x) if input.rules[x.position].id == x.rule
+
 # bridge_names are Docker's bridges and the bridge interfaces the rules name.
 bridge_names contains b.name if some b in input.docker.bridges
 

@@ -25,8 +25,7 @@ import data.dfw.lib
 
 # jumps: [from, to] for each jump without a positive -i (filter table).
 jumps contains [r.chain, r.target.name] if {
-	some r in input.rules
-	r.table == "filter"
+	some r in lib.filter_rules
 	r.target.kind == "chain"
 	not lib.has(r, "in")
 }
@@ -45,8 +44,7 @@ edges := {name: tos |
 unconstrained := graph.reachable(edges, {"DOCKER-USER"})
 
 findings contains f if {
-	some r in input.rules
-	r.table == "filter"
+	some r in lib.filter_rules
 	r.chain in unconstrained
 	r.target.name in {"DROP", "REJECT"}
 	not r["in"]

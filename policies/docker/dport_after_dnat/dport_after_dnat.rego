@@ -30,8 +30,7 @@ package dfw.docker.dport_after_dnat
 import data.dfw.lib
 
 findings contains f if {
-	some r in input.rules
-	r.table == "filter"
+	some r in lib.filter_rules
 	count(r.dports) > 0 # misses needs one; checked first, as most rules have none
 	lib.reached_from(r, "FORWARD")
 	not lib.chains[sprintf("%s/%s", [r.table, r.chain])].docker_owned

@@ -24,8 +24,7 @@ package dfw.docker.input_rule_misses_docker
 import data.dfw.lib
 
 findings contains f if {
-	some r in input.rules
-	r.table == "filter"
+	some r in lib.filter_rules
 	lib.reached_from(r, "INPUT")
 	not lib.reached_from(r, "FORWARD")
 	r.target.name in {"ACCEPT", "DROP", "REJECT"}

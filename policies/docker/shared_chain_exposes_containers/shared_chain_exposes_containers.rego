@@ -26,8 +26,7 @@ package dfw.docker.shared_chain_exposes_containers
 import data.dfw.lib
 
 findings contains f if {
-	some r in input.rules
-	r.table == "filter"
+	some r in lib.filter_rules
 	r.target.name == "ACCEPT"
 	lib.reached_from(r, "INPUT")
 	lib.reached_from(r, "FORWARD")

@@ -23,17 +23,13 @@ package dfw.graph.may_match_dependence
 
 import data.dfw.lib
 
-# One object, built once (a partial rule looked up by id ran over every
-# rule at each lookup: rules × findings).
-rules_by_id := {r.id: r | some r in input.rules}
-
 findings contains f if {
 	some r in input.rules
+	some m in r.matches
+	m.may_match # first: few rules have one, and this is the cheapest test
+	not m.unknown
 	count(r.hooks) > 0
 	decides(r.target)
-	some m in r.matches
-	m.may_match
-	not m.unknown
 	f := lib.rule_finding(
 		r, m.column, sprintf(
 			"-m %s cannot be evaluated offline (it depends on %s): dfw takes both outcomes of this rule, and says so where a finding depends on it",
@@ -46,7 +42,7 @@ findings contains f if {
 findings contains f if {
 	some x in input.analysis.reachability
 	x.depends_on_may_match
-	r := rules_by_id[x.rule]
+	r := lib.fact_rule(x)
 	related := [lib.at(m, "this rule's outcome cannot be known offline") | some m in x.may_match]
 	f := lib.rule_finding(r, 1, sprintf("whether this rule is reached depends on a match that cannot be known offline (%d rule(s) before it)", [count(x.may_match)]), related, null)
 }

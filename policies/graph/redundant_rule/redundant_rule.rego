@@ -15,14 +15,10 @@ package dfw.graph.redundant_rule
 
 import data.dfw.lib
 
-# One object, built once (a partial rule looked up by id ran over every
-# rule at each lookup: rules × findings).
-rules_by_id := {r.id: r | some r in input.rules}
-
 findings contains f if {
 	some x in input.analysis.redundant
 	not x.depends_on_may_match
-	r := rules_by_id[x.rule]
+	r := lib.fact_rule(x)
 	related := [lib.at(c, "decides the same for every packet this rule decides") | some c in x.covered_by]
 	f := lib.rule_finding(r, 1, "removing this rule would change no packet's fate: the rules after it (or the policy) decide the same", related, null)
 }

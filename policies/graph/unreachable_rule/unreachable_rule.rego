@@ -17,15 +17,11 @@ package dfw.graph.unreachable_rule
 
 import data.dfw.lib
 
-# One object, built once (a partial rule looked up by id ran over every
-# rule at each lookup: rules × findings).
-rules_by_id := {r.id: r | some r in input.rules}
-
 findings contains f if {
 	some x in input.analysis.reachability
 	not x.reachable
 	not x.depends_on_may_match
-	r := rules_by_id[x.rule]
+	r := lib.fact_rule(x)
 	related := [lib.at(c, "every packet that reaches it matched this rule first") | some c in x.covering]
 	f := object.union(
 		lib.rule_finding(r, 1, sprintf("no packet can reach this rule: earlier rules take every packet it could match (%d covering rule(s))", [count(x.covering)]), related, null),

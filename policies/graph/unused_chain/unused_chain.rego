@@ -23,20 +23,20 @@ docker_hooked := {"DOCKER-USER", "DOCKER", "DOCKER-ISOLATION-STAGE-1", "DOCKER-I
 
 findings contains f if {
 	some c in input.chains
+	count(c.hooks) == 0 # first: most chains are reached
 	not c.builtin
 	c.rules > 0
 	not c.name in docker_hooked
-	count(c.hooks) == 0
 	count(c.referenced_by) == 0
 	f := lib.chain_finding(c, sprintf("chain %s has %d rules but no rule jumps or goes to it: no packet ever enters it", [c.name, c.rules]), [])
 }
 
 findings contains f if {
 	some c in input.chains
+	count(c.hooks) == 0 # first: most chains are reached
 	not c.builtin
 	c.rules > 0
 	not c.name in docker_hooked
-	count(c.hooks) == 0
 	count(c.referenced_by) > 0
 	related := [lib.at(r, sprintf("jump from %s, itself entered by no built-in chain", [r.chain])) | some r in c.referenced_by]
 	f := lib.chain_finding(c, sprintf("chain %s is entered only from chains that no built-in chain reaches: no packet ever enters it", [c.name]), related)

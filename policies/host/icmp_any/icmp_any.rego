@@ -27,8 +27,7 @@ import data.dfw.lib
 
 findings contains f if {
 	input.family == "ipv4"
-	some r in input.rules
-	r.table == "filter"
+	some r in lib.filter_rules
 	r.target.name == "ACCEPT"
 	lib.proto_is(r, "icmp")
 	some hook in ["INPUT", "FORWARD"]

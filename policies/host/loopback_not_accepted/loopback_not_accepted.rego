@@ -36,8 +36,7 @@ findings contains f if {
 findings contains f if {
 	c := lib.chains["filter/INPUT"]
 	c.policy == "ACCEPT"
-	some r in input.rules
-	r.table == "filter"
+	some r in lib.filter_rules
 	r.chain == "INPUT"
 	r.index == c.rules
 	r.target.name in {"DROP", "REJECT"}
@@ -55,8 +54,7 @@ catch_all(r) if {
 }
 
 accepts_loopback if {
-	some r in input.rules
-	r.table == "filter"
+	some r in lib.filter_rules
 	lib.reached_from(r, "INPUT")
 	r.target.name == "ACCEPT"
 	in_allows_lo(r)
