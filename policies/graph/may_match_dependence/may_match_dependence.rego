@@ -25,8 +25,9 @@ import data.dfw.lib
 
 findings contains f if {
 	some r in input.rules
+	r.may_match # first: few rules have one, and this is the cheapest test
 	some m in r.matches
-	m.may_match # first: few rules have one, and this is the cheapest test
+	m.may_match
 	not m.unknown
 	count(r.hooks) > 0
 	decides(r.target)

@@ -4,7 +4,7 @@ import data.dfw.graph.may_match_dependence
 
 rule(target, m) := {
 	"id": "filter/INPUT/1", "table": "filter", "chain": "INPUT", "index": 1, "file": "f.conf", "line": 4, "column": 1,
-	"hooks": ["INPUT"], "matches": [m], "target": target,
+	"hooks": ["INPUT"], "matches": [m], "target": target, "may_match": m.may_match,
 }
 
 set_match := {"name": "set", "column": 20, "may_match": true, "unknown": false}
