@@ -2,11 +2,10 @@ package analysis
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
-	"sync"
+	"sort"
 	"syscall"
 	"testing"
 	"time"
@@ -88,13 +87,13 @@ func cpuTime(b *testing.B) time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// TestCorpusTiming analyses every corpus file (reachability and
-// redundancy; GOMAXPROCS files at a time) with the default budgets and
-// fails if one is cut short; it logs the time of each (wall time, which
-// the parallel runs inflate). Skipped when the corpus is absent, unless
-// CI=true. DFW_CORPUS_MAX (a duration, e.g. 1s) also fails a file whose
-// analysis takes longer (off by default: wall times vary too much on a
-// shared machine).
+// TestCorpusTiming runs, on every corpus file, the analyses dfwlint check
+// runs (facts.Build: reachability and redundancy beside exposure and
+// established, on GOMAXPROCS CPUs), one file at a time, and fails if one is
+// cut short; it logs the time of each and the slowest. Skipped when the
+// corpus is absent, unless CI=true. DFW_CORPUS_MAX (a duration, e.g. 1s)
+// also fails a file whose analyses take longer (off by default: wall
+// times vary too much on a shared machine).
 func TestCorpusTiming(t *testing.T) {
 	dir := os.Getenv("DFW_CORPUS")
 	if dir == "" {
@@ -115,75 +114,53 @@ func TestCorpusTiming(t *testing.T) {
 		}
 		limit = d
 	}
-	// The files are analysed GOMAXPROCS at a time (each analysis has
-	// its own universe).
 	type out struct {
+		name string
 		d    time.Duration
-		line string
-		errs []string
 	}
-	outs := make([]out, len(files))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				f := files[i]
-				o := &outs[i]
-				data, err := os.ReadFile(f)
-				if err != nil {
-					o.errs = append(o.errs, err.Error())
-					continue
-				}
-				l := parser.Load([]parser.Source{{Name: filepath.Base(f), Data: data}}, parser.Options{})
-				start := time.Now()
-				// A budget far above any file's time: a cut-short analysis
-				// here is a blow-up, not a machine busy with other tests
-				// (DFW_CORPUS_MAX judges the time).
-				res, err := Analyze(context.Background(), l.Ruleset, Options{Timeout: 5 * time.Minute}, true)
-				o.d = time.Since(start)
-				if err != nil {
-					o.errs = append(o.errs, err.Error())
-					continue
-				}
-				unreach, red := 0, 0
-				for _, rr := range res.Rules {
-					if rr.Status == Unreachable {
-						unreach++
-					}
-					if rr.Redundant {
-						red++
-					}
-				}
-				o.line = fmt.Sprintf("%-60s %5d rules %8v %7d nodes %3d unreachable %3d redundant",
-					filepath.Base(f), l.Ruleset.NumRules(), o.d.Round(time.Microsecond), res.Nodes, unreach, red)
-				if len(res.Incomplete) > 0 {
-					o.errs = append(o.errs, fmt.Sprintf("%s: cut short: %v", filepath.Base(f), res.Incomplete))
-				}
-				if limit > 0 && o.d > limit {
-					o.errs = append(o.errs, fmt.Sprintf("%s: %v, more than %v", filepath.Base(f), o.d, limit))
-				}
+	var outs []out
+	var total time.Duration
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := filepath.Base(f)
+		l := parser.Load([]parser.Source{{Name: name, Data: data}}, parser.Options{})
+		// Files with errors too (dfwlint check does not analyse those, but
+		// the analyses must not blow up on them either).
+		runtime.GC()
+		start := time.Now()
+		// A budget far above any file's time: a cut-short analysis here
+		// is a blow-up, not a machine busy with other tests
+		// (DFW_CORPUS_MAX judges the time).
+		doc, err := facts.Build(context.Background(), l, facts.Options{
+			Analyzer: New(Options{Timeout: 5 * time.Minute}), CPUs: runtime.GOMAXPROCS(0)})
+		d := time.Since(start)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		unreach := 0
+		for _, x := range doc.Analysis.Reachability {
+			if !x.Reachable {
+				unreach++
 			}
-		}()
-	}
-	for i := range files {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	var slowest, total time.Duration
-	slowName := ""
-	for i, o := range outs {
-		t.Log(o.line)
-		for _, e := range o.errs {
-			t.Error(e)
 		}
-		total += o.d
-		if o.d > slowest {
-			slowest, slowName = o.d, filepath.Base(files[i])
+		t.Logf("%-60s %5d rules %8v %3d unreachable %4d redundant %4d exposure rows",
+			name, l.Ruleset.NumRules(), d.Round(time.Microsecond), unreach, len(doc.Analysis.Redundant), len(doc.Analysis.Exposure))
+		if len(doc.Analysis.Incomplete) > 0 {
+			t.Errorf("%s: cut short: %v", name, doc.Analysis.Incomplete)
 		}
+		if limit > 0 && d > limit {
+			t.Errorf("%s: %v, more than %v", name, d, limit)
+		}
+		outs = append(outs, out{name, d})
+		total += d
 	}
-	t.Logf("%d files in %v; slowest: %s, %v", len(files), total.Round(time.Millisecond), slowName, slowest)
+	sort.Slice(outs, func(i, j int) bool { return outs[i].d > outs[j].d })
+	for _, o := range outs[:min(3, len(outs))] {
+		t.Logf("slowest: %s %v", o.name, o.d.Round(time.Millisecond))
+	}
+	t.Logf("%d files analysed in %v", len(outs), total.Round(time.Millisecond))
 }
