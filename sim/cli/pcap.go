@@ -493,18 +493,6 @@ func verdictIndex(v string) int {
 
 var verdictNames = [3]string{sim.Accept, sim.Drop, sim.Reject}
 
-// countingReader counts the bytes read, for the progress bar.
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(b []byte) (int, error) {
-	n, err := c.r.Read(b)
-	c.n += int64(n)
-	return n, err
-}
-
 // replayCapture replays a capture through s and writes the summary (or
 // JSON Lines). Exit 2 only when the file cannot be read.
 func replayCapture(o replayOptions, s *sim.Sim, host *sim.Host, stdout, stderr io.Writer) int {
@@ -518,8 +506,7 @@ func replayCapture(o replayOptions, s *sim.Sim, host *sim.Host, stdout, stderr i
 	if fi, err := f.Stat(); err == nil {
 		size = fi.Size()
 	}
-	cr := &countingReader{r: f}
-	rd, err := capture.Open(cr, capture.Options{Iface: o.in, IfIndexNames: o.ifnames})
+	rd, err := capture.Open(f, capture.Options{Iface: o.in, IfIndexNames: o.ifnames})
 	if err != nil {
 		fmt.Fprintf(stderr, "dfwsim: --pcap %s: %v\n", o.path, err)
 		return ExitUsage
@@ -584,7 +571,7 @@ func replayCapture(o replayOptions, s *sim.Sim, host *sim.Host, stdout, stderr i
 		}
 		rp.packet(cp)
 		if bar != nil && n&4095 == 0 {
-			bar.update(cr.n, rd.Stats().Frames)
+			bar.update(rd.Offset(), rd.Stats().Frames)
 		}
 		cp, next, err = next, cp, nerr
 	}
