@@ -21,6 +21,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/dfw-project/dfw/internal/populate"
 	"github.com/dfw-project/dfw/parser"
 	"github.com/dfw-project/dfw/sim"
 	"github.com/dfw-project/dfw/sim/capture"
@@ -199,7 +200,11 @@ func (ft *flowTable) get(k *wkey) *flow {
 // add stores a new flow under *k and returns it (to be filled in).
 func (ft *flowTable) add(k *wkey) *flow {
 	if ft.n%flowChunk == 0 {
-		ft.slab = append(ft.slab, make([]flow, flowChunk))
+		ch := make([]flow, flowChunk)
+		// Filled in order from here: one call for its pages rather than
+		// a fault for each.
+		populate.Write(unsafe.Pointer(unsafe.SliceData(ch)), unsafe.Sizeof(ch[0])*flowChunk)
+		ft.slab = append(ft.slab, ch)
 	}
 	ft.n++
 	f := ft.slot(ft.n)
