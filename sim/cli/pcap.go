@@ -427,11 +427,13 @@ type flow struct {
 	// host (forwarded or sent), as it left (and flowStrs.leftOut its
 	// interface).
 	lastLeft wkey
-	nm       flowNames
-	local    bool // the host opened it (its first packet was outbound)
-	verdicts [3]bool
-	dropped  bool
-	slot     uint32 // in the flow table
+	// leftFiled: the table has a flow under lastLeft's canonical tuple.
+	leftFiled bool
+	nm        flowNames
+	local     bool // the host opened it (its first packet was outbound)
+	verdicts  [3]bool
+	dropped   bool
+	slot      uint32 // in the flow table
 }
 
 type groupKey struct {
@@ -647,13 +649,29 @@ func (rp *replayer) prefetch(cp *capture.Packet) {
 	}
 }
 
-// prefetchKeys returns, for a TCP, UDP, SCTP… packet between IPv4
-// addresses that is not an ICMP error (the bulk of a capture), the key of
+// prefetchKeys returns, for a TCP, UDP, SCTP… or ICMP query packet
+// between IPv4 addresses (the bulk of a capture), the key of
 // the tuple conntrack looks up for it when it comes in, and the key of
 // its flow: the wire tuple with its ends ordered (wkey.canon).
 func prefetchKeys(cp *capture.Packet) (ct, flow sim.Key4, ok bool) {
-	if cp.Family != 4 || cp.Inner != nil || !sim.HasPorts(cp.Proto) || !cp.Src.Is4() || !cp.Dst.Is4() {
+	if cp.Family != 4 || cp.Inner != nil || !cp.Src.Is4() || !cp.Dst.Is4() {
 		return sim.Key4{}, sim.Key4{}, false
+	}
+	if !sim.HasPorts(cp.Proto) {
+		if !sim.IsICMP(cp.Proto) || isICMPErrType(cp.Proto, cp.ICMPType) {
+			return sim.Key4{}, sim.Key4{}, false
+		}
+		// An ICMP query or answer: its keys as the replay makes them
+		// (setKey, canonize), the identifier as the source port.
+		var k wkey
+		k.proto = cp.Proto
+		k.src, k.sbits = waddrOf(cp.Src)
+		k.dst, k.dbits = waddrOf(cp.Dst)
+		k.sport, k.dport = cp.ICMPID, uint16(cp.ICMPType)<<8
+		ct, _ = fkeyOf(&k)
+		k.canonize()
+		flow, _ = fkeyOf(&k)
+		return ct, flow, true
 	}
 	s, d := cp.Src.As4(), cp.Dst.As4()
 	ct = sim.Key4{Src: binary.BigEndian.Uint32(s[:]), Dst: binary.BigEndian.Uint32(d[:]), Ports: uint32(cp.Sport)<<16 | uint32(cp.Dport), Proto: uint32(cp.Proto)}
@@ -731,14 +749,19 @@ func (rp *replayer) packet(cp *capture.Packet) {
 		rp.reintern(&nm.pktPhysIn, res.Packet.PhysIn)
 	}
 	if !cp.Outbound && (res.Disposition == sim.Forwarded || res.Disposition == sim.Sent) {
-		setKey(&f.lastLeft, &res.Final)
 		rp.reintern(&f.nm.leftOut, res.Out)
 		fc := &rp.k // k is not used further
-		*fc = f.lastLeft
-		if fc.canonize(); *fc != *ck {
-			if rp.flows.get(fc) == nil {
-				rp.flows.put(fc, f) // the connection after NAT
+		if setKey(fc, &res.Final); *fc != f.lastLeft || !f.leftFiled {
+			f.lastLeft = *fc
+			if fc.canonize(); *fc != *ck {
+				if rp.flows.get(fc) == nil {
+					rp.flows.put(fc, f) // the connection after NAT
+				}
 			}
+			// Flows are never taken out of the table: the tuple stays
+			// filed, and the lookup need not be made again while the
+			// packets leave with it.
+			f.leftFiled = true
 		}
 	}
 	if rp.enc != nil {
