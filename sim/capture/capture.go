@@ -362,7 +362,7 @@ func Open(r io.Reader, opts Options) (*Reader, error) {
 		}
 		rd.link = uint32(pr.LinkType())
 		rd.rec.initHeader(m, pr.Snaplen())
-		rd.rec.br = br
+		rd.rec.init(br)
 	default:
 		return nil, fmt.Errorf("%w (magic %x)", ErrFormat, magic)
 	}

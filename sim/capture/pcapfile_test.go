@@ -9,6 +9,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"testing"
+	"testing/iotest"
 
 	"github.com/gopacket/gopacket/pcapgo"
 )
@@ -45,8 +46,8 @@ func pcapFile(magic uint32, snaplen uint32, recs [][2]uint32, rng *rand.Rand) []
 }
 
 // recordsOf reads every record of file with f until an error, as lines.
-func recordsOf(file []byte, read func(io.Reader) (func() ([]byte, string, error), error)) []string {
-	next, err := read(bytes.NewReader(file))
+func recordsOf(file []byte, wrap func(io.Reader) io.Reader, read func(io.Reader) (func() ([]byte, string, error), error)) []string {
+	next, err := read(wrap(bytes.NewReader(file)))
 	if err != nil {
 		return []string{"open: " + err.Error()}
 	}
@@ -84,20 +85,31 @@ func TestPcapRecords(t *testing.T) {
 		}
 		var s pcapRecords
 		s.initHeader(magic, pr.Snaplen())
-		s.br = br
+		s.init(br)
 		return func() ([]byte, string, error) {
 			d, ts, err := s.next()
 			return d, ts.String(), err
 		}, nil
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
+	// Short reads, data with EOF, and an error that is not EOF.
+	wraps := []struct {
+		name string
+		wrap func(io.Reader) io.Reader
+	}{
+		{"plain", func(r io.Reader) io.Reader { return r }},
+		{"half", iotest.HalfReader},
+		{"data-err", iotest.DataErrReader},
+		{"one-byte", iotest.OneByteReader},
+		{"timeout", func(r io.Reader) io.Reader { return &errAfter{r: r, n: 3000} }},
+	}
 	cases := []struct {
 		name    string
 		snaplen uint32
 		recs    [][2]uint32
 	}{
 		{"small", 65535, [][2]uint32{{60, 60}, {0, 0}, {1514, 1514}, {40, 9000}, {1, 1}}},
-		{"larger than the buffer", 300000, [][2]uint32{{100, 100}, {70000, 70000}, {65536 - 16, 70000}, {65536 - 15, 65536}, {262144, 262144}, {280000, 280000}, {20, 20}}},
+		{"larger than the buffer", 300000, [][2]uint32{{100, 100}, {70000, 70000}, {65536 - 16, 70000}, {65536 - 15, 65536}, {131071, 131071}, {131072, 131072}, {131073, 131073}, {262144, 262144}, {280000, 280000}, {20, 20}}},
 		{"caplen over snaplen", 1000, [][2]uint32{{100, 100}, {262145, 262145}, {5, 5}}},
 		{"caplen over origlen", 65535, [][2]uint32{{100, 100}, {101, 100}, {5, 5}}},
 		{"huge caplen", 0xffffffff, [][2]uint32{{10, 10}, {0xfffffff0, 0xfffffff0}}},
@@ -121,13 +133,33 @@ func TestPcapRecords(t *testing.T) {
 			for i := 0; i < random; i++ {
 				cuts = append(cuts, rng.IntN(len(file)+1))
 			}
-			for _, n := range cuts {
-				want := recordsOf(file[:n], viaPcapgo)
-				got := recordsOf(file[:n], viaRecords)
-				if fmt.Sprint(got) != fmt.Sprint(want) {
-					t.Fatalf("magic %x, %s, cut at %d of %d: got %d records, want %d\ngot  %.300q\nwant %.300q", magic, c.name, n, len(file), len(got), len(want), got, want)
+			for i, n := range cuts {
+				for j, w := range wraps {
+					if j > 0 && (i%8 != 0 && n != len(file) || w.name == "one-byte" && len(file) > 100<<10) {
+						continue // the odd readers on fewer cuts
+					}
+					want := recordsOf(file[:n], w.wrap, viaPcapgo)
+					got := recordsOf(file[:n], w.wrap, viaRecords)
+					if fmt.Sprint(got) != fmt.Sprint(want) {
+						t.Fatalf("magic %x, %s, %s reader, cut at %d of %d: got %d records, want %d\ngot  %.300q\nwant %.300q", magic, c.name, w.name, n, len(file), len(got), len(want), got, want)
+					}
 				}
 			}
 		}
 	}
+}
+
+// errAfter reads r, then fails with iotest.ErrTimeout once n bytes are read.
+type errAfter struct {
+	r io.Reader
+	n int
+}
+
+func (e *errAfter) Read(b []byte) (int, error) {
+	if e.n <= 0 {
+		return 0, iotest.ErrTimeout
+	}
+	m, err := e.r.Read(b[:min(len(b), e.n)])
+	e.n -= m
+	return m, err
 }
