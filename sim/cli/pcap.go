@@ -68,12 +68,9 @@ type waddr struct {
 	hi, lo uint64
 }
 
-// waddrOf returns a as a waddr, and its bit length.
+// waddrOf returns a as a waddr, and its bit length. (As16 maps an IPv4
+// address as waddr does, and keeps waddrOf small enough to be inlined.)
 func waddrOf(a netip.Addr) (waddr, uint8) {
-	if a.Is4() {
-		b := a.As4()
-		return waddr{lo: 0xffff<<32 | uint64(binary.BigEndian.Uint32(b[:]))}, 32
-	}
 	b := a.As16()
 	return waddr{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])}, uint8(a.BitLen())
 }
@@ -398,12 +395,18 @@ func (rp *replayer) intern(s string) uint16 {
 // the one before).
 func (rp *replayer) reintern(id *uint16, s string) {
 	n := rp.names[*id]
-	if len(n) == len(s) && unsafe.StringData(n) == unsafe.StringData(s) {
+	if sameString(n, s) {
 		return // the same string (most are constants or the host's names)
 	}
 	if n != s {
 		*id = rp.intern(s)
 	}
+}
+
+// sameString reports whether a and b are the same string in memory (not
+// only equal).
+func sameString(a, b string) bool {
+	return len(a) == len(b) && unsafe.StringData(a) == unsafe.StringData(b)
 }
 
 // result fills r with what sim.ReplyTo and sim.RelatedTo read of the
@@ -696,7 +699,10 @@ func (rp *replayer) packet(cp *capture.Packet) {
 			rp.guessed++
 		}
 	}
-	in := rp.ifaceOf(cp)
+	in := cp.Iface
+	if cp.IfIndex != 0 || in == "" {
+		in = rp.ifaceOf(cp)
+	}
 	p := &rp.pkt
 	toSim(p, cp, in)
 	if cp.Inner != nil {
@@ -741,12 +747,24 @@ func (rp *replayer) packet(cp *capture.Packet) {
 	if f.pkt.isWire(k) || (p.Inner == nil && !cp.Outbound && !f.last.valid) {
 		packPkt(&f.last.final, &res.Final)
 		f.last.pktLocal, f.last.valid, f.last.isNew = res.Packet.Local, true, false
-		nm := &f.nm
-		rp.reintern(&nm.out, res.Out)
-		rp.reintern(&nm.physOut, res.PhysOut)
-		rp.reintern(&nm.disp, res.Disposition)
-		rp.reintern(&nm.pktIn, res.Packet.In)
-		rp.reintern(&nm.pktPhysIn, res.Packet.PhysIn)
+		nm, names := &f.nm, rp.names
+		// Most packets have the strings of the flow's packet before:
+		// reintern only those that differ (sameString, inlined).
+		if !sameString(names[nm.out], res.Out) {
+			rp.reintern(&nm.out, res.Out)
+		}
+		if !sameString(names[nm.physOut], res.PhysOut) {
+			rp.reintern(&nm.physOut, res.PhysOut)
+		}
+		if !sameString(names[nm.disp], res.Disposition) {
+			rp.reintern(&nm.disp, res.Disposition)
+		}
+		if !sameString(names[nm.pktIn], res.Packet.In) {
+			rp.reintern(&nm.pktIn, res.Packet.In)
+		}
+		if !sameString(names[nm.pktPhysIn], res.Packet.PhysIn) {
+			rp.reintern(&nm.pktPhysIn, res.Packet.PhysIn)
+		}
 	}
 	if !cp.Outbound && (res.Disposition == sim.Forwarded || res.Disposition == sim.Sent) {
 		rp.reintern(&f.nm.leftOut, res.Out)
