@@ -8,6 +8,8 @@ import (
 	"hash/crc32"
 	"io"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"testing"
 	"testing/iotest"
 
@@ -61,36 +63,64 @@ func recordsOf(file []byte, wrap func(io.Reader) io.Reader, read func(io.Reader)
 	}
 }
 
+// viaPcapgo reads the records of a pcap stream with pcapgo.
+func viaPcapgo(r io.Reader) (func() ([]byte, string, error), error) {
+	pr, err := pcapgo.NewReader(bufio.NewReaderSize(r, 64<<10))
+	if err != nil {
+		return nil, err
+	}
+	return func() ([]byte, string, error) {
+		d, ci, err := pr.ZeroCopyReadPacketData()
+		return d, ci.Timestamp.String(), err
+	}, nil
+}
+
+// viaRecords reads them with pcapRecords, as Open sets it up.
+func viaRecords(r io.Reader) (func() ([]byte, string, error), error) {
+	br := bufio.NewReaderSize(r, readSize)
+	var magic uint32
+	if b, err := br.Peek(4); err == nil {
+		magic = binary.LittleEndian.Uint32(b) // before pcapgo reads on
+	}
+	pr, err := pcapgo.NewReader(br)
+	if err != nil {
+		return nil, err
+	}
+	var s pcapRecords
+	s.initHeader(magic, pr.Snaplen())
+	s.init(br)
+	return func() ([]byte, string, error) {
+		d, ts, err := s.next()
+		return d, ts.String(), err
+	}, nil
+}
+
+// FuzzPcapRecords: on any bytes, pcapRecords gives pcapgo's records and
+// errors.
+func FuzzPcapRecords(f *testing.F) {
+	names, _ := filepath.Glob(filepath.Join("testdata", "*.pcap"))
+	for _, n := range names {
+		b, err := os.ReadFile(n)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b[:min(len(b), 4096)])
+	}
+	plain := func(r io.Reader) io.Reader { return r }
+	f.Fuzz(func(t *testing.T, data []byte) {
+		want := recordsOf(data, plain, viaPcapgo)
+		got := recordsOf(data, plain, viaRecords)
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("got %d records, want %d\ngot  %.300q\nwant %.300q", len(got), len(want), got, want)
+		}
+	})
+}
+
 // TestPcapRecords checks pcapRecords against pcapgo's
 // ZeroCopyReadPacketData, record by record, errors included, on files of
 // both byte orders and resolutions, with records larger than the buffer,
 // bad lengths, and every truncation of the file's end.
 func TestPcapRecords(t *testing.T) {
-	viaPcapgo := func(r io.Reader) (func() ([]byte, string, error), error) {
-		pr, err := pcapgo.NewReader(bufio.NewReaderSize(r, 64<<10))
-		if err != nil {
-			return nil, err
-		}
-		return func() ([]byte, string, error) {
-			d, ci, err := pr.ZeroCopyReadPacketData()
-			return d, ci.Timestamp.String(), err
-		}, nil
-	}
-	var magic uint32
-	viaRecords := func(r io.Reader) (func() ([]byte, string, error), error) {
-		br := bufio.NewReaderSize(r, 64<<10)
-		pr, err := pcapgo.NewReader(br)
-		if err != nil {
-			return nil, err
-		}
-		var s pcapRecords
-		s.initHeader(magic, pr.Snaplen())
-		s.init(br)
-		return func() ([]byte, string, error) {
-			d, ts, err := s.next()
-			return d, ts.String(), err
-		}, nil
-	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	// Short reads, data with EOF, and an error that is not EOF.
 	wraps := []struct {
@@ -114,7 +144,7 @@ func TestPcapRecords(t *testing.T) {
 		{"caplen over origlen", 65535, [][2]uint32{{100, 100}, {101, 100}, {5, 5}}},
 		{"huge caplen", 0xffffffff, [][2]uint32{{10, 10}, {0xfffffff0, 0xfffffff0}}},
 	}
-	for _, magic = range []uint32{0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1} {
+	for _, magic := range []uint32{0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1} {
 		for _, c := range cases {
 			file := pcapFile(magic, c.snaplen, c.recs, rng)
 			// Every truncation near the end and around the first
