@@ -4,6 +4,9 @@ import (
 	"maps"
 	"net/netip"
 	"slices"
+	"unsafe"
+
+	"github.com/dfw-project/dfw/internal/populate"
 
 	"github.com/dfw-project/dfw/parser"
 )
@@ -206,7 +209,11 @@ func (ct *Conntrack) find(t Tuple) (*Conn, int) {
 func (ct *Conntrack) confirm(c *Conn) *Conn {
 	if c.slot == 0 || c.slot > ct.n || ct.at(c.slot) != c {
 		if ct.n%slabChunk == 0 {
-			ct.slab = append(ct.slab, make([]Conn, slabChunk))
+			ch := make([]Conn, slabChunk)
+			// Filled in order from here: one call for its pages rather
+			// than a fault for each.
+			populate.Write(unsafe.Pointer(unsafe.SliceData(ch)), unsafe.Sizeof(ch[0])*slabChunk)
+			ct.slab = append(ct.slab, ch)
 		}
 		ct.n++
 		e := ct.at(ct.n)

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"unsafe"
 
+	"github.com/dfw-project/dfw/internal/populate"
 	"github.com/dfw-project/dfw/internal/prefetch"
 )
 
@@ -169,6 +170,10 @@ func (x *Index4) grow() {
 		x.seed = rand.Uint64() | 1
 	}
 	x.cells = make([]cell4, size)
+	// The rehash below writes all over the new cells: their pages are
+	// asked for in one call rather than faulted in one by one (and no
+	// lookup's read maps the zero page first).
+	populate.Write(unsafe.Pointer(unsafe.SliceData(x.cells)), uintptr(size)*unsafe.Sizeof(cell4{}))
 	x.n = 0
 	for i := range old {
 		if old[i].pv != 0 {

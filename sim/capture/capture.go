@@ -304,10 +304,12 @@ var ErrFormat = errors.New("not a pcap or pcapng capture")
 // Reader reads IP packets from a capture. It is not safe for concurrent
 // use.
 type Reader struct {
-	opts     Options
-	pcap     *pcapgo.Reader
+	opts Options
+	// rec reads a pcap file's records; ng a pcapng file.
+	rec      pcapRecords
 	ng       *pcapgo.NgReader
-	link     uint32 // pcap link type
+	cr       *countingReader // the file, as read
+	link     uint32          // pcap link type
 	num      uint64
 	stats    Stats
 	ifNames  map[uint32]string
@@ -321,7 +323,8 @@ type Reader struct {
 // positioned at its first packet. The error wraps ErrFormat when the
 // magic is neither.
 func Open(r io.Reader, opts Options) (*Reader, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
+	cr := &countingReader{r: r}
+	br := bufio.NewReaderSize(cr, 64<<10)
 	magic, err := br.Peek(4)
 	if err != nil {
 		if err == io.EOF {
@@ -342,28 +345,55 @@ func Open(r io.Reader, opts Options) (*Reader, error) {
 			return nil, fmt.Errorf("capture header: %w", err)
 		}
 	}
-	rd := &Reader{opts: opts, ifNames: map[uint32]string{}}
-	rd.maxFirst = opts.FirstFrames
-	if rd.maxFirst <= 0 {
-		rd.maxFirst = 5
-	}
-	rd.frag.init(&opts)
-	switch binary.LittleEndian.Uint32(magic) {
+	rd := newReader(opts)
+	rd.cr = cr
+	switch m := binary.LittleEndian.Uint32(magic); m {
 	case 0x0A0D0D0A:
 		rd.ng, err = pcapgo.NewNgReader(br, pcapgo.NgReaderOptions{WantMixedLinkType: true, SkipUnknownVersion: true})
 		if err != nil {
 			return nil, fmt.Errorf("pcapng: %w", err)
 		}
 	case 0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1:
-		rd.pcap, err = pcapgo.NewReader(br)
+		// pcapgo checks the file header; the records are read from br
+		// (pcapgo reads through br itself, a bufio.Reader large enough).
+		pr, err := pcapgo.NewReader(br)
 		if err != nil {
 			return nil, fmt.Errorf("pcap: %w", err)
 		}
-		rd.link = uint32(rd.pcap.LinkType())
+		rd.link = uint32(pr.LinkType())
+		rd.rec.initHeader(m, pr.Snaplen())
+		rd.rec.init(br)
 	default:
 		return nil, fmt.Errorf("%w (magic %x)", ErrFormat, magic)
 	}
 	return rd, nil
+}
+
+func newReader(opts Options) *Reader {
+	rd := &Reader{opts: opts, ifNames: map[uint32]string{}}
+	rd.maxFirst = opts.FirstFrames
+	if rd.maxFirst <= 0 {
+		rd.maxFirst = 5
+	}
+	rd.frag.init(&opts)
+	return rd
+}
+
+// Offset returns how many bytes of the file the Reader has read (of the
+// compressed file, if it is compressed), buffered ones included: a measure
+// of progress.
+func (r *Reader) Offset() int64 { return r.cr.n }
+
+// countingReader counts the bytes read.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	c.n += int64(n)
+	return n, err
 }
 
 // Stats returns the counts so far. After Next has returned io.EOF they are
@@ -408,7 +438,7 @@ func (r *Reader) Next(p *Packet) error {
 				}
 			}
 		} else {
-			data, ci, err = r.pcap.ZeroCopyReadPacketData()
+			data, ci.Timestamp, err = r.rec.next()
 		}
 		if err != nil {
 			if err == io.EOF {

@@ -21,6 +21,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/dfw-project/dfw/internal/populate"
 	"github.com/dfw-project/dfw/parser"
 	"github.com/dfw-project/dfw/sim"
 	"github.com/dfw-project/dfw/sim/capture"
@@ -67,12 +68,9 @@ type waddr struct {
 	hi, lo uint64
 }
 
-// waddrOf returns a as a waddr, and its bit length.
+// waddrOf returns a as a waddr, and its bit length. (As16 maps an IPv4
+// address as waddr does, and keeps waddrOf small enough to be inlined.)
 func waddrOf(a netip.Addr) (waddr, uint8) {
-	if a.Is4() {
-		b := a.As4()
-		return waddr{lo: 0xffff<<32 | uint64(binary.BigEndian.Uint32(b[:]))}, 32
-	}
 	b := a.As16()
 	return waddr{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])}, uint8(a.BitLen())
 }
@@ -199,7 +197,11 @@ func (ft *flowTable) get(k *wkey) *flow {
 // add stores a new flow under *k and returns it (to be filled in).
 func (ft *flowTable) add(k *wkey) *flow {
 	if ft.n%flowChunk == 0 {
-		ft.slab = append(ft.slab, make([]flow, flowChunk))
+		ch := make([]flow, flowChunk)
+		// Filled in order from here: one call for its pages rather than
+		// a fault for each.
+		populate.Write(unsafe.Pointer(unsafe.SliceData(ch)), unsafe.Sizeof(ch[0])*flowChunk)
+		ft.slab = append(ft.slab, ch)
 	}
 	ft.n++
 	f := ft.slot(ft.n)
@@ -393,12 +395,18 @@ func (rp *replayer) intern(s string) uint16 {
 // the one before).
 func (rp *replayer) reintern(id *uint16, s string) {
 	n := rp.names[*id]
-	if len(n) == len(s) && unsafe.StringData(n) == unsafe.StringData(s) {
+	if sameString(n, s) {
 		return // the same string (most are constants or the host's names)
 	}
 	if n != s {
 		*id = rp.intern(s)
 	}
+}
+
+// sameString reports whether a and b are the same string in memory (not
+// only equal).
+func sameString(a, b string) bool {
+	return len(a) == len(b) && unsafe.StringData(a) == unsafe.StringData(b)
 }
 
 // result fills r with what sim.ReplyTo and sim.RelatedTo read of the
@@ -422,11 +430,13 @@ type flow struct {
 	// host (forwarded or sent), as it left (and flowStrs.leftOut its
 	// interface).
 	lastLeft wkey
-	nm       flowNames
-	local    bool // the host opened it (its first packet was outbound)
-	verdicts [3]bool
-	dropped  bool
-	slot     uint32 // in the flow table
+	// leftFiled: the table has a flow under lastLeft's canonical tuple.
+	leftFiled bool
+	nm        flowNames
+	local     bool // the host opened it (its first packet was outbound)
+	verdicts  [3]bool
+	dropped   bool
+	slot      uint32 // in the flow table
 }
 
 type groupKey struct {
@@ -493,18 +503,6 @@ func verdictIndex(v string) int {
 
 var verdictNames = [3]string{sim.Accept, sim.Drop, sim.Reject}
 
-// countingReader counts the bytes read, for the progress bar.
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(b []byte) (int, error) {
-	n, err := c.r.Read(b)
-	c.n += int64(n)
-	return n, err
-}
-
 // replayCapture replays a capture through s and writes the summary (or
 // JSON Lines). Exit 2 only when the file cannot be read.
 func replayCapture(o replayOptions, s *sim.Sim, host *sim.Host, stdout, stderr io.Writer) int {
@@ -518,8 +516,7 @@ func replayCapture(o replayOptions, s *sim.Sim, host *sim.Host, stdout, stderr i
 	if fi, err := f.Stat(); err == nil {
 		size = fi.Size()
 	}
-	cr := &countingReader{r: f}
-	rd, err := capture.Open(cr, capture.Options{Iface: o.in, IfIndexNames: o.ifnames})
+	rd, err := capture.Open(f, capture.Options{Iface: o.in, IfIndexNames: o.ifnames})
 	if err != nil {
 		fmt.Fprintf(stderr, "dfwsim: --pcap %s: %v\n", o.path, err)
 		return ExitUsage
@@ -584,7 +581,7 @@ func replayCapture(o replayOptions, s *sim.Sim, host *sim.Host, stdout, stderr i
 		}
 		rp.packet(cp)
 		if bar != nil && n&4095 == 0 {
-			bar.update(cr.n, rd.Stats().Frames)
+			bar.update(rd.Offset(), rd.Stats().Frames)
 		}
 		cp, next, err = next, cp, nerr
 	}
@@ -655,13 +652,29 @@ func (rp *replayer) prefetch(cp *capture.Packet) {
 	}
 }
 
-// prefetchKeys returns, for a TCP, UDP, SCTP… packet between IPv4
-// addresses that is not an ICMP error (the bulk of a capture), the key of
+// prefetchKeys returns, for a TCP, UDP, SCTP… or ICMP query packet
+// between IPv4 addresses (the bulk of a capture), the key of
 // the tuple conntrack looks up for it when it comes in, and the key of
 // its flow: the wire tuple with its ends ordered (wkey.canon).
 func prefetchKeys(cp *capture.Packet) (ct, flow sim.Key4, ok bool) {
-	if cp.Family != 4 || cp.Inner != nil || !sim.HasPorts(cp.Proto) || !cp.Src.Is4() || !cp.Dst.Is4() {
+	if cp.Family != 4 || cp.Inner != nil || !cp.Src.Is4() || !cp.Dst.Is4() {
 		return sim.Key4{}, sim.Key4{}, false
+	}
+	if !sim.HasPorts(cp.Proto) {
+		if !sim.IsICMP(cp.Proto) || isICMPErrType(cp.Proto, cp.ICMPType) {
+			return sim.Key4{}, sim.Key4{}, false
+		}
+		// An ICMP query or answer: its keys as the replay makes them
+		// (setKey, canonize), the identifier as the source port.
+		var k wkey
+		k.proto = cp.Proto
+		k.src, k.sbits = waddrOf(cp.Src)
+		k.dst, k.dbits = waddrOf(cp.Dst)
+		k.sport, k.dport = cp.ICMPID, uint16(cp.ICMPType)<<8
+		ct, _ = fkeyOf(&k)
+		k.canonize()
+		flow, _ = fkeyOf(&k)
+		return ct, flow, true
 	}
 	s, d := cp.Src.As4(), cp.Dst.As4()
 	ct = sim.Key4{Src: binary.BigEndian.Uint32(s[:]), Dst: binary.BigEndian.Uint32(d[:]), Ports: uint32(cp.Sport)<<16 | uint32(cp.Dport), Proto: uint32(cp.Proto)}
@@ -686,7 +699,10 @@ func (rp *replayer) packet(cp *capture.Packet) {
 			rp.guessed++
 		}
 	}
-	in := rp.ifaceOf(cp)
+	in := cp.Iface
+	if cp.IfIndex != 0 || in == "" {
+		in = rp.ifaceOf(cp)
+	}
 	p := &rp.pkt
 	toSim(p, cp, in)
 	if cp.Inner != nil {
@@ -731,22 +747,39 @@ func (rp *replayer) packet(cp *capture.Packet) {
 	if f.pkt.isWire(k) || (p.Inner == nil && !cp.Outbound && !f.last.valid) {
 		packPkt(&f.last.final, &res.Final)
 		f.last.pktLocal, f.last.valid, f.last.isNew = res.Packet.Local, true, false
-		nm := &f.nm
-		rp.reintern(&nm.out, res.Out)
-		rp.reintern(&nm.physOut, res.PhysOut)
-		rp.reintern(&nm.disp, res.Disposition)
-		rp.reintern(&nm.pktIn, res.Packet.In)
-		rp.reintern(&nm.pktPhysIn, res.Packet.PhysIn)
+		nm, names := &f.nm, rp.names
+		// Most packets have the strings of the flow's packet before:
+		// reintern only those that differ (sameString, inlined).
+		if !sameString(names[nm.out], res.Out) {
+			rp.reintern(&nm.out, res.Out)
+		}
+		if !sameString(names[nm.physOut], res.PhysOut) {
+			rp.reintern(&nm.physOut, res.PhysOut)
+		}
+		if !sameString(names[nm.disp], res.Disposition) {
+			rp.reintern(&nm.disp, res.Disposition)
+		}
+		if !sameString(names[nm.pktIn], res.Packet.In) {
+			rp.reintern(&nm.pktIn, res.Packet.In)
+		}
+		if !sameString(names[nm.pktPhysIn], res.Packet.PhysIn) {
+			rp.reintern(&nm.pktPhysIn, res.Packet.PhysIn)
+		}
 	}
 	if !cp.Outbound && (res.Disposition == sim.Forwarded || res.Disposition == sim.Sent) {
-		setKey(&f.lastLeft, &res.Final)
 		rp.reintern(&f.nm.leftOut, res.Out)
 		fc := &rp.k // k is not used further
-		*fc = f.lastLeft
-		if fc.canonize(); *fc != *ck {
-			if rp.flows.get(fc) == nil {
-				rp.flows.put(fc, f) // the connection after NAT
+		if setKey(fc, &res.Final); *fc != f.lastLeft || !f.leftFiled {
+			f.lastLeft = *fc
+			if fc.canonize(); *fc != *ck {
+				if rp.flows.get(fc) == nil {
+					rp.flows.put(fc, f) // the connection after NAT
+				}
 			}
+			// Flows are never taken out of the table: the tuple stays
+			// filed, and the lookup need not be made again while the
+			// packets leave with it.
+			f.leftFiled = true
 		}
 	}
 	if rp.enc != nil {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"encoding/binary"
 	"io"
 	"math/rand/v2"
 	"net/netip"
@@ -115,5 +116,26 @@ func TestWaddr(t *testing.T) {
 				t.Errorf("compare %v %v = %d, want %d", a, b, got, want)
 			}
 		}
+	}
+}
+
+// TestWaddrOf: an address as a waddr is its 128 bits, IPv4 mapped
+// (::ffff:a.b.c.d), with its bit length beside it, and back.
+func TestWaddrOf(t *testing.T) {
+	for _, s := range []string{"0.0.0.0", "192.0.2.1", "255.255.255.255", "::", "::1", "::ffff:192.0.2.1", "2001:db8::7", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"} {
+		a := netip.MustParseAddr(s)
+		w, bits := waddrOf(a)
+		if int(bits) != a.BitLen() || w.addr(bits) != a {
+			t.Errorf("%s: %+v /%d, back %s", s, w, bits, w.addr(bits))
+		}
+		if a.Is4() {
+			b := a.As4()
+			if want := 0xffff<<32 | uint64(binary.BigEndian.Uint32(b[:])); w.hi != 0 || w.lo != want {
+				t.Errorf("%s: %+v, want lo %#x", s, w, want)
+			}
+		}
+	}
+	if w, bits := waddrOf(netip.Addr{}); w != (waddr{}) || bits != 0 {
+		t.Errorf("invalid address: %+v /%d", w, bits)
 	}
 }
