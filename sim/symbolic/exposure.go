@@ -334,8 +334,17 @@ func (e *Evaluator) exposureRows(x ExternalIface, classes []Class) []ExposureRow
 				dnat = &r
 			}
 		}
+		// Most classes have one protocol: its bounds say so without an
+		// intersection for each protocol (which walks the class's set).
+		plo, phi, _ := c.Set.Bounds(pset.Proto)
 		for _, p := range []uint8{sim.ProtoTCP, sim.ProtoUDP, sim.ProtoICMP, sim.ProtoICMPv6} {
-			sub := c.Set.Intersect(u.Eq(pset.Proto, uint64(p)))
+			if uint64(p) < plo || uint64(p) > phi {
+				continue
+			}
+			sub := c.Set
+			if plo != phi {
+				sub = c.Set.Intersect(u.Eq(pset.Proto, uint64(p)))
+			}
 			if sub.IsEmpty() {
 				continue
 			}
