@@ -491,6 +491,9 @@ func order(ti *tableInfo) (ordered []*chainInfo, looped []*chainInfo) {
 
 // enter adds s (packets of a caller's projection) to the entry of ci.
 func enter(ci *chainInfo, s pset.Set) {
+	if ci.entered && ci.entry.IsAll() {
+		return // every packet enters it already (KUBE-MARK-MASQ, say, from thousands of rules)
+	}
 	s = project(s, ci)
 	if ci.entered {
 		ci.entry = ci.entry.Union(s)

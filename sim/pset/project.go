@@ -68,6 +68,9 @@ func (s Set) ForgetFields(fs FieldSet) Set {
 	if fs == 0 || s.n <= bddTrue {
 		return s
 	}
+	if fs == AllFields {
+		return s.u.All() // s is not empty
+	}
 	u := s.u
 	m := u.mask(fs)
 	n := u.d.existsMask(s.n, m)
