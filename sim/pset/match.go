@@ -149,6 +149,17 @@ func (c *conj) ports(f Field, ps *parser.PortSet) {
 	c.field(f, c.u.portsBDD(f, ps), false)
 }
 
+// portMatch adds the parts of a tcp, udp or sctp match's ports.
+func (c *conj) portMatch(sport, dport *parser.PortSet) {
+	c.first()
+	if sport != nil {
+		c.ports(Sport, sport)
+	}
+	if dport != nil {
+		c.ports(Dport, dport)
+	}
+}
+
 // first is the part "not a second or further fragment" of the port, flag
 // and ICMP matches.
 func (c *conj) first() { c.field(Fragment, c.u.eqBDD(Fragment, wideOf(0)), false) }
@@ -162,34 +173,16 @@ func (c *conj) match(m *parser.Match) (exact, done bool) {
 	case *parser.CommentMatch:
 		return true, true
 	case *parser.TCPMatch:
-		c.first()
-		if s.Sport != nil {
-			c.ports(Sport, s.Sport)
-		}
-		if s.Dport != nil {
-			c.ports(Dport, s.Dport)
-		}
+		c.portMatch(s.Sport, s.Dport)
 		if s.Flags != nil {
 			c.field(TCPFlags, u.bitsBDD(TCPFlags, wideOf(uint64(s.Flags.Mask)), wideOf(uint64(s.Flags.Comp))), s.Flags.Neg)
 		}
 		return s.Option == nil, true
 	case *parser.UDPMatch:
-		c.first()
-		if s.Sport != nil {
-			c.ports(Sport, s.Sport)
-		}
-		if s.Dport != nil {
-			c.ports(Dport, s.Dport)
-		}
+		c.portMatch(s.Sport, s.Dport)
 		return true, true
 	case *parser.SCTPMatch:
-		c.first()
-		if s.Sport != nil {
-			c.ports(Sport, s.Sport)
-		}
-		if s.Dport != nil {
-			c.ports(Dport, s.Dport)
-		}
+		c.portMatch(s.Sport, s.Dport)
 		return s.Chunks == nil, true
 	case *parser.MultiportMatch:
 		switch {

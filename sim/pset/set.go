@@ -200,37 +200,31 @@ func (u *Universe) bitsSet(f Field, mask, value wide) Set {
 
 // bitsOn is bitsBDD with leaf in place of true.
 func (u *Universe) bitsOn(f Field, mask, value wide, leaf uint32) uint32 {
-	fi := u.fields[f]
-	r := leaf
-	for j := fi.width - 1; j >= 0; j-- {
-		k := fi.width - 1 - j
-		if !mask.bit(k) {
-			continue
-		}
-		if value.bit(k) {
-			r = u.d.mk(fi.off+j, bddFalse, r)
-		} else {
-			r = u.d.mk(fi.off+j, r, bddFalse)
-		}
-	}
-	return r
+	return u.bitsPath(f, mask, value, leaf, bddFalse)
 }
 
 // bitsOff is (f & mask) != (value & mask) ∧ leaf, where every variable of
 // f lies above leaf's first: the complement of bitsOn's path, built as
 // directly.
 func (u *Universe) bitsOff(f Field, mask, value wide, leaf uint32) uint32 {
+	return u.bitsPath(f, mask, value, bddFalse, leaf)
+}
+
+// bitsPath is the path that tests f's bits in mask against value: a
+// packet that agrees on all of them goes on to match, one that differs
+// in one goes to differ.
+func (u *Universe) bitsPath(f Field, mask, value wide, match, differ uint32) uint32 {
 	fi := u.fields[f]
-	r := bddFalse
+	r := match
 	for j := fi.width - 1; j >= 0; j-- {
 		k := fi.width - 1 - j
 		if !mask.bit(k) {
 			continue
 		}
 		if value.bit(k) {
-			r = u.d.mk(fi.off+j, leaf, r)
+			r = u.d.mk(fi.off+j, differ, r)
 		} else {
-			r = u.d.mk(fi.off+j, r, leaf)
+			r = u.d.mk(fi.off+j, r, differ)
 		}
 	}
 	return r
