@@ -101,63 +101,51 @@ func Build(ctx context.Context, l *parser.Loaded, opts Options) (*Document, erro
 	}
 	d.Docker = dockerFacts(rs)
 	d.Host = hostFacts(rs, d.Docker, opts.ExternalInterfaces)
-	// The analyses read the ruleset and the host model; with two CPUs
-	// or more, the documents of the tables, chains and rules are built
-	// meanwhile (on a large ruleset they are a fifth of the time, and
-	// the analyses do not keep both CPUs busy to the end).
-	var analyzeErr error
-	analyzed := make(chan struct{})
-	run := func() {
-		defer close(analyzed)
-		analyzeErr = analyze(ctx, rs, d, opts.Analyzer, opts.CPUs)
-	}
-	if opts.CPUs >= 2 {
-		go run()
-	}
-	b := &builder{d: d, rs: rs}
-	for _, t := range rs.SortedTables() {
-		d.Tables = append(d.Tables, Table{Name: t.Name, Loc: loc(t.Pos), Rules: t.NumRules(), FirstRule: len(d.Rules)})
-		hooks := t.Hooks()
-		refs := map[string][]Ref{}
-		for _, c := range t.Order {
-			for i, r := range c.Rules {
-				if tg := r.Target; tg != nil && tg.Kind == parser.TargetChain {
-					refs[tg.Name] = append(refs[tg.Name], Ref{Loc: loc(r.Pos), Table: t.Name, Chain: c.Name,
-						Index: i + 1, ID: ruleID(t.Name, c.Name, i+1), Goto: tg.Goto})
+	// The analyses read the ruleset and the host model; the documents
+	// of the tables, chains and rules are built on the side (see
+	// analyze).
+	buildRules := func() {
+		b := &builder{d: d, rs: rs}
+		for _, t := range rs.SortedTables() {
+			d.Tables = append(d.Tables, Table{Name: t.Name, Loc: loc(t.Pos), Rules: t.NumRules(), FirstRule: len(d.Rules)})
+			hooks := t.Hooks()
+			refs := map[string][]Ref{}
+			for _, c := range t.Order {
+				for i, r := range c.Rules {
+					if tg := r.Target; tg != nil && tg.Kind == parser.TargetChain {
+						refs[tg.Name] = append(refs[tg.Name], Ref{Loc: loc(r.Pos), Table: t.Name, Chain: c.Name,
+							Index: i + 1, ID: ruleID(t.Name, c.Name, i+1), Goto: tg.Goto})
+					}
+				}
+			}
+			for _, c := range t.SortedChains() {
+				ch := Chain{
+					Loc: loc(c.Pos), ID: t.Name + "/" + c.Name, Table: t.Name, Name: c.Name, Builtin: c.Builtin,
+					Policy: c.Policy, Comment: c.Comment, PolicyComment: c.PolicyComment, Rules: len(c.Rules),
+					ReferencedBy: refs[c.Name], Hooks: hookNames(hooks[c.Name]), DockerOwned: IsDockerChain(t.Name, c.Name),
+					FirstRule: len(d.Rules),
+				}
+				if !c.Builtin {
+					ch.Policy = ""
+				}
+				if c.PolicyPos.IsValid() {
+					pl := loc(c.PolicyPos)
+					ch.PolicyLoc = &pl
+				}
+				if ch.ReferencedBy == nil {
+					ch.ReferencedBy = []Ref{}
+				}
+				d.Chains = append(d.Chains, ch)
+				for i, r := range c.Rules {
+					rr := b.rule(r, i+1, ch.Hooks)
+					rr.LineComment = lineComment[r]
+					d.Rules = append(d.Rules, rr)
 				}
 			}
 		}
-		for _, c := range t.SortedChains() {
-			ch := Chain{
-				Loc: loc(c.Pos), ID: t.Name + "/" + c.Name, Table: t.Name, Name: c.Name, Builtin: c.Builtin,
-				Policy: c.Policy, Comment: c.Comment, PolicyComment: c.PolicyComment, Rules: len(c.Rules),
-				ReferencedBy: refs[c.Name], Hooks: hookNames(hooks[c.Name]), DockerOwned: IsDockerChain(t.Name, c.Name),
-				FirstRule: len(d.Rules),
-			}
-			if !c.Builtin {
-				ch.Policy = ""
-			}
-			if c.PolicyPos.IsValid() {
-				pl := loc(c.PolicyPos)
-				ch.PolicyLoc = &pl
-			}
-			if ch.ReferencedBy == nil {
-				ch.ReferencedBy = []Ref{}
-			}
-			d.Chains = append(d.Chains, ch)
-			for i, r := range c.Rules {
-				rr := b.rule(r, i+1, ch.Hooks)
-				rr.LineComment = lineComment[r]
-				d.Rules = append(d.Rules, rr)
-			}
-		}
 	}
-	if opts.CPUs < 2 {
-		run()
-	}
-	<-analyzed
-	if analyzeErr != nil {
-		return nil, analyzeErr
+	if err := analyze(ctx, rs, d, opts.Analyzer, opts.CPUs, buildRules); err != nil {
+		return nil, err
 	}
 	positions(d)
 	if p := opts.Peer; p != nil && p.Ruleset != nil {
@@ -169,11 +157,16 @@ func Build(ctx context.Context, l *parser.Loaded, opts Options) (*Document, erro
 	return d, nil
 }
 
-func analyze(ctx context.Context, rs *parser.Ruleset, d *Document, an Analyzer, cpus int) error {
+// analyze runs the analyses, and side, which builds the documents of the
+// rules: beside them on two CPUs or more, else first.
+func analyze(ctx context.Context, rs *parser.Ruleset, d *Document, an Analyzer, cpus int, side func()) error {
 	a := &d.Analysis
 	a.Computed = map[string]bool{}
 	a.Incomplete = []Incomplete{}
 	names := []string{AnalysisReachability, AnalysisRedundancy, AnalysisExposure, AnalysisEstablished}
+	if an == nil || cpus < 2 {
+		side()
+	}
 	if an == nil {
 		for _, n := range names {
 			a.Computed[n] = false
@@ -184,7 +177,10 @@ func analyze(ctx context.Context, rs *parser.Ruleset, d *Document, an Analyzer, 
 	// The rule analyses (reachability, then redundancy, from one walk)
 	// and the path analyses (exposure, established) share nothing but
 	// the ruleset, which they only read: with two CPUs they run side by
-	// side. Their errors and incomplete parts are taken in the order
+	// side, and the documents of the rules are built after the path
+	// analyses, which end first on large rulesets (a third goroutine
+	// would take turns with the rule analyses, the longest of the
+	// three). Their errors and incomplete parts are taken in the order
 	// above either way.
 	var reach, red, exp, est []Incomplete
 	var reachErr, redErr, expErr, estErr error
@@ -202,6 +198,7 @@ func analyze(ctx context.Context, rs *parser.Ruleset, d *Document, an Analyzer, 
 		var wg sync.WaitGroup
 		wg.Go(rules)
 		paths()
+		side()
 		wg.Wait()
 	} else {
 		rules()
