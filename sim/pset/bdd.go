@@ -53,8 +53,9 @@ type bdd struct {
 	cache []cacheEntry
 	// steps counts the operation steps that missed the cache.
 	steps int
-	// memo is compose's scratch.
-	memo [][2]uint32
+	// memo and memoMap are compose's scratch.
+	memo    [][2]uint32
+	memoMap map[uint32]uint32
 }
 
 // newBDD makes a store for nvars variables, with room for about hint
@@ -302,11 +303,19 @@ func (d *bdd) exists(a uint32, from, to int32, key uint32) uint32 {
 // compose returns a with its true leaf replaced by leaf, where every
 // variable of a lies above leaf's first: a ∧ leaf, built without
 // operation-cache traffic (the nodes of a are few and visited once each;
-// the memo is for the nodes a path of a shares with another).
+// the memo is for the nodes a path of a shares with another: a short list
+// searched in order, then a map for the rare large a, such as a multiport
+// match of many ranges).
 func (d *bdd) compose(a, leaf uint32) uint32 {
 	d.memo = d.memo[:0]
+	if d.memoMap != nil {
+		clear(d.memoMap)
+	}
 	return d.composeRec(a, leaf)
 }
+
+// maxListMemo is the longest memo compose searches as a list.
+const maxListMemo = 32
 
 func (d *bdd) composeRec(a, leaf uint32) uint32 {
 	switch a {
@@ -315,14 +324,29 @@ func (d *bdd) composeRec(a, leaf uint32) uint32 {
 	case bddTrue:
 		return leaf
 	}
-	for _, m := range d.memo {
-		if m[0] == a {
-			return m[1]
+	if len(d.memo) <= maxListMemo {
+		for _, m := range d.memo {
+			if m[0] == a {
+				return m[1]
+			}
 		}
+	} else if r, ok := d.memoMap[a]; ok {
+		return r
 	}
 	nd := d.nodes[a]
 	r := d.mk(nd.level, d.composeRec(nd.lo, leaf), d.composeRec(nd.hi, leaf))
 	d.memo = append(d.memo, [2]uint32{a, r})
+	switch {
+	case len(d.memo) == maxListMemo+1:
+		if d.memoMap == nil {
+			d.memoMap = map[uint32]uint32{}
+		}
+		for _, m := range d.memo {
+			d.memoMap[m[0]] = m[1]
+		}
+	case len(d.memo) > maxListMemo+1:
+		d.memoMap[a] = r
+	}
 	return r
 }
 

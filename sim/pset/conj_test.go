@@ -111,6 +111,9 @@ func TestMatchSetSameAsIntersections(t *testing.T) {
 		"-A FORWARD -p tcp -m multiport --ports 22,80 -m tcp --tcp-flags SYN,ACK SYN -j DROP",
 		"-A FORWARD -p tcp -m tcp ! --tcp-flags SYN,RST,ACK SYN -m conntrack --ctstate NEW --ctorigdstport 80 -j DROP",
 		"-A FORWARD -i eth0 -o docker0 -p tcp -m tcp --sport 1024:65535 --dport 1:1023 -m mark --mark 0x1/0x1 -j DROP",
+		// Ports whose BDD is larger than compose's list memo (see
+		// TestComposeLargeMemo).
+		manyPorts,
 	)
 	src := "*filter\n:FORWARD ACCEPT [0:0]\n" + strings.Join(lines, "\n") + "\nCOMMIT\n"
 	l := parser.Load([]parser.Source{{Name: "t", Data: []byte(src)}}, parser.Options{})
@@ -147,4 +150,34 @@ func TestMatchSetSameAsIntersectionsCorpus(t *testing.T) {
 		n += sameAsRef(t, filepath.Base(f), l.Ruleset)
 	}
 	t.Logf("%d files, %d rule checks", len(files), n)
+}
+
+const manyPorts = "-A FORWARD -p tcp -m tcp --dport 3:60000 -m multiport --dports " +
+	"7:13,101:333,517:1111,2049:4097,5001:5003,6379:6380,7001:7777,8443 -j DROP"
+
+// TestComposeLargeMemo: the ports of manyPorts make a BDD larger than
+// compose's list memo, so that TestMatchSetSameAsIntersections takes the
+// memo's map too.
+func TestComposeLargeMemo(t *testing.T) {
+	src := "*filter\n:FORWARD ACCEPT [0:0]\n" + manyPorts + "\nCOMMIT\n"
+	l := parser.Load([]parser.Source{{Name: "t", Data: []byte(src)}}, parser.Options{})
+	rules := l.Ruleset.Chain("filter", "FORWARD").Rules
+	if len(l.Diags.Errors()) > 0 || len(rules) != 1 {
+		t.Fatalf("%v", l.Diags)
+	}
+	u := ForRuleset(l.Ruleset)
+	var ports *parser.PortSet
+	for _, m := range rules[0].Matches {
+		if mp, ok := m.Spec.(*parser.MultiportMatch); ok {
+			ports = mp.Dst
+		}
+	}
+	if n := u.d.size(u.portsBDD(Dport, ports)); n <= maxListMemo {
+		t.Fatalf("the ports' BDD has %d nodes, not more than %d", n, maxListMemo)
+	}
+	must, may := MatchSet(u, rules[0])
+	wmust, wmay := matchSetRef(u, rules[0])
+	if must != wmust || may != wmay {
+		t.Fatalf("MatchSet differs from the parts intersected one by one")
+	}
 }
