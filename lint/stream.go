@@ -319,10 +319,13 @@ func (s *Stream) ExitCode(failOn string) int {
 	return 0
 }
 
-// spool holds findings, as JSON lines, until Close writes them: in memory
-// up to spoolMemory bytes, then in a temporary file.
+// spool holds findings until Close writes them: as they are, up to
+// spoolMemory bytes (as estimated by findingSize), then as JSON lines in a
+// temporary file. Findings held in memory are never encoded: one ruleset's
+// report, the usual case, is written straight from them.
 type spool struct {
-	buf  bytes.Buffer
+	mem  []Finding
+	size int // findingSize of mem
 	file *os.File
 	fw   *bufio.Writer
 }
@@ -330,28 +333,49 @@ type spool struct {
 // spoolMemory is a var for the tests.
 var spoolMemory = 8 << 20
 
-// spooled is a finding as the spool keeps it (JSON reads a nil witness
-// back as null: nw says it was nil).
+// spooled is a finding as the spool's file keeps it (JSON reads a nil
+// witness back as null: nw says it was nil).
 type spooled struct {
 	Finding
 	NoWitness bool `json:"nw,omitempty"`
 }
 
+// findingSize estimates the bytes f holds: its strings and witness, and a
+// fixed part for itself and per related position.
+func findingSize(f Finding) int {
+	n := 256 + len(f.ID) + len(f.Name) + len(f.Message) + len(f.File) + len(f.Table) + len(f.Chain) + len(f.Witness)
+	for _, r := range f.Related {
+		n += 64 + len(r.File) + len(r.Message)
+	}
+	return n
+}
+
 func (p *spool) add(f Finding) error {
-	if p.file == nil && p.buf.Len() > spoolMemory {
-		if file, err := os.CreateTemp("", "dfwlint-*.jsonl"); err == nil {
-			p.file, p.fw = file, bufio.NewWriterSize(file, 64<<10)
-			if _, err := p.fw.Write(p.buf.Bytes()); err != nil {
-				return fmt.Errorf("spool: %v", err)
+	if p.fw == nil {
+		p.mem = append(p.mem, f)
+		p.size += findingSize(f)
+		if p.size <= spoolMemory {
+			return nil
+		}
+		file, err := os.CreateTemp("", "dfwlint-*.jsonl")
+		if err != nil {
+			return nil // stay in memory
+		}
+		p.file, p.fw = file, bufio.NewWriterSize(file, 64<<10)
+		mem := p.mem
+		p.mem, p.size = nil, 0
+		for _, f := range mem {
+			if err := p.encode(f); err != nil {
+				return err
 			}
-			p.buf = bytes.Buffer{}
-		} // else: stay in memory
+		}
+		return nil
 	}
-	var w io.Writer = &p.buf
-	if p.fw != nil {
-		w = p.fw
-	}
-	enc := json.NewEncoder(w)
+	return p.encode(f)
+}
+
+func (p *spool) encode(f Finding) error {
+	enc := json.NewEncoder(p.fw)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(spooled{f, len(f.Witness) == 0}); err != nil {
 		return fmt.Errorf("spool: %v", err)
@@ -361,17 +385,19 @@ func (p *spool) add(f Finding) error {
 
 // each calls fn with every finding, in the order added.
 func (p *spool) each(fn func(Finding)) error {
-	var r io.Reader = bytes.NewReader(p.buf.Bytes())
-	if p.file != nil {
-		if err := p.fw.Flush(); err != nil {
-			return fmt.Errorf("spool: %v", err)
+	if p.file == nil {
+		for _, f := range p.mem {
+			fn(f)
 		}
-		if _, err := p.file.Seek(0, io.SeekStart); err != nil {
-			return fmt.Errorf("spool: %v", err)
-		}
-		r = bufio.NewReaderSize(p.file, 64<<10)
+		return nil
 	}
-	dec := json.NewDecoder(r)
+	if err := p.fw.Flush(); err != nil {
+		return fmt.Errorf("spool: %v", err)
+	}
+	if _, err := p.file.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("spool: %v", err)
+	}
+	dec := json.NewDecoder(bufio.NewReaderSize(p.file, 64<<10))
 	for {
 		var f spooled
 		if err := dec.Decode(&f); err == io.EOF {
@@ -392,5 +418,5 @@ func (p *spool) close() {
 		os.Remove(p.file.Name())
 		p.file = nil
 	}
-	p.buf = bytes.Buffer{}
+	p.mem, p.size = nil, 0
 }

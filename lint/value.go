@@ -39,6 +39,23 @@ type encState struct {
 	cpus int // CPUs a long list may be converted on
 	strs [1 << 14]*ast.Term
 	ints [1 << 12]*ast.Term
+	// Lists of one or two strings (hooks, an option's arguments) and of
+	// one or two small numbers (a port range) are shared the same way.
+	// An empty list is OPA's own interned one.
+	strLists [1 << 13]strList
+	intLists [1 << 12]intList
+}
+
+type strList struct {
+	a, b string
+	n    int
+	t    *ast.Term
+}
+
+type intList struct {
+	a, b int64
+	n    int
+	t    *ast.Term
 }
 
 // maxSharedString is the longest string shared.
@@ -69,6 +86,54 @@ func (st *encState) int(n int64) *ast.Term {
 	t := ast.NumberTerm(json.Number(strconv.FormatInt(n, 10)))
 	st.ints[n] = t
 	return t
+}
+
+// strList is the term of v, a list of one or two strings.
+func (st *encState) strList(v reflect.Value) *ast.Term {
+	l := strList{a: v.Index(0).String(), n: v.Len()}
+	if l.n == 2 {
+		l.b = v.Index(1).String()
+	}
+	mk := func() *ast.Term {
+		if l.n == 1 {
+			return ast.ArrayTerm(st.str(l.a))
+		}
+		return ast.ArrayTerm(st.str(l.a), st.str(l.b))
+	}
+	if len(l.a)+len(l.b) > maxSharedString {
+		return mk()
+	}
+	h := maphash.String(strSeed, l.a)
+	if l.n == 2 {
+		h = h*31 + maphash.String(strSeed, l.b)
+	}
+	slot := &st.strLists[h&uint64(len(st.strLists)-1)]
+	if slot.t != nil && slot.n == l.n && slot.a == l.a && slot.b == l.b {
+		return slot.t
+	}
+	l.t = mk()
+	*slot = l
+	return l.t
+}
+
+// intList is the term of v, a list of one or two integers.
+func (st *encState) intList(v reflect.Value) *ast.Term {
+	l := intList{a: v.Index(0).Int(), n: v.Len()}
+	if l.n == 2 {
+		l.b = v.Index(1).Int()
+	}
+	h := uint64(l.a)*0x9e3779b97f4a7c15 ^ uint64(l.b)*0xc2b2ae3d27d4eb4f ^ uint64(l.n)
+	slot := &st.intLists[(h>>32)&uint64(len(st.intLists)-1)]
+	if slot.t != nil && slot.n == l.n && slot.a == l.a && slot.b == l.b {
+		return slot.t
+	}
+	if l.n == 1 {
+		l.t = ast.ArrayTerm(st.int(l.a))
+	} else {
+		l.t = ast.ArrayTerm(st.int(l.a), st.int(l.b))
+	}
+	*slot = l
+	return l.t
 }
 
 var (
@@ -201,12 +266,27 @@ func newEncoder(t reflect.Type) encodeFunc {
 
 func seqEncoder(t reflect.Type, slice bool) encodeFunc {
 	elem := t.Elem()
+	// Elements that are plain strings or integers (not converted by their
+	// own MarshalJSON or MarshalText) make lists that may be shared.
+	plain := !(elem.Implements(jsonMarshaler) || elem.Implements(textMarshaler) ||
+		reflect.PointerTo(elem).Implements(jsonMarshaler) || reflect.PointerTo(elem).Implements(textMarshaler))
 	return func(st *encState, v reflect.Value) (*ast.Term, error) {
 		if slice && v.IsNil() {
 			return nullTerm, nil
 		}
-		enc := encoderFor(elem)
 		n := v.Len()
+		if n == 0 {
+			return ast.InternedEmptyArray, nil
+		}
+		if n <= 2 && plain {
+			switch elem.Kind() {
+			case reflect.String:
+				return st.strList(v), nil
+			case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+				return st.intList(v), nil
+			}
+		}
+		enc := encoderFor(elem)
 		terms := make([]*ast.Term, n)
 		// A long list (the rules of a large ruleset, their facts) is
 		// converted in parts on every CPU.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -46,6 +47,11 @@ func loadFiles(t *testing.T, files ...string) *parser.Loaded {
 // astOf gives the value the JSON text gives, on the documents of the
 // test rulesets (with their analyses, Docker facts, a peer) and on a
 // type with every shape encoding/json treats specially.
+// upperish converts itself (as JSON text, upper case).
+type upperish string
+
+func (u upperish) MarshalText() ([]byte, error) { return []byte(strings.ToUpper(string(u))), nil }
+
 func TestAstOfMatchesJSON(t *testing.T) {
 	files, _ := filepath.Glob("../testdata/*/*.save")
 	files = append(files, "../testdata/seed/iptables.conf", "../testdata/dualstack/rules.v6")
@@ -93,12 +99,20 @@ func TestAstOfMatchesJSON(t *testing.T) {
 		F       float64           `json:"f"`
 		Any     any               `json:"any"`
 		Nested  map[string][]bool `json:"nested"`
+		// Short lists are shared: each kind, and one whose elements
+		// convert themselves.
+		Strs  []string   `json:"strs"`
+		Ints  []int      `json:"ints"`
+		Pair  [2]int     `json:"pair"`
+		Texts []upperish `json:"texts"`
 	}
 	one := 1
 	// A list long enough to be converted in parts on several CPUs.
 	long := make([]odd, 3*minPart+7)
 	for i := range long {
-		long[i] = odd{Inner: Inner{A: i, C: fmt.Sprint("c", i%17)}, Ptr: &one, Empty: []int{i % 5}}
+		long[i] = odd{Inner: Inner{A: i, C: fmt.Sprint("c", i%17)}, Ptr: &one, Empty: []int{i % 5},
+			Strs: []string{fmt.Sprint("s", i%13), strings.Repeat("x", i%100)}[:1+i%2], Ints: []int{i % 7, -i, i << 20}[:1+i%3],
+			Pair: [2]int{i % 3, i % 11}, Texts: []upperish{upperish(fmt.Sprint("t", i%5))}}
 	}
 	for _, v := range []any{
 		long,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -100,13 +101,13 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "dfwlint check: -j %d: expected at least 1\n", *jobs)
 		return ExitError
 	}
-	mem := newMemoryGovernor(*jobs)
 	opts, err := c.options()
 	if err != nil {
 		fmt.Fprintf(stderr, "dfwlint check: %v\n", err)
 		return ExitError
 	}
 	files, pl := newPlan(fs.Args(), ff)
+	mem := newMemoryGovernor(*jobs, len(files))
 	if len(files) == 0 {
 		fmt.Fprintf(stderr, "dfwlint check: no FILE given (expected iptables-save output, iptables-restore input, or - for standard input)\n")
 		return ExitError
@@ -178,16 +179,20 @@ const (
 )
 
 // memoryGovernor sets the soft memory limit to the sum of the shares of
-// the files in flight, a worker between files counting memoryPerJob.
+// the files in flight, a worker between files counting memoryPerJob while
+// files are left to check. Once the last file is checked there is no
+// limit: what is left is writing the report, and collecting the heap of
+// the files checked (all garbage by then) would only delay it.
 type memoryGovernor struct {
-	mu     sync.Mutex
-	off    bool
-	jobs   int
-	shares map[int]int64 // file index → its share
+	mu      sync.Mutex
+	off     bool
+	jobs    int
+	pending int           // files not started yet
+	shares  map[int]int64 // file index → its share
 }
 
-func newMemoryGovernor(jobs int) *memoryGovernor {
-	g := &memoryGovernor{jobs: jobs, shares: map[int]int64{}, off: os.Getenv("GOMEMLIMIT") != ""}
+func newMemoryGovernor(jobs, files int) *memoryGovernor {
+	g := &memoryGovernor{jobs: jobs, pending: files, shares: map[int]int64{}, off: os.Getenv("GOMEMLIMIT") != ""}
 	g.set()
 	return g
 }
@@ -200,6 +205,7 @@ func (g *memoryGovernor) start(i int, size int) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.shares[i] = max(memoryPerJob, memoryPerByte*int64(size))
+	g.pending = max(g.pending-1, 0)
 	g.set()
 }
 
@@ -218,7 +224,11 @@ func (g *memoryGovernor) set() {
 	if g.off {
 		return
 	}
-	limit := int64(max(g.jobs-len(g.shares), 0)) * memoryPerJob
+	if g.pending == 0 && len(g.shares) == 0 {
+		debug.SetMemoryLimit(math.MaxInt64)
+		return
+	}
+	limit := int64(min(max(g.jobs-len(g.shares), 0), g.pending)) * memoryPerJob
 	for _, s := range g.shares {
 		limit += s
 	}

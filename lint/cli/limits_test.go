@@ -8,12 +8,13 @@ import (
 )
 
 // The soft memory limit is the sum of the shares of the files in flight:
-// memoryPerJob for a small file or an idle worker, memoryPerByte per input
-// byte for a large one; GOMEMLIMIT, when set, is left alone.
+// memoryPerJob for a small file or an idle worker (while files are left to
+// start), memoryPerByte per input byte for a large one; none once every
+// file is checked; GOMEMLIMIT, when set, is left alone.
 func TestMemoryGovernor(t *testing.T) {
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
 	t.Setenv("GOMEMLIMIT", "")
-	g := newMemoryGovernor(2)
+	g := newMemoryGovernor(2, 3)
 	limit := func() int64 { return debug.SetMemoryLimit(-1) }
 	if got := limit(); got != 2*memoryPerJob {
 		t.Fatalf("idle: limit %d, want %d", got, 2*memoryPerJob)
@@ -29,13 +30,21 @@ func TestMemoryGovernor(t *testing.T) {
 	}
 	g.done(1)
 	g.done(0)
-	if got := limit(); got != 2*memoryPerJob {
-		t.Errorf("after: limit %d, want %d", got, 2*memoryPerJob)
+	if got := limit(); got != memoryPerJob {
+		t.Errorf("one file left: limit %d, want %d (one worker's share)", got, memoryPerJob)
+	}
+	g.start(2, 1000)
+	if got := limit(); got != memoryPerJob {
+		t.Errorf("last file: limit %d, want %d (its share, no idle worker's)", got, memoryPerJob)
+	}
+	g.done(2)
+	if got := limit(); got != math.MaxInt64 {
+		t.Errorf("every file checked: limit %d, want none", got)
 	}
 
 	debug.SetMemoryLimit(math.MaxInt64)
 	t.Setenv("GOMEMLIMIT", "1GiB")
-	g = newMemoryGovernor(2)
+	g = newMemoryGovernor(2, 1)
 	g.start(0, big)
 	if got := limit(); got != math.MaxInt64 {
 		t.Errorf("GOMEMLIMIT set: limit changed to %d", got)
