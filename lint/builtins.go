@@ -26,7 +26,11 @@ var reachableDecl = &rego.Function{
 }
 
 func builtinDecls() []*ast.Builtin {
-	return []*ast.Builtin{{Name: reachableDecl.Name, Decl: reachableDecl.Decl, Description: reachableDecl.Description}}
+	var out []*ast.Builtin
+	for _, f := range []*rego.Function{reachableDecl, inputRuleDecl, inputRuleByIDDecl, inputTableRulesDecl, inputRulesWhereDecl} {
+		out = append(out, &ast.Builtin{Name: f.Name, Decl: f.Decl, Description: f.Description})
+	}
+	return out
 }
 
 // BuiltinDecls returns the declarations of dfw's custom built-in
@@ -40,7 +44,13 @@ func BuiltinDecls() map[string]*ast.Builtin {
 }
 
 func builtinImpls() []func(*rego.Rego) {
-	return []func(*rego.Rego){rego.Function1(reachableDecl, reachable)}
+	return []func(*rego.Rego){
+		rego.Function1(reachableDecl, reachable),
+		rego.Function1(inputRuleDecl, inputRule),
+		rego.Function1(inputRuleByIDDecl, inputRuleByID),
+		rego.Function1(inputTableRulesDecl, inputTableRules),
+		rego.Function1(inputRulesWhereDecl, inputRulesWhere),
+	}
 }
 
 func reachable(bctx rego.BuiltinContext, q *ast.Term) (*ast.Term, error) {

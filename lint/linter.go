@@ -307,6 +307,8 @@ type evalState struct {
 	rs   *parser.Ruleset
 	host facts.Host
 	an   facts.Analyzer
+	// served serves the rules when the input leaves them out.
+	served *servedRules
 }
 
 type stateKey struct{}
@@ -320,16 +322,33 @@ func (l *Linter) eval(ctx context.Context, doc *facts.Document, rs *parser.Rules
 	if timeout <= 0 {
 		timeout = l.timeout
 	}
-	input, err := astOf(doc, cpus)
+	// The built-in checks alone read the rules they need through
+	// data.dfw.lib, served on demand (served.go); a user's policy gets the
+	// whole document.
+	var served *servedRules
+	lean := true
+	for _, c := range l.checks {
+		if !c.Builtin && !l.cfg.disabled(c.ID, c.Name) {
+			lean = false
+		}
+	}
+	var input ast.Value
+	var err error
+	if lean {
+		served = newServedRules(doc)
+		input, err = leanInput(doc, cpus)
+	} else {
+		input, err = astOf(doc, cpus)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
-	// From here on the document is its value: only its files and host
-	// are kept, so that the Go document, about as large on a large
-	// ruleset, can be collected while the checks run.
+	// From here on the document is its value (and, when served, its
+	// rules): only its files and host are kept, so that the rest of the
+	// Go document can be collected while the checks run.
 	files, host := doc.Files, doc.Host
 	doc = nil
-	parent := context.WithValue(ctx, stateKey{}, &evalState{rs: rs, host: host, an: an})
+	parent := context.WithValue(ctx, stateKey{}, &evalState{rs: rs, host: host, an: an, served: served})
 	// The checks read the same input and nothing else they share changes
 	// (the analyses are computed once, under their own lock): they run on
 	// cpus CPUs, and their results are put together in the checks' order.

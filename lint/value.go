@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 )
@@ -44,6 +45,53 @@ type encState struct {
 	// An empty list is OPA's own interned one.
 	strLists [1 << 13]strList
 	intLists [1 << 12]intList
+	// Small objects are shared by their keys' and values' terms: a value
+	// made of shared terms (strings, small numbers, short lists, other
+	// shared objects) is found again by their addresses. A ruleset
+	// repeats its protocols, port ranges, options and matches.
+	objs [1 << 13]sharedObj
+}
+
+// maxSharedFields is the most fields an object shared by sharedObj has.
+const maxSharedFields = 8
+
+type sharedObj struct {
+	typ reflect.Type
+	n   int
+	kv  [2 * maxSharedFields]*ast.Term
+	t   *ast.Term
+}
+
+// object is the term of the object of items, of a value of type typ: an
+// equal one made before when there is one.
+func (st *encState) object(typ reflect.Type, items [][2]*ast.Term) *ast.Term {
+	if len(items) > maxSharedFields {
+		return ast.NewTerm(ast.NewObject(items...))
+	}
+	h := uint64(len(items))
+	for _, kv := range items {
+		h = (h ^ uint64(uintptr(unsafe.Pointer(kv[0])))) * 0x9e3779b97f4a7c15
+		h = (h ^ uint64(uintptr(unsafe.Pointer(kv[1])))) * 0x9e3779b97f4a7c15
+	}
+	slot := &st.objs[(h>>40)&uint64(len(st.objs)-1)]
+	if slot.t != nil && slot.typ == typ && slot.n == len(items) {
+		same := true
+		for i, kv := range items {
+			if slot.kv[2*i] != kv[0] || slot.kv[2*i+1] != kv[1] {
+				same = false
+				break
+			}
+		}
+		if same {
+			return slot.t
+		}
+	}
+	slot.typ, slot.n = typ, len(items)
+	for i, kv := range items {
+		slot.kv[2*i], slot.kv[2*i+1] = kv[0], kv[1]
+	}
+	slot.t = ast.NewTerm(ast.NewObject(items...))
+	return slot.t
 }
 
 type strList struct {
@@ -340,7 +388,8 @@ type field struct {
 func structEncoder(t reflect.Type) encodeFunc {
 	fields := jsonFields(t)
 	return func(st *encState, v reflect.Value) (*ast.Term, error) {
-		items := make([][2]*ast.Term, 0, len(fields))
+		var buf [24][2]*ast.Term // NewObject copies the items
+		items := buf[:0]
 	next:
 		for i := range fields {
 			f := &fields[i]
@@ -363,7 +412,7 @@ func structEncoder(t reflect.Type) encodeFunc {
 			}
 			items = append(items, [2]*ast.Term{f.key, val})
 		}
-		return ast.NewTerm(ast.NewObject(items...)), nil
+		return st.object(t, items), nil
 	}
 }
 

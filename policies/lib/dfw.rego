@@ -8,6 +8,15 @@ package dfw.lib
 # chains maps "table/CHAIN" to the chain object.
 chains := {c.id: c | some c in input.chains} # one object, built once: a lookup is O(1)
 
+# rules_served holds in the document dfwlint check gives its built-in checks
+# when no --policy is given: it leaves input.rules out, and the functions
+# dfw.input_rule, dfw.input_rule_by_id, dfw.input_table_rules and
+# dfw.input_rules_where serve the rules, each as input.rules would hold it.
+# The functions below read the rules either way; a document without
+# rules_served (what dfwlint input prints, what a user's policy and a
+# policy test get) has them in input.rules.
+rules_served if input.rules_served == true
+
 # filter_rules are the rules of the filter table, the only table most checks
 # read: a kube-proxy host has nearly all its rules in nat, and a walk over
 # input.rules that drops them one by one costs a policy more than its
@@ -18,20 +27,27 @@ filter_rules := table_rules("filter")
 # rules table by table: a table's rules are the slice its first_rule and
 # rules give. A document without them (a test's own input, say) has its
 # rules filtered by table instead.
+table_rules(name) := dfw.input_table_rules(name) if rules_served
+
 table_rules(name) := array.slice(input.rules, t.first_rule, t.first_rule + t.rules) if {
+	not rules_served
 	rules_indexed
 	some t in input.tables
 	t.name == name
 }
 
 table_rules(name) := [] if {
+	not rules_served
 	rules_indexed
 	every t in input.tables {
 		t.name != name
 	}
 }
 
-table_rules(name) := [r | some r in input.rules; r.table == name] if not rules_indexed
+table_rules(name) := [r | some r in input.rules; r.table == name] if {
+	not rules_served
+	not rules_indexed
+}
 
 rules_indexed if {
 	count(input.tables) > 0
@@ -41,15 +57,42 @@ rules_indexed if {
 	}
 }
 
+# may_match_rules are the rules with a match that may match (r.may_match).
+may_match_rules := dfw.input_rules_where("may_match") if rules_served
+
+may_match_rules := [r | some r in input.rules; r.may_match] if not rules_served
+
+# unknown_target_rules are the rules whose target dfw does not know.
+unknown_target_rules := dfw.input_rules_where("target.unknown") if rules_served
+
+unknown_target_rules := [r | some r in input.rules; r.target.unknown] if not rules_served
+
+# rule_by_id(id) is the rule with id id.
+rule_by_id(id) := dfw.input_rule_by_id(id) if rules_served
+
+rule_by_id(id) := rules_by_id[id] if not rules_served
+
+# rules_by_id is built once per document: a lookup per call instead of a
+# walk over every rule (a complete rule is cached; a function is not).
+rules_by_id := {r.id: r | some r in input.rules}
+
 # fact_rule(x) is the rule of a reachability or redundancy fact x: the rule
 # at x.position (a lookup, where finding it by id walks every rule), or,
 # in a document without positions, the rule with id x.rule.
 fact_rule(x) := r if {
+	rules_served
+	r := dfw.input_rule(x.position)
+	r.id == x.rule
+}
+
+fact_rule(x) := r if {
+	not rules_served
 	positioned(x)
 	r := input.rules[x.position]
 }
 
 fact_rule(x) := r if {
+	not rules_served
 	not positioned(x)
 	some r in input.rules
 	r.id == x.rule

@@ -47,3 +47,47 @@ test_fact_rule_by_id if {
 test_fact_rule_unknown if {
 	not lib.fact_rule({"rule": "nat/X/1", "position": 1}) with input as indexed
 }
+
+# A document whose rules are served (dfwlint check's built-in checks
+# alone): the rules come from the dfw.input_* functions, mocked here, and
+# input.rules, were it there, is not read.
+served := {"rules_served": true, "rules": [{"id": "not/READ/1"}], "tables": indexed.tables}
+
+mock_table_rules(name) := [r | some r in rules; r.table == name]
+
+mock_rule(i) := rules[i]
+
+mock_rule_by_id(id) := r if {
+	some r in rules
+	r.id == id
+}
+
+mock_rules_where(field) := [rules[1]] if field == "may_match"
+
+mock_rules_where(field) := [rules[2]] if field == "target.unknown"
+
+test_served_table_rules if {
+	lib.table_rules("nat") == [rules[1], rules[2]] with input as served with dfw.input_table_rules as mock_table_rules
+	lib.filter_rules == [rules[0]] with input as served with dfw.input_table_rules as mock_table_rules
+}
+
+test_served_fact_rule if {
+	lib.fact_rule({"rule": "nat/DOCKER/1", "position": 2}) == rules[2] with input as served with dfw.input_rule as mock_rule
+
+	# A position that names another rule finds nothing (positions are
+	# always given with served rules).
+	not lib.fact_rule({"rule": "nat/DOCKER/1", "position": 0}) with input as served with dfw.input_rule as mock_rule
+}
+
+test_served_rule_by_id if {
+	lib.rule_by_id("nat/PREROUTING/1") == rules[1] with input as served with dfw.input_rule_by_id as mock_rule_by_id
+	lib.rule_by_id("nat/PREROUTING/1") == rules[1] with input as indexed
+	not lib.rule_by_id("nat/X/1") with input as indexed
+}
+
+test_served_rules_where if {
+	lib.may_match_rules == [rules[1]] with input as served with dfw.input_rules_where as mock_rules_where
+	lib.unknown_target_rules == [rules[2]] with input as served with dfw.input_rules_where as mock_rules_where
+	lib.may_match_rules == [{"id": "a", "may_match": true}] with input as {"rules": [{"id": "a", "may_match": true}, {"id": "b", "may_match": false}]}
+	lib.unknown_target_rules == [{"id": "b", "target": {"unknown": true}}] with input as {"rules": [{"id": "a", "target": {"unknown": false}}, {"id": "b", "target": {"unknown": true}}]}
+}

@@ -56,17 +56,15 @@ any_source(x) if {
 # A rule outside Docker's own chains accepts the connection and names its
 # port (--dport, --dports, --ctorigdstport): the user chose to expose it.
 named_by_user(x) if {
-	r := rules_by_id[x.accepted_by.id]
+	r := lib.rule_by_id(x.accepted_by.id)
 	not docker_owned[[r.table, r.chain]]
 	count(r.dports) + count(r.ctorigdstport) > 0
 }
 
-# The rules by id and Docker's own chains, built once per ruleset: a
-# lookup per exposure instead of a walk over every rule. Both are complete
-# rules (comprehensions): OPA caches their value, where a partial set
-# looked up with a key is evaluated anew for each lookup.
-rules_by_id := {r.id: r | some r in input.rules}
-
+# Docker's own chains, built once per ruleset: a lookup per exposure
+# instead of a walk over every chain. A complete rule (a comprehension):
+# OPA caches its value, where a partial set looked up with a key is
+# evaluated anew for each lookup.
 docker_owned := {[c.table, c.name] | some c in input.chains; c.docker_owned}
 
 allowed(x) if {

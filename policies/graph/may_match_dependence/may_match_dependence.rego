@@ -24,8 +24,7 @@ package dfw.graph.may_match_dependence
 import data.dfw.lib
 
 findings contains f if {
-	some r in input.rules
-	r.may_match # first: few rules have one, and this is the cheapest test
+	some r in lib.may_match_rules # few rules have one
 	some m in r.matches
 	m.may_match
 	not m.unknown

@@ -18,15 +18,13 @@ package dfw.meta.unknown_match
 import data.dfw.lib
 
 findings contains f if {
-	some r in input.rules
-	r.may_match # an unknown match may match: the cheapest test first
+	some r in lib.may_match_rules # an unknown match may match
 	some m in r.matches
 	m.unknown
 	f := lib.rule_finding(r, m.column, sprintf("dfw does not know -m %s: it is kept as written and its outcome taken as unknown (both outcomes are analysed)", [m.name]), [], null)
 }
 
 findings contains f if {
-	some r in input.rules
-	r.target.unknown
+	some r in lib.unknown_target_rules
 	f := lib.rule_finding(r, r.target.column, sprintf("dfw does not know target %s: it is kept as written and its effect taken as unknown", [r.target.name]), [], null)
 }

@@ -1,0 +1,246 @@
+package lint
+
+import (
+	"fmt"
+	"reflect"
+	"sync"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/types"
+
+	"github.com/dfw-project/dfw/lint/facts"
+)
+
+// The rules of a large ruleset are most of its input document: on the
+// 80,000 rules of a kube-proxy host, two thirds of its value and of the
+// time it takes to make, for checks that read a few hundred of them (the
+// filter table) and the rules some facts name. So when dfwlint check runs
+// its built-in checks alone, their input leaves input.rules out and says
+// so (rules_served); the rules are served on demand by the functions
+// below, each rule's object made once, as input.rules would hold it.
+// data.dfw.lib reads the rules through them or through input.rules,
+// whichever the document has: a user's policy, or a policy test, sees the
+// whole document as documented. TestServedRulesSameFindings checks that
+// both give the same findings.
+
+// servedKey is the top-level key that marks a document whose rules are
+// served.
+const servedKey = "rules_served"
+
+// servedRules makes the rules' terms on demand, for the evaluations of
+// one document. Its methods may be called from several checks at once.
+type servedRules struct {
+	rules  []facts.Rule
+	tables []facts.Table
+
+	mu     sync.Mutex
+	st     *encState
+	terms  []*ast.Term
+	lists  map[string]*ast.Term // table_rules and rules_where, by name
+	byID   map[string]int
+	encode encodeFunc
+}
+
+func newServedRules(doc *facts.Document) *servedRules {
+	return &servedRules{
+		rules: doc.Rules, tables: doc.Tables,
+		st: &encState{cpus: 1}, terms: make([]*ast.Term, len(doc.Rules)), lists: map[string]*ast.Term{},
+		encode: encoderFor(reflect.TypeFor[facts.Rule]()),
+	}
+}
+
+// rule is the term of the rule at position i; s.mu is held.
+func (s *servedRules) rule(i int) (*ast.Term, error) {
+	if t := s.terms[i]; t != nil {
+		return t, nil
+	}
+	t, err := s.encode(s.st, reflect.ValueOf(&s.rules[i]).Elem())
+	if err != nil {
+		return nil, err
+	}
+	s.terms[i] = t
+	return t, nil
+}
+
+// list is the array of the rules at the positions keep selects, made
+// once under name; s.mu is held.
+func (s *servedRules) list(name string, lo, hi int, keep func(*facts.Rule) bool) (*ast.Term, error) {
+	if t, ok := s.lists[name]; ok {
+		return t, nil
+	}
+	var terms []*ast.Term
+	for i := lo; i < hi; i++ {
+		if keep != nil && !keep(&s.rules[i]) {
+			continue
+		}
+		t, err := s.rule(i)
+		if err != nil {
+			return nil, err
+		}
+		terms = append(terms, t)
+	}
+	t := ast.ArrayTerm(terms...)
+	s.lists[name] = t
+	return t, nil
+}
+
+func servedFrom(bctx rego.BuiltinContext) *servedRules {
+	st, _ := bctx.Context.Value(stateKey{}).(*evalState)
+	if st == nil {
+		return nil
+	}
+	return st.served
+}
+
+var (
+	anyObject = types.NewObject(nil, types.NewDynamicProperty(types.S, types.A))
+
+	inputRuleDecl = &rego.Function{
+		Name: "dfw.input_rule",
+		Decl: types.NewFunction(
+			types.Args(types.Named("position", types.N).Description("0-based position in input.rules")),
+			types.Named("rule", anyObject).Description("the rule, as input.rules holds it"),
+		),
+		Description: "the rule at a position of input.rules, in a document whose rules are served (undefined elsewhere)",
+		Memoize:     true,
+	}
+	inputRuleByIDDecl = &rego.Function{
+		Name: "dfw.input_rule_by_id",
+		Decl: types.NewFunction(
+			types.Args(types.Named("id", types.S).Description(`a rule's id, "table/CHAIN/index"`)),
+			types.Named("rule", anyObject).Description("the rule, as input.rules holds it"),
+		),
+		Description: "the rule of an id, in a document whose rules are served (undefined elsewhere)",
+		Memoize:     true,
+	}
+	inputTableRulesDecl = &rego.Function{
+		Name: "dfw.input_table_rules",
+		Decl: types.NewFunction(
+			types.Args(types.Named("table", types.S).Description("a table's name")),
+			types.Named("rules", types.NewArray(nil, anyObject)).Description("its rules, in order"),
+		),
+		Description: "the rules of a table, in a document whose rules are served (undefined elsewhere)",
+		Memoize:     true,
+	}
+	inputRulesWhereDecl = &rego.Function{
+		Name: "dfw.input_rules_where",
+		Decl: types.NewFunction(
+			types.Args(types.Named("field", types.S).Description(`"may_match" or "target.unknown"`)),
+			types.Named("rules", types.NewArray(nil, anyObject)).Description("the rules where the field is true, in order"),
+		),
+		Description: "the rules with may_match, or with an unknown target, in a document whose rules are served (undefined elsewhere)",
+		Memoize:     true,
+	}
+)
+
+// rulesWhere are the selections dfw.input_rules_where knows.
+var rulesWhere = map[string]func(*facts.Rule) bool{
+	"may_match":      func(r *facts.Rule) bool { return r.MayMatch },
+	"target.unknown": func(r *facts.Rule) bool { return r.Target != nil && r.Target.Unknown },
+}
+
+func inputRule(bctx rego.BuiltinContext, pos *ast.Term) (*ast.Term, error) {
+	s := servedFrom(bctx)
+	if s == nil {
+		return nil, nil
+	}
+	n, ok := pos.Value.(ast.Number)
+	if !ok {
+		return nil, nil
+	}
+	i, ok := n.Int()
+	if !ok || i < 0 || i >= len(s.rules) {
+		return nil, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rule(i)
+}
+
+func inputRuleByID(bctx rego.BuiltinContext, id *ast.Term) (*ast.Term, error) {
+	s := servedFrom(bctx)
+	if s == nil {
+		return nil, nil
+	}
+	str, ok := id.Value.(ast.String)
+	if !ok {
+		return nil, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.byID == nil {
+		s.byID = make(map[string]int, len(s.rules))
+		for i := range s.rules {
+			s.byID[s.rules[i].ID] = i
+		}
+	}
+	i, ok := s.byID[string(str)]
+	if !ok {
+		return nil, nil
+	}
+	return s.rule(i)
+}
+
+func inputTableRules(bctx rego.BuiltinContext, name *ast.Term) (*ast.Term, error) {
+	s := servedFrom(bctx)
+	if s == nil {
+		return nil, nil
+	}
+	str, ok := name.Value.(ast.String)
+	if !ok {
+		return nil, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, t := range s.tables {
+		if t.Name == string(str) {
+			if t.FirstRule < 0 || t.Rules < 0 || t.FirstRule+t.Rules > len(s.rules) {
+				return nil, fmt.Errorf("dfw.input_table_rules: table %s: rules %d+%d of %d", t.Name, t.FirstRule, t.Rules, len(s.rules))
+			}
+			return s.list("table:"+t.Name, t.FirstRule, t.FirstRule+t.Rules, nil)
+		}
+	}
+	return ast.InternedEmptyArray, nil
+}
+
+func inputRulesWhere(bctx rego.BuiltinContext, field *ast.Term) (*ast.Term, error) {
+	s := servedFrom(bctx)
+	if s == nil {
+		return nil, nil
+	}
+	str, ok := field.Value.(ast.String)
+	if !ok {
+		return nil, nil
+	}
+	keep, ok := rulesWhere[string(str)]
+	if !ok {
+		return nil, fmt.Errorf("dfw.input_rules_where: unknown field %q (expected \"may_match\" or \"target.unknown\")", string(str))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.list("where:"+string(str), 0, len(s.rules), keep)
+}
+
+// leanInput is doc's value without its rules, marked as a document whose
+// rules are served.
+func leanInput(doc *facts.Document, cpus int) (ast.Value, error) {
+	d := *doc
+	d.Rules = nil
+	v, err := astOf(&d, cpus)
+	if err != nil {
+		return nil, err
+	}
+	obj, ok := v.(ast.Object)
+	if !ok {
+		return nil, fmt.Errorf("input document: %T, expected an object", v)
+	}
+	items := make([][2]*ast.Term, 0, obj.Len())
+	obj.Foreach(func(k, v *ast.Term) {
+		if k.Value.Compare(ast.String("rules")) != 0 {
+			items = append(items, [2]*ast.Term{k, v})
+		}
+	})
+	items = append(items, [2]*ast.Term{ast.StringTerm(servedKey), ast.BooleanTerm(true)})
+	return ast.NewObject(items...), nil
+}
