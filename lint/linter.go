@@ -207,9 +207,11 @@ func (l *Linter) Check(ctx context.Context, loaded *parser.Loaded, opts CheckOpt
 	if cpus <= 0 {
 		cpus = runtime.GOMAXPROCS(0)
 	}
+	lean := l.serveRules()
 	doc, err := facts.Build(ctx, loaded, facts.Options{
 		Base: opts.Base, ExternalInterfaces: l.cfg.ExternalInterfaces,
 		Config: l.cfg.policyConfig(), Analyzer: opts.Analyzer, Peer: opts.Peer, CPUs: cpus,
+		RulesOnDemand: lean,
 	})
 	if err != nil {
 		return nil, err
@@ -241,7 +243,7 @@ func (l *Linter) Check(ctx context.Context, loaded *parser.Loaded, opts CheckOpt
 			File: d.Pos.File, Line: d.Pos.Line, Column: d.Pos.Col, Related: []Position{},
 		})
 	}
-	found, perrs, err := l.eval(ctx, doc, loaded.Ruleset, opts.Analyzer, opts.Timeout, cpus)
+	found, perrs, err := l.eval(ctx, doc, lean, loaded.Ruleset, opts.Analyzer, opts.Timeout, cpus)
 	if err != nil {
 		return nil, err
 	}
@@ -313,25 +315,30 @@ type evalState struct {
 
 type stateKey struct{}
 
+// serveRules tells whether the checks get the document without its rules,
+// served on demand (served.go): when every check that runs is built in. A
+// user's policy gets the whole document.
+func (l *Linter) serveRules() bool {
+	for _, c := range l.checks {
+		if !c.Builtin && !l.cfg.disabled(c.ID, c.Name) {
+			return false
+		}
+	}
+	return true
+}
+
 // eval evaluates every check over the input document doc (which Check
-// builds), with timeout, when positive, as the time per check, on cpus
+// builds; with lean, its rules built on demand), with timeout, when positive, as the time per check, on cpus
 // CPUs. rs and an serve the custom built-in functions and may be nil.
 // Findings come back without suppressions or configuration applied; a
 // policy's evaluation error is a Position in the second result.
-func (l *Linter) eval(ctx context.Context, doc *facts.Document, rs *parser.Ruleset, an facts.Analyzer, timeout time.Duration, cpus int) ([]Finding, []Position, error) {
+func (l *Linter) eval(ctx context.Context, doc *facts.Document, lean bool, rs *parser.Ruleset, an facts.Analyzer, timeout time.Duration, cpus int) ([]Finding, []Position, error) {
 	if timeout <= 0 {
 		timeout = l.timeout
 	}
-	// The built-in checks alone read the rules they need through
-	// data.dfw.lib, served on demand (served.go); a user's policy gets the
-	// whole document.
+	// With lean, the built-in checks alone read the rules they need
+	// through data.dfw.lib, served on demand (served.go).
 	var served *servedRules
-	lean := true
-	for _, c := range l.checks {
-		if !c.Builtin && !l.cfg.disabled(c.ID, c.Name) {
-			lean = false
-		}
-	}
 	var input ast.Value
 	var err error
 	if lean {

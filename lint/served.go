@@ -31,7 +31,8 @@ const servedKey = "rules_served"
 // servedRules makes the rules' terms on demand, for the evaluations of
 // one document. Its methods may be called from several checks at once.
 type servedRules struct {
-	rules  []facts.Rule
+	doc    *facts.Document
+	n      int
 	tables []facts.Table
 
 	mu     sync.Mutex
@@ -44,8 +45,8 @@ type servedRules struct {
 
 func newServedRules(doc *facts.Document) *servedRules {
 	return &servedRules{
-		rules: doc.Rules, tables: doc.Tables,
-		st: &encState{cpus: 1}, terms: make([]*ast.Term, len(doc.Rules)), lists: map[string]*ast.Term{},
+		doc: doc, n: doc.NumRules(), tables: doc.Tables,
+		st: &encState{cpus: 1}, terms: make([]*ast.Term, doc.NumRules()), lists: map[string]*ast.Term{},
 		encode: encoderFor(reflect.TypeFor[facts.Rule]()),
 	}
 }
@@ -55,7 +56,8 @@ func (s *servedRules) rule(i int) (*ast.Term, error) {
 	if t := s.terms[i]; t != nil {
 		return t, nil
 	}
-	t, err := s.encode(s.st, reflect.ValueOf(&s.rules[i]).Elem())
+	r := s.doc.Rule(i)
+	t, err := s.encode(s.st, reflect.ValueOf(&r).Elem())
 	if err != nil {
 		return nil, err
 	}
@@ -65,13 +67,13 @@ func (s *servedRules) rule(i int) (*ast.Term, error) {
 
 // list is the array of the rules at the positions keep selects, made
 // once under name; s.mu is held.
-func (s *servedRules) list(name string, lo, hi int, keep func(*facts.Rule) bool) (*ast.Term, error) {
+func (s *servedRules) list(name string, lo, hi int, keep func(*facts.Document, int) bool) (*ast.Term, error) {
 	if t, ok := s.lists[name]; ok {
 		return t, nil
 	}
 	var terms []*ast.Term
 	for i := lo; i < hi; i++ {
-		if keep != nil && !keep(&s.rules[i]) {
+		if keep != nil && !keep(s.doc, i) {
 			continue
 		}
 		t, err := s.rule(i)
@@ -135,9 +137,9 @@ var (
 )
 
 // rulesWhere are the selections dfw.input_rules_where knows.
-var rulesWhere = map[string]func(*facts.Rule) bool{
-	"may_match":      func(r *facts.Rule) bool { return r.MayMatch },
-	"target.unknown": func(r *facts.Rule) bool { return r.Target != nil && r.Target.Unknown },
+var rulesWhere = map[string]func(*facts.Document, int) bool{
+	"may_match":      (*facts.Document).RuleMayMatch,
+	"target.unknown": (*facts.Document).RuleTargetUnknown,
 }
 
 func inputRule(bctx rego.BuiltinContext, pos *ast.Term) (*ast.Term, error) {
@@ -150,7 +152,7 @@ func inputRule(bctx rego.BuiltinContext, pos *ast.Term) (*ast.Term, error) {
 		return nil, nil
 	}
 	i, ok := n.Int()
-	if !ok || i < 0 || i >= len(s.rules) {
+	if !ok || i < 0 || i >= s.n {
 		return nil, nil
 	}
 	s.mu.Lock()
@@ -170,9 +172,9 @@ func inputRuleByID(bctx rego.BuiltinContext, id *ast.Term) (*ast.Term, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.byID == nil {
-		s.byID = make(map[string]int, len(s.rules))
-		for i := range s.rules {
-			s.byID[s.rules[i].ID] = i
+		s.byID = make(map[string]int, s.n)
+		for i := range s.n {
+			s.byID[s.doc.RuleID(i)] = i
 		}
 	}
 	i, ok := s.byID[string(str)]
@@ -195,8 +197,8 @@ func inputTableRules(bctx rego.BuiltinContext, name *ast.Term) (*ast.Term, error
 	defer s.mu.Unlock()
 	for _, t := range s.tables {
 		if t.Name == string(str) {
-			if t.FirstRule < 0 || t.Rules < 0 || t.FirstRule+t.Rules > len(s.rules) {
-				return nil, fmt.Errorf("dfw.input_table_rules: table %s: rules %d+%d of %d", t.Name, t.FirstRule, t.Rules, len(s.rules))
+			if t.FirstRule < 0 || t.Rules < 0 || t.FirstRule+t.Rules > s.n {
+				return nil, fmt.Errorf("dfw.input_table_rules: table %s: rules %d+%d of %d", t.Name, t.FirstRule, t.Rules, s.n)
 			}
 			return s.list("table:"+t.Name, t.FirstRule, t.FirstRule+t.Rules, nil)
 		}
@@ -219,11 +221,11 @@ func inputRulesWhere(bctx rego.BuiltinContext, field *ast.Term) (*ast.Term, erro
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.list("where:"+string(str), 0, len(s.rules), keep)
+	return s.list("where:"+string(str), 0, s.n, keep)
 }
 
-// leanInput is doc's value without its rules, marked as a document whose
-// rules are served.
+// leanInput is doc's value without its rules (built on demand, or left
+// out here), marked as a document whose rules are served.
 func leanInput(doc *facts.Document, cpus int) (ast.Value, error) {
 	d := *doc
 	d.Rules = nil

@@ -31,6 +31,9 @@ type Options struct {
 	// CPUs is how many CPUs the analyses may use: with two or more, the
 	// rule analyses and the path analyses run side by side.
 	CPUs int
+	// RulesOnDemand leaves Document.Rules empty: Document.Rule builds a
+	// rule when asked, for a reader that needs few of them.
+	RulesOnDemand bool
 }
 
 // PeerRuleset is the other family's ruleset of a host.
@@ -78,8 +81,12 @@ func Build(ctx context.Context, l *parser.Loaded, opts Options) (*Document, erro
 		// doubling copied (and had the collector scan) every rule again
 		// and again, a third of the document's building on a large
 		// ruleset.
-		Rules:  make([]Rule, 0, rs.NumRules()),
 		Config: opts.Config,
+	}
+	if opts.RulesOnDemand {
+		d.onDemand = make([]pendingRule, 0, rs.NumRules())
+	} else {
+		d.Rules = make([]Rule, 0, rs.NumRules())
 	}
 	if d.Config.AllowedExposed == nil {
 		d.Config.AllowedExposed = []Allowed{}
@@ -106,8 +113,9 @@ func Build(ctx context.Context, l *parser.Loaded, opts Options) (*Document, erro
 	// analyze).
 	buildRules := func() {
 		b := &builder{d: d, rs: rs}
+		d.b = b
 		for _, t := range rs.SortedTables() {
-			d.Tables = append(d.Tables, Table{Name: t.Name, Loc: loc(t.Pos), Rules: t.NumRules(), FirstRule: len(d.Rules)})
+			d.Tables = append(d.Tables, Table{Name: t.Name, Loc: loc(t.Pos), Rules: t.NumRules(), FirstRule: d.NumRules()})
 			hooks := t.Hooks()
 			refs := map[string][]Ref{}
 			for _, c := range t.Order {
@@ -123,7 +131,7 @@ func Build(ctx context.Context, l *parser.Loaded, opts Options) (*Document, erro
 					Loc: loc(c.Pos), ID: t.Name + "/" + c.Name, Table: t.Name, Name: c.Name, Builtin: c.Builtin,
 					Policy: c.Policy, Comment: c.Comment, PolicyComment: c.PolicyComment, Rules: len(c.Rules),
 					ReferencedBy: refs[c.Name], Hooks: hookNames(hooks[c.Name]), DockerOwned: IsDockerChain(t.Name, c.Name),
-					FirstRule: len(d.Rules),
+					FirstRule: d.NumRules(),
 				}
 				if !c.Builtin {
 					ch.Policy = ""
@@ -137,6 +145,11 @@ func Build(ctx context.Context, l *parser.Loaded, opts Options) (*Document, erro
 				}
 				d.Chains = append(d.Chains, ch)
 				for i, r := range c.Rules {
+					if d.onDemand != nil {
+						d.onDemand = append(d.onDemand, pendingRule{r: r, id: ruleID(t.Name, c.Name, i+1), index: i + 1,
+							hooks: ch.Hooks, lineComment: lineComment[r]})
+						continue
+					}
 					rr := b.rule(r, i+1, ch.Hooks)
 					rr.LineComment = lineComment[r]
 					d.Rules = append(d.Rules, rr)
@@ -240,9 +253,9 @@ func positions(d *Document) {
 	if len(a.Reachability) == 0 && len(a.Redundant) == 0 {
 		return
 	}
-	pos := make(map[string]int, len(d.Rules))
-	for i := range d.Rules {
-		pos[d.Rules[i].ID] = i
+	pos := make(map[string]int, d.NumRules())
+	for i := range d.NumRules() {
+		pos[d.RuleID(i)] = i
 	}
 	for i := range a.Reachability {
 		a.Reachability[i].Position = pos[a.Reachability[i].Rule]
@@ -362,9 +375,7 @@ func (b *builder) rule(r *parser.Rule, index int, hooks []string) Rule {
 		case *parser.SetMatch:
 			mm.Set = s.Name
 		}
-		if mm.MayMatch {
-			out.MayMatch = true
-		}
+		out.MayMatch = out.MayMatch || mm.MayMatch
 		if mm.Dports != nil {
 			out.Dports = append(out.Dports, *mm.Dports)
 		}
@@ -401,12 +412,30 @@ func (b *builder) rule(r *parser.Rule, index int, hooks []string) Rule {
 			}
 		case *parser.RejectTarget:
 			t.RejectWith = s.With
-		case *parser.UnknownTarget:
-			t.Unknown = true
 		}
+		t.Unknown = targetUnknown(r)
 		out.Target = t
 	}
 	return out
+}
+
+// mayMatch is a rule's may_match: one of its matches may match.
+func mayMatch(r *parser.Rule) bool {
+	for _, m := range r.Matches {
+		if m.MayMatch() {
+			return true
+		}
+	}
+	return false
+}
+
+// targetUnknown is a rule's target.unknown: dfw does not know its target.
+func targetUnknown(r *parser.Rule) bool {
+	if r.Target == nil {
+		return false
+	}
+	_, ok := r.Target.Spec.(*parser.UnknownTarget)
+	return ok
 }
 
 func options(opts []parser.Option) []Option {

@@ -12,6 +12,8 @@
 // line and column in the file).
 package facts
 
+import "github.com/dfw-project/dfw/parser"
+
 // Version is the version of the input document. It changes when a field
 // changes meaning or disappears; new fields do not change it.
 const Version = 1
@@ -34,6 +36,66 @@ type Document struct {
 	// Peer is set when the ruleset is checked with the other family's
 	// ruleset of the same host.
 	Peer *Peer `json:"peer,omitempty"`
+
+	// onDemand holds the rules Rule builds when asked, in the order of
+	// Rules, when Build left Rules empty (Options.RulesOnDemand).
+	onDemand []pendingRule
+	b        *builder
+}
+
+// pendingRule is what a rule of the document is built from.
+type pendingRule struct {
+	r           *parser.Rule
+	id          string
+	index       int
+	hooks       []string
+	lineComment string
+}
+
+// NumRules is the number of rules of the document: len(Rules), or the
+// number of rules Rule builds on demand.
+func (d *Document) NumRules() int {
+	if d.onDemand != nil {
+		return len(d.onDemand)
+	}
+	return len(d.Rules)
+}
+
+// Rule is the rule at position i (0 <= i < NumRules): Rules[i], or the
+// same rule built now.
+func (d *Document) Rule(i int) Rule {
+	if d.onDemand == nil {
+		return d.Rules[i]
+	}
+	p := &d.onDemand[i]
+	r := d.b.rule(p.r, p.index, p.hooks)
+	r.LineComment = p.lineComment
+	return r
+}
+
+// RuleID is Rule(i).ID, without building the rule.
+func (d *Document) RuleID(i int) string {
+	if d.onDemand == nil {
+		return d.Rules[i].ID
+	}
+	return d.onDemand[i].id
+}
+
+// RuleMayMatch is Rule(i).MayMatch, without building the rule.
+func (d *Document) RuleMayMatch(i int) bool {
+	if d.onDemand == nil {
+		return d.Rules[i].MayMatch
+	}
+	return mayMatch(d.onDemand[i].r)
+}
+
+// RuleTargetUnknown is Rule(i).Target.Unknown (false without a target),
+// without building the rule.
+func (d *Document) RuleTargetUnknown(i int) bool {
+	if d.onDemand == nil {
+		return d.Rules[i].Target != nil && d.Rules[i].Target.Unknown
+	}
+	return targetUnknown(d.onDemand[i].r)
 }
 
 // File is one input file.

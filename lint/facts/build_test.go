@@ -1,0 +1,83 @@
+package facts_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"github.com/dfw-project/dfw/internal/gen"
+	"github.com/dfw-project/dfw/lint/facts"
+	"github.com/dfw-project/dfw/parser"
+)
+
+// TestRulesOnDemand: a document built with RulesOnDemand has no Rules, and
+// its Rule(i), RuleID, RuleMayMatch and RuleTargetUnknown are what the
+// document built whole holds; everything else is the same.
+func TestRulesOnDemand(t *testing.T) {
+	files, _ := filepath.Glob("../../testdata/*/*.save")
+	more, _ := filepath.Glob("../../testdata/*/*.conf")
+	files = append(files, more...)
+	var kube bytes.Buffer
+	if err := gen.KubeProxy(&kube, 50); err != nil {
+		t.Fatal(err)
+	}
+	type src struct {
+		name string
+		data []byte
+	}
+	// Modules dfw does not know: a match and a target.
+	odd := "*mangle\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp -m quota2 --name q -j ACCEPT\n-A PREROUTING -j FOOBAR --x 1\nCOMMIT\n"
+	srcs := []src{{"kube.save", kube.Bytes()}, {"odd.save", []byte(odd)}}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srcs = append(srcs, src{f, b})
+	}
+	rules, unknown, mayMatch := 0, 0, 0
+	for _, s := range srcs {
+		l := parser.Load([]parser.Source{{Name: filepath.Base(s.name), Data: s.data}}, parser.Options{})
+		whole, err := facts.Build(context.Background(), l, facts.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		lazy, err := facts.Build(context.Background(), l, facts.Options{RulesOnDemand: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if lazy.Rules != nil || lazy.NumRules() != len(whole.Rules) || whole.NumRules() != len(whole.Rules) {
+			t.Fatalf("%s: lazy document has %d rules listed and %d on demand, want none and %d", s.name, len(lazy.Rules), lazy.NumRules(), len(whole.Rules))
+		}
+		for i, want := range whole.Rules {
+			if got := lazy.Rule(i); !reflect.DeepEqual(got, want) {
+				t.Errorf("%s: rule %d on demand:\n%+v\nwant\n%+v", s.name, i, got, want)
+			}
+			tu := want.Target != nil && want.Target.Unknown
+			if lazy.RuleID(i) != want.ID || lazy.RuleMayMatch(i) != want.MayMatch || lazy.RuleTargetUnknown(i) != tu ||
+				whole.RuleID(i) != want.ID || whole.RuleMayMatch(i) != want.MayMatch || whole.RuleTargetUnknown(i) != tu {
+				t.Errorf("%s: rule %d: id, may_match or target.unknown differ", s.name, i)
+			}
+			rules++
+			if tu {
+				unknown++
+			}
+			if want.MayMatch {
+				mayMatch++
+			}
+		}
+		w, z := *whole, *lazy
+		w.Rules, z.Rules = nil, nil
+		if !reflect.DeepEqual(w.Tables, z.Tables) || !reflect.DeepEqual(w.Chains, z.Chains) || !reflect.DeepEqual(w.Commands, z.Commands) ||
+			!reflect.DeepEqual(w.Analysis, z.Analysis) || !reflect.DeepEqual(w.Docker, z.Docker) {
+			t.Errorf("%s: the rest of the document differs", s.name)
+		}
+	}
+	if rules == 0 || mayMatch == 0 || unknown == 0 {
+		t.Fatalf("compared %d rules, %d may-match: too few to tell", rules, mayMatch)
+	}
+	t.Logf("%d rulesets, %d rules (%d may match, %d with an unknown target)", len(srcs), rules, mayMatch, unknown)
+}
