@@ -6,6 +6,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -28,7 +29,8 @@ type Policy struct {
 	// File is the policy's file (relative to policies/ for a built-in).
 	File string `json:"file"`
 	// Entrypoints are the rules that yield findings: findings, deny, warn,
-	// violation.
+	// violation, and findings_<part> (a part of findings evaluated as a
+	// query of its own, beside the others).
 	Entrypoints []string `json:"entrypoints"`
 	Builtin     bool     `json:"builtin"`
 }
@@ -111,18 +113,39 @@ func loadPolicyDir(dir string) (map[string]*ast.Module, error) {
 	return mods, nil
 }
 
+// ruleName is the name of r's head (its one-term reference).
+func ruleName(r *ast.Rule) string {
+	if len(r.Head.Reference) == 1 {
+		if v, ok := r.Head.Reference[0].Value.(ast.Var); ok {
+			return string(v)
+		}
+	}
+	return r.Head.Name.String()
+}
+
 func policiesOf(mods map[string]*ast.Module, builtin bool) []Policy {
 	var out []Policy
 	for file, m := range mods {
 		p := Policy{Package: strings.TrimPrefix(m.Package.Path.String(), "data."), File: file, Builtin: builtin}
 		for _, e := range entrypoints {
 			for _, r := range m.Rules {
-				if r.Head.Name.String() == e.name || (len(r.Head.Reference) == 1 && r.Head.Reference[0].Value.Compare(ast.Var(e.name)) == 0) {
+				if ruleName(r) == e.name {
 					p.Entrypoints = append(p.Entrypoints, e.name)
 					break
 				}
 			}
 		}
+		// A check's findings may be split over findings_<part> rules:
+		// each is a query of its own, so the parts of a check that is
+		// slow on large rulesets are evaluated on several CPUs.
+		var parts []string
+		for _, r := range m.Rules {
+			if n := ruleName(r); strings.HasPrefix(n, "findings_") && len(n) > len("findings_") && !slices.Contains(parts, n) {
+				parts = append(parts, n)
+			}
+		}
+		sort.Strings(parts)
+		p.Entrypoints = append(p.Entrypoints, parts...)
 		if len(p.Entrypoints) == 0 {
 			continue
 		}

@@ -47,7 +47,19 @@ func (f Finding) less(g Finding) bool {
 	if f.ID != g.ID {
 		return f.ID < g.ID
 	}
-	return f.Message < g.Message
+	if f.Message != g.Message {
+		return f.Message < g.Message
+	}
+	// Two rules on one line (a file applied twice, a rule inserted in
+	// two chains): by chain and position, whatever order the checks
+	// gave them in.
+	if f.Table != g.Table {
+		return f.Table < g.Table
+	}
+	if f.Chain != g.Chain {
+		return f.Chain < g.Chain
+	}
+	return f.Rule < g.Rule
 }
 
 // Summary counts what a check run saw: files checked (--base files

@@ -30,7 +30,7 @@ test_unknown_is_dfw901 if {
 test_from_reachability if {
 	r := rule({"kind": "verdict", "name": "ACCEPT"}, {"name": "tcp", "may_match": false})
 	x := {"rule": "filter/INPUT/1", "reachable": true, "depends_on_may_match": true, "may_match": [{"file": "f.conf", "line": 3, "column": 1}]}
-	fs := may_match_dependence.findings with input as {"rules": [r], "analysis": {"reachability": [x]}}
+	fs := may_match_dependence.findings_reach with input as {"rules": [r], "analysis": {"reachability": [x]}}
 	some f in fs
 	f.related[0].line == 3
 }
