@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -153,6 +154,10 @@ func New(opts Options) (*Linter, error) {
 				rego.Query("data." + p.Package + "." + e),
 				rego.Capabilities(caps),
 				rego.StrictBuiltinErrors(true),
+				// The result stays an OPA value: decodeFindings reads
+				// it (a conversion to Go values first cost as much as
+				// the evaluation of a check with many findings).
+				rego.GenerateJSON(func(t *ast.Term, _ *rego.EvalContext) (any, error) { return t, nil }),
 			}
 			args = append(args, builtinImpls()...)
 			pq, err := rego.New(args...).PrepareForEval(context.Background())
@@ -495,32 +500,28 @@ func decodeFindings(c *check, rs rego.ResultSet, files []facts.File) ([]Finding,
 	if len(rs) == 0 || len(rs[0].Expressions) == 0 {
 		return nil, nil
 	}
-	var items []any
-	switch v := rs[0].Expressions[0].Value.(type) {
-	case []any:
-		items = v
-	case map[string]any:
-		for _, x := range v {
-			items = append(items, x)
-		}
-	case nil:
+	t, ok := rs[0].Expressions[0].Value.(*ast.Term)
+	if !ok {
+		return nil, fmt.Errorf("result %T, expected an OPA value", rs[0].Expressions[0].Value)
+	}
+	var items []*ast.Term
+	switch v := t.Value.(type) {
+	case ast.Set:
+		v.Foreach(func(x *ast.Term) { items = append(items, x) })
+	case *ast.Array:
+		v.Foreach(func(x *ast.Term) { items = append(items, x) })
+	case ast.Object:
+		v.Foreach(func(_, x *ast.Term) { items = append(items, x) })
+	case ast.Null:
 		return nil, nil
 	default:
-		items = []any{v}
+		items = []*ast.Term{t}
 	}
 	var out []Finding
 	for _, it := range items {
-		var rf rawFinding
-		if s, ok := it.(string); ok {
-			rf.Msg = s
-		} else {
-			b, err := json.Marshal(it)
-			if err != nil {
-				return nil, err
-			}
-			if err := json.Unmarshal(b, &rf); err != nil {
-				return nil, fmt.Errorf("a finding is not an object with msg, file, line…: %v", err)
-			}
+		rf, err := rawFindingOf(it.Value)
+		if err != nil {
+			return nil, err
 		}
 		f := Finding{
 			ID: c.ID, Name: c.Name, Severity: c.severity, Message: rf.Msg,
@@ -558,6 +559,141 @@ func decodeFindings(c *check, rs rego.ResultSet, files []facts.File) ([]Finding,
 		}
 		out = append(out, f)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].less(out[j]) })
+	sort.SliceStable(out, func(i, j int) bool { return out[i].less(out[j]) })
 	return out, nil
+}
+
+// rawFindingOf reads a finding as encoding/json would read its JSON text
+// into a rawFinding: directly when it has only rawFinding's keys with
+// values of their types and no witness (every built-in finding but those
+// with a witness), through JSON otherwise.
+func rawFindingOf(v ast.Value) (rawFinding, error) {
+	var rf rawFinding
+	if s, ok := v.(ast.String); ok {
+		rf.Msg = string(s)
+		return rf, nil
+	}
+	if obj, ok := v.(ast.Object); ok && fastFinding(obj, &rf) {
+		return rf, nil
+	}
+	rf = rawFinding{}
+	x, err := ast.JSON(v)
+	if err != nil {
+		return rf, err
+	}
+	b, err := json.Marshal(x)
+	if err != nil {
+		return rf, err
+	}
+	if err := json.Unmarshal(b, &rf); err != nil {
+		return rf, fmt.Errorf("a finding is not an object with msg, file, line…: %v", err)
+	}
+	return rf, nil
+}
+
+// fastFinding fills rf from obj when every key of obj is one of
+// rawFinding's, spelt as its tag, with a value of the field's type (or
+// null), and the witness is null or absent; false leaves rf to JSON. Keys
+// are looked up, not walked: a walk sorts an object's keys first.
+func fastFinding(obj ast.Object, rf *rawFinding) bool {
+	found := 0
+	get := func(k *ast.Term) ast.Value {
+		v := obj.Get(k)
+		if v == nil {
+			return nil
+		}
+		found++
+		return v.Value
+	}
+	ok := optString(get(keyID), &rf.ID) && optString(get(keySeverity), &rf.Severity) &&
+		optString(get(keyMsg), &rf.Msg) && optString(get(keyMessage), &rf.Message) &&
+		optString(get(keyFile), &rf.File) && optString(get(keyTable), &rf.Table) &&
+		optString(get(keyChain), &rf.Chain) && optInt(get(keyLine), &rf.Line) &&
+		optInt(get(keyColumn), &rf.Column) && optInt(get(keyRule), &rf.Rule) &&
+		optPositions(get(keyRelated), &rf.Related)
+	if !ok {
+		return false
+	}
+	if w := get(keyWitness); w != nil {
+		if _, null := w.(ast.Null); !null {
+			return false
+		}
+		rf.Witness = json.RawMessage("null")
+	}
+	return found == obj.Len()
+}
+
+var (
+	keyID, keySeverity, keyMsg, keyMessage = ast.StringTerm("id"), ast.StringTerm("severity"), ast.StringTerm("msg"), ast.StringTerm("message")
+	keyFile, keyTable, keyChain, keyLine   = ast.StringTerm("file"), ast.StringTerm("table"), ast.StringTerm("chain"), ast.StringTerm("line")
+	keyColumn, keyRule, keyRelated         = ast.StringTerm("column"), ast.StringTerm("rule"), ast.StringTerm("related")
+	keyWitness                             = ast.StringTerm("witness")
+)
+
+func optString(v ast.Value, out *string) bool { return v == nil || astString(v, out) }
+
+func optInt(v ast.Value, out *int) bool { return v == nil || astInt(v, out) }
+
+func optPositions(v ast.Value, out *[]Position) bool { return v == nil || astPositions(v, out) }
+
+func astString(v ast.Value, out *string) bool {
+	switch x := v.(type) {
+	case ast.String:
+		*out = string(x)
+		return true
+	case ast.Null:
+		return true
+	}
+	return false
+}
+
+// astInt reads an integer as encoding/json reads one into an int: a
+// number written without fraction or exponent.
+func astInt(v ast.Value, out *int) bool {
+	switch x := v.(type) {
+	case ast.Number:
+		n, err := strconv.Atoi(string(x))
+		if err != nil {
+			return false
+		}
+		*out = n
+		return true
+	case ast.Null:
+		return true
+	}
+	return false
+}
+
+func astPositions(v ast.Value, out *[]Position) bool {
+	switch x := v.(type) {
+	case ast.Null:
+		return true
+	case *ast.Array:
+		ps := make([]Position, 0, x.Len())
+		for i := range x.Len() {
+			obj, ok := x.Elem(i).Value.(ast.Object)
+			if !ok {
+				return false
+			}
+			var p Position
+			found := 0
+			get := func(k *ast.Term) ast.Value {
+				v := obj.Get(k)
+				if v == nil {
+					return nil
+				}
+				found++
+				return v.Value
+			}
+			ok = optString(get(keyFile), &p.File) && optString(get(keyMessage), &p.Message) &&
+				optInt(get(keyLine), &p.Line) && optInt(get(keyColumn), &p.Column) && found == obj.Len()
+			if !ok {
+				return false
+			}
+			ps = append(ps, p)
+		}
+		*out = ps
+		return true
+	}
+	return false
 }
