@@ -27,7 +27,7 @@ var reachableDecl = &rego.Function{
 
 func builtinDecls() []*ast.Builtin {
 	var out []*ast.Builtin
-	for _, f := range []*rego.Function{reachableDecl, inputRuleDecl, inputRuleByIDDecl, inputTableRulesDecl, inputRulesWhereDecl} {
+	for _, f := range []*rego.Function{reachableDecl, inputRuleDecl, inputRuleByIDDecl, inputTableRulesDecl, inputRulesWhereDecl, inputReachabilityWhereDecl} {
 		out = append(out, &ast.Builtin{Name: f.Name, Decl: f.Decl, Description: f.Description})
 	}
 	return out
@@ -50,6 +50,7 @@ func builtinImpls() []func(*rego.Rego) {
 		rego.Function1(inputRuleByIDDecl, inputRuleByID),
 		rego.Function1(inputTableRulesDecl, inputTableRules),
 		rego.Function1(inputRulesWhereDecl, inputRulesWhere),
+		rego.Function1(inputReachabilityWhereDecl, inputReachabilityWhere),
 	}
 }
 

@@ -18,7 +18,9 @@ import (
 // filter table) and the rules some facts name. So when dfwlint check runs
 // its built-in checks alone, their input leaves input.rules out and says
 // so (rules_served); the rules are served on demand by the functions
-// below, each rule's object made once, as input.rules would hold it.
+// below, each rule's object made once, as input.rules would hold it. The
+// reachability facts (one per rule, nearly all "reachable") are left out
+// too, and served by the two selections the checks read.
 // data.dfw.lib reads the rules through them or through input.rules,
 // whichever the document has: a user's policy, or a policy test, sees the
 // whole document as documented. TestServedRulesSameFindings checks that
@@ -34,6 +36,7 @@ type servedRules struct {
 	doc    *facts.Document
 	n      int
 	tables []facts.Table
+	reach  []facts.Reach
 
 	mu     sync.Mutex
 	st     *encState
@@ -45,7 +48,7 @@ type servedRules struct {
 
 func newServedRules(doc *facts.Document) *servedRules {
 	return &servedRules{
-		doc: doc, n: doc.NumRules(), tables: doc.Tables,
+		doc: doc, n: doc.NumRules(), tables: doc.Tables, reach: doc.Analysis.Reachability,
 		st: &encState{cpus: 1}, terms: make([]*ast.Term, doc.NumRules()), lists: map[string]*ast.Term{},
 		encode: encoderFor(reflect.TypeFor[facts.Rule]()),
 	}
@@ -125,6 +128,15 @@ var (
 		Description: "the rules of a table, in a document whose rules are served (undefined elsewhere)",
 		Memoize:     true,
 	}
+	inputReachabilityWhereDecl = &rego.Function{
+		Name: "dfw.input_reachability_where",
+		Decl: types.NewFunction(
+			types.Args(types.Named("field", types.S).Description(`"unreachable" or "depends_on_may_match"`)),
+			types.Named("facts", types.NewArray(nil, anyObject)).Description("the reachability facts of those rules, in order"),
+		),
+		Description: "the reachability facts of the unreachable rules, or of the rules whose reachability depends on a may-match rule, in a document whose rules are served (undefined elsewhere)",
+		Memoize:     true,
+	}
 	inputRulesWhereDecl = &rego.Function{
 		Name: "dfw.input_rules_where",
 		Decl: types.NewFunction(
@@ -140,6 +152,48 @@ var (
 var rulesWhere = map[string]func(*facts.Document, int) bool{
 	"may_match":      (*facts.Document).RuleMayMatch,
 	"target.unknown": (*facts.Document).RuleTargetUnknown,
+}
+
+// reachabilityWhere are the selections dfw.input_reachability_where knows.
+var reachabilityWhere = map[string]func(*facts.Reach) bool{
+	"unreachable":          func(x *facts.Reach) bool { return !x.Reachable },
+	"depends_on_may_match": func(x *facts.Reach) bool { return x.DependsOnMayMatch },
+}
+
+func inputReachabilityWhere(bctx rego.BuiltinContext, field *ast.Term) (*ast.Term, error) {
+	s := servedFrom(bctx)
+	if s == nil {
+		return nil, nil
+	}
+	str, ok := field.Value.(ast.String)
+	if !ok {
+		return nil, nil
+	}
+	keep, ok := reachabilityWhere[string(str)]
+	if !ok {
+		return nil, fmt.Errorf("dfw.input_reachability_where: unknown field %q (expected \"unreachable\" or \"depends_on_may_match\")", string(str))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	name := "reachability:" + string(str)
+	if t, ok := s.lists[name]; ok {
+		return t, nil
+	}
+	enc := encoderFor(reflect.TypeFor[facts.Reach]())
+	var terms []*ast.Term
+	for i := range s.reach {
+		if !keep(&s.reach[i]) {
+			continue
+		}
+		t, err := enc(s.st, reflect.ValueOf(&s.reach[i]).Elem())
+		if err != nil {
+			return nil, err
+		}
+		terms = append(terms, t)
+	}
+	t := ast.ArrayTerm(terms...)
+	s.lists[name] = t
+	return t, nil
 }
 
 func inputRule(bctx rego.BuiltinContext, pos *ast.Term) (*ast.Term, error) {
@@ -225,10 +279,12 @@ func inputRulesWhere(bctx rego.BuiltinContext, field *ast.Term) (*ast.Term, erro
 }
 
 // leanInput is doc's value without its rules (built on demand, or left
-// out here), marked as a document whose rules are served.
+// out here) and its reachability facts, marked as a document whose rules
+// are served.
 func leanInput(doc *facts.Document, cpus int) (ast.Value, error) {
 	d := *doc
 	d.Rules = nil
+	d.Analysis.Reachability = nil // omitempty: left out
 	v, err := astOf(&d, cpus)
 	if err != nil {
 		return nil, err

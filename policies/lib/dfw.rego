@@ -9,9 +9,11 @@ package dfw.lib
 chains := {c.id: c | some c in input.chains} # one object, built once: a lookup is O(1)
 
 # rules_served holds in the document dfwlint check gives its built-in checks
-# when no --policy is given: it leaves input.rules out, and the functions
-# dfw.input_rule, dfw.input_rule_by_id, dfw.input_table_rules and
-# dfw.input_rules_where serve the rules, each as input.rules would hold it.
+# when no --policy is given: it leaves input.rules and
+# input.analysis.reachability out, and the functions dfw.input_rule,
+# dfw.input_rule_by_id, dfw.input_table_rules, dfw.input_rules_where and
+# dfw.input_reachability_where serve them, each element as the document
+# would hold it.
 # The functions below read the rules either way; a document without
 # rules_served (what dfwlint input prints, what a user's policy and a
 # policy test get) has them in input.rules.
@@ -66,6 +68,18 @@ may_match_rules := [r | some r in input.rules; r.may_match] if not rules_served
 unknown_target_rules := dfw.input_rules_where("target.unknown") if rules_served
 
 unknown_target_rules := [r | some r in input.rules; r.target.unknown] if not rules_served
+
+# unreachable_facts are the reachability facts of the rules no packet
+# reaches (input.analysis.reachability, x.reachable false).
+unreachable_facts := dfw.input_reachability_where("unreachable") if rules_served
+
+unreachable_facts := [x | some x in input.analysis.reachability; not x.reachable] if not rules_served
+
+# may_match_dependent_facts are the reachability facts of the rules whose
+# reachability depends on a may-match rule (x.depends_on_may_match).
+may_match_dependent_facts := dfw.input_reachability_where("depends_on_may_match") if rules_served
+
+may_match_dependent_facts := [x | some x in input.analysis.reachability; x.depends_on_may_match] if not rules_served
 
 # rule_by_id(id) is the rule with id id.
 rule_by_id(id) := dfw.input_rule_by_id(id) if rules_served

@@ -91,3 +91,21 @@ test_served_rules_where if {
 	lib.may_match_rules == [{"id": "a", "may_match": true}] with input as {"rules": [{"id": "a", "may_match": true}, {"id": "b", "may_match": false}]}
 	lib.unknown_target_rules == [{"id": "b", "target": {"unknown": true}}] with input as {"rules": [{"id": "a", "target": {"unknown": false}}, {"id": "b", "target": {"unknown": true}}]}
 }
+
+mock_reachability_where(field) := [{"rule": "a", "reachable": false}] if field == "unreachable"
+
+mock_reachability_where(field) := [{"rule": "b", "depends_on_may_match": true}] if field == "depends_on_may_match"
+
+reachability := [
+	{"rule": "a", "reachable": false, "depends_on_may_match": false},
+	{"rule": "b", "reachable": true, "depends_on_may_match": true},
+	{"rule": "c", "reachable": true, "depends_on_may_match": false},
+]
+
+test_reachability_facts if {
+	lib.unreachable_facts == [reachability[0]] with input as {"analysis": {"reachability": reachability}}
+	lib.may_match_dependent_facts == [reachability[1]] with input as {"analysis": {"reachability": reachability}}
+	lib.unreachable_facts == [] with input as {"analysis": {}}
+	lib.unreachable_facts == [{"rule": "a", "reachable": false}] with input as served with dfw.input_reachability_where as mock_reachability_where
+	lib.may_match_dependent_facts == [{"rule": "b", "depends_on_may_match": true}] with input as served with dfw.input_reachability_where as mock_reachability_where
+}

@@ -43,8 +43,7 @@ findings contains f if {
 # rule: a part of its own (evaluated beside findings, on another CPU; a
 # kube-proxy host has thousands of each).
 findings_reach contains f if {
-	some x in input.analysis.reachability
-	x.depends_on_may_match
+	some x in lib.may_match_dependent_facts
 	r := lib.fact_rule(x)
 	related := [lib.at(m, "this rule's outcome cannot be known offline") | some m in x.may_match]
 	f := lib.rule_finding(r, 1, sprintf("whether this rule is reached depends on a match that cannot be known offline (%d rule(s) before it)", [count(x.may_match)]), related, null)

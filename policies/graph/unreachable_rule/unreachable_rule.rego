@@ -18,8 +18,7 @@ package dfw.graph.unreachable_rule
 import data.dfw.lib
 
 findings contains f if {
-	some x in input.analysis.reachability
-	not x.reachable
+	some x in lib.unreachable_facts
 	not x.depends_on_may_match
 	r := lib.fact_rule(x)
 	related := [lib.at(c, "every packet that reaches it matched this rule first") | some c in x.covering]
