@@ -15,6 +15,7 @@ package analysis
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/dfw-project/dfw/lint/facts"
@@ -206,6 +207,7 @@ const maxCoverSteps = 20_000_000
 // explanation whatever the machine's speed or load.
 func (e *engine) results(res *Result, opts Options, complete bool) {
 	coverFrom := e.u.Steps()
+	res.Rules = slices.Grow(res.Rules, e.rs.NumRules()) // a rule result is large: no growing copies
 	for _, ti := range e.tables {
 		for _, ci := range ti.chains {
 			if !ci.c.Builtin && ci.entered && ci.entry.IsEmpty() {

@@ -103,7 +103,7 @@ func (a *Analyzer) Reachability(ctx context.Context, rs *parser.Ruleset) ([]fact
 		return nil, nil, err
 	}
 	idx := res.indexOf()
-	out := []facts.Reach{}
+	out := make([]facts.Reach, 0, len(res.Rules))
 	for _, rr := range res.Rules {
 		if rr.Status != Reachable && rr.Status != Unreachable {
 			continue
