@@ -333,8 +333,9 @@ func (l *Linter) serveRules() bool {
 }
 
 // eval evaluates every check over the input document doc (which Check
-// builds; with lean, its rules built on demand), with timeout, when positive, as the time per check, on cpus
-// CPUs. rs and an serve the custom built-in functions and may be nil.
+// builds; with lean, its rules built on demand and served), with timeout,
+// when positive, as the time per check, on cpus CPUs. rs and an serve the
+// custom built-in functions and may be nil.
 // Findings come back without suppressions or configuration applied; a
 // policy's evaluation error is a Position in the second result.
 func (l *Linter) eval(ctx context.Context, doc *facts.Document, lean bool, rs *parser.Ruleset, an facts.Analyzer, timeout time.Duration, cpus int) ([]Finding, []Position, error) {
