@@ -49,7 +49,7 @@ type servedRules struct {
 func newServedRules(doc *facts.Document) *servedRules {
 	return &servedRules{
 		doc: doc, n: doc.NumRules(), tables: doc.Tables, reach: doc.Analysis.Reachability,
-		st: &encState{cpus: 1}, terms: make([]*ast.Term, doc.NumRules()), lists: map[string]*ast.Term{},
+		st: newEncState(1, docHint(doc)), terms: make([]*ast.Term, doc.NumRules()), lists: map[string]*ast.Term{},
 		encode: encoderFor(reflect.TypeFor[facts.Rule]()),
 	}
 }

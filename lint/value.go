@@ -12,6 +12,8 @@ import (
 	"unsafe"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+
+	"github.com/dfw-project/dfw/lint/facts"
 )
 
 // The input document is handed to OPA as an ast.Value. Going through JSON
@@ -38,18 +40,47 @@ type encodeFunc func(st *encState, v reflect.Value) (*ast.Term, error)
 // collector saved.)
 type encState struct {
 	cpus int // CPUs a long list may be converted on
-	strs [1 << 14]*ast.Term
-	ints [1 << 12]*ast.Term
+	hint int // about how many values the document has (see newEncState)
+	strs []*ast.Term
+	ints []*ast.Term
 	// Lists of one or two strings (hooks, an option's arguments) and of
 	// one or two small numbers (a port range) are shared the same way.
 	// An empty list is OPA's own interned one.
-	strLists [1 << 13]strList
-	intLists [1 << 12]intList
+	strLists []strList
+	intLists []intList
 	// Small objects are shared by their keys' and values' terms: a value
 	// made of shared terms (strings, small numbers, short lists, other
 	// shared objects) is found again by their addresses. A ruleset
 	// repeats its protocols, port ranges, options and matches.
-	objs [1 << 13]sharedObj
+	objs []sharedObj
+}
+
+// newEncState makes a conversion's state, its caches sized for a document
+// of about hint rules, chains and facts: up to 2 MB for a large one, a
+// few hundred KB for a host's (a fleet converts thousands).
+func newEncState(cpus, hint int) *encState {
+	size := func(max int) int {
+		n := 1 << 8
+		for n < max && n < 2*hint {
+			n <<= 1
+		}
+		return n
+	}
+	return &encState{
+		cpus: cpus, hint: hint,
+		strs: make([]*ast.Term, size(1<<14)), ints: make([]*ast.Term, 1<<12),
+		strLists: make([]strList, size(1<<13)), intLists: make([]intList, size(1<<12)),
+		objs: make([]sharedObj, size(1<<13)),
+	}
+}
+
+// docHint is newEncState's hint for v: the rules, chains, commands and
+// reachability facts of a document, or as large as it gets.
+func docHint(v any) int {
+	if d, ok := v.(*facts.Document); ok {
+		return d.NumRules() + len(d.Chains) + len(d.Commands) + len(d.Analysis.Reachability)
+	}
+	return 1 << 20
 }
 
 // maxSharedFields is the most fields an object shared by sharedObj has.
@@ -203,7 +234,7 @@ func astOf(v any, cpus int) (ast.Value, error) {
 	if !rv.IsValid() {
 		return ast.Null{}, nil
 	}
-	t, err := encoderFor(rv.Type())(&encState{cpus: cpus}, rv)
+	t, err := encoderFor(rv.Type())(newEncState(cpus, docHint(v)), rv)
 	if err != nil {
 		return nil, err
 	}
@@ -348,7 +379,7 @@ func seqEncoder(t reflect.Type, slice bool) encodeFunc {
 		errs := make([]error, parts)
 		var wg sync.WaitGroup
 		for p := range parts {
-			wg.Go(func() { errs[p] = encodeRange(&encState{cpus: 1}, enc, v, terms, p*n/parts, (p+1)*n/parts) })
+			wg.Go(func() { errs[p] = encodeRange(newEncState(1, st.hint), enc, v, terms, p*n/parts, (p+1)*n/parts) })
 		}
 		wg.Wait()
 		for _, err := range errs {
