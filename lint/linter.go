@@ -598,14 +598,7 @@ func rawFindingOf(v ast.Value) (rawFinding, error) {
 // are looked up, not walked: a walk sorts an object's keys first.
 func fastFinding(obj ast.Object, rf *rawFinding) bool {
 	found := 0
-	get := func(k *ast.Term) ast.Value {
-		v := obj.Get(k)
-		if v == nil {
-			return nil
-		}
-		found++
-		return v.Value
-	}
+	get := lookup(obj, &found)
 	ok := optString(get(keyID), &rf.ID) && optString(get(keySeverity), &rf.Severity) &&
 		optString(get(keyMsg), &rf.Msg) && optString(get(keyMessage), &rf.Message) &&
 		optString(get(keyFile), &rf.File) && optString(get(keyTable), &rf.Table) &&
@@ -630,6 +623,19 @@ var (
 	keyColumn, keyRule, keyRelated         = ast.StringTerm("column"), ast.StringTerm("rule"), ast.StringTerm("related")
 	keyWitness                             = ast.StringTerm("witness")
 )
+
+// lookup is a getter of obj's values by key, nil for a missing key; it
+// counts the keys found in *found.
+func lookup(obj ast.Object, found *int) func(*ast.Term) ast.Value {
+	return func(k *ast.Term) ast.Value {
+		v := obj.Get(k)
+		if v == nil {
+			return nil
+		}
+		*found++
+		return v.Value
+	}
+}
 
 func optString(v ast.Value, out *string) bool { return v == nil || astString(v, out) }
 
@@ -678,14 +684,7 @@ func astPositions(v ast.Value, out *[]Position) bool {
 			}
 			var p Position
 			found := 0
-			get := func(k *ast.Term) ast.Value {
-				v := obj.Get(k)
-				if v == nil {
-					return nil
-				}
-				found++
-				return v.Value
-			}
+			get := lookup(obj, &found)
 			ok = optString(get(keyFile), &p.File) && optString(get(keyMessage), &p.Message) &&
 				optInt(get(keyLine), &p.Line) && optInt(get(keyColumn), &p.Column) && found == obj.Len()
 			if !ok {

@@ -41,7 +41,7 @@ type servedRules struct {
 	mu     sync.Mutex
 	st     *encState
 	terms  []*ast.Term
-	lists  map[string]*ast.Term // table_rules and rules_where, by name
+	lists  map[string]*ast.Term // the arrays served, by name (see cached)
 	byID   map[string]int
 	encode encodeFunc
 }
@@ -68,34 +68,57 @@ func (s *servedRules) rule(i int) (*ast.Term, error) {
 	return t, nil
 }
 
-// list is the array of the rules at the positions keep selects, made
-// once under name; s.mu is held.
-func (s *servedRules) list(name string, lo, hi int, keep func(*facts.Document, int) bool) (*ast.Term, error) {
+// cached is the array of the terms terms makes, made once under name;
+// s.mu is held.
+func (s *servedRules) cached(name string, terms func() ([]*ast.Term, error)) (*ast.Term, error) {
 	if t, ok := s.lists[name]; ok {
 		return t, nil
 	}
-	var terms []*ast.Term
-	for i := lo; i < hi; i++ {
-		if keep != nil && !keep(s.doc, i) {
-			continue
-		}
-		t, err := s.rule(i)
-		if err != nil {
-			return nil, err
-		}
-		terms = append(terms, t)
+	ts, err := terms()
+	if err != nil {
+		return nil, err
 	}
-	t := ast.ArrayTerm(terms...)
+	t := ast.ArrayTerm(ts...)
 	s.lists[name] = t
 	return t, nil
 }
 
-func servedFrom(bctx rego.BuiltinContext) *servedRules {
-	st, _ := bctx.Context.Value(stateKey{}).(*evalState)
-	if st == nil {
-		return nil
+// list is the array of the rules lo to hi that keep selects (all when
+// nil), made once under name; s.mu is held.
+func (s *servedRules) list(name string, lo, hi int, keep func(*facts.Document, int) bool) (*ast.Term, error) {
+	return s.cached(name, func() ([]*ast.Term, error) {
+		var terms []*ast.Term
+		for i := lo; i < hi; i++ {
+			if keep != nil && !keep(s.doc, i) {
+				continue
+			}
+			t, err := s.rule(i)
+			if err != nil {
+				return nil, err
+			}
+			terms = append(terms, t)
+		}
+		return terms, nil
+	})
+}
+
+// serve makes the function of one argument, of type T, that fn
+// implements with s.mu held: undefined in a document whose rules are not
+// served, or for an argument of another type.
+func serve[T ast.Value](fn func(s *servedRules, arg T) (*ast.Term, error)) rego.Builtin1 {
+	return func(bctx rego.BuiltinContext, a *ast.Term) (*ast.Term, error) {
+		st, _ := bctx.Context.Value(stateKey{}).(*evalState)
+		if st == nil || st.served == nil {
+			return nil, nil
+		}
+		v, ok := a.Value.(T)
+		if !ok {
+			return nil, nil
+		}
+		st.served.mu.Lock()
+		defer st.served.mu.Unlock()
+		return fn(st.served, v)
 	}
-	return st.served
 }
 
 var (
@@ -160,97 +183,53 @@ var reachabilityWhere = map[string]func(*facts.Reach) bool{
 	"depends_on_may_match": func(x *facts.Reach) bool { return x.DependsOnMayMatch },
 }
 
-func inputReachabilityWhere(bctx rego.BuiltinContext, field *ast.Term) (*ast.Term, error) {
-	s := servedFrom(bctx)
-	if s == nil {
-		return nil, nil
-	}
-	str, ok := field.Value.(ast.String)
+var inputReachabilityWhere = serve(func(s *servedRules, field ast.String) (*ast.Term, error) {
+	keep, ok := reachabilityWhere[string(field)]
 	if !ok {
-		return nil, nil
+		return nil, fmt.Errorf("dfw.input_reachability_where: unknown field %q (expected \"unreachable\" or \"depends_on_may_match\")", string(field))
 	}
-	keep, ok := reachabilityWhere[string(str)]
-	if !ok {
-		return nil, fmt.Errorf("dfw.input_reachability_where: unknown field %q (expected \"unreachable\" or \"depends_on_may_match\")", string(str))
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	name := "reachability:" + string(str)
-	if t, ok := s.lists[name]; ok {
-		return t, nil
-	}
-	enc := encoderFor(reflect.TypeFor[facts.Reach]())
-	var terms []*ast.Term
-	for i := range s.reach {
-		if !keep(&s.reach[i]) {
-			continue
+	return s.cached("reachability:"+string(field), func() ([]*ast.Term, error) {
+		enc := encoderFor(reflect.TypeFor[facts.Reach]())
+		var terms []*ast.Term
+		for i := range s.reach {
+			if !keep(&s.reach[i]) {
+				continue
+			}
+			t, err := enc(s.st, reflect.ValueOf(&s.reach[i]).Elem())
+			if err != nil {
+				return nil, err
+			}
+			terms = append(terms, t)
 		}
-		t, err := enc(s.st, reflect.ValueOf(&s.reach[i]).Elem())
-		if err != nil {
-			return nil, err
-		}
-		terms = append(terms, t)
-	}
-	t := ast.ArrayTerm(terms...)
-	s.lists[name] = t
-	return t, nil
-}
+		return terms, nil
+	})
+})
 
-func inputRule(bctx rego.BuiltinContext, pos *ast.Term) (*ast.Term, error) {
-	s := servedFrom(bctx)
-	if s == nil {
-		return nil, nil
-	}
-	n, ok := pos.Value.(ast.Number)
-	if !ok {
-		return nil, nil
-	}
-	i, ok := n.Int()
+var inputRule = serve(func(s *servedRules, pos ast.Number) (*ast.Term, error) {
+	i, ok := pos.Int()
 	if !ok || i < 0 || i >= s.n {
 		return nil, nil
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	return s.rule(i)
-}
+})
 
-func inputRuleByID(bctx rego.BuiltinContext, id *ast.Term) (*ast.Term, error) {
-	s := servedFrom(bctx)
-	if s == nil {
-		return nil, nil
-	}
-	str, ok := id.Value.(ast.String)
-	if !ok {
-		return nil, nil
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+var inputRuleByID = serve(func(s *servedRules, id ast.String) (*ast.Term, error) {
 	if s.byID == nil {
 		s.byID = make(map[string]int, s.n)
 		for i := range s.n {
 			s.byID[s.doc.RuleID(i)] = i
 		}
 	}
-	i, ok := s.byID[string(str)]
+	i, ok := s.byID[string(id)]
 	if !ok {
 		return nil, nil
 	}
 	return s.rule(i)
-}
+})
 
-func inputTableRules(bctx rego.BuiltinContext, name *ast.Term) (*ast.Term, error) {
-	s := servedFrom(bctx)
-	if s == nil {
-		return nil, nil
-	}
-	str, ok := name.Value.(ast.String)
-	if !ok {
-		return nil, nil
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+var inputTableRules = serve(func(s *servedRules, name ast.String) (*ast.Term, error) {
 	for _, t := range s.tables {
-		if t.Name == string(str) {
+		if t.Name == string(name) {
 			if t.FirstRule < 0 || t.Rules < 0 || t.FirstRule+t.Rules > s.n {
 				return nil, fmt.Errorf("dfw.input_table_rules: table %s: rules %d+%d of %d", t.Name, t.FirstRule, t.Rules, s.n)
 			}
@@ -258,25 +237,15 @@ func inputTableRules(bctx rego.BuiltinContext, name *ast.Term) (*ast.Term, error
 		}
 	}
 	return ast.InternedEmptyArray, nil
-}
+})
 
-func inputRulesWhere(bctx rego.BuiltinContext, field *ast.Term) (*ast.Term, error) {
-	s := servedFrom(bctx)
-	if s == nil {
-		return nil, nil
-	}
-	str, ok := field.Value.(ast.String)
+var inputRulesWhere = serve(func(s *servedRules, field ast.String) (*ast.Term, error) {
+	keep, ok := rulesWhere[string(field)]
 	if !ok {
-		return nil, nil
+		return nil, fmt.Errorf("dfw.input_rules_where: unknown field %q (expected \"may_match\" or \"target.unknown\")", string(field))
 	}
-	keep, ok := rulesWhere[string(str)]
-	if !ok {
-		return nil, fmt.Errorf("dfw.input_rules_where: unknown field %q (expected \"may_match\" or \"target.unknown\")", string(str))
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.list("where:"+string(str), 0, s.n, keep)
-}
+	return s.list("where:"+string(field), 0, s.n, keep)
+})
 
 // leanInput is doc's value without its rules (built on demand, or left
 // out here) and its reachability facts, marked as a document whose rules
