@@ -2,6 +2,7 @@ package lint
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -35,31 +36,14 @@ type Finding struct {
 }
 
 func (f Finding) less(g Finding) bool {
-	if f.File != g.File {
-		return f.File < g.File
-	}
-	if f.Line != g.Line {
-		return f.Line < g.Line
-	}
-	if f.Column != g.Column {
-		return f.Column < g.Column
-	}
-	if f.ID != g.ID {
-		return f.ID < g.ID
-	}
-	if f.Message != g.Message {
-		return f.Message < g.Message
-	}
-	// Two rules on one line (a file applied twice, a rule inserted in
-	// two chains): by chain and position, whatever order the checks
-	// gave them in.
-	if f.Table != g.Table {
-		return f.Table < g.Table
-	}
-	if f.Chain != g.Chain {
-		return f.Chain < g.Chain
-	}
-	return f.Rule < g.Rule
+	// Ties on position, check and message (the rules one line expands
+	// to, a file applied twice) go by table, chain and rule, whatever
+	// order the checks gave them in.
+	return cmp.Or(
+		cmp.Compare(f.File, g.File), cmp.Compare(f.Line, g.Line), cmp.Compare(f.Column, g.Column),
+		cmp.Compare(f.ID, g.ID), cmp.Compare(f.Message, g.Message),
+		cmp.Compare(f.Table, g.Table), cmp.Compare(f.Chain, g.Chain), cmp.Compare(f.Rule, g.Rule),
+	) < 0
 }
 
 // Summary counts what a check run saw: files checked (--base files
