@@ -77,12 +77,12 @@ func Build(ctx context.Context, l *parser.Loaded, opts Options) (*Document, erro
 		Commands: []Command{},
 		Tables:   []Table{},
 		Chains:   make([]Chain, 0, numChains(rs)),
-		// Sized at once: a Rule is large, and growing the list by
-		// doubling copied (and had the collector scan) every rule again
-		// and again, a third of the document's building on a large
-		// ruleset.
-		Config: opts.Config,
+		Config:   opts.Config,
 	}
+	// The rules (or what builds them) are sized at once: a Rule is
+	// large, and growing the list by doubling copied (and had the
+	// collector scan) every rule again and again, a third of the
+	// document's building on a large ruleset.
 	if opts.RulesOnDemand {
 		d.onDemand = make([]pendingRule, 0, rs.NumRules())
 	} else {
