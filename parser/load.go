@@ -114,8 +114,17 @@ func (p *fileParser) rulesAhead(chain string) int {
 	return n
 }
 
-// emit adds a command to the file, or applies it when streaming.
+// emit adds a command to the file, or applies it when streaming, after the
+// commands of the rule lines before it.
 func (p *fileParser) emit(c *Command) {
+	if p.pipe != nil {
+		p.pipe.drain(p)
+	}
+	p.emitNow(c)
+}
+
+// emitNow is emit, for a command whose turn has come.
+func (p *fileParser) emitNow(c *Command) {
 	if st := p.stream; st != nil {
 		st.a.apply(c)
 		switch c.Op {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,10 +19,83 @@ import (
 // rules with their positions, lines and resolved jumps) and the same kept
 // commands. Inputs: the corpus, the repository's rulesets, the fuzz seeds
 // and crashers, generated kube-proxy rulesets (one large enough to be parsed
-// in parallel when not streamed), each alone and on top of a Docker
+// by the pipe's workers), each alone and on top of a Docker
 // ruleset, and cases that make the streaming path give up (a listing) or
 // stop reading (too many errors).
 func TestLoadStreamingSame(t *testing.T) {
+	inputs := loadInputs(t)
+	base, err := os.ReadFile("../testdata/seed/docker-20.10.save")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range inputs {
+		for _, srcs := range [][]Source{
+			{{Name: name, Data: data}},
+			{{Name: "live.save", Data: base}, {Name: name, Data: data}},
+		} {
+			want := loadFiles(srcs, Options{}, false)
+			got := loadFiles(srcs, Options{}, true)
+			if got == nil {
+				got = Load(srcs, Options{})
+			}
+			if g, w := describeLoaded(got), describeLoaded(want); g != w {
+				t.Errorf("%s (%d files): streaming load differs from parse-then-apply:\n%s", name, len(srcs), firstDiff(g, w))
+			}
+		}
+	}
+	// The listing must have made the streaming path give up.
+	if loadFiles([]Source{{Name: "l", Data: inputs["listing"]}}, Options{}, true) != nil {
+		t.Error("streaming load of an iptables -L listing did not give up")
+	}
+}
+
+// TestPipeSame checks that reading a file with the pipe (rule lines parsed
+// by workers in batches, parallel.go) gives what reading it on one
+// goroutine gives, streamed or not, alone or on top of a Docker ruleset.
+// Every input goes through the pipe here, in batches of 64 and 5 lines (and
+// of 1 for small inputs), so that batches end at every kind of line and
+// many are in flight.
+func TestPipeSame(t *testing.T) {
+	inputs := loadInputs(t)
+	base, err := os.ReadFile("../testdata/seed/docker-20.10.save")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func(m, b, procs int) {
+		parallelMin, batchLines = m, b
+		runtime.GOMAXPROCS(procs)
+	}(parallelMin, batchLines, runtime.GOMAXPROCS(0))
+	runtime.GOMAXPROCS(max(runtime.GOMAXPROCS(0), 3))
+	parallelMin = 0
+	for _, lines := range []int{64, 5, 1} {
+		batchLines = lines
+		for name, data := range inputs {
+			if lines == 5 && len(data) > 1<<20 || lines == 1 && len(data) > 32<<10 {
+				continue // once or twice is enough for the large ones
+			}
+			cases := [][]Source{{{Name: name, Data: data}}}
+			if lines == 64 {
+				cases = append(cases, []Source{{Name: "live.save", Data: base}, {Name: name, Data: data}})
+			}
+			for _, srcs := range cases {
+				want := describeLoaded(Load(srcs, Options{sequential: true}))
+				for _, stream := range []bool{true, false} {
+					got := loadFiles(srcs, Options{}, stream)
+					if got == nil {
+						got = Load(srcs, Options{})
+					}
+					if g := describeLoaded(got); g != want {
+						t.Errorf("%s (%d files, batches of %d, streaming %v): the pipe's load differs from a sequential one:\n%s", name, len(srcs), lines, stream, firstDiff(g, want))
+					}
+				}
+			}
+		}
+	}
+}
+
+// loadInputs gathers the inputs of TestLoadStreamingSame.
+func loadInputs(t *testing.T) map[string][]byte {
+	t.Helper()
 	inputs := map[string][]byte{}
 	for _, pat := range []string{"../testdata/*/*", "testdata/fuzz/*/*"} {
 		m, _ := filepath.Glob(pat)
@@ -47,7 +121,7 @@ func TestLoadStreamingSame(t *testing.T) {
 			}
 		}
 	}
-	for _, n := range []int{30, 1000} { // 1,000 services: parsed in parallel when not streamed
+	for _, n := range []int{30, 1000} { // 1,000 services: large enough for the pipe (parallel.go)
 		var kube bytes.Buffer
 		if err := gen.KubeProxy(&kube, n); err != nil {
 			t.Fatal(err)
@@ -77,32 +151,10 @@ func TestLoadStreamingSame(t *testing.T) {
 	inputs["too-many-errors"] = []byte(many.String())
 	inputs["list-rules"] = []byte("-P INPUT DROP\n-N X\n-A INPUT -j X\n-A X -p tcp --dport 22 -j ACCEPT\n-D INPUT 1\n")
 	inputs["empty"] = nil
-	base, err := os.ReadFile("../testdata/seed/docker-20.10.save")
-	if err != nil {
-		t.Fatal(err)
-	}
 	if len(inputs) < 20 {
 		t.Fatalf("only %d inputs", len(inputs))
 	}
-	for name, data := range inputs {
-		for _, srcs := range [][]Source{
-			{{Name: name, Data: data}},
-			{{Name: "live.save", Data: base}, {Name: name, Data: data}},
-		} {
-			want := loadFiles(srcs, Options{}, false)
-			got := loadFiles(srcs, Options{}, true)
-			if got == nil {
-				got = Load(srcs, Options{})
-			}
-			if g, w := describeLoaded(got), describeLoaded(want); g != w {
-				t.Errorf("%s (%d files): streaming load differs from parse-then-apply:\n%s", name, len(srcs), firstDiff(g, w))
-			}
-		}
-	}
-	// The listing must have made the streaming path give up.
-	if loadFiles([]Source{{Name: "l", Data: inputs["listing"]}}, Options{}, true) != nil {
-		t.Error("streaming load of an iptables -L listing did not give up")
-	}
+	return inputs
 }
 
 // corpusDir is where corpusFiles looks, "" when it does not exist.

@@ -5,66 +5,176 @@ import (
 	"sync"
 )
 
-// parallelMin is the file size from which rule lines are parsed by several
-// goroutines. Smaller files are parsed on the calling goroutine.
-const parallelMin = 256 << 10
+// parallelMin is the file size from which rule lines are parsed by worker
+// goroutines. Smaller files are parsed on the calling goroutine. Tests
+// lower it, and batchLines, to send every input through the pipe.
+var parallelMin = 256 << 10
+
+// batchLines is how many rule lines a batch holds.
+var batchLines = 512
 
 // ruleJob is a rule line waiting to be parsed, with the context the
-// sequential pass saw it in.
+// reading goroutine saw it in.
 type ruleJob struct {
-	slot    int // index of its placeholder in File.Commands
 	lineNo  int
 	line    string
+	rest    string // the text after the line (see fileParser.rulesAhead)
 	table   string
 	inTable bool
 	comment string
 }
 
-// runJobs parses the collected rule lines on GOMAXPROCS goroutines, each
-// with its own parser state, fills the placeholders and merges the
-// diagnostics. The result is the same as a sequential parse: commands keep
-// their order. A file with MaxErrors errors or more is read again
-// sequentially (redo), since the sequential reader stops at the line after
-// the error that reaches the limit and what it then reports depends on
-// where it stopped.
-func (p *fileParser) runJobs() {
-	jobs := *p.jobs
-	p.jobs = nil
+// batch is a run of consecutive rule lines, parsed together by one worker.
+type batch struct {
+	jobs []ruleJob
+	// cmds are the parsed commands, nil for a line that gave none. When
+	// the file is streamed, the commands that add rules live in slots
+	// and ruleSlots, which serve again once the batch is applied.
+	cmds      []*Command
+	slots     []Command
+	ruleSlots [][1]*Rule
+	diags     ErrorList
+	nerr      int
+	done      chan struct{}
+}
+
+// pipe parses the rule lines of a large file on worker goroutines while
+// the reading goroutine goes on: it reads the lines, handles the others
+// (tables, chain lines, COMMIT) itself, hands rule lines over in batches,
+// and takes the parsed batches back in file order, emitting (and, when
+// streaming, applying) their commands. So the commands come out in the
+// order of a sequential read, with the same diagnostics; at most a few
+// batches are in flight, so memory stays bounded as streaming wants.
+//
+// A batch's errors are counted only when it is taken back, so the reader
+// cannot stop at the line where a sequential read would stop for too many
+// errors (MaxErrors): a file that reaches the limit is read again
+// sequentially (fileParser.redo), or, when streaming, loaded again without
+// streaming (streamApply.failed), which reads it again too.
+type pipe struct {
+	work     chan *batch
+	inflight []*batch // handed over, in file order
+	free     []*batch
+	cur      *batch
+	max      int // batches in flight at most
+	wg       sync.WaitGroup
+}
+
+// startPipe starts the workers, each with its own parser state.
+func (p *fileParser) startPipe() {
 	n := runtime.GOMAXPROCS(0)
-	if n > len(jobs) {
-		n = len(jobs)
-	}
-	type part struct {
-		diags ErrorList
-	}
-	parts := make([]part, n)
-	var wg sync.WaitGroup
-	for w := 0; w < n; w++ {
-		lo, hi := w*len(jobs)/n, (w+1)*len(jobs)/n
-		wg.Add(1)
-		go func(w int, jobs []ruleJob) {
-			defer wg.Done()
+	pp := &pipe{work: make(chan *batch), max: 2 * n}
+	stream := p.stream != nil
+	for range n {
+		pp.wg.Add(1)
+		go func() {
+			defer pp.wg.Done()
 			wp := &fileParser{f: &File{Name: p.f.Name, Family: p.f.Family}, opts: p.opts}
-			for _, j := range jobs {
-				wp.table, wp.inTable, wp.comment = j.table, j.inTable, j.comment
-				p.f.Commands[j.slot] = wp.parseRuleLine(j.lineNo, j.line)
+			for b := range pp.work {
+				for i, j := range b.jobs {
+					wp.table, wp.inTable, wp.comment = j.table, j.inTable, j.comment
+					if stream {
+						wp.cmdSlot, wp.ruleSlot = &b.slots[i], &b.ruleSlots[i]
+					}
+					b.cmds[i] = wp.parseRuleLine(j.lineNo, j.line)
+				}
+				b.diags, wp.f.Diags = wp.f.Diags, nil
+				b.nerr, wp.nerr = wp.nerr, 0
+				close(b.done)
 			}
-			parts[w].diags = wp.f.Diags
-		}(w, jobs[lo:hi])
+		}()
 	}
-	wg.Wait()
-	for _, pt := range parts {
-		p.f.Diags = append(p.f.Diags, pt.diags...)
+	p.pipe = pp
+}
+
+// add hands a rule line over.
+func (pp *pipe) add(p *fileParser, j ruleJob) {
+	b := pp.cur
+	if b == nil {
+		if k := len(pp.free); k > 0 {
+			b, pp.free = pp.free[k-1], pp.free[:k-1]
+			b.jobs = b.jobs[:0]
+		} else {
+			b = &batch{jobs: make([]ruleJob, 0, batchLines)}
+		}
+		pp.cur = b
 	}
-	// Drop the placeholders of lines that gave no command.
-	kept := p.f.Commands[:0]
-	for _, c := range p.f.Commands {
-		if c != nil {
-			kept = append(kept, c)
+	b.jobs = append(b.jobs, j)
+	if len(b.jobs) >= batchLines {
+		pp.send(p)
+	}
+}
+
+// send hands the current batch to the workers, first taking back the
+// oldest batch when as many as allowed are in flight.
+func (pp *pipe) send(p *fileParser) {
+	b := pp.cur
+	if b == nil {
+		return
+	}
+	pp.cur = nil
+	if len(pp.inflight) >= pp.max {
+		pp.takeOldest(p)
+	}
+	n := len(b.jobs)
+	b.cmds = grow(b.cmds, n)
+	if p.stream != nil {
+		b.slots = grow(b.slots, n)
+		b.ruleSlots = grow(b.ruleSlots, n)
+	}
+	b.done = make(chan struct{})
+	pp.inflight = append(pp.inflight, b)
+	pp.work <- b
+}
+
+// grow returns s with length n, its old elements cleared.
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	s = s[:n]
+	clear(s)
+	return s
+}
+
+// takeOldest waits for the oldest batch in flight and emits its commands.
+func (pp *pipe) takeOldest(p *fileParser) {
+	b := pp.inflight[0]
+	pp.inflight = pp.inflight[1:]
+	<-b.done
+	p.f.Diags = append(p.f.Diags, b.diags...)
+	p.nerr += b.nerr
+	if p.nerr >= MaxErrors {
+		// See pipe: read again without the pipe.
+		if p.stream != nil {
+			p.stream.failed = true
+		}
+		p.redo, p.stopped = true, true
+	}
+	if !p.stopped {
+		for i, c := range b.cmds {
+			if c != nil {
+				p.rest = b.jobs[i].rest
+				p.emitNow(c)
+			}
 		}
 	}
-	p.f.Commands = kept
-	if len(p.f.Diags.Errors()) >= MaxErrors {
-		p.redo = true
+	b.diags = nil
+	clear(b.cmds)
+	pp.free = append(pp.free, b)
+}
+
+// drain takes back every batch, the current one included, in order.
+func (pp *pipe) drain(p *fileParser) {
+	pp.send(p)
+	for len(pp.inflight) > 0 {
+		pp.takeOldest(p)
 	}
+}
+
+// stop drains the pipe and ends its workers.
+func (pp *pipe) stop(p *fileParser) {
+	pp.drain(p)
+	close(pp.work)
+	pp.wg.Wait()
 }

@@ -82,6 +82,10 @@ type Options struct {
 	// Table is the table of "iptables -S" input, which has no table lines;
 	// default "filter".
 	Table string
+
+	// sequential reads the file on the calling goroutine only (tests
+	// compare the pipe with it).
+	sequential bool
 }
 
 // maxLine is the longest line iptables-restore reads in one piece.
@@ -104,9 +108,12 @@ func Parse(name string, src []byte, opts Options) *File {
 }
 
 func parse(name string, src []byte, opts Options, st *streamApply) *File {
-	p := &fileParser{f: &File{Name: name}, opts: opts, stream: st}
+	p := &fileParser{f: &File{Name: name}, opts: opts, stream: st, sequential: opts.sequential}
+	if st != nil {
+		p.cmdSlot, p.ruleSlot = &p.ruleCmd, &p.ruleBuf
+	}
 	p.run(src)
-	if p.redo {
+	if p.redo && st == nil {
 		p = &fileParser{f: &File{Name: name}, opts: opts, sequential: true}
 		p.run(src)
 	}
@@ -125,18 +132,24 @@ type fileParser struct {
 	stopped bool
 	nerr    int // errors so far (an upper bound: recounted near the limit)
 	rp      ruleParser
-	jobs    *[]ruleJob // non-nil: rule lines are collected for parallel parsing
+	pipe    *pipe // non-nil: rule lines are parsed by workers (parallel.go)
 	// stream, when set, applies each command as soon as it is read (see
 	// Load); File.Commands then keeps only the commands that add no rule.
 	stream *streamApply
 	// ruleCmd and ruleBuf hold the command of a rule line while it is
-	// streamed.
-	ruleCmd Command
-	ruleBuf [1]*Rule
+	// streamed. cmdSlot and ruleSlot, when set, are where the command of
+	// a rule line that adds rules, and its one rule, are put instead of
+	// allocating them: ruleCmd and ruleBuf when streaming sequentially, a
+	// batch's slots in a worker of the pipe.
+	ruleCmd  Command
+	ruleBuf  [1]*Rule
+	cmdSlot  *Command
+	ruleSlot *[1]*Rule
 	// rest is the text after the current line.
 	rest string
 	// sequential turns parallel parsing off; redo is set when a parallel
-	// parse found too many errors and the file must be read sequentially.
+	// parse found too many errors and the file must be read sequentially
+	// (when not streaming; see pipe).
 	sequential, redo bool
 	toks             []token
 
@@ -324,9 +337,9 @@ func (p *fileParser) run(src []byte) {
 	// of a copy: on a 12 MB ruleset the copy alone cost 12 MB of peak
 	// memory. Parse documents that src must not change afterwards.
 	text := unsafe.String(unsafe.SliceData(src), len(src))
-	if p.stream == nil && !p.sequential && len(src) >= parallelMin && runtime.GOMAXPROCS(0) > 1 {
-		p.jobs = new([]ruleJob)
-		defer p.runJobs()
+	if !p.sequential && len(src) >= parallelMin && runtime.GOMAXPROCS(0) > 1 {
+		p.startPipe()
+		defer p.pipe.stop(p)
 	}
 	lineNo := 0
 	for len(text) > 0 {

@@ -80,12 +80,11 @@ func (rp *ruleParser) errf(pos Pos, sentinel error, format string, args ...any) 
 //	line    = [ "[" packets ":" bytes "]" ] command chain [ number ] { option } .
 //	option  = [ "!" ] ( "-" letter | "--" name [ "=" value ] ) { value } .
 func (p *fileParser) ruleLine(lineNo int, line string) {
-	if p.jobs != nil {
-		// Parallel mode: remember the line and its context; a worker
-		// parses it into the placeholder (see parallel.go).
-		*p.jobs = append(*p.jobs, ruleJob{slot: len(p.f.Commands), lineNo: lineNo, line: line,
+	if p.pipe != nil {
+		// Remember the line and its context; a worker parses it (see
+		// parallel.go).
+		p.pipe.add(p, ruleJob{lineNo: lineNo, line: line, rest: p.rest,
 			table: p.table, inTable: p.inTable, comment: p.comment})
-		p.f.Commands = append(p.f.Commands, nil)
 		return
 	}
 	if cmd := p.parseRuleLine(lineNo, line); cmd != nil {
@@ -192,10 +191,11 @@ func (rp *ruleParser) command(line string) *Command {
 	case OpAppend, OpInsert, OpReplace, OpCheck:
 		// Load forgets these commands once applied (dropRuleCommands):
 		// they get a slab of their own.
-		if p := rp.fp; p.stream != nil {
-			// Applied at once and forgotten: one command serves them all.
-			p.ruleCmd = Command{Op: def.cmd, Pos: rp.pos(cmdTok), Line: line, Counters: counters}
-			cmd = &p.ruleCmd
+		if p := rp.fp; p.cmdSlot != nil {
+			// Streamed: applied soon and forgotten, so the slot serves
+			// again.
+			*p.cmdSlot = Command{Op: def.cmd, Pos: rp.pos(cmdTok), Line: line, Counters: counters}
+			cmd = p.cmdSlot
 		} else {
 			cmd = rp.fp.a.cmds.put(Command{Op: def.cmd, Pos: rp.pos(cmdTok), Line: line, Counters: counters})
 		}
@@ -1123,8 +1123,8 @@ func (rp *ruleParser) expand() []*Rule {
 		if len(dsts) == 1 {
 			r.Dst = dsts[0]
 		}
-		if rp.fp.stream != nil {
-			return append(rp.fp.ruleBuf[:0], r)
+		if rp.fp.ruleSlot != nil {
+			return append(rp.fp.ruleSlot[:0], r)
 		}
 		return append(rp.fp.a.rulePtrs.make(1), r)
 	}
