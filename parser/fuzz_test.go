@@ -10,7 +10,8 @@ import (
 	"github.com/dfw-project/dfw/internal/gen"
 )
 
-// FuzzParse checks that no input makes the parser panic, and that the
+// FuzzParse checks that no input makes the parser panic, that reading it
+// through the pipe gives what reading it sequentially gives, and that the
 // canonical text of an input that loads without error loads without error.
 // Seeds: the repository's test rulesets and the corpus files (when present)
 // of at most 64 KiB.
@@ -35,6 +36,11 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("*filter\n-A INPUT -p tcp -m multiport --dport 22 -j ACCEPT\nCOMMIT\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		l := loadOne("fuzz.rules", data, Options{})
+		// The pipe (parallel.go), which reads large files, in batches of
+		// two lines, must give what the sequential read gave.
+		if g, w := describeLoaded(loadOne("fuzz.rules", data, Options{pipeBatch: 2})), describeLoaded(l); g != w {
+			t.Fatalf("the pipe's load differs from a sequential one:\n%s\ninput:\n%q", firstDiff(g, w), data)
+		}
 		if l.Diags.Err() != nil {
 			return
 		}

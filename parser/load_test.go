@@ -61,14 +61,8 @@ func TestPipeSame(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func(m, b, procs int) {
-		parallelMin, batchLines = m, b
-		runtime.GOMAXPROCS(procs)
-	}(parallelMin, batchLines, runtime.GOMAXPROCS(0))
-	runtime.GOMAXPROCS(max(runtime.GOMAXPROCS(0), 3))
-	parallelMin = 0
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(runtime.GOMAXPROCS(0), 3)))
 	for _, lines := range []int{64, 5, 1} {
-		batchLines = lines
 		for name, data := range inputs {
 			if lines == 5 && len(data) > 1<<20 || lines == 1 && len(data) > 32<<10 {
 				continue // once or twice is enough for the large ones
@@ -80,9 +74,10 @@ func TestPipeSame(t *testing.T) {
 			for _, srcs := range cases {
 				want := describeLoaded(Load(srcs, Options{sequential: true}))
 				for _, stream := range []bool{true, false} {
-					got := loadFiles(srcs, Options{}, stream)
+					opts := Options{pipeBatch: lines}
+					got := loadFiles(srcs, opts, stream)
 					if got == nil {
-						got = Load(srcs, Options{})
+						got = Load(srcs, opts)
 					}
 					if g := describeLoaded(got); g != want {
 						t.Errorf("%s (%d files, batches of %d, streaming %v): the pipe's load differs from a sequential one:\n%s", name, len(srcs), lines, stream, firstDiff(g, want))

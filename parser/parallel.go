@@ -6,12 +6,12 @@ import (
 )
 
 // parallelMin is the file size from which rule lines are parsed by worker
-// goroutines. Smaller files are parsed on the calling goroutine. Tests
-// lower it, and batchLines, to send every input through the pipe.
-var parallelMin = 256 << 10
+// goroutines. Smaller files are parsed on the calling goroutine (tests send
+// any file through the pipe with Options.pipeBatch).
+const parallelMin = 256 << 10
 
 // batchLines is how many rule lines a batch holds.
-var batchLines = 512
+const batchLines = 512
 
 // ruleJob is a rule line waiting to be parsed, with the context the
 // reading goroutine saw it in.
@@ -57,13 +57,15 @@ type pipe struct {
 	free     []*batch
 	cur      *batch
 	max      int // batches in flight at most
+	lines    int // rule lines per batch
 	wg       sync.WaitGroup
 }
 
-// startPipe starts the workers, each with its own parser state.
-func (p *fileParser) startPipe() {
+// startPipe starts the workers, each with its own parser state, for
+// batches of the given number of lines.
+func (p *fileParser) startPipe(lines int) {
 	n := runtime.GOMAXPROCS(0)
-	pp := &pipe{work: make(chan *batch), max: 2 * n}
+	pp := &pipe{work: make(chan *batch), max: 2 * n, lines: lines}
 	stream := p.stream != nil
 	for range n {
 		pp.wg.Add(1)
@@ -95,12 +97,12 @@ func (pp *pipe) add(p *fileParser, j ruleJob) {
 			b, pp.free = pp.free[k-1], pp.free[:k-1]
 			b.jobs = b.jobs[:0]
 		} else {
-			b = &batch{jobs: make([]ruleJob, 0, batchLines)}
+			b = &batch{jobs: make([]ruleJob, 0, pp.lines)}
 		}
 		pp.cur = b
 	}
 	b.jobs = append(b.jobs, j)
-	if len(b.jobs) >= batchLines {
+	if len(b.jobs) >= pp.lines {
 		pp.send(p)
 	}
 }

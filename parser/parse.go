@@ -83,9 +83,11 @@ type Options struct {
 	// default "filter".
 	Table string
 
-	// sequential reads the file on the calling goroutine only (tests
-	// compare the pipe with it).
+	// sequential reads the file on the calling goroutine only; pipeBatch,
+	// when set, sends the file through the pipe (parallel.go) whatever its
+	// size, in batches of that many lines. Tests compare the two.
 	sequential bool
+	pipeBatch  int
 }
 
 // maxLine is the longest line iptables-restore reads in one piece.
@@ -337,8 +339,11 @@ func (p *fileParser) run(src []byte) {
 	// of a copy: on a 12 MB ruleset the copy alone cost 12 MB of peak
 	// memory. Parse documents that src must not change afterwards.
 	text := unsafe.String(unsafe.SliceData(src), len(src))
-	if !p.sequential && len(src) >= parallelMin && runtime.GOMAXPROCS(0) > 1 {
-		p.startPipe()
+	if lines := p.opts.pipeBatch; lines > 0 && !p.sequential {
+		p.startPipe(lines)
+		defer p.pipe.stop(p)
+	} else if !p.sequential && len(src) >= parallelMin && runtime.GOMAXPROCS(0) > 1 {
+		p.startPipe(batchLines)
 		defer p.pipe.stop(p)
 	}
 	lineNo := 0
