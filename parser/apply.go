@@ -44,6 +44,14 @@ type applier struct {
 	// rulesAhead, when set, tells how many of the lines that follow the
 	// current one append to the named chain too (see fileParser.rulesAhead).
 	rulesAhead func(chain string) int
+	// lean keeps of each rule added only what the graph checks read
+	// (detach, Options.Lean); gaveUp is set at a command that needs whole
+	// rules (-D with a rule spec): Load then loads again without lean.
+	lean          bool
+	gaveUp        bool
+	leanRules     slab[Rule]
+	leanTargets   slab[Target]
+	leanMatchPtrs slab[*Match]
 }
 
 // chain returns the named chain of the current table, or nil.
@@ -282,6 +290,11 @@ func (a *applier) apply(c *Command) {
 		if rules == nil {
 			return
 		}
+		if a.lean {
+			for i, r := range rules {
+				rules[i] = a.detach(r)
+			}
+		}
 		switch c.Op {
 		case OpAppend:
 			if cap(ch.Rules) == 0 && a.rulesAhead != nil {
@@ -324,6 +337,11 @@ func (a *applier) apply(c *Command) {
 		}
 		ch.Rules = append(ch.Rules[:c.Num-1:c.Num-1], ch.Rules[c.Num:]...)
 	case OpDelete:
+		if a.lean {
+			// The rules of the chain lack what Spec compares.
+			a.gaveUp = true
+			return
+		}
 		ch := chain()
 		if ch == nil {
 			return

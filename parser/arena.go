@@ -10,6 +10,12 @@ import "unsafe"
 // not short-lived ones.
 type slab[T any] struct {
 	buf []T
+	// chunks, when the slab is kept for reuse (arena.recycle), are the
+	// chunks it allocated; those from next on are free again since the
+	// last reset.
+	chunks [][]T
+	next   int
+	keep   bool
 }
 
 // Chunks start at slabMin values, so that a file of a few rules stays
@@ -22,11 +28,29 @@ const (
 )
 
 func (s *slab[T]) grow(need int) {
+	for s.next < len(s.chunks) {
+		c := s.chunks[s.next]
+		s.next++
+		if cap(c) >= need {
+			s.buf = c[:0]
+			return
+		}
+	}
 	var zero T
 	limit := max(slabBytes/int(unsafe.Sizeof(zero)), slabMin)
 	n := min(max(2*cap(s.buf), slabMin), limit)
 	n = max(n, need)
 	s.buf = make([]T, 0, n)
+	if s.keep {
+		s.chunks = append(s.chunks, s.buf)
+		s.next = len(s.chunks)
+	}
+}
+
+// reset makes every chunk of a kept slab free again: what was handed out
+// before is overwritten by what is handed out next.
+func (s *slab[T]) reset() {
+	s.buf, s.next = nil, 0
 }
 
 // put returns a pointer to a copy of v.
@@ -90,4 +114,38 @@ type arena struct {
 	reject    slab[RejectTarget]
 	marks     slab[MarkMatch]
 	markTgts  slab[MarkTarget]
+}
+
+// recycle makes the arena keep its chunks, so that reset can hand them out
+// again. Only the pipe does this, for a lean load (Options.Lean), whose
+// rules are copied out of the arena before it is reset.
+func (a *arena) recycle() {
+	for _, s := range a.slabs() {
+		s.setKeep()
+	}
+}
+
+// reset makes the chunks of a recycled arena free again.
+func (a *arena) reset() {
+	for _, s := range a.slabs() {
+		s.reset()
+	}
+}
+
+type chunked interface {
+	setKeep()
+	reset()
+}
+
+func (s *slab[T]) setKeep() { s.keep = true }
+
+// slabs lists every slab of the arena (TestArenaSlabs checks that none is
+// missing).
+func (a *arena) slabs() []chunked {
+	return []chunked{
+		&a.rules, &a.rulePtrs, &a.cmds, &a.matches, &a.matchPtrs, &a.options, &a.strs, &a.targets,
+		&a.addrs, &a.ifaces, &a.protos, &a.counters, &a.portSets, &a.ranges, &a.tcp, &a.udp,
+		&a.comments, &a.opaque, &a.stateSets, &a.conntrack, &a.addrtypes, &a.atSets, &a.nat,
+		&a.natRanges, &a.reject, &a.marks, &a.markTgts,
+	}
 }

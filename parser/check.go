@@ -304,3 +304,53 @@ func checkRule(t *Table, c *Chain, r *Rule, h Hook, errs *ErrorList) {
 		}
 	}
 }
+
+// detach returns the lean copy of a rule (Options.Lean): what checkRule,
+// the applier and the graph read of it, in memory of the applier's own, so
+// that the rule's parts can be dropped or their memory used again. Keep it
+// in step with checkRule; TestLeanSame compares lean loads with whole ones.
+func (a *applier) detach(r *Rule) *Rule {
+	n := a.leanRules.put(Rule{Table: r.Table, Chain: r.Chain, Pos: r.Pos, Line: r.Line, lean: true})
+	if r.In != nil {
+		in := *r.In
+		n.In = &in
+	}
+	if r.Out != nil {
+		out := *r.Out
+		n.Out = &out
+	}
+	if tg := r.Target; tg != nil {
+		n.Target = a.leanTargets.put(Target{Name: tg.Name, Kind: tg.Kind, Goto: tg.Goto, Pos: tg.Pos, Ref: tg.Ref})
+	}
+	for _, m := range r.Matches {
+		var spec MatchSpec
+		switch s := m.Spec.(type) {
+		case *OpaqueMatch:
+			if m.Name == "owner" {
+				spec = &OpaqueMatch{AlwaysTrue: s.AlwaysTrue}
+			}
+		case *MACMatch:
+			spec = &MACMatch{Neg: s.Neg, MAC: s.MAC, Pos: s.Pos}
+		case *PhysdevMatch:
+			spec = &PhysdevMatch{In: clonePtr(s.In), Out: clonePtr(s.Out), IsIn: clonePtr(s.IsIn), IsOut: clonePtr(s.IsOut), IsBridged: clonePtr(s.IsBridged)}
+		case *AddrtypeMatch:
+			spec = &AddrtypeMatch{Src: clonePtr(s.Src), Dst: clonePtr(s.Dst), LimitIfaceIn: s.LimitIfaceIn, LimitIfaceOut: s.LimitIfaceOut}
+		}
+		if spec != nil {
+			if n.Matches == nil {
+				n.Matches = a.leanMatchPtrs.make(len(r.Matches))
+			}
+			n.Matches = append(n.Matches, &Match{Name: m.Name, Implicit: m.Implicit, Pos: m.Pos, Spec: spec})
+		}
+	}
+	return n
+}
+
+// clonePtr returns a pointer to a copy of *p, or nil.
+func clonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
+}

@@ -11,8 +11,9 @@ import (
 )
 
 // FuzzParse checks that no input makes the parser panic, that reading it
-// through the pipe gives what reading it sequentially gives, and that the
-// canonical text of an input that loads without error loads without error.
+// through the pipe, whole or lean, gives what reading it sequentially gives
+// (all of it, or what a lean load keeps), and that the canonical text of an
+// input that loads without error loads without error.
 // Seeds: the repository's test rulesets and the corpus files (when present)
 // of at most 64 KiB.
 func FuzzParse(f *testing.F) {
@@ -40,6 +41,10 @@ func FuzzParse(f *testing.F) {
 		// two lines, must give what the sequential read gave.
 		if g, w := describeLoaded(loadOne("fuzz.rules", data, Options{pipeBatch: 2})), describeLoaded(l); g != w {
 			t.Fatalf("the pipe's load differs from a sequential one:\n%s\ninput:\n%q", firstDiff(g, w), data)
+		}
+		// So must a lean load, in what it keeps.
+		if g, w := describeShape(loadOne("fuzz.rules", data, Options{Lean: true, pipeBatch: 2})), describeShape(l); g != w {
+			t.Fatalf("the lean load differs from a whole one:\n%s\ninput:\n%q", firstDiff(g, w), data)
 		}
 		if l.Diags.Err() != nil {
 			return

@@ -26,7 +26,8 @@ type Loaded struct {
 // rules (tables, chain lines, -N, -X, -F, -Z, -P, -E, -D, COMMIT): the rules
 // themselves are in the ruleset, each with its position and line. The
 // result is what parsing each file (Parse) and then applying it (Apply)
-// gives.
+// gives. With opts.Lean the rules keep only part of themselves (see
+// Options.Lean).
 func Load(srcs []Source, opts Options) *Loaded {
 	if l := loadFiles(srcs, opts, true); l != nil {
 		return l
@@ -45,9 +46,9 @@ func loadFiles(srcs []Source, opts Options, stream bool) *Loaded {
 		var f *File
 		var errs ErrorList
 		if stream {
-			st := &streamApply{rs: l.Ruleset, noflush: i > 0}
+			st := &streamApply{rs: l.Ruleset, noflush: i > 0, lean: opts.Lean}
 			f = parse(s.Name, s.Data, opts, st)
-			if st.failed {
+			if st.failed || st.a != nil && st.a.gaveUp {
 				return nil
 			}
 			l.Ruleset = st.rs
@@ -78,6 +79,7 @@ func loadFiles(srcs []Source, opts Options, stream bool) *Loaded {
 	if l.Ruleset == nil {
 		l.Ruleset = NewRuleset(IPv4)
 	}
+	l.Ruleset.Lean = stream && opts.Lean
 	l.Diags = append(l.Diags, l.Ruleset.Check()...)
 	l.Diags.Sort()
 	return l
@@ -87,6 +89,7 @@ func loadFiles(srcs []Source, opts Options, stream bool) *Loaded {
 type streamApply struct {
 	rs      *Ruleset // nil before the first file: made with its family
 	noflush bool
+	lean    bool // Options.Lean
 	a       *applier
 	failed  bool
 }
@@ -97,7 +100,7 @@ func (st *streamApply) start(f *File) {
 	if st.rs == nil {
 		st.rs = NewRuleset(f.Family)
 	}
-	st.a = &applier{rs: st.rs, file: f, noflush: st.noflush}
+	st.a = &applier{rs: st.rs, file: f, noflush: st.noflush, lean: st.lean}
 }
 
 // rulesAhead counts the lines right after the current one that append a

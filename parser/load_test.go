@@ -2,7 +2,9 @@ package parser
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -214,4 +216,96 @@ func describeLoaded(l *Loaded) string {
 	}
 	b.Write(save.Bytes())
 	return b.String()
+}
+
+// describeShape is describeLoaded without what a lean load (Options.Lean)
+// leaves out of the rules: their matches and the canonical text.
+func describeShape(l *Loaded) string {
+	var b strings.Builder
+	for _, d := range l.Diags {
+		fmt.Fprintf(&b, "diag %s | %v\n", d.Error(), d.Err)
+	}
+	for _, f := range l.Files {
+		fmt.Fprintf(&b, "file %s %s incomplete=%v list=%v\n", f.Name, f.Family, f.Incomplete, f.ListRules)
+		for _, c := range f.Commands {
+			fmt.Fprintf(&b, "  cmd %v %v %q %s %s %d %q %q %q rules=%d counters=%v\n", c.Op, c.Pos, c.Line, c.Table, c.Chain, c.Num, c.Policy, c.NewName, c.Comment, len(c.Rules), c.Counters)
+		}
+	}
+	rs := l.Ruleset
+	fmt.Fprintf(&b, "ruleset %s incomplete=%v\n", rs.Family, rs.Incomplete)
+	for _, t := range rs.SortedTables() {
+		fmt.Fprintf(&b, "table %s %v chains=%d\n", t.Name, t.Pos, len(t.Chains))
+		for _, c := range t.Order {
+			fmt.Fprintf(&b, " chain %s %v %q %v %v %v %q %q\n", c.Name, c.Builtin, c.Policy, c.Counters, c.Pos, c.PolicyPos, c.Comment, c.PolicyComment)
+			for _, r := range c.Rules {
+				fmt.Fprintf(&b, "  rule %s/%s %v %q", r.Table, r.Chain, r.Pos, r.Line)
+				if tg := r.Target; tg != nil {
+					ref := ""
+					if tg.Ref != nil {
+						ref = tg.Ref.Name
+					}
+					fmt.Fprintf(&b, " target=%s/%v/%v/%v ref=%s", tg.Name, tg.Kind, tg.Goto, tg.Pos, ref)
+				}
+				if r.In != nil {
+					fmt.Fprintf(&b, " in=%v", *r.In)
+				}
+				if r.Out != nil {
+					fmt.Fprintf(&b, " out=%v", *r.Out)
+				}
+				b.WriteByte('\n')
+			}
+		}
+	}
+	return b.String()
+}
+
+// TestLeanSame checks that a lean load (Options.Lean) gives the
+// diagnostics, chains, rule positions, lines, targets and jumps of a whole
+// one, over every input of TestLoadStreamingSame, alone and on a Docker
+// ruleset, read sequentially and through the pipe in batches of 3 lines
+// (whose arenas then serve again batch after batch); that it is lean
+// unless Load had to give up streaming; and that WriteSave refuses a lean
+// ruleset.
+func TestLeanSame(t *testing.T) {
+	inputs := loadInputs(t)
+	base, err := os.ReadFile("../testdata/seed/docker-20.10.save")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(runtime.GOMAXPROCS(0), 3)))
+	lean := 0
+	for name, data := range inputs {
+		for _, srcs := range [][]Source{
+			{{Name: name, Data: data}},
+			{{Name: "live.save", Data: base}, {Name: name, Data: data}},
+		} {
+			full := Load(srcs, Options{})
+			want := describeShape(full)
+			for _, opts := range []Options{{Lean: true, sequential: true}, {Lean: true, pipeBatch: 3}} {
+				got := Load(srcs, opts)
+				if g := describeShape(got); g != want {
+					t.Errorf("%s (%d files, %+v): the lean load differs from a whole one:\n%s", name, len(srcs), opts, firstDiff(g, want))
+				}
+				// Load gives up streaming, and so lean, for a file that
+				// deletes a rule by its spec, that is a listing, or that
+				// reaches MaxErrors in the pipe.
+				gaveUp := bytes.Contains(data, []byte("-D ")) || bytes.Contains(data, []byte("--delete"))
+				for _, d := range got.Diags {
+					gaveUp = gaveUp || errors.Is(d, ErrListing) || errors.Is(d, ErrTooManyErrors)
+				}
+				if !got.Ruleset.Lean && !gaveUp {
+					t.Errorf("%s (%d files, %+v): not lean, with no reason to give up", name, len(srcs), opts)
+				}
+				if got.Ruleset.Lean {
+					lean++
+					if err := got.Ruleset.WriteSave(io.Discard); !errors.Is(err, ErrLean) {
+						t.Errorf("%s: WriteSave of a lean ruleset: %v (want ErrLean)", name, err)
+					}
+				}
+			}
+		}
+	}
+	if lean < 3*len(inputs) {
+		t.Errorf("only %d lean loads of %d inputs (4 loads each)", lean, len(inputs))
+	}
 }

@@ -55,6 +55,9 @@ type Ruleset struct {
 	// Incomplete is set when a dump says that it lacks tables (the
 	// "iptables-legacy tables present" warning of iptables-nft-save).
 	Incomplete bool
+	// Lean is set when the ruleset was loaded with Options.Lean and its
+	// rules keep only part of what they say: WriteSave refuses it.
+	Lean bool
 }
 
 // NewRuleset returns an empty ruleset.
@@ -181,6 +184,8 @@ type Rule struct {
 	Matches    []*Match
 	Target     *Target // nil when the rule has no target
 	SetCounter *Counters
+
+	lean bool // see Options.Lean
 }
 
 // Flag is a negatable option without value.

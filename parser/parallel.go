@@ -36,6 +36,10 @@ type batch struct {
 	diags     ErrorList
 	nerr      int
 	done      chan struct{}
+	// a, for a lean load, holds the batch's rules while they are parsed
+	// and applied; the applier keeps lean copies (applier.detach), and
+	// the arena serves the next batch.
+	a arena
 }
 
 // pipe parses the rule lines of a large file on worker goroutines while
@@ -58,6 +62,7 @@ type pipe struct {
 	cur      *batch
 	max      int // batches in flight at most
 	lines    int // rule lines per batch
+	lean     bool
 	wg       sync.WaitGroup
 }
 
@@ -65,20 +70,26 @@ type pipe struct {
 // batches of the given number of lines.
 func (p *fileParser) startPipe(lines int) {
 	n := runtime.GOMAXPROCS(0)
-	pp := &pipe{work: make(chan *batch), max: 2 * n, lines: lines}
 	stream := p.stream != nil
+	pp := &pipe{work: make(chan *batch), max: 2 * n, lines: lines, lean: stream && p.stream.lean}
 	for range n {
 		pp.wg.Add(1)
 		go func() {
 			defer pp.wg.Done()
 			wp := &fileParser{f: &File{Name: p.f.Name, Family: p.f.Family}, opts: p.opts}
 			for b := range pp.work {
+				if pp.lean {
+					wp.a = b.a
+				}
 				for i, j := range b.jobs {
 					wp.table, wp.inTable, wp.comment = j.table, j.inTable, j.comment
 					if stream {
 						wp.cmdSlot, wp.ruleSlot = &b.slots[i], &b.ruleSlots[i]
 					}
 					b.cmds[i] = wp.parseRuleLine(j.lineNo, j.line)
+				}
+				if pp.lean {
+					b.a, wp.a = wp.a, arena{}
 				}
 				b.diags, wp.f.Diags = wp.f.Diags, nil
 				b.nerr, wp.nerr = wp.nerr, 0
@@ -98,6 +109,9 @@ func (pp *pipe) add(p *fileParser, j ruleJob) {
 			b.jobs = b.jobs[:0]
 		} else {
 			b = &batch{jobs: make([]ruleJob, 0, pp.lines)}
+			if pp.lean {
+				b.a.recycle()
+			}
 		}
 		pp.cur = b
 	}
@@ -163,6 +177,12 @@ func (pp *pipe) takeOldest(p *fileParser) {
 	}
 	b.diags = nil
 	clear(b.cmds)
+	if pp.lean {
+		// Nothing refers to the batch's rules any more.
+		clear(b.slots)
+		clear(b.ruleSlots)
+		b.a.reset()
+	}
 	pp.free = append(pp.free, b)
 }
 

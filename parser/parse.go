@@ -82,6 +82,16 @@ type Options struct {
 	// Table is the table of "iptables -S" input, which has no table lines;
 	// default "filter".
 	Table string
+	// Lean asks Load to keep of each rule only its table, chain,
+	// position, line, target (name, kind, position, jump), -i and -o, and
+	// the matches that only some hooks allow: what the graph checks
+	// (Ruleset.Check) and the chains' rule counts need, in a fraction of
+	// the memory. Every line is still parsed in full and every error and
+	// warning reported. For callers that want the diagnostics and the
+	// ruleset's shape, not its matches (dfwlint parse without --format
+	// save). Load keeps whole rules when a file deletes a rule by its
+	// spec (-D CHAIN RULE); Ruleset.Lean tells which it did.
+	Lean bool
 
 	// sequential reads the file on the calling goroutine only; pipeBatch,
 	// when set, sends the file through the pipe (parallel.go) whatever its

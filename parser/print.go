@@ -2,11 +2,16 @@ package parser
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
 	"strings"
 )
+
+// ErrLean is WriteSave's error for a ruleset loaded with Options.Lean,
+// whose rules lack their matches.
+var ErrLean = errors.New("the ruleset was loaded lean (parser.Options.Lean): its rules lack their matches, and cannot be printed")
 
 // Spec prints the rule's match and target part canonically, as
 // iptables-save does: -s, -d, -i, -o, -p, -f, then each match with its
@@ -105,8 +110,11 @@ func (m *IfaceMatch) String() string {
 // WriteSave prints the ruleset as canonical iptables-save text: tables in
 // the order raw, mangle, nat, filter, security; built-in chains first in hook
 // order, then user chains by name; then the rules of each chain in that
-// order.
+// order. It refuses a lean ruleset (ErrLean).
 func (rs *Ruleset) WriteSave(w io.Writer) error {
+	if rs.Lean {
+		return ErrLean
+	}
 	bw := bufio.NewWriter(w)
 	for _, t := range rs.SortedTables() {
 		fmt.Fprintf(bw, "*%s\n", t.Name)

@@ -51,6 +51,10 @@ func runParse(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "dfwlint parse: %v\n", err)
 		return ExitError
 	}
+	// Counting chains and rules, and the errors, needs no rule's matches:
+	// only the canonical text does.
+	opts.Lean = *format != "save"
+
 	results, err := load(fs.Args(), &c, opts, stdin)
 	if err != nil {
 		fmt.Fprintf(stderr, "dfwlint parse: %v\n", err)
