@@ -27,7 +27,8 @@ var reachableDecl = &rego.Function{
 
 func builtinDecls() []*ast.Builtin {
 	var out []*ast.Builtin
-	for _, f := range []*rego.Function{reachableDecl, inputRuleDecl, inputRuleByIDDecl, inputTableRulesDecl, inputRulesWhereDecl, inputReachabilityWhereDecl} {
+	for _, f := range []*rego.Function{reachableDecl, inputRuleDecl, inputRuleByIDDecl, inputTableRulesDecl, inputRulesWhereDecl, inputReachabilityWhereDecl,
+		inputChainDecl, inputTableChainsDecl, inputChainsWhereDecl, inputCommandsOnDecl} {
 		out = append(out, &ast.Builtin{Name: f.Name, Decl: f.Decl, Description: f.Description})
 	}
 	return out
@@ -51,6 +52,10 @@ func builtinImpls() []func(*rego.Rego) {
 		rego.Function1(inputTableRulesDecl, inputTableRules),
 		rego.Function1(inputRulesWhereDecl, inputRulesWhere),
 		rego.Function1(inputReachabilityWhereDecl, inputReachabilityWhere),
+		rego.Function1(inputChainDecl, inputChain),
+		rego.Function1(inputTableChainsDecl, inputTableChains),
+		rego.Function1(inputChainsWhereDecl, inputChainsWhere),
+		rego.Function2(inputCommandsOnDecl, inputCommandsOn),
 	}
 }
 

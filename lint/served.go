@@ -20,7 +20,10 @@ import (
 // so (rules_served); the rules are served on demand by the functions
 // below, each rule's object made once, as input.rules would hold it. The
 // reachability facts (one per rule, nearly all "reachable") are left out
-// too, and served by the two selections the checks read.
+// too, and served by the two selections the checks read; and so are the
+// chains and the restore commands (one each per chain on such a host),
+// served by id, by table, by the two selections the checks read, and the
+// commands by chain.
 // data.dfw.lib reads the rules through them or through input.rules,
 // whichever the document has: a user's policy, or a policy test, sees the
 // whole document as documented. TestServedRulesSameFindings checks that
@@ -33,10 +36,12 @@ const servedKey = "rules_served"
 // servedRules makes the rules' terms on demand, for the evaluations of
 // one document. Its methods may be called from several checks at once.
 type servedRules struct {
-	doc    *facts.Document
-	n      int
-	tables []facts.Table
-	reach  []facts.Reach
+	doc      *facts.Document
+	n        int
+	tables   []facts.Table
+	reach    []facts.Reach
+	chains   []facts.Chain
+	commands []facts.Command
 
 	mu     sync.Mutex
 	st     *encState
@@ -44,14 +49,63 @@ type servedRules struct {
 	lists  map[string]*ast.Term // the arrays served, by name (see cached)
 	byID   map[string]int
 	encode encodeFunc
+
+	chainTerms []*ast.Term
+	chainByID  map[string]int
+	cmdTerms   []*ast.Term
+	cmdsOn     map[[2]string][]int // commands by table and chain
 }
 
 func newServedRules(doc *facts.Document) *servedRules {
 	return &servedRules{
 		doc: doc, n: doc.NumRules(), tables: doc.Tables, reach: doc.Analysis.Reachability,
+		chains: doc.Chains, commands: doc.Commands,
 		st: newEncState(1, docHint(doc)), terms: make([]*ast.Term, doc.NumRules()), lists: map[string]*ast.Term{},
-		encode: encoderFor(reflect.TypeFor[facts.Rule]()),
+		encode:     encoderFor(reflect.TypeFor[facts.Rule]()),
+		chainTerms: make([]*ast.Term, len(doc.Chains)), cmdTerms: make([]*ast.Term, len(doc.Commands)),
 	}
+}
+
+// chain is the term of input.chains[i]; s.mu is held.
+func (s *servedRules) chain(i int) (*ast.Term, error) {
+	return termOf(s.st, s.chainTerms, s.chains, i)
+}
+
+// command is the term of input.commands[i]; s.mu is held.
+func (s *servedRules) command(i int) (*ast.Term, error) {
+	return termOf(s.st, s.cmdTerms, s.commands, i)
+}
+
+// termOf is the term of elems[i], made once into terms[i].
+func termOf[T any](st *encState, terms []*ast.Term, elems []T, i int) (*ast.Term, error) {
+	if t := terms[i]; t != nil {
+		return t, nil
+	}
+	t, err := encoderFor(reflect.TypeFor[T]())(st, reflect.ValueOf(&elems[i]).Elem())
+	if err != nil {
+		return nil, err
+	}
+	terms[i] = t
+	return t, nil
+}
+
+// chainList is the array of the chains keep selects, made once under
+// name; s.mu is held.
+func (s *servedRules) chainList(name string, keep func(*facts.Chain) bool) (*ast.Term, error) {
+	return s.cached(name, func() ([]*ast.Term, error) {
+		var terms []*ast.Term
+		for i := range s.chains {
+			if !keep(&s.chains[i]) {
+				continue
+			}
+			t, err := s.chain(i)
+			if err != nil {
+				return nil, err
+			}
+			terms = append(terms, t)
+		}
+		return terms, nil
+	})
 }
 
 // rule is the term of the rule at position i; s.mu is held.
@@ -121,6 +175,24 @@ func serve[T ast.Value](fn func(s *servedRules, arg T) (*ast.Term, error)) rego.
 	}
 }
 
+// serve2 is serve for a function of two arguments.
+func serve2[T, U ast.Value](fn func(s *servedRules, a T, b U) (*ast.Term, error)) rego.Builtin2 {
+	return func(bctx rego.BuiltinContext, a, b *ast.Term) (*ast.Term, error) {
+		st, _ := bctx.Context.Value(stateKey{}).(*evalState)
+		if st == nil || st.served == nil {
+			return nil, nil
+		}
+		va, ok1 := a.Value.(T)
+		vb, ok2 := b.Value.(U)
+		if !ok1 || !ok2 {
+			return nil, nil
+		}
+		st.served.mu.Lock()
+		defer st.served.mu.Unlock()
+		return fn(st.served, va, vb)
+	}
+}
+
 var (
 	anyObject = types.NewObject(nil, types.NewDynamicProperty(types.S, types.A))
 
@@ -169,7 +241,99 @@ var (
 		Description: "the rules with may_match, or with an unknown target, in a document whose rules are served (undefined elsewhere)",
 		Memoize:     true,
 	}
+	inputChainDecl = &rego.Function{
+		Name: "dfw.input_chain",
+		Decl: types.NewFunction(
+			types.Args(types.Named("id", types.S).Description(`a chain's id, "table/CHAIN"`)),
+			types.Named("chain", anyObject).Description("the chain, as input.chains holds it"),
+		),
+		Description: "the chain of an id, in a document whose rules are served (undefined elsewhere, and for a chain that does not exist)",
+		Memoize:     true,
+	}
+	inputTableChainsDecl = &rego.Function{
+		Name: "dfw.input_table_chains",
+		Decl: types.NewFunction(
+			types.Args(types.Named("table", types.S).Description("a table's name")),
+			types.Named("chains", types.NewArray(nil, anyObject)).Description("its chains, in the order of input.chains"),
+		),
+		Description: "the chains of a table, in a document whose rules are served (undefined elsewhere)",
+		Memoize:     true,
+	}
+	inputChainsWhereDecl = &rego.Function{
+		Name: "dfw.input_chains_where",
+		Decl: types.NewFunction(
+			types.Args(types.Named("field", types.S).Description(`"unreached" (no hooks) or "docker_owned"`)),
+			types.Named("chains", types.NewArray(nil, anyObject)).Description("those chains, in the order of input.chains"),
+		),
+		Description: "the chains no built-in chain reaches, or the chains Docker owns, in a document whose rules are served (undefined elsewhere)",
+		Memoize:     true,
+	}
+	inputCommandsOnDecl = &rego.Function{
+		Name: "dfw.input_commands_on",
+		Decl: types.NewFunction(
+			types.Args(
+				types.Named("table", types.S).Description("a table's name"),
+				types.Named("chain", types.S).Description(`a chain's name, or "" for the commands on the whole table (-F, -X, -Z without a chain)`),
+			),
+			types.Named("commands", types.NewArray(nil, anyObject)).Description("those commands, in the order of input.commands"),
+		),
+		Description: "the commands on a chain of a table, in a document whose rules are served (undefined elsewhere)",
+		Memoize:     true,
+	}
 )
+
+// chainsWhere are the selections dfw.input_chains_where knows.
+var chainsWhere = map[string]func(*facts.Chain) bool{
+	"unreached":    func(c *facts.Chain) bool { return len(c.Hooks) == 0 },
+	"docker_owned": func(c *facts.Chain) bool { return c.DockerOwned },
+}
+
+var inputChain = serve(func(s *servedRules, id ast.String) (*ast.Term, error) {
+	if s.chainByID == nil {
+		s.chainByID = make(map[string]int, len(s.chains))
+		for i := range s.chains {
+			s.chainByID[s.chains[i].ID] = i
+		}
+	}
+	i, ok := s.chainByID[string(id)]
+	if !ok {
+		return nil, nil
+	}
+	return s.chain(i)
+})
+
+var inputTableChains = serve(func(s *servedRules, name ast.String) (*ast.Term, error) {
+	return s.chainList("chains of table:"+string(name), func(c *facts.Chain) bool { return c.Table == string(name) })
+})
+
+var inputChainsWhere = serve(func(s *servedRules, field ast.String) (*ast.Term, error) {
+	keep, ok := chainsWhere[string(field)]
+	if !ok {
+		return nil, fmt.Errorf("dfw.input_chains_where: unknown field %q (expected \"unreached\" or \"docker_owned\")", string(field))
+	}
+	return s.chainList("chains where:"+string(field), keep)
+})
+
+var inputCommandsOn = serve2(func(s *servedRules, table, chain ast.String) (*ast.Term, error) {
+	if s.cmdsOn == nil {
+		s.cmdsOn = map[[2]string][]int{}
+		for i, c := range s.commands {
+			k := [2]string{c.Table, c.Chain}
+			s.cmdsOn[k] = append(s.cmdsOn[k], i)
+		}
+	}
+	return s.cached("commands on:"+string(table)+"/"+string(chain), func() ([]*ast.Term, error) {
+		var terms []*ast.Term
+		for _, i := range s.cmdsOn[[2]string{string(table), string(chain)}] {
+			t, err := s.command(i)
+			if err != nil {
+				return nil, err
+			}
+			terms = append(terms, t)
+		}
+		return terms, nil
+	})
+})
 
 // rulesWhere are the selections dfw.input_rules_where knows.
 var rulesWhere = map[string]func(*facts.Document, int) bool{
@@ -248,11 +412,11 @@ var inputRulesWhere = serve(func(s *servedRules, field ast.String) (*ast.Term, e
 })
 
 // leanInput is doc's value without its rules (built on demand, or left
-// out here) and its reachability facts, marked as a document whose rules
-// are served.
+// out here), chains, commands and reachability facts, marked as a
+// document whose rules are served.
 func leanInput(doc *facts.Document, cpus int) (ast.Value, error) {
 	d := *doc
-	d.Rules = nil
+	d.Rules, d.Chains, d.Commands = nil, nil, nil
 	d.Analysis.Reachability = nil // omitempty: left out
 	v, err := astOf(&d, cpus)
 	if err != nil {
@@ -264,7 +428,7 @@ func leanInput(doc *facts.Document, cpus int) (ast.Value, error) {
 	}
 	items := make([][2]*ast.Term, 0, obj.Len())
 	obj.Foreach(func(k, v *ast.Term) {
-		if k.Value.Compare(ast.String("rules")) != 0 {
+		if name, _ := k.Value.(ast.String); name != "rules" && name != "chains" && name != "commands" {
 			items = append(items, [2]*ast.Term{k, v})
 		}
 	})

@@ -5,19 +5,49 @@
 #   document (see input.schema.json). Not a check: it has no entrypoint.
 package dfw.lib
 
-# chains maps "table/CHAIN" to the chain object.
+# chains maps "table/CHAIN" to the chain object, in a document that holds
+# input.chains (see rules_served; lib.chain reads either form).
 chains := {c.id: c | some c in input.chains} # one object, built once: a lookup is O(1)
 
 # rules_served holds in the document dfwlint check gives its built-in checks
-# when no --policy is given: it leaves input.rules and
-# input.analysis.reachability out, and the functions dfw.input_rule,
-# dfw.input_rule_by_id, dfw.input_table_rules, dfw.input_rules_where and
-# dfw.input_reachability_where serve them, each element as the document
-# would hold it.
-# The functions below read the rules either way; a document without
+# when no --policy is given: it leaves input.rules, input.chains,
+# input.commands and input.analysis.reachability out, and the functions
+# dfw.input_rule, dfw.input_rule_by_id, dfw.input_table_rules,
+# dfw.input_rules_where, dfw.input_reachability_where, dfw.input_chain,
+# dfw.input_table_chains, dfw.input_chains_where and dfw.input_commands_on
+# serve them, each element as the document would hold it.
+# The functions below read them either way; a document without
 # rules_served (what dfwlint input prints, what a user's policy and a
-# policy test get) has them in input.rules.
+# policy test get) has them in input.
 rules_served if input.rules_served == true
+
+# chain(id) is the chain of an id ("table/CHAIN"), undefined when there is
+# none.
+chain(id) := dfw.input_chain(id) if rules_served
+
+chain(id) := chains[id] if not rules_served
+
+# table_chains(name) are the chains of table name, in document order.
+table_chains(name) := dfw.input_table_chains(name) if rules_served
+
+table_chains(name) := [c | some c in input.chains; c.table == name] if not rules_served
+
+# unreached_chains are the chains no built-in chain reaches (no hooks).
+unreached_chains := dfw.input_chains_where("unreached") if rules_served
+
+unreached_chains := [c | some c in input.chains; count(c.hooks) == 0] if not rules_served
+
+# docker_owned_chains are the chains Docker owns.
+docker_owned_chains := dfw.input_chains_where("docker_owned") if rules_served
+
+docker_owned_chains := [c | some c in input.chains; c.docker_owned] if not rules_served
+
+# commands_on(table, names) are the commands on a chain of table whose name
+# is in the set names ("" for a command on the whole table), in document
+# order within each chain.
+commands_on(table, names) := [cmd | some name in names; some cmd in dfw.input_commands_on(table, name)] if rules_served
+
+commands_on(table, names) := [cmd | some cmd in input.commands; cmd.table == table; cmd.chain in names] if not rules_served
 
 # filter_rules are the rules of the filter table, the only table most checks
 # read: a kube-proxy host has nearly all its rules in nat, and a walk over

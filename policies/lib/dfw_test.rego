@@ -109,3 +109,49 @@ test_reachability_facts if {
 	lib.unreachable_facts == [{"rule": "a", "reachable": false}] with input as served with dfw.input_reachability_where as mock_reachability_where
 	lib.may_match_dependent_facts == [{"rule": "b", "depends_on_may_match": true}] with input as served with dfw.input_reachability_where as mock_reachability_where
 }
+
+# The chains and commands, in the document and served.
+doc_chains := [
+	{"id": "filter/INPUT", "table": "filter", "name": "INPUT", "hooks": ["INPUT"], "docker_owned": false},
+	{"id": "filter/DOCKER", "table": "filter", "name": "DOCKER", "hooks": ["FORWARD"], "docker_owned": true},
+	{"id": "filter/OLD", "table": "filter", "name": "OLD", "hooks": [], "docker_owned": false},
+	{"id": "nat/DOCKER", "table": "nat", "name": "DOCKER", "hooks": ["PREROUTING", "OUTPUT"], "docker_owned": true},
+]
+
+doc_commands := [
+	{"op": "chain", "table": "filter", "chain": "DOCKER"},
+	{"op": "flush", "table": "filter", "chain": ""},
+	{"op": "chain", "table": "nat", "chain": "DOCKER"},
+	{"op": "delete-chain", "table": "filter", "chain": "DOCKER"},
+]
+
+mock_chain(id) := c if {
+	some c in doc_chains
+	c.id == id
+}
+
+mock_table_chains(name) := [c | some c in doc_chains; c.table == name]
+
+mock_chains_where("unreached") := [doc_chains[2]]
+
+mock_chains_where("docker_owned") := [doc_chains[1], doc_chains[3]]
+
+mock_commands_on(table, chain) := [c | some c in doc_commands; c.table == table; c.chain == chain]
+
+test_chains_either_way if {
+	every input_doc in [{"chains": doc_chains}, served] {
+		lib.chain("nat/DOCKER") == doc_chains[3] with input as input_doc with dfw.input_chain as mock_chain
+		not lib.chain("nat/NOPE") with input as input_doc with dfw.input_chain as mock_chain
+		lib.table_chains("nat") == [doc_chains[3]] with input as input_doc with dfw.input_table_chains as mock_table_chains
+		lib.unreached_chains == [doc_chains[2]] with input as input_doc with dfw.input_chains_where as mock_chains_where
+		lib.docker_owned_chains == [doc_chains[1], doc_chains[3]] with input as input_doc with dfw.input_chains_where as mock_chains_where
+	}
+}
+
+test_commands_on_either_way if {
+	every input_doc in [{"commands": doc_commands}, served] {
+		lib.commands_on("filter", {"DOCKER"}) == [doc_commands[0], doc_commands[3]] with input as input_doc with dfw.input_commands_on as mock_commands_on
+		lib.commands_on("filter", {""}) == [doc_commands[1]] with input as input_doc with dfw.input_commands_on as mock_commands_on
+		lib.commands_on("nat", {"DOCKER", "OTHER"}) == [doc_commands[2]] with input as input_doc with dfw.input_commands_on as mock_commands_on
+	}
+}

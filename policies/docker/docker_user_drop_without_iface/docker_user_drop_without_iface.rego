@@ -35,8 +35,7 @@ jumps contains [r.chain, r.target.name] if {
 # linear in the jumps; a comprehension per chain in the rule head was
 # chains × rules (minutes on 10,000 chains).
 edges := {name: tos |
-	some c in input.chains
-	c.table == "filter"
+	some c in lib.table_chains("filter")
 	name := c.name
 	tos := {to | some j in jumps; j[0] == name; to := j[1]}
 }

@@ -33,7 +33,7 @@ findings contains f if {
 	some r in lib.filter_rules
 	count(r.dports) > 0 # misses needs one; checked first, as most rules have none
 	lib.reached_from(r, "FORWARD")
-	not lib.chains[sprintf("%s/%s", [r.table, r.chain])].docker_owned
+	not lib.chain(sprintf("%s/%s", [r.table, r.chain])).docker_owned
 	missed := [p |
 		some p in input.docker.published
 		misses(r, p)

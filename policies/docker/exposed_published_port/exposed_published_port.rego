@@ -65,7 +65,7 @@ named_by_user(x) if {
 # instead of a walk over every chain. A complete rule (a comprehension):
 # OPA caches its value, where a partial set looked up with a key is
 # evaluated anew for each lookup.
-docker_owned := {[c.table, c.name] | some c in input.chains; c.docker_owned}
+docker_owned := {[c.table, c.name] | some c in lib.docker_owned_chains}
 
 allowed(x) if {
 	some a in input.config.allowed_exposed

@@ -39,8 +39,8 @@ docker_chains := {
 }
 
 findings contains f if {
-	some cmd in input.commands
-	cmd.chain in docker_chains[cmd.table]
+	some table, names in docker_chains
+	some cmd in lib.commands_on(table, names)
 	what := effect(cmd)
 	f := lib.command_finding(cmd, sprintf(
 		"%s %s chain %s, which Docker owns: the published ports and isolation rules of running containers are lost until Docker restarts; put your rules in DOCKER-USER and leave Docker's chains alone",
@@ -49,10 +49,9 @@ findings contains f if {
 }
 
 findings contains f if {
-	some cmd in input.commands
-	cmd.chain == ""
+	some table, _ in docker_chains
+	some cmd in lib.commands_on(table, {""})
 	cmd.op in {"flush", "delete-chain"}
-	docker_chains[cmd.table]
 	whole_table_matters(cmd)
 	verb := {"flush": "-F flushes every chain", "delete-chain": "-X deletes every user chain"}[cmd.op]
 	f := lib.command_finding(cmd, sprintf(

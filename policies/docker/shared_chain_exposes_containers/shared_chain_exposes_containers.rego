@@ -38,7 +38,7 @@ findings contains f if {
 	count(r.ctorigdstport) == 0
 	not lib.has(r, "dst")
 	not from_bridge(r)
-	c := lib.chains[sprintf("%s/%s", [r.table, r.chain])]
+	c := lib.chain(sprintf("%s/%s", [r.table, r.chain]))
 	related := [lib.at(x, sprintf("%s enters %s here", [x.chain, r.chain])) | some x in c.referenced_by]
 	f := lib.rule_finding(
 		r, r.dports[0].column, sprintf(

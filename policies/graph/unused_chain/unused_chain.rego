@@ -22,8 +22,7 @@ import data.dfw.lib
 docker_hooked := {"DOCKER-USER", "DOCKER", "DOCKER-ISOLATION-STAGE-1", "DOCKER-ISOLATION-STAGE-2", "DOCKER-FORWARD", "DOCKER-BRIDGE", "DOCKER-CT", "DOCKER-INTERNAL", "DOCKER-INGRESS"}
 
 findings contains f if {
-	some c in input.chains
-	count(c.hooks) == 0 # first: most chains are reached
+	some c in lib.unreached_chains # most chains are reached
 	not c.builtin
 	c.rules > 0
 	not c.name in docker_hooked
@@ -32,8 +31,7 @@ findings contains f if {
 }
 
 findings contains f if {
-	some c in input.chains
-	count(c.hooks) == 0 # first: most chains are reached
+	some c in lib.unreached_chains # most chains are reached
 	not c.builtin
 	c.rules > 0
 	not c.name in docker_hooked

@@ -27,14 +27,14 @@ loopback := "127.0.0.0/8" if input.family == "ipv4"
 loopback := "::1/128" if input.family == "ipv6"
 
 findings contains f if {
-	c := lib.chains["filter/INPUT"]
+	c := lib.chain("filter/INPUT")
 	c.policy == "DROP"
 	not accepts_loopback
 	f := lib.policy_finding(c, "INPUT's policy is DROP and no rule accepts loopback traffic: the host cannot reach its own services on 127.0.0.1 (or ::1); add -A INPUT -i lo -j ACCEPT first", [])
 }
 
 findings contains f if {
-	c := lib.chains["filter/INPUT"]
+	c := lib.chain("filter/INPUT")
 	c.policy == "ACCEPT"
 	some r in lib.filter_rules
 	r.chain == "INPUT"
