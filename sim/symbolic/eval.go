@@ -31,6 +31,13 @@ type Options struct {
 	// matching (the other outcome of the simulator's MayMatch); default
 	// 256. Past it, classes still say they depend on a may-match.
 	MaxAlternatives int
+	// Nodes, when set, is the number of BDD nodes the universe is made
+	// with room for (pset.Options.Nodes). By default the room is in
+	// proportion to the ruleset's rules (pset.RulesetOptions), as an
+	// analysis that builds every rule's set needs: one that visits a few
+	// rules sets it lower, since the unique table of a universe is
+	// touched all over as soon as it holds a few thousand nodes.
+	Nodes int
 }
 
 // Defaults of Options.
@@ -189,9 +196,19 @@ func NewEvaluator(rs *parser.Ruleset, host *sim.Host, opts Options, extraIfaces 
 	for _, r := range host.Routes {
 		names = append(names, r.Dev)
 	}
-	e := newEvaluatorIn(pset.ForRuleset(rs, names...), rs, host, opts)
+	e := newEvaluatorIn(universeFor(rs, names, opts), rs, host, opts)
 	e.names = names
 	return e
+}
+
+// universeFor makes the universe of rs and the interface names, with the
+// room opts asks for.
+func universeFor(rs *parser.Ruleset, names []string, opts Options) *pset.Universe {
+	uo := pset.RulesetOptions(rs, names...)
+	if opts.Nodes > 0 {
+		uo.Nodes = opts.Nodes
+	}
+	return pset.New(uo)
 }
 
 // newEvaluatorIn prepares an evaluator over a given universe (which must
@@ -415,7 +432,7 @@ type state struct {
 	// res fields
 	resOut string
 	path   []string
-	trace  []sim.Step
+	trace  *trace
 	mays   []MayRef
 	alt    bool
 	// NAT context: curDst valid when DNAT changed the destination (for
@@ -436,11 +453,40 @@ type state struct {
 	assumptions       []string
 }
 
+// trace is the trace of a class: a list shared with the classes it was
+// split from, so that a step added to one class copies none of the steps
+// before it (a class's trace was copied at each split, then grown).
+type trace struct {
+	step sim.Step
+	prev *trace
+	n    int // steps up to this one
+}
+
+// with returns t followed by step.
+func (t *trace) with(step sim.Step) *trace {
+	n := 1
+	if t != nil {
+		n = t.n + 1
+	}
+	return &trace{step: step, prev: t, n: n}
+}
+
+// steps returns the steps of t in order (nil for none).
+func (t *trace) steps() []sim.Step {
+	if t == nil {
+		return nil
+	}
+	out := make([]sim.Step, t.n)
+	for i := t.n - 1; t != nil; i, t = i-1, t.prev {
+		out[i] = t.step
+	}
+	return out
+}
+
 func (st *state) clone(s pset.Set) *state {
 	n := *st
 	n.s = s
 	n.path = slices.Clip(st.path)
-	n.trace = slices.Clip(st.trace)
 	n.mays = slices.Clip(st.mays)
 	n.assumptions = slices.Clip(st.assumptions)
 	return &n
@@ -487,7 +533,7 @@ func (e *Evaluator) leaf(st *state, verdict, disp, droppedIn, with string) {
 		return
 	}
 	c := Class{Entry: st.entry, Set: st.s, Verdict: verdict, Disposition: disp, DroppedIn: droppedIn,
-		RejectWith: with, Out: st.resOut, Path: st.path, Trace: st.trace, MayMatch: st.mays,
+		RejectWith: with, Out: st.resOut, Path: st.path, Trace: st.trace.steps(), MayMatch: st.mays,
 		Alternative: st.alt, Assumptions: st.assumptions}
 	if st.curDst.IsValid() {
 		c.NAT.Dst = st.curDst

@@ -277,7 +277,7 @@ func (e *Evaluator) Exposure(ctx context.Context, external []string) ([]Exposure
 		if e.U.NodeCount() > e.Opts.MaxNodes/2 {
 			// Nodes are never freed: a fresh universe for the next
 			// interface (the rule sets are built again).
-			n := newEvaluatorIn(pset.ForRuleset(e.RS, e.names...), e.RS, e.Host, e.Opts)
+			n := newEvaluatorIn(universeFor(e.RS, e.names, e.Opts), e.RS, e.Host, e.Opts)
 			n.names = e.names
 			*e = *n
 			dst = e.ExposedDestinations()

@@ -52,7 +52,7 @@ func (e *Evaluator) table(st *state, table, chain string) []outcome {
 	}
 	var out []outcome
 	policy := func(it *item) {
-		it.st.trace = append(it.st.trace, sim.Step{Table: table, Chain: base.Name, Policy: true, Target: base.Policy, Pos: base.PolicyPos})
+		it.st.trace = it.st.trace.with(sim.Step{Table: table, Chain: base.Name, Policy: true, Target: base.Policy, Pos: base.PolicyPos})
 		v := verdict{kind: vAccept}
 		if base.Policy == "DROP" {
 			v.kind = vDrop
@@ -157,7 +157,7 @@ func (e *Evaluator) table(st *state, table, chain string) []outcome {
 // and returns the items that continue in the table; terminal outcomes go
 // to out.
 func (e *Evaluator) matched(table, hook string, st *state, it *item, rule *parser.Rule, step sim.Step, out *[]outcome) []*item {
-	st.trace = append(st.trace, step)
+	st.trace = st.trace.with(step)
 	tg := rule.Target
 	next := func(s *state) *item { return &item{st: s, cur: it.cur, i: it.i + 1, stack: it.stack} }
 	if tg == nil {
@@ -176,7 +176,7 @@ func (e *Evaluator) matched(table, hook string, st *state, it *item, rule *parse
 			return nil
 		case "RETURN":
 			if it.cur == base || len(it.stack) == 0 {
-				st.trace = append(st.trace, sim.Step{Table: table, Chain: base.Name, Policy: true, Target: base.Policy, Pos: base.PolicyPos})
+				st.trace = st.trace.with(sim.Step{Table: table, Chain: base.Name, Policy: true, Target: base.Policy, Pos: base.PolicyPos})
 				v := verdict{kind: vAccept}
 				if base.Policy == "DROP" {
 					v.kind = vDrop
