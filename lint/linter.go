@@ -202,6 +202,11 @@ type CheckOptions struct {
 	// CPUs is how many CPUs the analyses and checks of this ruleset may
 	// use; 0 means all (GOMAXPROCS).
 	CPUs int
+	// Analyzed, when set, is called once the analyses are done, before
+	// the checks run. Their packet sets, on a large ruleset most of the
+	// memory its check takes, are garbage from then on: a caller that
+	// watches its memory may collect them there.
+	Analyzed func()
 }
 
 // Check builds the input document of loaded and evaluates every check.
@@ -220,6 +225,9 @@ func (l *Linter) Check(ctx context.Context, loaded *parser.Loaded, opts CheckOpt
 	})
 	if err != nil {
 		return nil, err
+	}
+	if opts.Analyzed != nil {
+		opts.Analyzed()
 	}
 	rep := newReport()
 	rep.policies = l.policies

@@ -220,6 +220,22 @@ func (g *memoryGovernor) done(i int) {
 	g.set()
 }
 
+// analyzed is called when the analyses of a file of the given number of
+// rules are done. On a large ruleset their packet sets, most of the memory
+// its check takes, have just become garbage, and the collector would wait
+// until the heap doubled its size of during the analyses: collecting them
+// at once lowers the peak (on the 80,000-rule kube-proxy ruleset, 555 to
+// 505 MB) and costs no time, the checks then running on a smaller heap.
+func (g *memoryGovernor) analyzed(rules int) {
+	if g != nil && rules >= collectAfterRules {
+		runtime.GC()
+	}
+}
+
+// collectAfterRules is the size of ruleset from which analyzed collects:
+// below it the analyses' packet sets are small.
+const collectAfterRules = 10_000
+
 func (g *memoryGovernor) set() {
 	if g.off {
 		return
@@ -434,6 +450,7 @@ func checkOne(files []string, pl *plan, i int, bases []parser.Source, rd *reader
 			peer = loadPeer(files[j], pl.family[j], loaded.Ruleset.Family, allBases, rd, opts)
 		}
 	}
-	rep, err := linter.Check(context.Background(), loaded, lint.CheckOptions{Base: len(bases), Analyzer: an, Peer: peer, Timeout: timeout, CPUs: lim.cpus})
+	rep, err := linter.Check(context.Background(), loaded, lint.CheckOptions{Base: len(bases), Analyzer: an, Peer: peer, Timeout: timeout, CPUs: lim.cpus,
+		Analyzed: func() { mem.analyzed(loaded.Ruleset.NumRules()) }})
 	return rep, layout, err
 }

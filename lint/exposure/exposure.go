@@ -148,6 +148,14 @@ func dropAssumedExposure(rs *parser.Ruleset, host facts.Host, rows []facts.Expos
 	return out
 }
 
+// establishedNodes is the room for nodes of Established's universe. The
+// replies it follows meet few rules: 8,800 nodes on the 80,000 rules of a
+// kube-proxy host, 5,200 on the 23,000 of a country block. Room in
+// proportion to the rules (4 million nodes there) cost 20 MB of memory
+// for a unique table touched all over; past this room the universe grows
+// as it fills.
+const establishedNodes = 1 << 16
+
 // Established tells the fate of replies (conntrack state ESTABLISHED) to
 // connections the host and its containers opened, arriving on each
 // external interface: to the host's addresses (hook INPUT) and to the
@@ -155,6 +163,9 @@ func dropAssumedExposure(rs *parser.Ruleset, host facts.Host, rows []facts.Expos
 // outcome (facts.Analyzer.Established).
 func Established(ctx context.Context, rs *parser.Ruleset, host facts.Host, opts symbolic.Options) ([]facts.Established, []facts.Incomplete, error) {
 	h := sim.InferHost(rs, nil)
+	if opts.Nodes == 0 {
+		opts.Nodes = establishedNodes
+	}
 	e := symbolic.NewEvaluator(rs, h, opts, external(host)...)
 	var ifaces []string
 	if ext := external(host); ext != nil {
