@@ -2,7 +2,10 @@ package lint
 
 import (
 	"fmt"
+	"iter"
+	"maps"
 	"reflect"
+	"slices"
 	"sync"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -53,6 +56,7 @@ type servedRules struct {
 	chainTerms []*ast.Term
 	chainByID  map[string]int
 	cmdTerms   []*ast.Term
+	reachTerms []*ast.Term
 	cmdsOn     map[[2]string][]int // commands by table and chain
 }
 
@@ -63,6 +67,7 @@ func newServedRules(doc *facts.Document) *servedRules {
 		st: newEncState(1, docHint(doc)), terms: make([]*ast.Term, doc.NumRules()), lists: map[string]*ast.Term{},
 		encode:     encoderFor(reflect.TypeFor[facts.Rule]()),
 		chainTerms: make([]*ast.Term, len(doc.Chains)), cmdTerms: make([]*ast.Term, len(doc.Commands)),
+		reachTerms: make([]*ast.Term, len(doc.Analysis.Reachability)),
 	}
 }
 
@@ -76,6 +81,11 @@ func (s *servedRules) command(i int) (*ast.Term, error) {
 	return termOf(s.st, s.cmdTerms, s.commands, i)
 }
 
+// reachFact is the term of input.analysis.reachability[i]; s.mu is held.
+func (s *servedRules) reachFact(i int) (*ast.Term, error) {
+	return termOf(s.st, s.reachTerms, s.reach, i)
+}
+
 // termOf is the term of elems[i], made once into terms[i].
 func termOf[T any](st *encState, terms []*ast.Term, elems []T, i int) (*ast.Term, error) {
 	if t := terms[i]; t != nil {
@@ -87,25 +97,6 @@ func termOf[T any](st *encState, terms []*ast.Term, elems []T, i int) (*ast.Term
 	}
 	terms[i] = t
 	return t, nil
-}
-
-// chainList is the array of the chains keep selects, made once under
-// name; s.mu is held.
-func (s *servedRules) chainList(name string, keep func(*facts.Chain) bool) (*ast.Term, error) {
-	return s.cached(name, func() ([]*ast.Term, error) {
-		var terms []*ast.Term
-		for i := range s.chains {
-			if !keep(&s.chains[i]) {
-				continue
-			}
-			t, err := s.chain(i)
-			if err != nil {
-				return nil, err
-			}
-			terms = append(terms, t)
-		}
-		return terms, nil
-	})
 }
 
 // rule is the term of the rule at position i; s.mu is held.
@@ -122,38 +113,34 @@ func (s *servedRules) rule(i int) (*ast.Term, error) {
 	return t, nil
 }
 
-// cached is the array of the terms terms makes, made once under name;
-// s.mu is held.
-func (s *servedRules) cached(name string, terms func() ([]*ast.Term, error)) (*ast.Term, error) {
+// cached is the array of the terms of the indices idx, term making each,
+// made once under name; s.mu is held.
+func (s *servedRules) cached(name string, idx iter.Seq[int], term func(int) (*ast.Term, error)) (*ast.Term, error) {
 	if t, ok := s.lists[name]; ok {
 		return t, nil
 	}
-	ts, err := terms()
-	if err != nil {
-		return nil, err
+	var terms []*ast.Term
+	for i := range idx {
+		t, err := term(i)
+		if err != nil {
+			return nil, err
+		}
+		terms = append(terms, t)
 	}
-	t := ast.ArrayTerm(ts...)
+	t := ast.ArrayTerm(terms...)
 	s.lists[name] = t
 	return t, nil
 }
 
-// list is the array of the rules lo to hi that keep selects (all when
-// nil), made once under name; s.mu is held.
-func (s *servedRules) list(name string, lo, hi int, keep func(*facts.Document, int) bool) (*ast.Term, error) {
-	return s.cached(name, func() ([]*ast.Term, error) {
-		var terms []*ast.Term
+// where is the indices lo to hi that keep selects (all when nil).
+func where(lo, hi int, keep func(int) bool) iter.Seq[int] {
+	return func(yield func(int) bool) {
 		for i := lo; i < hi; i++ {
-			if keep != nil && !keep(s.doc, i) {
-				continue
+			if (keep == nil || keep(i)) && !yield(i) {
+				return
 			}
-			t, err := s.rule(i)
-			if err != nil {
-				return nil, err
-			}
-			terms = append(terms, t)
 		}
-		return terms, nil
-	})
+	}
 }
 
 // serve makes the function of one argument, of type T, that fn
@@ -161,126 +148,87 @@ func (s *servedRules) list(name string, lo, hi int, keep func(*facts.Document, i
 // served, or for an argument of another type.
 func serve[T ast.Value](fn func(s *servedRules, arg T) (*ast.Term, error)) rego.Builtin1 {
 	return func(bctx rego.BuiltinContext, a *ast.Term) (*ast.Term, error) {
-		st, _ := bctx.Context.Value(stateKey{}).(*evalState)
-		if st == nil || st.served == nil {
-			return nil, nil
-		}
+		s := servedOf(bctx)
 		v, ok := a.Value.(T)
-		if !ok {
+		if s == nil || !ok {
 			return nil, nil
 		}
-		st.served.mu.Lock()
-		defer st.served.mu.Unlock()
-		return fn(st.served, v)
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return fn(s, v)
 	}
 }
 
 // serve2 is serve for a function of two arguments.
 func serve2[T, U ast.Value](fn func(s *servedRules, a T, b U) (*ast.Term, error)) rego.Builtin2 {
 	return func(bctx rego.BuiltinContext, a, b *ast.Term) (*ast.Term, error) {
-		st, _ := bctx.Context.Value(stateKey{}).(*evalState)
-		if st == nil || st.served == nil {
-			return nil, nil
-		}
+		s := servedOf(bctx)
 		va, ok1 := a.Value.(T)
 		vb, ok2 := b.Value.(U)
-		if !ok1 || !ok2 {
+		if s == nil || !ok1 || !ok2 {
 			return nil, nil
 		}
-		st.served.mu.Lock()
-		defer st.served.mu.Unlock()
-		return fn(st.served, va, vb)
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return fn(s, va, vb)
 	}
 }
 
-var (
-	anyObject = types.NewObject(nil, types.NewDynamicProperty(types.S, types.A))
+// servedOf is the evaluation's served rules, nil when its document holds
+// them.
+func servedOf(bctx rego.BuiltinContext) *servedRules {
+	if st, _ := bctx.Context.Value(stateKey{}).(*evalState); st != nil {
+		return st.served
+	}
+	return nil
+}
 
-	inputRuleDecl = &rego.Function{
-		Name: "dfw.input_rule",
-		Decl: types.NewFunction(
-			types.Args(types.Named("position", types.N).Description("0-based position in input.rules")),
-			types.Named("rule", anyObject).Description("the rule, as input.rules holds it"),
-		),
-		Description: "the rule at a position of input.rules, in a document whose rules are served (undefined elsewhere)",
-		Memoize:     true,
-	}
-	inputRuleByIDDecl = &rego.Function{
-		Name: "dfw.input_rule_by_id",
-		Decl: types.NewFunction(
-			types.Args(types.Named("id", types.S).Description(`a rule's id, "table/CHAIN/index"`)),
-			types.Named("rule", anyObject).Description("the rule, as input.rules holds it"),
-		),
-		Description: "the rule of an id, in a document whose rules are served (undefined elsewhere)",
-		Memoize:     true,
-	}
-	inputTableRulesDecl = &rego.Function{
-		Name: "dfw.input_table_rules",
-		Decl: types.NewFunction(
-			types.Args(types.Named("table", types.S).Description("a table's name")),
-			types.Named("rules", types.NewArray(nil, anyObject)).Description("its rules, in order"),
-		),
-		Description: "the rules of a table, in a document whose rules are served (undefined elsewhere)",
-		Memoize:     true,
-	}
-	inputReachabilityWhereDecl = &rego.Function{
-		Name: "dfw.input_reachability_where",
-		Decl: types.NewFunction(
-			types.Args(types.Named("field", types.S).Description(`"unreachable" or "depends_on_may_match"`)),
-			types.Named("facts", types.NewArray(nil, anyObject)).Description("the reachability facts of those rules, in order"),
-		),
-		Description: "the reachability facts of the unreachable rules, or of the rules whose reachability depends on a may-match rule, in a document whose rules are served (undefined elsewhere)",
-		Memoize:     true,
-	}
-	inputRulesWhereDecl = &rego.Function{
-		Name: "dfw.input_rules_where",
-		Decl: types.NewFunction(
-			types.Args(types.Named("field", types.S).Description(`"may_match" or "target.unknown"`)),
-			types.Named("rules", types.NewArray(nil, anyObject)).Description("the rules where the field is true, in order"),
-		),
-		Description: "the rules with may_match, or with an unknown target, in a document whose rules are served (undefined elsewhere)",
-		Memoize:     true,
-	}
-	inputChainDecl = &rego.Function{
-		Name: "dfw.input_chain",
-		Decl: types.NewFunction(
-			types.Args(types.Named("id", types.S).Description(`a chain's id, "table/CHAIN"`)),
-			types.Named("chain", anyObject).Description("the chain, as input.chains holds it"),
-		),
-		Description: "the chain of an id, in a document whose rules are served (undefined elsewhere, and for a chain that does not exist)",
-		Memoize:     true,
-	}
-	inputTableChainsDecl = &rego.Function{
-		Name: "dfw.input_table_chains",
-		Decl: types.NewFunction(
-			types.Args(types.Named("table", types.S).Description("a table's name")),
-			types.Named("chains", types.NewArray(nil, anyObject)).Description("its chains, in the order of input.chains"),
-		),
-		Description: "the chains of a table, in a document whose rules are served (undefined elsewhere)",
-		Memoize:     true,
-	}
-	inputChainsWhereDecl = &rego.Function{
-		Name: "dfw.input_chains_where",
-		Decl: types.NewFunction(
-			types.Args(types.Named("field", types.S).Description(`"unreached" (no hooks) or "docker_owned"`)),
-			types.Named("chains", types.NewArray(nil, anyObject)).Description("those chains, in the order of input.chains"),
-		),
-		Description: "the chains no built-in chain reaches, or the chains Docker owns, in a document whose rules are served (undefined elsewhere)",
-		Memoize:     true,
-	}
-	inputCommandsOnDecl = &rego.Function{
-		Name: "dfw.input_commands_on",
-		Decl: types.NewFunction(
-			types.Args(
-				types.Named("table", types.S).Description("a table's name"),
-				types.Named("chain", types.S).Description(`a chain's name, or "" for the commands on the whole table (-F, -X, -Z without a chain)`),
-			),
-			types.Named("commands", types.NewArray(nil, anyObject)).Description("those commands, in the order of input.commands"),
-		),
-		Description: "the commands on a chain of a table, in a document whose rules are served (undefined elsewhere)",
-		Memoize:     true,
-	}
+var (
+	anyObject  = types.NewObject(nil, types.NewDynamicProperty(types.S, types.A))
+	anyObjects = types.NewArray(nil, anyObject)
+
+	inputRuleDecl = servedDecl("dfw.input_rule", "the rule at a position of input.rules",
+		types.Named("rule", anyObject).Description("the rule, as input.rules holds it"),
+		types.Named("position", types.N).Description("0-based position in input.rules"))
+	inputRuleByIDDecl = servedDecl("dfw.input_rule_by_id", "the rule of an id",
+		types.Named("rule", anyObject).Description("the rule, as input.rules holds it"),
+		types.Named("id", types.S).Description(`a rule's id, "table/CHAIN/index"`))
+	inputTableRulesDecl = servedDecl("dfw.input_table_rules", "the rules of a table",
+		types.Named("rules", anyObjects).Description("its rules, in order"),
+		types.Named("table", types.S).Description("a table's name"))
+	inputReachabilityWhereDecl = servedDecl("dfw.input_reachability_where",
+		"the reachability facts of the unreachable rules, or of the rules whose reachability depends on a may-match rule",
+		types.Named("facts", anyObjects).Description("the reachability facts of those rules, in order"),
+		types.Named("field", types.S).Description(`"unreachable" or "depends_on_may_match"`))
+	inputRulesWhereDecl = servedDecl("dfw.input_rules_where", "the rules with may_match, or with an unknown target",
+		types.Named("rules", anyObjects).Description("the rules where the field is true, in order"),
+		types.Named("field", types.S).Description(`"may_match" or "target.unknown"`))
+	inputChainDecl = servedDecl("dfw.input_chain", "the chain of an id (undefined too for a chain that does not exist)",
+		types.Named("chain", anyObject).Description("the chain, as input.chains holds it"),
+		types.Named("id", types.S).Description(`a chain's id, "table/CHAIN"`))
+	inputTableChainsDecl = servedDecl("dfw.input_table_chains", "the chains of a table",
+		types.Named("chains", anyObjects).Description("its chains, in the order of input.chains"),
+		types.Named("table", types.S).Description("a table's name"))
+	inputChainsWhereDecl = servedDecl("dfw.input_chains_where", "the chains no built-in chain reaches, or the chains Docker owns",
+		types.Named("chains", anyObjects).Description("those chains, in the order of input.chains"),
+		types.Named("field", types.S).Description(`"unreached" (no hooks) or "docker_owned"`))
+	inputCommandsOnDecl = servedDecl("dfw.input_commands_on", "the commands on a chain of a table",
+		types.Named("commands", anyObjects).Description("those commands, in the order of input.commands"),
+		types.Named("table", types.S).Description("a table's name"),
+		types.Named("chain", types.S).Description(`a chain's name, or "" for the commands on the whole table (-F, -X, -Z without a chain)`))
 )
+
+// servedDecl declares a function that serves part of the document: what,
+// in a document whose rules are served, undefined elsewhere. Its answer
+// for an argument never changes during an evaluation (memoized).
+func servedDecl(name, what string, result types.Type, args ...types.Type) *rego.Function {
+	return &rego.Function{
+		Name:        name,
+		Decl:        types.NewFunction(types.Args(args...), result),
+		Description: what + ", in a document whose rules are served (undefined elsewhere)",
+		Memoize:     true,
+	}
+}
 
 // chainsWhere are the selections dfw.input_chains_where knows.
 var chainsWhere = map[string]func(*facts.Chain) bool{
@@ -303,15 +251,15 @@ var inputChain = serve(func(s *servedRules, id ast.String) (*ast.Term, error) {
 })
 
 var inputTableChains = serve(func(s *servedRules, name ast.String) (*ast.Term, error) {
-	return s.chainList("chains of table:"+string(name), func(c *facts.Chain) bool { return c.Table == string(name) })
+	return s.cached("chains of table:"+string(name), where(0, len(s.chains), func(i int) bool { return s.chains[i].Table == string(name) }), s.chain)
 })
 
 var inputChainsWhere = serve(func(s *servedRules, field ast.String) (*ast.Term, error) {
-	keep, ok := chainsWhere[string(field)]
-	if !ok {
-		return nil, fmt.Errorf("dfw.input_chains_where: unknown field %q (expected \"unreached\" or \"docker_owned\")", string(field))
+	keep, err := selection("dfw.input_chains_where", chainsWhere, field)
+	if err != nil {
+		return nil, err
 	}
-	return s.chainList("chains where:"+string(field), keep)
+	return s.cached("chains where:"+string(field), where(0, len(s.chains), func(i int) bool { return keep(&s.chains[i]) }), s.chain)
 })
 
 var inputCommandsOn = serve2(func(s *servedRules, table, chain ast.String) (*ast.Term, error) {
@@ -322,17 +270,7 @@ var inputCommandsOn = serve2(func(s *servedRules, table, chain ast.String) (*ast
 			s.cmdsOn[k] = append(s.cmdsOn[k], i)
 		}
 	}
-	return s.cached("commands on:"+string(table)+"/"+string(chain), func() ([]*ast.Term, error) {
-		var terms []*ast.Term
-		for _, i := range s.cmdsOn[[2]string{string(table), string(chain)}] {
-			t, err := s.command(i)
-			if err != nil {
-				return nil, err
-			}
-			terms = append(terms, t)
-		}
-		return terms, nil
-	})
+	return s.cached("commands on:"+string(table)+"/"+string(chain), slices.Values(s.cmdsOn[[2]string{string(table), string(chain)}]), s.command)
 })
 
 // rulesWhere are the selections dfw.input_rules_where knows.
@@ -348,25 +286,11 @@ var reachabilityWhere = map[string]func(*facts.Reach) bool{
 }
 
 var inputReachabilityWhere = serve(func(s *servedRules, field ast.String) (*ast.Term, error) {
-	keep, ok := reachabilityWhere[string(field)]
-	if !ok {
-		return nil, fmt.Errorf("dfw.input_reachability_where: unknown field %q (expected \"unreachable\" or \"depends_on_may_match\")", string(field))
+	keep, err := selection("dfw.input_reachability_where", reachabilityWhere, field)
+	if err != nil {
+		return nil, err
 	}
-	return s.cached("reachability:"+string(field), func() ([]*ast.Term, error) {
-		enc := encoderFor(reflect.TypeFor[facts.Reach]())
-		var terms []*ast.Term
-		for i := range s.reach {
-			if !keep(&s.reach[i]) {
-				continue
-			}
-			t, err := enc(s.st, reflect.ValueOf(&s.reach[i]).Elem())
-			if err != nil {
-				return nil, err
-			}
-			terms = append(terms, t)
-		}
-		return terms, nil
-	})
+	return s.cached("reachability:"+string(field), where(0, len(s.reach), func(i int) bool { return keep(&s.reach[i]) }), s.reachFact)
 })
 
 var inputRule = serve(func(s *servedRules, pos ast.Number) (*ast.Term, error) {
@@ -397,19 +321,29 @@ var inputTableRules = serve(func(s *servedRules, name ast.String) (*ast.Term, er
 			if t.FirstRule < 0 || t.Rules < 0 || t.FirstRule+t.Rules > s.n {
 				return nil, fmt.Errorf("dfw.input_table_rules: table %s: rules %d+%d of %d", t.Name, t.FirstRule, t.Rules, s.n)
 			}
-			return s.list("table:"+t.Name, t.FirstRule, t.FirstRule+t.Rules, nil)
+			return s.cached("table:"+t.Name, where(t.FirstRule, t.FirstRule+t.Rules, nil), s.rule)
 		}
 	}
 	return ast.InternedEmptyArray, nil
 })
 
 var inputRulesWhere = serve(func(s *servedRules, field ast.String) (*ast.Term, error) {
-	keep, ok := rulesWhere[string(field)]
-	if !ok {
-		return nil, fmt.Errorf("dfw.input_rules_where: unknown field %q (expected \"may_match\" or \"target.unknown\")", string(field))
+	keep, err := selection("dfw.input_rules_where", rulesWhere, field)
+	if err != nil {
+		return nil, err
 	}
-	return s.list("where:"+string(field), 0, s.n, keep)
+	return s.cached("where:"+string(field), where(0, s.n, func(i int) bool { return keep(s.doc, i) }), s.rule)
 })
+
+// selection is the selection of a *_where function named by field, or an
+// error naming the ones it knows.
+func selection[T any](fn string, known map[string]T, field ast.String) (T, error) {
+	keep, ok := known[string(field)]
+	if !ok {
+		return keep, fmt.Errorf("%s: unknown field %q (expected one of %q)", fn, string(field), slices.Sorted(maps.Keys(known)))
+	}
+	return keep, nil
+}
 
 // leanInput is doc's value without its rules (built on demand, or left
 // out here), chains, commands and reachability facts, marked as a
