@@ -185,42 +185,24 @@ func fuzzInput(data []byte) ([]byte, bool) {
 
 // describeLoaded prints everything a load gives, positions included.
 func describeLoaded(l *Loaded) string {
-	var b strings.Builder
-	for _, d := range l.Diags {
-		fmt.Fprintf(&b, "diag %s | %v\n", d.Error(), d.Err)
-	}
-	for _, f := range l.Files {
-		fmt.Fprintf(&b, "file %s %s incomplete=%v list=%v\n", f.Name, f.Family, f.Incomplete, f.ListRules)
-		for _, c := range f.Commands {
-			fmt.Fprintf(&b, "  cmd %v %v %q %s %s %d %q %q %q rules=%d counters=%v\n", c.Op, c.Pos, c.Line, c.Table, c.Chain, c.Num, c.Policy, c.NewName, c.Comment, len(c.Rules), c.Counters)
+	out := describe(l, func(b *strings.Builder, r *Rule) {
+		ref := ""
+		if r.Target != nil && r.Target.Ref != nil {
+			ref = r.Target.Ref.Name
 		}
-	}
-	rs := l.Ruleset
-	fmt.Fprintf(&b, "ruleset %s incomplete=%v\n", rs.Family, rs.Incomplete)
-	for _, t := range rs.SortedTables() {
-		fmt.Fprintf(&b, "table %s %v chains=%d\n", t.Name, t.Pos, len(t.Chains))
-		for _, c := range t.Order {
-			fmt.Fprintf(&b, " chain %s %v %q %v %v %v %q %q\n", c.Name, c.Builtin, c.Policy, c.Counters, c.Pos, c.PolicyPos, c.Comment, c.PolicyComment)
-			for _, r := range c.Rules {
-				ref := ""
-				if r.Target != nil && r.Target.Ref != nil {
-					ref = r.Target.Ref.Name
-				}
-				fmt.Fprintf(&b, "  rule %s/%s %v %q %q ref=%s\n", r.Table, r.Chain, r.Pos, r.Line, r.Spec(), ref)
-			}
-		}
-	}
+		fmt.Fprintf(b, " %q ref=%s", r.Spec(), ref)
+	})
 	var save bytes.Buffer
-	if err := rs.WriteSave(&save); err != nil {
-		fmt.Fprintf(&b, "save error %v\n", err)
+	if err := l.Ruleset.WriteSave(&save); err != nil {
+		return fmt.Sprintf("%ssave error %v\n", out, err)
 	}
-	b.Write(save.Bytes())
-	return b.String()
+	return out + save.String()
 }
 
-// describeShape is describeLoaded without what a lean load (Options.Lean)
-// leaves out of the rules: their matches and the canonical text.
-func describeShape(l *Loaded) string {
+// describe prints the diagnostics, the files' commands and the ruleset
+// of l, each rule by its table, chain, position and line, then what rule
+// prints of it.
+func describe(l *Loaded, rule func(*strings.Builder, *Rule)) string {
 	var b strings.Builder
 	for _, d := range l.Diags {
 		fmt.Fprintf(&b, "diag %s | %v\n", d.Error(), d.Err)
@@ -239,24 +221,32 @@ func describeShape(l *Loaded) string {
 			fmt.Fprintf(&b, " chain %s %v %q %v %v %v %q %q\n", c.Name, c.Builtin, c.Policy, c.Counters, c.Pos, c.PolicyPos, c.Comment, c.PolicyComment)
 			for _, r := range c.Rules {
 				fmt.Fprintf(&b, "  rule %s/%s %v %q", r.Table, r.Chain, r.Pos, r.Line)
-				if tg := r.Target; tg != nil {
-					ref := ""
-					if tg.Ref != nil {
-						ref = tg.Ref.Name
-					}
-					fmt.Fprintf(&b, " target=%s/%v/%v/%v ref=%s", tg.Name, tg.Kind, tg.Goto, tg.Pos, ref)
-				}
-				if r.In != nil {
-					fmt.Fprintf(&b, " in=%v", *r.In)
-				}
-				if r.Out != nil {
-					fmt.Fprintf(&b, " out=%v", *r.Out)
-				}
+				rule(&b, r)
 				b.WriteByte('\n')
 			}
 		}
 	}
 	return b.String()
+}
+
+// describeShape is describeLoaded without what a lean load (Options.Lean)
+// leaves out of the rules: their matches and the canonical text.
+func describeShape(l *Loaded) string {
+	return describe(l, func(b *strings.Builder, r *Rule) {
+		if tg := r.Target; tg != nil {
+			ref := ""
+			if tg.Ref != nil {
+				ref = tg.Ref.Name
+			}
+			fmt.Fprintf(b, " target=%s/%v/%v/%v ref=%s", tg.Name, tg.Kind, tg.Goto, tg.Pos, ref)
+		}
+		if r.In != nil {
+			fmt.Fprintf(b, " in=%v", *r.In)
+		}
+		if r.Out != nil {
+			fmt.Fprintf(b, " out=%v", *r.Out)
+		}
+	})
 }
 
 // TestLeanSame checks that a lean load (Options.Lean) gives the
