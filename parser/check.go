@@ -310,7 +310,7 @@ func checkRule(t *Table, c *Chain, r *Rule, h Hook, errs *ErrorList) {
 // that the rule's parts can be dropped or their memory used again. Keep it
 // in step with checkRule; TestLeanSame compares lean loads with whole ones.
 func (a *applier) detach(r *Rule) *Rule {
-	n := a.leanRules.put(Rule{Table: r.Table, Chain: r.Chain, Pos: r.Pos, Line: r.Line, lean: true})
+	n := a.leanRules.put(Rule{Table: r.Table, Chain: r.Chain, Pos: r.Pos, Line: r.Line})
 	if r.In != nil {
 		in := *r.In
 		n.In = &in

@@ -184,8 +184,6 @@ type Rule struct {
 	Matches    []*Match
 	Target     *Target // nil when the rule has no target
 	SetCounter *Counters
-
-	lean bool // see Options.Lean
 }
 
 // Flag is a negatable option without value.
