@@ -19,14 +19,7 @@ func inCI() bool { return os.Getenv("CI") == "true" }
 // the test when there is no corpus, unless CI=true, where it fails.
 func corpusFiles(t testing.TB) []string {
 	t.Helper()
-	dir := os.Getenv("DFW_CORPUS")
-	if dir == "" {
-		root, err := filepath.Abs("..")
-		if err != nil {
-			t.Fatal(err)
-		}
-		dir = filepath.Join(root, "..", "shared", "corpus")
-	}
+	dir := corpusPath()
 	files, _ := filepath.Glob(filepath.Join(dir, "*.save"))
 	if len(files) == 0 {
 		if inCI() {

@@ -22,12 +22,10 @@ func FuzzParse(f *testing.F) {
 		m, _ := filepath.Glob(pat)
 		seeds = append(seeds, m...)
 	}
-	dir := os.Getenv("DFW_CORPUS")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "shared", "corpus")
+	if dir := corpusDir(); dir != "" {
+		m, _ := filepath.Glob(filepath.Join(dir, "*.save"))
+		seeds = append(seeds, m...)
 	}
-	m, _ := filepath.Glob(filepath.Join(dir, "*.save"))
-	seeds = append(seeds, m...)
 	for _, s := range seeds {
 		data, err := os.ReadFile(s)
 		if err == nil && len(data) <= 64<<10 {

@@ -154,12 +154,18 @@ func loadInputs(t *testing.T) map[string][]byte {
 	return inputs
 }
 
-// corpusDir is where corpusFiles looks, "" when it does not exist.
-func corpusDir() string {
-	dir := os.Getenv("DFW_CORPUS")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "shared", "corpus")
+// corpusPath is where the corpus is looked for: $DFW_CORPUS, else
+// ../shared/corpus beside the repository root.
+func corpusPath() string {
+	if dir := os.Getenv("DFW_CORPUS"); dir != "" {
+		return dir
 	}
+	return filepath.Join("..", "..", "shared", "corpus")
+}
+
+// corpusDir is corpusPath, "" when it does not exist.
+func corpusDir() string {
+	dir := corpusPath()
 	if _, err := os.Stat(dir); err != nil {
 		return ""
 	}
