@@ -320,6 +320,11 @@ func TestPolicyErrors(t *testing.T) {
 		"http.send": {"package x\n\ndeny contains msg if {\n\tr := http.send({\"method\": \"get\", \"url\": \"http://example.com\"})\n\tmsg := r.body\n}\n", "http.send is not allowed"},
 		"env":       {"package x\n\ndeny contains msg if {\n\tmsg := opa.runtime().env.HOME\n}\n", "opa.runtime is not allowed"},
 		"dns":       {"package x\n\ndeny contains msg if {\n\tmsg := net.lookup_ip_addr(\"example.com\")\n}\n", "net.lookup_ip_addr is not allowed"},
+		// A severity no --fail-on level counts would let the finding
+		// pass CI unseen.
+		"severity":      {"# METADATA\n# title: x\n# custom:\n#   severity: critical\npackage x\n\ndeny contains \"x\" if true\n", `p.rego:1:1: METADATA custom.severity: found "critical", expected error, warning or info`},
+		"severity case": {"# METADATA\n# custom:\n#   severity: Error\npackage x\n\ndeny contains \"x\" if true\n", `found "Error", expected error, warning or info`},
+		"id not string": {"# METADATA\n# custom:\n#   id: 42\npackage x\n\ndeny contains \"x\" if true\n", "METADATA custom.id: found 42, expected a string"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := lint.New(lint.Options{PolicyDirs: []string{writePolicy(t, tc.src)}, NoBuiltin: true})

@@ -131,6 +131,9 @@ func New(opts Options) (*Linter, error) {
 		if err != nil {
 			return nil, err
 		}
+		if errs := checkMetadata(u); len(errs) > 0 {
+			return nil, &PolicyError{Errs: errs}
+		}
 		for k, m := range u {
 			mods[k] = m
 		}

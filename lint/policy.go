@@ -3,6 +3,7 @@ package lint
 import (
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -111,6 +112,38 @@ func loadPolicyDir(dir string) (map[string]*ast.Module, error) {
 		return nil, &PolicyError{Errs: errs}
 	}
 	return mods, nil
+}
+
+// checkMetadata reports the # METADATA of a user's policy that dfwlint
+// would otherwise misread: a custom.severity other than error, warning or
+// info (a finding of severity "critical" would count for no --fail-on
+// level, and pass CI unseen), or a custom id, name or severity that is not
+// a string.
+func checkMetadata(mods map[string]*ast.Module) ast.Errors {
+	var errs ast.Errors
+	for _, file := range slices.Sorted(maps.Keys(mods)) {
+		for _, a := range mods[file].Annotations {
+			if a.Scope != "package" {
+				continue
+			}
+			for _, key := range []string{"id", "name", "severity"} {
+				v, ok := a.Custom[key]
+				if !ok {
+					continue
+				}
+				s, isString := v.(string)
+				switch {
+				case !isString:
+					errs = append(errs, ast.NewError(ast.ParseErr, a.Location, "METADATA custom.%s: found %v, expected a string", key, v))
+				case key == "severity" && s != "error" && s != "warning" && s != "info":
+					errs = append(errs, ast.NewError(ast.ParseErr, a.Location, "METADATA custom.severity: found %q, expected error, warning or info", s))
+				case s == "":
+					errs = append(errs, ast.NewError(ast.ParseErr, a.Location, "METADATA custom.%s: found an empty string, expected a value (or no custom.%s)", key, key))
+				}
+			}
+		}
+	}
+	return errs
 }
 
 // ruleName is the name of r's head (its one-term reference).
