@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -253,12 +254,45 @@ severity:
 	if len(rep.Findings) != 1 || rep.Findings[0].ID != "DFW208" || rep.Findings[0].Severity != "error" {
 		t.Errorf("findings %+v", rep.Findings)
 	}
-	for _, bad := range []string{"extrnal_interfaces: [x]\n", "severity: {DFW101: fatal}\n", "allowed_exposed: [{ports: [70000]}]\n"} {
-		if _, err := lint.ParseConfig("c.yaml", []byte(bad)); err == nil {
-			t.Errorf("%q: no error", bad)
-		} else if !strings.HasPrefix(err.Error(), "c.yaml:") { // c.yaml:LINE: when the line is known
-			t.Errorf("%q: %v", bad, err)
+	// Each error names the file, and the line and column of the value.
+	for bad, want := range map[string]string{
+		"extrnal_interfaces: [x]\n":                                                   "c.yaml:1: unknown key extrnal_interfaces",
+		"severity:\n  DFW101: fatal\n":                                                `c.yaml:2:11: severity of DFW101: "fatal" (expected error, warning or info)`,
+		"allowed_exposed: [{ports: [70000]}]\n":                                       `c.yaml:1:28: "70000" is not a port`,
+		"allowed_exposed:\n  - proto: tcpp\n":                                         `c.yaml:2:12: allowed_exposed[0]: proto "tcpp"`,
+		"allowed_exposed:\n  - proto: tcp\n    sources: [10.0.0.0/8, 10.0.0.300/8]\n": `c.yaml:3:27: allowed_exposed[0]: source "10.0.0.300/8" is not an address or a prefix`,
+	} {
+		if _, err := lint.ParseConfig("c.yaml", []byte(bad)); err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("%q: error %v, want %q…", bad, err, want)
 		}
+	}
+}
+
+// TestConfigNames: a check named in disabled or severity that no policy
+// defines (a typo) is an error at its position, not silently nothing.
+func TestConfigNames(t *testing.T) {
+	cfg, err := lint.ParseConfig("c.yaml", []byte("disabled: [DFW303, icmp-anyy]\nseverity:\n  DFW3O4: error\n  parse-warning: info\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = lint.New(lint.Options{Config: cfg})
+	want := `c.yaml:1:20: disabled: no check "icmp-anyy" (expected a check's ID or name: dfwlint policies lists them)` + "\n" +
+		`c.yaml:3:3: severity: no check "DFW3O4" (expected a check's ID or name: dfwlint policies lists them)`
+	var ce *lint.ConfigError
+	if !errors.As(err, &ce) || err.Error() != want {
+		t.Errorf("error %v, want\n%s", err, want)
+	}
+	// A user's check is known by its ID and name.
+	cfg, err = lint.ParseConfig("c.yaml", []byte("disabled: [ACME001]\nseverity: {acme-x: info}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := writePolicy(t, "# METADATA\n# custom:\n#   id: ACME001\n#   name: acme-x\npackage acme.x\n\ndeny contains \"x\" if false\n")
+	if _, err := lint.New(lint.Options{Config: cfg, PolicyDirs: []string{dir}}); err != nil {
+		t.Errorf("user check named: %v", err)
+	}
+	if _, err := lint.New(lint.Options{Config: cfg}); err == nil {
+		t.Errorf("user check named without its policy: no error")
 	}
 }
 

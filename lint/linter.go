@@ -80,6 +80,13 @@ func (e *PolicyError) Error() string {
 	return b.String()
 }
 
+// ConfigError is a configuration that names a check no policy defines.
+type ConfigError struct{ Err error }
+
+func (e *ConfigError) Error() string { return e.Err.Error() }
+
+func (e *ConfigError) Unwrap() error { return e.Err }
+
 // Forbidden are the built-in functions policies may not use: they reach
 // the network, the environment or the runtime (the clock included: a check
 // must give the same answer for the same ruleset).
@@ -138,6 +145,9 @@ func New(opts Options) (*Linter, error) {
 			mods[k] = m
 		}
 		l.policies = append(l.policies, policiesOf(u, false)...)
+	}
+	if err := l.cfg.checkNames(l.policies); err != nil {
+		return nil, &ConfigError{Err: err}
 	}
 	caps := capabilities()
 	c := ast.NewCompiler().WithCapabilities(caps).WithEnablePrintStatements(false)
