@@ -315,7 +315,6 @@ func checkFiles(files []string, pl *plan, c *common, opts parser.Options, stdin 
 		}
 		bases = append(bases, s)
 	}
-	bases = withDocker(c, bases)
 	// Standard input is read here, once, before the workers start.
 	for _, f := range files {
 		if f == "-" {
@@ -325,6 +324,20 @@ func checkFiles(files []string, pl *plan, c *common, opts parser.Options, stdin 
 			break
 		}
 	}
+	if len(bases) > 0 {
+		fams := make([]parser.Family, len(files))
+		for i, f := range files {
+			if fams[i] = pl.family[i]; fams[i] == 0 {
+				if s, err := rd.read(f); err == nil { // a read error is the FILE's, reported below
+					fams[i] = parser.DetectFamily(s.Data)
+				}
+			}
+		}
+		if err := checkBases(bases, fams); err != nil {
+			return err
+		}
+	}
+	bases = withDocker(c, bases)
 	// order[k] is the k-th file by name (stable: a name given twice keeps
 	// the order given); the files are checked and emitted in that order.
 	order := make([]int, len(files))

@@ -238,6 +238,17 @@ func load(files []string, c *common, opts parser.Options, stdin io.Reader) ([]*r
 		}
 		bases = append(bases, s)
 	}
+	if len(bases) > 0 {
+		fams := make([]parser.Family, len(files))
+		for i, f := range files {
+			if s, err := rd.read(f); err == nil { // a read error is the FILE's, reported below
+				fams[i] = familyOf(opts.Family, s.Data)
+			}
+		}
+		if err := checkBases(bases, fams); err != nil {
+			return nil, err
+		}
+	}
 	bases = withDocker(c, bases)
 	seen := map[string]bool{}
 	var out []*result

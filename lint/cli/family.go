@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 
@@ -145,6 +147,55 @@ func basesFor(bases []parser.Source, fam parser.Family) []parser.Source {
 		}
 	}
 	return out
+}
+
+// checkBases reports --base files that apply under no FILE when some FILE
+// takes none of them: each FILE takes the bases of its family (basesFor),
+// so an IPv6 live dump given as the base of IPv4 rules would otherwise be
+// dropped silently and the rules judged without it. A base of a family no
+// FILE has is fine when every FILE has a base of its own (a pre-commit hook
+// given a host's two live dumps and the one file that changed), and so is a
+// FILE with no base of its family when the bases serve the other FILEs (an
+// IPv4 live dump, the host's IPv4 and IPv6 rules). fams are the FILEs'
+// families, 0 where their text does not tell (such a FILE takes every base).
+func checkBases(user []parser.Source, fams []parser.Family) error {
+	ufam := make([]parser.Family, len(user))
+	for i, b := range user {
+		ufam[i] = parser.DetectFamily(b.Data)
+	}
+	applies := func(bf, ff parser.Family) bool { return bf == 0 || ff == 0 || bf == ff }
+	baseless := false
+	for _, f := range fams {
+		has := false
+		for _, bf := range ufam {
+			has = has || applies(bf, f)
+		}
+		baseless = baseless || !has
+	}
+	if !baseless {
+		return nil
+	}
+	var errs []string
+	for i, b := range user {
+		used := false
+		for _, f := range fams {
+			used = used || applies(ufam[i], f)
+		}
+		if !used {
+			errs = append(errs, fmt.Sprintf("--base %s is an %s ruleset and no FILE is (expected a --base of the FILEs' family; a host's IPv4 and IPv6 rules each take their own)", displayName(b.Name), famName(ufam[i])))
+		}
+	}
+	if len(errs) > 0 {
+		return errors.New(strings.Join(errs, "\n"))
+	}
+	return nil
+}
+
+func famName(f parser.Family) string {
+	if f == parser.IPv6 {
+		return "IPv6"
+	}
+	return "IPv4"
 }
 
 // loadPeer loads the candidate peer of a FILE of family fam: it is the
