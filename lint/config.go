@@ -38,9 +38,9 @@ type Config struct {
 	Disabled           []string          `yaml:"disabled"`
 	Severity           map[string]string `yaml:"severity"`
 
-	// name is the file's name, and lines the line of each entry of
-	// disabled and of each key of severity, for the errors that only the
-	// linter can find (a check that does not exist).
+	// name is the file's name; disLines and sevLines are the positions
+	// of the entries of disabled and of the keys of severity, for the
+	// errors only the linter can find (a check that does not exist).
 	name     string
 	disLines []yamlPos
 	sevLines map[string]yamlPos
@@ -100,8 +100,8 @@ func LoadConfig(path string) (*Config, error) {
 }
 
 // ParseConfig parses .dfwlint.yaml text strictly: unknown keys, bad
-// severities, bad ports and bad prefixes are errors naming the file and
-// the line.
+// severities, bad ports and bad prefixes are errors naming the file, the
+// line and the column.
 func ParseConfig(name string, data []byte) (*Config, error) {
 	c := Config{name: name, sevLines: map[string]yamlPos{}}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
