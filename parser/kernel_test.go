@@ -421,3 +421,67 @@ func (k *kernelNS) countRules(save string) (map[string]int, error) {
 	}
 	return counts, nil
 }
+
+// TestKernelSave loads each save fixture (save_test.go) into the kernel
+// with iptables-nft-restore, in a network namespace of its own, and checks
+// that iptables-nft-save gives back the rules recorded beside it and that
+// dfw's canonical text has the same rules: the names the parser reads
+// print as the kernel prints them. The nft backend is the reference, as
+// modern hosts' dumps are; iptables-legacy-save 1.8.9 prints these rules
+// the same.
+//
+// It needs root, ip and iptables-nft; it skips without them unless
+// CI=true or DFW_REQUIRE_KERNEL=1, which make it fail.
+func TestKernelSave(t *testing.T) {
+	require := inCI() || os.Getenv("DFW_REQUIRE_KERNEL") == "1"
+	unavailable := func(format string, args ...any) {
+		t.Helper()
+		msg := fmt.Sprintf(format, args...)
+		if require {
+			t.Fatalf("kernel save test cannot run: %s (CI=true or DFW_REQUIRE_KERNEL=1 require it)", msg)
+		}
+		t.Skipf("kernel save test skipped: %s (set DFW_REQUIRE_KERNEL=1 to make this a failure)", msg)
+	}
+	if os.Geteuid() != 0 {
+		unavailable("needs root")
+	}
+	for _, tool := range []string{"ip", "nft", "ipset", "iptables-nft-restore", "ip6tables-nft-restore",
+		"iptables-nft-save", "ip6tables-nft-save"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			unavailable("%s not found in PATH", tool)
+		}
+	}
+	k := &kernelNS{name: fmt.Sprintf("dfws-%d", os.Getpid())}
+	if err := k.create(); err != nil {
+		unavailable("cannot create network namespace %s: %v", k.name, err)
+	}
+	t.Cleanup(k.delete)
+	for _, fx := range saveFixtures {
+		src, err := os.ReadFile(filepath.Join("testdata", "save", fx.name+".rules"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := os.ReadFile(filepath.Join("testdata", "save", fx.name+".save"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := k.reset(); err != nil {
+			t.Fatal(err)
+		}
+		tool := familyTool[fx.fam] + "-nft"
+		if _, stderr, err := k.run(src, tool+"-restore", "-w", "10"); err != nil {
+			t.Fatalf("%s: %s-restore refuses it: %v: %s", fx.name, tool, err, firstLine(stderr))
+		}
+		kernel, stderr, err := k.run(nil, tool+"-save")
+		if err != nil {
+			t.Fatalf("%s: %s-save: %v: %s", fx.name, tool, err, stderr)
+		}
+		if d := diffSaveRules("kernel", kernel, "recorded", string(want)); d != "" {
+			t.Errorf("%s: the kernel's %s-save now differs from testdata/save/%s.save (re-record it if iptables changed):\n%s", fx.name, tool, fx.name, d)
+		}
+		l := loadOne(fx.name, src, Options{Family: fx.fam})
+		if d := diffSaveRules("kernel", kernel, "dfw", saveText(t, l.Ruleset)); d != "" {
+			t.Errorf("%s: dfw's canonical text differs from the kernel's %s-save:\n%s", fx.name, tool, d)
+		}
+	}
+}

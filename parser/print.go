@@ -15,7 +15,8 @@ var ErrLean = errors.New("the ruleset was loaded lean (parser.Options.Lean): its
 
 // Spec prints the rule's match and target part canonically, as
 // iptables-save does: -s, -d, -i, -o, -p, -f, then each match with its
-// options, then the target with its options.
+// options, then the target with its options, each value as the kernel
+// holds it and iptables-save prints it (canonical.go).
 func (r *Rule) Spec() string {
 	var b strings.Builder
 	w := func(neg bool, s ...string) {
@@ -48,9 +49,9 @@ func (r *Rule) Spec() string {
 		w(r.Fragment.Neg, "-f")
 	}
 	for _, m := range r.Matches {
-		w(false, "-m", m.Name)
-		for _, o := range m.Options {
-			w(o.Neg, canonicalOption(o).String())
+		w(false, "-m", saveMatchName(m.Name))
+		for _, o := range canonicalMatchOptions(m) {
+			w(o.Neg, o.String())
 		}
 	}
 	if t := r.Target; t != nil {
@@ -59,7 +60,7 @@ func (r *Rule) Spec() string {
 		} else {
 			w(false, "-j", quote(t.Name))
 		}
-		for _, o := range t.Options {
+		for _, o := range canonicalTargetOptions(t) {
 			w(o.Neg, o.String())
 		}
 	}
@@ -73,18 +74,6 @@ func (r *Rule) String() string {
 		return "-A " + r.Chain
 	}
 	return "-A " + r.Chain + " " + s
-}
-
-// canonicalOption returns o with its value written as iptables-save writes
-// it where the value is a set whose order does not matter: conntrack
-// states print in the kernel's order (INVALID,NEW,RELATED,ESTABLISHED,…).
-func canonicalOption(o Option) Option {
-	if (o.Name == "state" || o.Name == "ctstate") && len(o.Args) == 1 {
-		if m, err := parseStates(o.Args[0], o.Name == "ctstate"); err == nil && m != 0 {
-			o.Args = []string{FormatStates(m)}
-		}
-	}
-	return o
 }
 
 // String prints an option with its arguments, quoted where needed.

@@ -47,33 +47,27 @@ var protocols = map[string]uint8{
 	"mh": 135,
 }
 
+// protoNames are the names iptables-save prints for protocol numbers:
+// iptables 1.8.9 prints tcp, udp, icmp, … from its own table and every
+// other number by getprotobynumber(3), whose names are those of
+// /etc/protocols (Debian's netbase): 135 prints as mobility-header, not
+// mh. A number without a name prints as the number.
+var protoNames = map[uint8]string{
+	0: "all", 1: "icmp", 2: "igmp", 3: "ggp", 4: "ipencap", 5: "st", 6: "tcp", 8: "egp",
+	9: "igp", 12: "pup", 17: "udp", 20: "hmp", 22: "xns-idp", 27: "rdp", 29: "iso-tp4",
+	33: "dccp", 36: "xtp", 37: "ddp", 38: "idpr-cmtp", 41: "ipv6", 43: "ipv6-route",
+	44: "ipv6-frag", 45: "idrp", 46: "rsvp", 47: "gre", 50: "esp", 51: "ah", 57: "skip",
+	58: "ipv6-icmp", 59: "ipv6-nonxt", 60: "ipv6-opts", 73: "rspf", 81: "vmtp",
+	88: "eigrp", 89: "ospf", 93: "ax.25", 94: "ipip", 97: "etherip", 98: "encap",
+	103: "pim", 108: "ipcomp", 112: "vrrp", 115: "l2tp", 124: "isis", 132: "sctp",
+	133: "fc", 135: "mobility-header", 136: "udplite", 137: "mpls-in-ip", 138: "manet",
+	139: "hip", 140: "shim6", 141: "wesp", 142: "rohc", 143: "ethernet",
+}
+
 // protoName gives the name iptables-save prints for a protocol number.
 func protoName(n uint8) string {
-	switch n {
-	case 0:
-		return "all"
-	case 1:
-		return "icmp"
-	case 6:
-		return "tcp"
-	case 17:
-		return "udp"
-	case 33:
-		return "dccp"
-	case 47:
-		return "gre"
-	case 50:
-		return "esp"
-	case 51:
-		return "ah"
-	case 58:
-		return "ipv6-icmp"
-	case 132:
-		return "sctp"
-	case 136:
-		return "udplite"
-	case 135:
-		return "mh"
+	if s, ok := protoNames[n]; ok {
+		return s
 	}
 	return strconv.Itoa(int(n))
 }
@@ -408,7 +402,9 @@ var tcpFlagNames = []bitName[uint8]{
 func parseTCPFlags(s string) (uint8, error) {
 	switch strings.ToUpper(s) {
 	case "ALL":
-		return 0xff, nil
+		// libxt_tcp's ALL is FIN,SYN,RST,PSH,ACK,URG (0x3f): the ECN
+		// bits are not in it.
+		return 0x3f, nil
 	case "NONE":
 		return 0, nil
 	}
