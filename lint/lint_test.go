@@ -14,6 +14,7 @@ import (
 	"github.com/rogpeppe/go-internal/txtar"
 
 	"github.com/dfw-project/dfw/lint"
+	"github.com/dfw-project/dfw/lint/analysis"
 	"github.com/dfw-project/dfw/parser"
 )
 
@@ -67,7 +68,8 @@ func keys(fs []lint.Finding, only string) []string {
 // files are the ruleset files in order, except "want", which lists the
 // expected findings of check <ID>, one "file:line ID" a line. Findings of
 // other checks are ignored, so every case says exactly what its check
-// reports: a missing and an unexpected finding both fail.
+// reports: a missing and an unexpected finding both fail. The analyses'
+// facts (reachability, exposure, …) are computed, as dfwlint check does.
 func TestChecks(t *testing.T) {
 	cases, err := filepath.Glob("testdata/checks/*/*.txtar")
 	if err != nil {
@@ -123,7 +125,7 @@ func runCase(t *testing.T, path, id string) {
 		}
 	}
 	loaded := load(t, srcs)
-	rep, err := l.Check(context.Background(), loaded, lint.CheckOptions{Base: base})
+	rep, err := l.Check(context.Background(), loaded, lint.CheckOptions{Base: base, Analyzer: analysis.New(analysis.Options{})})
 	if err != nil {
 		t.Fatal(err)
 	}

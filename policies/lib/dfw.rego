@@ -226,6 +226,14 @@ range_text(rg) := sprintf("%d", [rg[0]]) if rg[0] == rg[1]
 
 range_text(rg) := sprintf("%d:%d", [rg[0], rg[1]]) if rg[0] != rg[1]
 
+# any_source(x) holds when the exposure fact x (input.analysis.exposure)
+# accepts new connections from every address: its sources summary is
+# "any" (or 0.0.0.0/0, ::/0), not a few prefixes nor "any except …".
+any_source(x) if {
+	some s in x.sources
+	s in {"any", "0.0.0.0/0", "::/0"}
+}
+
 # at(x, message) is a related position.
 # iface names an external interface in a message; "(unnamed)" stands for
 # every interface the rules never name, such as a second uplink.

@@ -155,3 +155,12 @@ test_commands_on_either_way if {
 		lib.commands_on("nat", {"DOCKER", "OTHER"}) == [doc_commands[2]] with input as input_doc with dfw.input_commands_on as mock_commands_on
 	}
 }
+
+test_any_source if {
+	every s in [["any"], ["0.0.0.0/0"], ["::/0"], ["10.0.0.0/8", "any"]] {
+		lib.any_source({"sources": s})
+	}
+	every s in [[], ["198.51.100.7"], ["10.0.0.0/8"], ["any except 10.0.0.0/8"]] {
+		not lib.any_source({"sources": s})
+	}
+}

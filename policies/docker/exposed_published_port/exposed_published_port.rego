@@ -24,7 +24,7 @@ findings contains f if {
 	some x in input.analysis.exposure
 	x.kind == "container"
 	not x.depends_on_may_match
-	any_source(x)
+	lib.any_source(x)
 	not named_by_user(x)
 	not allowed(x)
 	p := x.container
@@ -46,12 +46,6 @@ findings contains f if {
 publisher(d) := "Docker" if object.get(d, "chain", "DOCKER") == "DOCKER"
 
 publisher(d) := sprintf("chain %s", [d.chain]) if object.get(d, "chain", "DOCKER") != "DOCKER"
-
-# The connection is accepted from every source.
-any_source(x) if {
-	some s in x.sources
-	s in {"any", "0.0.0.0/0", "::/0"}
-}
 
 # A rule outside Docker's own chains accepts the connection and names its
 # port (--dport, --dports, --ctorigdstport): the user chose to expose it.

@@ -28,7 +28,7 @@ findings contains f if {
 	some rg in x.ports
 	rg[0] <= 22
 	22 <= rg[1]
-	allow.any_source(x)
+	lib.any_source(x)
 	not allow.allowed(x)
 	f := {
 		"msg": sprintf("ssh (tcp/22) accepts new connections from any address on %s: restrict the sources (-s), or put it behind a VPN", [lib.iface(x.interface)]),
