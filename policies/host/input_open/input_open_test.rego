@@ -9,6 +9,15 @@ x(ports) := {
 	"policy": true, "path": [], "depends_on_may_match": false,
 }
 
+# container(iface, proto, ports) is the exposure of ports DNAT-ed to a
+# container and accepted on the way.
+container(iface, proto, ports) := {
+	"interface": iface, "kind": "container", "proto": proto, "ports": ports, "sources": ["any"],
+	"witness": {"proto": proto, "in": iface, "dport": ports[0][0]},
+	"accepted_by": {"file": "docker.save", "line": 20, "column": 1, "table": "filter", "chain": "DOCKER"},
+	"policy": false, "path": [], "depends_on_may_match": false,
+}
+
 test_all_ports if {
 	fs := input_open.findings with input as {"analysis": {"exposure": [x([[1, 65535]])]}}
 	count(fs) == 1
@@ -34,4 +43,61 @@ test_some_sources if {
 	every s in [["198.51.100.7"], ["10.0.0.0/8"], ["any except 10.0.0.0/8"]] {
 		count(input_open.findings) == 0 with input as {"analysis": {"exposure": [object.union(x([[0, 65535]]), {"sources": s})]}}
 	}
+}
+
+# Docker publishes 8080 and 8000-8001: those ports never reach INPUT, the
+# host accepts every other one.
+test_dnat_fills_hole if {
+	exp := [
+		x([[0, 7999], [8002, 8079], [8081, 65535]]),
+		container("ens34", "tcp", [[8080, 8080]]),
+		container("ens34", "tcp", [[8000, 8000]]),
+		container("ens34", "tcp", [[8001, 8001]]),
+	]
+	fs := input_open.findings with input as {"analysis": {"exposure": exp}}
+	count(fs) == 1
+	some f in fs
+	f.msg == "new tcp connections from any address to every port of the host are accepted on ens34, those to 8000:8001,8080 once a DNAT forwards them: filter INPUT for this interface too"
+}
+
+# A hole at either end of the port range.
+test_dnat_fills_ends if {
+	exp := [x([[2, 65534]]), container("ens34", "tcp", [[1, 1], [65535, 65535]])]
+	count(input_open.findings) == 1 with input as {"analysis": {"exposure": exp}}
+}
+
+# 8081 is dropped on INPUT, not forwarded: a real hole.
+test_dnat_leaves_hole if {
+	exp := [x([[0, 8079], [8082, 65535]]), container("ens34", "tcp", [[8080, 8080]])]
+	count(input_open.findings) == 0 with input as {"analysis": {"exposure": exp}}
+}
+
+# A DNAT on another interface, of another protocol, or one that depends on
+# a may-match rule, does not fill the hole.
+test_dnat_elsewhere if {
+	holed := x([[0, 8079], [8081, 65535]])
+	every c in [
+		container("ens35", "tcp", [[8080, 8080]]),
+		container("ens34", "udp", [[8080, 8080]]),
+		object.union(container("ens34", "tcp", [[8080, 8080]]), {"depends_on_may_match": true}),
+	] {
+		count(input_open.findings) == 0 with input as {"analysis": {"exposure": [holed, c]}}
+	}
+}
+
+# The host's own exposure, not a forwarded one, must be from any address.
+test_dnat_some_sources if {
+	exp := [object.union(x([[0, 8079], [8081, 65535]]), {"sources": ["10.0.0.0/8"]}), container("ens34", "tcp", [[8080, 8080]])]
+	count(input_open.findings) == 0 with input as {"analysis": {"exposure": exp}}
+}
+
+test_holes if {
+	input_open.holes([]) == [[1, 65535]]
+	input_open.holes([[0, 65535]]) == []
+	input_open.holes([[0, 21], [23, 65535]]) == [[22, 22]]
+	input_open.holes([[22, 22]]) == [[1, 21], [23, 65535]]
+}
+
+test_hole_text_cut if {
+	input_open.hole_text([[1, 1], [3, 3], [5, 5], [7, 7], [9, 9], [11, 12], [14, 14]]) == "1,3,5,7,9,11:12,…"
 }
