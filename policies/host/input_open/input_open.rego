@@ -26,36 +26,107 @@ package dfw.host.input_open
 import data.dfw.lib
 
 findings contains f if {
-	some x in input.analysis.exposure
-	x.kind == "host"
-	x.proto in {"tcp", "udp"}
-	not x.depends_on_may_match
-	lib.any_source(x)
+	some x in host_open
+	widest(x)
 	hs := holes(x.ports)
 	every h in hs {
-		forwarded_covers(x, h)
+		covered(others(x), h)
 	}
 	f := {
 		"msg": message(x, hs),
 		"file": x.accepted_by.file, "line": x.accepted_by.line, "column": x.accepted_by.column,
 		"table": x.accepted_by.table, "chain": x.accepted_by.chain, "rule": object.get(x.accepted_by, "rule", 0),
-		"related": [lib.at(s, sprintf("path: %s", [s.chain])) | some s in x.path], "witness": x.witness,
+		"related": array.concat(
+			[lib.at(y.accepted_by, sprintf("also accepts %s %s", [y.proto, ports_text(y.ports)])) | some y in host_open; y != x; same(x, y)],
+			[lib.at(s, sprintf("path: %s", [s.chain])) | some s in x.path],
+		),
+		"witness": x.witness,
 	}
 }
 
-# message(x, hs) names the holes of x's ports (hs) that DNATs fill.
-message(x, hs) := sprintf("new %s connections from any address to every port of the host are accepted on %s: filter INPUT for this interface too", [x.proto, lib.iface(x.interface)]) if count(hs) == 0
+# host_open are the host's accepted new tcp and udp connections from any
+# address, one entry per interface, protocol and accepting rule (or
+# policy): a host may accept every port through several rules (a policy
+# ACCEPT beside a rule for 22), which together leave no port filtered.
+host_open := [x |
+	some x in input.analysis.exposure
+	x.kind == "host"
+	x.proto in {"tcp", "udp"}
+	not x.depends_on_may_match
+	lib.any_source(x)
+]
 
-message(x, hs) := sprintf("new %s connections from any address to every port of the host are accepted on %s, those to %s once a DNAT forwards them: filter INPUT for this interface too", [x.proto, lib.iface(x.interface), hole_text(hs)]) if count(hs) > 0
+same(x, y) if [x.interface, x.proto] == [y.interface, y.proto]
 
-# hole_text lists the holes as ports ("80,8000:8001"), the first six only.
-hole_text(hs) := concat(",", [lib.range_text(h) | some h in hs]) if count(hs) <= 6
+# widest(x): x accepts the most ports of its interface and protocol (the
+# first in the document on a tie): the finding points at it, once.
+widest(x) if {
+	every y in host_open {
+		not wider(y, x)
+	}
+}
 
-hole_text(hs) := concat(",", array.concat([lib.range_text(h) | some h in array.slice(hs, 0, 6)], ["…"])) if count(hs) > 6
+wider(y, x) if {
+	same(x, y)
+	y != x
+	size(y.ports) > size(x.ports)
+}
 
-# holes(ports) are the ranges of ports 1-65535 that ports lacks, in order.
-# ports are sorted, disjoint and not adjacent, as the exposure facts give
-# them.
+wider(y, x) if {
+	same(x, y)
+	y != x
+	size(y.ports) == size(x.ports)
+	[y.accepted_by.file, y.accepted_by.line] < [x.accepted_by.file, x.accepted_by.line]
+}
+
+size(ports) := sum([n | some rg in ports; n := (rg[1] - rg[0]) + 1])
+
+# others(x) are the port ranges that fill x's holes: those the host's
+# other accepting rules take on its interface and protocol
+# (beside_ports), and those a DNAT forwards to a container there
+# (forwarded_ports: they never reach INPUT, which is then no filter for
+# them).
+others(x) := array.concat(beside_ports(x), forwarded_ports(x))
+
+beside_ports(x) := [rg | some y in host_open; y != x; same(x, y); some rg in y.ports]
+
+# forwarded_ports(x) are the ports a DNAT forwards on x's interface and
+# protocol (object.get would read an array key as a path).
+default forwarded_ports(_) := []
+
+forwarded_ports(x) := forwarded[[x.interface, x.proto]]
+
+message(x, hs) := sprintf("new %s connections from any address to every port of the host are accepted on %s%s: filter INPUT for this interface too", [x.proto, lib.iface(x.interface), filled(x, hs)])
+
+# filled(x, hs) says how x's holes hs are filled: by the host's other
+# accepting rules, or by a DNAT that forwards them.
+filled(_, hs) := "" if count(hs) == 0
+
+filled(x, hs) := sprintf(", those to %s by the rules beside this one", [ports_text(hs)]) if {
+	count(hs) > 0
+	count(dnat_holes(x, hs)) == 0
+}
+
+filled(x, hs) := sprintf(", those to %s once a DNAT forwards them", [ports_text(hs)]) if {
+	count(hs) > 0
+	count(dnat_holes(x, hs)) == count(hs)
+}
+
+filled(x, hs) := sprintf(", those to %s by the rules beside this one, those to %s once a DNAT forwards them", [ports_text(by_rules), ports_text(by_dnat)]) if {
+	by_dnat := dnat_holes(x, hs)
+	count(by_dnat) > 0
+	count(by_dnat) < count(hs)
+	by_rules := [h | some h in hs; not h in by_dnat]
+}
+
+# dnat_holes(x, hs) are the holes of x the host's other rules do not fill
+# alone.
+dnat_holes(x, hs) := [h | some h in hs; not covered(beside_ports(x), h)]
+
+ports_text(ports) := concat(",", [lib.range_text(rg) | some rg in ports]) if count(ports) <= 6
+
+ports_text(ports) := concat(",", array.concat([lib.range_text(rg) | some rg in array.slice(ports, 0, 6)], ["…"])) if count(ports) > 6
+
 holes(ports) := [[1, 65535]] if count(ports) == 0
 
 holes(ports) := [h |
@@ -69,13 +140,8 @@ holes(ports) := [h |
 	h[0] <= h[1]
 ] if count(ports) > 0
 
-# forwarded_covers(x, h): the ports of hole h of host exposure x are all
-# forwarded by a DNAT on x's interface and protocol (exposures of kind
-# container, which give the ports as the packet arrives). Every port of h
-# is covered when h's first port and each port right after the end of a
-# forwarded range inside h are.
-forwarded_covers(x, h) if {
-	rs := forwarded[[x.interface, x.proto]]
+# covered(rs, h): the ranges rs cover every port of the range h.
+covered(rs, h) if {
 	ends := {p | some rg in rs; p := rg[1] + 1; h[0] < p; p <= h[1]}
 	starts := ends | {h[0]}
 	every p in starts {
@@ -85,9 +151,6 @@ forwarded_covers(x, h) if {
 	}
 }
 
-# forwarded maps [interface, proto] to the port ranges of the container
-# exposures there that hold whatever a may-match rule does. Built once (a
-# complete rule), grouping by the few interface and protocol pairs.
 forwarded := {k: [rg | some y in containers; [y.interface, y.proto] == k; some rg in y.ports] |
 	some k in {[y.interface, y.proto] | some y in containers}
 }

@@ -98,6 +98,58 @@ test_holes if {
 	input_open.holes([[22, 22]]) == [[1, 21], [23, 65535]]
 }
 
-test_hole_text_cut if {
-	input_open.hole_text([[1, 1], [3, 3], [5, 5], [7, 7], [9, 9], [11, 12], [14, 14]]) == "1,3,5,7,9,11:12,…"
+test_ports_text_cut if {
+	input_open.ports_text([[1, 1], [3, 3], [5, 5], [7, 7], [9, 9], [11, 12], [14, 14]]) == "1,3,5,7,9,11:12,…"
+}
+
+# at(line, ports) is an accepting rule of the host at line.
+at(line, ports) := object.union(x(ports), {
+	"accepted_by": {"file": "f.conf", "line": line, "column": 1, "table": "filter", "chain": "INPUT", "rule": line},
+	"policy": false,
+})
+
+# A policy ACCEPT beside a rule that accepts 22: every port is open, and
+# the finding points once, at the policy (it takes the most ports), with
+# the rule beside it related.
+test_rules_fill_hole if {
+	exp := [at(3, [[22, 22]]), x([[0, 21], [23, 65535]])]
+	fs := input_open.findings with input as {"analysis": {"exposure": exp}}
+	count(fs) == 1
+	some f in fs
+	f.line == 2
+	f.msg == "new tcp connections from any address to every port of the host are accepted on ens34, those to 22 by the rules beside this one: filter INPUT for this interface too"
+	[r.line | some r in f.related] == [3]
+}
+
+# Rules and a DNAT together.
+test_rules_and_dnat_fill_holes if {
+	exp := [at(3, [[22, 22]]), x([[0, 21], [23, 8079], [8081, 65535]]), container("ens34", "tcp", [[8080, 8080]])]
+	fs := input_open.findings with input as {"analysis": {"exposure": exp}}
+	count(fs) == 1
+	some f in fs
+	f.msg == "new tcp connections from any address to every port of the host are accepted on ens34, those to 22 by the rules beside this one, those to 8080 once a DNAT forwards them: filter INPUT for this interface too"
+}
+
+# Two rules of equal width: the first in the file takes the finding.
+test_rules_tie if {
+	exp := [at(5, [[32768, 65535]]), at(4, [[0, 32767]])]
+	fs := input_open.findings with input as {"analysis": {"exposure": exp}}
+	[f.line | some f in fs] == [4]
+}
+
+# A rule from a few sources does not fill a hole; a port no rule accepts
+# keeps the check silent.
+test_rules_leave_hole if {
+	some_src := object.union(at(3, [[22, 22]]), {"sources": ["198.51.100.7"]})
+	count(input_open.findings) == 0 with input as {"analysis": {"exposure": [some_src, x([[0, 21], [23, 65535]])]}}
+	count(input_open.findings) == 0 with input as {"analysis": {"exposure": [at(3, [[22, 22]]), x([[0, 21], [24, 65535]])]}}
+}
+
+# Another interface's or protocol's rule does not fill the hole.
+test_rules_elsewhere if {
+	other_if := object.union(at(3, [[22, 22]]), {"interface": "ens35"})
+	other_proto := object.union(at(3, [[22, 22]]), {"proto": "udp"})
+	every y in [other_if, other_proto] {
+		count(input_open.findings) == 0 with input as {"analysis": {"exposure": [y, x([[0, 21], [23, 65535]])]}}
+	}
 }
