@@ -53,6 +53,12 @@ type Packet struct {
 	// State, when set, asserts the packet's conntrack state (NEW,
 	// ESTABLISHED, RELATED, INVALID, UNTRACKED) instead of deriving it.
 	State string
+	// CTDir, with State ESTABLISHED or RELATED, is the direction of the
+	// packet in its asserted entry: "" or "ORIGINAL" (the entry's original
+	// tuple is the packet's own), "REPLY" (the packet answers a connection
+	// opened the other way: the original tuple is the packet's inverted,
+	// the reply tuple its own). The entry has no NAT either way.
+	CTDir string
 }
 
 // Is6 reports whether the packet is IPv6.

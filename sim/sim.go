@@ -465,12 +465,20 @@ func (r *run) asserted(st string) ctInfo {
 		return info
 	case "ESTABLISHED", "RELATED":
 		c := &Conn{Orig: t, Reply: t.invert(), Status: StatusSeenReply | StatusAssured | StatusConfirmed | statusSrcNATDone | statusDstNATDone}
+		dir := 0
+		if r.p.CTDir == "REPLY" {
+			c.Orig, c.Reply, dir = t.invert(), t, 1
+		}
 		s := parser.CTEstablished
 		if st == "RELATED" {
 			s = parser.CTRelated
 		}
-		r.assume("conntrack state %s asserted: an entry without NAT taken for it", st)
-		return ctInfo{conn: c, state: s}
+		if dir == 1 {
+			r.assume("conntrack state %s asserted: a reply, of an entry without NAT taken for it", st)
+		} else {
+			r.assume("conntrack state %s asserted: an entry without NAT taken for it", st)
+		}
+		return ctInfo{conn: c, dir: dir, state: s}
 	case "UNTRACKED":
 		return ctInfo{state: parser.CTUntracked}
 	}

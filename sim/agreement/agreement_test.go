@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dfw-project/dfw/sim"
 	"github.com/dfw-project/dfw/sim/kernel"
 )
 
@@ -180,5 +181,64 @@ func TestKernelAgreement(t *testing.T) {
 		if err := os.WriteFile(path, []byte(strings.Join(summary, "\n")+"\n"), 0o644); err != nil {
 			t.Errorf("writing the summary: %v", err)
 		}
+	}
+}
+
+// TestAssertedReplies: a reply asserted as such (state ESTABLISHED, ctdir
+// REPLY: an entry without NAT, what the symbolic evaluator's Entry.Reply
+// models) gets the kernel's recorded answer for the real reply of its
+// flow, wherever the flow's first packet was not NATed and its reply was
+// ESTABLISHED. The case ctdir-replies tells the directions apart with
+// --ctdir and the tuples' addresses and ports.
+func TestAssertedReplies(t *testing.T) {
+	root, err := RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := LoadRecorded(filepath.Join("testdata", "recorded"), "nft")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked, ctdir := 0, 0
+	for _, c := range handWritten(t) {
+		if c.IPv6() {
+			continue
+		}
+		rs, err := LoadRuleset(c, root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range c.Flows {
+			ans := rec[c.Name][f.Name]
+			if len(f.Packets) < 2 || f.Packets[1].ReplyTo != 1 || len(ans) < 2 || ans[1].Disposition == Skipped {
+				continue
+			}
+			s := sim.New(rs, TopologyHostFor(c))
+			first, err := simPacket(f.Packets[0], nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r1 := s.Run(first)
+			if r1.NAT != (sim.NAT{}) || r1.Disposition == sim.Dropped || r1.Disposition == sim.Rejected {
+				continue
+			}
+			reply := sim.ReplyTo(r1)
+			if r2 := s.Run(reply); r2.CTState != "ESTABLISHED" {
+				continue
+			}
+			reply.State, reply.CTDir = "ESTABLISHED", "REPLY"
+			got := fromResult(sim.New(rs, TopologyHostFor(c)).Run(reply))
+			checked++
+			if c.Name == "ctdir-replies" {
+				ctdir++
+			}
+			if d := ans[1].Diff(got); d != "" {
+				t.Errorf("%s / %s: kernel's reply vs the asserted reply: %s", c.Name, f.Name, d)
+			}
+		}
+	}
+	t.Logf("%d asserted replies checked against the kernel's recorded replies", checked)
+	if ctdir < 5 {
+		t.Errorf("only %d replies of ctdir-replies checked", ctdir)
 	}
 }
