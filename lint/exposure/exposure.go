@@ -156,11 +156,13 @@ func dropAssumedExposure(rs *parser.Ruleset, host facts.Host, rows []facts.Expos
 // as it fills.
 const establishedNodes = 1 << 16
 
-// Established tells the fate of replies (conntrack state ESTABLISHED) to
-// connections the host and its containers opened, arriving on each
-// external interface: to the host's addresses (hook INPUT) and to the
-// containers' subnets (hook FORWARD). One entry per hook, interface and
-// outcome (facts.Analyzer.Established).
+// Established tells the fate of replies (conntrack state ESTABLISHED,
+// direction REPLY, the original tuple the inverse of the packet's: the
+// connection the host or a container opened) to connections the host and
+// its containers opened, arriving on each external interface: to the
+// host's addresses (hook INPUT) and to the containers' subnets (hook
+// FORWARD). One entry per hook, interface and outcome
+// (facts.Analyzer.Established).
 func Established(ctx context.Context, rs *parser.Ruleset, host facts.Host, opts symbolic.Options) ([]facts.Established, []facts.Incomplete, error) {
 	h := sim.InferHost(rs, nil)
 	if opts.Nodes == 0 {
@@ -185,7 +187,7 @@ func Established(ctx context.Context, rs *parser.Ruleset, host facts.Host, opts 
 	var out []facts.Established
 	var incs []facts.Incomplete
 	for _, in := range ifaces {
-		classes, inc := e.Eval(ctx, symbolic.AnalysisEstablished, symbolic.Entry{In: in, State: parser.CTEstablished}, replies)
+		classes, inc := e.Eval(ctx, symbolic.AnalysisEstablished, symbolic.Entry{In: in, State: parser.CTEstablished, Reply: true}, replies)
 		incs = append(incs, incomplete(inc)...)
 		seen := map[string]bool{}
 		for i := range classes {

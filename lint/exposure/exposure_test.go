@@ -79,3 +79,53 @@ func TestSeed(t *testing.T) {
 		t.Errorf("established: replies on ens33 to the host not accepted: %+v", est)
 	}
 }
+
+// TestEstablishedReplies: the replies Established follows are replies in
+// conntrack's terms (direction REPLY, the original tuple the inverse of
+// the packet's), so that the conntrack options that tell directions and
+// tuples apart are judged on them as the kernel does.
+func TestEstablishedReplies(t *testing.T) {
+	base, err := os.ReadFile("../../testdata/docker/docker-28.save")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		rules   string
+		dropped bool // some reply on ens33 is dropped in FORWARD by line 3
+		sport   int  // when dropped: the witness's source port, if not 0
+	}{
+		// --ctdir ORIGINAL never takes a reply.
+		{"-A DOCKER-USER -i ens33 -p tcp -m conntrack --ctorigdstport 5432 --ctdir ORIGINAL -j DROP", false, 0},
+		// The original destination port of a reply is its source port.
+		{"-A DOCKER-USER -i ens33 -p tcp -m conntrack --ctorigdstport 5432 -j DROP", true, 5432},
+		{"-A DOCKER-USER -i ens33 -m conntrack --ctdir REPLY -j DROP", true, 0},
+		// Every reply returns to Docker's chains first.
+		{"-A DOCKER-USER -m conntrack --ctdir REPLY -j RETURN\n-A DOCKER-USER -i ens33 -j DROP", false, 0},
+		// The original source of a reply is the container.
+		{"-A DOCKER-USER -i ens33 -m conntrack --ctorigsrc 172.18.0.0/16 -j DROP", true, 0},
+		{"-A DOCKER-USER -i ens33 -m conntrack --ctorigsrc 10.0.0.0/8 -j DROP", false, 0},
+	} {
+		text := "*filter\n:DOCKER-USER - [0:0]\n" + tc.rules + "\nCOMMIT\n"
+		l := parser.Load([]parser.Source{{Name: "docker-28.save", Data: base}, {Name: "rules.conf", Data: []byte(text)}}, parser.Options{})
+		if errs := l.Diags.Errors(); len(errs) > 0 {
+			t.Fatal(errs)
+		}
+		est, inc, err := Established(context.Background(), l.Ruleset, facts.Host{}, symbolic.Options{})
+		if err != nil || len(inc) > 0 {
+			t.Fatal(err, inc)
+		}
+		var got *facts.Established
+		for i, e := range est {
+			if e.Interface == "ens33" && e.Hook == "FORWARD" && e.DroppedBy != nil && e.DroppedBy.File == "rules.conf" && e.DroppedBy.Line == 3 {
+				got = &est[i]
+			}
+		}
+		if (got != nil) != tc.dropped {
+			t.Errorf("%s: dropped %v, want %v\n%+v", tc.rules, got != nil, tc.dropped, est)
+			continue
+		}
+		if got != nil && tc.sport != 0 && got.Witness.Sport != tc.sport {
+			t.Errorf("%s: witness %+v, want source port %d", tc.rules, got.Witness, tc.sport)
+		}
+	}
+}

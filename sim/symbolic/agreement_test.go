@@ -18,7 +18,8 @@ import (
 )
 
 var entries = []Entry{{In: "ens33"}, {In: "eth1"}, {In: "docker0"}, {In: "br-app"}, {In: "eth9"}, {Local: true},
-	{In: "ens33", State: parser.CTEstablished}, {In: "docker0", State: parser.CTEstablished}}
+	{In: "ens33", State: parser.CTEstablished}, {In: "docker0", State: parser.CTEstablished},
+	{In: "ens33", State: parser.CTEstablished, Reply: true}}
 
 // stepKey formats a trace for comparison.
 func traceKey(tr []sim.Step) string {
@@ -93,6 +94,9 @@ func randPacket(r *rand.Rand, entry Entry) sim.Packet {
 	p := sim.Packet{Src: a(), Dst: a(), TTL: 64}
 	if entry.State == parser.CTEstablished {
 		p.State = "ESTABLISHED"
+		if entry.Reply {
+			p.CTDir = "REPLY"
+		}
 	}
 	if !entry.Local {
 		p.In = entry.In
@@ -149,6 +153,12 @@ func findClass(ev *Evaluator, cs []Class, p sim.Packet, entry Entry) []int {
 // with an Incomplete).
 func checkCase(t *testing.T, name string, rs *parser.Ruleset, r *rand.Rand, nrand int) (compared, uncovered int) {
 	t.Helper()
+	return checkEntries(t, name, rs, r, nrand, entries)
+}
+
+// checkEntries is checkCase for the given entries.
+func checkEntries(t *testing.T, name string, rs *parser.Ruleset, r *rand.Rand, nrand int, entries []Entry) (compared, uncovered int) {
+	t.Helper()
 	ev := NewEvaluator(rs, agreement.TopologyHost(), Options{})
 	for _, en := range entries {
 		classes, inc := ev.Eval(context.Background(), "test", en, ev.FirstPackets())
@@ -202,6 +212,9 @@ func checkCase(t *testing.T, name string, rs *parser.Ruleset, r *rand.Rand, nran
 		for i := range classes {
 			if en.State == parser.CTEstablished {
 				classes[i].Witness.State = "ESTABLISHED"
+				if en.Reply {
+					classes[i].Witness.CTDir = "REPLY"
+				}
 			}
 			check(classes[i].Witness, fmt.Sprintf("witness of class %d", i), i)
 		}
@@ -260,6 +273,42 @@ func TestRandomAgreement(t *testing.T) {
 		}
 	}
 	t.Logf("%d rulesets, %d packets compared, %d outside the evaluated classes (bridged frames)", n, compared, uncovered)
+}
+
+// TestConntrackReplies: the conntrack match on the replies of an asserted
+// entry (Entry.Reply) and on packets of the original direction agrees with
+// the simulator for every option that tells the two apart: --ctdir, the
+// addresses and ports of both tuples (ICMP's identifier and request type
+// too).
+func TestConntrackReplies(t *testing.T) {
+	rules := []string{
+		"-p tcp -m conntrack --ctorigdstport 5432 --ctdir ORIGINAL",
+		"-p tcp -m conntrack --ctorigdstport 5433",
+		"-m conntrack --ctdir REPLY --ctstate ESTABLISHED --ctorigsrc 172.17.0.0/16",
+		"-m conntrack --ctorigdst 203.0.113.7",
+		"-m conntrack --ctreplsrc 198.51.100.0/24 --ctrepldst 172.18.0.2",
+		"-p udp -m conntrack --ctorigsrcport 40000 --ctreplsrcport 53",
+		"-m conntrack --ctrepldstport 1000:1050",
+		"-p icmp -m conntrack --ctdir REPLY --ctorigdstport 2048",
+		"-p icmp -m conntrack --ctrepldstport 2048",
+		"-m conntrack ! --ctdir REPLY --ctorigsrcport 0",
+	}
+	ents := []Entry{{In: "ens33"}, {In: "ens33", State: parser.CTEstablished},
+		{In: "ens33", State: parser.CTEstablished, Reply: true}, {In: "docker0", State: parser.CTEstablished, Reply: true}}
+	r := rand.New(rand.NewPCG(3, 4))
+	for i, m := range rules {
+		for _, target := range []string{"DROP", "ACCEPT"} {
+			text := "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:DOCKER-USER - [0:0]\n" +
+				"-A FORWARD -j DOCKER-USER\n-A INPUT -j DOCKER-USER\n" +
+				"-A DOCKER-USER " + m + " -j " + target + "\n-A DOCKER-USER -i ens33 -j DROP\nCOMMIT\n"
+			l := parser.Load([]parser.Source{{Name: "ct.rules", Data: []byte(text)}}, parser.Options{})
+			if errs := l.Diags.Errors(); len(errs) > 0 {
+				t.Fatalf("%s: %v", m, errs)
+			}
+			clear(arrivals)
+			checkEntries(t, fmt.Sprintf("rule %d (%s -j %s)", i, m, target), l.Ruleset, r, 100, ents)
+		}
+	}
 }
 
 var leafs = map[string]struct{ in, src, src6 string }{

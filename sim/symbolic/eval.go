@@ -87,13 +87,21 @@ type Entry struct {
 	// packets' conntrack state as dfwsim's state= does: an entry without
 	// NAT whose original tuple is the packet's own. 0: first packets.
 	State parser.CTState
+	// Reply, with State, makes the packets replies (sim.Packet.CTDir
+	// "REPLY"): their entry's original tuple is the packet's inverted,
+	// its reply tuple the packet's own, and --ctdir is REPLY.
+	Reply bool
 }
 
 func (e Entry) String() string {
+	s := e.In
 	if e.Local {
-		return "local"
+		s = "local"
 	}
-	return e.In
+	if e.Reply {
+		s += " (replies)"
+	}
+	return s
 }
 
 // MayRef is a may-match rule a class depends on.
@@ -602,6 +610,9 @@ func (e *Evaluator) packetOf(p pset.Point, entry Entry) sim.Packet {
 		pk.State = "ESTABLISHED"
 	case parser.CTRelated:
 		pk.State = "RELATED"
+	}
+	if entry.State != 0 && entry.Reply {
+		pk.CTDir = "REPLY"
 	}
 	switch {
 	case sim.HasPorts(p.Proto):

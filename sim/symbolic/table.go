@@ -551,13 +551,15 @@ type ctxKey struct {
 	nat                      uint64
 	status                   parser.CTStatus
 	mark, ctmark             uint32
+	reply                    bool
 }
 
 // withCtx resolves a rule's set against the class's context constants:
 // the packets that match it with these interfaces, marks and conntrack
 // status (the context fields are then free).
 func (e *Evaluator) withCtx(m pset.Set, st *state) pset.Set {
-	k := ctxKey{st.in, st.out, st.physin, st.physout, st.nfBridge, st.natBits, st.status, st.mark, st.ctmark}
+	reply := st.entry.Reply && st.entry.State != 0
+	k := ctxKey{st.in, st.out, st.physin, st.physout, st.nfBridge, st.natBits, st.status, st.mark, st.ctmark, reply}
 	c, ok := e.ctxSets[k]
 	if !ok {
 		u := e.U
@@ -565,10 +567,14 @@ func (e *Evaluator) withCtx(m pset.Set, st *state) pset.Set {
 		if st.nfBridge {
 			b = 1
 		}
+		dir := uint64(0)
+		if reply {
+			dir = 1
+		}
 		c = u.Iface(pset.InIface, st.in).Intersect(u.Iface(pset.OutIface, st.out)).
 			Intersect(u.Iface(pset.PhysIn, st.physin)).Intersect(u.Iface(pset.PhysOut, st.physout)).
 			Intersect(u.Eq(pset.Bridged, b)).Intersect(u.Eq(pset.CTNat, st.natBits)).
-			Intersect(u.Eq(pset.CTStatus, uint64(st.status))).Intersect(u.Eq(pset.CTDir, 0)).
+			Intersect(u.Eq(pset.CTStatus, uint64(st.status))).Intersect(u.Eq(pset.CTDir, dir)).
 			Intersect(u.Eq(pset.Mark, uint64(st.mark))).Intersect(u.Eq(pset.CTMark, uint64(st.ctmark)))
 		e.ctxSets[k] = c
 	}
@@ -796,13 +802,17 @@ func (e *Evaluator) addrTypes(f pset.Field, mask parser.AddrType, dev string, st
 	return r
 }
 
-// conntrack is xt_conntrack for a first packet (sim's conntrackMatch): the
-// entry's original tuple is the packet's own before NAT, its reply tuple
-// the inverse of the packet after DNAT.
+// conntrack is xt_conntrack (sim's conntrackMatch) for a first packet or
+// one of an asserted entry: the entry's original tuple is the packet's own
+// before NAT, its reply tuple the inverse of the packet after DNAT; for
+// the replies of an entry without NAT (Entry.Reply), the original tuple is
+// the packet's inverted and the reply tuple its own.
 func (e *Evaluator) conntrack(c *parser.ConntrackMatch, st *state) (pset.Set, bool) {
+	if st.entry.Reply && st.entry.State != 0 {
+		return e.conntrackReply(c)
+	}
 	u := e.U
 	exact := true
-	hasCT := u.CTStates(parser.CTNew | parser.CTEstablished | parser.CTRelated)
 	rest := u.All()
 	and := func(s pset.Set) { rest = rest.Intersect(s) }
 	if c.Dir == "REPLY" {
@@ -840,21 +850,7 @@ func (e *Evaluator) conntrack(c *parser.ConntrackMatch, st *state) (pset.Set, bo
 	}
 	// Ports of the tuples: port protocols use the ports; ICMP the
 	// identifier (sport) and type<<8; other protocols 0.
-	icmpPorts := func(ps *parser.PortSet, inverse bool) pset.Set {
-		r := u.Empty()
-		for t := 0; t < 256; t++ {
-			tt := uint8(t)
-			if inverse {
-				if inv, ok := icmpInverse[tt]; ok {
-					tt = inv
-				}
-			}
-			if ps.Contains(uint16(tt) << 8) {
-				r = r.Union(u.Eq(pset.ICMPType, uint64(t)))
-			}
-		}
-		return r
-	}
+	icmpPorts := func(ps *parser.PortSet, inverse bool) pset.Set { return icmpTypePorts(u, ps, inverse) }
 	other := e.hasPorts.Union(e.icmp).Not()
 	zero := func(ps *parser.PortSet) pset.Set {
 		if ps.Contains(0) {
@@ -892,13 +888,22 @@ func (e *Evaluator) conntrack(c *parser.ConntrackMatch, st *state) (pset.Set, bo
 		}
 		and(e.hasPorts.Intersect(p).Union(e.icmp.Intersect(icmpPorts(ps, true))).Union(zero(ps)))
 	}
+	return e.conntrackRest(c, rest, exact)
+}
+
+// conntrackRest adds to rest, the packets the tuple options of c accept,
+// the options that do not depend on the direction (--ctstatus,
+// --ctexpire) and the state test.
+func (e *Evaluator) conntrackRest(c *parser.ConntrackMatch, rest pset.Set, exact bool) (pset.Set, bool) {
+	u := e.U
+	hasCT := u.CTStates(parser.CTNew | parser.CTEstablished | parser.CTRelated)
 	if c.Status != nil {
 		mask := uint64(c.Status.Mask &^ parser.CTStatusNone & 0xf)
 		any := u.Bits(pset.CTStatus, mask, 0).Not()
 		if mask == 0 {
 			any = u.Empty()
 		}
-		and(neg(any, c.Status.Neg))
+		rest = rest.Intersect(neg(any, c.Status.Neg))
 	}
 	if c.Expire != nil {
 		exact = false
@@ -908,6 +913,91 @@ func (e *Evaluator) conntrack(c *parser.ConntrackMatch, st *state) (pset.Set, bo
 	}
 	stt := neg(u.CTStates(c.State.Mask), c.State.Neg)
 	return stt.Intersect(hasCT.Not().Union(rest)), exact
+}
+
+// conntrackReply is xt_conntrack for the replies of an asserted entry
+// without NAT, as sim gives them (sim.Packet.CTDir "REPLY"): the direction
+// is REPLY, the original tuple is the packet's inverted (source and
+// destination swapped, ports too; an ICMP query's type is its request's)
+// and the reply tuple is the packet's own.
+func (e *Evaluator) conntrackReply(c *parser.ConntrackMatch) (pset.Set, bool) {
+	u := e.U
+	rest := u.All()
+	and := func(s pset.Set) { rest = rest.Intersect(s) }
+	if c.Dir == "ORIGINAL" {
+		and(u.Empty())
+	}
+	if c.Proto != nil {
+		p := u.All()
+		if c.Proto.Num != 0 {
+			p = u.Eq(pset.Proto, uint64(c.Proto.Num))
+		}
+		and(neg(p, c.Proto.Neg))
+	}
+	sel := func(f pset.Field, a *parser.AddrSel) pset.Set {
+		if !e.addrOK(a.Addr) || !e.addrOK(a.Mask) {
+			if a.Neg {
+				return u.All()
+			}
+			return u.Empty()
+		}
+		return neg(u.Prefix(f, a.Addr, a.Mask), a.Neg)
+	}
+	for _, x := range []struct {
+		a *parser.AddrSel
+		f pset.Field
+	}{{c.OrigSrc, pset.Dst}, {c.OrigDst, pset.Src}, {c.ReplSrc, pset.Src}, {c.ReplDst, pset.Dst}} {
+		if x.a != nil {
+			and(sel(x.f, x.a))
+		}
+	}
+	other := e.hasPorts.Union(e.icmp).Not()
+	// port is a port of a tuple: f for port protocols, the echo
+	// identifier (sport) for ICMP, 0 for the other protocols. typ, for
+	// the destination ports, gives ICMP its type<<8 instead (inverted for
+	// the original tuple).
+	port := func(ps *parser.PortSet, f pset.Field, typ, inverse bool) pset.Set {
+		icmp := u.Ports(pset.Sport, ps)
+		if typ {
+			icmp = icmpTypePorts(u, ps, inverse)
+		}
+		s := e.hasPorts.Intersect(u.Ports(f, ps)).Union(e.icmp.Intersect(icmp))
+		if ps.Contains(0) {
+			s = s.Union(other)
+		}
+		return s
+	}
+	if ps := c.OrigSrcPort; ps != nil {
+		and(port(ps, pset.Dport, false, false))
+	}
+	if ps := c.OrigDstPort; ps != nil {
+		and(port(ps, pset.Sport, true, true))
+	}
+	if ps := c.ReplSrcPort; ps != nil {
+		and(port(ps, pset.Sport, false, false))
+	}
+	if ps := c.ReplDstPort; ps != nil {
+		and(port(ps, pset.Dport, true, false))
+	}
+	return e.conntrackRest(c, rest, true)
+}
+
+// icmpTypePorts is the ICMP packets whose tuple's destination port (the
+// type<<8, of the inverted tuple when inverse) is in ps.
+func icmpTypePorts(u *pset.Universe, ps *parser.PortSet, inverse bool) pset.Set {
+	r := u.Empty()
+	for t := 0; t < 256; t++ {
+		tt := uint8(t)
+		if inverse {
+			if inv, ok := icmpInverse[tt]; ok {
+				tt = inv
+			}
+		}
+		if ps.Contains(uint16(tt) << 8) {
+			r = r.Union(u.Eq(pset.ICMPType, uint64(t)))
+		}
+	}
+	return r
 }
 
 var icmpInverse = map[uint8]uint8{
