@@ -112,6 +112,37 @@ func fail(f *failure, pos parser.Pos, what string, m *parser.Match) (tri, *parse
 	return no, nil
 }
 
+// undecidable reports whether evalMatch can answer maybe for m, for some
+// packet: the one account of what the simulator cannot decide offline. New
+// reads it to know whether a ruleset has may-match rules (whose other
+// outcome needs the conntrack table as it was before the packet), so it
+// must hold wherever evalMatch returns maybe; it lists the specs evalMatch
+// always decides, and anything else (a spec added later included) counts
+// as undecidable. This is wider than parser.Match.MayMatch, which names the
+// matches no analysis can see into: the simulator cannot tell a source MAC
+// a packet does not carry, an SCTP packet's chunk types, or an entry's
+// remaining lifetime either.
+func undecidable(m *parser.Match) bool {
+	switch s := m.Spec.(type) {
+	case *parser.SCTPMatch:
+		return s.Chunks != nil // chunk types: simulated packets carry none
+	case *parser.ConntrackMatch:
+		return s.Expire != nil // --ctexpire: the entry's remaining lifetime
+	case *parser.MACMatch:
+		return true // a packet given without mac=
+	case *parser.OpaqueMatch:
+		return !s.AlwaysTrue
+	case *parser.TCPMatch, *parser.UDPMatch, *parser.MultiportMatch, *parser.ICMPMatch,
+		*parser.StateMatch, *parser.AddrtypeMatch, *parser.IPRangeMatch, *parser.MarkMatch,
+		*parser.CommentMatch, *parser.PhysdevMatch, *parser.PkttypeMatch, *parser.LengthMatch,
+		*parser.TTLMatch, *parser.TOSMatch:
+		return false
+	}
+	return true
+}
+
+// evalMatch evaluates one match on a packet. It answers maybe only for a
+// match that undecidable reports.
 func evalMatch(m *parser.Match, e *env) tri {
 	p := e.p
 	switch s := m.Spec.(type) {

@@ -65,7 +65,7 @@ func New(rs *parser.Ruleset, h *Host) *Sim {
 					case "state", "conntrack", "connmark", "connlimit", "connbytes", "connlabel", "helper", "cluster":
 						s.ctActive = true
 					}
-					if m.MayMatch() {
+					if undecidable(m) {
 						s.hasMay = true
 					}
 				}

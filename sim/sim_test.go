@@ -270,3 +270,43 @@ func BenchmarkLoadAndRun(b *testing.B) {
 		New(rs, h).Run(pkt(b, h, "tcp:ens33:8080", nil))
 	}
 }
+
+// The matches the simulator answers "may match" for besides the opaque
+// ones: a MAC a packet does not carry, SCTP chunk types, an entry's
+// remaining lifetime. Each is taken as not matching, with the other
+// outcome computed, and a packet that decides the match gets no note.
+func TestMayMatchUndecided(t *testing.T) {
+	for _, c := range []struct {
+		rule, pkt string
+		may       bool
+	}{
+		{"-A INPUT -m mac --mac-source 58:94:6B:17:41:7C -j DROP", "tcp:eth0:22", true},
+		{"-A INPUT -m mac --mac-source 58:94:6B:17:41:7C -j DROP", "proto=tcp,in=eth0,dport=22,mac=58:94:6b:17:41:7d", false},
+		{"-A INPUT -m conntrack --ctexpire 10:20 -j DROP", "tcp:eth0:22", true},
+		{"-A INPUT -m conntrack --ctstate ESTABLISHED --ctexpire 10:20 -j DROP", "tcp:eth0:22", false},
+		{"-A INPUT -p sctp -m sctp --chunk-types any INIT -j DROP", "proto=sctp,in=eth0,dport=5", true},
+		{"-A INPUT -p sctp -m sctp --dport 6 --chunk-types any INIT -j DROP", "proto=sctp,in=eth0,dport=5", false},
+	} {
+		rs := load(t, "*filter\n:INPUT ACCEPT [0:0]\n"+c.rule+"\nCOMMIT\n")
+		h := InferHost(rs, map[string][]netip.Prefix{"eth0": {netip.MustParsePrefix("10.0.0.1/24")}})
+		s := New(rs, h)
+		for i := 0; i < 2; i++ { // the second packet meets a conntrack entry
+			r := s.Run(pkt(t, h, c.pkt, nil))
+			if r.Verdict != Accept || len(r.MayMatch) != b2i(c.may) {
+				t.Fatalf("%s, %s: %s with %d may-match notes", c.rule, c.pkt, r.Verdict, len(r.MayMatch))
+			}
+			if c.may {
+				if m := r.MayMatch[0]; m.Rule != 1 || m.Verdict != Drop || m.Disposition != Dropped {
+					t.Errorf("%s, %s: alternative %+v", c.rule, c.pkt, m)
+				}
+			}
+		}
+	}
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
