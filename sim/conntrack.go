@@ -83,15 +83,35 @@ const (
 	statusDstNATDone
 )
 
-// TCP conntrack states (reduced).
+// TCP conntrack states, as the kernel's enum tcp_conntrack
+// (nf_conntrack_tcp.h) in its order: TIME_WAIT and CLOSE come after the
+// states a SYN cannot reopen.
 const (
 	tcpNone uint8 = iota
 	tcpSynSent
 	tcpSynRecv
 	tcpEstablished
-	tcpClosing
+	tcpFinWait
+	tcpCloseWait
+	tcpLastAck
+	tcpTimeWait
 	tcpClose
+	tcpSynSent2
+	tcpInvalid // sIV: the packet is INVALID
+	tcpIgnore  // sIG: the packet passes, the state does not move
 )
+
+// Conn.tcpFlags: the parts of struct ip_ct_tcp that decide a state.
+const (
+	tcpCloseInit    uint8 = 1 << iota // IP_CT_TCP_FLAG_CLOSE_INIT of either direction: a FIN started the close
+	tcpLastReply                      // last_dir: the last packet went in the reply direction
+	tcpSimOpen                        // IP_CT_TCP_SIMULTANEOUS_OPEN
+	tcpChallengeACK                   // IP_CT_EXP_CHALLENGE_ACK: a SYN was ignored in LAST_ACK
+)
+
+// tcpLastShift places last_index (the tcpIndex of the last packet that
+// moved the state or was ignored) in the high bits of Conn.tcpFlags.
+const tcpLastShift = 4
 
 // Conn is a conntrack entry.
 type Conn struct {
@@ -99,6 +119,7 @@ type Conn struct {
 	Status      uint16
 	Mark        uint32
 	tcpState    uint8
+	tcpFlags    uint8
 	// slot is 1 + the entry's index in its table's slab (0: not stored).
 	slot uint32
 }
@@ -414,20 +435,26 @@ func (ct *Conntrack) ctIn(p *Packet, nc *Conn) ctInfo {
 	k, is4 := key4(&t)
 	if c, dir := ct.findKey(&t, k, is4); c != nil {
 		info := ctInfo{conn: c, dir: dir, state: parser.CTEstablished}
-		if dir == 1 {
-			c.Status |= StatusSeenReply
-		} else if c.Status&StatusSeenReply == 0 {
+		if dir == 0 && c.Status&StatusSeenReply == 0 {
 			info.state = parser.CTNew
 		}
 		if p.Proto == ProtoTCP {
-			if !tcpStep(c, dir, p.Flags) {
+			switch tcpStep(c, dir, p.Flags) {
+			case stepInvalid:
 				return ctInfo{state: parser.CTInvalid}
-			}
-			if c.tcpState == tcpClose {
+			case stepReopen:
+				// nf_conntrack_in: the old entry is killed and the
+				// packet looked up again, starting a new one.
+				ct.remove(c)
+				return ct.ctIn(p, nc)
+			case stepKill:
 				ct.remove(c)
 			}
 		} else if dir == 0 && c.Status&StatusSeenReply != 0 {
 			c.Status |= StatusAssured
+		}
+		if dir == 1 {
+			c.Status |= StatusSeenReply
 		}
 		return info
 	}
@@ -449,7 +476,7 @@ func (ct *Conntrack) ctIn(p *Packet, nc *Conn) ctInfo {
 	// confirmed: a literal built and copied here too would be one more
 	// copy waiting on the stores just made).
 	nc.Orig, nc.Reply = t, t.invert()
-	nc.Status, nc.Mark, nc.tcpState, nc.slot = 0, 0, 0, 0
+	nc.Status, nc.Mark, nc.tcpState, nc.tcpFlags, nc.slot = 0, 0, 0, 0, 0
 	if is4 {
 		// confirm files the entry under its reply tuple too: a cell of the
 		// index that nothing has read yet. Ask for it now, while the
@@ -464,49 +491,154 @@ func (ct *Conntrack) ctIn(p *Packet, nc *Conn) ctInfo {
 			c.tcpState = tcpSynSent
 		} else {
 			c.tcpState = tcpEstablished // loose pickup of a mid-stream ACK
+			c.tcpFlags = tcpIdxACK << tcpLastShift
 		}
 	}
 	return ctInfo{conn: c, state: parser.CTNew, fresh: true, natable: true}
 }
 
-// tcpStep advances the reduced TCP state machine; false means INVALID.
-func tcpStep(c *Conn, dir int, flags uint8) bool {
-	syn, ack := flags&parser.FlagSYN != 0, flags&parser.FlagACK != 0
-	rst, fin := flags&parser.FlagRST != 0, flags&parser.FlagFIN != 0
+// tcpConntracks is the kernel's TCP state table, tcp_conntracks in
+// net/netfilter/nf_conntrack_proto_tcp.c: the new state by direction,
+// packet kind (tcpIndex) and old state.
+var tcpConntracks = [2][6][10]uint8{
+	{ // ORIGINAL
+		//  sNO         sSS          sSR          sES             sFW           sCW           sLA           sTW          sCL          sS2
+		{tcpSynSent, tcpSynSent, tcpIgnore, tcpIgnore, tcpIgnore, tcpIgnore, tcpIgnore, tcpSynSent, tcpSynSent, tcpSynSent2},                     // syn
+		{tcpInvalid, tcpInvalid, tcpSynRecv, tcpInvalid, tcpInvalid, tcpInvalid, tcpInvalid, tcpInvalid, tcpInvalid, tcpSynRecv},                 // synack
+		{tcpInvalid, tcpInvalid, tcpFinWait, tcpFinWait, tcpLastAck, tcpLastAck, tcpLastAck, tcpTimeWait, tcpClose, tcpInvalid},                  // fin
+		{tcpEstablished, tcpInvalid, tcpEstablished, tcpEstablished, tcpCloseWait, tcpCloseWait, tcpTimeWait, tcpTimeWait, tcpClose, tcpInvalid}, // ack
+		{tcpInvalid, tcpClose, tcpClose, tcpClose, tcpClose, tcpClose, tcpClose, tcpClose, tcpClose, tcpClose},                                   // rst
+		{tcpInvalid, tcpInvalid, tcpInvalid, tcpInvalid, tcpInvalid, tcpInvalid, tcpInvalid, tcpInvalid, tcpInvalid, tcpInvalid},                 // none
+	},
+	{ // REPLY
+		{tcpInvalid, tcpSynSent2, tcpInvalid, tcpInvalid, tcpInvalid, tcpInvalid, tcpInvalid, tcpSynSent, tcpInvalid, tcpSynSent2},     // syn
+		{tcpInvalid, tcpSynRecv, tcpIgnore, tcpIgnore, tcpIgnore, tcpIgnore, tcpIgnore, tcpIgnore, tcpIgnore, tcpSynRecv},              // synack
+		{tcpInvalid, tcpInvalid, tcpFinWait, tcpFinWait, tcpLastAck, tcpLastAck, tcpLastAck, tcpTimeWait, tcpClose, tcpInvalid},        // fin
+		{tcpInvalid, tcpIgnore, tcpSynRecv, tcpEstablished, tcpCloseWait, tcpCloseWait, tcpTimeWait, tcpTimeWait, tcpClose, tcpIgnore}, // ack
+		{tcpInvalid, tcpClose, tcpClose, tcpClose, tcpClose, tcpClose, tcpClose, tcpClose, tcpClose, tcpClose},                         // rst
+		{tcpInvalid, tcpInvalid, tcpInvalid, tcpInvalid, tcpInvalid, tcpInvalid, tcpInvalid, tcpInvalid, tcpInvalid, tcpInvalid},       // none
+	},
+}
+
+// Packet kinds, get_conntrack_index: the rows of tcpConntracks.
+const (
+	tcpIdxSYN uint8 = iota
+	tcpIdxSYNACK
+	tcpIdxFIN
+	tcpIdxACK
+	tcpIdxRST
+	tcpIdxNone
+)
+
+func tcpIndex(flags uint8) uint8 {
 	switch {
-	case rst:
-		c.tcpState = tcpClose
-		return true
-	case syn && !ack:
-		if dir == 0 && (c.tcpState == tcpSynSent || c.tcpState == tcpClose) {
-			return true // retransmission
-		}
-		return c.tcpState == tcpNone
-	case syn && ack:
-		if dir == 1 && (c.tcpState == tcpSynSent || c.tcpState == tcpSynRecv) {
-			c.tcpState = tcpSynRecv
-			return true
-		}
-		return c.tcpState == tcpEstablished && dir == 1
-	case fin:
-		if c.tcpState == tcpSynSent {
-			return false
-		}
-		c.tcpState = tcpClosing
-		return true
-	case ack:
-		switch c.tcpState {
-		case tcpSynSent:
-			return dir == 1
-		case tcpSynRecv:
-			if dir == 0 {
-				c.tcpState = tcpEstablished
-				c.Status |= StatusAssured
-			}
-		}
+	case flags&parser.FlagRST != 0:
+		return tcpIdxRST
+	case flags&parser.FlagSYN != 0 && flags&parser.FlagACK != 0:
+		return tcpIdxSYNACK
+	case flags&parser.FlagSYN != 0:
+		return tcpIdxSYN
+	case flags&parser.FlagFIN != 0:
+		return tcpIdxFIN
+	case flags&parser.FlagACK != 0:
+		return tcpIdxACK
+	}
+	return tcpIdxNone
+}
+
+// tcpValidFlags is tcp_error's table of valid flag combinations (PSH,
+// ECE and CWR are always valid): anything else is INVALID.
+func tcpValidFlags(flags uint8) bool {
+	const syn, ack, fin, rst, urg = parser.FlagSYN, parser.FlagACK, parser.FlagFIN, parser.FlagRST, parser.FlagURG
+	switch flags &^ (parser.FlagPSH | parser.FlagECE | parser.FlagCWR) {
+	case syn, syn | urg, syn | ack, rst, rst | ack, fin | ack, fin | ack | urg, ack, ack | urg:
 		return true
 	}
-	return c.tcpState != tcpSynSent
+	return false
+}
+
+// What tcpStep tells ctIn to do.
+const (
+	stepPass    uint8 = iota // the packet has the entry (an ignored packet too)
+	stepInvalid              // the packet is INVALID, the entry does not move
+	stepReopen               // kill the entry and look the packet up again (-NF_REPEAT)
+	stepKill                 // kill the entry; the packet keeps it
+)
+
+// tcpStep is nf_conntrack_tcp_packet for a packet of an existing entry,
+// without sequence and window tracking (the simulated flows are in
+// window): it moves c's state and tells what becomes of the entry and
+// the packet. c.Status's SEEN_REPLY is as before the packet.
+func tcpStep(c *Conn, dir int, flags uint8) uint8 {
+	if !tcpValidFlags(flags) {
+		return stepInvalid
+	}
+	idx := tcpIndex(flags)
+	old := c.tcpState
+	nw := tcpConntracks[dir][idx][old]
+	lastDir := 0
+	if c.tcpFlags&tcpLastReply != 0 {
+		lastDir = 1
+	}
+	last := c.tcpFlags >> tcpLastShift
+	note := func() {
+		c.tcpFlags = c.tcpFlags&(tcpCloseInit|tcpSimOpen|tcpChallengeACK) | idx<<tcpLastShift
+		if dir == 1 {
+			c.tcpFlags |= tcpLastReply
+		}
+	}
+	switch nw {
+	case tcpSynSent:
+		if old < tcpTimeWait {
+			break
+		}
+		// RFC 1122 reopening from TIME_WAIT, or an aborted connection
+		// started again: the old entry goes, the SYN starts a new one.
+		if c.tcpFlags&tcpCloseInit != 0 || (lastDir == dir && last == tcpIdxRST) {
+			return stepReopen
+		}
+		fallthrough
+	case tcpIgnore:
+		if idx == tcpIdxSYNACK && last == tcpIdxSYN && lastDir != dir {
+			// The SYN/ACK answers a SYN that was ignored: back in sync.
+			nw = tcpSynRecv
+			break
+		}
+		note()
+		if idx == tcpIdxSYN && dir == 0 {
+			c.tcpFlags &^= tcpChallengeACK
+			if old == tcpLastAck {
+				c.tcpFlags |= tcpChallengeACK
+			}
+		}
+		return stepPass
+	case tcpInvalid:
+		return stepInvalid
+	case tcpTimeWait:
+		if old == tcpLastAck && idx == tcpIdxACK && lastDir != dir && last == tcpIdxSYN && c.tcpFlags&tcpChallengeACK != 0 {
+			c.tcpFlags &^= tcpChallengeACK // an RFC 5961 challenge ACK
+			return stepPass
+		}
+	case tcpSynSent2:
+		c.tcpFlags |= tcpSimOpen
+	case tcpSynRecv:
+		if dir == 1 && idx == tcpIdxACK && c.tcpFlags&tcpSimOpen != 0 {
+			nw = tcpEstablished
+		}
+	}
+	note()
+	c.tcpState = nw
+	if old != nw && nw == tcpFinWait {
+		c.tcpFlags |= tcpCloseInit
+	}
+	if c.Status&StatusSeenReply == 0 {
+		if idx == tcpIdxRST {
+			return stepKill // only an RST came back: no connection to keep
+		}
+	} else if (old == tcpSynRecv || old == tcpEstablished) && nw == tcpEstablished {
+		c.Status |= StatusAssured
+	}
+	return stepPass
 }
 
 // Prefetch starts bringing into the cache the index cell of the tuple of
