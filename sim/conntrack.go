@@ -120,6 +120,9 @@ type Conn struct {
 	Mark        uint32
 	tcpState    uint8
 	tcpFlags    uint8
+	// expires is when the entry times out (Unix nanoseconds), 0 for
+	// never: set only while the table has a clock (Conntrack.now).
+	expires int64
 	// slot is 1 + the entry's index in its table's slab (0: not stored).
 	slot uint32
 }
@@ -138,6 +141,9 @@ type Conntrack struct {
 	m    map[Tuple]uint32
 	slab [][]Conn
 	n    uint32 // slots used
+	// now is the time of the packet being tracked (Unix nanoseconds), 0
+	// when the simulation has no clock: entries then never time out.
+	now int64
 }
 
 // Key4 is the compact key of a tuple of two IPv4 addresses: 16 bytes,
@@ -259,7 +265,7 @@ func (ct *Conntrack) remove(c *Conn) {
 
 // clone copies the table (entries included).
 func (ct *Conntrack) clone() *Conntrack {
-	n := &Conntrack{m4: ct.m4.clone(), m: maps.Clone(ct.m), n: ct.n}
+	n := &Conntrack{m4: ct.m4.clone(), m: maps.Clone(ct.m), n: ct.n, now: ct.now}
 	for _, ch := range ct.slab {
 		n.slab = append(n.slab, slices.Clone(ch))
 	}
@@ -426,6 +432,9 @@ func (ct *Conntrack) ctIn(p *Packet, nc *Conn) ctInfo {
 			return ctInfo{state: parser.CTInvalid}
 		}
 		c, dir := ct.find(tupleOf(p.Inner).invert())
+		if c != nil && ct.expired(c) {
+			c = nil
+		}
 		if c == nil {
 			return ctInfo{state: parser.CTInvalid}
 		}
@@ -433,7 +442,7 @@ func (ct *Conntrack) ctIn(p *Packet, nc *Conn) ctInfo {
 	}
 	t := tupleOf(p)
 	k, is4 := key4(&t)
-	if c, dir := ct.findKey(&t, k, is4); c != nil {
+	if c, dir := ct.findKey(&t, k, is4); c != nil && !ct.expired(c) {
 		info := ctInfo{conn: c, dir: dir, state: parser.CTEstablished}
 		if dir == 0 && c.Status&StatusSeenReply == 0 {
 			info.state = parser.CTNew
@@ -449,9 +458,14 @@ func (ct *Conntrack) ctIn(p *Packet, nc *Conn) ctInfo {
 				return ct.ctIn(p, nc)
 			case stepKill:
 				ct.remove(c)
+			case stepPass:
+				ct.refresh(c, p.Flags)
 			}
-		} else if dir == 0 && c.Status&StatusSeenReply != 0 {
-			c.Status |= StatusAssured
+		} else {
+			if dir == 0 && c.Status&StatusSeenReply != 0 {
+				c.Status |= StatusAssured
+			}
+			ct.refresh(c, 0)
 		}
 		if dir == 1 {
 			c.Status |= StatusSeenReply
@@ -494,6 +508,8 @@ func (ct *Conntrack) ctIn(p *Packet, nc *Conn) ctInfo {
 			c.tcpFlags = tcpIdxACK << tcpLastShift
 		}
 	}
+	c.expires = 0
+	ct.refresh(c, p.Flags)
 	return ctInfo{conn: c, state: parser.CTNew, fresh: true, natable: true}
 }
 
@@ -639,6 +655,74 @@ func tcpStep(c *Conn, dir int, flags uint8) uint8 {
 		c.Status |= StatusAssured
 	}
 	return stepPass
+}
+
+// Default timeouts of the kernel (net/netfilter/nf_conntrack_proto_tcp.c
+// tcp_timeouts, nf_conntrack_proto_udp.c udp_timeouts,
+// nf_conntrack_proto_icmp.c and _icmpv6.c, nf_conntrack_proto_generic.c;
+// the nf_conntrack_*_timeout* sysctls), in seconds.
+var tcpTimeouts = [...]int64{
+	tcpSynSent:     120,
+	tcpSynRecv:     60,
+	tcpEstablished: 5 * 24 * 3600,
+	tcpFinWait:     120,
+	tcpCloseWait:   60,
+	tcpLastAck:     30,
+	tcpTimeWait:    120,
+	tcpClose:       10,
+	tcpSynSent2:    120,
+}
+
+const (
+	tcpTimeoutUnack   = 300 // TCP_CONNTRACK_UNACK (and RETRANS)
+	udpTimeout        = 30  // nf_conntrack_udp_timeout: no reply seen yet
+	udpTimeoutStream  = 120 // nf_conntrack_udp_timeout_stream
+	icmpTimeout       = 30  // nf_conntrack_icmp_timeout, nf_conntrack_icmpv6_timeout
+	genericTimeout    = 600 // nf_conntrack_generic_timeout
+	nanosecondsPerSec = int64(1e9)
+)
+
+// expired reports whether c has timed out at the table's clock; a timed
+// out entry is removed, as the kernel's garbage collection would have.
+func (ct *Conntrack) expired(c *Conn) bool {
+	if ct.now == 0 || c.expires == 0 || ct.now < c.expires {
+		return false
+	}
+	ct.remove(c)
+	return true
+}
+
+// refresh restarts c's timer for a packet with the TCP flags given, as
+// the protocol's packet handler does (nf_ct_refresh_acct), with the
+// default timeouts. Not modelled: the TCP retransmission and
+// unacknowledged-data timeouts (no sequence numbers), and UDP's rule that
+// a flow becomes a stream only two seconds after it started (a replied
+// flow gets the stream timeout at once).
+func (ct *Conntrack) refresh(c *Conn, flags uint8) {
+	if ct.now == 0 {
+		return
+	}
+	var sec int64
+	switch c.Orig.Proto {
+	case ProtoTCP:
+		sec = tcpTimeouts[c.tcpState]
+		switch {
+		case flags&parser.FlagRST != 0:
+			sec = tcpTimeouts[tcpClose]
+		case c.Status&StatusSeenReply == 0 && c.tcpState == tcpEstablished:
+			sec = tcpTimeoutUnack // a picked-up connection with no answer yet
+		}
+	case ProtoUDP, ProtoUDPLit:
+		sec = udpTimeout
+		if c.Status&StatusSeenReply != 0 {
+			sec = udpTimeoutStream
+		}
+	case ProtoICMP, ProtoICMPv6:
+		sec = icmpTimeout
+	default:
+		sec = genericTimeout
+	}
+	c.expires = ct.now + sec*nanosecondsPerSec
 }
 
 // Prefetch starts bringing into the cache the index cell of the tuple of

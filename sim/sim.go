@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"net/netip"
+	"time"
 
 	"github.com/dfw-project/dfw/parser"
 )
@@ -36,6 +37,11 @@ type Sim struct {
 	// or policy that gave the verdict, or the last counted rule of an
 	// accepted packet), for callers that need no more (a replay summary).
 	TraceLast bool
+	// Now is the time of the next packet. When set, conntrack entries
+	// time out after the kernel's default timeouts (conntrack.go,
+	// refresh): a packet that comes after its entry expired starts a
+	// new connection. Zero: entries never time out.
+	Now time.Time
 
 	ctActive bool
 	hasMay   bool
@@ -308,6 +314,10 @@ func (s *Sim) runWith(r *run, res *Result, in *Packet, ct *Conntrack, force *par
 	res.CTState, res.Verdict, res.Disposition, res.DroppedIn, res.RejectWith, res.Out, res.PhysOut = "", "", "", "", "", "", ""
 	res.Path, res.Trace, res.Assumptions, res.MayMatch, res.Explain = res.Path[:0], res.Trace[:0], res.Assumptions[:0], res.MayMatch[:0], res.Explain[:0]
 	r.s, r.ct, r.force, r.res = s, ct, force, res
+	ct.now = 0
+	if !s.Now.IsZero() {
+		ct.now = s.Now.UnixNano()
+	}
 	r.info = ctInfo{}
 	r.mays, r.stack = r.mays[:0], r.stack[:0]
 	r.steps, r.looped, r.untracked = 0, false, false

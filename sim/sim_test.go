@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dfw-project/dfw/parser"
 )
@@ -309,4 +310,54 @@ func b2i(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// With a clock, an entry times out after the kernel's default timeout for
+// its protocol and state; without one, never.
+func TestConntrackTimeouts(t *testing.T) {
+	rs := load(t, `*filter
+:INPUT DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A INPUT -m conntrack --ctstate NEW -j ACCEPT
+COMMIT
+`)
+	h := InferHost(rs, map[string][]netip.Prefix{"eth0": {netip.MustParsePrefix("10.0.0.1/24")}})
+	t0 := time.Unix(1000, 0)
+	for _, c := range []struct {
+		name  string
+		flow  []string
+		after []time.Duration // time of each packet after t0
+		want  string          // conntrack state of the last packet
+	}{
+		{"udp reply within 30 s", []string{"proto=udp,in=local,dst=10.0.0.7,dport=53", "reply"}, []time.Duration{0, 29 * time.Second}, "ESTABLISHED"},
+		{"udp reply after an hour", []string{"proto=udp,in=local,dst=10.0.0.7,dport=53", "reply"}, []time.Duration{0, time.Hour}, "NEW"},
+		{"udp unreplied after 31 s", []string{"proto=udp,in=eth0,dport=53", "proto=udp,in=eth0,dport=53"}, []time.Duration{0, 31 * time.Second}, "NEW"},
+		{"udp stream after 100 s", []string{"proto=udp,in=eth0,dport=53", "reply", "proto=udp,in=eth0,dport=53", "proto=udp,in=eth0,dport=53"}, []time.Duration{0, time.Second, 2 * time.Second, 102 * time.Second}, "ESTABLISHED"},
+		{"tcp established after 4 days", []string{"tcp:eth0:22", "reply", "proto=tcp,in=eth0,dport=22,flags=A", "proto=tcp,in=eth0,dport=22,flags=A"}, []time.Duration{0, 0, 0, 96 * time.Hour}, "ESTABLISHED"},
+		{"tcp established after 6 days", []string{"tcp:eth0:22", "reply", "proto=tcp,in=eth0,dport=22,flags=A", "proto=tcp,in=eth0,dport=22,flags=A"}, []time.Duration{0, 0, 0, 144 * time.Hour}, "NEW"},
+		{"tcp syn-ack after 121 s", []string{"tcp:eth0:22", "reply"}, []time.Duration{0, 121 * time.Second}, "INVALID"},
+		{"tcp time-wait after 2 min", []string{"tcp:eth0:22", "reply", "proto=tcp,in=eth0,dport=22,flags=A", "proto=tcp,in=eth0,dport=22,flags=FA", "reply,flags=FA", "proto=tcp,in=eth0,dport=22,flags=A", "proto=tcp,in=eth0,dport=22,flags=A"}, []time.Duration{0, 0, 0, 0, 0, 0, 121 * time.Second}, "NEW"},
+	} {
+		for _, clock := range []bool{true, false} {
+			s := New(rs, h)
+			var r *Result
+			for i, spec := range c.flow {
+				if clock {
+					s.Now = t0.Add(c.after[i])
+				}
+				r = s.Run(pkt(t, h, spec, r))
+			}
+			want := c.want
+			if !clock {
+				want = "ESTABLISHED" // no clock: nothing expires
+				if c.name == "udp unreplied after 31 s" {
+					want = "NEW"
+				}
+			}
+			if r.CTState != want {
+				t.Errorf("%s (clock %v): %s, want %s", c.name, clock, r.CTState, want)
+			}
+		}
+	}
 }

@@ -46,7 +46,11 @@ examples:
 
 With --pcap, the packets of a capture are replayed in order through one
 conntrack table, and a summary tells packets and flows per verdict and, for
-each dropped or rejected flow, the rule that first dropped it.
+each dropped or rejected flow, the rule that first dropped it. Entries time
+out by the capture's timestamps with the kernel's default timeouts (UDP 30 s,
+120 s once replied; ICMP 30 s; TCP by state: 2 min SYN_SENT, 5 days
+ESTABLISHED, 2 min TIME_WAIT...; other protocols 10 min): a reply after its
+entry expired is NEW. --pkt flows have no clock: their entries never expire.
 
 --graph writes the chain graph as Graphviz DOT instead, with the chains the
 packets entered and the jumps they took highlighted (see dfwlint graph).

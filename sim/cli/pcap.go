@@ -732,6 +732,7 @@ func (rp *replayer) packet(cp *capture.Packet) {
 		f.first, f.local = cp.Num, p.Local
 		packPkt(&f.pkt, p)
 	}
+	rp.s.Now = cp.Time
 	rp.s.RunInto(p, &rp.res)
 	res := &rp.res
 	vi := verdictIndex(res.Verdict)

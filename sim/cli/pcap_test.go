@@ -6,6 +6,9 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/dfw-project/dfw/sim"
@@ -137,5 +140,63 @@ func TestWaddrOf(t *testing.T) {
 	}
 	if w, bits := waddrOf(netip.Addr{}); w != (waddr{}) || bits != 0 {
 		t.Errorf("invalid address: %+v /%d", w, bits)
+	}
+}
+
+// TestReplayTimeouts: the replay expires conntrack entries by the
+// capture's timestamps. A DNS query's reply 20 s later is ESTABLISHED;
+// an hour later the entry has timed out (30 s for UDP) and it is NEW.
+func TestReplayTimeouts(t *testing.T) {
+	dir := t.TempDir()
+	rules := filepath.Join(dir, "r.save")
+	if err := os.WriteFile(rules, []byte("*filter\n:INPUT DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -m conntrack --ctstate ESTABLISHED -j ACCEPT\nCOMMIT\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	host, resolver := [4]byte{10, 0, 0, 1}, [4]byte{192, 0, 2, 53}
+	for _, c := range []struct {
+		after uint32
+		want  string
+	}{{20, `"ct_state":"ESTABLISHED"`}, {3600, `"ct_state":"NEW"`}} {
+		var b bytes.Buffer
+		b.Write(binary.LittleEndian.AppendUint32(nil, 0xa1b2c3d4))
+		for _, v := range []any{uint16(2), uint16(4), int32(0), uint32(0), uint32(65535), uint32(1)} {
+			binary.Write(&b, binary.LittleEndian, v)
+		}
+		for _, p := range []struct {
+			ts         uint32
+			src, dst   [4]byte
+			sport, dpt uint16
+		}{{1000, host, resolver, 40000, 53}, {1000 + c.after, resolver, host, 53, 40000}} {
+			ip := []byte{0x45, 0, 0, 28, 0, 1, 0, 0, 64, 17, 0, 0}
+			ip = append(append(ip, p.src[:]...), p.dst[:]...)
+			var sum uint32
+			for i := 0; i < 20; i += 2 {
+				sum += uint32(ip[i])<<8 | uint32(ip[i+1])
+			}
+			for sum>>16 != 0 {
+				sum = sum&0xffff + sum>>16
+			}
+			binary.BigEndian.PutUint16(ip[10:], ^uint16(sum))
+			ip = binary.BigEndian.AppendUint16(ip, p.sport)
+			ip = binary.BigEndian.AppendUint16(ip, p.dpt)
+			ip = append(ip, 0, 8, 0, 0) // length 8, no checksum
+			frame := append([]byte{2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 8, 0}, ip...)
+			for _, v := range []uint32{p.ts, 0, uint32(len(frame)), uint32(len(frame))} {
+				binary.Write(&b, binary.LittleEndian, v)
+			}
+			b.Write(frame)
+		}
+		capFile := filepath.Join(dir, "dns.pcap")
+		if err := os.WriteFile(capFile, b.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var out, errs bytes.Buffer
+		if st := Main([]string{"--pcap", capFile, "--in", "eth0", "--iface", "eth0=10.0.0.1/24", "--format", "json", rules}, nil, &out, &errs); st != ExitOK {
+			t.Fatalf("exit %d: %s", st, errs.String())
+		}
+		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+		if len(lines) != 2 || !strings.Contains(lines[1], c.want) {
+			t.Errorf("reply %d s after the query: want %s in\n%s", c.after, c.want, out.String())
+		}
 	}
 }
