@@ -16,9 +16,10 @@ import (
 // (a CIDR, a range, *, or the short form's source) symbolically. It
 // returns false when the spec is not open or cannot be evaluated so
 // (the caller then simulates the representative). Each class is printed
-// with its witness simulated, and its verdict checked against --expect.
+// with its witness simulated, and its verdict checked against --expect;
+// quiet (-q) prints only the line that sums the classes up.
 func openClasses(out *bytes.Buffer, rs *parser.Ruleset, host *sim.Host, sp *sim.Spec, p sim.Packet, as []string,
-	format string, explain bool, expect string, status *int, errs *bytes.Buffer) bool {
+	format string, quiet, explain bool, expect string, status *int, errs *bytes.Buffer) bool {
 	short := false
 	if _, has := sp.Vals["src"]; !has && !p.Local && sp.Kind == "" {
 		short = true
@@ -76,7 +77,7 @@ func openClasses(out *bytes.Buffer, rs *parser.Ruleset, host *sim.Host, sp *sim.
 		if format == "json" {
 			jr := toJSON(res)
 			jcs = append(jcs, jsonClass{Packets: pk, Witness: jr.Packet, MayMatch: len(c.MayMatch) > 0, jsonResult: jr})
-		} else {
+		} else if !quiet {
 			fmt.Fprintf(&texts, "class %d of %d: %s\n", i+1, len(prim), joinOr(desc, "every packet"))
 			writeText(&texts, 1, res, explain)
 		}
@@ -123,6 +124,9 @@ func openClasses(out *bytes.Buffer, rs *parser.Ruleset, host *sim.Host, sp *sim.
 		n = "1 class"
 	}
 	fmt.Fprintf(out, "packet 1: %s: %s\n", n, summary)
+	if quiet {
+		return true
+	}
 	for _, a := range assumptions {
 		fmt.Fprintf(out, "  - %s\n", a)
 	}

@@ -193,7 +193,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 				want = expects[0]
 			}
 			var errs bytes.Buffer
-			if openClasses(&out, l.Ruleset, host, sp, p, as, format, explain, want, &status, &errs) {
+			if openClasses(&out, l.Ruleset, host, sp, p, as, format, ro.quiet, explain, want, &status, &errs) {
 				stderr.Write(errs.Bytes())
 				break
 			}
