@@ -50,6 +50,10 @@ func ParseSpec(s string) (*Spec, error) {
 		}
 		sp.set("proto", parts[0])
 		sp.set("in", parts[1])
+		if n, err := parseProto(parts[0]); err == nil && HasPorts(n) && (len(parts) == 2 || parts[2] == "") {
+			// Not port 0: a short form without its port is a slip.
+			return nil, fmt.Errorf("%q: short form is PROTO:IFACE:DPORT: the destination port is missing (e.g. %s:%s:22, or %s:%s:* for every port)", s, parts[0], parts[1], parts[0], parts[1])
+		}
 		if len(parts) == 3 {
 			if p := strings.ToLower(parts[0]); p == "icmp" || p == "icmpv6" {
 				sp.set("type", parts[2])
