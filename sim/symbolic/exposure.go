@@ -367,7 +367,7 @@ func (e *Evaluator) exposureRows(x ExternalIface, classes []Class) []ExposureRow
 			if dnat != nil {
 				dn = dnat.String()
 			}
-			k := key{kind, sim.ProtoName(p), dest + "|" + bridge, acceptedBy(c.Trace).String() + dn + mayString(c.MayMatch)}
+			k := key{kind, sim.ProtoName(p), dest + "|" + bridge, acceptedBy(c.Trace).String() + dn + mayString(c.MayMatch) + passedBy(c.Trace)}
 			g := groups[k]
 			if g == nil {
 				g = &ExposureRow{Interface: x.Label, Other: x.Other, Kind: kind, Proto: sim.ProtoName(p), Destination: dest,
@@ -488,10 +488,21 @@ func protoNum(n string) uint8 {
 	return sim.ProtoICMPv6
 }
 
-func traceString(tr []sim.Step) string {
+// passedBy lists the steps of the filter table that sent a class on
+// without a verdict: its RETURNs, jumps and gotos. Two classes that the
+// same rule accepts but that different such rules let through (a
+// DOCKER-USER that RETURNs the published port it names, and further down
+// RETURNs everything else) are different rows: a row's path is then the
+// path of every class it holds, not of the first one.
+func passedBy(tr []sim.Step) string {
 	var b strings.Builder
 	for _, s := range tr {
-		fmt.Fprintf(&b, "%s/%s#%d/%v ", s.Table, s.Chain, s.Rule, s.Policy)
+		if s.Table != "filter" || s.Policy || s.R == nil || s.R.Target == nil {
+			continue
+		}
+		if s.Target == "RETURN" || s.R.Target.Kind == parser.TargetChain {
+			fmt.Fprintf(&b, "pass:%s#%d ", s.Chain, s.Rule)
+		}
 	}
 	return b.String()
 }

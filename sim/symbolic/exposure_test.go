@@ -94,3 +94,57 @@ func TestExposureWitnesses(t *testing.T) {
 		}
 	}
 }
+
+// TestExposureRowPerReturn: Docker's DOCKER rule accepts every connection
+// to the published 8080, but DOCKER-USER lets those from ports 1024 and up
+// through by a RETURN that names the port and the others by a RETURN of
+// everything. They are two rows, each with the path of its own classes:
+// a row's path does not claim a RETURN that some of its connections never
+// passed.
+func TestExposureRowPerReturn(t *testing.T) {
+	base, err := os.ReadFile("../../testdata/docker/docker-28.save")
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := "*filter\n:DOCKER-USER - [0:0]\n" +
+		"-A DOCKER-USER -i eth0 -p tcp --sport 1024:65535 -m conntrack --ctorigdstport 8080 -j RETURN\n" +
+		"-A DOCKER-USER -i eth0 -j RETURN\n" +
+		"COMMIT\n"
+	l := parser.Load([]parser.Source{{Name: "docker-28.save", Data: base}, {Name: "user.conf", Data: []byte(user)}}, parser.Options{})
+	if errs := l.Diags.Errors(); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	rs := l.Ruleset
+	rows, inc := Exposure(context.Background(), rs, sim.InferHost(rs, nil), ExposureOptions{External: []string{"eth0"}})
+	if len(inc) > 0 {
+		t.Fatal(inc)
+	}
+	got := map[int]WitnessJSON{} // the DOCKER-USER rule on the path: the row's witness
+	for _, r := range rows {
+		if r.Kind != KindContainer || len(r.Ports) != 1 || r.Ports[0] != [2]int{8080, 8080} {
+			continue
+		}
+		n := 0
+		for _, s := range r.Path {
+			if s.Chain == "DOCKER-USER" {
+				if _, dup := got[s.Rule]; dup {
+					t.Errorf("two rows pass DOCKER-USER#%d", s.Rule)
+				}
+				got[s.Rule] = r.Witness
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("row %+v: %d DOCKER-USER steps on its path, want 1", r, n)
+		}
+	}
+	if len(got) != 2 {
+		t.Fatalf("rows of tcp/8080 by DOCKER-USER rule: %v, want rules 1 and 2", got)
+	}
+	if w, ok := got[1]; !ok || w.Sport < 1024 {
+		t.Errorf("the row through DOCKER-USER#1 has witness %+v, want sport >= 1024", w)
+	}
+	if w, ok := got[2]; !ok || w.Sport >= 1024 {
+		t.Errorf("the row through DOCKER-USER#2 has witness %+v, want sport < 1024", w)
+	}
+}

@@ -9,7 +9,12 @@
 #   DNAT rule and the path in related. Not reported when
 #   .dfwlint.yaml's allowed_exposed takes the port (protocol, port, the
 #   exposure's sources within the allowed sources, interface), nor when the
-#   exposure depends on a may-match rule.
+#   exposure depends on a may-match rule, nor when the user names the port:
+#   a rule outside Docker's chains that matches it by a non-negated
+#   --dport, --dports or --ctorigdstport accepts the connection or, on its
+#   path through the filter table, RETURNs it (or jumps to a Docker chain),
+#   as DOCKER-USER's allow-list "--ctorigdstport 8080 -j RETURN" before
+#   "-j DROP" does.
 # related_resources:
 #   - description: Docker and iptables (published ports bypass INPUT)
 #     ref: https://docs.docker.com/engine/network/packet-filtering-firewalls/
@@ -47,12 +52,40 @@ publisher(d) := "Docker" if object.get(d, "chain", "DOCKER") == "DOCKER"
 
 publisher(d) := sprintf("chain %s", [d.chain]) if object.get(d, "chain", "DOCKER") != "DOCKER"
 
-# A rule outside Docker's own chains accepts the connection and names its
-# port (--dport, --dports, --ctorigdstport): the user chose to expose it.
+# The user chose to expose the port: a rule outside Docker's own chains
+# that names it accepts the connection...
 named_by_user(x) if {
 	r := lib.rule_by_id(x.accepted_by.id)
+	user_names_port(r)
+}
+
+# ... or, on the packet's path through the filter table, lets it on to
+# Docker's rules: a RETURN, or a jump to one of Docker's chains. That is
+# DOCKER-USER's allow-list ("--ctorigdstport 8080 -j RETURN" before
+# "-j DROP"), in DOCKER-USER or a chain it enters. A RETURN that names no
+# port (every packet, replies only) says nothing about this one.
+named_by_user(x) if {
+	some s in x.path
+	s.table == "filter"
+	r := lib.rule_by_id(s.id)
+	passes_to_docker(r)
+	user_names_port(r)
+}
+
+passes_to_docker(r) if r.target.name == "RETURN"
+
+passes_to_docker(r) if {
+	r.target.kind == "chain"
+	docker_owned[["filter", r.target.name]]
+}
+
+# A rule of a chain Docker does not own names destination ports (a
+# non-negated --dport, --dports or --ctorigdstport). On the packet's path
+# it matched, so the connection's port is among them.
+user_names_port(r) if {
 	not docker_owned[[r.table, r.chain]]
-	count(r.dports) + count(r.ctorigdstport) > 0
+	some p in array.concat(r.dports, r.ctorigdstport)
+	not p.neg
 }
 
 # Docker's own chains, built once per ruleset: a lookup per exposure

@@ -69,3 +69,69 @@ test_restricted_sources if {
 test_not_computed if {
 	count(exposed_published_port.findings) == 0 with input as {"analysis": {}, "config": {"allowed_exposed": []}}
 }
+
+# The exposure's path through DOCKER-USER, rule 2 the one given.
+path_through(r) := {
+	"x": object.union(exposure, {"path": [
+		{"file": "d.save", "line": 10, "column": 1, "table": "filter", "chain": "FORWARD", "rule": 1, "id": "filter/FORWARD/1"},
+		{"file": "u.conf", "line": 4, "column": 1, "table": "filter", "chain": "DOCKER-USER", "rule": 2, "id": "filter/DOCKER-USER/2"},
+		{"file": "d.save", "line": 20, "column": 1, "table": "filter", "chain": "DOCKER", "rule": 1, "id": "filter/DOCKER/1"},
+	]}),
+	"rules": [object.union({"id": "filter/DOCKER-USER/2", "table": "filter", "chain": "DOCKER-USER", "dports": [], "ctorigdstport": []}, r)],
+	"chains": [
+		{"table": "filter", "name": "DOCKER-USER", "docker_owned": false},
+		{"table": "filter", "name": "DOCKER", "docker_owned": true},
+		{"table": "filter", "name": "DOCKER-FORWARD", "docker_owned": true},
+	],
+}
+
+findings_through(r) := fs if {
+	p := path_through(r)
+	fs := exposed_published_port.findings with input as {"analysis": {"exposure": [p.x]}, "rules": p.rules, "chains": p.chains, "config": {"allowed_exposed": []}}
+}
+
+test_return_names_port if {
+	# DOCKER-USER -p tcp -m conntrack --ctorigdstport 5432 -j RETURN before
+	# a DROP: the allow-list idiom, the user lets the port on to Docker.
+	r := {"ctorigdstport": [{"neg": false, "ranges": [[5432, 5432]]}], "target": {"name": "RETURN", "kind": "verdict"}}
+	count(findings_through(r)) == 0
+}
+
+test_return_names_container_port if {
+	# -p tcp -m multiport --dports 80,5432 -j RETURN: --dport sees the
+	# container's port there, and names it.
+	r := {"dports": [{"neg": false, "ranges": [[80, 80], [5432, 5432]]}], "target": {"name": "RETURN", "kind": "verdict"}}
+	count(findings_through(r)) == 0
+}
+
+test_jump_to_docker_names_port if {
+	r := {"ctorigdstport": [{"neg": false, "ranges": [[5432, 5432]]}], "target": {"name": "DOCKER-FORWARD", "kind": "chain"}}
+	count(findings_through(r)) == 0
+}
+
+test_return_names_no_port if {
+	# -j RETURN for every packet: nothing singles the port out.
+	count(findings_through({"target": {"name": "RETURN", "kind": "verdict"}})) == 1
+}
+
+test_return_negated_port if {
+	# ! --ctorigdstport 22 -j RETURN lets every port but 22 through.
+	r := {"ctorigdstport": [{"neg": true, "ranges": [[22, 22]]}], "target": {"name": "RETURN", "kind": "verdict"}}
+	count(findings_through(r)) == 1
+}
+
+test_jump_to_user_chain_names_port if {
+	# --ctorigdstport 5432 -j LOGGING (a user chain that logs and comes
+	# back): the port is named, but not let through by that rule.
+	r := {"ctorigdstport": [{"neg": false, "ranges": [[5432, 5432]]}], "target": {"name": "LOGGING", "kind": "chain"}}
+	count(findings_through(r)) == 1
+}
+
+test_accept_negated_port if {
+	# DOCKER-USER -p tcp ! --dport 22 -j ACCEPT accepts every port but 22:
+	# the user did not name this one.
+	x := object.union(exposure, {"accepted_by": {"file": "u.conf", "line": 3, "column": 1, "table": "filter", "chain": "DOCKER-USER", "rule": 1, "id": "filter/DOCKER-USER/1"}})
+	rules := [{"id": "filter/DOCKER-USER/1", "table": "filter", "chain": "DOCKER-USER", "dports": [{"neg": true, "ranges": [[22, 22]]}], "ctorigdstport": []}]
+	chains := [{"table": "filter", "name": "DOCKER-USER", "docker_owned": false}]
+	count(exposed_published_port.findings) == 1 with input as {"analysis": {"exposure": [x]}, "rules": rules, "chains": chains, "config": {"allowed_exposed": []}}
+}
