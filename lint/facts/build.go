@@ -366,6 +366,8 @@ func (b *builder) rule(r *parser.Rule, index int, hooks []string) Rule {
 			}
 		case *parser.StateMatch:
 			mm.Ctstate = states(s.State)
+		case *parser.AddrtypeMatch:
+			mm.SrcType, mm.DstType = addrTypes(s.Src), addrTypes(s.Dst)
 		case *parser.ICMPMatch:
 			mm.ICMP = &ICMP{Neg: s.Neg, Any: s.Any, Type: int(s.Type), Code: [2]int{int(s.Code.Lo), int(s.Code.Hi)}, Column: s.Pos.Col}
 		case *parser.CommentMatch:
@@ -477,6 +479,29 @@ func states(s *parser.StateSet) *States {
 	for _, n := range stateNames {
 		if s.Mask&n.bit != 0 {
 			out.States = append(out.States, n.name)
+		}
+	}
+	return out
+}
+
+var addrTypeNames = []struct {
+	bit  parser.AddrType
+	name string
+}{
+	{parser.ATUnspec, "UNSPEC"}, {parser.ATUnicast, "UNICAST"}, {parser.ATLocal, "LOCAL"},
+	{parser.ATBroadcast, "BROADCAST"}, {parser.ATAnycast, "ANYCAST"}, {parser.ATMulticast, "MULTICAST"},
+	{parser.ATBlackhole, "BLACKHOLE"}, {parser.ATUnreachable, "UNREACHABLE"}, {parser.ATProhibit, "PROHIBIT"},
+	{parser.ATThrow, "THROW"}, {parser.ATNAT, "NAT"}, {parser.ATXResolve, "XRESOLVE"},
+}
+
+func addrTypes(s *parser.AddrTypeSet) *AddrTypes {
+	if s == nil {
+		return nil
+	}
+	out := &AddrTypes{Neg: s.Neg, Types: []string{}, Column: s.Pos.Col}
+	for _, n := range addrTypeNames {
+		if s.Mask&n.bit != 0 {
+			out.Types = append(out.Types, n.name)
 		}
 	}
 	return out

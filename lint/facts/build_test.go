@@ -81,3 +81,30 @@ func TestRulesOnDemand(t *testing.T) {
 	}
 	t.Logf("%d rulesets, %d rules (%d may match, %d with an unknown target)", len(srcs), rules, mayMatch, unknown)
 }
+
+// TestAddrtypeTypes: -m addrtype's --src-type and --dst-type are typed,
+// whatever their case, in the order of the kernel's RTN_ numbers.
+func TestAddrtypeTypes(t *testing.T) {
+	rules := "*filter\n" +
+		"-A INPUT -m addrtype --dst-type local,Broadcast --limit-iface-in -j ACCEPT\n" +
+		"-A INPUT -m addrtype ! --src-type MULTICAST,UNICAST -j DROP\n" +
+		"COMMIT\n"
+	l := parser.Load([]parser.Source{{Name: "r.conf", Data: []byte(rules)}}, parser.Options{})
+	if errs := l.Diags.Errors(); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	doc, err := facts.Build(context.Background(), l, facts.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct{ src, dst *facts.AddrTypes }{
+		{nil, &facts.AddrTypes{Types: []string{"LOCAL", "BROADCAST"}, Column: 22}},
+		{&facts.AddrTypes{Neg: true, Types: []string{"UNICAST", "MULTICAST"}, Column: 24}, nil},
+	}
+	for i, w := range want {
+		m := doc.Rules[i].Matches[0]
+		if !reflect.DeepEqual(m.SrcType, w.src) || !reflect.DeepEqual(m.DstType, w.dst) {
+			t.Errorf("rule %d: src_type %+v, dst_type %+v; want %+v, %+v", i+1, m.SrcType, m.DstType, w.src, w.dst)
+		}
+	}
+}

@@ -221,6 +221,15 @@ type States struct {
 	Column int      `json:"column"`
 }
 
+// AddrTypes is -m addrtype's --src-type or --dst-type: address types
+// (UNSPEC, UNICAST, LOCAL, BROADCAST, ANYCAST, MULTICAST, BLACKHOLE,
+// UNREACHABLE, PROHIBIT, THROW, NAT, XRESOLVE), in that order.
+type AddrTypes struct {
+	Neg    bool     `json:"neg"`
+	Types  []string `json:"types"`
+	Column int      `json:"column"`
+}
+
 // ICMP is -m icmp / icmp6.
 type ICMP struct {
 	Neg    bool   `json:"neg"`
@@ -259,9 +268,12 @@ type Match struct {
 	Ctorigdst     *Addr   `json:"ctorigdst,omitempty"`
 	Ctorigsrc     *Addr   `json:"ctorigsrc,omitempty"`
 	Ctstate       *States `json:"ctstate,omitempty"`
-	ICMP          *ICMP   `json:"icmp,omitempty"`
-	Comment       *string `json:"comment,omitempty"`
-	Set           string  `json:"set,omitempty"`
+	// SrcType and DstType are -m addrtype's --src-type and --dst-type.
+	SrcType *AddrTypes `json:"src_type,omitempty"`
+	DstType *AddrTypes `json:"dst_type,omitempty"`
+	ICMP    *ICMP      `json:"icmp,omitempty"`
+	Comment *string    `json:"comment,omitempty"`
+	Set     string     `json:"set,omitempty"`
 }
 
 // NATTo is one --to-destination/--to-source range.

@@ -55,3 +55,38 @@ test_host_address if {
 	r := rule({"dst": {"neg": false, "cidr": "203.0.113.10/32"}})
 	count(shared_chain_exposes_containers.findings) == 0 with input as doc(r, [])
 }
+
+addrtype(neg, types) := {"matches": [{"name": "addrtype", "dst_type": {"neg": neg, "types": types, "column": 42}}]}
+
+test_dst_type_local if {
+	# -m addrtype --dst-type LOCAL: forwarded to a container, the
+	# destination is the container's address, not the host's.
+	count(shared_chain_exposes_containers.findings) == 0 with input as doc(rule(addrtype(false, ["LOCAL"])), [])
+}
+
+test_dst_type_local_broadcast if {
+	count(shared_chain_exposes_containers.findings) == 0 with input as doc(rule(addrtype(false, ["LOCAL", "BROADCAST"])), [])
+}
+
+test_dst_type_not_local if {
+	# ! --dst-type LOCAL takes the container's address.
+	count(shared_chain_exposes_containers.findings) == 1 with input as doc(rule(addrtype(true, ["LOCAL"])), [])
+}
+
+test_dst_type_unicast_too if {
+	# --dst-type UNICAST,LOCAL takes the container's address.
+	count(shared_chain_exposes_containers.findings) == 1 with input as doc(rule(addrtype(false, ["UNICAST", "LOCAL"])), [])
+}
+
+test_src_type_local if {
+	# --src-type LOCAL says nothing about the destination.
+	r := rule({"matches": [{"name": "addrtype", "src_type": {"neg": false, "types": ["LOCAL"], "column": 42}}]})
+	count(shared_chain_exposes_containers.findings) == 1 with input as doc(r, [])
+}
+
+test_not_dnat if {
+	# -m conntrack ! --ctstate DNAT: never a published port's connection
+	# (one routed to a container's address without DNAT is DFW206's).
+	r := rule({"ctstate": [{"neg": true, "states": ["DNAT"]}]})
+	count(shared_chain_exposes_containers.findings) == 0 with input as doc(r, [])
+}
