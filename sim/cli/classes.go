@@ -54,7 +54,13 @@ func openClasses(out *bytes.Buffer, rs *parser.Ruleset, host *sim.Host, sp *sim.
 	}
 	summary := ev.Summary(classes, open, set)
 	type jsonClass struct {
+		// Packets are the values each open field takes in the class, as
+		// they are (not relative to the input); Exact says whether the
+		// class is every packet of the input with those values, field by
+		// field, each listed in full (else Packets is a summary: the class
+		// ties fields together, or a list was cut short).
 		Packets  map[string]string `json:"packets"`
+		Exact    bool              `json:"exact"`
 		Witness  jsonPacket        `json:"witness"`
 		MayMatch bool              `json:"depends_on_may_match,omitempty"`
 		jsonResult
@@ -68,15 +74,20 @@ func openClasses(out *bytes.Buffer, rs *parser.Ruleset, host *sim.Host, sp *sim.
 			res.Assumptions = append(res.Assumptions, fmt.Sprintf("the symbolic class says %s, %s: please report this disagreement", c.Verdict, c.Disposition))
 		}
 		pk := map[string]string{}
+		exact := format == "json" && ev.IsBox(c, open, set)
 		var desc []string
 		for _, f := range open {
 			v := ev.FieldSummary(c, f, set)
-			pk[symbolic.FieldKey(f)] = v
 			desc = append(desc, symbolic.FieldKey(f)+" "+v)
+			if format == "json" {
+				abs, complete := ev.FieldValues(c, f)
+				pk[symbolic.FieldKey(f)] = abs
+				exact = exact && complete
+			}
 		}
 		if format == "json" {
 			jr := toJSON(res)
-			jcs = append(jcs, jsonClass{Packets: pk, Witness: jr.Packet, MayMatch: len(c.MayMatch) > 0, jsonResult: jr})
+			jcs = append(jcs, jsonClass{Packets: pk, Exact: exact, Witness: jr.Packet, MayMatch: len(c.MayMatch) > 0, jsonResult: jr})
 		} else if !quiet {
 			fmt.Fprintf(&texts, "class %d of %d: %s\n", i+1, len(prim), joinOr(desc, "every packet"))
 			writeText(&texts, 1, res, explain)

@@ -150,6 +150,43 @@ func (e *Evaluator) FieldSummary(c *Class, f pset.Field, input pset.Set) string 
 	return FormatRanges(PortRanges(a, f))
 }
 
+// FieldValues describes the values of field f in a class as they are,
+// not relative to the input (FieldSummary's "any" may mean "any of the
+// input's"): the source 10.1.0.0/16 of an input that gave it reads
+// 10.1.0.0/16. Martian sources, which no class holds, may be counted in
+// to shorten the text. complete is false when the text is cut short ("…").
+func (e *Evaluator) FieldValues(c *Class, f pset.Field) (text string, complete bool) {
+	a := e.Arrival(c)
+	switch f {
+	case pset.Src, pset.Dst:
+		dc := e.U.Empty()
+		if f == pset.Src {
+			dc = e.martian()
+		}
+		text = strings.Join(addrSummary(a, f, dc, fieldValuesPrefixes), ",")
+	default:
+		text = FormatRanges(PortRanges(a, f))
+	}
+	return text, !strings.Contains(text, "…")
+}
+
+// fieldValuesPrefixes is how many prefixes FieldValues lists before it
+// cuts the list short: enough for an input's /24 less a range.
+const fieldValuesPrefixes = 64
+
+// IsBox reports whether a class holds exactly the packets of the input
+// whose open fields take the values the class's packets take, field by
+// field (so that FieldValues describe it whole). A class that ties fields
+// together (port 100 from some sources, 101 from the others) is not.
+func (e *Evaluator) IsBox(c *Class, open []pset.Field, input pset.Set) bool {
+	a := e.Arrival(c)
+	box := e.arrival(input, c.Entry)
+	for _, f := range open {
+		box = box.Intersect(project(a, f))
+	}
+	return box.Equal(a)
+}
+
 // Via names what decided a class: "DOCKER-USER#2 (iptables.conf:14)",
 // "INPUT policy (f:3)", "routing".
 func Via(c *Class) string {

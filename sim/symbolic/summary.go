@@ -145,6 +145,11 @@ func prefixesBySets(s pset.Set, f pset.Field, max int) (out []netip.Prefix, comp
 // or out as suits the summary (martian sources, broadcast addresses): they
 // fill holes but never make a prefix of their own.
 func AddrSummary(s pset.Set, f pset.Field, dontCare pset.Set) []string {
+	return addrSummary(s, f, dontCare, 6)
+}
+
+// addrSummary is AddrSummary, listing up to most prefixes.
+func addrSummary(s pset.Set, f pset.Field, dontCare pset.Set, most int) []string {
 	u := s.Universe()
 	// Quick test: every packet of s with its address changed to any
 	// address outside dontCare is still in s.
@@ -173,7 +178,7 @@ func AddrSummary(s pset.Set, f pset.Field, dontCare pset.Set) []string {
 	if okEx && len(exc) <= 2 {
 		return []string{"any except " + strings.Join(str(exc), ",")}
 	}
-	in, okIn := Prefixes(filled, f, 12)
+	in, okIn := Prefixes(filled, f, 2*most)
 	var keep []netip.Prefix
 	for _, x := range in {
 		if p.Overlaps(u.CIDR(f, x)) {
@@ -183,10 +188,10 @@ func AddrSummary(s pset.Set, f pset.Field, dontCare pset.Set) []string {
 	switch {
 	case okEx && (!okIn || len(exc) < len(keep)):
 		return []string{"any except " + strings.Join(str(exc), ",")}
-	case okIn && len(keep) <= 6:
+	case okIn && len(keep) <= most:
 		return str(keep)
 	case !okEx:
 		return []string{"any except " + strings.Join(str(exc[:min(3, len(exc))]), ",") + ",… (more)"}
 	}
-	return append(str(keep[:6]), "…")
+	return append(str(keep[:most]), "…")
 }
