@@ -14,6 +14,7 @@ const SpecForms = `accepted --pkt forms:
   PROTO:IFACE:DPORT        e.g. tcp:ens33:80 (a TCP SYN from outside to this host's address on IFACE)
   key=value,...            keys: proto in out physin src dst sport dport flags type code ttl tos len mark state mac
                            e.g. proto=tcp,in=ens33,dport=8080  or  proto=udp,in=local,dst=192.0.2.53,dport=53
+                           (in=local: the host sends it; in=lo is the host's own too, to 127.0.0.1 by default)
   reply[,key=value...]     the answer to the previous packet, e.g. reply or reply,flags=A
   related[,key=value...]   an ICMP error about the previous packet (type=3,code=3 by default)
 values may be open: a CIDR (src=10.0.0.0/8), a range (dport=1000-2000) or * (a single-packet flow then gives
@@ -265,9 +266,23 @@ func (sp *Spec) Resolve(h *Host, prev *Result) (Packet, []string, error) {
 		if !has("in") {
 			return p, nil, fmt.Errorf("in= is required (an interface name, or local)")
 		}
-		if v["in"] == "local" {
+		switch v["in"] {
+		case "local":
 			p.Local = true
-		} else {
+		case "lo":
+			// Only the host sends on lo: its packet took OUTPUT, where
+			// nat OUTPUT (not PREROUTING, which the kernel does not run
+			// again for it) made its NAT, and comes back in on lo to
+			// INPUT. Simulated so, as in=local.
+			p.Local = true
+			as = append(as, "in=lo: a packet on lo is this host's own, simulated from OUTPUT (in=local) and received on lo")
+			if !has("dst") {
+				p.Dst = netip4(127, 0, 0, 1)
+				if h.IPv6 {
+					p.Dst = netip.IPv6Loopback()
+				}
+			}
+		default:
 			p.In = v["in"]
 			if h.Iface(p.In) == nil {
 				as = append(as, fmt.Sprintf("interface %s is not in the host model: taken as an uplink without address", p.In))
@@ -295,7 +310,7 @@ func (sp *Spec) Resolve(h *Host, prev *Result) (Packet, []string, error) {
 			p.PhysIn = val
 		case "in":
 			if sp.Kind != "" {
-				if val == "local" {
+				if val == "local" || val == "lo" { // lo: see above
 					p.Local, p.In = true, ""
 				} else {
 					p.Local, p.In = false, val
