@@ -380,6 +380,21 @@ func (sp *Spec) Resolve(h *Host, prev *Result) (Packet, []string, error) {
 			p.SrcMAC = &m
 		}
 	}
+	// A key the protocol does not have would be silently ignored.
+	name := ProtoName(p.Proto)
+	for _, k := range []string{"sport", "dport"} {
+		if has(k) && !HasPorts(p.Proto) {
+			return p, as, fmt.Errorf("%s=: %s has no ports (expected proto=tcp, udp, sctp, dccp or udplite, or no %s=)", k, name, k)
+		}
+	}
+	if has("flags") && p.Proto != ProtoTCP {
+		return p, as, fmt.Errorf("flags=: %s has no TCP flags (expected proto=tcp, or no flags=)", name)
+	}
+	for _, k := range []string{"type", "code"} {
+		if has(k) && !IsICMP(p.Proto) && sp.Kind != "related" {
+			return p, as, fmt.Errorf("%s=: %s has no ICMP %s (expected proto=icmp or icmpv6, or no %s=)", k, name, k, k)
+		}
+	}
 	if sp.Kind != "" {
 		return p, as, nil
 	}
