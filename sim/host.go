@@ -417,7 +417,8 @@ func (h *Host) docAddresses(addrs []string, v6 bool) {
 }
 
 // defaultRoute routes the family's default via the first address of the
-// subnet of the first uplink with an address of it.
+// subnet of the first uplink with an address of it (the second, when the
+// first is the host's).
 func (h *Host) defaultRoute(v6 bool) {
 	dst := netip.MustParsePrefix("0.0.0.0/0")
 	if v6 {
@@ -434,7 +435,12 @@ func (h *Host) defaultRoute(v6 bool) {
 				p = q
 			}
 		}
+		// The subnet's first address, or the next one when it is the
+		// host's own (--iface eth0=10.0.0.1/24).
 		gw := p.Masked().Addr().Next()
+		if gw == a {
+			gw = gw.Next()
+		}
 		h.Routes = append(h.Routes, Route{Dst: dst, Via: gw, Dev: i.Name})
 		h.Assumptions = append(h.Assumptions, fmt.Sprintf("default route via %s on %s", gw, i.Name))
 		return

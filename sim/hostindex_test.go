@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"testing"
+
+	"github.com/dfw-project/dfw/parser"
 )
 
 // TestHostIndex: the compiled snapshot of the host answers as the Host
@@ -94,5 +96,23 @@ func TestHostIndex(t *testing.T) {
 	var nilx *hostIndex
 	if !nilx.isLocal(h, netip.MustParseAddr("203.0.113.10")) {
 		t.Error("nil snapshot: IsLocal not asked")
+	}
+}
+
+// The default route's gateway is the uplink subnet's first address, or
+// the second when the first is the host's own.
+func TestDefaultRouteGateway(t *testing.T) {
+	rs := parser.NewRuleset(parser.IPv4)
+	for addr, want := range map[string]string{"10.0.0.1/24": "10.0.0.2", "10.0.0.5/24": "10.0.0.1"} {
+		h := InferHost(rs, map[string][]netip.Prefix{"eth0": {netip.MustParsePrefix(addr)}})
+		var got string
+		for _, r := range h.Routes {
+			if r.Dst.Bits() == 0 && r.Dev == "eth0" {
+				got = r.Via.String()
+			}
+		}
+		if got != want {
+			t.Errorf("--iface eth0=%s: default route via %q, want %s", addr, got, want)
+		}
 	}
 }
