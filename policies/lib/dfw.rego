@@ -226,6 +226,29 @@ range_text(rg) := sprintf("%d", [rg[0]]) if rg[0] == rg[1]
 
 range_text(rg) := sprintf("%d:%d", [rg[0], rg[1]]) if rg[0] != rg[1]
 
+# local_destination_only(r) holds when rule r's -m addrtype --dst-type
+# takes the host's own addresses and not unicast ones ("--dst-type LOCAL",
+# also with BROADCAST or MULTICAST listed): a connection forwarded to a
+# container, DNAT-ed or routed to its address, goes to an address that is
+# not the host's, of type UNICAST and not LOCAL for iptables and ip6tables
+# alike. --limit-iface-in/out only narrow which of the host's addresses
+# count as LOCAL.
+local_destination_only(r) if {
+	some m in r.matches
+	t := m.dst_type
+	not t.neg
+	"LOCAL" in t.types
+	not "UNICAST" in t.types
+}
+
+# excludes_dnat(r) holds when rule r takes no DNAT-ed connection:
+# "-m conntrack ! --ctstate DNAT" (also with other states listed).
+excludes_dnat(r) if {
+	some s in r.ctstate
+	s.neg
+	"DNAT" in s.states
+}
+
 # any_source(x) holds when the exposure fact x (input.analysis.exposure)
 # accepts new connections from every address: its sources summary is
 # "any" (or 0.0.0.0/0, ::/0), not a few prefixes nor "any except …".

@@ -14,9 +14,11 @@
 #   the mapping's, its destination ports take HOST but not CONTAINER, and it
 #   could see the DNAT-ed connection: no -i naming a Docker bridge, no -s
 #   inside a bridge subnet (traffic that containers send is not DNAT-ed), no
-#   -o naming a non-bridge interface, no -d that excludes the container.
-#   A rule that also takes the container port works for it and is left
-#   alone.
+#   -o naming a non-bridge interface, no -d that excludes the container, no
+#   "-m conntrack ! --ctstate DNAT" (the rule says it is for connections no
+#   DNAT rewrote) and no -m addrtype --dst-type LOCAL (after DNAT the
+#   destination is not the host's). A rule that also takes the container
+#   port works for it and is left alone.
 # related_resources:
 #   - description: Docker and iptables (match the original destination)
 #     ref: https://docs.docker.com/engine/network/packet-filtering-firewalls/#match-the-original-ip-and-ports
@@ -62,6 +64,8 @@ misses(r, p) if {
 	not lib.dports_contain(r, p.container_port)
 	not from_containers(r)
 	not elsewhere(r, p)
+	not lib.excludes_dnat(r) # meant for connections no DNAT rewrote
+	not lib.local_destination_only(r) # after DNAT the address is no longer the host's
 }
 
 from_containers(r) if {

@@ -66,3 +66,23 @@ test_range_taking_both if {
 	fs := dport_after_dnat.findings with input as doc(r)
 	count(fs) == 0
 }
+
+# "! --ctstate DNAT": the rule says it is for connections no DNAT
+# rewrote (a chain shared with INPUT, say); a positive DNAT state, or none,
+# does not exempt it.
+test_rule_excludes_dnat if {
+	count(dport_after_dnat.findings) == 0 with input as doc(rule(8000, {"ctstate": [{"neg": true, "states": ["DNAT"], "column": 40}]}))
+	count(dport_after_dnat.findings) == 1 with input as doc(rule(8000, {"ctstate": [{"neg": false, "states": ["DNAT"], "column": 40}]}))
+	count(dport_after_dnat.findings) == 1 with input as doc(rule(8000, {"ctstate": [{"neg": false, "states": ["NEW"], "column": 40}]}))
+}
+
+# --dst-type LOCAL: after DNAT the destination is the container's, not the
+# host's; a list with UNICAST, or a negated LOCAL, still sees it.
+test_local_destination_only if {
+	local := {"name": "addrtype", "dst_type": {"neg": false, "types": ["LOCAL"]}}
+	count(dport_after_dnat.findings) == 0 with input as doc(rule(8000, {"matches": [local]}))
+	unicast := {"name": "addrtype", "dst_type": {"neg": false, "types": ["UNICAST", "LOCAL"]}}
+	count(dport_after_dnat.findings) == 1 with input as doc(rule(8000, {"matches": [unicast]}))
+	neg := {"name": "addrtype", "dst_type": {"neg": true, "types": ["LOCAL"]}}
+	count(dport_after_dnat.findings) == 1 with input as doc(rule(8000, {"matches": [neg]}))
+}

@@ -39,7 +39,7 @@ findings contains f if {
 	count(r.ctstate) == 0
 	count(r.ctorigdstport) == 0
 	not lib.has(r, "dst")
-	not local_destination_only(r)
+	not lib.local_destination_only(r)
 	not from_bridge(r)
 	c := lib.chain(sprintf("%s/%s", [r.table, r.chain]))
 	related := [lib.at(x, sprintf("%s enters %s here", [x.chain, r.chain])) | some x in c.referenced_by]
@@ -55,21 +55,6 @@ findings contains f if {
 proto(r) := r.proto.name if lib.has(r, "proto")
 
 proto(r) := "any" if not lib.has(r, "proto")
-
-# local_destination_only(r) holds when -m addrtype --dst-type takes the
-# host's own addresses and not unicast ones ("--dst-type LOCAL", also with
-# BROADCAST or MULTICAST listed): a connection forwarded to a container,
-# DNAT-ed or routed to its address, goes to an address that is not the
-# host's, of type UNICAST and not LOCAL for iptables and ip6tables alike.
-# --limit-iface-in/out only narrow which of the host's addresses count as
-# LOCAL.
-local_destination_only(r) if {
-	some m in r.matches
-	t := m.dst_type
-	not t.neg
-	"LOCAL" in t.types
-	not "UNICAST" in t.types
-}
 
 from_bridge(r) if {
 	lib.has(r, "in")
