@@ -10,12 +10,14 @@
 #
 #   Reported at the port option of an ACCEPT rule of the filter table whose
 #   chain is reached from both INPUT and FORWARD, that matches by
-#   destination port (--dport/--dports, not negated), with no conntrack
-#   state condition and no --ctorigdstport (which says the published port is
-#   meant), no positive -d (after DNAT a host address no longer matches), no
-#   -m addrtype --dst-type LOCAL (the container's address is not the host's;
-#   the list may add other types, not UNICAST) and no -i naming a Docker
-#   bridge. Related: the jumps that enter the chain.
+#   destination port (--dport/--dports, not negated), with no state
+#   condition that a new DNAT-ed connection fails (ESTABLISHED only,
+#   "! --ctstate DNAT"; "--ctstate NEW" is no protection), no
+#   --ctorigdstport (which says the published port is meant), no positive
+#   -d (after DNAT a host address no longer matches), no -m addrtype
+#   --dst-type LOCAL (the container's address is not the host's; the list
+#   may add other types, not UNICAST) and no -i naming a Docker bridge.
+#   Related: the jumps that enter the chain.
 #   The published mappings whose container port it takes are named.
 # related_resources:
 #   - description: Docker and iptables (packet filtering and firewalls)
@@ -36,7 +38,9 @@ findings contains f if {
 	every p in r.dports {
 		not p.neg
 	}
-	count(r.ctstate) == 0
+	every s in r.ctstate {
+		takes_new_dnat(s)
+	}
 	count(r.ctorigdstport) == 0
 	not lib.has(r, "dst")
 	not lib.local_destination_only(r)
@@ -55,6 +59,23 @@ findings contains f if {
 proto(r) := r.proto.name if lib.has(r, "proto")
 
 proto(r) := "any" if not lib.has(r, "proto")
+
+# takes_new_dnat(s): the state condition s (--ctstate, --state) holds
+# for a new connection that DNAT forwarded to a container, whose states are
+# NEW and DNAT: a list that names either, or a negated list that names
+# neither ("--ctstate NEW" still exposes the container; "ESTABLISHED" or
+# "! --ctstate DNAT" does not).
+takes_new_dnat(s) if {
+	not s.neg
+	some x in s.states
+	x in {"NEW", "DNAT"}
+}
+
+takes_new_dnat(s) if {
+	s.neg
+	not "NEW" in s.states
+	not "DNAT" in s.states
+}
 
 from_bridge(r) if {
 	lib.has(r, "in")

@@ -90,3 +90,25 @@ test_not_dnat if {
 	r := rule({"ctstate": [{"neg": true, "states": ["DNAT"]}]})
 	count(shared_chain_exposes_containers.findings) == 0 with input as doc(r, [])
 }
+
+# A state condition exempts the rule only when a new connection DNAT
+# forwarded to a container fails it.
+test_state_conditions if {
+	every s in [
+		{"neg": false, "states": ["ESTABLISHED", "RELATED"]},
+		{"neg": true, "states": ["DNAT"]},
+		{"neg": true, "states": ["NEW"]},
+	] {
+		takes_new_dnat_not(s)
+	}
+	every s in [
+		{"neg": false, "states": ["NEW"]},
+		{"neg": false, "states": ["NEW", "ESTABLISHED"]},
+		{"neg": false, "states": ["DNAT"]},
+		{"neg": true, "states": ["INVALID"]},
+	] {
+		shared_chain_exposes_containers.takes_new_dnat(s)
+	}
+}
+
+takes_new_dnat_not(s) if not shared_chain_exposes_containers.takes_new_dnat(s)
