@@ -214,7 +214,7 @@ func canonicalMatchOption(m *Match, o Option) (Option, bool) {
 		case "sport", "dport":
 			ps := portsOf(m.Spec, o.Name)
 			if ps == nil || len(ps.Ranges) != 1 {
-				r, err := parsePortRange(a)
+				r, err := parsePortRange(a, svcProtoOf(m.Name))
 				if err != nil {
 					return o, true
 				}
@@ -245,7 +245,7 @@ func canonicalMatchOption(m *Match, o Option) (Option, bool) {
 			}
 		}
 	case "multiport":
-		if rs, err := parsePortList(a); err == nil {
+		if rs, err := parsePortList(a, svcAny); err == nil {
 			return set(fmtPorts(rs))
 		}
 	case "icmp", "icmp6", "icmpv6":
@@ -419,7 +419,7 @@ func natTargetOptions(t *Target, s *NATTarget) []Option {
 func natOptionRange(o Option, kind NATKind) (NATRange, error) {
 	a := arg(&o)
 	if o.Name == "to-ports" {
-		pr, err := parsePortRange(strings.Replace(a, "-", ":", 1))
+		pr, err := parseNATPorts(a)
 		return NATRange{MinPort: uint16(pr.Lo), MaxPort: uint16(pr.Hi)}, err
 	}
 	fam := famOfArg(a)

@@ -178,6 +178,29 @@ var kernelSnippets = []struct {
 	{"empty target name", "*filter\n-A FORWARD -j \"\"\nCOMMIT\n", false},
 	{"interface named !", "*filter\n-A FORWARD -i \"!\" -j ACCEPT\nCOMMIT\n", true},
 	{"quoted target", "*filter\n:x - [0:0]\n-A FORWARD -j \"x\"\nCOMMIT\n", true},
+	// Service names resolve for the protocol of the module that reads
+	// them: tcp and sctp for their own, multiport for -p's, udp, dccp,
+	// conntrack and NAT targets for tcp or udp (getaddrinfo); names are
+	// case-sensitive. A NAT port range takes numbers only, with a dash.
+	{"sctp port by a tcp name", "*filter\n-A INPUT -p sctp --dport http -j ACCEPT\nCOMMIT\n", false},
+	{"sctp port by an sctp name", "*filter\n-A INPUT -p sctp --dport amqp -j ACCEPT\nCOMMIT\n", true},
+	{"tcp port by a udp name", "*filter\n-A INPUT -p tcp --dport ntp -j ACCEPT\nCOMMIT\n", false},
+	{"tcp port by an upper-case name", "*filter\n-A INPUT -p tcp --dport SSH -j ACCEPT\nCOMMIT\n", false},
+	{"udp port by a tcp name", "*filter\n-A INPUT -p udp --dport ssh -j ACCEPT\nCOMMIT\n", true},
+	{"dccp port range by tcp names", "*filter\n-A INPUT -p dccp --sport ssh:http -j ACCEPT\nCOMMIT\n", true},
+	{"multiport udp by a tcp name", "*filter\n-A INPUT -p udp -m multiport --dports ssh -j ACCEPT\nCOMMIT\n", false},
+	{"multiport udp by udp names", "*filter\n-A INPUT -p udp -m multiport --dports ntp,domain -j ACCEPT\nCOMMIT\n", true},
+	{"multiport dccp by a name", "*filter\n-A INPUT -p dccp -m multiport --dports 22,ssh -j ACCEPT\nCOMMIT\n", false},
+	{"conntrack port by a udp name", "*filter\n-A INPUT -p tcp -m conntrack --ctorigdstport ntp -j ACCEPT\nCOMMIT\n", true},
+	{"DNAT port range by names", "*nat\n-A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.1:ssh-http\nCOMMIT\n", false},
+	{"DNAT port-only range by names", "*nat\n-A PREROUTING -p tcp -j DNAT --to-destination :ssh-http\nCOMMIT\n", false},
+	{"DNAT port range with a colon", "*nat\n-A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.1:22:80\nCOMMIT\n", false},
+	{"DNAT port by a name", "*nat\n-A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.1:ssh\nCOMMIT\n", true},
+	{"DNAT port-only range", "*nat\n-A PREROUTING -p tcp -j DNAT --to-destination :22-80\nCOMMIT\n", true},
+	{"REDIRECT range with a colon", "*nat\n-A PREROUTING -p tcp -j REDIRECT --to-ports 8080:8090\nCOMMIT\n", false},
+	{"REDIRECT range with a dash", "*nat\n-A PREROUTING -p tcp -j REDIRECT --to-ports 8080-8090\nCOMMIT\n", true},
+	{"REDIRECT port by a name", "*nat\n-A PREROUTING -p udp -j REDIRECT --to-ports ssh\nCOMMIT\n", true},
+	{"MASQUERADE range ending in a name", "*nat\n-A POSTROUTING -p udp -j MASQUERADE --to-ports 22-http\nCOMMIT\n", false},
 }
 
 // compareKernel returns "" when our load agrees with the kernel's, else

@@ -3,6 +3,7 @@ package parser
 import (
 	"fmt"
 	"net/netip"
+	"strconv"
 	"strings"
 )
 
@@ -179,8 +180,10 @@ func arg(op *Option) string {
 	return op.Args[0]
 }
 
-func (b *builder) portSet(op *Option) *PortSet {
-	r, err := parsePortRange(arg(op))
+// portSet parses a --sport or --dport value, service names being of
+// proto (see servicePort).
+func (b *builder) portSet(op *Option, proto string) *PortSet {
+	r, err := parsePortRange(arg(op), proto)
 	if err != nil {
 		b.errf(op.Pos, ErrBadValue, "--%s: %v", op.Name, err)
 		return nil
@@ -194,13 +197,14 @@ func (b *builder) portSetOf(op *Option, r Range) *PortSet {
 }
 
 // ports handles the --sport and --dport options of tcp, udp, sctp and
-// dccp; it reports whether op was one of them.
-func (b *builder) ports(op *Option, sport, dport **PortSet) bool {
+// dccp; it reports whether op was one of them. libxt_tcp and libxt_sctp
+// resolve a service name for their own protocol.
+func (b *builder) ports(op *Option, proto string, sport, dport **PortSet) bool {
 	switch op.Name {
 	case "sport":
-		*sport = b.portSet(op)
+		*sport = b.portSet(op, proto)
 	case "dport":
-		*dport = b.portSet(op)
+		*dport = b.portSet(op, proto)
 	default:
 		return false
 	}
@@ -211,7 +215,7 @@ func buildTCP(b *builder, m *Match) MatchSpec {
 	s := b.a.tcp.put(TCPMatch{})
 	for i := range m.Options {
 		op := &m.Options[i]
-		if b.ports(op, &s.Sport, &s.Dport) {
+		if b.ports(op, "tcp", &s.Sport, &s.Dport) {
 			continue
 		}
 		switch op.Name {
@@ -250,10 +254,11 @@ func firstErr(errs ...error) error {
 // refuse a port above 65535 and an inverted range such as 60000:29,
 // iptables reads these with its generic 32-bit range parser: 70000 loads as
 // 4464, and an inverted range loads and never matches, as for conntrack's
-// ports (ctPort), which report both.
+// ports (ctPort), which report both. A service name may be of tcp or udp
+// (xtables_getportbyname).
 func (b *builder) udpPortSet(op *Option) *PortSet {
 	if lo, hi, ok := strings.Cut(arg(op), ":"); ok && (lo == "" || hi == "") {
-		return b.portSet(op)
+		return b.portSet(op, svcTCPorUDP)
 	}
 	return b.ctPort(op)
 }
@@ -379,7 +384,7 @@ func buildSCTP(b *builder, m *Match) MatchSpec {
 	s := &SCTPMatch{}
 	for i := range m.Options {
 		op := &m.Options[i]
-		if !b.ports(op, &s.Sport, &s.Dport) && op.Name == "chunk-types" {
+		if !b.ports(op, "sctp", &s.Sport, &s.Dport) && op.Name == "chunk-types" {
 			s.Chunks = op
 		}
 	}
@@ -389,9 +394,16 @@ func buildSCTP(b *builder, m *Match) MatchSpec {
 func buildMultiport(b *builder, m *Match) MatchSpec {
 	s := &MultiportMatch{}
 	n := 0
+	// libxt_multiport resolves a service name for the rule's protocol
+	// (getservbyname(3)): a udp-only name does not load with -p tcp, and
+	// dccp and udplite have no names.
+	svc := svcTCPorUDP
+	if p := b.rule.Proto; p != nil && !p.Neg && multiportProto(p.Num) {
+		svc = protoName(p.Num)
+	}
 	for i := range m.Options {
 		op := &m.Options[i]
-		ranges, err := parsePortList(arg(op))
+		ranges, err := parsePortList(arg(op), svc)
 		if err != nil {
 			b.errf(op.Pos, ErrBadValue, "--%s: %v", op.Name, err)
 			continue
@@ -537,7 +549,7 @@ func (b *builder) ctPort(op *Option) *PortSet {
 	s := arg(op)
 	lo, hi, isRange := strings.Cut(s, ":")
 	parse := func(x string) (uint32, bool) {
-		if p, err := parsePort(x); err == nil {
+		if p, err := parsePort(x, svcTCPorUDP); err == nil {
 			return uint32(p), true
 		}
 		v, err := parseUint(x, 0xffffffff)
@@ -933,6 +945,7 @@ func buildNAT(b *builder, t *Target) TargetSpec {
 	case "NETMAP":
 		s.Kind = NATNetmap
 	}
+	badRange := false // a --to-destination or --to-source already reported
 	for i := range t.Options {
 		op := &t.Options[i]
 		a := arg(op)
@@ -941,6 +954,7 @@ func buildNAT(b *builder, t *Target) TargetSpec {
 			r, err := parseNATRange(a, b.family)
 			if err != nil {
 				b.errf(op.Pos, ErrBadValue, "--%s: %v", op.Name, err)
+				badRange = true
 				continue
 			}
 			if r.MinPort != 0 || r.MaxPort != 0 {
@@ -953,7 +967,7 @@ func buildNAT(b *builder, t *Target) TargetSpec {
 			}
 			s.Ranges = append(s.Ranges, r)
 		case "to-ports":
-			pr, err := parsePortRange(strings.Replace(a, "-", ":", 1))
+			pr, err := parseNATPorts(a)
 			if err != nil {
 				b.errf(op.Pos, ErrBadValue, "--to-ports: %v", err)
 				continue
@@ -978,7 +992,7 @@ func buildNAT(b *builder, t *Target) TargetSpec {
 		}
 	}
 	switch {
-	case (s.Kind == NATDNAT || s.Kind == NATSNAT) && len(s.Ranges) == 0:
+	case (s.Kind == NATDNAT || s.Kind == NATSNAT) && len(s.Ranges) == 0 && !badRange:
 		b.errf(t.Pos, ErrBadOption, "%s needs --%s", t.Name, map[NATKind]string{NATDNAT: "to-destination", NATSNAT: "to-source"}[s.Kind])
 	case s.Kind == NATNetmap && !s.Netmap.IsValid():
 		b.errf(t.Pos, ErrBadOption, "NETMAP needs --to ADDR/LEN")
@@ -1030,11 +1044,42 @@ func parseNATRange(s string, fam Family) (NATRange, error) {
 		r.MinAddr, r.MaxAddr = l, h
 	}
 	if portPart != "" {
-		pr, err := parsePortRange(strings.Replace(portPart, "-", ":", 1))
+		pr, err := parseNATPorts(portPart)
 		if err != nil {
 			return r, err
 		}
 		r.MinPort, r.MaxPort = uint16(pr.Lo), uint16(pr.Hi)
+	}
+	return r, nil
+}
+
+// parseNATPorts parses a NAT target's PORT or PORT-PORT as libxt_NAT
+// (and libxt_REDIRECT, libxt_MASQUERADE) do: a single port may be a
+// service name of tcp or udp, a range takes numbers only, and LO:HI is
+// refused ("use dash").
+func parseNATPorts(s string) (Range, error) {
+	if strings.Contains(s, ":") {
+		return Range{}, fmt.Errorf("invalid port range %q: iptables refuses PORT:PORT here (expected PORT or PORT-PORT)", s)
+	}
+	lo, hi, isRange := strings.Cut(s, "-")
+	if !isRange {
+		p, err := parsePort(s, svcTCPorUDP)
+		return Range{uint32(p), uint32(p)}, err
+	}
+	r := Range{}
+	for i, x := range []string{lo, hi} {
+		v, err := strconv.ParseUint(x, 10, 16)
+		if err != nil {
+			return r, fmt.Errorf("invalid port range %q: %q is not a port number: iptables refuses it (expected PORT-PORT with numbers 0-65535; a service name is taken only alone)", s, x)
+		}
+		if i == 0 {
+			r.Lo = uint32(v)
+		} else {
+			r.Hi = uint32(v)
+		}
+	}
+	if r.Lo > r.Hi {
+		return r, fmt.Errorf("invalid port range %q: %d is greater than %d (expected LOW-HIGH)", s, r.Lo, r.Hi)
 	}
 	return r, nil
 }

@@ -275,6 +275,44 @@ func TestErrors(t *testing.T) {
 		{name: "ctorigdstport 70000 silently 4464", src: "*filter\n-A FORWARD -m conntrack --ctorigdstport 70000 -j ACCEPT\nCOMMIT\n",
 			rules: []string{"filter: -A FORWARD -m conntrack --ctorigdstport 4464 -j ACCEPT"},
 			diags: []string{"t.rules:2:25: --ctorigdstport: port 70000 is out of range: iptables loads it as 4464 (expected 0-65535)"}},
+		{name: "service names by protocol", src: "*filter\n-A INPUT -p sctp --dport http -j ACCEPT\n-A INPUT -p tcp --dport ntp -j ACCEPT\n" +
+			"-A INPUT -p tcp --dport SSH -j ACCEPT\n-A INPUT -p udp -m multiport --dports ssh -j ACCEPT\n-A INPUT -p dccp -m multiport --dports 22,ssh -j ACCEPT\n" +
+			"-A INPUT -p udp --dport ssh -j ACCEPT\n-A INPUT -p dccp --sport ssh:http -j ACCEPT\n-A INPUT -p sctp --dport amqp -j ACCEPT\n" +
+			"-A INPUT -p tcp -m conntrack --ctorigdstport ntp -j ACCEPT\n-A INPUT -p udp -m multiport --dports ntp,domain -j ACCEPT\nCOMMIT\n",
+			opts: Options{Family: IPv4},
+			rules: []string{
+				"filter: -A INPUT -p sctp -m sctp --dport http -j ACCEPT", "filter: -A INPUT -p tcp -m tcp --dport ntp -j ACCEPT",
+				"filter: -A INPUT -p tcp -m tcp --dport SSH -j ACCEPT", "filter: -A INPUT -p udp -m multiport --dports 22 -j ACCEPT",
+				"filter: -A INPUT -p dccp -m multiport --dports 22,22 -j ACCEPT", "filter: -A INPUT -p udp -m udp --dport 22 -j ACCEPT",
+				"filter: -A INPUT -p dccp -m dccp --sport 22:80 -j ACCEPT", "filter: -A INPUT -p sctp -m sctp --dport 5672 -j ACCEPT",
+				"filter: -A INPUT -p tcp -m conntrack --ctorigdstport 123 -j ACCEPT", "filter: -A INPUT -p udp -m multiport --dports 123,53 -j ACCEPT",
+			},
+			diags: []string{
+				`t.rules:2:18: --dport: unknown service name "http" for sctp: iptables refuses it (expected a port number 0-65535 or a name /etc/services lists for sctp)`,
+				`t.rules:3:17: --dport: unknown service name "ntp" for tcp: iptables refuses it (expected a port number 0-65535 or a name /etc/services lists for tcp)`,
+				`t.rules:4:17: --dport: unknown service name "SSH" for tcp: iptables refuses it (expected a port number 0-65535 or a name /etc/services lists for tcp)`,
+				`t.rules:5:30: --dports: unknown service name "ssh" for udp: iptables refuses it (expected a port number 0-65535 or a name /etc/services lists for udp)`,
+				`t.rules:6:31: --dports: unknown service name "ssh" for dccp: iptables refuses it (expected a port number 0-65535 or a name /etc/services lists for dccp)`,
+			}},
+		{name: "NAT port ranges", src: "*nat\n-A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.1:ssh-http\n-A PREROUTING -p tcp -j DNAT --to-destination :ssh-http\n" +
+			"-A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.1:22:80\n-A PREROUTING -p tcp -j REDIRECT --to-ports 8080:8090\n" +
+			"-A POSTROUTING -p udp -j MASQUERADE --to-ports 22-http\n-A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.1:ssh\n" +
+			"-A PREROUTING -p tcp -j DNAT --to-destination :22-80\n-A PREROUTING -p tcp -j REDIRECT --to-ports 8080-8090\n-A PREROUTING -p udp -j REDIRECT --to-ports ssh\nCOMMIT\n",
+			opts: Options{Family: IPv4},
+			rules: []string{
+				"nat: -A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.1:ssh-http", "nat: -A PREROUTING -p tcp -j DNAT --to-destination :ssh-http",
+				"nat: -A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.1:22:80", "nat: -A PREROUTING -p tcp -j REDIRECT --to-ports 8080:8090",
+				"nat: -A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.1:22", "nat: -A PREROUTING -p tcp -j DNAT --to-destination :22-80",
+				"nat: -A PREROUTING -p tcp -j REDIRECT --to-ports 8080-8090", "nat: -A PREROUTING -p udp -j REDIRECT --to-ports 22",
+				"nat: -A POSTROUTING -p udp -j MASQUERADE --to-ports 22-http",
+			},
+			diags: []string{
+				`t.rules:2:30: --to-destination: invalid port range "ssh-http": "ssh" is not a port number: iptables refuses it (expected PORT-PORT with numbers 0-65535; a service name is taken only alone)`,
+				`t.rules:3:30: --to-destination: invalid port range "ssh-http": "ssh" is not a port number: iptables refuses it (expected PORT-PORT with numbers 0-65535; a service name is taken only alone)`,
+				`t.rules:4:30: --to-destination: invalid port range "22:80": iptables refuses PORT:PORT here (expected PORT or PORT-PORT)`,
+				`t.rules:5:34: --to-ports: invalid port range "8080:8090": iptables refuses PORT:PORT here (expected PORT or PORT-PORT)`,
+				`t.rules:6:37: --to-ports: invalid port range "22-http": "http" is not a port number: iptables refuses it (expected PORT-PORT with numbers 0-65535; a service name is taken only alone)`,
+			}},
 		{name: "module without its protocol", src: "*filter\n-A INPUT -m tcp --dport 22 -j ACCEPT\nCOMMIT\n",
 			rules: []string{"filter: -A INPUT -m tcp --dport 22 -j ACCEPT"},
 			diags: []string{"t.rules:2:10: -m tcp needs -p tcp before it: the kernel refuses the rule otherwise"}},

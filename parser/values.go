@@ -1,34 +1,94 @@
 package parser
 
 import (
+	_ "embed"
 	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 )
 
-// services maps the service names people write in rules to ports (the usual
-// /etc/services entries; iptables resolves them at load time).
-var services = map[string]uint16{
-	"ftp-data": 20, "ftp": 21, "ssh": 22, "telnet": 23, "smtp": 25, "time": 37,
-	"domain": 53, "bootps": 67, "bootpc": 68, "tftp": 69, "gopher": 70, "finger": 79,
-	"http": 80, "www": 80, "kerberos": 88, "pop3": 110, "sunrpc": 111, "auth": 113,
-	"ident": 113, "nntp": 119, "ntp": 123, "epmap": 135, "netbios-ns": 137,
-	"netbios-dgm": 138, "netbios-ssn": 139, "imap": 143, "imap2": 143, "snmp": 161,
-	"snmp-trap": 162, "bgp": 179, "irc": 194, "ldap": 389, "https": 443,
-	"microsoft-ds": 445, "isakmp": 500, "syslog": 514, "printer": 515,
-	"submission": 587, "ipp": 631, "ldaps": 636, "rsync": 873, "ftps": 990,
-	"imaps": 993, "pop3s": 995, "socks": 1080, "openvpn": 1194, "ms-sql-s": 1433,
-	"l2tp": 1701, "pptp": 1723, "radius": 1812, "radius-acct": 1813, "nfs": 2049,
-	"mysql": 3306, "ms-wbt-server": 3389, "ipsec-nat-t": 4500, "sip": 5060,
-	"postgresql": 5432, "amqp": 5672, "x11": 6000, "redis": 6379, "http-alt": 8080,
-	"webcache": 8080, "mdns": 5353, "llmnr": 5355, "git": 9418, "svn": 3690,
-	"xmpp-client": 5222, "xmpp-server": 5269, "zabbix-agent": 10050,
-	"zabbix-trapper": 10051, "memcache": 11211, "domain-s": 853, "smtps": 465,
-	"urd": 465, "whois": 43, "tacacs": 49, "kerberos-adm": 749, "sieve": 4190,
-	"nrpe": 5666, "munin": 4949, "bacula-dir": 9101, "bacula-fd": 9102,
-	"bacula-sd": 9103, "puppet": 8140, "hkp": 11371, "mongodb": 27017,
-	"iax": 4569, "rtmp": 1935, "ircs-u": 6697, "nut": 3493, "zephyr-clt": 2103,
+// servicesText is the service table iptables resolves names from on the
+// Debian systems dfw is checked against (netbase's /etc/services, its tcp,
+// udp and sctp entries). It is embedded, not read at run time, so that a
+// ruleset means the same on every machine.
+//
+//go:embed services.txt
+var servicesText string
+
+// serviceTable maps "NAME/PROTO" to its port, for every name and alias;
+// the first entry wins, as in getservbyname(3).
+var serviceTable = sync.OnceValue(func() map[string]uint16 {
+	t := map[string]uint16{}
+	for _, line := range strings.Split(servicesText, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 || strings.HasPrefix(f[0], "#") {
+			continue
+		}
+		port, proto, _ := strings.Cut(f[1], "/")
+		n, err := strconv.ParseUint(port, 10, 16)
+		if err != nil {
+			panic("services.txt: bad port in " + line)
+		}
+		for _, name := range append(f[:1:1], f[2:]...) {
+			if _, ok := t[name+"/"+proto]; !ok {
+				t[name+"/"+proto] = uint16(n)
+			}
+		}
+	}
+	return t
+})
+
+// svcTCPorUDP is the protocol of a service name that iptables resolves
+// with getaddrinfo(3) and no hints (xtables_getportbyname: udp, dccp and
+// conntrack ports, NAT ports): the name's tcp entry, else its udp one.
+const svcTCPorUDP = ""
+
+// svcAny resolves a name of any protocol, for printing a value the
+// builder has already checked for its protocol (the table gives a name
+// the same port in each protocol that has it).
+const svcAny = "*"
+
+// servicePort resolves a service name as iptables does for proto: "tcp",
+// "udp", "sctp", … as getservbyname(name, proto) (case-sensitive; dccp and
+// udplite have no entries), svcTCPorUDP as getaddrinfo(3).
+func servicePort(name, proto string) (uint16, bool) {
+	t := serviceTable()
+	if proto == svcAny {
+		for _, pr := range []string{"tcp", "udp", "sctp"} {
+			if p, ok := t[name+"/"+pr]; ok {
+				return p, true
+			}
+		}
+		return 0, false
+	}
+	if proto == svcTCPorUDP {
+		if p, ok := t[name+"/tcp"]; ok {
+			return p, true
+		}
+		proto = "udp"
+	}
+	p, ok := t[name+"/"+proto]
+	return p, ok
+}
+
+// svcProtoOf is the service protocol of a port match module's --sport
+// and --dport (see ports and udpPortSet).
+func svcProtoOf(module string) string {
+	switch module {
+	case "tcp", "sctp":
+		return module
+	}
+	return svcTCPorUDP
+}
+
+// svcProtoName names a service protocol in messages.
+func svcProtoName(proto string) string {
+	if proto == svcTCPorUDP {
+		return "tcp or udp"
+	}
+	return proto
 }
 
 // protocols maps protocol names to numbers, as /etc/protocols and iptables'
@@ -88,8 +148,9 @@ func parseUint(s string, max uint64) (uint64, error) {
 	return v, nil
 }
 
-// parsePort parses a port number or service name.
-func parsePort(s string) (uint16, error) {
+// parsePort parses a port number or a service name of proto (see
+// servicePort).
+func parsePort(s, proto string) (uint16, error) {
 	if s == "" {
 		return 0, fmt.Errorf("empty port")
 	}
@@ -100,29 +161,30 @@ func parsePort(s string) (uint16, error) {
 		}
 		return uint16(v), nil
 	}
-	if p, ok := services[strings.ToLower(s)]; ok {
+	if p, ok := servicePort(s, proto); ok {
 		return p, nil
 	}
-	return 0, fmt.Errorf("unknown service name %q (expected a port number 0-65535 or a known service name)", s)
+	return 0, fmt.Errorf("unknown service name %q for %s: iptables refuses it (expected a port number 0-65535 or a name /etc/services lists for %s)", s, svcProtoName(proto), svcProtoName(proto))
 }
 
-// parsePortRange parses "P", "LO:HI", ":HI" or "LO:".
-func parsePortRange(s string) (Range, error) {
+// parsePortRange parses "P", "LO:HI", ":HI" or "LO:", names being of
+// proto.
+func parsePortRange(s, proto string) (Range, error) {
 	lo, hi, isRange := strings.Cut(s, ":")
 	if !isRange {
-		p, err := parsePort(s)
+		p, err := parsePort(s, proto)
 		return Range{uint32(p), uint32(p)}, err
 	}
 	r := Range{0, 65535}
 	if lo != "" {
-		p, err := parsePort(lo)
+		p, err := parsePort(lo, proto)
 		if err != nil {
 			return r, err
 		}
 		r.Lo = uint32(p)
 	}
 	if hi != "" {
-		p, err := parsePort(hi)
+		p, err := parsePort(hi, proto)
 		if err != nil {
 			return r, err
 		}
@@ -135,12 +197,12 @@ func parsePortRange(s string) (Range, error) {
 }
 
 // parsePortList parses multiport's "P[,P|LO:HI]…" (at most 15 ports, a range
-// counting two).
-func parsePortList(s string) ([]Range, error) {
+// counting two), names being of proto.
+func parsePortList(s, proto string) ([]Range, error) {
 	var out []Range
 	n := 0
 	for _, part := range strings.Split(s, ",") {
-		r, err := parsePortRange(part)
+		r, err := parsePortRange(part, proto)
 		if err != nil {
 			return nil, err
 		}
