@@ -313,6 +313,32 @@ func TestErrors(t *testing.T) {
 				`t.rules:5:34: --to-ports: invalid port range "8080:8090": iptables refuses PORT:PORT here (expected PORT or PORT-PORT)`,
 				`t.rules:6:37: --to-ports: invalid port range "22-http": "http" is not a port number: iptables refuses it (expected PORT-PORT with numbers 0-65535; a service name is taken only alone)`,
 			}},
+		{name: "ICMPv6 types and protocol names", opts: Options{Family: IPv6}, src: "*filter\n-A INPUT -p ipv6-icmp --icmpv6-type any -j ACCEPT\n" +
+			"-A INPUT -p icmpv6 -m icmp6 --icmpv6-type mld-listener-query -j ACCEPT\n-A INPUT -p icmp6 -j ACCEPT\n-A INPUT -p icmp -j ACCEPT\n" +
+			"-A INPUT -p ipv6-icmp --icmpv6-type 130 -j ACCEPT\n-A INPUT -p ipv6-icmp --icmpv6-type 255 -j ACCEPT\n-A INPUT -p ipv6-mh -j ACCEPT\nCOMMIT\n",
+			rules: []string{
+				"filter: -A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type any -j ACCEPT",
+				"filter: -A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type mld-listener-query -j ACCEPT",
+				"filter: -A INPUT -j ACCEPT", "filter: -A INPUT -p icmp -j ACCEPT",
+				"filter: -A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type 130 -j ACCEPT",
+				"filter: -A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type 255 -j ACCEPT", "filter: -A INPUT -p mobility-header -j ACCEPT",
+			},
+			diags: []string{
+				`t.rules:2:23: --icmpv6-type: unknown ICMPv6 type "any": ip6tables refuses it (expected a name such as echo-request, a number 0-255, or TYPE/CODE; ip6tables has no "any": leave --icmpv6-type out to match every type)`,
+				`t.rules:3:29: --icmpv6-type: unknown ICMPv6 type "mld-listener-query": ip6tables refuses it (expected a name such as echo-request, a number 0-255, or TYPE/CODE; ip6tables has no names for the MLD types: write 130, 131 or 132)`,
+				`t.rules:4:10: -p: unknown protocol "icmp6": iptables refuses it (expected ipv6-icmp, icmpv6 or 58; icmp6 names the match module, -m icmp6)`,
+				"t.rules:5:10: warning: -p icmp in an IPv6 ruleset matches no ICMPv6 packet (expected -p ipv6-icmp)",
+			}},
+		{name: "ICMP type 255 is any", opts: Options{Family: IPv4}, src: "*filter\n-A INPUT -p icmp --icmp-type 255/3 -j ACCEPT\n" +
+			"-A INPUT -s 10.0.0.1 -p icmp6 -j ACCEPT\n-A INPUT -s 10.0.0.2 -p ipv6-icmp -j ACCEPT\nCOMMIT\n",
+			rules: []string{
+				"filter: -A INPUT -p icmp -m icmp --icmp-type any -j ACCEPT", "filter: -A INPUT -s 10.0.0.1/32 -j ACCEPT",
+				"filter: -A INPUT -s 10.0.0.2/32 -p ipv6-icmp -j ACCEPT",
+			},
+			diags: []string{
+				`t.rules:3:22: -p: unknown protocol "icmp6": iptables refuses it (expected ipv6-icmp, icmpv6 or 58; icmp6 names the match module, -m icmp6)`,
+				"t.rules:4:22: warning: -p ipv6-icmp in an IPv4 ruleset matches no ICMP packet (expected -p icmp)",
+			}},
 		{name: "module without its protocol", src: "*filter\n-A INPUT -m tcp --dport 22 -j ACCEPT\nCOMMIT\n",
 			rules: []string{"filter: -A INPUT -m tcp --dport 22 -j ACCEPT"},
 			diags: []string{"t.rules:2:10: -m tcp needs -p tcp before it: the kernel refuses the rule otherwise"}},

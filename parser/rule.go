@@ -872,11 +872,14 @@ func (rp *ruleParser) base(def *baseOpt, t token, attached *string) {
 		if n == 0 && neg {
 			rp.errf(pos, ErrBadValue, "\"! -p all\" matches no packet (iptables refuses it)")
 		}
+		// The kernel loads both: they match only packets of the other
+		// family's ICMP carried over this one, which real traffic does not
+		// hold.
 		if rp.fp.f.Family == IPv6 && n == 1 {
-			rp.errf(pos, ErrFamily, "-p icmp in an IPv6 ruleset never matches (expected -p ipv6-icmp)")
+			rp.fp.warnf(pos, ErrFamily, "-p %s in an IPv6 ruleset matches no ICMPv6 packet (expected -p ipv6-icmp)", v)
 		}
 		if rp.fp.f.Family == IPv4 && n == 58 {
-			rp.errf(pos, ErrFamily, "-p %s in an IPv4 ruleset never matches (expected -p icmp)", v)
+			rp.fp.warnf(pos, ErrFamily, "-p %s in an IPv4 ruleset matches no ICMP packet (expected -p icmp)", v)
 		}
 		r.Proto = rp.fp.a.protos.put(ProtoMatch{Neg: neg, Num: n, Name: strings.ToLower(v), Pos: pos})
 	case 'f':
@@ -935,6 +938,9 @@ func parseProto(v string) (uint8, error) {
 	}
 	if n, err := parseUint(v, 255); err == nil {
 		return uint8(n), nil
+	}
+	if strings.EqualFold(v, "icmp6") {
+		return 0, fmt.Errorf("unknown protocol %q: iptables refuses it (expected ipv6-icmp, icmpv6 or 58; icmp6 names the match module, -m icmp6)", v)
 	}
 	return 0, fmt.Errorf("unknown protocol %q (expected a name such as tcp, udp, icmp, or a number 0-255)", v)
 }

@@ -92,19 +92,20 @@ func svcProtoName(proto string) string {
 }
 
 // protocols maps protocol names to numbers, as /etc/protocols and iptables'
-// built-in table do.
+// built-in table do. "icmp6" is in neither: iptables refuses -p icmp6
+// (the module is -m icmp6, the protocol ipv6-icmp or icmpv6).
 var protocols = map[string]uint8{
 	"all": 0, "ip": 0, "icmp": 1, "igmp": 2, "ggp": 3, "ipencap": 4, "st": 5,
 	"tcp": 6, "egp": 8, "igp": 9, "pup": 12, "udp": 17, "hmp": 20, "xns-idp": 22,
 	"rdp": 27, "iso-tp4": 29, "dccp": 33, "xtp": 36, "ddp": 37, "idpr-cmtp": 38,
 	"ipv6": 41, "ipv6-route": 43, "ipv6-frag": 44, "idrp": 45, "rsvp": 46,
 	"gre": 47, "esp": 50, "ah": 51, "skip": 57, "ipv6-icmp": 58, "icmpv6": 58,
-	"icmp6": 58, "ipv6-nonxt": 59, "ipv6-opts": 60, "rspf": 73, "vmtp": 81,
+	"ipv6-nonxt": 59, "ipv6-opts": 60, "rspf": 73, "vmtp": 81,
 	"eigrp": 88, "ospf": 89, "ospfigp": 89, "ax.25": 93, "ipip": 94, "etherip": 97,
 	"encap": 98, "pim": 103, "ipcomp": 108, "vrrp": 112, "l2tp": 115, "isis": 124,
 	"sctp": 132, "fc": 133, "mobility-header": 135, "udplite": 136, "mpls-in-ip": 137,
 	"manet": 138, "hip": 139, "shim6": 140, "wesp": 141, "rohc": 142, "ethernet": 143,
-	"mh": 135,
+	"mh": 135, "ipv6-mh": 135,
 }
 
 // protoNames are the names iptables-save prints for protocol numbers:
@@ -505,6 +506,8 @@ var icmpTypes = map[string][3]int{
 	"address-mask-reply": {18, 0, 255},
 }
 
+// icmp6Types are libip6t_icmp6's names: it has none for the MLD types
+// (130-132), which take numbers.
 var icmp6Types = map[string][3]int{
 	"destination-unreachable": {1, 0, 255}, "no-route": {1, 0, 0},
 	"communication-prohibited": {1, 1, 1}, "beyond-scope": {1, 2, 2},
@@ -516,18 +519,18 @@ var icmp6Types = map[string][3]int{
 	"bad-header": {4, 0, 0}, "unknown-header-type": {4, 1, 1},
 	"unknown-option": {4, 2, 2}, "echo-request": {128, 0, 255}, "ping": {128, 0, 255},
 	"echo-reply": {129, 0, 255}, "pong": {129, 0, 255},
-	"mld-listener-query": {130, 0, 255}, "mld-listener-report": {131, 0, 255},
-	"mld-listener-done": {132, 0, 255}, "mld-listener-reduction": {132, 0, 255},
 	"router-solicitation": {133, 0, 255}, "router-advertisement": {134, 0, 255},
 	"neighbour-solicitation": {135, 0, 255}, "neighbor-solicitation": {135, 0, 255},
 	"neighbour-advertisement": {136, 0, 255}, "neighbor-advertisement": {136, 0, 255},
 	"redirect": {137, 0, 255},
 }
 
-// parseICMPType parses "any", a name, "T" or "T/C".
+// parseICMPType parses "any" (IPv4 only), a name, "T" or "T/C". In IPv4,
+// type 255 is "any": the kernel's icmp match takes every ICMP packet for
+// it, whatever the code.
 func parseICMPType(s string, v6 bool) (m ICMPMatch, err error) {
 	m.V6 = v6
-	if strings.EqualFold(s, "any") {
+	if !v6 && strings.EqualFold(s, "any") {
 		m.Any = true
 		m.Code = Range{0, 255}
 		return m, nil
@@ -546,6 +549,16 @@ func parseICMPType(s string, v6 bool) (m ICMPMatch, err error) {
 	t, c, hasCode := strings.Cut(s, "/")
 	tv, err := strconv.ParseUint(t, 10, 8)
 	if err != nil {
+		hint := ""
+		if v6 {
+			switch l := strings.ToLower(s); {
+			case l == "any":
+				hint = "; ip6tables has no \"any\": leave --icmpv6-type out to match every type"
+			case strings.HasPrefix(l, "mld-"):
+				hint = "; ip6tables has no names for the MLD types: write 130, 131 or 132"
+			}
+			return m, fmt.Errorf("unknown ICMPv6 type %q: ip6tables refuses it (expected a name such as echo-request, a number 0-255, or TYPE/CODE%s)", s, hint)
+		}
 		return m, fmt.Errorf("invalid ICMP type %q (expected a name such as echo-request, a number 0-255, or TYPE/CODE)", s)
 	}
 	m.Type = uint8(tv)
@@ -556,6 +569,10 @@ func parseICMPType(s string, v6 bool) (m ICMPMatch, err error) {
 			return m, fmt.Errorf("invalid ICMP code in %q (expected 0-255)", s)
 		}
 		m.Code = Range{uint32(cv), uint32(cv)}
+	}
+	if !v6 && m.Type == 0xff {
+		m.Any = true
+		m.Code = Range{0, 255}
 	}
 	return m, nil
 }

@@ -126,6 +126,7 @@ func TestMatches(t *testing.T) {
 -A INPUT -m addrtype --dst-type BROADCAST -j ACCEPT
 -A INPUT -m tos --tos 0x10 -j ACCEPT
 -A INPUT ! -i eth0 -p tcp --dport 9 -j ACCEPT
+-A INPUT -i eth1 -p icmp -m icmp --icmp-type 255/3 -j ACCEPT
 COMMIT
 `
 	rs := load(t, rules)
@@ -148,6 +149,10 @@ COMMIT
 		{"proto=udp,in=eth1,src=10.9.1.6,dport=1,tos=0x10", 9},
 		{"proto=tcp,in=eth1,dport=9", 10},
 		{"proto=tcp,in=eth0,dport=9", 0},
+		// ICMP type 255 is "any" to the kernel, whatever the code.
+		{"proto=icmp,in=eth1,ttl=10,type=0,code=0", 11},
+		{"proto=icmp,in=eth1,ttl=10,type=3,code=1", 11},
+		{"proto=udp,in=eth1,src=10.9.1.6,dport=1", 0},
 	} {
 		r := New(rs, h).Run(pkt(t, h, tc.spec, nil))
 		last := r.Trace[len(r.Trace)-1]

@@ -147,7 +147,7 @@ func randParts(r *rand.Rand) []rulePart {
 		}, true})
 	case 2: // icmp
 		n, neg := bang(r)
-		typ := []string{"8", "3/1", "any", "echo-reply"}[r.IntN(4)]
+		typ := []string{"8", "3/1", "any", "echo-reply", "255/3"}[r.IntN(5)]
 		ps = append(ps, rulePart{"-p icmp -m icmp " + n + "--icmp-type " + typ, func(p Point) bool {
 			var m bool
 			switch typ {
@@ -155,7 +155,8 @@ func randParts(r *rand.Rand) []rulePart {
 				m = p.ICMPType == 8
 			case "3/1":
 				m = p.ICMPType == 3 && p.ICMPCode == 1
-			case "any":
+			case "any", "255/3":
+				// Type 255 is "any" to the kernel, whatever the code.
 				m = true
 			default:
 				m = p.ICMPType == 0
