@@ -209,7 +209,7 @@ func canonicalMatchOption(m *Match, o Option) (Option, bool) {
 		return o, true
 	}
 	switch m.Name {
-	case "tcp", "udp", "udplite", "sctp", "dccp":
+	case "tcp", "udp", "sctp", "dccp":
 		switch o.Name {
 		case "sport", "dport":
 			ps := portsOf(m.Spec, o.Name)

@@ -215,6 +215,10 @@ var kernelSnippets = []struct {
 	{"-p ipv6-icmp in iptables", "*filter\n-A INPUT -s 10.0.0.1 -p ipv6-icmp -j ACCEPT\nCOMMIT\n", true},
 	{"-p ipv6-mh", ip6 + "*filter\n-A INPUT -p ipv6-mh -j ACCEPT\nCOMMIT\n", true},
 	{"icmp-type 255 with a code", "*filter\n-A INPUT -p icmp --icmp-type 255/3 -j ACCEPT\nCOMMIT\n", true},
+	// iptables has no udplite extension: its ports go through multiport.
+	{"udplite --dport", "*filter\n-A INPUT -p udplite --dport 53 -j ACCEPT\nCOMMIT\n", false},
+	{"-m udplite", "*filter\n-A INPUT -p udplite -m udplite -j ACCEPT\nCOMMIT\n", false},
+	{"udplite multiport", "*filter\n-A INPUT -p udplite -m multiport --dports 53 -j ACCEPT\nCOMMIT\n", true},
 }
 
 // compareKernel returns "" when our load agrees with the kernel's, else

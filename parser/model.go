@@ -345,7 +345,7 @@ const (
 	FlagCWR
 )
 
-// UDPMatch is "-m udp" (also udplite).
+// UDPMatch is "-m udp" (also the ports of -m dccp).
 type UDPMatch struct {
 	Sport, Dport *PortSet
 }

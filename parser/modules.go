@@ -59,7 +59,6 @@ func init() {
 		"tcp": {opts: append(append([]optDef{}, portOpts...), o(2, "tcp-flags"), o(0, "syn"), o(1, "tcp-option")),
 			build: buildTCP},
 		"udp":       {opts: portOpts, build: buildUDP},
-		"udplite":   {opts: portOpts, build: buildUDP},
 		"sctp":      {opts: append(append([]optDef{}, portOpts...), o(2, "chunk-types")), build: buildSCTP},
 		"dccp":      {opts: append(append([]optDef{}, portOpts...), o(1, "dccp-types"), o(1, "dccp-option")), build: buildUDP},
 		"multiport": {opts: []optDef{o(1, "sports", "source-ports"), o(1, "dports", "destination-ports"), o(1, "ports")}, build: buildMultiport},
@@ -156,8 +155,6 @@ func protoModule(num uint8) string {
 		return "sctp"
 	case 33:
 		return "dccp"
-	case 136:
-		return "udplite"
 	case 1:
 		return "icmp"
 	case 58:
@@ -250,7 +247,7 @@ func firstErr(errs ...error) error {
 	return nil
 }
 
-// udpPortSet parses a udp, udplite or dccp port. Unlike tcp and sctp, which
+// udpPortSet parses a udp or dccp port. Unlike tcp and sctp, which
 // refuse a port above 65535 and an inverted range such as 60000:29,
 // iptables reads these with its generic 32-bit range parser: 70000 loads as
 // 4464, and an inverted range loads and never matches, as for conntrack's

@@ -22,7 +22,6 @@ type moduleSample struct {
 var moduleSamples = []moduleSample{
 	{name: "tcp", spec: "-p tcp -m tcp --sport 1024:65535 --dport 22 --tcp-flags SYN,ACK SYN -j ACCEPT", want: &TCPMatch{}},
 	{name: "udp", spec: "-p udp -m udp --sport 53 --dport 1024: -j ACCEPT", want: &UDPMatch{}},
-	{name: "udplite", spec: "-p udplite -m udplite --dport 5000 -j ACCEPT", want: &UDPMatch{}},
 	{name: "sctp", spec: "-p sctp -m sctp --dport 3868 --chunk-types any INIT -j ACCEPT", want: &SCTPMatch{}},
 	{name: "dccp", spec: "-p dccp -m dccp --dport 5004 -j ACCEPT", want: &UDPMatch{}},
 	{name: "multiport", spec: "-p tcp -m multiport --dports 80,443,8000:8080 -j ACCEPT", want: &MultiportMatch{}},

@@ -339,6 +339,13 @@ func TestErrors(t *testing.T) {
 				`t.rules:3:22: -p: unknown protocol "icmp6": iptables refuses it (expected ipv6-icmp, icmpv6 or 58; icmp6 names the match module, -m icmp6)`,
 				"t.rules:4:22: warning: -p ipv6-icmp in an IPv4 ruleset matches no ICMP packet (expected -p icmp)",
 			}},
+		{name: "udplite has no port match", src: "*filter\n-A INPUT -p udplite --dport 53 -j ACCEPT\n-A INPUT -p udplite -m udplite -j ACCEPT\n" +
+			"-A INPUT -p udplite -m multiport --dports 53 -j ACCEPT\nCOMMIT\n",
+			rules: []string{"filter: -A INPUT -p udplite -j ACCEPT", "filter: -A INPUT -p udplite -j ACCEPT", "filter: -A INPUT -p udplite -m multiport --dports 53 -j ACCEPT"},
+			diags: []string{
+				`t.rules:2:21: unknown option "--dport" (iptables has no udplite port match: it refuses --dport after -p udplite; use -m multiport --sports or --dports)`,
+				"t.rules:3:21: -m udplite: iptables has no udplite match and refuses the rule (expected -p udplite -m multiport --sports, --dports or --ports for its ports)",
+			}},
 		{name: "module without its protocol", src: "*filter\n-A INPUT -m tcp --dport 22 -j ACCEPT\nCOMMIT\n",
 			rules: []string{"filter: -A INPUT -m tcp --dport 22 -j ACCEPT"},
 			diags: []string{"t.rules:2:10: -m tcp needs -p tcp before it: the kernel refuses the rule otherwise"}},

@@ -569,6 +569,9 @@ func (rp *ruleParser) optionHint(name string) string {
 			if rp.rule.Proto == nil {
 				return fmt.Sprintf(" (--%s needs -p tcp, -p udp or -p sctp before it, or -m multiport)", name)
 			}
+			if p := rp.rule.Proto; !p.Neg && p.Num == 136 {
+				return fmt.Sprintf(" (iptables has no udplite port match: it refuses --%s after -p udplite; use -m multiport --sports or --dports)", name)
+			}
 			_ = mod
 		}
 	}
@@ -955,6 +958,12 @@ func (rp *ruleParser) loadMatch(name string, pos Pos) {
 		return
 	}
 	def := matchModules[lname]
+	if lname == "udplite" {
+		// The kernel has a udplite match, but iptables has no extension
+		// for it: "Couldn't load match".
+		rp.errf(pos, ErrUnknownMatch, "-m udplite: iptables has no udplite match and refuses the rule (expected -p udplite -m multiport --sports, --dports or --ports for its ports)")
+		return
+	}
 	if def == nil {
 		rp.fp.warnf(pos, ErrUnknownMatch, "unknown match module %q: kept as written; its outcome is taken as unknown (may match)", name)
 		m.Spec = &UnknownMatch{}
@@ -1104,8 +1113,6 @@ func (rp *ruleParser) checkMatchProto(m *Match) {
 		n = 1
 	case "icmp6", "icmpv6":
 		n = 58
-	case "udplite":
-		n = 136
 	case "dccp":
 		n = 33
 	default:
