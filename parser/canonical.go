@@ -104,10 +104,21 @@ func fmtMark(v, m uint32) string {
 	return fmt.Sprintf("0x%x/0x%x", v, m)
 }
 
-// logLevels are syslog's level names as LOG's --log-level takes them.
+// logLevels are syslog's level names as libxt_LOG's --log-level takes
+// them (case-sensitive; "panic" and "error" are its deprecated names, and
+// it has no "err" or "warn").
 var logLevels = map[string]int{
 	"emerg": 0, "panic": 0, "alert": 1, "crit": 2, "error": 3,
 	"warning": 4, "notice": 5, "info": 6, "debug": 7,
+}
+
+// logLevel reads a --log-level value: a number 0-7 or a name.
+func logLevel(s string) (int, bool) {
+	if lv, ok := logLevels[s]; ok {
+		return lv, true
+	}
+	v, err := parseUint(s, 7)
+	return int(v), err == nil
 }
 
 // fullPorts reports whether a port set matches every port (iptables-save
@@ -471,13 +482,9 @@ func canonicalTargetOption(t *Target, o Option) (Option, bool) {
 	switch t.Name {
 	case "LOG":
 		if o.Name == "log-level" {
-			lv, ok := logLevels[strings.ToLower(a)]
+			lv, ok := logLevel(a)
 			if !ok {
-				v, err := parseUint(a, 7)
-				if err != nil {
-					return o, true
-				}
-				lv = int(v)
+				return o, true
 			}
 			if lv == 4 {
 				// The default level: LOG saves no --log-level.

@@ -219,6 +219,23 @@ var kernelSnippets = []struct {
 	{"udplite --dport", "*filter\n-A INPUT -p udplite --dport 53 -j ACCEPT\nCOMMIT\n", false},
 	{"-m udplite", "*filter\n-A INPUT -p udplite -m udplite -j ACCEPT\nCOMMIT\n", false},
 	{"udplite multiport", "*filter\n-A INPUT -p udplite -m multiport --dports 53 -j ACCEPT\nCOMMIT\n", true},
+	// Values iptables refuses: TCP flags ECE and CWR, LOG levels other
+	// than 0-7 and libxt_LOG's names (case-sensitive), CONNMARK's --mask
+	// with --nfmask or --ctmask, tcp-rst in ip6tables.
+	{"tcp-flags ECE", "*filter\n-A INPUT -p tcp --tcp-flags ECE,CWR ECE -j ACCEPT\nCOMMIT\n", false},
+	{"tcp-flags ALL", "*filter\n-A INPUT -p tcp --tcp-flags ALL SYN -j ACCEPT\nCOMMIT\n", true},
+	{"log-level err", "*filter\n-A INPUT -j LOG --log-level err\nCOMMIT\n", false},
+	{"log-level warn", "*filter\n-A INPUT -j LOG --log-level warn\nCOMMIT\n", false},
+	{"log-level WARNING", "*filter\n-A INPUT -j LOG --log-level WARNING\nCOMMIT\n", false},
+	{"log-level 8", "*filter\n-A INPUT -j LOG --log-level 8\nCOMMIT\n", false},
+	{"log-level error", "*filter\n-A INPUT -j LOG --log-level error\nCOMMIT\n", true},
+	{"log-level 0x7", "*filter\n-A INPUT -j LOG --log-level 0x7\nCOMMIT\n", true},
+	{"CONNMARK --mask and --nfmask", "*filter\n-A INPUT -j CONNMARK --save-mark --mask 0xff --nfmask 0xf\nCOMMIT\n", false},
+	{"CONNMARK --ctmask and --mask", "*filter\n-A INPUT -j CONNMARK --restore-mark --ctmask 0xf --mask 0xff\nCOMMIT\n", false},
+	{"CONNMARK --nfmask and --ctmask", "*filter\n-A INPUT -j CONNMARK --save-mark --nfmask 0xf --ctmask 0xf0\nCOMMIT\n", true},
+	{"ip6tables REJECT tcp-rst", ip6 + "*filter\n-A INPUT -p tcp -j REJECT --reject-with tcp-rst\nCOMMIT\n", false},
+	{"ip6tables REJECT tcp-reset", ip6 + "*filter\n-A INPUT -p tcp -j REJECT --reject-with tcp-reset\nCOMMIT\n", true},
+	{"iptables REJECT tcp-rst", "*filter\n-A INPUT -p tcp -j REJECT --reject-with tcp-rst\nCOMMIT\n", true},
 }
 
 // compareKernel returns "" when our load agrees with the kernel's, else

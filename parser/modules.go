@@ -847,7 +847,7 @@ func init() {
 			}},
 		"NOTRACK": {build: func(*builder, *Target) TargetSpec { return &CTTarget{NoTrack: true} }},
 		"LOG": {opts: []optDef{o(1, "log-level"), o(1, "log-prefix"), o(0, "log-tcp-sequence"), o(0, "log-tcp-options"),
-			o(0, "log-ip-options"), o(0, "log-uid"), o(0, "log-macdecode")}, build: cont},
+			o(0, "log-ip-options"), o(0, "log-uid"), o(0, "log-macdecode")}, build: buildLog},
 		"NFLOG": {opts: []optDef{o(1, "nflog-group"), o(1, "nflog-prefix"), o(1, "nflog-range"), o(1, "nflog-threshold"),
 			o(1, "nflog-size")}, build: cont},
 		"ULOG":  {opts: []optDef{o(1, "ulog-nlgroup"), o(1, "ulog-prefix"), o(1, "ulog-cprange"), o(1, "ulog-qthreshold")}, build: cont},
@@ -901,21 +901,37 @@ var rejectWith6 = map[string]string{
 	"icmp6-port-unreachable": "icmp6-port-unreachable", "port-unreach": "icmp6-port-unreachable",
 	"icmp6-policy-fail": "icmp6-policy-fail", "policy-fail": "icmp6-policy-fail",
 	"icmp6-reject-route": "icmp6-reject-route", "reject-route": "icmp6-reject-route",
-	"tcp-reset": "tcp-reset", "tcp-rst": "tcp-reset",
+	"tcp-reset": "tcp-reset", // libip6t_REJECT has no tcp-rst
+}
+
+// buildLog checks --log-level as libxt_LOG does: a number 0-7 or one of
+// its names, case-sensitive (no "err", "warn", "WARNING").
+func buildLog(b *builder, t *Target) TargetSpec {
+	for i := range t.Options {
+		op := &t.Options[i]
+		if op.Name == "log-level" {
+			if _, ok := logLevel(arg(op)); !ok {
+				b.errf(op.Pos, ErrBadValue, "--log-level: unknown log level %q: iptables refuses it (expected 0-7 or emerg, alert, crit, error, warning, notice, info, debug)", arg(op))
+			}
+		}
+	}
+	return &ContinueTarget{}
 }
 
 func buildReject(b *builder, t *Target) TargetSpec {
 	table := rejectWith
 	s := b.a.reject.put(RejectTarget{With: "icmp-port-unreachable"})
+	expected := "icmp-port-unreachable, icmp-host-prohibited, tcp-reset"
 	if b.family == IPv6 {
 		table = rejectWith6
 		s.With = "icmp6-port-unreachable"
+		expected = "icmp6-port-unreachable, icmp6-adm-prohibited, tcp-reset; ip6tables has no tcp-rst"
 	}
 	for i := range t.Options {
 		op := &t.Options[i]
 		w, ok := table[strings.ToLower(arg(op))]
 		if !ok {
-			b.errf(op.Pos, ErrBadValue, "--reject-with: unknown reject type %q (expected e.g. icmp-port-unreachable, icmp-host-prohibited, tcp-reset)", arg(op))
+			b.errf(op.Pos, ErrBadValue, "--reject-with: unknown reject type %q (expected e.g. %s)", arg(op), expected)
 			continue
 		}
 		s.With = w
@@ -1084,6 +1100,9 @@ func parseNATPorts(s string) (Range, error) {
 func buildMarkTarget(b *builder, t *Target) TargetSpec {
 	s := b.a.markTgts.put(MarkTarget{Conn: t.Name == "CONNMARK", NfMask: 0xffffffff, CtMask: 0xffffffff})
 	ops := 0
+	// libxt_CONNMARK takes --mask (both masks) or --nfmask and --ctmask,
+	// not both forms.
+	var maskOp *Option
 	for i := range t.Options {
 		op := &t.Options[i]
 		a := arg(op)
@@ -1124,6 +1143,10 @@ func buildMarkTarget(b *builder, t *Target) TargetSpec {
 			ops++
 			s.Op = MarkRestore
 		case "mask":
+			if maskOp != nil {
+				b.errf(op.Pos, ErrBadOption, "--mask cannot be given with --%s: %s refuses the rule (expected --mask, or --nfmask and --ctmask)", maskOp.Name, t.Name)
+			}
+			maskOp = op
 			v, err := parseUint(a, 0xffffffff)
 			if err != nil {
 				b.errf(op.Pos, ErrBadValue, "--mask: %v", err)
@@ -1131,6 +1154,11 @@ func buildMarkTarget(b *builder, t *Target) TargetSpec {
 			}
 			s.NfMask, s.CtMask = uint32(v), uint32(v)
 		case "nfmask", "ctmask":
+			if maskOp != nil && maskOp.Name == "mask" {
+				b.errf(op.Pos, ErrBadOption, "--%s cannot be given with --mask: %s refuses the rule (expected --mask, or --nfmask and --ctmask)", op.Name, t.Name)
+			} else if maskOp == nil {
+				maskOp = op
+			}
 			v, err := parseUint(a, 0xffffffff)
 			if err != nil {
 				b.errf(op.Pos, ErrBadValue, "--%s: %v", op.Name, err)

@@ -346,6 +346,36 @@ func TestErrors(t *testing.T) {
 				`t.rules:2:21: unknown option "--dport" (iptables has no udplite port match: it refuses --dport after -p udplite; use -m multiport --sports or --dports)`,
 				"t.rules:3:21: -m udplite: iptables has no udplite match and refuses the rule (expected -p udplite -m multiport --sports, --dports or --ports for its ports)",
 			}},
+		{name: "target and flag values iptables refuses", src: "*filter\n-A INPUT -p tcp --tcp-flags ECE,CWR ECE -j ACCEPT\n-A INPUT -p tcp --tcp-flags SYN,ACK cwr -j ACCEPT\n" +
+			"-A INPUT -j LOG --log-level err\n-A INPUT -j LOG --log-level warn\n-A INPUT -j LOG --log-level WARNING\n-A INPUT -j LOG --log-level 8\n" +
+			"-A INPUT -j CONNMARK --save-mark --mask 0xff --nfmask 0xf\n-A INPUT -j CONNMARK --restore-mark --ctmask 0xf --mask 0xff\n" +
+			"-A INPUT -p tcp --tcp-flags ALL SYN -j ACCEPT\n-A INPUT -j LOG --log-level error\n-A INPUT -j LOG --log-level 0x7\n" +
+			"-A INPUT -j CONNMARK --save-mark --nfmask 0xf --ctmask 0xf0\nCOMMIT\n",
+			rules: []string{
+				"filter: -A INPUT -p tcp -m tcp --tcp-flags ECE,CWR ECE -j ACCEPT", "filter: -A INPUT -p tcp -m tcp --tcp-flags SYN,ACK cwr -j ACCEPT",
+				"filter: -A INPUT -j LOG --log-level err", "filter: -A INPUT -j LOG --log-level warn",
+				"filter: -A INPUT -j LOG --log-level WARNING", "filter: -A INPUT -j LOG --log-level 8",
+				"filter: -A INPUT -j CONNMARK --save-mark --nfmask 0xf --ctmask 0xff", "filter: -A INPUT -j CONNMARK --restore-mark --nfmask 0xff --ctmask 0xff",
+				"filter: -A INPUT -p tcp -m tcp --tcp-flags FIN,SYN,RST,PSH,ACK,URG SYN -j ACCEPT", "filter: -A INPUT -j LOG --log-level 3",
+				"filter: -A INPUT -j LOG --log-level 7", "filter: -A INPUT -j CONNMARK --save-mark --nfmask 0xf --ctmask 0xf0",
+			},
+			diags: []string{
+				`t.rules:2:17: --tcp-flags: bad TCP flag "ECE" (expected FIN, SYN, RST, PSH, ACK, URG, ALL or NONE; iptables has no ECE or CWR)`,
+				`t.rules:3:17: --tcp-flags: bad TCP flag "cwr" (expected FIN, SYN, RST, PSH, ACK, URG, ALL or NONE; iptables has no ECE or CWR)`,
+				`t.rules:4:17: --log-level: unknown log level "err": iptables refuses it (expected 0-7 or emerg, alert, crit, error, warning, notice, info, debug)`,
+				`t.rules:5:17: --log-level: unknown log level "warn": iptables refuses it (expected 0-7 or emerg, alert, crit, error, warning, notice, info, debug)`,
+				`t.rules:6:17: --log-level: unknown log level "WARNING": iptables refuses it (expected 0-7 or emerg, alert, crit, error, warning, notice, info, debug)`,
+				`t.rules:7:17: --log-level: unknown log level "8": iptables refuses it (expected 0-7 or emerg, alert, crit, error, warning, notice, info, debug)`,
+				"t.rules:8:46: --nfmask cannot be given with --mask: CONNMARK refuses the rule (expected --mask, or --nfmask and --ctmask)",
+				"t.rules:9:50: --mask cannot be given with --ctmask: CONNMARK refuses the rule (expected --mask, or --nfmask and --ctmask)",
+			}},
+		{name: "ip6tables REJECT types", opts: Options{Family: IPv6}, src: "*filter\n-A INPUT -p tcp -j REJECT --reject-with tcp-rst\n" +
+			"-A INPUT -p tcp -j REJECT --reject-with tcp-reset\n-A INPUT -j REJECT --reject-with ADM-PROHIBITED\nCOMMIT\n",
+			rules: []string{
+				"filter: -A INPUT -p tcp -j REJECT --reject-with icmp6-port-unreachable", "filter: -A INPUT -p tcp -j REJECT --reject-with tcp-reset",
+				"filter: -A INPUT -j REJECT --reject-with icmp6-adm-prohibited",
+			},
+			diags: []string{`t.rules:2:27: --reject-with: unknown reject type "tcp-rst" (expected e.g. icmp6-port-unreachable, icmp6-adm-prohibited, tcp-reset; ip6tables has no tcp-rst)`}},
 		{name: "module without its protocol", src: "*filter\n-A INPUT -m tcp --dport 22 -j ACCEPT\nCOMMIT\n",
 			rules: []string{"filter: -A INPUT -m tcp --dport 22 -j ACCEPT"},
 			diags: []string{"t.rules:2:10: -m tcp needs -p tcp before it: the kernel refuses the rule otherwise"}},

@@ -471,7 +471,9 @@ func parseTCPFlags(s string) (uint8, error) {
 	case "NONE":
 		return 0, nil
 	}
-	return parseBits(s, tcpFlagNames, nil, "TCP flag", "FIN, SYN, RST, PSH, ACK, URG, ECE, CWR, ALL or NONE")
+	// libxt_tcp has no names for ECE and CWR: it refuses them.
+	noECN := func(f uint8) bool { return f&(FlagECE|FlagCWR) == 0 }
+	return parseBits(s, tcpFlagNames, noECN, "TCP flag", "FIN, SYN, RST, PSH, ACK, URG, ALL or NONE; iptables has no ECE or CWR")
 }
 
 // FormatTCPFlags prints a flag mask as iptables-save does.
