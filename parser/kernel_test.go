@@ -236,6 +236,11 @@ var kernelSnippets = []struct {
 	{"ip6tables REJECT tcp-rst", ip6 + "*filter\n-A INPUT -p tcp -j REJECT --reject-with tcp-rst\nCOMMIT\n", false},
 	{"ip6tables REJECT tcp-reset", ip6 + "*filter\n-A INPUT -p tcp -j REJECT --reject-with tcp-reset\nCOMMIT\n", true},
 	{"iptables REJECT tcp-rst", "*filter\n-A INPUT -p tcp -j REJECT --reject-with tcp-rst\nCOMMIT\n", true},
+	// Port numbers: tcp, sctp, multiport and NAT targets read them with
+	// base 0 (TestKernelSave pins 010 as 8), udp and conntrack in decimal.
+	{"udp port in hex", "*filter\n-A INPUT -p udp --dport 0x10 -j ACCEPT\nCOMMIT\n", false},
+	{"conntrack port in hex", "*filter\n-A INPUT -p udp -m conntrack --ctorigdstport 0x10 -j ACCEPT\nCOMMIT\n", false},
+	{"tcp port in hex", "*filter\n-A INPUT -p tcp --dport 0x10 -j ACCEPT\nCOMMIT\n", true},
 }
 
 // compareKernel returns "" when our load agrees with the kernel's, else

@@ -549,8 +549,8 @@ func (b *builder) ctPort(op *Option) *PortSet {
 		if p, err := parsePort(x, svcTCPorUDP); err == nil {
 			return uint32(p), true
 		}
-		v, err := parseUint(x, 0xffffffff)
-		if err != nil {
+		v, err := strconv.ParseUint(x, 10, 32) // decimal, as xtables' port-range type
+		if err != nil || x[0] == '+' {
 			b.errf(op.Pos, ErrBadValue, "--%s: invalid port %q (expected 0-65535 or LOW:HIGH)", op.Name, x)
 			return 0, false
 		}
@@ -1074,14 +1074,18 @@ func parseNATPorts(s string) (Range, error) {
 	if strings.Contains(s, ":") {
 		return Range{}, fmt.Errorf("invalid port range %q: iptables refuses PORT:PORT here (expected PORT or PORT-PORT)", s)
 	}
+	// libxt_NAT reads numbers with base 0 (010 is 8), then a name.
 	lo, hi, isRange := strings.Cut(s, "-")
 	if !isRange {
+		if v, err := strconv.ParseUint(s, 0, 16); err == nil {
+			return Range{uint32(v), uint32(v)}, nil
+		}
 		p, err := parsePort(s, svcTCPorUDP)
 		return Range{uint32(p), uint32(p)}, err
 	}
 	r := Range{}
 	for i, x := range []string{lo, hi} {
-		v, err := strconv.ParseUint(x, 10, 16)
+		v, err := strconv.ParseUint(x, 0, 16)
 		if err != nil {
 			return r, fmt.Errorf("invalid port range %q: %q is not a port number: iptables refuses it (expected PORT-PORT with numbers 0-65535; a service name is taken only alone)", s, x)
 		}

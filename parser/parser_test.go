@@ -376,6 +376,14 @@ func TestErrors(t *testing.T) {
 				"filter: -A INPUT -j REJECT --reject-with icmp6-adm-prohibited",
 			},
 			diags: []string{`t.rules:2:27: --reject-with: unknown reject type "tcp-rst" (expected e.g. icmp6-port-unreachable, icmp6-adm-prohibited, tcp-reset; ip6tables has no tcp-rst)`}},
+		{name: "port numbers by module", src: "*filter\n-A INPUT -p udp --dport 0x10 -j ACCEPT\n-A INPUT -p udp -m conntrack --ctorigdstport 0x10 -j ACCEPT\n" +
+			"-A INPUT -p tcp --dport 010 -j ACCEPT\n-A INPUT -p udp --dport 010 -j ACCEPT\nCOMMIT\n",
+			rules: []string{"filter: -A INPUT -p udp -m udp --dport 0x10 -j ACCEPT", "filter: -A INPUT -p udp -m conntrack --ctorigdstport 0x10 -j ACCEPT",
+				"filter: -A INPUT -p tcp -m tcp --dport 8 -j ACCEPT", "filter: -A INPUT -p udp -m udp --dport 10 -j ACCEPT"},
+			diags: []string{
+				`t.rules:2:17: --dport: invalid port "0x10" (expected 0-65535 or LOW:HIGH)`,
+				`t.rules:3:30: --ctorigdstport: invalid port "0x10" (expected 0-65535 or LOW:HIGH)`,
+			}},
 		{name: "module without its protocol", src: "*filter\n-A INPUT -m tcp --dport 22 -j ACCEPT\nCOMMIT\n",
 			rules: []string{"filter: -A INPUT -m tcp --dport 22 -j ACCEPT"},
 			diags: []string{"t.rules:2:10: -m tcp needs -p tcp before it: the kernel refuses the rule otherwise"}},

@@ -151,12 +151,21 @@ func parseUint(s string, max uint64) (uint64, error) {
 
 // parsePort parses a port number or a service name of proto (see
 // servicePort).
+//
+// A number is read as xtables reads it: where a name is looked up for a
+// protocol (tcp, sctp, multiport: xtables_parse_port), with base 0 as
+// strtoul does, so 010 is 8 and 0x10 is 16; where it is looked up for tcp
+// or udp (udp, dccp, conntrack: the port-range option type), in decimal.
 func parsePort(s, proto string) (uint16, error) {
 	if s == "" {
 		return 0, fmt.Errorf("empty port")
 	}
 	if c := s[0]; c >= '0' && c <= '9' {
-		v, err := strconv.ParseUint(s, 10, 32)
+		base := 0
+		if proto == svcTCPorUDP {
+			base = 10
+		}
+		v, err := strconv.ParseUint(s, base, 32)
 		if err != nil || v > 65535 {
 			return 0, fmt.Errorf("invalid port %q (expected 0-65535 or a service name)", s)
 		}
