@@ -751,6 +751,20 @@ func lower(s string) string {
 	return string(b)
 }
 
+// addrSel is the set of packets whose field f a conntrack address option
+// (--ctorigsrc and the like) takes; an address of the other family takes
+// none (all, negated).
+func (e *Evaluator) addrSel(f pset.Field, a *parser.AddrSel) pset.Set {
+	u := e.U
+	if !e.addrOK(a.Addr) || !e.addrOK(a.Mask) {
+		if a.Neg {
+			return u.All()
+		}
+		return u.Empty()
+	}
+	return neg(u.Prefix(f, a.Addr, a.Mask), a.Neg)
+}
+
 func neg(s pset.Set, n bool) pset.Set {
 	if n {
 		return s.Not()
@@ -827,15 +841,7 @@ func (e *Evaluator) conntrack(c *parser.ConntrackMatch, st *state) (pset.Set, bo
 		}
 		and(neg(p, c.Proto.Neg))
 	}
-	sel := func(f pset.Field, a *parser.AddrSel) pset.Set {
-		if !e.addrOK(a.Addr) || !e.addrOK(a.Mask) {
-			if a.Neg {
-				return u.All()
-			}
-			return u.Empty()
-		}
-		return neg(u.Prefix(f, a.Addr, a.Mask), a.Neg)
-	}
+	sel := e.addrSel
 	if c.OrigSrc != nil {
 		and(sel(pset.Src, c.OrigSrc))
 	}
@@ -934,15 +940,7 @@ func (e *Evaluator) conntrackReply(c *parser.ConntrackMatch) (pset.Set, bool) {
 		}
 		and(neg(p, c.Proto.Neg))
 	}
-	sel := func(f pset.Field, a *parser.AddrSel) pset.Set {
-		if !e.addrOK(a.Addr) || !e.addrOK(a.Mask) {
-			if a.Neg {
-				return u.All()
-			}
-			return u.Empty()
-		}
-		return neg(u.Prefix(f, a.Addr, a.Mask), a.Neg)
-	}
+	sel := e.addrSel
 	for _, x := range []struct {
 		a *parser.AddrSel
 		f pset.Field
