@@ -251,10 +251,39 @@ excludes_dnat(r) if {
 
 # any_source(x) holds when the exposure fact x (input.analysis.exposure)
 # accepts new connections from every address: its sources summary is
-# "any" (or 0.0.0.0/0, ::/0), not a few prefixes nor "any except …".
+# "any" (or 0.0.0.0/0, ::/0), or "any except" small ranges — a fail2ban
+# ban list, Tailscale's spoofed 100.64.0.0/10, the private networks — which
+# leave the host open to the Internet; not a few prefixes, nor the
+# exclusion of a large part of the address space (wider than a /8 in
+# IPv4, than a /7 — fc00::/7, the unique local addresses — in IPv6).
 any_source(x) if {
 	some s in x.sources
 	s in {"any", "0.0.0.0/0", "::/0"}
+}
+
+any_source(x) if {
+	some s in x.sources
+	startswith(s, "any except ")
+	every p in split(trim_prefix(s, "any except "), ",") {
+		small_range(trim_space(p))
+	}
+}
+
+# small_range(p): p, an element of a sources summary, is one address, a
+# prefix of at least 8 bits (IPv4) or 7 (IPv6), or the mark of a list cut
+# short.
+small_range(p) if not contains(p, "/")
+
+small_range(p) if {
+	contains(p, "/")
+	not contains(p, ":")
+	to_number(split(p, "/")[1]) >= 8
+}
+
+small_range(p) if {
+	contains(p, "/")
+	contains(p, ":")
+	to_number(split(p, "/")[1]) >= 7
 }
 
 # at(x, message) is a related position.
