@@ -251,8 +251,10 @@ func checkRule(t *Table, c *Chain, r *Rule, h Hook, errs *ErrorList) {
 		}
 		switch name {
 		case "REJECT":
-			if t.Name != "filter" && t.Name != "mangle" && t.Name != "raw" {
-				errs.Add(tg.Pos, ErrWrongTable, SevError, "REJECT in the %s table: it works only in filter, mangle or raw (%s)", t.Name, refused)
+			// The kernel's REJECT (ipt_REJECT, ip6t_REJECT) is valid in
+			// the filter table only: a mangle or raw rule fails to load.
+			if t.Name != "filter" {
+				errs.Add(tg.Pos, ErrWrongTable, SevError, "REJECT in the %s table: it works only in the filter table (%s)", t.Name, refused)
 			} else if bad := h &^ (HookInput | HookForward | HookOutput); bad != 0 {
 				errs.Add(tg.Pos, ErrWrongHook, SevError, "REJECT in chain %s, which is reached from %s: REJECT works only in INPUT, FORWARD and OUTPUT (%s)", c.Name, bad, refused)
 			}
@@ -281,9 +283,12 @@ func checkRule(t *Table, c *Chain, r *Rule, h Hook, errs *ErrorList) {
 		case *PhysdevMatch:
 			out := s.Out != nil || (s.IsOut != nil && !s.IsOut.Neg)
 			bridged := s.IsBridged != nil && !s.IsBridged.Neg
+			// xt_physdev refuses it only for locally generated packets
+			// (the kernel loads it in FORWARD and POSTROUTING, where it
+			// matches bridged traffic alone).
 			if out && !bridged {
-				if bad := h & (HookOutput | HookForward | HookPostrouting); bad != 0 {
-					errs.Add(m.Pos, ErrWrongHook, SevError, "--physdev-out in chain %s, which is reached from %s: without --physdev-is-bridged it works only for bridged traffic (%s)", c.Name, bad, refused)
+				if bad := h & HookOutput; bad != 0 {
+					errs.Add(m.Pos, ErrWrongHook, SevError, "--physdev-out in chain %s, which is reached from %s: without --physdev-is-bridged it works only in FORWARD and POSTROUTING (%s)", c.Name, bad, refused)
 				}
 			}
 		case *AddrtypeMatch:

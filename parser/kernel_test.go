@@ -177,6 +177,15 @@ var kernelSnippets = []struct {
 	name, src string
 	loads     bool
 }{
+	// REJECT: the filter table only.
+	{"REJECT in mangle", "*mangle\n-A FORWARD -j REJECT\nCOMMIT\n", false},
+	{"REJECT in raw", "*raw\n-A OUTPUT -j REJECT\nCOMMIT\n", false},
+	{"REJECT in filter", "*filter\n-A FORWARD -j REJECT\nCOMMIT\n", true},
+	// --physdev-out without --physdev-is-bridged: refused from OUTPUT only.
+	{"physdev-out in FORWARD", "*filter\n-A FORWARD -m physdev --physdev-in eth0 --physdev-out eth1 -j ACCEPT\nCOMMIT\n", true},
+	{"physdev-out in POSTROUTING", "*mangle\n-A POSTROUTING -m physdev --physdev-out eth1 -j ACCEPT\nCOMMIT\n", true},
+	{"physdev-out in OUTPUT", "*filter\n-A OUTPUT -m physdev --physdev-out eth1 -j ACCEPT\nCOMMIT\n", false},
+	{"physdev-out bridged in OUTPUT", "*filter\n-A OUTPUT -m physdev --physdev-out eth1 --physdev-is-bridged -j ACCEPT\nCOMMIT\n", true},
 	{"jump with an option", "*filter\n:FOO - [0:0]\n-A INPUT -j FOO --log-level 4\nCOMMIT\n", false},
 	{"empty target name", "*filter\n-A FORWARD -j \"\"\nCOMMIT\n", false},
 	{"interface named !", "*filter\n-A FORWARD -i \"!\" -j ACCEPT\nCOMMIT\n", true},

@@ -243,7 +243,7 @@ func TestErrors(t *testing.T) {
 			diags: []string{"t.rules:2:12: DNAT in the filter table: it works only in the nat table (iptables-restore --test accepts it but the kernel refuses to load it)"}},
 		{name: "REJECT in nat", src: "*nat\n-A PREROUTING -j REJECT\nCOMMIT\n",
 			rules: []string{"nat: -A PREROUTING -j REJECT --reject-with icmp-port-unreachable"},
-			diags: []string{"t.rules:2:15: REJECT in the nat table: it works only in filter, mangle or raw (iptables-restore --test accepts it but the kernel refuses to load it)"}},
+			diags: []string{"t.rules:2:15: REJECT in the nat table: it works only in the filter table (iptables-restore --test accepts it but the kernel refuses to load it)"}},
 		{name: "owner in FORWARD", src: "*filter\n:FWD - [0:0]\n-A FORWARD -j FWD\n-A FWD -m owner --uid-owner 0 -j DROP\nCOMMIT\n",
 			rules: []string{"filter: -A FORWARD -j FWD", "filter: -A FWD -m owner --uid-owner 0 -j DROP"},
 			diags: []string{"t.rules:4:8: -m owner in chain FWD, which is reached from FORWARD: owner works only in OUTPUT and POSTROUTING (iptables-restore --test accepts it but the kernel refuses to load it)"}},
