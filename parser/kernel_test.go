@@ -177,6 +177,10 @@ var kernelSnippets = []struct {
 	name, src string
 	loads     bool
 }{
+	// ICMP types and codes are numbers in base 0 (010 is 8, 08 refused).
+	{"icmp-type in octal", "*filter\n-A INPUT -p icmp --icmp-type 010/0x1 -j ACCEPT\nCOMMIT\n", true},
+	{"icmp-type 08", "*filter\n-A INPUT -p icmp --icmp-type 08 -j ACCEPT\nCOMMIT\n", false},
+	{"icmpv6-type in octal", ip6 + "*filter\n-A INPUT -p ipv6-icmp --icmpv6-type 0200 -j ACCEPT\nCOMMIT\n", true},
 	// REJECT: the filter table only.
 	{"REJECT in mangle", "*mangle\n-A FORWARD -j REJECT\nCOMMIT\n", false},
 	{"REJECT in raw", "*raw\n-A OUTPUT -j REJECT\nCOMMIT\n", false},

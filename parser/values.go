@@ -557,8 +557,10 @@ func parseICMPType(s string, v6 bool) (m ICMPMatch, err error) {
 			return m, nil
 		}
 	}
+	// Numbers in base 0, as xtables_strtoui reads them: 010 is 8, 0x8
+	// is 8, 08 is refused.
 	t, c, hasCode := strings.Cut(s, "/")
-	tv, err := strconv.ParseUint(t, 10, 8)
+	tv, err := strconv.ParseUint(t, 0, 8)
 	if err != nil {
 		hint := ""
 		if v6 {
@@ -575,7 +577,7 @@ func parseICMPType(s string, v6 bool) (m ICMPMatch, err error) {
 	m.Type = uint8(tv)
 	m.Code = Range{0, 255}
 	if hasCode {
-		cv, err := strconv.ParseUint(c, 10, 8)
+		cv, err := strconv.ParseUint(c, 0, 8)
 		if err != nil {
 			return m, fmt.Errorf("invalid ICMP code in %q (expected 0-255)", s)
 		}
