@@ -476,3 +476,55 @@ func TestRecordedKernel(t *testing.T) {
 		t.Errorf("only %d packets checked", checked)
 	}
 }
+
+// TestConntrackRepliesSNAT: the replies of connections nat POSTROUTING
+// MASQUERADEd (status SNAT, reply tuple's destination the address of the
+// interface they arrive on) get the verdict sim gives the reply of the
+// same flow, its conntrack entry made by the connection's first packet.
+func TestConntrackRepliesSNAT(t *testing.T) {
+	rules := []string{
+		"-m conntrack --ctstate SNAT",
+		"-m conntrack ! --ctstate SNAT",
+		"-m conntrack --ctrepldst 172.16.0.0/12",
+		"-m conntrack --ctrepldst 203.0.113.0/24",
+		"-m conntrack --ctorigsrc 172.17.0.0/16 --ctstate SNAT",
+		"-d 172.17.0.2 -m conntrack --ctdir REPLY",
+	}
+	host := agreement.TopologyHost()
+	for _, m := range rules {
+		text := "*nat\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE\nCOMMIT\n" +
+			"*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:DOCKER-USER - [0:0]\n" +
+			"-A FORWARD -j DOCKER-USER\n-A DOCKER-USER -i ens33 " + m + " -j DROP\nCOMMIT\n"
+		l := parser.Load([]parser.Source{{Name: "ct.rules", Data: []byte(text)}}, parser.Options{})
+		if errs := l.Diags.Errors(); len(errs) > 0 {
+			t.Fatalf("%s: %v", m, errs)
+		}
+		ev := NewEvaluator(l.Ruleset, host, Options{})
+		s := sim.New(l.Ruleset, host)
+		u := ev.U
+		in := u.Eq(pset.Proto, uint64(sim.ProtoUDP)).Intersect(u.Eq(pset.Length, 28)).Intersect(u.Eq(pset.TTL, 64)).
+			Intersect(u.EqAddr(pset.Dst, netip.MustParseAddr("172.17.0.2"))).Intersect(u.EqAddr(pset.Src, netip.MustParseAddr("198.51.100.53"))).Intersect(ev.FirstPackets())
+		classes, _ := ev.Eval(context.Background(), "test", Entry{In: "ens33", State: parser.CTEstablished, Reply: true}, in)
+		n := 0
+		for i := range classes {
+			c := &classes[i]
+			if c.Alternative {
+				continue
+			}
+			w := c.Witness
+			first := sim.Packet{Proto: w.Proto, Src: w.Dst, Dst: w.Src, Sport: w.Dport, Dport: w.Sport, TTL: 64, Len: 28, In: "docker0", Out: "ens33"}
+			r1 := s.Run(first)
+			if r1.Verdict != sim.Accept || r1.Out != "ens33" {
+				t.Fatalf("%s: the first packet %+v: %s out %q", m, first, r1.Verdict, r1.Out)
+			}
+			r2 := s.Run(sim.ReplyTo(r1))
+			if r2.Verdict != c.Verdict {
+				t.Errorf("%s: class %d: symbolic %s, sim %s for the reply %+v", m, i, c.Verdict, r2.Verdict, sim.ReplyTo(r1))
+			}
+			n++
+		}
+		if n == 0 {
+			t.Errorf("%s: no class", m)
+		}
+	}
+}

@@ -445,13 +445,18 @@ type state struct {
 	alt    bool
 	// NAT context: curDst valid when DNAT changed the destination (for
 	// every packet of the class); curDport >= 0 when it changed the port.
-	curDst            netip.Addr
-	curDport          int
-	natSrc            netip.Addr
-	natSport          int
-	dstDone, srcDone  bool
-	mark, ctmark      uint32
-	natBits           uint64 // CTNat: 1 SNAT, 2 DNAT
+	curDst           netip.Addr
+	curDport         int
+	natSrc           netip.Addr
+	natSport         int
+	dstDone, srcDone bool
+	mark, ctmark     uint32
+	natBits          uint64 // CTNat: 1 SNAT, 2 DNAT
+	// replyDst, for the replies of an entry with source NAT, is its reply
+	// tuple's destination (the NAT address); unSNAT is set until nat
+	// PREROUTING gives them back their connection's original source.
+	replyDst          netip.Addr
+	unSNAT            bool
 	status            parser.CTStatus
 	untracked, looped bool
 	ttlDec            bool
@@ -1112,10 +1117,11 @@ func (e *Evaluator) hookTables(st *state, hook string, next func(*state)) {
 		for _, s := range states {
 			switch {
 			case stp.table == "ct":
-				if !s.looped {
-					e.conntrackIn(s)
+				if s.looped {
+					next = append(next, s)
+					continue
 				}
-				next = append(next, s)
+				next = append(next, e.conntrackIn(s)...)
 				continue
 			case stp.nat:
 				src := hook == "INPUT" || hook == "POSTROUTING"
@@ -1160,8 +1166,13 @@ func (e *Evaluator) noConn(s pset.Set, state parser.CTState) pset.Set {
 	return s.Forget(pset.CTState).Intersect(e.U.CTStates(state))
 }
 
-func (e *Evaluator) conntrackIn(st *state) {
+// The replies of an asserted entry (Entry.Reply) split by the source NAT
+// their connection's first packet got (replySNAT): those with one have
+// status SNAT and arrive to the NAT address (curDst) until nat PREROUTING
+// un-SNATs them.
+func (e *Evaluator) conntrackIn(st *state) []*state {
 	u := e.U
+	st.replyDst, st.unSNAT = netip.Addr{}, false
 	st.natBits, st.status = 0, 0
 	s := st.s.Forget(pset.CTState)
 	switch {
@@ -1172,9 +1183,13 @@ func (e *Evaluator) conntrackIn(st *state) {
 	case st.entry.State == parser.CTEstablished || st.entry.State == parser.CTRelated:
 		st.s = s.Intersect(u.CTStates(st.entry.State))
 		st.status = parser.CTStatusSeenReply | parser.CTStatusAssured | parser.CTStatusConfirmed
+		if st.entry.Reply {
+			return e.replySNAT(st)
+		}
 	default:
 		st.s = s.Intersect(e.rct)
 	}
+	return []*state{st}
 }
 
 type outcome struct {
@@ -1185,6 +1200,9 @@ type outcome struct {
 // natHook runs the nat chain of a hook for the first packets of their
 // connection (state NEW, that manip not done yet).
 func (e *Evaluator) natHook(st *state, hook string, src bool) []outcome {
+	if !src && st.unSNAT {
+		st.curDst, st.unSNAT = netip.Addr{}, false
+	}
 	done := st.dstDone
 	if src {
 		done = st.srcDone
@@ -1210,4 +1228,85 @@ func (e *Evaluator) natHook(st *state, hook string, src bool) []outcome {
 		return append(out, outcome{n, verdict{}})
 	}
 	return append(out, e.table(n, "nat", hook)...)
+}
+
+// replySNAT splits the replies of an asserted entry arriving on st.in by
+// the source NAT nat POSTROUTING gave their connection's first packet:
+// the packet inverted (from the reply's destination to its source, out
+// through st.in). MASQUERADE takes st.in's address, SNAT its first
+// address, as the nat table does for a first packet (applyNAT). The rules
+// of that chain are read for their addresses, output interface and
+// protocol; a rule with other matches, or a jump, is taken as not
+// matching (an assumption of the class).
+func (e *Evaluator) replySNAT(st *state) []*state {
+	u := e.U
+	c := e.RS.Tables["nat"]
+	if c == nil || c.Chains["POSTROUTING"] == nil {
+		return []*state{st}
+	}
+	var out []*state
+	rest := st.s
+	for _, r := range c.Chains["POSTROUTING"].Rules {
+		if rest.IsEmpty() {
+			break
+		}
+		t := ""
+		if r.Target != nil {
+			t = r.Target.Name
+		}
+		m := u.All()
+		// The first packet's source is the reply's destination, its
+		// destination the reply's source, its output interface st.in.
+		if r.Src != nil || r.Dst != nil || r.Proto != nil {
+			m, _ = pset.MatchSet(u, &parser.Rule{Src: r.Dst, Dst: r.Src, Proto: r.Proto})
+		}
+		if r.Out != nil && u.Iface(pset.InIface, st.in).Intersect(neg(u.IfaceMatch(pset.InIface, r.Out.Name, r.Out.Wildcard), r.Out.Neg)).IsEmpty() {
+			m = u.Empty()
+		}
+		if r.In != nil || r.Fragment != nil {
+			m = u.Empty()
+		}
+		if len(r.Matches) > 0 || (t != "MASQUERADE" && t != "SNAT" && t != "ACCEPT" && t != "RETURN" && t != "DROP" && t != "" && t != "LOG") {
+			if rest.Overlaps(m) {
+				st.assumptions = append(st.assumptions, fmt.Sprintf("replies' NAT: the rule at %s of nat POSTROUTING taken as not matching their connections' first packets", fmt.Sprintf("%s:%d", r.Pos.File, r.Pos.Line)))
+			}
+			continue
+		}
+		if t == "" || t == "LOG" {
+			continue
+		}
+		hit, left := split(rest, m)
+		rest = left
+		if hit.IsEmpty() {
+			continue
+		}
+		n := st.clone(hit)
+		var addr netip.Addr
+		if ns, ok := r.Target.Spec.(*parser.NATTarget); ok {
+			if ns.Kind == parser.NATMasquerade {
+				addr, _ = e.Host.Iface(st.in).Primary(e.v6)
+			} else if len(ns.Ranges) > 0 && ns.Ranges[0].MinAddr.IsValid() {
+				addr = ns.Ranges[0].MinAddr
+			}
+		}
+		if addr.IsValid() {
+			// Replies to the NAT address itself are no replies of a
+			// connection NAT changed (its source was already that).
+			same, diff := split(hit, u.EqAddr(pset.Dst, addr))
+			if !same.IsEmpty() {
+				out = append(out, st.clone(same))
+			}
+			if diff.IsEmpty() {
+				continue
+			}
+			n = st.clone(diff)
+			n.natBits |= 1
+			n.replyDst, n.curDst, n.unSNAT = addr, addr, true
+		}
+		out = append(out, n)
+	}
+	if !rest.IsEmpty() {
+		out = append(out, st.clone(rest))
+	}
+	return out
 }

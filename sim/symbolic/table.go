@@ -823,7 +823,7 @@ func (e *Evaluator) addrTypes(f pset.Field, mask parser.AddrType, dev string, st
 // the packet's inverted and the reply tuple its own.
 func (e *Evaluator) conntrack(c *parser.ConntrackMatch, st *state) (pset.Set, bool) {
 	if st.entry.Reply && st.entry.State != 0 {
-		return e.conntrackReply(c)
+		return e.conntrackReply(c, st)
 	}
 	u := e.U
 	exact := true
@@ -926,7 +926,11 @@ func (e *Evaluator) conntrackRest(c *parser.ConntrackMatch, rest pset.Set, exact
 // is REPLY, the original tuple is the packet's inverted (source and
 // destination swapped, ports too; an ICMP query's type is its request's)
 // and the reply tuple is the packet's own.
-func (e *Evaluator) conntrackReply(c *parser.ConntrackMatch) (pset.Set, bool) {
+//
+// For the replies of an entry with source NAT (st.replyDst), the reply
+// tuple's destination is the NAT address and the original tuple's source
+// the packet's destination after un-SNAT (the set's Dst).
+func (e *Evaluator) conntrackReply(c *parser.ConntrackMatch, st *state) (pset.Set, bool) {
 	u := e.U
 	rest := u.All()
 	and := func(s pset.Set) { rest = rest.Intersect(s) }
@@ -945,9 +949,16 @@ func (e *Evaluator) conntrackReply(c *parser.ConntrackMatch) (pset.Set, bool) {
 		a *parser.AddrSel
 		f pset.Field
 	}{{c.OrigSrc, pset.Dst}, {c.OrigDst, pset.Src}, {c.ReplSrc, pset.Src}, {c.ReplDst, pset.Dst}} {
-		if x.a != nil {
-			and(sel(x.f, x.a))
+		if x.a == nil {
+			continue
 		}
+		if x.a == c.ReplDst && st.replyDst.IsValid() {
+			if !sel(pset.Dst, x.a).Overlaps(u.EqAddr(pset.Dst, st.replyDst)) {
+				and(u.Empty())
+			}
+			continue
+		}
+		and(sel(x.f, x.a))
 	}
 	other := e.hasPorts.Union(e.icmp).Not()
 	// port is a port of a tuple: f for port protocols, the echo
