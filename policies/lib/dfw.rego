@@ -241,14 +241,6 @@ local_destination_only(r) if {
 	not "UNICAST" in t.types
 }
 
-# excludes_dnat(r) holds when rule r takes no DNAT-ed connection:
-# "-m conntrack ! --ctstate DNAT" (also with other states listed).
-excludes_dnat(r) if {
-	some s in r.ctstate
-	s.neg
-	"DNAT" in s.states
-}
-
 # any_source(x) holds when the exposure fact x (input.analysis.exposure)
 # accepts new connections from every address: its sources summary is
 # "any" (or 0.0.0.0/0, ::/0), or "any except" small ranges — a fail2ban

@@ -14,10 +14,11 @@
 #   the mapping's, its destination ports take HOST but not CONTAINER, and it
 #   could see the DNAT-ed connection: no -i naming a Docker bridge, no -s
 #   inside a bridge subnet (traffic that containers send is not DNAT-ed), no
-#   -o naming a non-bridge interface, no -d that excludes the container, no
-#   "-m conntrack ! --ctstate DNAT" (the rule says it is for connections no
-#   DNAT rewrote) and no -m addrtype --dst-type LOCAL (after DNAT the
-#   destination is not the host's). A rule that also takes the container
+#   -o naming a non-bridge interface, no "! -o" naming the container's
+#   bridge, no -d or "! -d" that excludes the container, no state condition
+#   no DNAT-ed connection meets ("! --ctstate DNAT": the rule says it is for
+#   connections no DNAT rewrote; "--ctstate INVALID") and no -m addrtype
+#   --dst-type LOCAL (after DNAT the destination is not the host's). A rule that also takes the container
 #   port works for it and is left alone.
 # related_resources:
 #   - description: Docker and iptables (match the original destination)
@@ -64,7 +65,6 @@ misses(r, p) if {
 	not lib.dports_contain(r, p.container_port)
 	not from_containers(r)
 	not elsewhere(r, p)
-	not lib.excludes_dnat(r) # meant for connections no DNAT rewrote
 	not lib.local_destination_only(r) # after DNAT the address is no longer the host's
 }
 
@@ -88,4 +88,47 @@ elsewhere(r, _) if {
 elsewhere(r, p) if {
 	lib.positive(r.dst)
 	not net.cidr_contains(r.dst.cidr, p.container_addr)
+}
+
+# "! -o docker0": the container is behind the interface the rule excludes.
+elsewhere(r, p) if {
+	r.out.neg
+	names_iface(r.out, p.bridge)
+}
+
+# "! -d 172.16.0.0/12": the rule excludes the container's address.
+elsewhere(r, p) if {
+	r.dst.neg
+	net.cidr_contains(r.dst.cidr, p.container_addr)
+}
+
+# A state condition no DNAT-ed connection meets ("--ctstate INVALID").
+elsewhere(r, _) if {
+	some s in r.ctstate
+	not takes_dnat(s)
+}
+
+names_iface(i, name) if {
+	not i.wildcard
+	i.name == name
+}
+
+names_iface(i, name) if {
+	i.wildcard
+	startswith(name, i.name)
+}
+
+# takes_dnat(s): the state condition s holds for some DNAT-ed connection,
+# whose states are DNAT and one of NEW, ESTABLISHED and RELATED.
+takes_dnat(s) if {
+	not s.neg
+	some x in s.states
+	x in {"NEW", "ESTABLISHED", "RELATED", "DNAT"}
+}
+
+takes_dnat(s) if {
+	s.neg
+	not "DNAT" in s.states
+	some x in {"NEW", "ESTABLISHED", "RELATED"}
+	not x in s.states
 }

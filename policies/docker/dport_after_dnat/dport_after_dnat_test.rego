@@ -86,3 +86,26 @@ test_local_destination_only if {
 	neg := {"name": "addrtype", "dst_type": {"neg": true, "types": ["LOCAL"]}}
 	count(dport_after_dnat.findings) == 1 with input as doc(rule(8000, {"matches": [neg]}))
 }
+
+# Rules that exclude the container's connection: "! -o" its bridge (or a
+# wildcard taking it), "! -d" its address, a state no DNAT-ed connection
+# has; "! -o" another interface, "! -d" elsewhere, ESTABLISHED still see it.
+test_rule_excludes_container if {
+	every extra in [
+		{"out": {"neg": true, "name": "docker0", "wildcard": false}},
+		{"out": {"neg": true, "name": "docker", "wildcard": true}},
+		{"dst": {"neg": true, "cidr": "172.16.0.0/12"}},
+		{"ctstate": [{"neg": false, "states": ["INVALID"], "column": 40}]},
+		{"ctstate": [{"neg": true, "states": ["NEW", "ESTABLISHED", "RELATED"], "column": 40}]},
+	] {
+		count(dport_after_dnat.findings) == 0 with input as doc(rule(8000, extra))
+	}
+	every extra in [
+		{"out": {"neg": true, "name": "eth1", "wildcard": false}},
+		{"dst": {"neg": true, "cidr": "10.0.0.0/8"}},
+		{"ctstate": [{"neg": false, "states": ["ESTABLISHED"], "column": 40}]},
+		{"ctstate": [{"neg": true, "states": ["INVALID"], "column": 40}]},
+	] {
+		count(dport_after_dnat.findings) == 1 with input as doc(rule(8000, extra))
+	}
+}

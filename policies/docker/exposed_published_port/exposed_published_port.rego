@@ -86,6 +86,15 @@ user_names_port(r) if {
 	not docker_owned[[r.table, r.chain]]
 	some p in array.concat(r.dports, r.ctorigdstport)
 	not p.neg
+	not every_port(p)
+}
+
+# every_port(p): the port condition p takes every port from 1 up
+# ("--dport 1:65535" names no port in particular).
+every_port(p) if {
+	some rg in p.ranges
+	rg[0] <= 1
+	rg[1] >= 65535
 }
 
 # Docker's own chains, built once per ruleset: a lookup per exposure

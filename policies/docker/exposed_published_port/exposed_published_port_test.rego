@@ -135,3 +135,12 @@ test_accept_negated_port if {
 	chains := [{"table": "filter", "name": "DOCKER-USER", "docker_owned": false}]
 	count(exposed_published_port.findings) == 1 with input as {"analysis": {"exposure": [x]}, "rules": rules, "chains": chains, "config": {"allowed_exposed": []}}
 }
+
+test_return_every_port if {
+	# --dport 1:65535 -j RETURN names no port in particular: a RETURN of
+	# everything.
+	every rg in [[1, 65535], [0, 65535]] {
+		r := {"dports": [{"neg": false, "ranges": [rg]}], "target": {"name": "RETURN", "kind": "verdict"}}
+		count(findings_through(r)) == 1
+	}
+}

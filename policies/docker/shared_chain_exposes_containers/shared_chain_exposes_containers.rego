@@ -16,7 +16,8 @@
 #   --ctorigdstport (which says the published port is meant), no positive
 #   -d (after DNAT a host address no longer matches), no -m addrtype
 #   --dst-type LOCAL (the container's address is not the host's; the list
-#   may add other types, not UNICAST) and no -i naming a Docker bridge.
+#   may add other types, not UNICAST) and no -i naming a Docker bridge
+#   (or lo, whose packets are never forwarded).
 #   Related: the jumps that enter the chain.
 #   The published mappings whose container port it takes are named.
 # related_resources:
@@ -80,6 +81,13 @@ takes_new_dnat(s) if {
 from_bridge(r) if {
 	lib.has(r, "in")
 	lib.is_bridge(r["in"].name)
+}
+
+# "-i lo": loopback traffic is the host's own and never forwarded.
+from_bridge(r) if {
+	lib.has(r, "in")
+	r["in"].name == "lo"
+	not r["in"].wildcard
 }
 
 mappings(r) := sprintf(", such as %s", [concat(", ", ms)]) if {

@@ -112,3 +112,10 @@ test_state_conditions if {
 }
 
 takes_new_dnat_not(s) if not shared_chain_exposes_containers.takes_new_dnat(s)
+
+# "-i lo" never sees forwarded traffic; "-i lo+" is a wildcard of other
+# names too, and is still reported.
+test_loopback_only if {
+	count(shared_chain_exposes_containers.findings) == 0 with input as doc(rule({"in": {"neg": false, "name": "lo", "wildcard": false, "column": 20}}), [])
+	count(shared_chain_exposes_containers.findings) == 1 with input as doc(rule({"in": {"neg": false, "name": "lo", "wildcard": true, "column": 20}}), [])
+}
