@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"go.yaml.in/yaml/v3"
 
@@ -124,6 +125,19 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 		}
 		return at(name, posOf(n))
 	}
+	var ifaces []*yaml.Node
+	if n := mapValue(root, "external_interfaces"); n != nil && n.Kind == yaml.SequenceNode {
+		ifaces = n.Content
+	}
+	for i, name := range c.ExternalInterfaces {
+		if err := CheckIfaceName(name); err != nil {
+			var n *yaml.Node
+			if i < len(ifaces) {
+				n = ifaces[i]
+			}
+			return nil, fmt.Errorf("%s: external_interfaces: %v", where(n), err)
+		}
+	}
 	if sev := mapValue(root, "severity"); sev != nil && sev.Kind == yaml.MappingNode {
 		for i := 0; i+1 < len(sev.Content); i += 2 {
 			k, v := sev.Content[i], sev.Content[i+1]
@@ -169,6 +183,20 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 		}
 	}
 	return &c, nil
+}
+
+// CheckIfaceName reports a name Linux would not give an interface (the
+// kernel's dev_valid_name: 1 to 15 bytes, not "." or "..", no '/', ':' or
+// white space), with what was expected; a trailing '+' (a wildcard, as in
+// -i eth+) is allowed.
+func CheckIfaceName(name string) error {
+	base := strings.TrimSuffix(name, "+")
+	bad := base == "" && name == "" || len(name) > 15 || base == "." || base == ".." ||
+		strings.ContainsAny(name, "/:") || strings.IndexFunc(name, unicode.IsSpace) >= 0
+	if bad {
+		return fmt.Errorf("%q is not an interface name (expected 1 to 15 characters without '/', ':' or spaces, such as ens33 or eth+; give several interfaces as several entries)", name)
+	}
+	return nil
 }
 
 // mapValue is the value of key in the mapping n, nil when there is none.

@@ -260,6 +260,9 @@ severity:
 		"severity:\n  DFW101: fatal\n":                                                `c.yaml:2:11: severity of DFW101: "fatal" (expected error, warning or info)`,
 		"allowed_exposed: [{ports: [70000]}]\n":                                       `c.yaml:1:28: "70000" is not a port`,
 		"allowed_exposed:\n  - proto: tcpp\n":                                         `c.yaml:2:12: allowed_exposed[0]: proto "tcpp"`,
+		"external_interfaces: [eth0, \"eth0 eth1\"]\n":                                `c.yaml:1:29: external_interfaces: "eth0 eth1" is not an interface name (expected 1 to 15 characters`,
+		"external_interfaces: [\"\"]\n":                                               `c.yaml:1:23: external_interfaces: "" is not an interface name`,
+		"external_interfaces: [abcdefghijklmnop]\n":                                   `c.yaml:1:23: external_interfaces: "abcdefghijklmnop" is not an interface name`,
 		"allowed_exposed:\n  - proto: tcp\n    sources: [10.0.0.0/8, 10.0.0.300/8]\n": `c.yaml:3:27: allowed_exposed[0]: source "10.0.0.300/8" is not an address or a prefix`,
 	} {
 		if _, err := lint.ParseConfig("c.yaml", []byte(bad)); err == nil || !strings.HasPrefix(err.Error(), want) {
@@ -359,9 +362,10 @@ func TestPolicyErrors(t *testing.T) {
 		"severity":      {"# METADATA\n# title: x\n# custom:\n#   severity: critical\npackage x\n\ndeny contains \"x\" if true\n", `p.rego:1:1: METADATA custom.severity: found "critical", expected error, warning or info`},
 		"severity case": {"# METADATA\n# custom:\n#   severity: Error\npackage x\n\ndeny contains \"x\" if true\n", `found "Error", expected error, warning or info`},
 		"id not string": {"# METADATA\n# custom:\n#   id: 42\npackage x\n\ndeny contains \"x\" if true\n", "METADATA custom.id: found 42, expected a string"},
+		"built-in ID":   {"# METADATA\n# custom:\n#   id: DFW301\npackage acme.x\n\ndeny contains \"x\" if false\n", "p.rego:1:1: check DFW301 (x) is also DFW301 (input-open, policies/host/input_open/input_open.rego): expected an ID and a name of its own"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := lint.New(lint.Options{PolicyDirs: []string{writePolicy(t, tc.src)}, NoBuiltin: true})
+			_, err := lint.New(lint.Options{PolicyDirs: []string{writePolicy(t, tc.src)}, NoBuiltin: name != "built-in ID"})
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want %q", err, tc.want)
 			}

@@ -138,7 +138,16 @@ func New(opts Options) (*Linter, error) {
 		if err != nil {
 			return nil, err
 		}
-		if errs := checkMetadata(u); len(errs) > 0 {
+		errs := checkMetadata(u)
+		for _, p := range policiesOf(u, false) {
+			for _, q := range l.policies {
+				if q.ID == p.ID || q.Name == p.Name {
+					errs = append(errs, ast.NewError(ast.CompileErr, &ast.Location{File: p.File, Row: 1, Col: 1},
+						"check %s (%s) is also %s (%s, %s): expected an ID and a name of its own, so that findings, --config and dfwlint:ignore name one check", p.ID, p.Name, q.ID, q.Name, q.File))
+				}
+			}
+		}
+		if len(errs) > 0 {
 			return nil, &PolicyError{Errs: errs}
 		}
 		for k, m := range u {

@@ -52,6 +52,12 @@ func runInput(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "dfwlint input: %v\n", err)
 		return ExitError
 	}
+	for _, name := range *external {
+		if err := lint.CheckIfaceName(name); err != nil {
+			fmt.Fprintf(stderr, "dfwlint input: --external: %v\n", err)
+			return ExitError
+		}
+	}
 	if len(*external) > 0 {
 		if cfg == nil {
 			cfg = &lint.Config{}
