@@ -106,7 +106,9 @@ func (sp *Spec) check() error {
 		case "len":
 			_, _, err = parseOpenNum(v, 65535)
 		case "mark":
-			_, err = strconv.ParseUint(v, 0, 32)
+			if _, perr := strconv.ParseUint(v, 0, 32); perr != nil {
+				err = fmt.Errorf("expected a mark 0-0xffffffff (a single value: mark= cannot be open)")
+			}
 		case "flags":
 			_, err = ParseFlags(v)
 		case "src", "dst":
@@ -275,6 +277,9 @@ func (sp *Spec) Resolve(h *Host, prev *Result) (Packet, []string, error) {
 			// again for it) made its NAT, and comes back in on lo to
 			// INPUT. Simulated so, as in=local.
 			p.Local = true
+			if o, ok := v["out"]; ok && o != "lo" {
+				return p, nil, fmt.Errorf("in=lo with out=%s: a packet on lo goes to one of this host's addresses, which routing sends out lo (expected no out=, or in=local for a packet the host sends out %s)", o, o)
+			}
 			as = append(as, "in=lo: a packet on lo is this host's own, simulated from OUTPUT (in=local) and received on lo")
 			if !has("dst") {
 				p.Dst = netip4(127, 0, 0, 1)
