@@ -330,7 +330,7 @@ func checkFiles(files []string, pl *plan, c *common, opts parser.Options, stdin 
 			break
 		}
 	}
-	if len(bases) > 0 {
+	if len(bases) > 0 || c.docker.base != nil {
 		fams := make([]parser.Family, len(files))
 		for i, f := range files {
 			if fams[i] = pl.family[i]; fams[i] == 0 {
@@ -339,7 +339,7 @@ func checkFiles(files []string, pl *plan, c *common, opts parser.Options, stdin 
 				}
 			}
 		}
-		if err := checkBases(bases, fams); err != nil {
+		if err := checkBases(withDocker(c, bases), fams); err != nil {
 			return err
 		}
 	}

@@ -238,14 +238,14 @@ func load(files []string, c *common, opts parser.Options, stdin io.Reader) ([]*r
 		}
 		bases = append(bases, s)
 	}
-	if len(bases) > 0 {
+	if len(bases) > 0 || c.docker.base != nil {
 		fams := make([]parser.Family, len(files))
 		for i, f := range files {
 			if s, err := rd.read(f); err == nil { // a read error is the FILE's, reported below
 				fams[i] = familyOf(opts.Family, s.Data)
 			}
 		}
-		if err := checkBases(bases, fams); err != nil {
+		if err := checkBases(withDocker(c, bases), fams); err != nil {
 			return nil, err
 		}
 	}

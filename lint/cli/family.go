@@ -182,6 +182,10 @@ func checkBases(user []parser.Source, fams []parser.Family) error {
 			used = used || applies(ufam[i], f)
 		}
 		if !used {
+			if strings.HasPrefix(b.Name, "<docker ") {
+				errs = append(errs, fmt.Sprintf("--docker gives Docker's %s rules (%s) and no FILE is %s (expected an %s FILE beside the others, or the host's %s rules as --base)", famName(ufam[i]), strings.Trim(b.Name, "<>"), famName(ufam[i]), famName(ufam[i]), famName(fams[0])))
+				continue
+			}
 			errs = append(errs, fmt.Sprintf("--base %s is an %s ruleset and no FILE is (expected a --base of the FILEs' family; a host's IPv4 and IPv6 rules each take their own)", displayName(b.Name), famName(ufam[i])))
 		}
 	}
