@@ -437,6 +437,13 @@ func checkOne(files []string, pl *plan, i int, bases []parser.Source, rd *reader
 	}
 	allBases := bases
 	fam := familyOf(pl.family[i], s.Data)
+	if err := untold(name, fam, bases); err != nil {
+		rep := lint.NewReport()
+		rep.Summary.Files = 1
+		rep.Errors = append(rep.Errors, lint.Position{File: displayName(name), Message: err.Error()})
+		rep.Summary.Errors = 1
+		return rep, "", nil
+	}
 	if fam != 0 {
 		opts.Family = fam
 		bases = basesFor(bases, fam)

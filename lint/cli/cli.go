@@ -263,7 +263,12 @@ func load(files []string, c *common, opts parser.Options, stdin io.Reader) ([]*r
 			out = append(out, res)
 			continue
 		}
-		srcs := append(append([]parser.Source{}, bases...), s)
+		if err := untold(f, familyOf(opts.Family, s.Data), bases); err != nil {
+			res.readErr = err
+			out = append(out, res)
+			continue
+		}
+		srcs := append(append([]parser.Source{}, basesFor(bases, familyOf(opts.Family, s.Data))...), s)
 		res.loaded = parser.Load(srcs, opts)
 		for _, d := range res.loaded.Diags {
 			key := d.Error()

@@ -195,6 +195,25 @@ func checkBases(user []parser.Source, fams []parser.Family) error {
 	return nil
 }
 
+// untold reports a FILE whose text does not tell its family (no header,
+// no address) among bases of both families: it would take the first
+// base's, and the other base would be read in the wrong family.
+func untold(file string, fam parser.Family, bases []parser.Source) error {
+	if fam != 0 {
+		return nil
+	}
+	seen := map[parser.Family]bool{}
+	for _, b := range bases {
+		if f := parser.DetectFamily(b.Data); f != 0 {
+			seen[f] = true
+		}
+	}
+	if len(seen) < 2 {
+		return nil
+	}
+	return fmt.Errorf("%s: its text does not tell IPv4 from IPv6, and the --base files are of both (expected --ipv4 or --ipv6 to say which)", displayName(file))
+}
+
 func famName(f parser.Family) string {
 	if f == parser.IPv6 {
 		return "IPv6"
