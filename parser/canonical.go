@@ -2,6 +2,8 @@ package parser
 
 import (
 	"fmt"
+	"math"
+	"net/netip"
 	"sort"
 	"strconv"
 	"strings"
@@ -14,10 +16,17 @@ import (
 // 22"), an ICMP type name as TYPE[/CODE], a protocol of conntrack's
 // --ctproto as its number, a mark, TOS or DSCP value in hex, MARK's
 // forms as --set-xmark VALUE/MASK. Options print in the order of the
-// extension's save function, and those that match every packet (a port
-// range 0:65535, an empty --tcp-flags mask) are left out. Every rule here
-// was read from iptables 1.8.9's iptables-save (nft and legacy print the
-// same) after loading the rule; TestKernelSave pins them.
+// extension's save function, defaults some extensions save are added
+// (hashlimit's --hashlimit-burst 5, recent's --name DEFAULT, --mask and
+// --rsource, connlimit's --connlimit-mask and --connlimit-saddr), and
+// those that match every packet (a tcp or udp port range 0:65535, an
+// empty --tcp-flags mask) are left out. Every rule here was read from
+// iptables-nft-save 1.8.9 after iptables-nft-restore loaded it;
+// TestKernelSave pins them. The legacy backend prints most rules alike,
+// but not all: it keeps NFLOG's --nflog-range (nft drops it; dfw drops
+// it too), and prints two "-m udp" matches of one rule as two (nft merges
+// them into one; dfw prints both). dfw follows nft where they differ,
+// except for that merge.
 //
 // Values come from the typed specs (what the model means) where the
 // spec holds them, otherwise from the option as written with the same
@@ -35,8 +44,17 @@ func saveMatchName(name string) string {
 // optionOrder is the order in which iptables-save prints a module's
 // options, where it differs from the order of the module's definition.
 var optionOrder = map[string][]string{
-	"tcp": {"sport", "dport", "tcp-option", "tcp-flags", "syn"},
-	"LOG": {"log-prefix", "log-level", "log-tcp-sequence", "log-tcp-options", "log-ip-options", "log-uid", "log-macdecode"},
+	"tcp":       {"sport", "dport", "tcp-option", "tcp-flags", "syn"},
+	"string":    {"string", "hex-string", "algo", "from", "to", "icase"},
+	"connbytes": {"connbytes", "connbytes-mode", "connbytes-dir"},
+	"hashlimit": {"hashlimit", "hashlimit-upto", "hashlimit-above", "hashlimit-burst", "hashlimit-mode",
+		"hashlimit-name", "hashlimit-htable-size", "hashlimit-htable-max", "hashlimit-htable-gcinterval",
+		"hashlimit-htable-expire", "hashlimit-srcmask", "hashlimit-dstmask", "hashlimit-rate-match",
+		"hashlimit-rate-interval"},
+	"recent":    {"set", "rcheck", "update", "remove", "seconds", "reap", "hitcount", "rttl", "name", "mask", "rsource", "rdest"},
+	"connlimit": {"connlimit-upto", "connlimit-above", "connlimit-mask", "connlimit-saddr", "connlimit-daddr"},
+	"NFLOG":     {"nflog-prefix", "nflog-group", "nflog-size", "nflog-threshold"},
+	"LOG":       {"log-prefix", "log-level", "log-tcp-sequence", "log-tcp-options", "log-ip-options", "log-uid", "log-macdecode"},
 }
 
 // sortOptions orders opts as iptables-save prints them: by the order of
@@ -127,17 +145,19 @@ func fullPorts(ps *PortSet) bool {
 	return ps != nil && !ps.Neg && len(ps.Ranges) == 1 && ps.Ranges[0] == Range{0, 65535}
 }
 
-// canonicalMatchOptions returns m's options as iptables-save prints them.
-func canonicalMatchOptions(m *Match) []Option {
+// canonicalMatchOptions returns m's options as iptables-save prints them,
+// in a rule of family fam.
+func canonicalMatchOptions(m *Match, fam Family) []Option {
 	if m.Name == "limit" {
 		return limitOptions(m)
 	}
-	out := make([]Option, 0, len(m.Options))
+	out := make([]Option, 0, len(m.Options)+3)
 	for _, o := range m.Options {
 		if c, keep := canonicalMatchOption(m, o); keep {
 			out = append(out, c)
 		}
 	}
+	out = addMatchDefaults(m.Name, fam, out)
 	if def := matchModules[m.Name]; def != nil {
 		sortOptions(m.Name, def.opts, out)
 	}
@@ -231,7 +251,9 @@ func canonicalMatchOption(m *Match, o Option) (Option, bool) {
 				}
 				ps = &PortSet{Neg: o.Neg, Ranges: []Range{r}}
 			}
-			if fullPorts(ps) {
+			if fullPorts(ps) && (m.Name == "tcp" || m.Name == "udp") {
+				// libxt_tcp and libxt_udp leave out a range of every
+				// port; libxt_sctp and libxt_dccp print it.
 				return o, false
 			}
 			return set(fmtRange(ps.Ranges[0]))
@@ -276,6 +298,12 @@ func canonicalMatchOption(m *Match, o Option) (Option, bool) {
 			}
 		case "ctorigsrc", "ctorigdst", "ctreplsrc", "ctrepldst":
 			if ad, mk, err := parseAddrMask(a, famOfArg(a)); err == nil {
+				// libxt_conntrack saves the address as written, not
+				// masked (10.1.2.3/8 stays so), with the mask as a
+				// prefix length where it is one.
+				if raw, err := netip.ParseAddr(strings.SplitN(a, "/", 2)[0]); err == nil && raw.Is6() == ad.Is6() {
+					ad = raw
+				}
 				if MaskLen(mk) == mk.BitLen() {
 					return set(ad.String())
 				}
@@ -322,6 +350,59 @@ func canonicalMatchOption(m *Match, o Option) (Option, bool) {
 		}
 	case "mac":
 		return set(strings.ToLower(a))
+	case "realm", "devgroup":
+		// libxt_realm and libxt_devgroup save 0xVALUE[/0xMASK]; a name
+		// of rt_realms or group prints as written.
+		if v, mk, err := parseMark(a); err == nil {
+			return set(fmtMark(v, mk))
+		}
+	case "statistic":
+		if o.Name == "probability" {
+			// libxt_statistic keeps lround(P * 2^31) and prints it back
+			// with %.11f.
+			if p, err := strconv.ParseFloat(a, 64); err == nil && p >= 0 && p <= 1 {
+				n := math.Round(p * 0x80000000)
+				return set(strconv.FormatFloat(n/0x80000000, 'f', 11, 64))
+			}
+		}
+	case "connbytes":
+		if o.Name == "connbytes" {
+			// FROM[:TO]; libxt_connbytes prints FROM alone when TO is
+			// unbounded, else FROM:TO.
+			lo, hi, hasHi := strings.Cut(a, ":")
+			if lo == "" {
+				lo = "0"
+			}
+			l, err1 := strconv.ParseUint(lo, 10, 64)
+			if err1 == nil && (!hasHi || hi == "") {
+				return set(strconv.FormatUint(l, 10))
+			}
+			if h, err2 := strconv.ParseUint(hi, 10, 64); err1 == nil && err2 == nil {
+				return set(fmt.Sprintf("%d:%d", l, h))
+			}
+		}
+	case "owner":
+		if o.Name == "uid-owner" || o.Name == "gid-owner" {
+			if s, ok := ownerID(a); ok {
+				return set(s)
+			}
+		}
+	case "hashlimit":
+		switch o.Name {
+		case "hashlimit", "hashlimit-upto", "hashlimit-above":
+			if s, ok := hashlimitRate(a); ok {
+				if o.Name == "hashlimit" {
+					o.Name = "hashlimit-upto"
+				}
+				return set(s)
+			}
+		case "hashlimit-mode":
+			return set(hashlimitMode(a))
+		}
+	case "u32":
+		if s, ok := u32Canonical(a); ok {
+			return set(s)
+		}
 	case "tos", "dscp":
 		if s, ok := m.Spec.(*TOSMatch); ok {
 			if s.DSCP {
@@ -356,7 +437,14 @@ func canonicalTargetOptions(t *Target) []Option {
 	case *MarkTarget:
 		return markTargetOptions(t, s)
 	case *NATTarget:
-		return natTargetOptions(t, s)
+		out := natTargetOptions(t, s)
+		// The flags follow the range, in the order of the definition
+		// (--random, --random-fully, --persistent), as libxt_NAT saves
+		// them.
+		if def := targetDefs[t.Name]; def != nil {
+			sortOptions(t.Name, def.opts, out)
+		}
+		return out
 	}
 	out := make([]Option, 0, len(t.Options))
 	for _, o := range t.Options {
@@ -545,6 +633,29 @@ func canonicalTargetOption(t *Target, o Option) (Option, bool) {
 		}
 		o.Name = "set-dscp"
 		return set(fmt.Sprintf("0x%02x", v))
+	case "NFLOG":
+		switch o.Name {
+		case "nflog-group":
+			// Group 0 is the default, which libxt_NFLOG does not save.
+			if n, err := strconv.ParseUint(a, 10, 16); err == nil {
+				if n == 0 {
+					return o, false
+				}
+				return set(strconv.FormatUint(n, 10))
+			}
+		case "nflog-range":
+			// The nft backend drops it (the kernel never used it).
+			return o, false
+		}
+	case "CLASSIFY":
+		// libxt_CLASSIFY reads MAJOR:MINOR in hex and saves %04x:%04x.
+		if maj, min, ok := strings.Cut(a, ":"); ok {
+			x, err1 := strconv.ParseUint(strings.TrimPrefix(strings.ToLower(maj), "0x"), 16, 16)
+			y, err2 := strconv.ParseUint(strings.TrimPrefix(strings.ToLower(min), "0x"), 16, 16)
+			if err1 == nil && err2 == nil {
+				return set(fmt.Sprintf("%04x:%04x", x, y))
+			}
+		}
 	case "TTL", "HL", "TCPMSS":
 		if len(o.Args) == 1 {
 			if n, err := parseUint(a, 0xffff); err == nil {
@@ -553,4 +664,224 @@ func canonicalTargetOption(t *Target, o Option) (Option, bool) {
 		}
 	}
 	return o, true
+}
+
+// addMatchDefaults adds the options a match's save function prints when
+// the rule left them out: hashlimit's --hashlimit-burst 5, recent's
+// --name DEFAULT, --mask of all ones and --rsource, connlimit's
+// --connlimit-mask of the full address and --connlimit-saddr.
+func addMatchDefaults(module string, fam Family, out []Option) []Option {
+	has := func(names ...string) bool {
+		for _, o := range out {
+			for _, n := range names {
+				if o.Name == n {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	add := func(name string, args ...string) {
+		out = append(out, Option{Name: name, Args: args})
+	}
+	bits := 32
+	if fam == IPv6 {
+		bits = 128
+	}
+	switch module {
+	case "hashlimit":
+		if !has("hashlimit-burst") {
+			add("hashlimit-burst", "5")
+		}
+	case "recent":
+		if !has("name") {
+			add("name", "DEFAULT")
+		}
+		if !has("mask") {
+			add("mask", prefixMask(bits, bits).String())
+		}
+		if !has("rsource", "rdest") {
+			add("rsource")
+		}
+	case "connlimit":
+		if !has("connlimit-mask") {
+			add("connlimit-mask", strconv.Itoa(bits))
+		}
+		if !has("connlimit-saddr", "connlimit-daddr") {
+			add("connlimit-saddr")
+		}
+	}
+	return out
+}
+
+// ownerID prints an owner match's --uid-owner or --gid-owner as
+// libxt_owner saves it: ID or ID-ID, in decimal, one number when both
+// ends are equal. Numbers are read in base 0 (010 is 8). Of the names only
+// root is turned into its number (0 on every system); other names resolve
+// through the host's passwd and group databases when the rule loads, which
+// dfw does not read: they print as written.
+func ownerID(s string) (string, bool) {
+	num := func(x string) (uint64, bool) {
+		if x == "root" {
+			return 0, true
+		}
+		v, err := strconv.ParseUint(x, 0, 32)
+		return v, err == nil
+	}
+	lo, hi, isRange := strings.Cut(s, "-")
+	l, ok := num(lo)
+	if !ok {
+		return "", false
+	}
+	h := l
+	if isRange {
+		if h, ok = num(hi); !ok {
+			return "", false
+		}
+	}
+	if l == h {
+		return strconv.FormatUint(l, 10), true
+	}
+	return fmt.Sprintf("%d-%d", l, h), true
+}
+
+// hashlimitRate prints a hashlimit rate (N[/UNIT], per second without a
+// unit) as libxt_hashlimit saves it: in the largest unit that keeps it
+// whole, as libxt_limit does, at hashlimit's scale of 10^6. Byte rates
+// (kb/s, …) print as written.
+func hashlimitRate(s string) (string, bool) {
+	const scale = 1000000
+	num, unit, _ := strings.Cut(s, "/")
+	mult := uint64(1)
+	switch u := strings.ToLower(unit); {
+	case u == "" && !strings.Contains(s, "/"):
+	case u == "":
+		return "", false
+	case strings.HasPrefix("second", u):
+	case strings.HasPrefix("minute", u):
+		mult = 60
+	case strings.HasPrefix("hour", u):
+		mult = 3600
+	case strings.HasPrefix("day", u):
+		mult = 86400
+	default:
+		return "", false
+	}
+	r, err := strconv.ParseUint(num, 10, 32)
+	if err != nil || r == 0 || scale*mult/r == 0 {
+		return "", false
+	}
+	avg := scale * mult / r
+	rates := []struct {
+		name string
+		mult uint64
+	}{{"day", scale * 86400}, {"hour", scale * 3600}, {"min", scale * 60}, {"sec", scale}}
+	i := 1
+	for ; i < len(rates); i++ {
+		if avg > rates[i].mult || rates[i].mult/avg < rates[i].mult%avg {
+			break
+		}
+	}
+	return fmt.Sprintf("%d/%s", rates[i-1].mult/avg, rates[i-1].name), true
+}
+
+// hashlimitMode orders --hashlimit-mode's fields as libxt_hashlimit saves
+// them: srcip, srcport, dstip, dstport.
+func hashlimitMode(s string) string {
+	var out []string
+	for _, f := range []string{"srcip", "srcport", "dstip", "dstport"} {
+		for _, g := range strings.Split(s, ",") {
+			if g == f {
+				out = append(out, f)
+				break
+			}
+		}
+	}
+	if len(out) != len(strings.Split(s, ",")) {
+		return s
+	}
+	return strings.Join(out, ",")
+}
+
+// u32Canonical prints a u32 expression as libxt_u32 saves it: every
+// number in hex (0x…), a range whose ends are equal as one number, no
+// blanks. It returns false for what it cannot read.
+func u32Canonical(s string) (string, bool) {
+	s = strings.Map(func(r rune) rune {
+		if r == ' ' || r == '\t' {
+			return -1
+		}
+		return r
+	}, s)
+	var b strings.Builder
+	num := func(x string) (string, bool) {
+		v, err := strconv.ParseUint(x, 0, 32)
+		if err != nil {
+			return "", false
+		}
+		return fmt.Sprintf("0x%x", v), true
+	}
+	for i, test := range strings.Split(s, "&&") {
+		if i > 0 {
+			b.WriteString("&&")
+		}
+		loc, vals, ok := strings.Cut(test, "=")
+		if !ok {
+			return "", false
+		}
+		// The location: a number, then operators & << >> @ each with a
+		// number.
+		j := 0
+		for j < len(loc) {
+			k := j
+			for k < len(loc) && strings.IndexByte("&<>@", loc[k]) < 0 {
+				k++
+			}
+			if k == j {
+				return "", false
+			}
+			n, ok := num(loc[j:k])
+			if !ok {
+				return "", false
+			}
+			b.WriteString(n)
+			if k == len(loc) {
+				break
+			}
+			op := loc[k : k+1]
+			if loc[k] == '<' || loc[k] == '>' {
+				if k+1 >= len(loc) || loc[k+1] != loc[k] {
+					return "", false
+				}
+				op = loc[k : k+2]
+			}
+			b.WriteString(op)
+			j = k + len(op)
+			if j == len(loc) {
+				return "", false
+			}
+		}
+		b.WriteByte('=')
+		for vi, v := range strings.Split(vals, ",") {
+			if vi > 0 {
+				b.WriteByte(',')
+			}
+			lo, hi, isRange := strings.Cut(v, ":")
+			l, ok := num(lo)
+			if !ok {
+				return "", false
+			}
+			b.WriteString(l)
+			if isRange {
+				h, ok := num(hi)
+				if !ok {
+					return "", false
+				}
+				if h != l {
+					b.WriteString(":" + h)
+				}
+			}
+		}
+	}
+	return b.String(), true
 }

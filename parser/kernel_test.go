@@ -504,7 +504,8 @@ func (k *kernelNS) countRules(save string) (map[string]int, error) {
 // dfw's canonical text has the same rules: the names the parser reads
 // print as the kernel prints them. The nft backend is the reference, as
 // modern hosts' dumps are; iptables-legacy-save 1.8.9 prints these rules
-// the same.
+// the same but for NFLOG's --nflog-range, which legacy keeps and nft drops
+// (canonical.go).
 //
 // It needs root, ip and iptables-nft; it skips without them unless
 // CI=true or DFW_REQUIRE_KERNEL=1, which make it fail.

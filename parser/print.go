@@ -18,6 +18,19 @@ var ErrLean = errors.New("the ruleset was loaded lean (parser.Options.Lean): its
 // options, then the target with its options, each value as the kernel
 // holds it and iptables-save prints it (canonical.go).
 func (r *Rule) Spec() string {
+	return r.spec(0)
+}
+
+// spec is Spec for a rule of family fam, which decides the defaults some
+// matches print (recent's --mask, connlimit's --connlimit-mask); 0 takes
+// the family of the rule's addresses, else IPv4.
+func (r *Rule) spec(fam Family) string {
+	if fam == 0 {
+		fam = IPv4
+		if r.Src != nil && r.Src.Addr.Is6() || r.Dst != nil && r.Dst.Addr.Is6() {
+			fam = IPv6
+		}
+	}
 	var b strings.Builder
 	w := func(neg bool, s ...string) {
 		if b.Len() > 0 {
@@ -36,10 +49,12 @@ func (r *Rule) Spec() string {
 	if r.Dst != nil && (r.Dst.Neg || MaskLen(r.Dst.Mask) != 0) {
 		w(r.Dst.Neg, "-d", formatAddrMask(r.Dst.Addr, r.Dst.Mask))
 	}
-	if r.In != nil {
+	// "-i +" names every interface: iptables-save leaves it out ("! -i +"
+	// it keeps).
+	if r.In != nil && (r.In.Neg || r.In.String() != "+") {
 		w(r.In.Neg, "-i", quote(r.In.String()))
 	}
-	if r.Out != nil {
+	if r.Out != nil && (r.Out.Neg || r.Out.String() != "+") {
 		w(r.Out.Neg, "-o", quote(r.Out.String()))
 	}
 	if r.Proto != nil && (r.Proto.Neg || r.Proto.Num != 0) {
@@ -50,8 +65,8 @@ func (r *Rule) Spec() string {
 	}
 	for _, m := range r.Matches {
 		w(false, "-m", saveMatchName(m.Name))
-		for _, o := range canonicalMatchOptions(m) {
-			w(o.Neg, o.String())
+		for _, o := range canonicalMatchOptions(m, fam) {
+			w(o.Neg, saveOption(m.Name, o))
 		}
 	}
 	if t := r.Target; t != nil {
@@ -61,7 +76,7 @@ func (r *Rule) Spec() string {
 			w(false, "-j", quote(t.Name))
 		}
 		for _, o := range canonicalTargetOptions(t) {
-			w(o.Neg, o.String())
+			w(o.Neg, saveOption(t.Name, o))
 		}
 	}
 	return b.String()
@@ -69,7 +84,12 @@ func (r *Rule) Spec() string {
 
 // String prints the rule as an iptables-save line ("-A CHAIN spec").
 func (r *Rule) String() string {
-	s := r.Spec()
+	return r.line(0)
+}
+
+// line is String for a rule of family fam (spec).
+func (r *Rule) line(fam Family) string {
+	s := r.spec(fam)
 	if s == "" {
 		return "-A " + r.Chain
 	}
@@ -85,6 +105,51 @@ func (o Option) String() string {
 		b.WriteByte(' ')
 		b.WriteString(quote(a))
 	}
+	return b.String()
+}
+
+// saveOption prints an option of module (a match or target) as its
+// extension's save function does: --comment, --log-prefix and
+// --nflog-prefix with xtables_save_string, --string and --u32 always in
+// double quotes, the others as Option.String.
+func saveOption(module string, o Option) string {
+	var quoteArg func(string) string
+	switch {
+	case o.Name == "comment" || o.Name == "log-prefix" || o.Name == "nflog-prefix":
+		quoteArg = xtablesSaveString
+	case module == "string" && o.Name == "string", module == "u32":
+		quoteArg = func(s string) string {
+			return `"` + strings.NewReplacer(`"`, `\"`, `\`, `\\`).Replace(s) + `"`
+		}
+	default:
+		return o.String()
+	}
+	var b strings.Builder
+	b.WriteString("--")
+	b.WriteString(o.Name)
+	for _, a := range o.Args {
+		b.WriteByte(' ')
+		b.WriteString(quoteArg(a))
+	}
+	return b.String()
+}
+
+// xtablesSaveString quotes s as libxtables' xtables_save_string: bare when
+// it is only letters, digits, '_' and '-', else in double quotes with a
+// backslash before each double quote, single quote and backslash.
+func xtablesSaveString(s string) string {
+	if s != "" && strings.Trim(s, "_-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") == "" {
+		return s
+	}
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		if s[i] == '"' || s[i] == '\\' || s[i] == '\'' {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(s[i])
+	}
+	b.WriteByte('"')
 	return b.String()
 }
 
@@ -113,11 +178,14 @@ func (rs *Ruleset) WriteSave(w io.Writer) error {
 			if !c.Builtin {
 				pol = "-"
 			}
-			fmt.Fprintf(bw, ":%s %s [%d:%d]\n", c.Name, pol, c.Counters.Packets, c.Counters.Bytes)
+			// iptables-restore without -c zeroes the counters, and the
+			// text is what iptables-save prints after it (the rules'
+			// counters are left out too).
+			fmt.Fprintf(bw, ":%s %s [0:0]\n", c.Name, pol)
 		}
 		for _, c := range chains {
 			for _, r := range c.Rules {
-				bw.WriteString(r.String())
+				bw.WriteString(r.line(rs.Family))
 				bw.WriteByte('\n')
 			}
 		}

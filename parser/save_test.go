@@ -77,3 +77,17 @@ func TestSaveSymbolic(t *testing.T) {
 		roundTrip(t, fx.name, l.Ruleset)
 	}
 }
+
+// TestSaveZeroesChainCounters checks that a policy's counters print as
+// [0:0]: the text is what iptables-save prints after iptables-restore
+// (without -c) loaded the ruleset, as it does for the rules' counters.
+func TestSaveZeroesChainCounters(t *testing.T) {
+	l := loadOne("counters", []byte("*filter\n:INPUT DROP [5:100]\n[3:30] -A INPUT -j ACCEPT\nCOMMIT\n"), Options{Family: IPv4})
+	if err := l.Diags.Err(); err != nil {
+		t.Fatal(err)
+	}
+	got := saveText(t, l.Ruleset)
+	if !strings.Contains(got, ":INPUT DROP [0:0]\n") || strings.Contains(got, "[5:100]") {
+		t.Errorf("policy counters not zeroed:\n%s", got)
+	}
+}
