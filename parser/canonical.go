@@ -1,6 +1,7 @@
 package parser
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"net/netip"
@@ -318,7 +319,7 @@ func canonicalMatchOption(m *Match, o Option) (Option, bool) {
 				return set(formatBits(st, statusNames))
 			}
 		case "ctexpire":
-			if r, err := parseNumRange(a, 0xffffffff); err == nil {
+			if r, err := parseNumRange(a, 0xffffffff); err == nil || errors.Is(err, errEmptyRange) {
 				return set(fmtRange(r))
 			}
 		case "ctdir":
@@ -337,7 +338,7 @@ func canonicalMatchOption(m *Match, o Option) (Option, bool) {
 			return set(t)
 		}
 	case "length":
-		if r, err := parseNumRange(a, 65535); err == nil {
+		if r, err := parseNumRange(a, 65535); err == nil || errors.Is(err, errEmptyRange) {
 			return set(fmtRange(r))
 		}
 	case "ttl", "hl":

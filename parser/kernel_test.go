@@ -254,6 +254,35 @@ var kernelSnippets = []struct {
 	{"udp port in hex", "*filter\n-A INPUT -p udp --dport 0x10 -j ACCEPT\nCOMMIT\n", false},
 	{"conntrack port in hex", "*filter\n-A INPUT -p udp -m conntrack --ctorigdstport 0x10 -j ACCEPT\nCOMMIT\n", false},
 	{"tcp port in hex", "*filter\n-A INPUT -p tcp --dport 0x10 -j ACCEPT\nCOMMIT\n", true},
+	// Numbers are read by xtables_strtoui: blanks and a '+' before them
+	// are taken, and so is base 0 where xtables asks for it, in address
+	// parts and prefix lengths too (010.0.0.1 is 8.0.0.1, /010 is /8).
+	{"tcp port with a plus", "*filter\n-A INPUT -p tcp --dport +80 -j ACCEPT\nCOMMIT\n", true},
+	{"udp port with a plus", "*filter\n-A INPUT -p udp --dport +53 -j ACCEPT\nCOMMIT\n", true},
+	{"tcp port 0b1", "*filter\n-A INPUT -p tcp --dport 0b1 -j ACCEPT\nCOMMIT\n", false},
+	{"tcp port 1_0", "*filter\n-A INPUT -p tcp --dport 1_0 -j ACCEPT\nCOMMIT\n", false},
+	{"address in octal", "*filter\n-A INPUT -s 010.0.0.1 -j ACCEPT\nCOMMIT\n", true},
+	{"address in hex", "*filter\n-A INPUT -s 0x0a.1 -j ACCEPT\nCOMMIT\n", true},
+	{"address part 08", "*filter\n-A INPUT -s 08.0.0.1 -j ACCEPT\nCOMMIT\n", false},
+	{"prefix length in octal", "*filter\n-A INPUT -s 10.0.0.0/010 -j ACCEPT\nCOMMIT\n", true},
+	{"prefix length with a plus", "*filter\n-A INPUT -s 10.0.0.0/+8 -j ACCEPT\nCOMMIT\n", true},
+	{"prefix length 08", "*filter\n-A INPUT -s 10.0.0.0/08 -j ACCEPT\nCOMMIT\n", false},
+	{"dotted mask in octal", "*filter\n-A INPUT -s 10.0.0.0/0377.0.0.0 -j ACCEPT\nCOMMIT\n", true},
+	{"ttl-eq with a plus", "*filter\n-A INPUT -m ttl --ttl-eq +5 -j ACCEPT\nCOMMIT\n", true},
+	// --ttl is libxt_ttl's own name for --ttl-eq (saved as --ttl-eq).
+	{"ttl --ttl", "*filter\n-A INPUT -m ttl --ttl 5 -j ACCEPT\nCOMMIT\n", true},
+	{"ttl ! --ttl", "*filter\n-A INPUT -m ttl ! --ttl 5 -j ACCEPT\nCOMMIT\n", true},
+	{"ttl --ttl and --ttl-eq", "*filter\n-A INPUT -m ttl --ttl 5 --ttl-eq 6 -j ACCEPT\nCOMMIT\n", false},
+	// An empty range (LO above HI) loads and never matches.
+	{"length empty range", "*filter\n-A INPUT -m length --length 100:50 -j ACCEPT\nCOMMIT\n", true},
+	{"length ! empty range", "*filter\n-A INPUT -m length ! --length 100:50 -j ACCEPT\nCOMMIT\n", true},
+	{"ctexpire empty range", "*filter\n-A INPUT -m conntrack --ctexpire 100:50 -j ACCEPT\nCOMMIT\n", true},
+	// A comment of more than 255 bytes loads, cut to 255.
+	{"comment of 256 bytes", "*filter\n-A INPUT -m comment --comment " + strings.Repeat("x", 256) + " -j ACCEPT\nCOMMIT\n", true},
+	{"comment of 300 bytes", "*filter\n-A INPUT -m comment --comment " + strings.Repeat("x", 300) + " -j ACCEPT\nCOMMIT\n", true},
+	// hopopt is protocol 0 in /etc/protocols, as all.
+	{"-p hopopt", "*filter\n-A INPUT -p hopopt -j ACCEPT\nCOMMIT\n", true},
+	{"-p hopopt in ip6tables", ip6 + "*filter\n-A INPUT -p hopopt -j ACCEPT\nCOMMIT\n", true},
 }
 
 // compareKernel returns "" when our load agrees with the kernel's, else

@@ -1,6 +1,7 @@
 package parser
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -83,8 +84,8 @@ func init() {
 			o(1, "bytes-eq"), o(1, "bytes-lt"), o(1, "bytes-gt")}, build: buildSet},
 		"pkttype": {opts: []optDef{o(1, "pkt-type")}, build: buildPkttype},
 		"length":  {opts: []optDef{o(1, "length")}, build: buildLength},
-		"ttl":     {opts: []optDef{o(1, "ttl-eq"), o(1, "ttl-lt"), o(1, "ttl-gt")}, build: buildTTL},
-		"hl":      {opts: []optDef{o(1, "hl-eq"), o(1, "hl-lt"), o(1, "hl-gt")}, build: buildTTL},
+		"ttl":     {opts: []optDef{o(1, "ttl-eq", "ttl"), o(1, "ttl-lt"), o(1, "ttl-gt")}, build: buildTTL},
+		"hl":      {opts: []optDef{o(1, "hl-eq", "hl"), o(1, "hl-lt"), o(1, "hl-gt")}, build: buildTTL},
 		"tos":     {opts: []optDef{o(1, "tos")}, build: buildTOS},
 		"dscp":    {opts: []optDef{o(1, "dscp"), o(1, "dscp-class")}, build: buildTOS},
 		"limit":   {opts: []optDef{o(1, "limit"), o(1, "limit-burst")}, build: buildLimit},
@@ -521,8 +522,7 @@ func buildConntrack(b *builder, m *Match) MatchSpec {
 			s.Status = &StatusSet{Neg: op.Neg, Mask: st, Pos: op.Pos}
 		case "ctexpire":
 			r, err := parseNumRange(arg(op), 0xffffffff)
-			if err != nil {
-				b.errf(op.Pos, ErrBadValue, "--ctexpire: %v", err)
+			if !b.numRangeOK(op, err) {
 				continue
 			}
 			s.Expire = &NumMatch{Neg: op.Neg, Range: r, Pos: op.Pos}
@@ -657,8 +657,10 @@ func buildComment(b *builder, m *Match) MatchSpec {
 	for i := range m.Options {
 		op := &m.Options[i]
 		s.Text = arg(op)
+		// libxt_comment copies at most 255 bytes and loads the rule.
 		if len(s.Text) > 255 {
-			b.errf(op.Pos, ErrBadValue, "--comment: comment is %d bytes long (iptables allows at most 255)", len(s.Text))
+			b.errf(op.Pos, ErrSilentChange, "--comment: comment is %d bytes long: iptables loads only its first 255 bytes", len(s.Text))
+			s.Text = s.Text[:255]
 		}
 	}
 	return s
@@ -724,12 +726,30 @@ func buildPkttype(b *builder, m *Match) MatchSpec {
 	return s
 }
 
+// numRangeOK reports a parseNumRange error of op and whether the range
+// is to be kept: an empty range (LO above HI) loads, and is reported as
+// never matching (always, with '!').
+func (b *builder) numRangeOK(op *Option, err error) bool {
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, errEmptyRange):
+		what := "never matches"
+		if op.Neg {
+			what = "always matches"
+		}
+		b.errf(op.Pos, ErrSilentChange, "--%s: %v: iptables loads it but it %s (expected LOW:HIGH with LOW <= HIGH)", op.Name, err, what)
+		return true
+	}
+	b.errf(op.Pos, ErrBadValue, "--%s: %v", op.Name, err)
+	return false
+}
+
 func buildLength(b *builder, m *Match) MatchSpec {
 	s := &LengthMatch{}
 	for _, op := range m.Options {
 		r, err := parseNumRange(arg(&op), 65535)
-		if err != nil {
-			b.errf(op.Pos, ErrBadValue, "--length: %v", err)
+		if !b.numRangeOK(&op, err) {
 			continue
 		}
 		s.Length = NumMatch{Neg: op.Neg, Range: r, Pos: op.Pos}

@@ -51,10 +51,14 @@ func TestRobustUnknownTableOneError(t *testing.T) {
 
 // iptables completes a short IPv4 network address with zeros: "-s 0/0",
 // "-d 10/8" and "-s 192.168/16" load (xtables' "autocomplete"); "-s 10.0.0"
-// is 10.0.0.0. A bad part is still an error.
+// is 10.0.0.0. Each part, and a prefix length, is a number in base 0
+// (xtables_strtoui): 010.0.0.1 is 8.0.0.1, 0x10 is 16.0.0.0, /010 is /8,
+// and 08 is refused. A bad part is still an error.
 func TestRobustShortIPv4(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{"0/0", "0.0.0.0/0"}, {"10/8", "10.0.0.0/8"}, {"192.168/16", "192.168.0.0/16"}, {"10.1.2", "10.1.2.0/32"},
+		{"010.0.0.1", "8.0.0.1/32"}, {"0x10", "16.0.0.0/32"}, {"10.0.0.0/010", "10.0.0.0/8"}, {"10.0.0.0/+8", "10.0.0.0/8"},
+		{"10.0.0.0/0377.0.0.0", "10.0.0.0/8"},
 	} {
 		addr, mask, err := parseAddrMask(tc.in, IPv4)
 		if err != nil {
@@ -65,7 +69,7 @@ func TestRobustShortIPv4(t *testing.T) {
 			t.Errorf("%s: %s, want %s", tc.in, got, tc.want)
 		}
 	}
-	for _, bad := range []string{"256/8", "10..1", "1.2.3.4.5", "-1", "0x10", ""} {
+	for _, bad := range []string{"256/8", "10..1", "1.2.3.4.5", "-1", "08.0.0.1", "10.0.0.0/08", "10.0.0.0/1_0", "10.0.0.0/255.0.0", ""} {
 		if _, _, err := parseAddrMask(bad, IPv4); err == nil {
 			t.Errorf("%s: no error", bad)
 		}

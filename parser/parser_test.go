@@ -247,6 +247,19 @@ func TestErrors(t *testing.T) {
 		{name: "owner in FORWARD", src: "*filter\n:FWD - [0:0]\n-A FORWARD -j FWD\n-A FWD -m owner --uid-owner 0 -j DROP\nCOMMIT\n",
 			rules: []string{"filter: -A FORWARD -j FWD", "filter: -A FWD -m owner --uid-owner 0 -j DROP"},
 			diags: []string{"t.rules:4:8: -m owner in chain FWD, which is reached from FORWARD: owner works only in OUTPUT and POSTROUTING (iptables-restore --test accepts it but the kernel refuses to load it)"}},
+		{name: "values iptables reads and loads", src: "*filter\n-A INPUT -m ttl --ttl 5 -j ACCEPT\n-A INPUT -m ttl ! --ttl +5 -j ACCEPT\n" +
+			"-A INPUT -p tcp --dport +80 -j ACCEPT\n-A INPUT -s 010.0.0.1 -d 10.0.0.0/010 -j ACCEPT\n-A INPUT -p hopopt -j ACCEPT\n" +
+			"-A INPUT -m length ! --length 100:50 -j ACCEPT\n-A INPUT -m comment --comment " + strings.Repeat("x", 256) + " -j ACCEPT\nCOMMIT\n",
+			rules: []string{"filter: -A INPUT -m ttl --ttl-eq 5 -j ACCEPT", "filter: -A INPUT -m ttl ! --ttl-eq 5 -j ACCEPT",
+				"filter: -A INPUT -p tcp -m tcp --dport 80 -j ACCEPT", "filter: -A INPUT -s 8.0.0.1/32 -d 10.0.0.0/8 -j ACCEPT",
+				"filter: -A INPUT -j ACCEPT", "filter: -A INPUT -m length ! --length 100:50 -j ACCEPT",
+				"filter: -A INPUT -m comment --comment " + strings.Repeat("x", 256) + " -j ACCEPT"},
+			diags: []string{
+				`t.rules:7:22: --length: empty range "100:50": 100 is greater than 50: iptables loads it but it always matches (expected LOW:HIGH with LOW <= HIGH)`,
+				"t.rules:8:21: --comment: comment is 256 bytes long: iptables loads only its first 255 bytes",
+			}},
+		{name: "hl --hl", src: ip6 + "*filter\n-A INPUT -m hl --hl 5 -j ACCEPT\nCOMMIT\n",
+			rules: []string{"filter: -A INPUT -m hl --hl-eq 5 -j ACCEPT"}},
 		{name: "limit rates", src: "*filter\n-A INPUT -m limit --limit 0/sec -j ACCEPT\n-A INPUT -m limit --limit 10001/s -j ACCEPT\n" +
 			"-A INPUT -m limit --limit 5/minutes -j ACCEPT\n-A INPUT -m limit --limit 5x/MIN --limit-burst 10001 -j ACCEPT\n" +
 			"-A INPUT -m limit --limit 1/day --limit-burst 4 -j ACCEPT\n-A INPUT -m limit --limit 1/day --limit-burst 1 -j ACCEPT\nCOMMIT\n",

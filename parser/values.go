@@ -2,6 +2,7 @@ package parser
 
 import (
 	_ "embed"
+	"errors"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -95,7 +96,7 @@ func svcProtoName(proto string) string {
 // built-in table do. "icmp6" is in neither: iptables refuses -p icmp6
 // (the module is -m icmp6, the protocol ipv6-icmp or icmpv6).
 var protocols = map[string]uint8{
-	"all": 0, "ip": 0, "icmp": 1, "igmp": 2, "ggp": 3, "ipencap": 4, "st": 5,
+	"all": 0, "ip": 0, "hopopt": 0, "icmp": 1, "igmp": 2, "ggp": 3, "ipencap": 4, "st": 5,
 	"tcp": 6, "egp": 8, "igp": 9, "pup": 12, "udp": 17, "hmp": 20, "xns-idp": 22,
 	"rdp": 27, "iso-tp4": 29, "dccp": 33, "xtp": 36, "ddp": 37, "idpr-cmtp": 38,
 	"ipv6": 41, "ipv6-route": 43, "ipv6-frag": 44, "idrp": 45, "rsvp": 46,
@@ -133,13 +134,28 @@ func protoName(n uint8) string {
 	return strconv.Itoa(int(n))
 }
 
-// parseUint parses an unsigned integer like strtoul with base 0 (decimal,
-// 0x hex, 0 octal), within max.
+// parseUint parses an unsigned integer as xtables_strtoui does: strtoul
+// in base 0 (decimal, 0x hex, 0 octal; no 0b or 0o prefix, no digit
+// separators), after optional blanks and a '+', never a '-', within max.
 func parseUint(s string, max uint64) (uint64, error) {
+	return parseUintBase(s, 0, max)
+}
+
+// parseUintBase is parseUint in a given base (10 for the option types
+// xtables reads in decimal).
+func parseUintBase(s string, base int, max uint64) (uint64, error) {
 	if s == "" {
 		return 0, fmt.Errorf("empty number")
 	}
-	v, err := strconv.ParseUint(s, 0, 64)
+	d := strings.TrimLeft(s, " \t\n\v\f\r")
+	d = strings.TrimPrefix(d, "+")
+	if d == "" || strings.ContainsAny(d, "_+-") {
+		return 0, fmt.Errorf("%q is not a number", s)
+	}
+	if base == 0 && len(d) > 1 && d[0] == '0' && (d[1] == 'b' || d[1] == 'B' || d[1] == 'o' || d[1] == 'O') {
+		return 0, fmt.Errorf("%q is not a number", s)
+	}
+	v, err := strconv.ParseUint(d, base, 64)
 	if err != nil {
 		return 0, fmt.Errorf("%q is not a number", s)
 	}
@@ -160,19 +176,19 @@ func parsePort(s, proto string) (uint16, error) {
 	if s == "" {
 		return 0, fmt.Errorf("empty port")
 	}
-	if c := s[0]; c >= '0' && c <= '9' {
-		base := 0
-		if proto == svcTCPorUDP {
-			base = 10
-		}
-		v, err := strconv.ParseUint(s, base, 32)
-		if err != nil || v > 65535 {
-			return 0, fmt.Errorf("invalid port %q (expected 0-65535 or a service name)", s)
-		}
+	base := 0
+	if proto == svcTCPorUDP {
+		base = 10
+	}
+	// A number first, as xtables tries it: "+80" is port 80.
+	if v, err := parseUintBase(s, base, 65535); err == nil {
 		return uint16(v), nil
 	}
 	if p, ok := servicePort(s, proto); ok {
 		return p, nil
+	}
+	if c := strings.TrimLeft(s, " \t+"); c == "" || (c[0] >= '0' && c[0] <= '9') {
+		return 0, fmt.Errorf("invalid port %q (expected 0-65535 or a service name)", s)
 	}
 	return 0, fmt.Errorf("unknown service name %q for %s: iptables refuses it (expected a port number 0-65535 or a name /etc/services lists for %s)", s, svcProtoName(proto), svcProtoName(proto))
 }
@@ -237,8 +253,8 @@ func parseAddrMask(s string, fam Family) (addr, mask netip.Addr, err error) {
 	a, m, hasMask := strings.Cut(s, "/")
 	addr, err = netip.ParseAddr(a)
 	if err != nil && fam != IPv6 {
-		if short, ok := shortIPv4(a); ok {
-			addr, err = short, nil
+		if v4, ok := xtablesIPv4(a, false); ok {
+			addr, err = v4, nil
 		}
 	}
 	if err != nil {
@@ -254,38 +270,51 @@ func parseAddrMask(s string, fam Family) (addr, mask netip.Addr, err error) {
 		return addr, mask, fmt.Errorf("%w: %q is an %s address in an %s ruleset", ErrFamily, a, famOf(addr), fam)
 	}
 	bits := addr.BitLen()
-	if !hasMask {
+	// xtables reads a mask with a dot (IPv4) or a colon (IPv6) as an
+	// address, anything else as a prefix length by xtables_strtoui: /010
+	// is /8, /08 is refused.
+	switch {
+	case !hasMask:
 		mask = prefixMask(bits, bits)
-	} else if n, e := strconv.Atoi(m); e == nil && !strings.HasPrefix(m, "+") {
-		if n < 0 || n > bits {
-			return addr, mask, fmt.Errorf("invalid prefix length /%s (expected 0-%d)", m, bits)
+	case bits == 32 && strings.Contains(m, "."), bits == 128 && strings.Contains(m, ":"):
+		var ok bool
+		if bits == 32 {
+			mask, ok = xtablesIPv4(m, true)
+		} else {
+			mask, err = netip.ParseAddr(m)
+			ok = err == nil && mask.Is6()
 		}
-		mask = prefixMask(n, bits)
-	} else {
-		mask, err = netip.ParseAddr(m)
-		if err != nil || mask.BitLen() != bits {
+		if !ok {
 			return addr, mask, fmt.Errorf("invalid mask %q (expected a prefix length 0-%d or a dotted mask)", m, bits)
 		}
+	default:
+		n, e := parseUint(m, 1<<32)
+		if e != nil {
+			return addr, mask, fmt.Errorf("invalid mask %q (expected a prefix length 0-%d or a dotted mask)", m, bits)
+		}
+		if n > uint64(bits) {
+			return addr, mask, fmt.Errorf("invalid prefix length /%s (expected 0-%d)", m, bits)
+		}
+		mask = prefixMask(int(n), bits)
 	}
 	return andAddr(addr, mask), mask, nil
 }
 
-// shortIPv4 reads an IPv4 network address of one to three parts, which
-// iptables completes with zeros ("autocomplete, this is a network
-// address" in xtables): "0" is 0.0.0.0, "10" 10.0.0.0, "192.168"
-// 192.168.0.0. So "-s 0/0" and "-d 10/8" load.
-func shortIPv4(s string) (netip.Addr, bool) {
+// xtablesIPv4 reads an IPv4 address as xtables' numeric_to_ipaddr does:
+// each part a number 0-255 by xtables_strtoui (010 is 8, 0x0a is 10, 08
+// is refused). An address of one to three parts is completed with zeros
+// ("autocomplete, this is a network address"): "0" is 0.0.0.0, "10"
+// 10.0.0.0, "192.168" 192.168.0.0, so "-s 0/0" and "-d 10/8" load. A mask
+// needs all four parts.
+func xtablesIPv4(s string, isMask bool) (netip.Addr, bool) {
 	parts := strings.Split(s, ".")
-	if len(parts) > 3 {
+	if len(parts) > 4 || (isMask && len(parts) != 4) {
 		return netip.Addr{}, false
 	}
 	var b [4]byte
 	for i, p := range parts {
-		if p == "" || len(p) > 3 || strings.Trim(p, "0123456789") != "" {
-			return netip.Addr{}, false
-		}
-		n, err := strconv.Atoi(p)
-		if err != nil || n > 255 {
+		n, err := parseUint(p, 255)
+		if err != nil {
 			return netip.Addr{}, false
 		}
 		b[i] = byte(n)
@@ -624,6 +653,11 @@ func parseMAC(s string) (mac [6]byte, err error) {
 	return mac, nil
 }
 
+// errEmptyRange is parseNumRange's error for LO:HI with LO above HI, which
+// xtables' range types keep (the range then holds no value); the range is
+// returned with it.
+var errEmptyRange = errors.New("empty range")
+
 // parseNumRange parses "N" or "LO:HI" within max.
 func parseNumRange(s string, max uint64) (Range, error) {
 	lo, hi, isRange := strings.Cut(s, ":")
@@ -647,7 +681,7 @@ func parseNumRange(s string, max uint64) (Range, error) {
 		r.Hi = uint32(v)
 	}
 	if r.Lo > r.Hi {
-		return r, fmt.Errorf("invalid range %q: %d is greater than %d", s, r.Lo, r.Hi)
+		return r, fmt.Errorf("%w %q: %d is greater than %d", errEmptyRange, s, r.Lo, r.Hi)
 	}
 	return r, nil
 }
