@@ -283,6 +283,41 @@ var kernelSnippets = []struct {
 	// hopopt is protocol 0 in /etc/protocols, as all.
 	{"-p hopopt", "*filter\n-A INPUT -p hopopt -j ACCEPT\nCOMMIT\n", true},
 	{"-p hopopt in ip6tables", ip6 + "*filter\n-A INPUT -p hopopt -j ACCEPT\nCOMMIT\n", true},
+	// Option tables: options an extension needs, options it takes only
+	// one of, options it refuses '!' before, values it refuses empty;
+	// values of hashlimit and NFQUEUE.
+	{"hashlimit without --hashlimit-name", "*filter\n-A INPUT -m hashlimit --hashlimit-upto 10/sec -j ACCEPT\nCOMMIT\n", false},
+	{"hashlimit without a rate", "*filter\n-A INPUT -m hashlimit --hashlimit-name x -j ACCEPT\nCOMMIT\n", false},
+	{"hashlimit-mode foo", "*filter\n-A INPUT -m hashlimit --hashlimit-upto 10/sec --hashlimit-name x --hashlimit-mode srcip,foo -j ACCEPT\nCOMMIT\n", false},
+	{"hashlimit-mode with an empty item", "*filter\n-A INPUT -m hashlimit --hashlimit-upto 10/sec --hashlimit-name x --hashlimit-mode srcip, -j ACCEPT\nCOMMIT\n", true},
+	{"recent without an action", "*filter\n-A INPUT -m recent --name foo -j ACCEPT\nCOMMIT\n", false},
+	{"recent --set --rcheck", "*filter\n-A INPUT -m recent --set --rcheck -j ACCEPT\nCOMMIT\n", false},
+	{"recent --rcheck", "*filter\n-A INPUT -m recent --name foo --rcheck --seconds 60 -j ACCEPT\nCOMMIT\n", true},
+	{"comment without --comment", "*filter\n-A INPUT -m comment -j ACCEPT\nCOMMIT\n", false},
+	{"empty comment", "*filter\n-A INPUT -m comment --comment \"\" -j ACCEPT\nCOMMIT\n", true},
+	{"addrtype without a type", "*filter\n-A INPUT -m addrtype --limit-iface-in -j ACCEPT\nCOMMIT\n", false},
+	{"addrtype with both types", "*filter\n-A INPUT -m addrtype --src-type LOCAL --dst-type LOCAL -j ACCEPT\nCOMMIT\n", true},
+	{"empty log-prefix", "*filter\n-A INPUT -j LOG --log-prefix \"\"\nCOMMIT\n", false},
+	{"empty nflog-prefix", "*filter\n-A INPUT -j NFLOG --nflog-prefix \"\"\nCOMMIT\n", false},
+	{"blank log-prefix", "*filter\n-A INPUT -j LOG --log-prefix \" \"\nCOMMIT\n", true},
+	{"limit ! --limit", "*filter\n-A INPUT -m limit ! --limit 5/sec -j ACCEPT\nCOMMIT\n", false},
+	{"limit ! --limit-burst", "*filter\n-A INPUT -m limit ! --limit-burst 5 -j ACCEPT\nCOMMIT\n", false},
+	{"ttl ! --ttl-lt", "*filter\n-A INPUT -m ttl ! --ttl-lt 5 -j ACCEPT\nCOMMIT\n", false},
+	{"ttl ! --ttl-gt", "*filter\n-A INPUT -m ttl ! --ttl-gt 5 -j ACCEPT\nCOMMIT\n", false},
+	{"ttl ! --ttl-eq", "*filter\n-A INPUT -m ttl ! --ttl-eq 5 -j ACCEPT\nCOMMIT\n", true},
+	{"ttl --ttl-lt and --ttl-gt", "*filter\n-A INPUT -m ttl --ttl-lt 5 --ttl-gt 3 -j ACCEPT\nCOMMIT\n", false},
+	{"ttl without a test", "*filter\n-A INPUT -m ttl -j ACCEPT\nCOMMIT\n", false},
+	{"hl ! --hl-lt", ip6 + "*filter\n-A INPUT -m hl ! --hl-lt 2 -j ACCEPT\nCOMMIT\n", false},
+	{"hl ! --hl-eq", ip6 + "*filter\n-A INPUT -m hl ! --hl-eq 2 -j ACCEPT\nCOMMIT\n", true},
+	{"syn with tcp-flags", "*filter\n-A INPUT -p tcp --syn --tcp-flags SYN SYN -j ACCEPT\nCOMMIT\n", false},
+	{"dscp with dscp-class", "*mangle\n-A INPUT -m dscp --dscp 10 --dscp-class EF -j ACCEPT\nCOMMIT\n", false},
+	{"NFQUEUE queue-balance 3:0", "*filter\n-A INPUT -j NFQUEUE --queue-balance 3:0\nCOMMIT\n", false},
+	{"NFQUEUE queue-balance 3:3", "*filter\n-A INPUT -j NFQUEUE --queue-balance 3:3\nCOMMIT\n", false},
+	{"NFQUEUE queue-balance 3", "*filter\n-A INPUT -j NFQUEUE --queue-balance 3\nCOMMIT\n", false},
+	{"NFQUEUE queue-balance 0:3", "*filter\n-A INPUT -j NFQUEUE --queue-balance 0:3\nCOMMIT\n", true},
+	{"NFQUEUE queue-num 65536", "*filter\n-A INPUT -j NFQUEUE --queue-num 65536\nCOMMIT\n", false},
+	{"NFQUEUE queue-num 65535", "*filter\n-A INPUT -j NFQUEUE --queue-num 65535\nCOMMIT\n", true},
+	{"NFQUEUE queue-num with queue-balance", "*filter\n-A INPUT -j NFQUEUE --queue-num 1 --queue-balance 2:3\nCOMMIT\n", false},
 }
 
 // compareKernel returns "" when our load agrees with the kernel's, else

@@ -4,33 +4,129 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 )
 
 // optDef describes one option of a module: its long names (the first is
 // canonical; every name is its own getopt entry, so abbreviations are
-// resolved against all of them) and how many arguments it takes.
+// resolved against all of them), how many arguments it takes and what
+// the extension's option table says of it beyond that (flags).
 type optDef struct {
 	names []string
 	nargs int
+	flags optFlag
+}
+
+// optFlag is a property libxtables checks of one option.
+type optFlag uint8
+
+const (
+	// optNoInvert: '!' is refused before it (the option lacks
+	// XTOPT_INVERT: "option cannot be inverted").
+	optNoInvert optFlag = 1 << iota
+	// optNonEmpty: an empty value is refused (the entry's .min is 1).
+	optNonEmpty
+)
+
+// optGroup is a set of options of one extension, by canonical name, of
+// which at most one may be given (libxtables' .excl, or the extension's
+// final check) unless several is set; with need, one of them must be
+// (XTOPT_MAND for a set of one, or the final check's "you must specify").
+type optGroup struct {
+	names   []string
+	need    bool
+	several bool
 }
 
 // moduleDef is a match module.
 type moduleDef struct {
-	opts  []optDef
-	build func(b *builder, m *Match) MatchSpec
-	index optIndex // opts by every name
+	opts   []optDef
+	groups []optGroup
+	build  func(b *builder, m *Match) MatchSpec
+	index  optIndex // opts by every name
 }
 
 // targetDef is an extension target.
 type targetDef struct {
-	opts  []optDef
-	build func(b *builder, t *Target) TargetSpec
-	index optIndex // opts by every name
+	opts   []optDef
+	groups []optGroup
+	build  func(b *builder, t *Target) TargetSpec
+	index  optIndex // opts by every name
 }
 
 func o(nargs int, names ...string) optDef { return optDef{names: names, nargs: nargs} }
+
+// with returns the option with flags added.
+func (d optDef) with(f optFlag) optDef { d.flags |= f; return d }
+
+// oneOf is a group of options at most one of which may be given.
+func oneOf(names ...string) optGroup { return optGroup{names: names} }
+
+// needOne is a group of options exactly one of which must be given.
+func needOne(names ...string) optGroup { return optGroup{names: names, need: true} }
+
+// needAny is a group of options at least one of which must be given.
+func needAny(names ...string) optGroup { return optGroup{names: names, need: true, several: true} }
+
+// checkOpts reports what an extension's option table refuses in its
+// options (the flags of each, its groups): ext names it ("-m recent",
+// "-j NFQUEUE"), pos is where.
+func (b *builder) checkOpts(ext string, pos Pos, opts []Option, index optIndex, groups []optGroup) {
+	for i := range opts {
+		op := &opts[i]
+		d := index[op.Name]
+		if d == nil {
+			continue
+		}
+		if op.Neg && d.flags&optNoInvert != 0 {
+			b.errf(op.Pos, ErrBadOption, "%s: --%s cannot be inverted: iptables refuses '!' before it (expected --%s without '!')", ext, op.Name, op.Name)
+		}
+		if d.flags&optNonEmpty != 0 && len(op.Args) > 0 && op.Args[0] == "" {
+			b.errf(op.Pos, ErrBadValue, "%s: --%s is empty: iptables refuses it (expected at least 1 character)", ext, op.Name)
+		}
+	}
+	for _, g := range groups {
+		var first *Option
+		for i := range opts {
+			op := &opts[i]
+			if !slices.Contains(g.names, op.Name) {
+				continue
+			}
+			if first != nil && first.Name != op.Name && !g.several {
+				b.errf(op.Pos, ErrBadOption, "%s: --%s and --%s cannot be used together: iptables refuses the rule (expected only one of %s)",
+					ext, first.Name, op.Name, optList(g.names))
+			}
+			if first == nil {
+				first = op
+			}
+		}
+		if first == nil && g.need {
+			if len(g.names) <= 2 {
+				b.errf(pos, ErrBadOption, "%s needs %s: iptables refuses the rule without it", ext, optList(g.names))
+			} else {
+				b.errf(pos, ErrBadOption, "%s needs one of %s: iptables refuses the rule without one", ext, optList(g.names))
+			}
+		}
+	}
+}
+
+// optList lists option names as "--a, --b or --c".
+func optList(names []string) string {
+	var sb strings.Builder
+	for i, n := range names {
+		switch {
+		case i == 0:
+		case i == len(names)-1:
+			sb.WriteString(" or ")
+		default:
+			sb.WriteString(", ")
+		}
+		sb.WriteString("--" + n)
+	}
+	return sb.String()
+}
 
 // builder turns raw options into typed specs and reports problems.
 type builder struct {
@@ -58,7 +154,7 @@ func init() {
 	opaque := func(b *builder, m *Match) MatchSpec { return b.a.opaque.put(OpaqueMatch{}) }
 	matchModules = map[string]*moduleDef{
 		"tcp": {opts: append(append([]optDef{}, portOpts...), o(2, "tcp-flags"), o(0, "syn"), o(1, "tcp-option")),
-			build: buildTCP},
+			groups: []optGroup{oneOf("syn", "tcp-flags")}, build: buildTCP},
 		"udp":       {opts: portOpts, build: buildUDP},
 		"sctp":      {opts: append(append([]optDef{}, portOpts...), o(2, "chunk-types")), build: buildSCTP},
 		"dccp":      {opts: append(append([]optDef{}, portOpts...), o(1, "dccp-types"), o(1, "dccp-option")), build: buildUDP},
@@ -71,12 +167,12 @@ func init() {
 			o(1, "ctreplsrcport"), o(1, "ctrepldstport"), o(1, "ctstatus"), o(1, "ctexpire"), o(1, "ctdir")},
 			build: buildConntrack},
 		"addrtype": {opts: []optDef{o(1, "src-type"), o(1, "dst-type"), o(0, "limit-iface-in"), o(0, "limit-iface-out")},
-			build: buildAddrtype},
+			groups: []optGroup{needAny("src-type", "dst-type")}, build: buildAddrtype},
 		"iprange":  {opts: []optDef{o(1, "src-range"), o(1, "dst-range")}, build: buildIPRange},
 		"mac":      {opts: []optDef{o(1, "mac-source")}, build: buildMAC},
 		"mark":     {opts: []optDef{o(1, "mark")}, build: buildMark},
 		"connmark": {opts: []optDef{o(1, "mark")}, build: buildMark},
-		"comment":  {opts: []optDef{o(1, "comment")}, build: buildComment},
+		"comment":  {opts: []optDef{o(1, "comment")}, groups: []optGroup{needOne("comment")}, build: buildComment},
 		"physdev": {opts: []optDef{o(1, "physdev-in"), o(1, "physdev-out"), o(0, "physdev-is-in"),
 			o(0, "physdev-is-out"), o(0, "physdev-is-bridged")}, build: buildPhysdev},
 		"set": {opts: []optDef{o(2, "match-set"), o(2, "set"), o(0, "return-nomatch"), o(0, "update-counters"),
@@ -84,19 +180,24 @@ func init() {
 			o(1, "bytes-eq"), o(1, "bytes-lt"), o(1, "bytes-gt")}, build: buildSet},
 		"pkttype": {opts: []optDef{o(1, "pkt-type")}, build: buildPkttype},
 		"length":  {opts: []optDef{o(1, "length")}, build: buildLength},
-		"ttl":     {opts: []optDef{o(1, "ttl-eq", "ttl"), o(1, "ttl-lt"), o(1, "ttl-gt")}, build: buildTTL},
-		"hl":      {opts: []optDef{o(1, "hl-eq", "hl"), o(1, "hl-lt"), o(1, "hl-gt")}, build: buildTTL},
-		"tos":     {opts: []optDef{o(1, "tos")}, build: buildTOS},
-		"dscp":    {opts: []optDef{o(1, "dscp"), o(1, "dscp-class")}, build: buildTOS},
-		"limit":   {opts: []optDef{o(1, "limit"), o(1, "limit-burst")}, build: buildLimit},
+		"ttl": {opts: []optDef{o(1, "ttl-eq", "ttl"), o(1, "ttl-lt").with(optNoInvert), o(1, "ttl-gt").with(optNoInvert)},
+			groups: []optGroup{needOne("ttl-eq", "ttl-lt", "ttl-gt")}, build: buildTTL},
+		"hl": {opts: []optDef{o(1, "hl-eq", "hl"), o(1, "hl-lt").with(optNoInvert), o(1, "hl-gt").with(optNoInvert)},
+			groups: []optGroup{needOne("hl-eq", "hl-lt", "hl-gt")}, build: buildTTL},
+		"tos": {opts: []optDef{o(1, "tos")}, build: buildTOS},
+		"dscp": {opts: []optDef{o(1, "dscp"), o(1, "dscp-class")}, groups: []optGroup{oneOf("dscp", "dscp-class")},
+			build: buildTOS},
+		"limit": {opts: []optDef{o(1, "limit").with(optNoInvert), o(1, "limit-burst").with(optNoInvert)}, build: buildLimit},
 		"hashlimit": {opts: []optDef{o(1, "hashlimit"), o(1, "hashlimit-upto"), o(1, "hashlimit-above"),
 			o(1, "hashlimit-burst"), o(1, "hashlimit-mode"), o(1, "hashlimit-srcmask"), o(1, "hashlimit-dstmask"),
 			o(1, "hashlimit-name"), o(1, "hashlimit-htable-size"), o(1, "hashlimit-htable-max"),
 			o(1, "hashlimit-htable-expire"), o(1, "hashlimit-htable-gcinterval"), o(0, "hashlimit-rate-match"),
-			o(1, "hashlimit-rate-interval")}, build: opaque},
+			o(1, "hashlimit-rate-interval")},
+			groups: []optGroup{needOne("hashlimit", "hashlimit-upto", "hashlimit-above"), needOne("hashlimit-name")},
+			build:  buildHashlimit},
 		"recent": {opts: []optDef{o(0, "set"), o(0, "rcheck"), o(0, "update"), o(0, "remove"), o(1, "seconds"),
 			o(0, "reap"), o(1, "hitcount"), o(0, "rttl"), o(1, "name"), o(0, "rsource"), o(0, "rdest"), o(1, "mask")},
-			build: buildRecent},
+			groups: []optGroup{needOne("set", "rcheck", "update", "remove")}, build: buildRecent},
 		"statistic": {opts: []optDef{o(1, "mode"), o(1, "probability"), o(1, "every"), o(1, "packet")}, build: opaque},
 		"time": {opts: []optDef{o(1, "datestart"), o(1, "datestop"), o(1, "timestart"), o(1, "timestop"),
 			o(1, "monthdays"), o(1, "weekdays"), o(0, "kerneltz"), o(0, "localtz"), o(0, "utc"), o(0, "contiguous")},
@@ -769,8 +870,7 @@ func buildTTL(b *builder, m *Match) MatchSpec {
 		s.Neg, s.Value, s.Pos = op.Neg, uint8(v), op.Pos
 	}
 	if s.Op == "" {
-		b.errf(m.Pos, ErrBadOption, "%s needs --%s-eq, --%s-lt or --%s-gt", m.Name, m.Name, m.Name, m.Name)
-		s.Op = "eq"
+		s.Op = "eq" // reported by the module's option group
 	}
 	return s
 }
@@ -826,6 +926,58 @@ func buildTOS(b *builder, m *Match) MatchSpec {
 	return s
 }
 
+// hashlimitModes are the fields --hashlimit-mode takes, comma-separated.
+var hashlimitModes = []string{"srcip", "srcport", "dstip", "dstport"}
+
+// buildHashlimit checks --hashlimit-mode as libxt_hashlimit does
+// (case-sensitive names; an empty item, as in "srcip,", is skipped); the
+// match itself is opaque (its outcome depends on time).
+func buildHashlimit(b *builder, m *Match) MatchSpec {
+	for i := range m.Options {
+		op := &m.Options[i]
+		if op.Name != "hashlimit-mode" {
+			continue
+		}
+		for _, f := range strings.Split(arg(op), ",") {
+			if f != "" && !slices.Contains(hashlimitModes, f) {
+				b.errf(op.Pos, ErrBadValue, "--hashlimit-mode: unknown mode %q: iptables refuses it (expected srcip, srcport, dstip or dstport, separated by commas)", f)
+				break
+			}
+		}
+	}
+	return &OpaqueMatch{}
+}
+
+// buildNFQueue checks NFQUEUE's queue numbers as libxt_NFQUEUE does: each
+// 0-65535, and --queue-balance a range LOW:HIGH with LOW below HIGH.
+func buildNFQueue(b *builder, t *Target) TargetSpec {
+	q := &NFQueueTarget{}
+	for i := range t.Options {
+		op := &t.Options[i]
+		switch op.Name {
+		case "queue-bypass":
+			q.Bypass = true
+		case "queue-num":
+			if _, err := parseUint(arg(op), 65535); err != nil {
+				b.errf(op.Pos, ErrBadValue, "--queue-num: %v (expected a queue number 0-65535)", err)
+			}
+		case "queue-balance":
+			lo, hi, ok := strings.Cut(arg(op), ":")
+			l, err1 := parseUint(lo, 65535)
+			h, err2 := parseUint(hi, 65535)
+			switch {
+			case !ok:
+				b.errf(op.Pos, ErrBadValue, "--queue-balance: %q is no range: iptables refuses it (expected LOW:HIGH, queue numbers 0-65535)", arg(op))
+			case err1 != nil || err2 != nil:
+				b.errf(op.Pos, ErrBadValue, "--queue-balance: %v (expected LOW:HIGH, queue numbers 0-65535)", firstErr(err1, err2))
+			case l >= h:
+				b.errf(op.Pos, ErrBadValue, "--queue-balance: %d is not below %d: iptables refuses it (expected LOW:HIGH with LOW below HIGH)", l, h)
+			}
+		}
+	}
+	return q
+}
+
 func buildRecent(b *builder, m *Match) MatchSpec {
 	// "--set" and "--remove" alone always match (they only record);
 	// rcheck/update depend on the table's state.
@@ -866,22 +1018,16 @@ func init() {
 				return &CTTarget{}
 			}},
 		"NOTRACK": {build: func(*builder, *Target) TargetSpec { return &CTTarget{NoTrack: true} }},
-		"LOG": {opts: []optDef{o(1, "log-level"), o(1, "log-prefix"), o(0, "log-tcp-sequence"), o(0, "log-tcp-options"),
+		"LOG": {opts: []optDef{o(1, "log-level"), o(1, "log-prefix").with(optNonEmpty), o(0, "log-tcp-sequence"), o(0, "log-tcp-options"),
 			o(0, "log-ip-options"), o(0, "log-uid"), o(0, "log-macdecode")}, build: buildLog},
-		"NFLOG": {opts: []optDef{o(1, "nflog-group"), o(1, "nflog-prefix"), o(1, "nflog-range"), o(1, "nflog-threshold"),
+		"NFLOG": {opts: []optDef{o(1, "nflog-group"), o(1, "nflog-prefix").with(optNonEmpty), o(1, "nflog-range"), o(1, "nflog-threshold"),
 			o(1, "nflog-size")}, build: cont},
 		"ULOG":  {opts: []optDef{o(1, "ulog-nlgroup"), o(1, "ulog-prefix"), o(1, "ulog-cprange"), o(1, "ulog-qthreshold")}, build: cont},
 		"AUDIT": {opts: []optDef{o(1, "type")}, build: cont},
 		"TRACE": {build: cont},
 		"NFQUEUE": {opts: []optDef{o(1, "queue-num"), o(1, "queue-balance"), o(0, "queue-bypass"), o(0, "fail-open"),
 			o(0, "queue-cpu-fanout")},
-			build: func(b *builder, t *Target) TargetSpec {
-				q := &NFQueueTarget{}
-				for _, op := range t.Options {
-					q.Bypass = q.Bypass || op.Name == "queue-bypass"
-				}
-				return q
-			}},
+			groups: []optGroup{oneOf("queue-num", "queue-balance")}, build: buildNFQueue},
 		"TCPMSS":       {opts: []optDef{o(1, "set-mss"), o(0, "clamp-mss-to-pmtu")}, build: cont},
 		"CHECKSUM":     {opts: []optDef{o(0, "checksum-fill")}, build: cont},
 		"CLASSIFY":     {opts: []optDef{o(1, "set-class")}, build: cont},

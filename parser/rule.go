@@ -1090,10 +1090,13 @@ func (rp *ruleParser) finish() {
 		if m.Spec != nil {
 			continue // unknown module
 		}
-		m.Spec = rp.defs[k].build(b, m)
+		def := rp.defs[k]
+		b.checkOpts("-m "+m.Name, m.Pos, m.Options, def.index, def.groups)
+		m.Spec = def.build(b, m)
 		rp.checkMatchProto(m)
 	}
 	if tg := r.Target; tg != nil && tg.Kind == TargetExtension {
+		b.checkOpts("-j "+tg.Name, tg.Pos, tg.Options, rp.tdef.index, rp.tdef.groups)
 		tg.Spec = rp.tdef.build(b, tg)
 	}
 }
