@@ -263,10 +263,10 @@ func TestErrors(t *testing.T) {
 		{name: "option tables: required, exclusive and non-invertible options, values", src: "*mangle\n" +
 			"-A INPUT -m hashlimit --hashlimit-upto 10/sec -j ACCEPT\n-A INPUT -m hashlimit --hashlimit-upto 10/sec --hashlimit-name x --hashlimit-mode srcip,foo -j ACCEPT\n-A INPUT -m recent --name foo -j ACCEPT\n-A INPUT -m recent --set --rcheck -j ACCEPT\n-A INPUT -m comment -j ACCEPT\n-A INPUT -m addrtype -j ACCEPT\n-A INPUT -j LOG --log-prefix \"\"\n-A INPUT -m limit ! --limit 5/sec -j ACCEPT\n-A INPUT -m ttl ! --ttl-lt 5 -j ACCEPT\n-A INPUT -m ttl --ttl-gt 5 --ttl-eq 3 -j ACCEPT\n-A INPUT -p tcp --syn --tcp-flags SYN SYN -j ACCEPT\n-A INPUT -m dscp --dscp 10 --dscp-class EF -j ACCEPT\n-A INPUT -s 10.0.0.0/08 -j ACCEPT\n-A INPUT -j NFQUEUE --queue-balance 3:0\n-A INPUT -j NFQUEUE --queue-num 65536\n-A INPUT -j NFQUEUE --queue-num 1 --queue-balance 2:3\n" + "COMMIT\n",
 			rules: []string{
-				"mangle: -A INPUT -m hashlimit --hashlimit-upto 10/sec -j ACCEPT",
-				"mangle: -A INPUT -m hashlimit --hashlimit-upto 10/sec --hashlimit-mode srcip,foo --hashlimit-name x -j ACCEPT",
-				"mangle: -A INPUT -m recent --name foo -j ACCEPT",
-				"mangle: -A INPUT -m recent --set --rcheck -j ACCEPT",
+				"mangle: -A INPUT -m hashlimit --hashlimit-upto 10/sec --hashlimit-burst 5 -j ACCEPT",
+				"mangle: -A INPUT -m hashlimit --hashlimit-upto 10/sec --hashlimit-burst 5 --hashlimit-mode srcip,foo --hashlimit-name x -j ACCEPT",
+				"mangle: -A INPUT -m recent --name foo --mask 255.255.255.255 --rsource -j ACCEPT",
+				"mangle: -A INPUT -m recent --set --rcheck --name DEFAULT --mask 255.255.255.255 --rsource -j ACCEPT",
 				"mangle: -A INPUT -m comment -j ACCEPT",
 				"mangle: -A INPUT -m addrtype -j ACCEPT",
 				"mangle: -A INPUT -j LOG --log-prefix \"\"",
