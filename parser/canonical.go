@@ -752,20 +752,8 @@ func ownerID(s string) (string, bool) {
 // (kb/s, …) print as written.
 func hashlimitRate(s string) (string, bool) {
 	const scale = 1000000
-	num, unit, _ := strings.Cut(s, "/")
-	mult := uint64(1)
-	switch u := strings.ToLower(unit); {
-	case u == "" && !strings.Contains(s, "/"):
-	case u == "":
-		return "", false
-	case strings.HasPrefix("second", u):
-	case strings.HasPrefix("minute", u):
-		mult = 60
-	case strings.HasPrefix("hour", u):
-		mult = 3600
-	case strings.HasPrefix("day", u):
-		mult = 86400
-	default:
+	num, mult, why := rateUnit(s)
+	if why != "" {
 		return "", false
 	}
 	r, err := strconv.ParseUint(num, 10, 32)

@@ -181,6 +181,16 @@ var kernelSnippets = []struct {
 	{"icmp-type in octal", "*filter\n-A INPUT -p icmp --icmp-type 010/0x1 -j ACCEPT\nCOMMIT\n", true},
 	{"icmp-type 08", "*filter\n-A INPUT -p icmp --icmp-type 08 -j ACCEPT\nCOMMIT\n", false},
 	{"icmpv6-type in octal", ip6 + "*filter\n-A INPUT -p ipv6-icmp --icmpv6-type 0200 -j ACCEPT\nCOMMIT\n", true},
+	// Each family's extensions: iptables has no icmp6, hl, frag…,
+	// ip6tables no icmp, ttl, realm; -p names no module of the other
+	// family either.
+	{"-m hl in iptables", "*filter\n-A INPUT -s 10.0.0.1 -m hl --hl-eq 5 -j ACCEPT\nCOMMIT\n", false},
+	{"-m frag in iptables", "*filter\n-A INPUT -s 10.0.0.1 -m frag --fragid 1 -j ACCEPT\nCOMMIT\n", false},
+	{"-m icmp6 in iptables", "*filter\n-A INPUT -s 10.0.0.1 -p ipv6-icmp -m icmp6 --icmpv6-type 1 -j ACCEPT\nCOMMIT\n", false},
+	{"--icmpv6-type in iptables", "*filter\n-A INPUT -s 10.0.0.1 -p icmpv6 --icmpv6-type 1 -j ACCEPT\nCOMMIT\n", false},
+	{"-m icmp in ip6tables", ip6 + "*filter\n-A INPUT -p icmp -m icmp --icmp-type 8 -j ACCEPT\nCOMMIT\n", false},
+	{"-m ttl in ip6tables", ip6 + "*filter\n-A INPUT -m ttl --ttl-eq 5 -j ACCEPT\nCOMMIT\n", false},
+	{"-m ah in both", ip6 + "*filter\n-A INPUT -m ah -j ACCEPT\nCOMMIT\n", true},
 	// REJECT: the filter table only.
 	{"REJECT in mangle", "*mangle\n-A FORWARD -j REJECT\nCOMMIT\n", false},
 	{"REJECT in raw", "*raw\n-A OUTPUT -j REJECT\nCOMMIT\n", false},

@@ -247,6 +247,21 @@ func init() {
 }
 
 // protoModule names the module a protocol loads implicitly.
+// moduleFamily are the match extensions of one family only: iptables
+// has no icmp6 or hl, ip6tables no icmp or ttl (each refuses the rule:
+// "Couldn't load match").
+var moduleFamily = map[string]Family{
+	"icmp": IPv4, "ttl": IPv4, "realm": IPv4,
+	"icmp6": IPv6, "hl": IPv6, "frag": IPv6, "mh": IPv6, "rt": IPv6, "hbh": IPv6, "dst": IPv6,
+	"ipv6header": IPv6, "eui64": IPv6,
+}
+
+// familyHas reports whether module is an extension of family f.
+func familyHas(module string, f Family) bool {
+	fam, ok := moduleFamily[module]
+	return !ok || fam == f
+}
+
 func protoModule(num uint8) string {
 	switch num {
 	case 6:
@@ -403,29 +418,36 @@ func buildLimit(b *builder, m *Match) MatchSpec {
 	return &OpaqueMatch{}
 }
 
+// rateUnit splits a rate N[/UNIT] into N and the seconds of UNIT, a
+// prefix of second, minute, hour or day in any case (1 without a unit),
+// as libxt_limit and libxt_hashlimit read it; why says what is wrong.
+func rateUnit(s string) (num string, mult uint64, why string) {
+	num, unit, slash := strings.Cut(s, "/")
+	switch u := strings.ToLower(unit); {
+	case !slash:
+		return num, 1, ""
+	case u == "":
+		return num, 0, "no unit after /"
+	case strings.HasPrefix("second", u):
+		return num, 1, ""
+	case strings.HasPrefix("minute", u):
+		return num, 60, ""
+	case strings.HasPrefix("hour", u):
+		return num, 3600, ""
+	case strings.HasPrefix("day", u):
+		return num, 86400, ""
+	}
+	return num, 0, "unknown unit"
+}
+
 // limitRate parses a --limit rate as libxt_limit does: an integer (atoi:
 // leading digits, the rest ignored), then optionally "/" and a prefix of
 // second, minute, hour or day (any case). The value is the average
 // interval in 1/10000 s; ok is false, with why, for what iptables refuses.
 func limitRate(s string) (v uint32, ok bool, why string) {
-	mult := uint64(1)
-	num := s
-	if i := strings.IndexByte(s, '/'); i >= 0 {
-		unit := strings.ToLower(s[i+1:])
-		num = s[:i]
-		switch {
-		case unit == "":
-			return 0, false, "no unit after /"
-		case strings.HasPrefix("second", unit):
-		case strings.HasPrefix("minute", unit):
-			mult = 60
-		case strings.HasPrefix("hour", unit):
-			mult = 3600
-		case strings.HasPrefix("day", unit):
-			mult = 86400
-		default:
-			return 0, false, "unknown unit"
-		}
+	num, mult, why := rateUnit(s)
+	if why != "" {
+		return 0, false, why
 	}
 	r := uint64(0)
 	for _, c := range []byte(num) {

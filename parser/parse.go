@@ -262,6 +262,9 @@ func detectFamily(src []byte) Family {
 			if f == "icmpv6" || f == "ipv6-icmp" || f == "--icmpv6-type" {
 				v6++
 			}
+			if (f == "-m" || f == "--match") && moduleFamily[string(fields[i+1])] == IPv6 {
+				v6++ // an ip6tables match (-m hl, -m frag…)
+			}
 		}
 		if v4+v6 > 50 {
 			break

@@ -498,7 +498,7 @@ func (rp *ruleParser) longOption(t token) {
 		// iptables loads the protocol's module for an option it does not
 		// know when -p names a protocol ("-p tcp --dport 22").
 		if pr := rp.rule.Proto; pr != nil && !pr.Neg {
-			if mod := protoModule(pr.Num); mod != "" && !rp.loaded(mod) {
+			if mod := protoModule(pr.Num); mod != "" && !rp.loaded(mod) && familyHas(mod, rp.fp.f.Family) {
 				// getopt then resolves the option, abbreviated or not,
 				// against the module's options too.
 				if def := matchModules[mod]; def != nil && hasOptPrefix(def.opts, name) {
@@ -962,6 +962,20 @@ func (rp *ruleParser) loadMatch(name string, pos Pos) {
 		// The kernel has a udplite match, but iptables has no extension
 		// for it: "Couldn't load match".
 		rp.errf(pos, ErrUnknownMatch, "-m udplite: iptables has no udplite match and refuses the rule (expected -p udplite -m multiport --sports, --dports or --ports for its ports)")
+		return
+	}
+	if fam, ok := moduleFamily[lname]; ok && def != nil && fam != rp.fp.f.Family {
+		// Each family's iptables has its own extensions: "Couldn't load
+		// match".
+		tool, other := "iptables", "ip6tables"
+		if rp.fp.f.Family == IPv6 {
+			tool, other = other, tool
+		}
+		rp.errf(pos, ErrFamily, "-m %s is a match of %s: %s refuses the rule (expected %s rules, read with --%s, or a match of this family)", name, other, tool, other, strings.ToLower(fam.String()))
+		// Its options are kept with it, as an unknown module's are, rather
+		// than reported again one by one.
+		m.Spec = &UnknownMatch{}
+		rp.unknown = rp.addMatch(m, nil)
 		return
 	}
 	if def == nil {
