@@ -608,14 +608,7 @@ func TestKernelSave(t *testing.T) {
 	}
 	t.Cleanup(k.delete)
 	for _, fx := range saveFixtures {
-		src, err := os.ReadFile(filepath.Join("testdata", "save", fx.name+".rules"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		want, err := os.ReadFile(filepath.Join("testdata", "save", fx.name+".save"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		src, want := fx.read(t)
 		if err := k.reset(); err != nil {
 			t.Fatal(err)
 		}

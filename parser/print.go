@@ -97,13 +97,16 @@ func (r *Rule) line(fam Family) string {
 }
 
 // String prints an option with its arguments, quoted where needed.
-func (o Option) String() string {
+func (o Option) String() string { return o.format(quote) }
+
+// format prints the option with each argument as quoteArg gives it.
+func (o Option) format(quoteArg func(string) string) string {
 	var b strings.Builder
 	b.WriteString("--")
 	b.WriteString(o.Name)
 	for _, a := range o.Args {
 		b.WriteByte(' ')
-		b.WriteString(quote(a))
+		b.WriteString(quoteArg(a))
 	}
 	return b.String()
 }
@@ -122,16 +125,9 @@ func saveOption(module string, o Option) string {
 			return `"` + strings.NewReplacer(`"`, `\"`, `\`, `\\`).Replace(s) + `"`
 		}
 	default:
-		return o.String()
+		quoteArg = quote
 	}
-	var b strings.Builder
-	b.WriteString("--")
-	b.WriteString(o.Name)
-	for _, a := range o.Args {
-		b.WriteByte(' ')
-		b.WriteString(quoteArg(a))
-	}
-	return b.String()
+	return o.format(quoteArg)
 }
 
 // xtablesSaveString quotes s as libxtables' xtables_save_string: bare when

@@ -11,12 +11,29 @@ import (
 // parser reads (service names, ICMP type names, protocol names, reject
 // types, TOS and DSCP names, MARK's forms, …), each beside the
 // iptables-save text the kernel gave back for it (testdata/save).
-var saveFixtures = []struct {
-	name string
-	fam  Family
-}{
+var saveFixtures = []saveFixture{
 	{"symbolic.v4", IPv4},
 	{"symbolic.v6", IPv6},
+}
+
+type saveFixture struct {
+	name string
+	fam  Family
+}
+
+// read returns the fixture's rules and the text iptables-save printed
+// for them.
+func (fx saveFixture) read(t *testing.T) (src, want []byte) {
+	t.Helper()
+	src, err := os.ReadFile(filepath.Join("testdata", "save", fx.name+".rules"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err = os.ReadFile(filepath.Join("testdata", "save", fx.name+".save"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src, want
 }
 
 // saveRules returns the "-A" lines of an iptables-save text by table, so
@@ -62,14 +79,7 @@ func diffSaveRules(an, a, bn, b string) string {
 // forms), and that it round-trips.
 func TestSaveSymbolic(t *testing.T) {
 	for _, fx := range saveFixtures {
-		src, err := os.ReadFile(filepath.Join("testdata", "save", fx.name+".rules"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		want, err := os.ReadFile(filepath.Join("testdata", "save", fx.name+".save"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		src, want := fx.read(t)
 		l := loadOne(fx.name, src, Options{Family: fx.fam})
 		if d := diffSaveRules("iptables-save", string(want), "dfw", saveText(t, l.Ruleset)); d != "" {
 			t.Errorf("%s: canonical text differs from iptables-save's:\n%s", fx.name, d)
