@@ -46,14 +46,17 @@ type moduleDef struct {
 	groups []optGroup
 	build  func(b *builder, m *Match) MatchSpec
 	index  optIndex // opts by every name
+	// flagged: some option has flags checkOpts checks.
+	flagged bool
 }
 
 // targetDef is an extension target.
 type targetDef struct {
-	opts   []optDef
-	groups []optGroup
-	build  func(b *builder, t *Target) TargetSpec
-	index  optIndex // opts by every name
+	opts    []optDef
+	groups  []optGroup
+	build   func(b *builder, t *Target) TargetSpec
+	index   optIndex // opts by every name
+	flagged bool     // as moduleDef's
 }
 
 func o(nargs int, names ...string) optDef { return optDef{names: names, nargs: nargs} }
@@ -71,10 +74,18 @@ func needOne(names ...string) optGroup { return optGroup{names: names, need: tru
 func needAny(names ...string) optGroup { return optGroup{names: names, need: true, several: true} }
 
 // checkOpts reports what an extension's option table refuses in its
-// options (the flags of each, its groups): ext names it ("-m recent",
-// "-j NFQUEUE"), pos is where.
-func (b *builder) checkOpts(ext string, pos Pos, opts []Option, index optIndex, groups []optGroup) {
+// options (the flags of each, when flagged; its groups): kind and name
+// name it ("-m", "recent"; "-j", "NFQUEUE"), pos is where. It runs on
+// every rule: it allocates nothing unless it reports.
+func (b *builder) checkOpts(kind, name string, pos Pos, opts []Option, index optIndex, flagged bool, groups []optGroup) {
+	if !flagged && len(groups) == 0 {
+		return
+	}
+	ext := extName{kind, name}
 	for i := range opts {
+		if !flagged {
+			break
+		}
 		op := &opts[i]
 		d := index[op.Name]
 		if d == nil {
@@ -111,6 +122,12 @@ func (b *builder) checkOpts(ext string, pos Pos, opts []Option, index optIndex, 
 		}
 	}
 }
+
+// extName prints as "-m recent" or "-j NFQUEUE", only when an error is
+// formatted.
+type extName struct{ kind, name string }
+
+func (e extName) String() string { return e.kind + " " + e.name }
 
 // optList lists option names as "--a, --b or --c".
 func optList(names []string) string {

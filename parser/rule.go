@@ -669,22 +669,23 @@ func baseLong(name string) *baseOpt {
 // optIndex maps every long name of a module's options to its definition.
 type optIndex map[string]*optDef
 
-func indexOpts(opts []optDef) optIndex {
-	m := optIndex{}
+func indexOpts(opts []optDef) (index optIndex, flagged bool) {
+	index = optIndex{}
 	for i := range opts {
 		for _, n := range opts[i].names {
-			m[n] = &opts[i]
+			index[n] = &opts[i]
 		}
+		flagged = flagged || opts[i].flags != 0
 	}
-	return m
+	return index, flagged
 }
 
 func init() {
 	for _, def := range matchModules {
-		def.index = indexOpts(def.opts)
+		def.index, def.flagged = indexOpts(def.opts)
 	}
 	for _, def := range targetDefs {
-		def.index = indexOpts(def.opts)
+		def.index, def.flagged = indexOpts(def.opts)
 	}
 }
 
@@ -1105,12 +1106,12 @@ func (rp *ruleParser) finish() {
 			continue // unknown module
 		}
 		def := rp.defs[k]
-		b.checkOpts("-m "+m.Name, m.Pos, m.Options, def.index, def.groups)
+		b.checkOpts("-m", m.Name, m.Pos, m.Options, def.index, def.flagged, def.groups)
 		m.Spec = def.build(b, m)
 		rp.checkMatchProto(m)
 	}
 	if tg := r.Target; tg != nil && tg.Kind == TargetExtension {
-		b.checkOpts("-j "+tg.Name, tg.Pos, tg.Options, rp.tdef.index, rp.tdef.groups)
+		b.checkOpts("-j", tg.Name, tg.Pos, tg.Options, rp.tdef.index, rp.tdef.flagged, rp.tdef.groups)
 		tg.Spec = rp.tdef.build(b, tg)
 	}
 }
