@@ -47,11 +47,9 @@ type applier struct {
 	// lean keeps of each rule added only what the graph checks read
 	// (detach, Options.Lean); gaveUp is set at a command that needs whole
 	// rules (-D with a rule spec): Load then loads again without lean.
-	lean          bool
-	gaveUp        bool
-	leanRules     slab[Rule]
-	leanTargets   slab[Target]
-	leanMatchPtrs slab[*Match]
+	lean   bool
+	gaveUp bool
+	copier leanCopier
 }
 
 // chain returns the named chain of the current table, or nil.
@@ -292,7 +290,12 @@ func (a *applier) apply(c *Command) {
 		}
 		if a.lean {
 			for i, r := range rules {
-				rules[i] = a.detach(r)
+				if c.detached {
+					leanApplied(r)
+				} else {
+					rules[i] = a.copier.detach(r)
+					leanApplied(rules[i])
+				}
 			}
 		}
 		switch c.Op {

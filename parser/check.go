@@ -310,12 +310,25 @@ func checkRule(t *Table, c *Chain, r *Rule, h Hook, errs *ErrorList) {
 	}
 }
 
+// leanCopier makes the lean copies of rules (Options.Lean) in memory of
+// its own. The applier has one; so has each worker of a pipe, which copies
+// the rules it parses before the applier takes them (Command.detached).
+type leanCopier struct {
+	rules     slab[Rule]
+	targets   slab[Target]
+	matchPtrs slab[*Match]
+}
+
 // detach returns the lean copy of a rule (Options.Lean): what checkRule,
-// the applier and the graph read of it, in memory of the applier's own, so
-// that the rule's parts can be dropped or their memory used again. Keep it
-// in step with checkRule; TestLeanSame compares lean loads with whole ones.
-func (a *applier) detach(r *Rule) *Rule {
-	n := a.leanRules.put(Rule{Table: r.Table, Chain: r.Chain, Pos: r.Pos, Line: r.Line})
+// the applier and the graph read of it, so that the rule's parts can be
+// dropped or their memory used again. Keep it in step with checkRule;
+// TestLeanSame compares lean loads with whole ones.
+//
+// The copy keeps the target's options, which the applier reads (a jump
+// takes none); they still lie in the memory of the rule's parts, so the
+// applier drops them (leanApplied) before that memory serves again.
+func (lc *leanCopier) detach(r *Rule) *Rule {
+	n := lc.rules.put(Rule{Table: r.Table, Chain: r.Chain, Pos: r.Pos, Line: r.Line})
 	if r.In != nil {
 		in := *r.In
 		n.In = &in
@@ -325,7 +338,7 @@ func (a *applier) detach(r *Rule) *Rule {
 		n.Out = &out
 	}
 	if tg := r.Target; tg != nil {
-		n.Target = a.leanTargets.put(Target{Name: tg.Name, Kind: tg.Kind, Goto: tg.Goto, Pos: tg.Pos, Ref: tg.Ref})
+		n.Target = lc.targets.put(Target{Name: tg.Name, Kind: tg.Kind, Goto: tg.Goto, Pos: tg.Pos, Options: tg.Options, Ref: tg.Ref})
 	}
 	for _, m := range r.Matches {
 		var spec MatchSpec
@@ -343,12 +356,20 @@ func (a *applier) detach(r *Rule) *Rule {
 		}
 		if spec != nil {
 			if n.Matches == nil {
-				n.Matches = a.leanMatchPtrs.make(len(r.Matches))
+				n.Matches = lc.matchPtrs.make(len(r.Matches))
 			}
 			n.Matches = append(n.Matches, &Match{Name: m.Name, Implicit: m.Implicit, Pos: m.Pos, Spec: spec})
 		}
 	}
 	return n
+}
+
+// leanApplied drops of a lean rule the target's options, once the
+// applier has read them (see detach).
+func leanApplied(r *Rule) {
+	if tg := r.Target; tg != nil {
+		tg.Options, tg.Spec = nil, nil
+	}
 }
 
 // clonePtr returns a pointer to a copy of *p, or nil.

@@ -22,6 +22,7 @@ type ruleJob struct {
 	table   string
 	inTable bool
 	comment string
+	chain   bool // a chain line, not a rule line
 }
 
 // batch is a run of consecutive rule lines, parsed together by one worker.
@@ -81,6 +82,7 @@ func (p *fileParser) startPipe(lines int) {
 		go func() {
 			defer pp.wg.Done()
 			wp := &fileParser{f: &File{Name: p.f.Name, Family: p.f.Family}, opts: p.opts}
+			var lc leanCopier
 			for b := range pp.work {
 				if pp.lean {
 					wp.a = b.a
@@ -90,7 +92,24 @@ func (p *fileParser) startPipe(lines int) {
 					if stream {
 						wp.cmdSlot, wp.ruleSlot = &b.slots[i], &b.ruleSlots[i]
 					}
-					b.cmds[i] = wp.parseRuleLine(j.lineNo, j.line)
+					if j.chain {
+						b.cmds[i] = wp.parseChainLine(j.lineNo, j.line)
+						continue
+					}
+					c := wp.parseRuleLine(j.lineNo, j.line)
+					if pp.lean && c != nil {
+						switch c.Op {
+						case OpAppend, OpInsert, OpReplace:
+							// The lean copies are made here rather than
+							// by the applier, on the reading goroutine
+							// that waits for every batch.
+							for k, r := range c.Rules {
+								c.Rules[k] = lc.detach(r)
+							}
+							c.detached = true
+						}
+					}
+					b.cmds[i] = c
 				}
 				if pp.lean {
 					b.a, wp.a = wp.a, arena{}

@@ -59,6 +59,9 @@ type Command struct {
 	NewName  string
 	// Comment is the text of a "#" comment line just before this line.
 	Comment string
+	// detached is set when Rules are lean copies already (a pipe's
+	// worker made them, leanCopier).
+	detached bool
 }
 
 // File is the parsed form of one input file.
@@ -502,24 +505,40 @@ func (p *fileParser) tableLine(lineNo int, line string) {
 }
 
 func (p *fileParser) chainLine(lineNo int, line string) {
+	if p.pipe != nil {
+		// A kube-proxy dump declares tens of thousands of chains: a
+		// worker parses their lines too, as it does rule lines.
+		p.pipe.add(p, ruleJob{lineNo: lineNo, line: line, chain: true,
+			table: p.table, inTable: p.inTable, comment: p.comment})
+		return
+	}
+	if cmd := p.parseChainLine(lineNo, line); cmd != nil {
+		p.emit(cmd)
+	}
+}
+
+// parseChainLine parses a ":CHAIN POLICY [packets:bytes]" line in the
+// parser's current context (table, comment) and returns its command, or
+// nil.
+func (p *fileParser) parseChainLine(lineNo int, line string) *Command {
 	pos := p.pos(lineNo, 1)
 	if !p.inTable {
 		p.errf(pos, ErrNoTable, "chain line outside a table (expected a \"*table\" line before it)")
-		return
+		return nil
 	}
 	p.toks, _ = tokenize(line[1:], p.toks)
 	toks := p.toks
 	if len(toks) == 0 || toks[0].col != 1 {
 		p.errf(p.pos(lineNo, 2), ErrSyntax, "missing chain name after ':' (expected :CHAIN POLICY [packets:bytes])")
-		return
+		return nil
 	}
 	cmd := &Command{Op: OpChain, Pos: pos, Line: line, Table: p.table, Chain: toks[0].text, Comment: p.comment}
 	if !p.validChainName(cmd.Chain, p.pos(lineNo, 2)) {
-		return
+		return nil
 	}
 	if len(toks) < 2 {
 		p.errf(p.pos(lineNo, len(line)+1), ErrSyntax, "missing policy after chain %s (expected ACCEPT, DROP or -)", cmd.Chain)
-		return
+		return nil
 	}
 	cmd.Policy = toks[1].text
 	polPos := p.pos(lineNo, toks[1].col+1)
@@ -550,7 +569,7 @@ func (p *fileParser) chainLine(lineNo int, line string) {
 			p.errf(p.pos(lineNo, toks[3].col+1), ErrSyntax, "unexpected %q after the counters of chain %s", toks[3].text, cmd.Chain)
 		}
 	}
-	p.emit(cmd)
+	return cmd
 }
 
 func (p *fileParser) validChainName(name string, pos Pos) bool {
