@@ -259,6 +259,18 @@ var kernelSnippets = []struct {
 	{"ip6tables REJECT tcp-rst", ip6 + "*filter\n-A INPUT -p tcp -j REJECT --reject-with tcp-rst\nCOMMIT\n", false},
 	{"ip6tables REJECT tcp-reset", ip6 + "*filter\n-A INPUT -p tcp -j REJECT --reject-with tcp-reset\nCOMMIT\n", true},
 	{"iptables REJECT tcp-rst", "*filter\n-A INPUT -p tcp -j REJECT --reject-with tcp-rst\nCOMMIT\n", true},
+	// Names are abbreviated as the extensions allow: ICMP types by a
+	// case-insensitive prefix of exactly one name, --reject-with by a
+	// prefix of a name or alias, the first in the extension's table
+	// winning. compareKernel checks what each abbreviation became.
+	{"icmp-type abbreviated", "*filter\n-A INPUT -p icmp --icmp-type echo-req -j ACCEPT\n-A INPUT -p icmp --icmp-type DEST -j ACCEPT\n-A INPUT -p icmp --icmp-type an -j ACCEPT\n-A INPUT -p icmp --icmp-type port-unr -j ACCEPT\nCOMMIT\n", true},
+	{"icmp-type ambiguous", "*filter\n-A INPUT -p icmp --icmp-type echo -j ACCEPT\nCOMMIT\n", false},
+	{"icmp-type any or address-mask", "*filter\n-A INPUT -p icmp --icmp-type a -j ACCEPT\nCOMMIT\n", false},
+	{"icmpv6-type abbreviated", ip6 + "*filter\n-A INPUT -p ipv6-icmp --icmpv6-type neighbour-sol -j ACCEPT\n-A INPUT -p ipv6-icmp --icmpv6-type packet -j ACCEPT\nCOMMIT\n", true},
+	{"icmpv6-type ambiguous", ip6 + "*filter\n-A INPUT -p ipv6-icmp --icmpv6-type neighbo -j ACCEPT\nCOMMIT\n", false},
+	{"REJECT abbreviated", "*filter\n-A INPUT -p tcp -j REJECT --reject-with icmp-p\n-A INPUT -p tcp -j REJECT --reject-with h\n-A INPUT -p tcp -j REJECT --reject-with tcp-r\n-A INPUT -p tcp -j REJECT --reject-with ICMP-ADMIN\nCOMMIT\n", true},
+	{"ip6tables REJECT abbreviated", ip6 + "*filter\n-A INPUT -p tcp -j REJECT --reject-with icmp6-a\n-A INPUT -p tcp -j REJECT --reject-with p\n-A INPUT -p tcp -j REJECT --reject-with tcp\nCOMMIT\n", true},
+	{"REJECT unknown", "*filter\n-A INPUT -p tcp -j REJECT --reject-with icmp-port-unreachableX\nCOMMIT\n", false},
 	// Port numbers: tcp, sctp, multiport and NAT targets read them with
 	// base 0 (TestKernelSave pins 010 as 8), udp and conntrack in decimal.
 	{"udp port in hex", "*filter\n-A INPUT -p udp --dport 0x10 -j ACCEPT\nCOMMIT\n", false},

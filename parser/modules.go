@@ -1088,25 +1088,46 @@ func init() {
 	delete(targetDefs, "CONNSECMARK_")
 }
 
-var rejectWith = map[string]string{
-	"icmp-net-unreachable": "icmp-net-unreachable", "net-unreach": "icmp-net-unreachable",
-	"icmp-host-unreachable": "icmp-host-unreachable", "host-unreach": "icmp-host-unreachable",
-	"icmp-port-unreachable": "icmp-port-unreachable", "port-unreach": "icmp-port-unreachable",
-	"icmp-proto-unreachable": "icmp-proto-unreachable", "proto-unreach": "icmp-proto-unreachable",
-	"icmp-net-prohibited": "icmp-net-prohibited", "net-prohib": "icmp-net-prohibited",
-	"icmp-host-prohibited": "icmp-host-prohibited", "host-prohib": "icmp-host-prohibited",
-	"icmp-admin-prohibited": "icmp-admin-prohibited", "admin-prohib": "icmp-admin-prohibited",
-	"tcp-reset": "tcp-reset", "tcp-rst": "tcp-reset",
+// rejectName is a --reject-with value: its name, the alias the extension
+// also takes, and the target's canonical name.
+type rejectName struct{ name, alias string }
+
+// rejectWith and rejectWith6 are libipt_REJECT's and libip6t_REJECT's
+// tables, in their order: a value is looked up as those extensions do
+// (lookupReject).
+var rejectWith = []rejectName{
+	{"icmp-net-unreachable", "net-unreach"},
+	{"icmp-host-unreachable", "host-unreach"},
+	{"icmp-proto-unreachable", "proto-unreach"},
+	{"icmp-port-unreachable", "port-unreach"},
+	{"icmp-net-prohibited", "net-prohib"},
+	{"icmp-host-prohibited", "host-prohib"},
+	{"tcp-reset", "tcp-rst"},
+	{"icmp-admin-prohibited", "admin-prohib"},
 }
 
-var rejectWith6 = map[string]string{
-	"icmp6-no-route": "icmp6-no-route", "no-route": "icmp6-no-route",
-	"icmp6-adm-prohibited": "icmp6-adm-prohibited", "adm-prohibited": "icmp6-adm-prohibited",
-	"icmp6-addr-unreachable": "icmp6-addr-unreachable", "addr-unreach": "icmp6-addr-unreachable",
-	"icmp6-port-unreachable": "icmp6-port-unreachable", "port-unreach": "icmp6-port-unreachable",
-	"icmp6-policy-fail": "icmp6-policy-fail", "policy-fail": "icmp6-policy-fail",
-	"icmp6-reject-route": "icmp6-reject-route", "reject-route": "icmp6-reject-route",
-	"tcp-reset": "tcp-reset", // libip6t_REJECT has no tcp-rst
+var rejectWith6 = []rejectName{
+	{"icmp6-no-route", "no-route"},
+	{"icmp6-adm-prohibited", "adm-prohibited"},
+	{"icmp6-addr-unreachable", "addr-unreach"},
+	{"icmp6-port-unreachable", "port-unreach"},
+	{"tcp-reset", "tcp-reset"}, // libip6t_REJECT has no tcp-rst
+	{"icmp6-policy-fail", "policy-fail"},
+	{"icmp6-reject-route", "reject-route"},
+}
+
+// lookupReject returns the canonical name of the first entry of the table
+// whose name or alias s is a case-insensitive prefix of: the REJECT
+// extensions take any abbreviation, the first match winning ("icmp-host"
+// is icmp-host-unreachable, "icmp-p" icmp-proto-unreachable).
+func lookupReject(table []rejectName, s string) (string, bool) {
+	prefix := func(name string) bool { return len(s) <= len(name) && strings.EqualFold(name[:len(s)], s) }
+	for _, r := range table {
+		if prefix(r.name) || prefix(r.alias) {
+			return r.name, true
+		}
+	}
+	return "", false
 }
 
 // buildLog checks --log-level as libxt_LOG does: a number 0-7 or one of
@@ -1134,7 +1155,7 @@ func buildReject(b *builder, t *Target) TargetSpec {
 	}
 	for i := range t.Options {
 		op := &t.Options[i]
-		w, ok := table[strings.ToLower(arg(op))]
+		w, ok := lookupReject(table, arg(op))
 		if !ok {
 			b.errf(op.Pos, ErrBadValue, "--reject-with: unknown reject type %q (expected e.g. %s)", arg(op), expected)
 			continue

@@ -522,47 +522,72 @@ func FormatTCPFlags(m uint8) string {
 	return formatBits(m, tcpFlagNames)
 }
 
-// icmpTypes maps ICMP type names to (type, code range).
-var icmpTypes = map[string][3]int{
-	"echo-reply": {0, 0, 255}, "pong": {0, 0, 255},
-	"destination-unreachable": {3, 0, 255}, "network-unreachable": {3, 0, 0},
-	"host-unreachable": {3, 1, 1}, "protocol-unreachable": {3, 2, 2},
-	"port-unreachable": {3, 3, 3}, "fragmentation-needed": {3, 4, 4},
-	"source-route-failed": {3, 5, 5}, "network-unknown": {3, 6, 6},
-	"host-unknown": {3, 7, 7}, "network-prohibited": {3, 9, 9},
-	"host-prohibited": {3, 10, 10}, "TOS-network-unreachable": {3, 11, 11},
-	"TOS-host-unreachable": {3, 12, 12}, "communication-prohibited": {3, 13, 13},
-	"host-precedence-violation": {3, 14, 14}, "precedence-cutoff": {3, 15, 15},
-	"source-quench": {4, 0, 255}, "redirect": {5, 0, 255},
-	"network-redirect": {5, 0, 0}, "host-redirect": {5, 1, 1},
-	"TOS-network-redirect": {5, 2, 2}, "TOS-host-redirect": {5, 3, 3},
-	"echo-request": {8, 0, 255}, "ping": {8, 0, 255},
-	"router-advertisement": {9, 0, 255}, "router-solicitation": {10, 0, 255},
-	"time-exceeded": {11, 0, 255}, "ttl-exceeded": {11, 0, 255},
-	"ttl-zero-during-transit": {11, 0, 0}, "ttl-zero-during-reassembly": {11, 1, 1},
-	"parameter-problem": {12, 0, 255}, "ip-header-bad": {12, 0, 0},
-	"required-option-missing": {12, 1, 1}, "timestamp-request": {13, 0, 255},
-	"timestamp-reply": {14, 0, 255}, "address-mask-request": {17, 0, 255},
-	"address-mask-reply": {18, 0, 255},
+// icmpName is a name of an ICMP type (and code range) as the ip(6)tables
+// extension lists it.
+type icmpName struct {
+	name        string
+	typ, lo, hi int
 }
 
-// icmp6Types are libip6t_icmp6's names: it has none for the MLD types
-// (130-132), which take numbers.
-var icmp6Types = map[string][3]int{
-	"destination-unreachable": {1, 0, 255}, "no-route": {1, 0, 0},
-	"communication-prohibited": {1, 1, 1}, "beyond-scope": {1, 2, 2},
-	"address-unreachable": {1, 3, 3}, "port-unreachable": {1, 4, 4},
-	"failed-policy": {1, 5, 5}, "reject-route": {1, 6, 6},
-	"packet-too-big": {2, 0, 255}, "time-exceeded": {3, 0, 255},
-	"ttl-exceeded": {3, 0, 255}, "ttl-zero-during-transit": {3, 0, 0},
-	"ttl-zero-during-reassembly": {3, 1, 1}, "parameter-problem": {4, 0, 255},
-	"bad-header": {4, 0, 0}, "unknown-header-type": {4, 1, 1},
-	"unknown-option": {4, 2, 2}, "echo-request": {128, 0, 255}, "ping": {128, 0, 255},
-	"echo-reply": {129, 0, 255}, "pong": {129, 0, 255},
-	"router-solicitation": {133, 0, 255}, "router-advertisement": {134, 0, 255},
-	"neighbour-solicitation": {135, 0, 255}, "neighbor-solicitation": {135, 0, 255},
-	"neighbour-advertisement": {136, 0, 255}, "neighbor-advertisement": {136, 0, 255},
-	"redirect": {137, 0, 255},
+// icmpTypes are libxt_icmp's names, in its order: an abbreviation is
+// looked up in it (lookupICMP).
+var icmpTypes = []icmpName{
+	{"any", 255, 0, 255},
+	{"echo-reply", 0, 0, 255}, {"pong", 0, 0, 255},
+	{"destination-unreachable", 3, 0, 255}, {"network-unreachable", 3, 0, 0},
+	{"host-unreachable", 3, 1, 1}, {"protocol-unreachable", 3, 2, 2},
+	{"port-unreachable", 3, 3, 3}, {"fragmentation-needed", 3, 4, 4},
+	{"source-route-failed", 3, 5, 5}, {"network-unknown", 3, 6, 6},
+	{"host-unknown", 3, 7, 7}, {"network-prohibited", 3, 9, 9},
+	{"host-prohibited", 3, 10, 10}, {"TOS-network-unreachable", 3, 11, 11},
+	{"TOS-host-unreachable", 3, 12, 12}, {"communication-prohibited", 3, 13, 13},
+	{"host-precedence-violation", 3, 14, 14}, {"precedence-cutoff", 3, 15, 15},
+	{"source-quench", 4, 0, 255}, {"redirect", 5, 0, 255},
+	{"network-redirect", 5, 0, 0}, {"host-redirect", 5, 1, 1},
+	{"TOS-network-redirect", 5, 2, 2}, {"TOS-host-redirect", 5, 3, 3},
+	{"echo-request", 8, 0, 255}, {"ping", 8, 0, 255},
+	{"router-advertisement", 9, 0, 255}, {"router-solicitation", 10, 0, 255},
+	{"time-exceeded", 11, 0, 255}, {"ttl-exceeded", 11, 0, 255},
+	{"ttl-zero-during-transit", 11, 0, 0}, {"ttl-zero-during-reassembly", 11, 1, 1},
+	{"parameter-problem", 12, 0, 255}, {"ip-header-bad", 12, 0, 0},
+	{"required-option-missing", 12, 1, 1}, {"timestamp-request", 13, 0, 255},
+	{"timestamp-reply", 14, 0, 255}, {"address-mask-request", 17, 0, 255},
+	{"address-mask-reply", 18, 0, 255},
+}
+
+// icmp6Types are libip6t_icmp6's names, in its order: it has none for the
+// MLD types (130-132), which take numbers.
+var icmp6Types = []icmpName{
+	{"destination-unreachable", 1, 0, 255}, {"no-route", 1, 0, 0},
+	{"communication-prohibited", 1, 1, 1}, {"beyond-scope", 1, 2, 2},
+	{"address-unreachable", 1, 3, 3}, {"port-unreachable", 1, 4, 4},
+	{"failed-policy", 1, 5, 5}, {"reject-route", 1, 6, 6},
+	{"packet-too-big", 2, 0, 255}, {"time-exceeded", 3, 0, 255},
+	{"ttl-exceeded", 3, 0, 255}, {"ttl-zero-during-transit", 3, 0, 0},
+	{"ttl-zero-during-reassembly", 3, 1, 1}, {"parameter-problem", 4, 0, 255},
+	{"bad-header", 4, 0, 0}, {"unknown-header-type", 4, 1, 1},
+	{"unknown-option", 4, 2, 2}, {"echo-request", 128, 0, 255},
+	{"ping", 128, 0, 255}, {"echo-reply", 129, 0, 255},
+	{"pong", 129, 0, 255}, {"router-solicitation", 133, 0, 255},
+	{"router-advertisement", 134, 0, 255}, {"neighbour-solicitation", 135, 0, 255},
+	{"neighbor-solicitation", 135, 0, 255}, {"neighbour-advertisement", 136, 0, 255},
+	{"neighbor-advertisement", 136, 0, 255}, {"redirect", 137, 0, 255},
+}
+
+// lookupICMP finds the name s abbreviates, as ip(6)tables does: a
+// case-insensitive prefix of exactly one name of the table ("echo-req" is
+// echo-request; "echo" is refused, as it abbreviates echo-reply and
+// echo-request). It returns the names s abbreviates when there are several.
+func lookupICMP(table []icmpName, s string) (icmpName, []string, bool) {
+	var found icmpName
+	var names []string
+	for _, n := range table {
+		if len(s) <= len(n.name) && strings.EqualFold(n.name[:len(s)], s) {
+			found = n
+			names = append(names, n.name)
+		}
+	}
+	return found, names, len(names) == 1
 }
 
 // parseICMPType parses "any" (IPv4 only), a name, "T" or "T/C". In IPv4,
@@ -570,21 +595,22 @@ var icmp6Types = map[string][3]int{
 // it, whatever the code.
 func parseICMPType(s string, v6 bool) (m ICMPMatch, err error) {
 	m.V6 = v6
-	if !v6 && strings.EqualFold(s, "any") {
+	table, kind := icmpTypes, "ICMP"
+	if v6 {
+		table, kind = icmp6Types, "ICMPv6"
+	}
+	switch n, names, ok := lookupICMP(table, s); {
+	case ok && !v6 && n.typ == 255:
 		m.Any = true
 		m.Code = Range{0, 255}
 		return m, nil
-	}
-	table := icmpTypes
-	if v6 {
-		table = icmp6Types
-	}
-	for name, v := range table {
-		if strings.EqualFold(name, s) {
-			m.Type = uint8(v[0])
-			m.Code = Range{uint32(v[1]), uint32(v[2])}
-			return m, nil
-		}
+	case ok:
+		m.Type = uint8(n.typ)
+		m.Code = Range{uint32(n.lo), uint32(n.hi)}
+		return m, nil
+	case len(names) > 1:
+		return m, fmt.Errorf("ambiguous %s type %q: it abbreviates %s; %s refuses it (expected one of them written out)",
+			kind, s, strings.Join(names, ", "), map[bool]string{false: "iptables", true: "ip6tables"}[v6])
 	}
 	// Numbers in base 0, as xtables_strtoui reads them: 010 is 8, 0x8
 	// is 8, 08 is refused.
