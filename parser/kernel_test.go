@@ -270,6 +270,15 @@ var kernelSnippets = []struct {
 	{"icmpv6-type ambiguous", ip6 + "*filter\n-A INPUT -p ipv6-icmp --icmpv6-type neighbo -j ACCEPT\nCOMMIT\n", false},
 	{"REJECT abbreviated", "*filter\n-A INPUT -p tcp -j REJECT --reject-with icmp-p\n-A INPUT -p tcp -j REJECT --reject-with h\n-A INPUT -p tcp -j REJECT --reject-with tcp-r\n-A INPUT -p tcp -j REJECT --reject-with ICMP-ADMIN\nCOMMIT\n", true},
 	{"ip6tables REJECT abbreviated", ip6 + "*filter\n-A INPUT -p tcp -j REJECT --reject-with icmp6-a\n-A INPUT -p tcp -j REJECT --reject-with p\n-A INPUT -p tcp -j REJECT --reject-with tcp\nCOMMIT\n", true},
+	// conntrack, state and addrtype take case-insensitive abbreviations,
+	// the first name of the extension's list winning (--dst-type B is
+	// BROADCAST, UN is UNSPEC); --tcp-flags takes whole names only.
+	{"conntrack names abbreviated", "*filter\n-A INPUT -m conntrack --ctstate est,REL -j ACCEPT\n-A INPUT -m conntrack --ctstate S,D,u -j ACCEPT\n-A INPUT -m conntrack --ctstatus ASS,s -j ACCEPT\n-A INPUT -m state --state E,n -j ACCEPT\nCOMMIT\n", true},
+	{"conntrack empty state", "*filter\n-A INPUT -m conntrack --ctstate NEW, -j ACCEPT\nCOMMIT\n", false},
+	{"conntrack state longer than its name", "*filter\n-A INPUT -m conntrack --ctstate INVALIDX -j ACCEPT\nCOMMIT\n", false},
+	{"state has no SNAT", "*filter\n-A INPUT -m state --state S -j ACCEPT\nCOMMIT\n", false},
+	{"addrtype abbreviated", "*filter\n-A INPUT -m addrtype --dst-type loc -j ACCEPT\n-A INPUT -m addrtype --src-type B,UN -j ACCEPT\nCOMMIT\n", true},
+	{"tcp-flags abbreviated", "*filter\n-A INPUT -p tcp --tcp-flags sy SYN -j ACCEPT\nCOMMIT\n", false},
 	{"REJECT unknown", "*filter\n-A INPUT -p tcp -j REJECT --reject-with icmp-port-unreachableX\nCOMMIT\n", false},
 	// Port numbers: tcp, sctp, multiport and NAT targets read them with
 	// base 0 (TestKernelSave pins 010 as 8), udp and conntrack in decimal.

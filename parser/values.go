@@ -426,13 +426,22 @@ type bitName[T ~uint8 | ~uint16] struct {
 }
 
 // parseBits parses a comma-separated list of names (case-insensitive) into
-// a bit set; allowed filters the names this option accepts.
-func parseBits[T ~uint8 | ~uint16](s string, names []bitName[T], allowed func(T) bool, what, expected string) (T, error) {
+// a bit set; allowed filters the names this option accepts. With prefix,
+// a name may be abbreviated, the first name of the list it abbreviates
+// winning, as the conntrack, state and addrtype extensions read them
+// (strncasecmp over the length given: --ctstate EST,REL is
+// ESTABLISHED,RELATED, --dst-type B is BROADCAST); an empty name is
+// refused either way.
+func parseBits[T ~uint8 | ~uint16](s string, names []bitName[T], prefix bool, allowed func(T) bool, what, expected string) (T, error) {
 	var m T
 	for _, part := range strings.Split(s, ",") {
 		found := false
 		for _, n := range names {
-			if strings.EqualFold(part, n.name) && (allowed == nil || allowed(n.bit)) {
+			same := strings.EqualFold(part, n.name)
+			if prefix && !same {
+				same = part != "" && len(part) < len(n.name) && strings.EqualFold(n.name[:len(part)], part)
+			}
+			if same && (allowed == nil || allowed(n.bit)) {
 				m |= n.bit
 				found = true
 				break
@@ -469,7 +478,7 @@ func parseStates(s string, ctOnly bool) (CTState, error) {
 		want += ", SNAT, DNAT"
 		allowed = nil
 	}
-	return parseBits(s, stateNames, allowed, "state", "a comma-separated list of "+want)
+	return parseBits(s, stateNames, true, allowed, "state", "a comma-separated list of "+want)
 }
 
 // FormatStates prints a state mask as iptables-save does.
@@ -481,7 +490,7 @@ var statusNames = []bitName[CTStatus]{
 }
 
 func parseStatus(s string) (CTStatus, error) {
-	return parseBits(s, statusNames, nil, "status", "NONE, EXPECTED, SEEN_REPLY, ASSURED or CONFIRMED")
+	return parseBits(s, statusNames, true, nil, "status", "NONE, EXPECTED, SEEN_REPLY, ASSURED or CONFIRMED")
 }
 
 var addrTypeNames = []bitName[AddrType]{
@@ -492,7 +501,7 @@ var addrTypeNames = []bitName[AddrType]{
 }
 
 func parseAddrTypes(s string) (AddrType, error) {
-	return parseBits(s, addrTypeNames, nil, "address type", "UNICAST, LOCAL, BROADCAST, MULTICAST, …")
+	return parseBits(s, addrTypeNames, true, nil, "address type", "UNICAST, LOCAL, BROADCAST, MULTICAST, …")
 }
 
 var tcpFlagNames = []bitName[uint8]{
@@ -511,7 +520,7 @@ func parseTCPFlags(s string) (uint8, error) {
 	}
 	// libxt_tcp has no names for ECE and CWR: it refuses them.
 	noECN := func(f uint8) bool { return f&(FlagECE|FlagCWR) == 0 }
-	return parseBits(s, tcpFlagNames, noECN, "TCP flag", "FIN, SYN, RST, PSH, ACK, URG, ALL or NONE; iptables has no ECE or CWR")
+	return parseBits(s, tcpFlagNames, false, noECN, "TCP flag", "FIN, SYN, RST, PSH, ACK, URG, ALL or NONE; iptables has no ECE or CWR")
 }
 
 // FormatTCPFlags prints a flag mask as iptables-save does.
