@@ -172,7 +172,7 @@ func notComputed(name string) []facts.Incomplete {
 // Exposure implements facts.Analyzer with the symbolic evaluator of the
 // whole netfilter path (package lint/exposure): the new connections from
 // outside accepted on each external interface.
-func (a *Analyzer) Exposure(ctx context.Context, rs *parser.Ruleset, host facts.Host) ([]facts.Exposure, []facts.Incomplete, error) {
+func (a *Analyzer) Exposure(ctx context.Context, rs *parser.Ruleset, host facts.Host) ([]facts.Exposure, []facts.Diverted, []facts.Incomplete, error) {
 	return exposure.Exposure(ctx, rs, host, a.symbolic())
 }
 

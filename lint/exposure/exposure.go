@@ -54,9 +54,10 @@ func incomplete(in []symbolic.Incomplete) []facts.Incomplete {
 }
 
 // Exposure lists the new connections from outside accepted on each
-// external interface (facts.Analyzer.Exposure).
-func Exposure(ctx context.Context, rs *parser.Ruleset, host facts.Host, opts symbolic.Options) ([]facts.Exposure, []facts.Incomplete, error) {
-	rows, inc := symbolic.Exposure(ctx, rs, sim.InferHost(rs, nil), symbolic.ExposureOptions{Options: opts, External: external(host)})
+// external interface, and those to the host a DNAT sends away before
+// INPUT (facts.Analyzer.Exposure).
+func Exposure(ctx context.Context, rs *parser.Ruleset, host facts.Host, opts symbolic.Options) ([]facts.Exposure, []facts.Diverted, []facts.Incomplete, error) {
+	rows, divs, inc := symbolic.ExposureDiverted(ctx, rs, sim.InferHost(rs, nil), symbolic.ExposureOptions{Options: opts, External: external(host)})
 	out := []facts.Exposure{}
 	for _, r := range rows {
 		e := facts.Exposure{Interface: r.Interface, Kind: r.Kind, Proto: r.Proto, Ports: r.Ports, Sources: r.Sources,
@@ -85,7 +86,32 @@ func Exposure(ctx context.Context, rs *parser.Ruleset, host facts.Host, opts sym
 		}
 		out = append(out, e)
 	}
-	return dropAssumedExposure(rs, host, out), incomplete(inc), ctx.Err()
+	dv := []facts.Diverted{}
+	for _, r := range divs {
+		d := facts.Diverted{Interface: r.Interface, Proto: r.Proto, Ports: r.Ports, Sources: r.Sources, To: r.To,
+			DNAT: ref(r.DNAT), Witness: packet(r.Witness)}
+		if d.Ports == nil {
+			d.Ports = [][2]int{}
+		}
+		dv = append(dv, d)
+	}
+	// The interfaces the host model assumed are dropped from both lists
+	// alike.
+	var labels []string
+	for _, r := range out {
+		labels = append(labels, r.Interface)
+	}
+	for _, r := range dv {
+		labels = append(labels, r.Interface)
+	}
+	drop := assumedOnly(host, labels, rs)
+	keptDv := dv[:0]
+	for _, r := range dv {
+		if !drop[r.Interface] {
+			keptDv = append(keptDv, r)
+		}
+	}
+	return dropAssumedExposure(rs, host, out), keptDv, incomplete(inc), ctx.Err()
 }
 
 // unnamedLabel is how the symbolic evaluator names the interfaces the rules

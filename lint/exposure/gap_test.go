@@ -54,7 +54,7 @@ func TestFamilyGap(t *testing.T) {
 // reach the host.
 func TestExposureIPv6(t *testing.T) {
 	rs := load(t, "../../testdata/dualstack/rules.v6")
-	ex, inc, err := Exposure(context.Background(), rs, facts.Host{Source: "inferred"}, symbolic.Options{})
+	ex, _, inc, err := Exposure(context.Background(), rs, facts.Host{Source: "inferred"}, symbolic.Options{})
 	if err != nil || len(inc) > 0 {
 		t.Fatal(err, inc)
 	}

@@ -68,10 +68,12 @@ type Allowed struct {
 // Analysis holds the facts of the exact analyses. A nil slice means "not
 // computed"; Incomplete says why.
 type Analysis struct {
-	Reachability []Reach       `json:"reachability,omitempty"`
-	Redundant    []Redundant   `json:"redundant,omitempty"`
-	Exposure     []Exposure    `json:"exposure,omitempty"`
-	Established  []Established `json:"established,omitempty"`
+	Reachability []Reach     `json:"reachability,omitempty"`
+	Redundant    []Redundant `json:"redundant,omitempty"`
+	Exposure     []Exposure  `json:"exposure,omitempty"`
+	// Diverted is computed with Exposure (same evaluation).
+	Diverted    []Diverted    `json:"diverted,omitempty"`
+	Established []Established `json:"established,omitempty"`
 	// FamilyGap is computed only when the ruleset is checked with the
 	// other family's ruleset of the same host (Document.Peer).
 	FamilyGap  []FamilyGap     `json:"family_gap,omitempty"`
@@ -132,6 +134,24 @@ type Exposure struct {
 	// DependsOnMayMatch is set when the exposure holds only if a may-match
 	// match goes one way.
 	DependsOnMayMatch bool `json:"depends_on_may_match"`
+}
+
+// Diverted is a set of new connections from outside, addressed to the
+// host, that a DNAT of PREROUTING sends to another machine or a container
+// (a published port, a NodePort, the user's own DNAT): routing forwards
+// them, so they never reach INPUT, whether FORWARD then accepts them (an
+// Exposure of kind "container") or drops them. One per interface,
+// protocol, DNAT rule and destination; only those that depend on no
+// may-match rule.
+type Diverted struct {
+	Interface string   `json:"interface"`
+	Proto     string   `json:"proto"`
+	Ports     [][2]int `json:"ports"` // destination ports as the packet arrives
+	Sources   []string `json:"sources"`
+	// To is the destination after DNAT: an address, or address:port.
+	To      string `json:"to"`
+	DNAT    Ref    `json:"dnat"`
+	Witness Packet `json:"witness"`
 }
 
 // FamilyGap is a set of tcp or udp ports that this ruleset opens to
@@ -245,8 +265,9 @@ type Analyzer interface {
 	Redundancy(ctx context.Context, rs *parser.Ruleset) ([]Redundant, []Incomplete, error)
 	// Exposure lists the new connections from outside accepted on each of
 	// host.ExternalInterfaces, to the host and (after DNAT) to containers,
-	// with a witness packet and the accepting rule.
-	Exposure(ctx context.Context, rs *parser.Ruleset, host Host) ([]Exposure, []Incomplete, error)
+	// with a witness packet and the accepting rule; and the new
+	// connections to the host that a DNAT sends away before INPUT.
+	Exposure(ctx context.Context, rs *parser.Ruleset, host Host) ([]Exposure, []Diverted, []Incomplete, error)
 	// Established tells the fate of replies to connections the host and
 	// its containers open, per hook and external interface.
 	Established(ctx context.Context, rs *parser.Ruleset, host Host) ([]Established, []Incomplete, error)

@@ -203,7 +203,7 @@ func analyze(ctx context.Context, rs *parser.Ruleset, d *Document, an Analyzer, 
 		}
 	}
 	paths := func() {
-		if a.Exposure, exp, expErr = an.Exposure(ctx, rs, d.Host); expErr == nil {
+		if a.Exposure, a.Diverted, exp, expErr = an.Exposure(ctx, rs, d.Host); expErr == nil {
 			a.Established, est, estErr = an.Established(ctx, rs, d.Host)
 		}
 	}
@@ -239,6 +239,9 @@ func analyze(ctx context.Context, rs *parser.Ruleset, d *Document, an Analyzer, 
 	}
 	if a.Exposure == nil {
 		a.Exposure = []Exposure{}
+	}
+	if a.Diverted == nil {
+		a.Diverted = []Diverted{}
 	}
 	if a.Established == nil {
 		a.Established = []Established{}

@@ -180,6 +180,19 @@ type Evaluator struct {
 	nalt     int
 	stop     *Incomplete
 	unsup    map[string]bool
+	// diverted, when set, collects the certain classes that a DNAT sends
+	// away from the host before INPUT (routeInput).
+	diverted *[]diverted
+}
+
+// diverted is a set of packets addressed to the host on arrival that a
+// DNAT of PREROUTING gave another, non-local destination: routing sends
+// them on, and they never reach INPUT, whatever FORWARD then does.
+type diverted struct {
+	s     pset.Set
+	trace []sim.Step
+	to    netip.Addr
+	dport int // -1: unchanged
 }
 
 type routeRegion struct {
@@ -879,6 +892,9 @@ func (e *Evaluator) routeInput(st *state) {
 		return
 	}
 	rt := e.rt
+	if e.diverted != nil && st.curDst.IsValid() && len(st.mays) == 0 && !e.containsAddr(rt.local, st.curDst) {
+		*e.diverted = append(*e.diverted, diverted{s: st.s, trace: st.trace.steps(), to: st.curDst, dport: st.curDport})
+	}
 	if st.in != "lo" {
 		m, rest := e.dstIs(st, rt.lo)
 		drop(m, "martian destination")

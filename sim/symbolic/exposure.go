@@ -233,17 +233,53 @@ func (e *Evaluator) ExposedDestinations() pset.Set {
 // Exposure lists the new connections from outside accepted on each
 // external interface, to the host and (after DNAT) to containers.
 func Exposure(ctx context.Context, rs *parser.Ruleset, host *sim.Host, opts ExposureOptions) ([]ExposureRow, []Incomplete) {
+	rows, _, inc := ExposureDiverted(ctx, rs, host, opts)
+	return rows, inc
+}
+
+// ExposureDiverted is Exposure, with the new connections to the host that
+// a DNAT sends away before INPUT from the same evaluation.
+func ExposureDiverted(ctx context.Context, rs *parser.Ruleset, host *sim.Host, opts ExposureOptions) ([]ExposureRow, []DivertedRow, []Incomplete) {
 	if host == nil {
 		host = sim.InferHost(rs, nil)
 	}
 	o := opts.Options
 	o.OnlyAccepted = true
 	e := NewEvaluator(rs, host, o, opts.External...)
-	return e.Exposure(ctx, opts.External)
+	return e.ExposureDiverted(ctx, opts.External)
+}
+
+// DivertedRow is a set of new connections from outside to the host's own
+// addresses that a DNAT of PREROUTING gives a destination off the host
+// (a published port, a NodePort, a DNAT of the user's to another
+// machine): routing forwards them, so they never reach INPUT, whether
+// FORWARD then accepts or drops them. One row per interface, protocol
+// and DNAT rule; only the certain ones (no may-match rule before the
+// routing decision).
+type DivertedRow struct {
+	Interface string `json:"interface"`
+	Other     bool   `json:"other,omitempty"`
+	Proto     string `json:"proto"`
+	// Ports are the destination ports as the packet arrives (tcp, udp).
+	Ports   [][2]int `json:"ports"`
+	Sources []string `json:"sources"`
+	// To is the destination after DNAT (address, or address:port).
+	To      string      `json:"to"`
+	DNAT    RuleRef     `json:"dnat"`
+	Witness WitnessJSON `json:"witness"`
+
+	Set pset.Set `json:"-"`
 }
 
 // Exposure runs the exposure analysis on the evaluator's ruleset.
 func (e *Evaluator) Exposure(ctx context.Context, external []string) ([]ExposureRow, []Incomplete) {
+	rows, _, inc := e.ExposureDiverted(ctx, external)
+	return rows, inc
+}
+
+// ExposureDiverted runs the exposure analysis on the evaluator's ruleset,
+// and gives the diverted connections its evaluations met too.
+func (e *Evaluator) ExposureDiverted(ctx context.Context, external []string) ([]ExposureRow, []DivertedRow, []Incomplete) {
 	var ifaces []ExternalIface
 	if external == nil {
 		ifaces = DefaultExternal(e.U, e.Host)
@@ -257,9 +293,11 @@ func (e *Evaluator) Exposure(ctx context.Context, external []string) ([]Exposure
 	var incs []Incomplete
 	// Interfaces that no rule and nothing of the host model tells apart
 	// get the same classes: evaluate the first, reuse for the others.
+	var divs []DivertedRow
 	type done struct {
-		name    string
-		classes []Class
+		name     string
+		classes  []Class
+		diverted []diverted
 	}
 	var evaluated []done
 	for _, x := range ifaces {
@@ -267,6 +305,7 @@ func (e *Evaluator) Exposure(ctx context.Context, external []string) ([]Exposure
 		for _, d := range evaluated {
 			if e.indistinguishable(d.name, x.Name) {
 				rows = append(rows, e.exposureRows(x, d.classes)...)
+				divs = append(divs, e.divertedRows(x, d.diverted)...)
 				reused = true
 				break
 			}
@@ -281,18 +320,96 @@ func (e *Evaluator) Exposure(ctx context.Context, external []string) ([]Exposure
 			n.names = e.names
 			*e = *n
 			dst = e.ExposedDestinations()
+			// The classes evaluated so far are sets of the old
+			// universe: not to be combined with the new one's.
+			evaluated = nil
 		}
+		var dv []diverted
+		e.diverted = &dv
 		classes, inc := e.Eval(ctx, AnalysisExposure, Entry{In: x.Name}, e.NewConnections(dst))
+		e.diverted = nil
 		for i := range inc {
 			inc[i].Reason = fmt.Sprintf("interface %s: %s", x.Name, inc[i].Reason)
 		}
 		if len(inc) == 0 {
-			evaluated = append(evaluated, done{x.Name, classes})
+			evaluated = append(evaluated, done{x.Name, classes, dv})
 		}
 		incs = append(incs, inc...)
 		rows = append(rows, e.exposureRows(x, classes)...)
+		divs = append(divs, e.divertedRows(x, dv)...)
 	}
-	return rows, incs
+	return rows, divs, incs
+}
+
+// divertedRows groups the diverted sets of one interface by protocol and
+// DNAT rule, keeping the packets addressed to the host.
+func (e *Evaluator) divertedRows(x ExternalIface, ds []diverted) []DivertedRow {
+	u := e.U
+	type key struct{ proto, dnat, to string }
+	groups := map[key]*DivertedRow{}
+	keepPort := map[key]netip.Addr{} // the DNAT kept the port
+	var order []key
+	for _, d := range ds {
+		s := d.s.Intersect(e.local)
+		if s.IsEmpty() {
+			continue
+		}
+		var dnat RuleRef
+		for _, st := range d.trace {
+			if st.Target == "DNAT" || st.Target == "REDIRECT" || st.Target == "NETMAP" {
+				dnat = RefOf(st)
+			}
+		}
+		for _, p := range []uint8{sim.ProtoTCP, sim.ProtoUDP, sim.ProtoICMP, sim.ProtoICMPv6} {
+			sub := s.Intersect(u.Eq(pset.Proto, uint64(p)))
+			if sub.IsEmpty() {
+				continue
+			}
+			to := d.to.String()
+			if d.dport >= 0 && sim.HasPorts(p) {
+				to = netip.AddrPortFrom(d.to, uint16(d.dport)).String()
+			}
+			k := key{sim.ProtoName(p), dnat.String(), to}
+			if g := groups[k]; g != nil {
+				g.Set = g.Set.Union(sub)
+				continue
+			}
+			groups[k] = &DivertedRow{Interface: x.Label, Other: x.Other, Proto: k.proto, To: to, DNAT: dnat, Set: sub}
+			if d.dport < 0 && sim.HasPorts(p) {
+				keepPort[k] = d.to
+			}
+			order = append(order, k)
+		}
+	}
+	var rows []DivertedRow
+	for _, k := range order {
+		g := groups[k]
+		if sim.HasPorts(protoNum(g.Proto)) {
+			g.Ports = PortRanges(g.Set, pset.Dport)
+		}
+		if a, ok := keepPort[k]; ok && len(g.Ports) == 1 && g.Ports[0][0] == g.Ports[0][1] {
+			g.To = netip.AddrPortFrom(a, uint16(g.Ports[0][0])).String()
+		}
+		g.Sources = AddrSummary(g.Set, pset.Src, e.martian())
+		if w, ok := g.Set.Witness(); ok {
+			g.Witness = WitnessOf(e.packetOf(w, Entry{In: x.Name}))
+		}
+		rows = append(rows, *g)
+	}
+	slices.SortStableFunc(rows, func(a, b DivertedRow) int {
+		if d := strings.Compare(a.Proto, b.Proto); d != 0 {
+			return d
+		}
+		pa, pb := -1, -1
+		if len(a.Ports) > 0 {
+			pa = a.Ports[0][0]
+		}
+		if len(b.Ports) > 0 {
+			pb = b.Ports[0][0]
+		}
+		return pa - pb
+	})
+	return rows
 }
 
 func (e *Evaluator) exposureRows(x ExternalIface, classes []Class) []ExposureRow {

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/dfw-project/dfw/parser"
@@ -146,5 +149,58 @@ func TestExposureRowPerReturn(t *testing.T) {
 	}
 	if w, ok := got[2]; !ok || w.Sport >= 1024 {
 		t.Errorf("the row through DOCKER-USER#2 has witness %+v, want sport < 1024", w)
+	}
+}
+
+// TestExposureDiverted: a DNAT of PREROUTING sends the host's new
+// connections away before INPUT whatever FORWARD then does: Docker's
+// published 8080, which DOCKER-USER drops, and the user's own DNAT of 2222
+// to another machine, which FORWARD's policy drops, are diverted (and no
+// exposure); the published 5432, accepted, is diverted and a container
+// exposure. Each diverted row's witness, simulated, gets the row's DNAT
+// and never enters INPUT.
+func TestExposureDiverted(t *testing.T) {
+	base, err := os.ReadFile("../../testdata/docker/docker-28.save")
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := "*nat\n:PREROUTING ACCEPT [0:0]\n" +
+		"-A PREROUTING -i eth0 -p tcp --dport 2222 -j DNAT --to-destination 192.0.2.50:22\n" +
+		"COMMIT\n*filter\n:DOCKER-USER - [0:0]\n" +
+		"-A DOCKER-USER -i eth0 -p tcp -m conntrack --ctorigdstport 8080 -j DROP\n" +
+		"-A DOCKER-USER -j RETURN\n" +
+		"COMMIT\n"
+	l := parser.Load([]parser.Source{{Name: "docker-28.save", Data: base}, {Name: "user.conf", Data: []byte(user)}}, parser.Options{})
+	if errs := l.Diags.Errors(); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	rs := l.Ruleset
+	h := sim.InferHost(rs, nil)
+	e := NewEvaluator(rs, h, Options{OnlyAccepted: true}, "eth0")
+	rows, divs, inc := e.ExposureDiverted(context.Background(), []string{"eth0"})
+	if len(inc) > 0 {
+		t.Fatal(inc)
+	}
+	got := map[string]string{}
+	for _, d := range divs {
+		got[FormatRanges(d.Ports)] = d.To
+		w, ok := d.Set.Witness()
+		if !ok {
+			t.Fatalf("row %+v: no witness", d)
+		}
+		p := e.packetOf(w, Entry{In: "eth0"})
+		r := sim.New(rs, h).Run(p)
+		if slices.Contains(r.Path, "INPUT") || r.NAT.Dst.String() != strings.Split(d.To, ":")[0] {
+			t.Errorf("%s: witness %s: sim path %v, DNAT to %s", d.To, p.String(), r.Path, r.NAT.Dst)
+		}
+	}
+	want := map[string]string{"8080": "172.17.0.2:80", "5432": "172.18.0.2:5432", "2222": "192.0.2.50:22"}
+	if !maps.Equal(got, want) {
+		t.Errorf("diverted %v, want %v", got, want)
+	}
+	for _, r := range rows {
+		if r.Kind == KindContainer && FormatRanges(r.Ports) != "5432" {
+			t.Errorf("container exposure %s %s: only 5432 is accepted", r.Proto, FormatRanges(r.Ports))
+		}
 	}
 }

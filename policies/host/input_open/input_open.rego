@@ -8,13 +8,14 @@
 #   exposure of kind "host" whose sources are every address (lib.any_source,
 #   as DFW304 reads them) covers all ports 1-65535 of tcp or udp, at the
 #   accepting rule or policy. A port a DNAT forwards away (a port Docker
-#   publishes, a NodePort, a DNAT of the user's) never reaches INPUT and is
-#   no hole: an exposure of kind "container" on the same interface and
-#   protocol that holds it fills the host exposure's gap (a forwarded port
-#   that FORWARD drops gives no such exposure and leaves the gap). Silent
-#   for a port dropped before it reaches the host, for sources other than
-#   every address (a management address, a private network: deliberate),
-#   when the exposure depends on a may-match rule, and until computed.
+#   publishes, a NodePort, a DNAT of the user's to another machine) never
+#   reaches INPUT, whatever FORWARD then does with it, and is no hole:
+#   input.analysis.diverted, from the same evaluation, holds those ports
+#   per interface and protocol, and one from every address fills the host
+#   exposure's gap. Silent for a port dropped before it reaches the host
+#   (raw or mangle PREROUTING), for sources other than every address (a
+#   management address, a private network: deliberate), when the exposure
+#   or the DNAT depends on a may-match rule, and until computed.
 # related_resources:
 #   - description: iptables(8), chain policies
 #     ref: https://ipset.netfilter.org/iptables.man.html
@@ -83,9 +84,9 @@ size(ports) := sum([n | some rg in ports; n := (rg[1] - rg[0]) + 1])
 
 # others(x) are the port ranges that fill x's holes: those the host's
 # other accepting rules take on its interface and protocol
-# (beside_ports), and those a DNAT forwards to a container there
+# (beside_ports), and those a DNAT sends away from the host there
 # (forwarded_ports: they never reach INPUT, which is then no filter for
-# them).
+# them, whether FORWARD accepts or drops them).
 others(x) := array.concat(beside_ports(x), forwarded_ports(x))
 
 beside_ports(x) := [rg | some y in host_open; y != x; same(x, y); some rg in y.ports]
@@ -151,12 +152,15 @@ covered(rs, h) if {
 	}
 }
 
-forwarded := {k: [rg | some y in containers; [y.interface, y.proto] == k; some rg in y.ports] |
-	some k in {[y.interface, y.proto] | some y in containers}
+forwarded := {k: [rg | some y in diverted; [y.interface, y.proto] == k; some rg in y.ports] |
+	some k in {[y.interface, y.proto] | some y in diverted}
 }
 
-containers := [y |
-	some y in input.analysis.exposure
-	y.kind == "container"
-	not y.depends_on_may_match
+# diverted are the DNATs that send the host's new connections from every
+# address away before INPUT (the facts hold only those that depend on no
+# may-match rule). A DNAT of a few sources only leaves the others to
+# INPUT.
+diverted := [y |
+	some y in input.analysis.diverted
+	lib.any_source(y)
 ]

@@ -9,13 +9,12 @@ x(ports) := {
 	"policy": true, "path": [], "depends_on_may_match": false,
 }
 
-# container(iface, proto, ports) is the exposure of ports DNAT-ed to a
-# container and accepted on the way.
-container(iface, proto, ports) := {
-	"interface": iface, "kind": "container", "proto": proto, "ports": ports, "sources": ["any"],
+# diverted(iface, proto, ports) is a DNAT that sends the host's new
+# connections to ports away before INPUT (input.analysis.diverted).
+diverted(iface, proto, ports) := {
+	"interface": iface, "proto": proto, "ports": ports, "sources": ["any"], "to": "172.17.0.2:80",
 	"witness": {"proto": proto, "in": iface, "dport": ports[0][0]},
-	"accepted_by": {"file": "docker.save", "line": 20, "column": 1, "table": "filter", "chain": "DOCKER"},
-	"policy": false, "path": [], "depends_on_may_match": false,
+	"dnat": {"file": "docker.save", "line": 30, "column": 1, "table": "nat", "chain": "DOCKER", "rule": 3},
 }
 
 test_all_ports if {
@@ -48,13 +47,12 @@ test_some_sources if {
 # Docker publishes 8080 and 8000-8001: those ports never reach INPUT, the
 # host accepts every other one.
 test_dnat_fills_hole if {
-	exp := [
-		x([[0, 7999], [8002, 8079], [8081, 65535]]),
-		container("ens34", "tcp", [[8080, 8080]]),
-		container("ens34", "tcp", [[8000, 8000]]),
-		container("ens34", "tcp", [[8001, 8001]]),
+	div := [
+		diverted("ens34", "tcp", [[8080, 8080]]),
+		diverted("ens34", "tcp", [[8000, 8000]]),
+		diverted("ens34", "tcp", [[8001, 8001]]),
 	]
-	fs := input_open.findings with input as {"analysis": {"exposure": exp}}
+	fs := input_open.findings with input as {"analysis": {"exposure": [x([[0, 7999], [8002, 8079], [8081, 65535]])], "diverted": div}}
 	count(fs) == 1
 	some f in fs
 	f.msg == "new tcp connections from any address to every port of the host are accepted on ens34, those to 8000:8001,8080 once a DNAT forwards them: filter INPUT for this interface too"
@@ -62,33 +60,49 @@ test_dnat_fills_hole if {
 
 # A hole at either end of the port range.
 test_dnat_fills_ends if {
-	exp := [x([[2, 65534]]), container("ens34", "tcp", [[1, 1], [65535, 65535]])]
-	count(input_open.findings) == 1 with input as {"analysis": {"exposure": exp}}
+	div := [diverted("ens34", "tcp", [[1, 1], [65535, 65535]])]
+	count(input_open.findings) == 1 with input as {"analysis": {"exposure": [x([[2, 65534]])], "diverted": div}}
 }
 
 # 8081 is dropped on INPUT, not forwarded: a real hole.
 test_dnat_leaves_hole if {
-	exp := [x([[0, 8079], [8082, 65535]]), container("ens34", "tcp", [[8080, 8080]])]
-	count(input_open.findings) == 0 with input as {"analysis": {"exposure": exp}}
+	div := [diverted("ens34", "tcp", [[8080, 8080]])]
+	count(input_open.findings) == 0 with input as {"analysis": {"exposure": [x([[0, 8079], [8082, 65535]])], "diverted": div}}
 }
 
-# A DNAT on another interface, of another protocol, or one that depends on
-# a may-match rule, does not fill the hole.
+# A DNAT on another interface, of another protocol, or of a few sources
+# only (the others reach INPUT, which drops them), does not fill the hole.
 test_dnat_elsewhere if {
 	holed := x([[0, 8079], [8081, 65535]])
-	every c in [
-		container("ens35", "tcp", [[8080, 8080]]),
-		container("ens34", "udp", [[8080, 8080]]),
-		object.union(container("ens34", "tcp", [[8080, 8080]]), {"depends_on_may_match": true}),
+	every d in [
+		diverted("ens35", "tcp", [[8080, 8080]]),
+		diverted("ens34", "udp", [[8080, 8080]]),
+		object.union(diverted("ens34", "tcp", [[8080, 8080]]), {"sources": ["10.0.0.0/8"]}),
 	] {
-		count(input_open.findings) == 0 with input as {"analysis": {"exposure": [holed, c]}}
+		count(input_open.findings) == 0 with input as {"analysis": {"exposure": [holed], "diverted": [d]}}
 	}
+}
+
+# A port a DNAT diverts fills the hole whatever FORWARD then does with it:
+# an exposure of kind container (FORWARD accepts) is not needed, and one
+# alone, without the diversion, fills nothing (the facts always list an
+# accepted DNAT-ed port among the diverted ones).
+test_dnat_dropped_in_forward if {
+	holed := x([[0, 8079], [8081, 65535]])
+	count(input_open.findings) == 1 with input as {"analysis": {"exposure": [holed], "diverted": [diverted("ens34", "tcp", [[8080, 8080]])]}}
+	accepted := {
+		"interface": "ens34", "kind": "container", "proto": "tcp", "ports": [[8080, 8080]], "sources": ["any"],
+		"witness": {"proto": "tcp", "in": "ens34", "dport": 8080},
+		"accepted_by": {"file": "docker.save", "line": 20, "column": 1, "table": "filter", "chain": "DOCKER"},
+		"policy": false, "path": [], "depends_on_may_match": false,
+	}
+	count(input_open.findings) == 0 with input as {"analysis": {"exposure": [holed, accepted]}}
 }
 
 # The host's own exposure, not a forwarded one, must be from any address.
 test_dnat_some_sources if {
-	exp := [object.union(x([[0, 8079], [8081, 65535]]), {"sources": ["10.0.0.0/8"]}), container("ens34", "tcp", [[8080, 8080]])]
-	count(input_open.findings) == 0 with input as {"analysis": {"exposure": exp}}
+	exp := [object.union(x([[0, 8079], [8081, 65535]]), {"sources": ["10.0.0.0/8"]})]
+	count(input_open.findings) == 0 with input as {"analysis": {"exposure": exp, "diverted": [diverted("ens34", "tcp", [[8080, 8080]])]}}
 }
 
 test_holes if {
@@ -123,8 +137,8 @@ test_rules_fill_hole if {
 
 # Rules and a DNAT together.
 test_rules_and_dnat_fill_holes if {
-	exp := [at(3, [[22, 22]]), x([[0, 21], [23, 8079], [8081, 65535]]), container("ens34", "tcp", [[8080, 8080]])]
-	fs := input_open.findings with input as {"analysis": {"exposure": exp}}
+	exp := [at(3, [[22, 22]]), x([[0, 21], [23, 8079], [8081, 65535]])]
+	fs := input_open.findings with input as {"analysis": {"exposure": exp, "diverted": [diverted("ens34", "tcp", [[8080, 8080]])]}}
 	count(fs) == 1
 	some f in fs
 	f.msg == "new tcp connections from any address to every port of the host are accepted on ens34, those to 22 by the rules beside this one, those to 8080 once a DNAT forwards them: filter INPUT for this interface too"
