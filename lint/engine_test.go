@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -77,6 +78,137 @@ func TestSARIF(t *testing.T) {
 	validate(t, s, buf.Bytes())
 	if !strings.Contains(buf.String(), `"ruleId": "DFW208"`) {
 		t.Errorf("no DFW208 result:\n%s", buf.String())
+	}
+}
+
+// pathsReport checks a small ruleset under each of names (their findings
+// and related positions name them), and adds an input error about a file
+// that cannot be read.
+func pathsReport(t *testing.T, names ...string) *lint.Report {
+	t.Helper()
+	src := `*filter
+:INPUT ACCEPT [0:0]
+-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT
+-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT
+COMMIT
+`
+	var reps []*lint.Report
+	for _, name := range names {
+		rep, err := newLinter(t).Check(context.Background(), load(t, []parser.Source{{Name: name, Data: []byte(src)}}),
+			lint.CheckOptions{Analyzer: analysis.New(analysis.Options{})})
+		if err != nil {
+			t.Fatal(err)
+		}
+		reps = append(reps, rep)
+	}
+	gone := lint.NewReport()
+	gone.Errors = append(gone.Errors, lint.Position{File: "gone.save", Message: "no such file or directory"})
+	reps[0].Merge(append(reps[1:], gone)...)
+	return reps[0]
+}
+
+// TestSARIFPaths: artifact locations are URIs relative to the root of the
+// repository with uriBaseId %SRCROOT% (which originalUriBaseIds defines),
+// for files given relative to a subdirectory too; a file outside the
+// root is a file URI, without uriBaseId; a colon is escaped (a:b.save
+// would read as a URI of scheme "a"), as are spaces, commas and percent
+// signs; <stdin> is no file of the repository. The log obeys the schema.
+func TestSARIFPaths(t *testing.T) {
+	schema, err := os.ReadFile("testdata/sarif-2.1.0-rtm.5.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := compileSchema(t, "sarif.json", schema)
+	rep := pathsReport(t, "a:b.save", "sub dir/x,y%.rules", "/etc/iptables/rules.v4", "<stdin>")
+	var buf bytes.Buffer
+	if err := rep.WriteSARIFOptions(&buf, lint.TextOptions{Paths: lint.Paths{Dir: "/repo/fw", Root: "/repo"}}); err != nil {
+		t.Fatal(err)
+	}
+	validate(t, s, buf.Bytes())
+	type artifact struct {
+		URI       string `json:"uri"`
+		URIBaseID string `json:"uriBaseId"`
+	}
+	type location struct {
+		PhysicalLocation struct {
+			ArtifactLocation artifact `json:"artifactLocation"`
+		} `json:"physicalLocation"`
+	}
+	var log struct {
+		Runs []struct {
+			OriginalURIBaseIDs map[string]artifact `json:"originalUriBaseIds"`
+			Results            []struct {
+				Locations        []location `json:"locations"`
+				RelatedLocations []location `json:"relatedLocations"`
+			} `json:"results"`
+			Invocations []struct {
+				Notifications []struct {
+					Locations []location `json:"locations"`
+				} `json:"toolExecutionNotifications"`
+			} `json:"invocations"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &log); err != nil {
+		t.Fatal(err)
+	}
+	run := log.Runs[0]
+	if got := run.OriginalURIBaseIDs["%SRCROOT%"]; got != (artifact{URI: "file:///repo/"}) {
+		t.Errorf("originalUriBaseIds %%SRCROOT%% = %+v, want file:///repo/", got)
+	}
+	seen := map[artifact]bool{}
+	for _, r := range run.Results {
+		for _, l := range append(r.Locations, r.RelatedLocations...) {
+			seen[l.PhysicalLocation.ArtifactLocation] = true
+		}
+	}
+	for _, n := range run.Invocations[0].Notifications {
+		seen[n.Locations[0].PhysicalLocation.ArtifactLocation] = true
+	}
+	want := map[artifact]bool{
+		{URI: "fw/a%3Ab.save", URIBaseID: "%SRCROOT%"}:               true,
+		{URI: "fw/sub%20dir/x%2Cy%25.rules", URIBaseID: "%SRCROOT%"}: true,
+		{URI: "file:///etc/iptables/rules.v4"}:                       true,
+		{URI: "%3Cstdin%3E"}:                                         true,
+		{URI: "fw/gone.save", URIBaseID: "%SRCROOT%"}:                true,
+	}
+	if !reflect.DeepEqual(seen, want) {
+		t.Errorf("artifact locations:\n got %v\nwant %v", seen, want)
+	}
+
+	// Without Paths (a library's caller): relative names as they are,
+	// against %SRCROOT%, which the log leaves undefined.
+	buf.Reset()
+	if err := rep.WriteSARIF(&buf); err != nil {
+		t.Fatal(err)
+	}
+	validate(t, s, buf.Bytes())
+	if !strings.Contains(buf.String(), `"uri": "a%3Ab.save",`) || strings.Contains(buf.String(), "originalUriBaseIds") {
+		t.Errorf("without Paths:\n%s", buf.String())
+	}
+}
+
+// TestGitHubPaths: an annotation names its file relative to the root of
+// the repository, as the runner reads it; a file outside the root by its
+// absolute path (the runner makes one in the workspace relative); an
+// error about a whole file has no line or col (GitHub's lines start at
+// 1); commas, colons and percent signs are escaped in the file property.
+func TestGitHubPaths(t *testing.T) {
+	rep := pathsReport(t, "a:b,c%.save", "/etc/iptables/rules.v4")
+	var buf bytes.Buffer
+	if err := rep.WriteGitHubOptions(&buf, lint.TextOptions{Paths: lint.Paths{Dir: "/repo/fw", Root: "/repo"}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"::error file=fw/gone.save,title=input error::no such file or directory\n",
+		"::warning file=fw/a%3Ab%2Cc%25.save,line=4,col=1,title=DFW101 unreachable-rule::",
+		"::warning file=/etc/iptables/rules.v4,line=4,col=1,title=DFW101 unreachable-rule::",
+	} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("no %q in:\n%s", want, buf.String())
+		}
+	}
+	if strings.Contains(buf.String(), "line=0") {
+		t.Errorf("an annotation at line 0:\n%s", buf.String())
 	}
 }
 

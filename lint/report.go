@@ -169,32 +169,48 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	return enc.Encode(r)
 }
 
-// WriteGitHub writes GitHub workflow commands, one per finding and error:
-// ::error file=F,line=L,col=C,title=DFW203::message.
-func (r *Report) WriteGitHub(w io.Writer) error {
+// WriteGitHub writes GitHub workflow commands, one per finding and error
+// (WriteGitHubOptions with zero options).
+func (r *Report) WriteGitHub(w io.Writer) error { return r.WriteGitHubOptions(w, TextOptions{}) }
+
+// WriteGitHubOptions writes GitHub workflow commands, one per finding and
+// error: ::error file=F,line=L,col=C,title=DFW203::message, F named as
+// opts.Paths says (relative to the repository's root, as the runner reads
+// it). An error about a whole file (one that cannot be read) has no line:
+// its command names the file alone.
+func (r *Report) WriteGitHubOptions(w io.Writer, opts TextOptions) error {
 	bw := bufio.NewWriter(w)
 	for _, e := range r.Errors {
-		writeGitHubError(bw, e)
+		writeGitHubError(bw, opts.Paths, e)
 	}
 	for _, f := range r.Findings {
-		writeGitHubFinding(bw, f)
+		writeGitHubFinding(bw, opts.Paths, f)
 	}
 	return bw.Flush()
 }
 
-func writeGitHubError(bw *bufio.Writer, e Position) {
-	fmt.Fprintf(bw, "::error file=%s,line=%d,col=%d,title=%s::%s\n",
-		ghProp(e.File), e.Line, max(e.Column, 1), ghProp("input error"), ghData(e.Message))
+func writeGitHubError(bw *bufio.Writer, paths Paths, e Position) {
+	fmt.Fprintf(bw, "::error %s,title=%s::%s\n", ghWhere(paths, e.File, e.Line, e.Column), ghProp("input error"), ghData(e.Message))
 }
 
-func writeGitHubFinding(bw *bufio.Writer, f Finding) {
+func writeGitHubFinding(bw *bufio.Writer, paths Paths, f Finding) {
 	level := map[string]string{"error": "error", "warning": "warning", "info": "notice"}[f.Severity]
 	msg := f.Message
 	for _, rel := range f.Related {
 		msg += "\n" + pos(rel.File, rel.Line, rel.Column) + ": " + rel.Message
 	}
-	fmt.Fprintf(bw, "::%s file=%s,line=%d,col=%d,title=%s::%s\n",
-		level, ghProp(f.File), f.Line, max(f.Column, 1), ghProp(f.ID+" "+f.Name), ghData(msg))
+	fmt.Fprintf(bw, "::%s %s,title=%s::%s\n",
+		level, ghWhere(paths, f.File, f.Line, f.Column), ghProp(f.ID+" "+f.Name), ghData(msg))
+}
+
+// ghWhere is a command's file, line and col properties: line and col only
+// for a position in the file (GitHub's lines and columns start at 1).
+func ghWhere(paths Paths, file string, line, col int) string {
+	name, _ := paths.locate(file)
+	if line <= 0 {
+		return "file=" + ghProp(name)
+	}
+	return fmt.Sprintf("file=%s,line=%d,col=%d", ghProp(name), line, max(col, 1))
 }
 
 // ghData escapes a workflow command's message; ghProp a property value.

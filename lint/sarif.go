@@ -3,8 +3,6 @@ package lint
 import (
 	"encoding/json"
 	"io"
-	"net/url"
-	"path/filepath"
 	"strings"
 )
 
@@ -18,9 +16,10 @@ type sarifLog struct {
 }
 
 type sarifRun struct {
-	Tool        sarifTool         `json:"tool"`
-	Results     []sarifResult     `json:"results"`
-	Invocations []sarifInvocation `json:"invocations"`
+	Tool               sarifTool                `json:"tool"`
+	OriginalURIBaseIDs map[string]sarifArtifact `json:"originalUriBaseIds,omitempty"`
+	Results            []sarifResult            `json:"results"`
+	Invocations        []sarifInvocation        `json:"invocations"`
 }
 
 type sarifTool struct {
@@ -72,7 +71,8 @@ type sarifPhysicalLocation struct {
 }
 
 type sarifArtifact struct {
-	URI string `json:"uri"`
+	URI       string `json:"uri"`
+	URIBaseID string `json:"uriBaseId,omitempty"`
 }
 
 type sarifRegion struct {
@@ -93,8 +93,8 @@ type sarifNotification struct {
 
 var sarifLevel = map[string]string{"error": "error", "warning": "warning", "info": "note"}
 
-func sarifLoc(file string, line, col int, msg string, id *int) sarifLocation {
-	l := sarifLocation{ID: id, PhysicalLocation: sarifPhysicalLocation{ArtifactLocation: sarifArtifact{URI: fileURI(file)}}}
+func sarifLoc(paths Paths, file string, line, col int, msg string, id *int) sarifLocation {
+	l := sarifLocation{ID: id, PhysicalLocation: sarifPhysicalLocation{ArtifactLocation: paths.artifact(file)}}
 	if line > 0 {
 		l.PhysicalLocation.Region = &sarifRegion{StartLine: line, StartColumn: col}
 	}
@@ -104,21 +104,23 @@ func sarifLoc(file string, line, col int, msg string, id *int) sarifLocation {
 	return l
 }
 
-// fileURI makes a relative URI reference of a file name (slashes, escaped).
-func fileURI(name string) string {
-	u := url.URL{Path: filepath.ToSlash(name)}
-	return u.EscapedPath()
-}
+// WriteSARIF writes the report as a SARIF 2.1.0 log with one run
+// (WriteSARIFOptions with zero options: relative file names are taken as
+// relative to the root).
+func (r *Report) WriteSARIF(w io.Writer) error { return r.WriteSARIFOptions(w, TextOptions{}) }
 
-// WriteSARIF writes the report as a SARIF 2.1.0 log with one run; the
-// rules are the checks' metadata; input errors are tool notifications.
-func (r *Report) WriteSARIF(w io.Writer) error {
+// WriteSARIFOptions writes the report as a SARIF 2.1.0 log with one run;
+// the rules are the checks' metadata; input errors are tool
+// notifications. Files are named as opts.Paths says: relative to the
+// root (uriBaseId %SRCROOT%, which originalUriBaseIds defines when the
+// root is known), or by a file URI when outside it.
+func (r *Report) WriteSARIFOptions(w io.Writer, opts TextOptions) error {
 	rules := newSARIFRules(r.policies)
 	results := []sarifResult{}
 	for _, f := range r.Findings {
-		results = append(results, sarifResultOf(f, rules.indexOf(f)))
+		results = append(results, sarifResultOf(opts.Paths, f, rules.indexOf(f)))
 	}
-	return encodeSARIF(w, sarifLogOf(rules, results, r.Errors))
+	return encodeSARIF(w, sarifLogOf(opts.Paths, rules, results, r.Errors))
 }
 
 // sarifRules are the rules of a run: the checks' metadata first, then a
@@ -168,14 +170,14 @@ func (s *sarifRules) indexOf(f Finding) int {
 }
 
 // sarifResultOf is the result of a finding whose rule is at ruleIndex.
-func sarifResultOf(f Finding, ruleIndex int) sarifResult {
+func sarifResultOf(paths Paths, f Finding, ruleIndex int) sarifResult {
 	res := sarifResult{
 		RuleID: f.ID, RuleIndex: ruleIndex, Level: sarifLevel[f.Severity], Message: sarifText{Text: f.Message},
-		Locations: []sarifLocation{sarifLoc(f.File, f.Line, f.Column, "", nil)},
+		Locations: []sarifLocation{sarifLoc(paths, f.File, f.Line, f.Column, "", nil)},
 	}
 	for i, rel := range f.Related {
 		id := i + 1
-		res.RelatedLocations = append(res.RelatedLocations, sarifLoc(rel.File, rel.Line, rel.Column, rel.Message, &id))
+		res.RelatedLocations = append(res.RelatedLocations, sarifLoc(paths, rel.File, rel.Line, rel.Column, rel.Message, &id))
 	}
 	props := map[string]any{}
 	if f.Table != "" {
@@ -198,13 +200,16 @@ func sarifResultOf(f Finding, ruleIndex int) sarifResult {
 
 // sarifLogOf is the log of one run; the input errors are tool
 // notifications.
-func sarifLogOf(rules *sarifRules, results []sarifResult, errs []Position) sarifLog {
+func sarifLogOf(paths Paths, rules *sarifRules, results []sarifResult, errs []Position) sarifLog {
 	run := sarifRun{Tool: sarifTool{Driver: sarifDriver{Name: "dfwlint", Rules: rules.rules}}, Results: results}
+	if root := paths.rootURI(); root != "" {
+		run.OriginalURIBaseIDs = map[string]sarifArtifact{uriBase: {URI: root}}
+	}
 	inv := sarifInvocation{ExecutionSuccessful: len(errs) == 0}
 	for _, e := range errs {
 		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, sarifNotification{
 			Level: "error", Message: sarifText{Text: strings.TrimSpace(e.Message)},
-			Locations: []sarifLocation{sarifLoc(e.File, e.Line, e.Column, "", nil)},
+			Locations: []sarifLocation{sarifLoc(paths, e.File, e.Line, e.Column, "", nil)},
 		})
 	}
 	run.Invocations = []sarifInvocation{inv}

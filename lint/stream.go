@@ -30,6 +30,7 @@ type Stream struct {
 	format string
 	st     termstyle.Style
 	quiet  bool
+	paths  Paths
 
 	pending     *Report // the reports of pendingName so far
 	pendingName string
@@ -61,9 +62,10 @@ type streamError struct {
 }
 
 // NewStream starts a stream that writes format ("text", "json", "sarif"
-// or "github") to w; opts apply to text.
+// or "github") to w; opts apply to text, and their Paths to SARIF and
+// GitHub.
 func NewStream(w io.Writer, format string, opts TextOptions) *Stream {
-	s := &Stream{bw: bufio.NewWriterSize(w, 64<<10), format: format, st: termstyle.Style{On: opts.Colour}, quiet: opts.Quiet, idSeen: map[string]bool{}}
+	s := &Stream{bw: bufio.NewWriterSize(w, 64<<10), format: format, st: termstyle.Style{On: opts.Colour}, quiet: opts.Quiet, paths: opts.Paths, idSeen: map[string]bool{}}
 	switch format {
 	case "json":
 		s.jenc = json.NewEncoder(&s.jbuf)
@@ -192,9 +194,9 @@ func (s *Stream) Close() error {
 		}
 	case "github":
 		for _, e := range errs {
-			writeGitHubError(s.bw, e)
+			writeGitHubError(s.bw, s.paths, e)
 		}
-		s.err = s.spool.each(func(f Finding) { writeGitHubFinding(s.bw, f) })
+		s.err = s.spool.each(func(f Finding) { writeGitHubFinding(s.bw, s.paths, f) })
 	case "sarif":
 		s.writeSARIF(errs)
 	}
@@ -255,7 +257,7 @@ func (s *Stream) writeSARIF(errs []Position) {
 		rules.add(p)
 	}
 	var doc bytes.Buffer
-	if err := encodeSARIF(&doc, sarifLogOf(rules, []sarifResult{}, errs)); err != nil {
+	if err := encodeSARIF(&doc, sarifLogOf(s.paths, rules, []sarifResult{}, errs)); err != nil {
 		s.err = err
 		return
 	}
@@ -286,7 +288,7 @@ func (s *Stream) writeSARIF(errs []Position) {
 		}
 		n++
 		b.Reset()
-		if err := enc.Encode(sarifResultOf(f, rules.index[f.ID])); err != nil {
+		if err := enc.Encode(sarifResultOf(s.paths, f, rules.index[f.ID])); err != nil {
 			s.err = err
 			return
 		}

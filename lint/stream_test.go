@@ -86,6 +86,7 @@ func merged(reps []*lint.Report) *lint.Report {
 // also when its findings are spooled to a temporary file.
 func TestStream(t *testing.T) {
 	l := newLinter(t)
+	pathOpts := lint.TextOptions{Paths: lint.Paths{Dir: "/repo/hosts", Root: "/repo"}}
 	type output struct {
 		name  string
 		write func(*lint.Report, *bytes.Buffer) error
@@ -100,6 +101,8 @@ func TestStream(t *testing.T) {
 		}, "text", lint.TextOptions{Quiet: true, Colour: true}},
 		{"github", func(r *lint.Report, b *bytes.Buffer) error { return r.WriteGitHub(b) }, "github", lint.TextOptions{}},
 		{"sarif", func(r *lint.Report, b *bytes.Buffer) error { return r.WriteSARIF(b) }, "sarif", lint.TextOptions{}},
+		{"github-paths", func(r *lint.Report, b *bytes.Buffer) error { return r.WriteGitHubOptions(b, pathOpts) }, "github", pathOpts},
+		{"sarif-paths", func(r *lint.Report, b *bytes.Buffer) error { return r.WriteSARIFOptions(b, pathOpts) }, "sarif", pathOpts},
 	}
 	cases := map[string][]streamInput{
 		"fleet":    streamInputs,

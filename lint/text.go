@@ -8,7 +8,8 @@ import (
 	"github.com/dfw-project/dfw/internal/termstyle"
 )
 
-// TextOptions control the text output.
+// TextOptions control the text output, and (Paths) how the SARIF and
+// GitHub outputs name files.
 type TextOptions struct {
 	// Colour colours severities (error red, warning yellow, info cyan),
 	// IDs and positions with ANSI escape sequences: for a terminal only
@@ -16,6 +17,10 @@ type TextOptions struct {
 	Colour bool
 	// Quiet leaves out the summary line: findings and errors only.
 	Quiet bool
+	// Paths say where the files are, for SARIF's artifact locations and
+	// GitHub's annotations (the text and JSON outputs name files as they
+	// were given).
+	Paths Paths
 }
 
 // WriteText writes the report as plain text, without colour and with its

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"sort"
@@ -34,6 +35,8 @@ Formats:
           all files)
   sarif   SARIF 2.1.0, for code scanning
   github  GitHub Actions workflow annotations
+          (sarif and github name files relative to the root of the git
+          repository the working directory is in, as GitHub reads them)
 
 A host's IPv4 and IPv6 rules are checked together, and compared (DFW305
 ipv6-gap: a port closed on one family and open on the other), when they
@@ -143,7 +146,7 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	// input errors or the rules first, spooled) as soon as the files
 	// before it in the output are, then dropped; the Docker layouts (a
 	// name each, text only) come after the summary.
-	st := lint.NewStream(stdout, *format, lint.TextOptions{Colour: termstyle.Enabled(stdout), Quiet: quiet})
+	st := lint.NewStream(stdout, *format, lint.TextOptions{Colour: termstyle.Enabled(stdout), Quiet: quiet, Paths: outputPaths(*format)})
 	layouts := map[int]string{}
 	lim := limits{budget: *budget, policy: *policyTimeout, scaleBudget: !fs.Changed("budget"), scalePolicy: !fs.Changed("policy-timeout")}
 	err = checkFiles(files, pl, &c, opts, stdin, linter, *jobs, mem, lim, func(i int, rep *lint.Report, layout string) error {
@@ -167,6 +170,36 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return ExitError
 	}
 	return st.ExitCode(*failOn)
+}
+
+// outputPaths are where the SARIF and GitHub outputs name files from: the
+// root of the git repository the working directory is in (code scanning
+// and the Actions runner read a relative name from there), else the
+// working directory.
+func outputPaths(format string) lint.Paths {
+	if format != "sarif" && format != "github" {
+		return lint.Paths{}
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return lint.Paths{}
+	}
+	return lint.Paths{Dir: dir, Root: repoRoot(dir)}
+}
+
+// repoRoot is the nearest of dir and its ancestors that holds .git (a
+// directory, or the file of a worktree or submodule), else dir.
+func repoRoot(dir string) string {
+	for d := dir; ; {
+		if _, err := os.Lstat(filepath.Join(d, ".git")); err == nil {
+			return d
+		}
+		up := filepath.Dir(d)
+		if up == d {
+			return dir
+		}
+		d = up
+	}
 }
 
 // memoryPerJob is the soft memory limit per file in flight. The
