@@ -212,6 +212,37 @@ func TestGitHubPaths(t *testing.T) {
 	}
 }
 
+// TestJSONErrorColumn: every input error has its column in JSON, as
+// DESIGN.md's contract says (0 for an error about the whole file), and
+// <stdin> keeps its angle brackets.
+func TestJSONErrorColumn(t *testing.T) {
+	rep := pathsReport(t, "r.save")
+	rep.Errors = append(rep.Errors, lint.Position{File: "<stdin>", Line: 1, Column: 1, Message: "file is empty"})
+	var buf bytes.Buffer
+	if err := rep.WriteJSON(&buf); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Errors []map[string]any `json:"errors"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Errors) != 2 {
+		t.Fatalf("errors: %v", doc.Errors)
+	}
+	for _, e := range doc.Errors {
+		for _, k := range []string{"file", "line", "column", "message"} {
+			if _, ok := e[k]; !ok {
+				t.Errorf("error %v has no %s", e, k)
+			}
+		}
+	}
+	if !strings.Contains(buf.String(), `"file": "<stdin>"`) {
+		t.Errorf("<stdin> escaped:\n%s", buf.String())
+	}
+}
+
 // TestInputSchema: the input documents of the test rulesets obey
 // policies/input.schema.json.
 func TestInputSchema(t *testing.T) {

@@ -2,6 +2,7 @@ package lint
 
 import (
 	"bufio"
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"fmt"
@@ -58,11 +59,40 @@ type Summary struct {
 	Infos    int `json:"infos"`
 }
 
+// InputErrors are a report's input errors. In JSON each has its file,
+// line, column and message, as DESIGN.md's contract says: column (and
+// line) 0 when the error is about the whole file (one that cannot be
+// read), where a related Position leaves its column out.
+type InputErrors []Position
+
+// MarshalJSON writes the errors with their columns, 0 included.
+func (es InputErrors) MarshalJSON() ([]byte, error) {
+	type inputError struct {
+		File    string `json:"file"`
+		Line    int    `json:"line"`
+		Column  int    `json:"column"`
+		Message string `json:"message"`
+	}
+	out := make([]inputError, len(es))
+	for i, e := range es {
+		out[i] = inputError(e)
+	}
+	// Not json.Marshal: it would escape <stdin>'s angle brackets, which
+	// the encoders of the report leave as they are.
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(out); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
+
 // Report is the result of Check.
 type Report struct {
-	Findings []Finding  `json:"findings"`
-	Errors   []Position `json:"errors"`
-	Summary  Summary    `json:"summary"`
+	Findings []Finding   `json:"findings"`
+	Errors   InputErrors `json:"errors"`
+	Summary  Summary     `json:"summary"`
 	// Suppressed are the findings a dfwlint:ignore comment silenced.
 	Suppressed []Finding `json:"-"`
 

@@ -180,7 +180,7 @@ func (s *Stream) Close() error {
 			s.bw.WriteString("\n  ]")
 		}
 		s.bw.WriteString(",\n  \"errors\": ")
-		s.writeIndented(errs, "  ")
+		s.writeIndented(InputErrors(errs), "  ")
 		s.bw.WriteString(",\n  \"summary\": ")
 		s.writeIndented(s.sum, "  ")
 		s.bw.WriteString("\n}\n")
