@@ -259,10 +259,12 @@ func (l *Linter) Check(ctx context.Context, loaded *parser.Loaded, opts CheckOpt
 		}
 	}
 	rep.Summary.Rules = loaded.Ruleset.NumRules()
-	base := map[string]bool{}
+	base, checked := map[string]bool{}, map[string]bool{}
 	for _, f := range doc.Files {
 		if f.Base {
 			base[f.Name] = true
+		} else {
+			checked[f.Name] = true
 		}
 	}
 	for _, d := range loaded.Diags {
@@ -290,7 +292,7 @@ func (l *Linter) Check(ctx context.Context, loaded *parser.Loaded, opts CheckOpt
 			if !pathFinding[f.ID] {
 				continue
 			}
-			if f, ok = relocate(f, base); !ok {
+			if f, ok = relocate(f, checked); !ok {
 				continue
 			}
 		}
@@ -313,8 +315,10 @@ func (l *Linter) Check(ctx context.Context, loaded *parser.Loaded, opts CheckOpt
 // pathFinding are the checks about what a packet's path through the whole
 // ruleset lets through: their finding concerns a checked file whenever the
 // path runs through one of its rules, even if the deciding rule is in a
-// --base file.
-var pathFinding = map[string]bool{"DFW201": true, "DFW204": true, "DFW206": true, "DFW301": true, "DFW304": true}
+// --base file. DFW305 is one of them: a port Docker's rule (in the base)
+// accepts over one family and the checked file closes over the other is
+// the checked file's doing when the packet's path runs through it.
+var pathFinding = map[string]bool{"DFW201": true, "DFW204": true, "DFW206": true, "DFW301": true, "DFW304": true, "DFW305": true}
 
 // relocate moves a finding that points into a --base file to the last of
 // its related positions that lies in a checked file: e.g. a published port
@@ -323,10 +327,12 @@ var pathFinding = map[string]bool{"DFW201": true, "DFW204": true, "DFW206": true
 // doing, through the rule of it on the packet's path (a RETURN, a
 // jump). The base position stays among the related ones. A finding with no
 // related position in a checked file is about the base alone: ok is false.
-func relocate(f Finding, base map[string]bool) (Finding, bool) {
+// Only this ruleset's checked files count: DFW305's related positions
+// also name the other family's files, which are not on this packet's path.
+func relocate(f Finding, checked map[string]bool) (Finding, bool) {
 	for i := len(f.Related) - 1; i >= 0; i-- {
 		r := f.Related[i]
-		if base[r.File] || r.File == "" {
+		if !checked[r.File] {
 			continue
 		}
 		orig := Position{File: f.File, Line: f.Line, Column: f.Column, Message: "accepted here, by a rule of " + f.File}

@@ -168,3 +168,43 @@ func TestCheckBasesDocker(t *testing.T) {
 		t.Errorf("with an IPv4 FILE: %v", err)
 	}
 }
+
+// A host's two families on top of Docker's two live dumps: IPv6 lets the
+// published 8080 through DOCKER-USER on eth0, IPv4 drops it. Docker's rule
+// in the base accepts it; the finding is the checked file's, at its rule on
+// the packet's path (DOCKER-USER's RETURN), as DFW201's is. When the IPv6
+// file drops it too, there is no gap.
+func TestCheckFamiliesDockerBase(t *testing.T) {
+	const dir = "../../testdata/dualstack/"
+	run := func(v6 string) string {
+		var out, errb bytes.Buffer
+		code := Main([]string{"check", "-q", "--fail-on", "never", "--base", dir + "docker28.v4", "--base", dir + "docker28.v6",
+			"--ipv4", dir + "docker-user.v4", "--ipv6", v6}, strings.NewReader(""), &out, &errb)
+		if code != 0 || errb.Len() > 0 {
+			t.Fatalf("exit %d\n%s%s", code, out.String(), errb.String())
+		}
+		return out.String()
+	}
+	out := run(dir + "docker-user.v6")
+	want := dir + "docker-user.v6:10:1: warning DFW305 tcp port 8080 to a published container port is open to every source over IPv6 but closed over IPv4 (" + dir + "docker-user.v4), on eth0: close it here, or open it there as well; the packet passes this rule on its way\n" +
+		"\t" + dir + "docker28.v6:20:1: accepted here, by a rule of " + dir + "docker28.v6\n" +
+		"\t" + dir + "docker-user.v4:9:1: closed on IPv4 here\n"
+	if !strings.Contains(out, want) {
+		t.Errorf("DFW305 not at the IPv6 file's rule on the path; want\n%s\ngot\n%s", want, out)
+	}
+	if strings.Count(out, "DFW305") != 1 {
+		t.Errorf("want one DFW305, got\n%s", out)
+	}
+	v6, err := os.ReadFile(dir + "docker-user.v6")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := filepath.Join(t.TempDir(), "closed.v6")
+	fixed := strings.Replace(string(v6), "-A DOCKER-USER -j RETURN", "-A DOCKER-USER -i eth0 -p tcp -m conntrack --ctorigdstport 8080 --ctstate NEW -j DROP\n-A DOCKER-USER -j RETURN", 1)
+	if err := os.WriteFile(closed, []byte(fixed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out := run(closed); strings.Contains(out, "DFW305") {
+		t.Errorf("IPv6 closes 8080 on eth0 as IPv4 does: want no DFW305, got\n%s", out)
+	}
+}

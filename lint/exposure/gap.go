@@ -139,8 +139,13 @@ func (s *gapSide) open(certain bool) (map[gapKey]openness, map[gapKey]pset.Set) 
 }
 
 // decidedBy is the rule or policy of s that drops or rejects a new
-// connection of proto to port arriving on the interface labelled iface.
-func (s *gapSide) decidedBy(ctx context.Context, iface, proto string, port int) (symbolic.RuleRef, bool) {
+// connection of proto to port arriving on the interface labelled iface,
+// sent where a connection of kind is (the host's own address for "host"
+// and "container", a bridge's subnet for "forward"): a port Docker
+// publishes is closed by the rule that drops connections to the host's
+// address, not by Docker's raw rule against packets sent straight to the
+// container. Any destination when none of that kind is dropped.
+func (s *gapSide) decidedBy(ctx context.Context, iface, kind, proto string, port int) (symbolic.RuleRef, bool) {
 	name, ok := s.names[iface]
 	if !ok {
 		return symbolic.RuleRef{}, false
@@ -153,16 +158,31 @@ func (s *gapSide) decidedBy(ctx context.Context, iface, proto string, port int) 
 	set := e.NewConnections(e.ExposedDestinations()).Diff(e.Martian()).
 		Intersect(u.Eq(pset.Proto, uint64(protoNum(proto)))).Intersect(u.Eq(pset.Dport, uint64(port)))
 	classes, _ := e.Eval(ctx, symbolic.AnalysisExposure, symbolic.Entry{In: name}, set)
-	for i := range classes {
-		c := &classes[i]
-		if c.Verdict == sim.Accept || !c.Certain() {
-			continue
-		}
-		if r, ok := decided(c); ok {
-			return r, true
+	host := e.HostDestinations()
+	for _, pass := range []bool{true, false} {
+		for i := range classes {
+			c := &classes[i]
+			if c.Verdict == sim.Accept || !c.Certain() {
+				continue
+			}
+			if pass && !ofKind(c.Set, host, kind) {
+				continue
+			}
+			if r, ok := decided(c); ok {
+				return r, true
+			}
 		}
 	}
 	return symbolic.RuleRef{}, false
+}
+
+// ofKind reports whether the class set s holds connections of kind: to
+// the host's addresses host, or elsewhere for "forward".
+func ofKind(s, host pset.Set, kind string) bool {
+	if kind == "forward" {
+		return !s.Diff(host).IsEmpty()
+	}
+	return s.Overlaps(host)
 }
 
 // ifaceNames returns the interface names of s's labels, in label order.
@@ -250,7 +270,7 @@ func FamilyGap(ctx context.Context, rs, peer *parser.Ruleset, peerFiles []string
 			for _, p := range r.Path {
 				row.Path = append(row.Path, ref(p))
 			}
-			if d, ok := theirs.decidedBy(ctx, r.Interface, r.Proto, row.Witness.Dport); ok {
+			if d, ok := theirs.decidedBy(ctx, r.Interface, r.Kind, r.Proto, row.Witness.Dport); ok {
 				rf := ref(d)
 				row.PeerDecidedBy, row.PeerPolicy = &rf, d.Policy
 			}

@@ -89,3 +89,31 @@ func TestFamilyGapDocker(t *testing.T) {
 		t.Errorf("rules.v6 against docker.v4: gaps at tcp %s, want 22 443 5432", got)
 	}
 }
+
+// Docker 28 on both families, the user's rules applied on top: IPv4's
+// DOCKER-USER drops the published 8080 on eth0, IPv6's lets it through.
+// The IPv4 rule that closes it is the user's DROP, not Docker's raw rule
+// against packets sent straight to the container's address (which drops
+// other connections to port 8080).
+func TestFamilyGapDockerUser(t *testing.T) {
+	const dir = "../../testdata/dualstack/"
+	v4 := load(t, dir+"docker28.v4", dir+"docker-user.v4")
+	v6 := load(t, dir+"docker28.v6", dir+"docker-user.v6")
+	rows, inc, err := FamilyGap(context.Background(), v6, v4, []string{"docker-user.v4"}, facts.Host{Source: "inferred"}, symbolic.Options{})
+	if err != nil || len(inc) > 0 {
+		t.Fatal(err, inc)
+	}
+	var got []string
+	for _, r := range rows {
+		dec := "-"
+		if d := r.PeerDecidedBy; d != nil {
+			dec = fmt.Sprintf("%s:%d %s/%s", d.File, d.Line, d.Table, d.Chain)
+		}
+		got = append(got, fmt.Sprintf("%s %s %s %s open=%s peer=%s by %s:%d; peer decided by %s",
+			r.Interface, r.Kind, r.Proto, r.PortsText, r.Open, r.PeerOpen, r.AcceptedBy.File, r.AcceptedBy.Line, dec))
+	}
+	want := "eth0 container tcp 8080 open=all peer=none by " + dir + "docker28.v6:20; peer decided by " + dir + "docker-user.v4:9 filter/DOCKER-USER"
+	if strings.Join(got, "\n") != want {
+		t.Errorf("IPv6 against IPv4:\n%s\nwant\n%s", strings.Join(got, "\n"), want)
+	}
+}

@@ -33,3 +33,10 @@ func (e *Evaluator) WitnessIn(s pset.Set, in string) (WitnessJSON, bool) {
 	}
 	return WitnessOf(e.packetOf(w, Entry{In: in})), true
 }
+
+// HostDestinations is the part of ExposedDestinations that is the host's
+// own addresses: where a connection to the host, or to a port published
+// with DNAT, is sent. The rest is the bridges' subnets, reached by routing.
+func (e *Evaluator) HostDestinations() pset.Set {
+	return e.ExposedDestinations().Intersect(e.local)
+}

@@ -11,8 +11,10 @@
 #   tcp or udp port that every outside source reaches here while the other
 #   family closes it or opens it to some sources only, or that some
 #   sources reach here while the other family closes it. Reported at the
-#   accepting rule or policy, with the other family's dropping rule or
-#   policy in related; silent when either family's analysis is incomplete.
+#   accepting rule or policy (when that is a --base file's, as Docker's
+#   ACCEPT in a live dump, at the checked file's last rule on the path),
+#   with the other family's dropping rule or policy in related; silent
+#   when either family's analysis is incomplete.
 # related_resources:
 #   - description: ip6tables(8), the IPv6 counterpart of iptables
 #     ref: https://ipset.netfilter.org/ip6tables.man.html
