@@ -368,7 +368,7 @@ func checkFiles(files []string, pl *plan, c *common, opts parser.Options, stdin 
 		for i, f := range files {
 			if fams[i] = pl.family[i]; fams[i] == 0 {
 				if s, err := rd.read(f); err == nil { // a read error is the FILE's, reported below
-					fams[i] = parser.DetectFamily(s.Data)
+					fams[i] = pl.familyOf(i, s.Data)
 				}
 			}
 		}
@@ -469,7 +469,7 @@ func checkOne(files []string, pl *plan, i int, bases []parser.Source, rd *reader
 		return rep, "", nil
 	}
 	allBases := bases
-	fam := familyOf(pl.family[i], s.Data)
+	fam := pl.familyOf(i, s.Data)
 	if err := untold(name, fam, bases); err != nil {
 		rep := lint.NewReport()
 		rep.Summary.Files = 1
@@ -506,7 +506,7 @@ func checkOne(files []string, pl *plan, i int, bases []parser.Source, rd *reader
 	if len(loaded.Diags.Errors()) == 0 {
 		an = newAnalyzer(budget)
 		if j := pl.peer[i]; j >= 0 {
-			peer = loadPeer(files[j], pl.family[j], loaded.Ruleset.Family, allBases, rd, opts)
+			peer = loadPeer(pl, j, files[j], loaded.Ruleset.Family, allBases, rd, opts)
 		}
 	}
 	rep, err := linter.Check(context.Background(), loaded, lint.CheckOptions{Base: len(bases), Analyzer: an, Peer: peer, Timeout: timeout, CPUs: lim.cpus,

@@ -33,6 +33,20 @@ func (f *familyFiles) register(fs *pflag.FlagSet) {
 type plan struct {
 	family []parser.Family
 	peer   []int // index into the files, -1 for none
+	// named is the family a FILE's name tells beside its peer's (rules.v6
+	// beside rules.v4): what it is read as when neither a flag nor its
+	// text tells (0: the name does not tell).
+	named []parser.Family
+}
+
+// familyOf is the family FILE i, of text data, is read as: the forced
+// one, else the one its text tells, else the one its name tells beside
+// its peer's (0 when nothing does).
+func (p *plan) familyOf(i int, data []byte) parser.Family {
+	if f := familyOf(p.family[i], data); f != 0 {
+		return f
+	}
+	return p.named[i]
 }
 
 // newPlan lists the FILEs: the arguments, then the --ipv4 and the --ipv6
@@ -42,7 +56,8 @@ type plan struct {
 // no other FILE's name pairs with either.
 func newPlan(args []string, ff familyFiles) (files []string, p *plan) {
 	files = append(append(append([]string{}, args...), ff.v4...), ff.v6...)
-	p = &plan{family: make([]parser.Family, len(files)), peer: make([]int, len(files))}
+	p = &plan{family: make([]parser.Family, len(files)), peer: make([]int, len(files)), named: make([]parser.Family, len(files))}
+	defer p.nameFamilies(files)
 	for i := range files {
 		p.peer[i] = -1
 		switch {
@@ -83,6 +98,23 @@ func newPlan(args []string, ff familyFiles) (files []string, p *plan) {
 		}
 	}
 	return files, p
+}
+
+// nameFamilies sets named for the FILEs paired with a peer whose names
+// differ by a family token that says IP version (v6 or longer: a bare "6"
+// in host-006.rules beside host-004.rules says nothing): the one with the
+// IPv6 token is IPv6, the other IPv4.
+func (p *plan) nameFamilies(files []string) {
+	for i, j := range p.peer {
+		if j < 0 || hostScore(files[i], files[j]) < len("v6") {
+			continue
+		}
+		if rewriteScore(filepath.Base(files[i]), filepath.Base(files[j])) > 0 {
+			p.named[i] = parser.IPv6
+		} else {
+			p.named[i] = parser.IPv4
+		}
+	}
 }
 
 // familyTokens are the ways a file name says its family, IPv6 first.
@@ -221,15 +253,16 @@ func famName(f parser.Family) string {
 	return "IPv4"
 }
 
-// loadPeer loads the candidate peer of a FILE of family fam: it is the
+// loadPeer loads the candidate peer of a FILE of family fam, FILE j of
+// the plan pl: it is the
 // same host's other family when it reads, loads without error and is of
 // the other family. nil otherwise.
-func loadPeer(name string, forced parser.Family, fam parser.Family, bases []parser.Source, rd *reader, opts parser.Options) *facts.PeerRuleset {
+func loadPeer(pl *plan, j int, name string, fam parser.Family, bases []parser.Source, rd *reader, opts parser.Options) *facts.PeerRuleset {
 	s, err := rd.read(name)
 	if err != nil {
 		return nil
 	}
-	pf := familyOf(forced, s.Data)
+	pf := pl.familyOf(j, s.Data)
 	if pf == 0 {
 		pf = parser.IPv4
 	}

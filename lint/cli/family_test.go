@@ -45,6 +45,8 @@ func TestNewPlan(t *testing.T) {
 			fam := "?"
 			if p.family[i] != 0 {
 				fam = p.family[i].String()
+			} else if p.named[i] != 0 {
+				fam = "named " + p.named[i].String()
 			}
 			fmt.Fprintf(&b, "%s(%s)→%s ", f, fam, peer)
 		}
@@ -59,9 +61,12 @@ func TestNewPlan(t *testing.T) {
 		{[]string{"-"}, familyFiles{v6: []string{"r6"}}, "-(?)→r6 r6(ipv6)→-"},
 		{nil, familyFiles{v4: []string{"x"}, v6: []string{"y"}}, "x(ipv4)→y y(ipv6)→x"},
 		{[]string{"h/a.v4", "h/a.v6", "h/b.v4", "h/b.v6", "h/c.save"}, familyFiles{},
-			"h/a.v4(?)→h/a.v6 h/a.v6(?)→h/a.v4 h/b.v4(?)→h/b.v6 h/b.v6(?)→h/b.v4 h/c.save(?)→-"},
+			"h/a.v4(named ipv4)→h/a.v6 h/a.v6(named ipv6)→h/a.v4 h/b.v4(named ipv4)→h/b.v6 h/b.v6(named ipv6)→h/b.v4 h/c.save(?)→-"},
+		{[]string{"rules.v6", "rules.v4"}, familyFiles{}, "rules.v6(named ipv6)→rules.v4 rules.v4(named ipv4)→rules.v6"},
+		// a bare digit pairs the names, but does not tell the family
+		{[]string{"host-006.rules", "host-004.rules", "x"}, familyFiles{}, "host-006.rules(?)→host-004.rules host-004.rules(?)→host-006.rules x(?)→-"},
 		// h6.v6 differs from h6.v4 by "v6", from h4.v6 by a "6" only
-		{[]string{"h6.v6", "h4.v6", "h6.v4", "h4.v4"}, familyFiles{}, "h6.v6(?)→h6.v4 h4.v6(?)→h4.v4 h6.v4(?)→h6.v6 h4.v4(?)→h4.v6"},
+		{[]string{"h6.v6", "h4.v6", "h6.v4", "h4.v4"}, familyFiles{}, "h6.v6(named ipv6)→h6.v4 h4.v6(named ipv6)→h4.v4 h6.v4(named ipv4)→h6.v6 h4.v4(named ipv4)→h4.v6"},
 		// ambiguous: r6-6 turns into r4-6 and into r6-4 by a "6" each
 		{[]string{"r6-6", "r4-6", "r6-4"}, familyFiles{}, "r6-6(?)→- r4-6(?)→- r6-4(?)→-"},
 		{[]string{"only.save"}, familyFiles{}, "only.save(?)→-"},
@@ -122,6 +127,31 @@ func TestCheckFamilies(t *testing.T) {
 	out, _ = run("web1.v4", "db.save")
 	if strings.Contains(out, "DFW305") {
 		t.Errorf("two IPv4 files compared:\n%s", out)
+	}
+}
+
+// A hand-written rules.v6 with no header, no address and no ICMPv6 rule
+// does not tell its family by its text: beside rules.v4 its name does. It
+// is checked as IPv6 (IPv6 witnesses) and compared with rules.v4; alone,
+// or paired with a file its name does not pair with, it is read as before.
+func TestCheckFamiliesByName(t *testing.T) {
+	const v4 = "*filter\n:INPUT DROP [0:0]\n-A INPUT -i lo -j ACCEPT\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n"
+	const v6 = "*filter\n:INPUT DROP [0:0]\n-A INPUT -i lo -j ACCEPT\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n-A INPUT -p tcp -m tcp --dport 5432 -j ACCEPT\nCOMMIT\n"
+	dir := t.TempDir()
+	for name, data := range map[string]string{"rules.v4": v4, "rules.v6": v6} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Chdir(dir)
+	var out, errb bytes.Buffer
+	code := Main([]string{"check", "-q", "--fail-on", "never", "rules.v4", "rules.v6"}, strings.NewReader(""), &out, &errb)
+	got := out.String() + errb.String()
+	if code != 0 || !strings.Contains(got, "rules.v6:5:1: warning DFW305 tcp port 5432 to the host is open to every source over IPv6 but closed over IPv4 (rules.v4)") {
+		t.Errorf("exit %d, want DFW305 at rules.v6:5\n%s", code, got)
+	}
+	if !strings.Contains(got, `rules.v6:4:1: info DFW304`) || !strings.Contains(got, `"dst":"2001:db8:0:1::10"`) || strings.Count(got, `"dst":"203.0.113.10"`) != 1 {
+		t.Errorf("rules.v6 not checked as IPv6:\n%s", got)
 	}
 }
 
