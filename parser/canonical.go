@@ -316,6 +316,11 @@ func canonicalMatchOption(m *Match, o Option) (Option, bool) {
 			}
 		case "ctstatus":
 			if st, err := parseStatus(a); err == nil {
+				// NONE is no bit to the kernel: iptables-save prints
+				// it only for an empty mask (NONE,ASSURED is ASSURED).
+				if st&^CTStatusNone != 0 {
+					st &^= CTStatusNone
+				}
 				return set(formatBits(st, statusNames))
 			}
 		case "ctexpire":

@@ -271,9 +271,36 @@ func checkRule(t *Table, c *Chain, r *Rule, h Hook, errs *ErrorList) {
 	for _, m := range r.Matches {
 		switch s := m.Spec.(type) {
 		case *OpaqueMatch:
-			if m.Name == "owner" {
+			switch m.Name {
+			case "owner":
 				if bad := h &^ (HookOutput | HookPostrouting); bad != 0 {
 					errs.Add(m.Pos, ErrWrongHook, SevError, "-m owner in chain %s, which is reached from %s: owner works only in OUTPUT and POSTROUTING (%s)", c.Name, bad, refused)
+				}
+			case "rpfilter":
+				// xt_rpfilter: the raw and mangle tables, PREROUTING.
+				if t.Name != "raw" && t.Name != "mangle" {
+					errs.Add(m.Pos, ErrWrongTable, SevError, "-m rpfilter in the %s table: it works only in the raw and mangle tables (%s)", t.Name, refused)
+				} else if bad := h &^ HookPrerouting; bad != 0 {
+					errs.Add(m.Pos, ErrWrongHook, SevError, "-m rpfilter in chain %s, which is reached from %s: rpfilter works only in PREROUTING (%s)", c.Name, bad, refused)
+				}
+			case "policy":
+				// xt_policy: the policy a packet was decapsulated with
+				// (--dir in) is unknown where it is sent (OUTPUT,
+				// POSTROUTING); the one it will be encapsulated with
+				// (--dir out), where it arrives (PREROUTING, INPUT).
+				// Its own check refuses it there, which the nft backend
+				// runs for built-in chains only: in a user chain,
+				// iptables-legacy refuses it and iptables-nft loads it
+				// (the kernel oracle saw both), so only a built-in
+				// chain is an error on every host.
+				for _, o := range m.Options {
+					if o.Name != "dir" || !c.Builtin {
+						continue
+					}
+					notIn := map[string]Hook{"in": HookOutput | HookPostrouting, "out": HookPrerouting | HookInput}[arg(&o)]
+					if bad := h & notIn; bad != 0 {
+						errs.Add(m.Pos, ErrWrongHook, SevError, "-m policy --dir %s in chain %s, which is reached from %s: the %s policy is not known there (%s)", arg(&o), c.Name, bad, map[string]string{"in": "input", "out": "output"}[arg(&o)], refused)
+					}
 				}
 			}
 		case *MACMatch:
@@ -344,8 +371,20 @@ func (lc *leanCopier) detach(r *Rule) *Rule {
 		var spec MatchSpec
 		switch s := m.Spec.(type) {
 		case *OpaqueMatch:
-			if m.Name == "owner" {
+			switch m.Name {
+			case "owner", "rpfilter":
 				spec = &OpaqueMatch{AlwaysTrue: s.AlwaysTrue}
+			case "policy":
+				// checkRule reads its --dir.
+				for _, o := range m.Options {
+					if o.Name == "dir" {
+						dir := []Option{{Name: o.Name, Neg: o.Neg, Args: []string{arg(&o)}, Pos: o.Pos}}
+						if n.Matches == nil {
+							n.Matches = lc.matchPtrs.make(len(r.Matches))
+						}
+						n.Matches = append(n.Matches, &Match{Name: m.Name, Implicit: m.Implicit, Pos: m.Pos, Options: dir, Spec: &OpaqueMatch{AlwaysTrue: s.AlwaysTrue}})
+					}
+				}
 			}
 		case *MACMatch:
 			spec = &MACMatch{Neg: s.Neg, MAC: s.MAC, Pos: s.Pos}

@@ -38,6 +38,9 @@ type optGroup struct {
 	names   []string
 	need    bool
 	several bool
+	// also, when set, is an option the group's options need beside
+	// them (libxtables' .also: "--every also requires --packet").
+	also string
 }
 
 // moduleDef is a match module.
@@ -72,6 +75,11 @@ func needOne(names ...string) optGroup { return optGroup{names: names, need: tru
 
 // needAny is a group of options at least one of which must be given.
 func needAny(names ...string) optGroup { return optGroup{names: names, need: true, several: true} }
+
+// alsoNeeds is a group saying that option opt needs option other beside it.
+func alsoNeeds(opt, other string) optGroup {
+	return optGroup{names: []string{opt}, several: true, also: other}
+}
 
 // checkOpts reports what an extension's option table refuses in its
 // options (the flags of each, when flagged; its groups): kind and name
@@ -112,6 +120,9 @@ func (b *builder) checkOpts(kind, name string, pos Pos, opts []Option, index opt
 			if first == nil {
 				first = op
 			}
+		}
+		if first != nil && g.also != "" && !slices.ContainsFunc(opts, func(o Option) bool { return o.Name == g.also }) {
+			b.errf(first.Pos, ErrBadOption, "%s: --%s also needs --%s: iptables refuses the rule without it", ext, first.Name, g.also)
 		}
 		if first == nil && g.need {
 			if len(g.names) <= 2 {
@@ -214,17 +225,20 @@ func init() {
 			build:  buildHashlimit},
 		"recent": {opts: []optDef{o(0, "set"), o(0, "rcheck"), o(0, "update"), o(0, "remove"), o(1, "seconds"),
 			o(0, "reap"), o(1, "hitcount"), o(0, "rttl"), o(1, "name"), o(0, "rsource"), o(0, "rdest"), o(1, "mask")},
-			groups: []optGroup{needOne("set", "rcheck", "update", "remove")}, build: buildRecent},
-		"statistic": {opts: []optDef{o(1, "mode"), o(1, "probability"), o(1, "every"), o(1, "packet")}, build: opaque},
+			groups: []optGroup{needOne("set", "rcheck", "update", "remove"), alsoNeeds("reap", "seconds")}, build: buildRecent},
+		"statistic": {opts: []optDef{o(1, "mode"), o(1, "probability"), o(1, "every"), o(1, "packet")},
+			groups: []optGroup{needOne("mode"), oneOf("probability", "every"), oneOf("probability", "packet"),
+				alsoNeeds("every", "packet"), alsoNeeds("packet", "every")},
+			build: buildStatistic},
 		"time": {opts: []optDef{o(1, "datestart"), o(1, "datestop"), o(1, "timestart"), o(1, "timestop"),
 			o(1, "monthdays"), o(1, "weekdays"), o(0, "kerneltz"), o(0, "localtz"), o(0, "utc"), o(0, "contiguous")},
-			build: opaque},
+			build: buildTime},
 		"connlimit": {opts: []optDef{o(1, "connlimit-upto"), o(1, "connlimit-above"), o(1, "connlimit-mask"),
 			o(0, "connlimit-saddr"), o(0, "connlimit-daddr")}, build: opaque},
 		"owner": {opts: []optDef{o(1, "uid-owner"), o(1, "gid-owner"), o(0, "socket-exists"), o(0, "suppl-groups"),
 			o(1, "pid-owner"), o(1, "sid-owner"), o(1, "cmd-owner")}, build: opaque},
 		"string": {opts: []optDef{o(1, "algo"), o(1, "from"), o(1, "to"), o(1, "string"), o(1, "hex-string"),
-			o(0, "icase")}, build: opaque},
+			o(0, "icase")}, groups: []optGroup{needOne("algo"), needAny("string", "hex-string")}, build: buildString},
 		"u32": {opts: []optDef{o(1, "u32")}, build: opaque},
 		"rt": {opts: []optDef{o(1, "rt-type"), o(1, "rt-segsleft"), o(1, "rt-len"), o(0, "rt-0-res"),
 			o(1, "rt-0-addrs"), o(0, "rt-0-not-strict")}, build: opaque},
@@ -234,22 +248,24 @@ func init() {
 		"dst":        {opts: []optDef{o(1, "dst-len"), o(1, "dst-opts")}, build: opaque},
 		"ipv6header": {opts: []optDef{o(1, "header"), o(0, "soft")}, build: opaque},
 		"policy": {opts: []optDef{o(1, "dir"), o(1, "pol"), o(0, "strict"), o(1, "reqid"), o(1, "spi"),
-			o(1, "proto"), o(1, "mode"), o(1, "tunnel-src"), o(1, "tunnel-dst"), o(0, "next")}, build: opaque},
-		"nfacct":    {opts: []optDef{o(1, "nfacct-name")}, build: func(*builder, *Match) MatchSpec { return &OpaqueMatch{AlwaysTrue: true} }},
-		"rpfilter":  {opts: []optDef{o(0, "loose"), o(0, "validmark"), o(0, "accept-local"), o(0, "invert")}, build: opaque},
-		"tcpmss":    {opts: []optDef{o(1, "mss")}, build: opaque},
-		"quota":     {opts: []optDef{o(1, "quota")}, build: opaque},
-		"helper":    {opts: []optDef{o(1, "helper")}, build: opaque},
-		"realm":     {opts: []optDef{o(1, "realm")}, build: opaque},
-		"socket":    {opts: []optDef{o(0, "transparent"), o(0, "nowildcard"), o(0, "restore-skmark")}, build: opaque},
-		"cgroup":    {opts: []optDef{o(1, "path"), o(1, "cgroup")}, build: opaque},
-		"devgroup":  {opts: []optDef{o(1, "src-group"), o(1, "dst-group")}, build: opaque},
-		"ecn":       {opts: []optDef{o(0, "ecn-tcp-cwr"), o(0, "ecn-tcp-ece"), o(1, "ecn-ip-ect")}, build: opaque},
-		"esp":       {opts: []optDef{o(1, "espspi")}, build: opaque},
-		"ah":        {opts: []optDef{o(1, "ahspi")}, build: opaque},
-		"cpu":       {opts: []optDef{o(1, "cpu")}, build: opaque},
-		"bpf":       {opts: []optDef{o(1, "bytecode"), o(1, "object-pinned")}, build: opaque},
-		"connbytes": {opts: []optDef{o(1, "connbytes"), o(1, "connbytes-dir"), o(1, "connbytes-mode")}, build: opaque},
+			o(1, "proto"), o(1, "mode"), o(1, "tunnel-src"), o(1, "tunnel-dst"), o(0, "next")},
+			groups: []optGroup{needOne("dir")}, build: buildPolicy},
+		"nfacct":   {opts: []optDef{o(1, "nfacct-name")}, build: func(*builder, *Match) MatchSpec { return &OpaqueMatch{AlwaysTrue: true} }},
+		"rpfilter": {opts: []optDef{o(0, "loose"), o(0, "validmark"), o(0, "accept-local"), o(0, "invert")}, build: opaque},
+		"tcpmss":   {opts: []optDef{o(1, "mss")}, build: opaque},
+		"quota":    {opts: []optDef{o(1, "quota")}, build: opaque},
+		"helper":   {opts: []optDef{o(1, "helper")}, build: opaque},
+		"realm":    {opts: []optDef{o(1, "realm")}, build: opaque},
+		"socket":   {opts: []optDef{o(0, "transparent"), o(0, "nowildcard"), o(0, "restore-skmark")}, build: opaque},
+		"cgroup":   {opts: []optDef{o(1, "path"), o(1, "cgroup")}, build: opaque},
+		"devgroup": {opts: []optDef{o(1, "src-group"), o(1, "dst-group")}, build: opaque},
+		"ecn":      {opts: []optDef{o(0, "ecn-tcp-cwr"), o(0, "ecn-tcp-ece"), o(1, "ecn-ip-ect")}, build: opaque},
+		"esp":      {opts: []optDef{o(1, "espspi")}, build: opaque},
+		"ah":       {opts: []optDef{o(1, "ahspi")}, build: opaque},
+		"cpu":      {opts: []optDef{o(1, "cpu")}, build: opaque},
+		"bpf":      {opts: []optDef{o(1, "bytecode"), o(1, "object-pinned")}, build: opaque},
+		"connbytes": {opts: []optDef{o(1, "connbytes"), o(1, "connbytes-dir"), o(1, "connbytes-mode")},
+			groups: []optGroup{needOne("connbytes"), needOne("connbytes-dir"), needOne("connbytes-mode")}, build: buildConnbytes},
 		"connlabel": {opts: []optDef{o(1, "label"), o(0, "set")}, build: opaque},
 		"ipvs": {opts: []optDef{o(0, "ipvs"), o(1, "vproto"), o(1, "vaddr"), o(1, "vport"), o(1, "vdir"),
 			o(1, "vmethod"), o(1, "vportctl")}, build: opaque},
@@ -1018,6 +1034,29 @@ func buildNFQueue(b *builder, t *Target) TargetSpec {
 }
 
 func buildRecent(b *builder, m *Match) MatchSpec {
+	// xt_recent refuses the options that qualify a check (--seconds,
+	// --hitcount, --rttl, --reap) with --set or --remove, which record
+	// and check nothing; libxt_recent itself refuses --rttl there.
+	var record *Option
+	for i := range m.Options {
+		op := &m.Options[i]
+		switch op.Name {
+		case "set", "remove":
+			record = op
+		case "seconds", "hitcount", "rttl", "reap":
+			if record != nil {
+				b.errf(op.Pos, ErrBadOption, "-m recent: --%s with --%s: the kernel refuses it (it qualifies --rcheck or --update only)", op.Name, record.Name)
+			}
+		}
+	}
+	if record != nil {
+		for i := range m.Options {
+			op := &m.Options[i]
+			if op.Pos.Col < record.Pos.Col && (op.Name == "seconds" || op.Name == "hitcount" || op.Name == "rttl" || op.Name == "reap") {
+				b.errf(op.Pos, ErrBadOption, "-m recent: --%s with --%s: the kernel refuses it (it qualifies --rcheck or --update only)", op.Name, record.Name)
+			}
+		}
+	}
 	// "--set" and "--remove" alone always match (they only record);
 	// rcheck/update depend on the table's state.
 	for _, op := range m.Options {
@@ -1026,6 +1065,156 @@ func buildRecent(b *builder, m *Match) MatchSpec {
 		}
 	}
 	return &OpaqueMatch{AlwaysTrue: true}
+}
+
+// oneWord checks that an option's value is one of words, compared as the
+// extension does (case-sensitive), and reports it otherwise.
+func (b *builder) oneWord(ext string, op *Option, words ...string) bool {
+	if slices.Contains(words, arg(op)) {
+		return true
+	}
+	b.errf(op.Pos, ErrBadValue, "-m %s: --%s %q: iptables refuses it (expected %s; the value is case-sensitive)", ext, op.Name, arg(op), strings.Join(words, ", "))
+	return false
+}
+
+// buildStatistic checks what libxt_statistic checks: the mode, a
+// probability between 0 and 1 for random, --every N >= 1 and --packet
+// below N for nth.
+func buildStatistic(b *builder, m *Match) MatchSpec {
+	var mode, every, packet *Option
+	for i := range m.Options {
+		op := &m.Options[i]
+		switch op.Name {
+		case "mode":
+			if b.oneWord("statistic", op, "random", "nth") {
+				mode = op
+			}
+		case "probability":
+			// strtod: decimal or hexadecimal, as ParseFloat reads them.
+			if p, err := strconv.ParseFloat(arg(op), 64); err != nil || !(p >= 0 && p <= 1) {
+				b.errf(op.Pos, ErrBadValue, "-m statistic: --probability %q: iptables refuses it (expected a number from 0 to 1)", arg(op))
+			}
+		case "every":
+			every = op
+		case "packet":
+			packet = op
+		}
+	}
+	n, nOK := uint64(0), false
+	if every != nil {
+		v, err := parseUintBase(arg(every), 0, 0xffffffff)
+		if err != nil || v == 0 {
+			b.errf(every.Pos, ErrBadValue, "-m statistic: --every %q: iptables refuses it (expected 1-4294967295)", arg(every))
+		} else {
+			n, nOK = v, true
+		}
+	}
+	if packet != nil {
+		v, err := parseUintBase(arg(packet), 0, 0xffffffff)
+		switch {
+		case err != nil:
+			b.errf(packet.Pos, ErrBadValue, "-m statistic: --packet %q: iptables refuses it (expected 0-4294967295)", arg(packet))
+		case nOK && v >= n:
+			b.errf(packet.Pos, ErrBadValue, "-m statistic: --packet %d with --every %d: iptables refuses it (expected 0 to %d)", v, n, n-1)
+		}
+	}
+	if mode != nil {
+		switch {
+		case arg(mode) == "random" && !slices.ContainsFunc(m.Options, func(o Option) bool { return o.Name == "probability" }):
+			b.errf(mode.Pos, ErrBadOption, "-m statistic --mode random needs --probability: iptables refuses the rule without it")
+		case arg(mode) == "nth" && every == nil:
+			b.errf(mode.Pos, ErrBadOption, "-m statistic --mode nth needs --every and --packet: iptables refuses the rule without them")
+		}
+	}
+	return b.a.opaque.put(OpaqueMatch{})
+}
+
+// buildTime checks --weekdays as libxt_time reads it: numbers 1 (Monday)
+// to 7, or names of which it compares the first two letters,
+// case-sensitive (Mo, Mon and Monday; not mon or M).
+func buildTime(b *builder, m *Match) MatchSpec {
+	for i := range m.Options {
+		op := &m.Options[i]
+		if op.Name != "weekdays" {
+			continue
+		}
+		for _, day := range strings.Split(arg(op), ",") {
+			if day == "" {
+				continue
+			}
+			if day[0] >= '0' && day[0] <= '9' {
+				switch v, err := strconv.ParseUint(day, 10, 32); {
+				case err != nil || v == 0:
+					b.errf(op.Pos, ErrBadValue, "-m time: --weekdays: day %q: iptables refuses it (expected 1 (Monday) to 7, or Mon to Sun)", day)
+				case v > 7:
+					// libxt_time sets bit v of the mask, which no day
+					// has: the rule loads and the day matches nothing.
+					b.errf(op.Pos, ErrSilentChange, "-m time: --weekdays: day %q: iptables loads it as no day of the week, so it matches on no day (expected 1 (Monday) to 7)", day)
+				}
+				continue
+			}
+			if len(day) < 2 || !slices.Contains([]string{"Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"}, day[:2]) {
+				b.errf(op.Pos, ErrBadValue, "-m time: --weekdays: day %q: iptables refuses it (expected Mon, Tue, Wed, Thu, Fri, Sat or Sun, read by their first two letters, case-sensitive; or 1-7)", day)
+			}
+		}
+	}
+	return b.a.opaque.put(OpaqueMatch{})
+}
+
+// buildString checks --algo: the kernel knows the text search algorithms
+// bm and kmp, by those names.
+func buildString(b *builder, m *Match) MatchSpec {
+	for i := range m.Options {
+		if op := &m.Options[i]; op.Name == "algo" {
+			b.oneWord("string", op, "bm", "kmp")
+		}
+	}
+	return b.a.opaque.put(OpaqueMatch{})
+}
+
+// buildConnbytes checks the words libxt_connbytes takes.
+func buildConnbytes(b *builder, m *Match) MatchSpec {
+	for i := range m.Options {
+		switch op := &m.Options[i]; op.Name {
+		case "connbytes-dir":
+			b.oneWord("connbytes", op, "original", "reply", "both")
+		case "connbytes-mode":
+			b.oneWord("connbytes", op, "packets", "bytes", "avgpkt")
+		}
+	}
+	return b.a.opaque.put(OpaqueMatch{})
+}
+
+// buildPolicy checks the words and the combinations libxt_policy
+// refuses; checkRule checks the hooks of --dir.
+func buildPolicy(b *builder, m *Match) MatchSpec {
+	var pol, strict *Option
+	for i := range m.Options {
+		switch op := &m.Options[i]; op.Name {
+		case "dir":
+			b.oneWord("policy", op, "in", "out")
+		case "pol":
+			if b.oneWord("policy", op, "ipsec", "none") {
+				pol = op
+			}
+		case "strict":
+			strict = op
+		case "mode":
+			b.oneWord("policy", op, "tunnel", "transport")
+		case "proto":
+			// A protocol name (getprotobyname, lower case) or number,
+			// which must be AH, ESP or IPComp.
+			switch v := arg(op); v {
+			case "ah", "esp", "ipcomp", "51", "50", "108":
+			default:
+				b.errf(op.Pos, ErrBadValue, "-m policy: --proto %q: iptables refuses it (expected ah, esp or ipcomp, or 51, 50 or 108)", v)
+			}
+		}
+	}
+	if pol != nil && strict != nil && arg(pol) == "none" {
+		b.errf(strict.Pos, ErrBadOption, "-m policy: --strict with --pol none: iptables refuses it (expected --pol ipsec, or no --strict)")
+	}
+	return b.a.opaque.put(OpaqueMatch{})
 }
 
 // ---- targets ----
