@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // optDef describes one option of a module: its long names (the first is
@@ -202,7 +203,9 @@ func init() {
 		"connmark": {opts: []optDef{o(1, "mark")}, build: buildMark},
 		"comment":  {opts: []optDef{o(1, "comment")}, groups: []optGroup{needOne("comment")}, build: buildComment},
 		"physdev": {opts: []optDef{o(1, "physdev-in"), o(1, "physdev-out"), o(0, "physdev-is-in"),
-			o(0, "physdev-is-out"), o(0, "physdev-is-bridged")}, build: buildPhysdev},
+			o(0, "physdev-is-out"), o(0, "physdev-is-bridged")},
+			groups: []optGroup{needAny("physdev-in", "physdev-out", "physdev-is-in", "physdev-is-out", "physdev-is-bridged")},
+			build:  buildPhysdev},
 		"set": {opts: []optDef{o(2, "match-set"), o(2, "set"), o(0, "return-nomatch"), o(0, "update-counters"),
 			o(0, "update-subcounters"), o(1, "packets-eq"), o(1, "packets-lt"), o(1, "packets-gt"),
 			o(1, "bytes-eq"), o(1, "bytes-lt"), o(1, "bytes-gt")}, build: buildSet},
@@ -234,9 +237,10 @@ func init() {
 			o(1, "monthdays"), o(1, "weekdays"), o(0, "kerneltz"), o(0, "localtz"), o(0, "utc"), o(0, "contiguous")},
 			build: buildTime},
 		"connlimit": {opts: []optDef{o(1, "connlimit-upto"), o(1, "connlimit-above"), o(1, "connlimit-mask"),
-			o(0, "connlimit-saddr"), o(0, "connlimit-daddr")}, build: opaque},
+			o(0, "connlimit-saddr"), o(0, "connlimit-daddr")},
+			groups: []optGroup{needOne("connlimit-upto", "connlimit-above")}, build: opaque},
 		"owner": {opts: []optDef{o(1, "uid-owner"), o(1, "gid-owner"), o(0, "socket-exists"), o(0, "suppl-groups"),
-			o(1, "pid-owner"), o(1, "sid-owner"), o(1, "cmd-owner")}, build: opaque},
+			o(1, "pid-owner"), o(1, "sid-owner"), o(1, "cmd-owner")}, build: buildOwner},
 		"string": {opts: []optDef{o(1, "algo"), o(1, "from"), o(1, "to"), o(1, "string"), o(1, "hex-string"),
 			o(0, "icase")}, groups: []optGroup{needOne("algo"), needAny("string", "hex-string")}, build: buildString},
 		"u32": {opts: []optDef{o(1, "u32")}, build: opaque},
@@ -252,14 +256,14 @@ func init() {
 			groups: []optGroup{needOne("dir")}, build: buildPolicy},
 		"nfacct":   {opts: []optDef{o(1, "nfacct-name")}, build: func(*builder, *Match) MatchSpec { return &OpaqueMatch{AlwaysTrue: true} }},
 		"rpfilter": {opts: []optDef{o(0, "loose"), o(0, "validmark"), o(0, "accept-local"), o(0, "invert")}, build: opaque},
-		"tcpmss":   {opts: []optDef{o(1, "mss")}, build: opaque},
+		"tcpmss":   {opts: []optDef{o(1, "mss")}, build: buildTCPMSSMatch},
 		"quota":    {opts: []optDef{o(1, "quota")}, build: opaque},
 		"helper":   {opts: []optDef{o(1, "helper")}, build: opaque},
 		"realm":    {opts: []optDef{o(1, "realm")}, build: opaque},
 		"socket":   {opts: []optDef{o(0, "transparent"), o(0, "nowildcard"), o(0, "restore-skmark")}, build: opaque},
 		"cgroup":   {opts: []optDef{o(1, "path"), o(1, "cgroup")}, build: opaque},
 		"devgroup": {opts: []optDef{o(1, "src-group"), o(1, "dst-group")}, build: opaque},
-		"ecn":      {opts: []optDef{o(0, "ecn-tcp-cwr"), o(0, "ecn-tcp-ece"), o(1, "ecn-ip-ect")}, build: opaque},
+		"ecn":      {opts: []optDef{o(0, "ecn-tcp-cwr"), o(0, "ecn-tcp-ece"), o(1, "ecn-ip-ect")}, build: buildECN},
 		"esp":      {opts: []optDef{o(1, "espspi")}, build: opaque},
 		"ah":       {opts: []optDef{o(1, "ahspi")}, build: opaque},
 		"cpu":      {opts: []optDef{o(1, "cpu")}, build: opaque},
@@ -540,6 +544,7 @@ func buildSCTP(b *builder, m *Match) MatchSpec {
 		op := &m.Options[i]
 		if !b.ports(op, "sctp", &s.Sport, &s.Dport) && op.Name == "chunk-types" {
 			s.Chunks = op
+			b.checkSCTPChunks(op)
 		}
 	}
 	return s
@@ -581,8 +586,28 @@ func buildMultiport(b *builder, m *Match) MatchSpec {
 	}
 	if p := b.rule.Proto; p == nil || p.Neg || !multiportProto(p.Num) {
 		b.errf(m.Pos, ErrBadOption, "multiport needs -p tcp, udp, udplite, sctp or dccp")
+	} else if first := firstOpt(m.Options); first != nil && b.protoBefore(first.Pos) == nil {
+		b.errf(p.Pos, ErrBadOption, "-p %s comes after multiport's --%s: iptables reads the protocol when it parses --%s and refuses the rule (expected -p before -m multiport)", p.Name, first.Name, first.Name)
 	}
 	return s
+}
+
+// firstOpt returns the first option, or nil.
+func firstOpt(opts []Option) *Option {
+	if len(opts) == 0 {
+		return nil
+	}
+	return &opts[0]
+}
+
+// protoBefore returns the rule's -p when it comes before pos on the line:
+// the extensions that read it while they parse their options (multiport's
+// ports, the NAT targets' ports) see only a -p given earlier.
+func (b *builder) protoBefore(pos Pos) *ProtoMatch {
+	if p := b.rule.Proto; p != nil && p.Pos.Line == pos.Line && p.Pos.Col < pos.Col {
+		return p
+	}
+	return nil
 }
 
 func multiportProto(n uint8) bool {
@@ -769,6 +794,16 @@ func buildIPRange(b *builder, m *Match) MatchSpec {
 		if err1 != nil || err2 != nil || l.Is6() != (b.family == IPv6) || h.Is6() != (b.family == IPv6) {
 			b.errf(op.Pos, ErrBadValue, "--%s: invalid range %q (expected FROM-TO with %s addresses)", op.Name, arg(op), b.family)
 			continue
+		}
+		if l.Compare(h) > 0 {
+			// libxt_iprange warns "range ... is reversed and will never
+			// match" and loads it: no address matches, every address
+			// does with '!'.
+			what := "no address"
+			if op.Neg {
+				what = "every address"
+			}
+			b.errf(op.Pos, ErrSilentChange, "--%s: range %q is reversed: iptables loads it and it matches %s (expected FROM-TO with FROM <= TO)", op.Name, arg(op), what)
 		}
 		r := &AddrRange{Neg: op.Neg, Lo: l, Hi: h, Pos: op.Pos}
 		if op.Name == "src-range" {
@@ -988,8 +1023,26 @@ var hashlimitModes = []string{"srcip", "srcport", "dstip", "dstport"}
 // (case-sensitive names; an empty item, as in "srcip,", is skipped); the
 // match itself is opaque (its outcome depends on time).
 func buildHashlimit(b *builder, m *Match) MatchSpec {
+	bits := uint64(32)
+	if b.family == IPv6 {
+		bits = 128
+	}
 	for i := range m.Options {
 		op := &m.Options[i]
+		switch op.Name {
+		case "hashlimit-srcmask", "hashlimit-dstmask":
+			b.uintIn(op, 0, bits, "-m hashlimit", "the kernel refuses it")
+			continue
+		case "hashlimit-burst":
+			// libxt_hashlimit takes 1 to 1,000,000 packets; a rate in
+			// bytes takes a size instead.
+			if !slices.ContainsFunc(m.Options, func(o Option) bool {
+				return strings.HasPrefix(o.Name, "hashlimit") && strings.Contains(strings.ToLower(arg(&o)), "b/")
+			}) {
+				b.uintIn(op, 1, 1000000, "-m hashlimit", "iptables refuses it")
+			}
+			continue
+		}
 		if op.Name != "hashlimit-mode" {
 			continue
 		}
@@ -1217,6 +1270,137 @@ func buildPolicy(b *builder, m *Match) MatchSpec {
 	return b.a.opaque.put(OpaqueMatch{})
 }
 
+// uintIn checks that an option's value is a number from lo to hi, read
+// in base 0 as libxtables reads numbers, and reports it otherwise (who
+// refuses it: iptables, or the kernel's check).
+func (b *builder) uintIn(op *Option, lo, hi uint64, ext, who string) (uint64, bool) {
+	v, err := parseUintBase(arg(op), 0, hi)
+	if err != nil || v < lo {
+		b.errf(op.Pos, ErrBadValue, "%s: --%s %q: %s (expected %d-%d)", ext, op.Name, arg(op), who, lo, hi)
+		return 0, false
+	}
+	return v, true
+}
+
+// buildOwner checks the ranges of --uid-owner and --gid-owner: the
+// kernel refuses one whose first id is above its last.
+func buildOwner(b *builder, m *Match) MatchSpec {
+	for i := range m.Options {
+		op := &m.Options[i]
+		if op.Name != "uid-owner" && op.Name != "gid-owner" {
+			continue
+		}
+		lo, hi, ok := strings.Cut(arg(op), "-")
+		if !ok {
+			continue
+		}
+		l, err1 := strconv.ParseUint(lo, 10, 32)
+		h, err2 := strconv.ParseUint(hi, 10, 32)
+		if err1 == nil && err2 == nil && l > h {
+			b.errf(op.Pos, ErrBadValue, "-m owner: --%s %q: the range is reversed: the kernel refuses it (expected FIRST-LAST with FIRST <= LAST)", op.Name, arg(op))
+		}
+	}
+	return b.a.opaque.put(OpaqueMatch{})
+}
+
+// buildTCPMSSMatch checks --mss: a value or range of 0-65535, not
+// reversed.
+func buildTCPMSSMatch(b *builder, m *Match) MatchSpec {
+	for i := range m.Options {
+		op := &m.Options[i]
+		lo, hi, isRange := strings.Cut(arg(op), ":")
+		if !isRange {
+			hi = lo
+		}
+		l, err1 := parseUintBase(lo, 0, 65535)
+		h, err2 := parseUintBase(hi, 0, 65535)
+		switch {
+		case err1 != nil || err2 != nil:
+			b.errf(op.Pos, ErrBadValue, "-m tcpmss: --mss %q: iptables refuses it (expected VALUE or MIN:MAX, 0-65535)", arg(op))
+		case l > h:
+			b.errf(op.Pos, ErrBadValue, "-m tcpmss: --mss %q: the range is reversed: iptables refuses it (expected MIN:MAX with MIN <= MAX)", arg(op))
+		}
+	}
+	return b.a.opaque.put(OpaqueMatch{})
+}
+
+// buildECN checks --ecn-ip-ect (0-3); its TCP options need -p tcp
+// (checkMatchProto).
+func buildECN(b *builder, m *Match) MatchSpec {
+	for i := range m.Options {
+		if op := &m.Options[i]; op.Name == "ecn-ip-ect" {
+			b.uintIn(op, 0, 3, "-m ecn", "iptables refuses it")
+		}
+	}
+	return b.a.opaque.put(OpaqueMatch{})
+}
+
+// buildTCPMSS checks what the TCPMSS target needs: -p tcp (the kernel
+// refuses it otherwise) and an MSS of 0-65535.
+func buildTCPMSS(b *builder, t *Target) TargetSpec {
+	if p := b.rule.Proto; p == nil || p.Neg || p.Num != 6 {
+		b.errf(t.Pos, ErrBadOption, "-j TCPMSS needs -p tcp: the kernel refuses the rule otherwise")
+	}
+	for i := range t.Options {
+		if op := &t.Options[i]; op.Name == "set-mss" {
+			b.uintIn(op, 0, 65535, "-j TCPMSS", "iptables refuses it")
+		}
+	}
+	return &ContinueTarget{}
+}
+
+// buildNFLOG checks --nflog-group: 0-65535.
+func buildNFLOG(b *builder, t *Target) TargetSpec {
+	for i := range t.Options {
+		if op := &t.Options[i]; op.Name == "nflog-group" {
+			b.uintIn(op, 0, 65535, "-j NFLOG", "iptables refuses it")
+		}
+	}
+	return &ContinueTarget{}
+}
+
+// sctpChunkFlags are the chunk types libxt_sctp knows, each with the
+// flags it takes (DATA:IUBE, ABORT:T; a lower-case flag means unset).
+var sctpChunkFlags = map[string]string{
+	"DATA": "IUBE", "INIT": "", "INIT_ACK": "", "SACK": "", "HEARTBEAT": "", "HEARTBEAT_ACK": "",
+	"ABORT": "T", "SHUTDOWN": "", "SHUTDOWN_ACK": "", "ERROR": "", "COOKIE_ECHO": "", "COOKIE_ACK": "",
+	"ECN_ECNE": "", "ECN_CWR": "", "SHUTDOWN_COMPLETE": "T", "I_DATA": "IUBE", "RE_CONFIG": "",
+	"PAD": "", "ASCONF": "", "ASCONF_ACK": "", "FORWARD_TSN": "", "I_FORWARD_TSN": "",
+}
+
+// checkSCTPChunks checks --chunk-types MATCH CHUNK[:FLAGS],... as
+// libxt_sctp parses it: MATCH is all, any or only, chunk names and flags
+// are case-insensitive, ALL and NONE stand alone.
+func (b *builder) checkSCTPChunks(op *Option) {
+	if len(op.Args) < 2 {
+		return
+	}
+	switch strings.ToLower(op.Args[0]) {
+	case "all", "any", "only":
+	default:
+		b.errf(op.Pos, ErrBadValue, "--chunk-types: match type %q: iptables refuses it (expected all, any or only)", op.Args[0])
+		return
+	}
+	list := op.Args[1]
+	if strings.EqualFold(list, "ALL") || strings.EqualFold(list, "NONE") {
+		return
+	}
+	for _, c := range strings.Split(list, ",") {
+		name, flags, _ := strings.Cut(c, ":")
+		valid, ok := sctpChunkFlags[strings.ToUpper(name)]
+		if !ok {
+			b.errf(op.Pos, ErrBadValue, "--chunk-types: unknown chunk type %q: iptables refuses it (expected DATA, INIT, ABORT, … or ALL or NONE)", name)
+			continue
+		}
+		for _, f := range flags {
+			if !strings.ContainsRune(valid, unicode.ToUpper(f)) {
+				b.errf(op.Pos, ErrBadValue, "--chunk-types: flag %q of chunk %s: iptables refuses it (expected %s)", string(f), strings.ToUpper(name), map[bool]string{true: "no flag", false: "one of " + valid}[valid == ""])
+				break
+			}
+		}
+	}
+}
+
 // ---- targets ----
 
 var targetDefs map[string]*targetDef
@@ -1249,14 +1433,15 @@ func init() {
 		"LOG": {opts: []optDef{o(1, "log-level"), o(1, "log-prefix").with(optNonEmpty), o(0, "log-tcp-sequence"), o(0, "log-tcp-options"),
 			o(0, "log-ip-options"), o(0, "log-uid"), o(0, "log-macdecode")}, build: buildLog},
 		"NFLOG": {opts: []optDef{o(1, "nflog-group"), o(1, "nflog-prefix").with(optNonEmpty), o(1, "nflog-range"), o(1, "nflog-threshold"),
-			o(1, "nflog-size")}, build: cont},
+			o(1, "nflog-size")}, build: buildNFLOG},
 		"ULOG":  {opts: []optDef{o(1, "ulog-nlgroup"), o(1, "ulog-prefix"), o(1, "ulog-cprange"), o(1, "ulog-qthreshold")}, build: cont},
 		"AUDIT": {opts: []optDef{o(1, "type")}, build: cont},
 		"TRACE": {build: cont},
 		"NFQUEUE": {opts: []optDef{o(1, "queue-num"), o(1, "queue-balance"), o(0, "queue-bypass"), o(0, "fail-open"),
 			o(0, "queue-cpu-fanout")},
 			groups: []optGroup{oneOf("queue-num", "queue-balance")}, build: buildNFQueue},
-		"TCPMSS":       {opts: []optDef{o(1, "set-mss"), o(0, "clamp-mss-to-pmtu")}, build: cont},
+		"TCPMSS": {opts: []optDef{o(1, "set-mss"), o(0, "clamp-mss-to-pmtu")},
+			groups: []optGroup{needAny("set-mss", "clamp-mss-to-pmtu")}, build: buildTCPMSS},
 		"CHECKSUM":     {opts: []optDef{o(0, "checksum-fill")}, build: cont},
 		"CLASSIFY":     {opts: []optDef{o(1, "set-class")}, build: cont},
 		"TOS":          {opts: []optDef{o(1, "set-tos"), o(1, "and-tos"), o(1, "or-tos"), o(1, "xor-tos")}, build: cont},
@@ -1388,6 +1573,8 @@ func buildNAT(b *builder, t *Target) TargetSpec {
 			if r.MinPort != 0 || r.MaxPort != 0 {
 				if p := b.rule.Proto; p == nil || p.Neg || !natPortProto(p.Num) {
 					b.errf(op.Pos, ErrBadOption, "--%s: a port needs -p tcp, udp, sctp, dccp or udplite", op.Name)
+				} else if b.protoBefore(op.Pos) == nil {
+					b.errf(p.Pos, ErrBadOption, "-p %s comes after --%s: iptables reads the protocol when it parses the port and refuses the rule (expected -p before -j %s)", p.Name, op.Name, t.Name)
 				}
 			}
 			if s.Ranges == nil {
@@ -1402,6 +1589,8 @@ func buildNAT(b *builder, t *Target) TargetSpec {
 			}
 			if p := b.rule.Proto; p == nil || p.Neg || !natPortProto(p.Num) {
 				b.errf(op.Pos, ErrBadOption, "--to-ports needs -p tcp, udp, sctp, dccp or udplite")
+			} else if b.protoBefore(op.Pos) == nil {
+				b.errf(p.Pos, ErrBadOption, "-p %s comes after --to-ports: iptables reads the protocol when it parses the port and refuses the rule (expected -p before -j %s)", p.Name, t.Name)
 			}
 			s.Ranges = append(s.Ranges, NATRange{MinPort: uint16(pr.Lo), MaxPort: uint16(pr.Hi)})
 		case "to":

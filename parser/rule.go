@@ -3,6 +3,7 @@ package parser
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -1133,6 +1134,22 @@ func (rp *ruleParser) checkMatchProto(m *Match) {
 		n = 58
 	case "dccp":
 		n = 33
+	case "esp":
+		n = 50
+	case "ah":
+		// ip6tables' ah matches the AH extension header, whatever -p.
+		if rp.b.family == IPv6 {
+			return
+		}
+		n = 51
+	case "tcpmss":
+		n = 6
+	case "ecn":
+		// Its TCP options only (--ecn-tcp-cwr, --ecn-tcp-ece).
+		if !slices.ContainsFunc(m.Options, func(o Option) bool { return strings.HasPrefix(o.Name, "ecn-tcp") }) {
+			return
+		}
+		n = 6
 	default:
 		return
 	}
