@@ -238,3 +238,67 @@ func TestCheckFamiliesDockerBase(t *testing.T) {
 		t.Errorf("IPv6 closes 8080 on eth0 as IPv4 does: want no DFW305, got\n%s", out)
 	}
 }
+
+// A family shut entirely is not served, on purpose: rules.v6 that accepts
+// no new connection on any port (what DFW305's page advises for a host
+// without IPv6) leaves no DFW305 on the IPv4 ports, and dfwlint check
+// exits 0. One that opens 22 but not 443 still has the gap at 443; a
+// DHCPv6 client's port does not make IPv6 served.
+func TestCheckFamilyShut(t *testing.T) {
+	const head = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -i lo -j ACCEPT\n-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n"
+	const v4 = head + "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n-A INPUT -p tcp -m tcp --dport 443 -j ACCEPT\nCOMMIT\n"
+	run := func(v6 string) (int, string) {
+		dir := t.TempDir()
+		for name, data := range map[string]string{"rules.v4": v4, "rules.v6": v6} {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		t.Chdir(dir)
+		var out, errb bytes.Buffer
+		code := Main([]string{"check", "-q", "rules.v4", "rules.v6"}, strings.NewReader(""), &out, &errb)
+		return code, out.String() + errb.String()
+	}
+	for _, v6 := range []string{
+		head + "COMMIT\n",
+		head + "-A INPUT -s fe80::/10 -p udp -m udp --dport 546 -j ACCEPT\nCOMMIT\n",
+	} {
+		if code, out := run(v6); code != 0 || strings.Contains(out, "DFW305") {
+			t.Errorf("IPv6 shut: exit %d, want 0 and no DFW305\n%s", code, out)
+		}
+	}
+	code, out := run(head + "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n")
+	if code != 1 || strings.Count(out, "DFW305") != 1 || !strings.Contains(out, "rules.v4:8:1: warning DFW305 tcp port 443 to the host is open to every source over IPv4 but closed over IPv6 (rules.v6)") {
+		t.Errorf("IPv6 serves 22 but not 443: exit %d, want 1 and DFW305 at rules.v4:8\n%s", code, out)
+	}
+}
+
+// On IPv6 the Internet is the global unicast space: 22 open to 2000::/3,
+// or to all but link-local or unique local sources, is open to every
+// source as on IPv4; 22 open to one IPv6 network only is not.
+func TestCheckFamilyGlobalUnicast(t *testing.T) {
+	const head = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -i lo -j ACCEPT\n"
+	const v4 = head + "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n"
+	run := func(v6 string) string {
+		dir := t.TempDir()
+		for name, data := range map[string]string{"rules.v4": v4, "rules.v6": v6} {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		t.Chdir(dir)
+		var out, errb bytes.Buffer
+		Main([]string{"check", "-q", "--fail-on", "never", "rules.v4", "rules.v6"}, strings.NewReader(""), &out, &errb)
+		return out.String() + errb.String()
+	}
+	for _, src := range []string{"-s 2000::/3", "! -s fe80::/10", "! -s fc00::/7", "-s ::/1"} {
+		out := run(head + "-A INPUT " + src + " -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n")
+		if strings.Contains(out, "DFW305") || !strings.Contains(out, "rules.v6:6:1: info DFW304") {
+			t.Errorf("%s: want DFW304 on rules.v6 and no DFW305\n%s", src, out)
+		}
+	}
+	out := run(head + "-A INPUT -s 2001:db8:100::/48 -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n")
+	if !strings.Contains(out, "rules.v4:6:1: warning DFW305 tcp port 22 to the host is open to every source over IPv4 but open only to some sources over IPv6") || strings.Contains(out, "DFW304 ssh (tcp/22) accepts new connections from any address on any interface the rules never name (a second uplink, say): restrict the sources (-s), or put it behind a VPN\n\twitness: {\"dport\":22,\"dst\":\"2001") {
+		t.Errorf("-s 2001:db8:100::/48: want DFW305 at rules.v4:6, no DFW304 on rules.v6\n%s", out)
+	}
+}

@@ -60,7 +60,7 @@ func Exposure(ctx context.Context, rs *parser.Ruleset, host facts.Host, opts sym
 	rows, divs, inc := symbolic.ExposureDiverted(ctx, rs, sim.InferHost(rs, nil), symbolic.ExposureOptions{Options: opts, External: external(host)})
 	out := []facts.Exposure{}
 	for _, r := range rows {
-		e := facts.Exposure{Interface: r.Interface, Kind: r.Kind, Proto: r.Proto, Ports: r.Ports, Sources: r.Sources,
+		e := facts.Exposure{Interface: r.Interface, Kind: r.Kind, Proto: r.Proto, Ports: r.Ports, Sources: r.Sources, AnySource: r.AnySource,
 			Witness: packet(r.Witness), AcceptedBy: ref(r.AcceptedBy), Policy: r.AcceptedBy.Policy,
 			DependsOnMayMatch: r.DependsOnMay}
 		if e.Ports == nil {
@@ -88,7 +88,7 @@ func Exposure(ctx context.Context, rs *parser.Ruleset, host facts.Host, opts sym
 	}
 	dv := []facts.Diverted{}
 	for _, r := range divs {
-		d := facts.Diverted{Interface: r.Interface, Proto: r.Proto, Ports: r.Ports, Sources: r.Sources, To: r.To,
+		d := facts.Diverted{Interface: r.Interface, Proto: r.Proto, Ports: r.Ports, Sources: r.Sources, AnySource: r.AnySource, To: r.To,
 			DNAT: ref(r.DNAT), Witness: packet(r.Witness)}
 		if d.Ports == nil {
 			d.Ports = [][2]int{}

@@ -199,6 +199,25 @@ func (s *gapSide) ifaceNames() []string {
 	return out
 }
 
+// shut reports whether s accepts no new connection from outside to any
+// tcp or udp port, on any interface, may-match rules counted as
+// accepting: the family is not served. The ports of its own address
+// configuration (familyOnly: a DHCPv6 client's) serve nothing.
+func (s *gapSide) shut() bool {
+	u := s.e.U
+	for i := range s.rows {
+		r := &s.rows[i]
+		set := r.Set
+		if r.Proto == "udp" {
+			set = set.Diff(portRangeSet(u, familyOnly[s.rs.Family]))
+		}
+		if !set.IsEmpty() {
+			return false
+		}
+	}
+	return true
+}
+
 // FamilyGap lists the tcp and udp ports that rs opens to outside more
 // widely than peer, the other family's ruleset of the same host, does
 // (facts.FamilyGapAnalyzer). When either analysis is cut short there are
@@ -222,6 +241,7 @@ func FamilyGap(ctx context.Context, rs, peer *parser.Ruleset, peerFiles []string
 	if len(incs) > 0 || ctx.Err() != nil {
 		return nil, incs, ctx.Err()
 	}
+	peerShut := theirs.shut()
 	myOpen, myUnion := mine.open(true)
 	peerOpen, _ := theirs.open(false)
 	u := mine.e.U
@@ -258,6 +278,7 @@ func FamilyGap(ctx context.Context, rs, peer *parser.Ruleset, peerFiles []string
 				Family: rs.Family.String(), Open: g.open,
 				Sources:    symbolic.AddrSummary(sub, pset.Src, mine.e.Martian()),
 				PeerFamily: peer.Family.String(), PeerFiles: append([]string{}, peerFiles...), PeerOpen: g.peer,
+				PeerShut:   peerShut,
 				AcceptedBy: ref(r.AcceptedBy), Policy: r.AcceptedBy.Policy, Path: []facts.Ref{},
 			}
 			if row.PeerFiles == nil {

@@ -124,6 +124,11 @@ type Exposure struct {
 	Proto   string   `json:"proto"`
 	Ports   [][2]int `json:"ports"` // destination ports as the packet arrives
 	Sources []string `json:"sources"`
+	// AnySource is set when Sources stand for the whole Internet: every
+	// outside address but a small part (at most 1/64 of it: a ban list,
+	// the private networks), on IPv6 every global unicast address
+	// (2000::/3) but such a part. lib.any_source reads it.
+	AnySource bool `json:"any_source"`
 	// Container is set for kind container.
 	Container *Published `json:"container,omitempty"`
 	Witness   Packet     `json:"witness"`
@@ -148,6 +153,7 @@ type Diverted struct {
 	Proto     string   `json:"proto"`
 	Ports     [][2]int `json:"ports"` // destination ports as the packet arrives
 	Sources   []string `json:"sources"`
+	AnySource bool     `json:"any_source"` // as in Exposure
 	// To is the destination after DNAT: an address, or address:port.
 	To      string `json:"to"`
 	DNAT    Ref    `json:"dnat"`
@@ -181,6 +187,11 @@ type FamilyGap struct {
 	PeerFamily string   `json:"peer_family"`
 	PeerFiles  []string `json:"peer_files"`
 	PeerOpen   string   `json:"peer_open"`
+	// PeerShut is set when the other ruleset accepts no new connection
+	// from outside to any tcp or udp port on any interface (the ports of
+	// its own address configuration, DHCP or DHCPv6, aside): that family
+	// is not served, on purpose, rather than left with a port out.
+	PeerShut bool `json:"peer_shut"`
 	// PeerDecidedBy is the rule or policy of the other ruleset that drops
 	// or rejects a new connection to the witness's port there (nil when
 	// no rule does, e.g. the packet is not routed).

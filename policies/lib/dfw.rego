@@ -241,41 +241,23 @@ local_destination_only(r) if {
 	not "UNICAST" in t.types
 }
 
-# any_source(x) holds when the exposure fact x (input.analysis.exposure)
-# accepts new connections from every address: its sources summary is
-# "any" (or 0.0.0.0/0, ::/0), or "any except" small ranges — a fail2ban
-# ban list, Tailscale's spoofed 100.64.0.0/10, the private networks — which
-# leave the host open to the Internet; not a few prefixes, nor the
-# exclusion of a large part of the address space (wider than a /8 in
-# IPv4, than a /7 — fc00::/7, the unique local addresses — in IPv6).
+# any_source(x) holds when the exposure or diverted fact x
+# (input.analysis.exposure, input.analysis.diverted) takes new
+# connections from the whole Internet: x.any_source, which dfw computes
+# from the sources themselves, not from their summary. Every outside
+# address but a small part counts (at most 1/64 of it: a fail2ban ban
+# list, the private networks, Tailscale's spoofed 100.64.0.0/10), and on
+# IPv6 only the global unicast space 2000::/3 is the Internet: -s
+# 2000::/3, or everything but link-local fe80::/10 or unique local
+# fc00::/7, is any source. DFW305's "open to every source" is the same
+# test, port by port. A fact without any_source (one written by hand)
+# takes every address only when its sources say so.
+any_source(x) if x.any_source == true
+
 any_source(x) if {
+	not "any_source" in object.keys(x)
 	some s in x.sources
 	s in {"any", "0.0.0.0/0", "::/0"}
-}
-
-any_source(x) if {
-	some s in x.sources
-	startswith(s, "any except ")
-	every p in split(trim_prefix(s, "any except "), ",") {
-		small_range(trim_space(p))
-	}
-}
-
-# small_range(p): p, an element of a sources summary, is one address, a
-# prefix of at least 8 bits (IPv4) or 7 (IPv6), or the mark of a list cut
-# short.
-small_range(p) if not contains(p, "/")
-
-small_range(p) if {
-	contains(p, "/")
-	not contains(p, ":")
-	to_number(split(p, "/")[1]) >= 8
-}
-
-small_range(p) if {
-	contains(p, "/")
-	contains(p, ":")
-	to_number(split(p, "/")[1]) >= 7
 }
 
 # at(x, message) is a related position.

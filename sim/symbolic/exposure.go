@@ -79,6 +79,9 @@ type ExposureRow struct {
 	// Ports are the destination ports as the packet arrives (tcp, udp).
 	Ports   [][2]int `json:"ports"`
 	Sources []string `json:"sources"`
+	// AnySource is set when the sources stand for the whole Internet
+	// (Evaluator.AnySource).
+	AnySource bool `json:"-"`
 	// Destination: the host addresses reached, or the container
 	// address:port after DNAT.
 	Destination string `json:"destination"`
@@ -263,6 +266,9 @@ type DivertedRow struct {
 	// Ports are the destination ports as the packet arrives (tcp, udp).
 	Ports   [][2]int `json:"ports"`
 	Sources []string `json:"sources"`
+	// AnySource is set when the sources stand for the whole Internet
+	// (Evaluator.AnySource).
+	AnySource bool `json:"-"`
 	// To is the destination after DNAT (address, or address:port).
 	To      string      `json:"to"`
 	DNAT    RuleRef     `json:"dnat"`
@@ -391,6 +397,7 @@ func (e *Evaluator) divertedRows(x ExternalIface, ds []diverted) []DivertedRow {
 			g.To = netip.AddrPortFrom(a, uint16(g.Ports[0][0])).String()
 		}
 		g.Sources = AddrSummary(g.Set, pset.Src, e.martian())
+		g.AnySource = e.AnySource(g.Set)
 		if w, ok := g.Set.Witness(); ok {
 			g.Witness = WitnessOf(e.packetOf(w, Entry{In: x.Name}))
 		}
@@ -529,6 +536,7 @@ func (e *Evaluator) exposureRows(x ExternalIface, classes []Class) []ExposureRow
 			g.Destination = g.Container + " (" + g.Bridge + ", routed)"
 		}
 		g.Sources = AddrSummary(g.Set, pset.Src, e.martian())
+		g.AnySource = e.AnySource(g.Set)
 		if w, ok := g.Set.Witness(); ok {
 			g.Witness = WitnessOf(e.packetOf(w, Entry{In: x.Name}))
 		}

@@ -1,6 +1,10 @@
 package symbolic
 
-import "github.com/dfw-project/dfw/sim/pset"
+import (
+	"net/netip"
+
+	"github.com/dfw-project/dfw/sim/pset"
+)
 
 // This file holds what a comparison of two rulesets of different families
 // needs from an evaluator: their packet sets live in different universes,
@@ -11,18 +15,84 @@ import "github.com/dfw-project/dfw/sim/pset"
 // over Src.
 func (e *Evaluator) Martian() pset.Set { return e.martian() }
 
-// OpenToAll returns the packets of s whose destination port every outside
-// source reaches: a packet of s stays when, for every source address that
-// is not martian, some packet of s from that source goes to its port.
+// The whole Internet. A source restriction still means "any source",
+// the whole Internet, when what it leaves out is only:
+//   - sources no packet from outside carries (Martian);
+//   - on IPv6, every address outside the global unicast space 2000::/3
+//     (RFC 4291 2.4, RFC 3587): link-local fe80::/10, unique local
+//     fc00::/7, the documentation and transition prefixes outside it
+//     never reach the host from the Internet, so "-s 2000::/3" and
+//     "! -s fe80::/10" accept the whole Internet;
+//   - a small part of the rest, at most 1/64 of it (four /8s of IPv4, a
+//     /9 of global unicast IPv6): a fail2ban ban list, the private
+//     networks, Tailscale's spoofed 100.64.0.0/10.
+// AnySource decides it for one set of sources (the exposure facts'
+// any_source, which lib.any_source reads), OpenToAll port by port
+// (DFW305): one definition for both.
+
+// globalUnicast is IPv6's global unicast space, the Internet's.
+var globalUnicast = netip.MustParsePrefix("2000::/3")
+
+// smallShare is the largest share of the Internet a restriction may
+// leave out and still mean "any source".
+const smallShare = 1.0 / 64
+
+// internet is the set over Src of the sources that stand for the
+// Internet: not martian, and global unicast on IPv6.
+func (e *Evaluator) internet() pset.Set {
+	s := e.U.All().Diff(e.martian())
+	if e.v6 {
+		s = s.Intersect(e.U.CIDR(pset.Src, globalUnicast))
+	}
+	return s
+}
+
+// AnySource reports whether the sources of s (its other fields aside)
+// stand for the whole Internet: every address of it but a small part.
+func (e *Evaluator) AnySource(s pset.Set) bool {
+	return e.anySources(project(s, pset.Src))
+}
+
+// anySources is AnySource for a set over Src alone.
+func (e *Evaluator) anySources(src pset.Set) bool {
+	net := e.internet()
+	left := net.Diff(src)
+	if left.IsEmpty() {
+		return true
+	}
+	return left.CountValues(pset.Src) <= smallShare*net.CountValues(pset.Src)
+}
+
+// OpenToAll returns the packets of s whose destination port the whole
+// Internet reaches: a packet of s stays when the sources from which some
+// packet of s goes to its port stand for the whole Internet (AnySource).
 func (e *Evaluator) OpenToAll(s pset.Set) pset.Set {
 	u := e.U
 	if s.IsEmpty() {
 		return s
 	}
 	pairs := s.ForgetFields(pset.AllFields &^ pset.FieldSetOf(pset.Src, pset.Dport))
-	missing := u.All().Diff(pairs).Diff(e.martian())
-	badPorts := missing.ForgetFields(pset.AllFields &^ pset.FieldSetOf(pset.Dport))
-	return s.Diff(badPorts)
+	bad := u.Empty()
+	// Ports are split until every port of a range has the same sources.
+	var rec func(lo, hi uint64)
+	rec = func(lo, hi uint64) {
+		in := pairs.Intersect(u.Range(pset.Dport, lo, hi))
+		if in.IsEmpty() {
+			return
+		}
+		src, ports := project(in, pset.Src), project(in, pset.Dport)
+		if lo == hi || src.Intersect(ports).Equal(in) {
+			if !e.anySources(src) {
+				bad = bad.Union(ports)
+			}
+			return
+		}
+		mid := lo + (hi-lo)/2
+		rec(lo, mid)
+		rec(mid+1, hi)
+	}
+	rec(0, 1<<u.Width(pset.Dport)-1)
+	return s.Diff(bad)
 }
 
 // WitnessIn returns a packet of s as it arrives on interface in.

@@ -10,7 +10,13 @@
 #   --ipv6 FILE, or both dumps among the FILEs): per external interface, a
 #   tcp or udp port that every outside source reaches here while the other
 #   family closes it or opens it to some sources only, or that some
-#   sources reach here while the other family closes it. Reported at the
+#   sources reach here while the other family closes it. Every source is
+#   the whole Internet, as lib.any_source has it: on IPv6, -s 2000::/3 or
+#   all but fe80::/10 is every source. Silent when the other family is
+#   shut (peer_shut: it accepts no new connection from outside on any tcp
+#   or udp port, DHCP and DHCPv6 aside, as rules.v6 of a host without
+#   IPv6): that family is not served, on purpose; one that opens some
+#   ports but not this one still has the gap. Reported at the
 #   accepting rule or policy (when that is a --base file's, as Docker's
 #   ACCEPT in a live dump, at the checked file's last rule on the path),
 #   with the other family's dropping rule or policy in related; silent
@@ -27,6 +33,7 @@ import data.dfw.lib
 
 findings contains f if {
 	some x in input.analysis.family_gap
+	not x.peer_shut
 	related := array.concat(decided(x), [lib.at(s, sprintf("path: %s", [s.chain])) | some s in x.path])
 	f := {
 		"msg": sprintf("%s %s %s %s open to %s over %s but %s over %s (%s), on %s: close it here, or open it there as well", [

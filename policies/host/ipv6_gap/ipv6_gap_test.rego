@@ -5,7 +5,7 @@ import data.dfw.host.ipv6_gap
 gap(open, peer_open) := {
 	"interface": "eth0", "interfaces": ["eth0"], "kind": "host", "proto": "tcp", "ports": [[5432, 5432]], "ports_text": "5432",
 	"family": "ipv6", "open": open, "sources": ["any"],
-	"peer_family": "ipv4", "peer_files": ["rules.v4"], "peer_open": peer_open,
+	"peer_family": "ipv4", "peer_files": ["rules.v4"], "peer_open": peer_open, "peer_shut": false,
 	"peer_decided_by": {"file": "rules.v4", "line": 3, "column": 1, "table": "filter", "chain": "INPUT"},
 	"peer_policy": true,
 	"witness": {"proto": "tcp", "in": "eth0", "dport": 5432},
@@ -43,4 +43,13 @@ test_interfaces if {
 	x := object.union(gap("all", "none"), {"interfaces": ["eth0", "eth1", "(unnamed)"]})
 	some f in ipv6_gap.findings with input as {"analysis": {"family_gap": [x]}}
 	contains(f.msg, ", on eth0, eth1 and any interface the rules never name (a second uplink, say): ")
+}
+
+# The other family accepts no new connection on any port (a host without
+# IPv6 keeps rules.v6 at DROP): not served, on purpose, so no gap; the
+# same port closed there beside other open ones is one.
+test_peer_shut_silent if {
+	x := object.union(gap("all", "none"), {"peer_shut": true})
+	count(ipv6_gap.findings) == 0 with input as {"analysis": {"family_gap": [x]}}
+	count(ipv6_gap.findings) == 1 with input as {"analysis": {"family_gap": [gap("all", "none")]}}
 }
