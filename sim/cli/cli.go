@@ -34,6 +34,12 @@ iptables-restore would, the rest as iptables-restore --noflush; - is stdin),
 with the kernel's hook order, routing, conntrack and NAT. All --pkt values form
 one flow: conntrack is carried from one packet to the next.
 
+The rules are IPv4 (iptables) or IPv6 (ip6tables) as their text tells (the
+header, the addresses); when it does not tell, as the addresses of --pkt
+(src=, dst=) tell, else those of --iface when all of one family; IPv4 when
+nothing tells. Rules, packets and addresses of different families are a usage
+error.
+
 examples:
   dfwsim --pkt tcp:ens33:80 iptables.save
   dfwsim --pkt tcp:ens33:8080 --pkt reply --pkt reply,flags=A live.save
@@ -157,7 +163,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "dfwsim: --expect %v\n", err)
 		return ExitUsage
 	}
-	given, l, code := loadRules(files, ifaces, stdin, stderr)
+	given, l, code := loadRules(files, ifaces, pkts, specs, stdin, stderr)
 	if l == nil {
 		return code
 	}
@@ -269,9 +275,10 @@ func expectOK(want string, r *sim.Result) bool {
 
 // loadRules reads the --iface values and the rules files (stacked: the
 // first as iptables-restore, the others as --noflush; "-" is standard
-// input). It prints the input errors with what to do, and the warnings; on
-// an error the ruleset is nil and code is the exit status.
-func loadRules(files, ifaces []string, stdin io.Reader, stderr io.Writer) (given map[string][]netip.Prefix, l *parser.Loaded, code int) {
+// input), in the family decideFamily gives from them, the --iface values and
+// the --pkt specs. It prints the input errors with what to do, and the
+// warnings; on an error the ruleset is nil and code is the exit status.
+func loadRules(files, ifaces, pkts []string, specs []*sim.Spec, stdin io.Reader, stderr io.Writer) (given map[string][]netip.Prefix, l *parser.Loaded, code int) {
 	given = map[string][]netip.Prefix{}
 	for _, f := range ifaces {
 		name, addr, ok := strings.Cut(f, "=")
@@ -299,7 +306,12 @@ func loadRules(files, ifaces []string, stdin io.Reader, stderr io.Writer) (given
 		}
 		srcs = append(srcs, parser.Source{Name: name, Data: data})
 	}
-	l = parser.Load(srcs, parser.Options{})
+	fam, err := decideFamily(srcs, ifaces, pkts, specs)
+	if err != nil {
+		fmt.Fprintf(stderr, "dfwsim: %v\n", err)
+		return nil, nil, ExitUsage
+	}
+	l = parser.Load(srcs, parser.Options{Family: fam})
 	if errs := l.Diags.Errors(); len(errs) > 0 {
 		for _, e := range errs {
 			fmt.Fprintln(stderr, e.Error())

@@ -1038,7 +1038,7 @@ func replayMain(o replayOptions, files, ifaces []string, brnf bool, stdin io.Rea
 	} else {
 		defer deferGC()()
 	}
-	given, l, code := loadRules(files, ifaces, stdin, stderr)
+	given, l, code := loadRules(files, ifaces, nil, nil, stdin, stderr)
 	if l == nil {
 		return code
 	}
