@@ -418,6 +418,9 @@ func (r *run) rejectSilent(with string) string {
 	case p.Dst.IsMulticast() || r.isBroadcast(p.Dst):
 		return "a broadcast or multicast"
 	case IsICMP(p.Proto) && isICMPError(p.Is6(), p.ICMPType):
+		if p.Is6() {
+			return "an ICMPv6 error"
+		}
 		return "an ICMP error"
 	case with == "tcp-reset" && p.Proto != ProtoTCP:
 		return "a tcp-reset of a non-TCP packet"

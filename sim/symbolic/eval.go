@@ -1080,8 +1080,12 @@ func (e *Evaluator) finish(st *state, v verdict, hook string) {
 	tcp := u.Eq(pset.Proto, uint64(sim.ProtoTCP))
 	var order []string
 	order = append(order, "a broadcast or multicast")
-	order = append(order, "an ICMP error")
-	why["an ICMP error"] = icmpErr
+	icmpErrName := "an ICMP error"
+	if e.v6 {
+		icmpErrName = "an ICMPv6 error"
+	}
+	order = append(order, icmpErrName)
+	why[icmpErrName] = icmpErr
 	if v.with == "tcp-reset" {
 		why["a tcp-reset of a non-TCP packet"] = tcp.Not()
 		why["a tcp-reset of an RST"] = tcp.Intersect(u.Bits(pset.TCPFlags, uint64(parser.FlagRST), uint64(parser.FlagRST)))

@@ -26,11 +26,16 @@ loopback := "127.0.0.0/8" if input.family == "ipv4"
 
 loopback := "::1/128" if input.family == "ipv6"
 
+# loopback_addr is the family's loopback address, as messages name it.
+loopback_addr := "127.0.0.1" if input.family == "ipv4"
+
+loopback_addr := "::1" if input.family == "ipv6"
+
 findings contains f if {
 	c := lib.chain("filter/INPUT")
 	c.policy == "DROP"
 	not accepts_loopback
-	f := lib.policy_finding(c, "INPUT's policy is DROP and no rule accepts loopback traffic: the host cannot reach its own services on 127.0.0.1 (or ::1); add -A INPUT -i lo -j ACCEPT first", [])
+	f := lib.policy_finding(c, sprintf("INPUT's policy is DROP and no rule accepts loopback traffic: the host cannot reach its own services on %s; add -A INPUT -i lo -j ACCEPT first", [loopback_addr]), [])
 }
 
 findings contains f if {
@@ -42,7 +47,7 @@ findings contains f if {
 	r.target.name in {"DROP", "REJECT"}
 	catch_all(r)
 	not accepts_loopback
-	f := lib.rule_finding(r, r.target.column, "INPUT ends with a catch-all DROP and no rule accepts loopback traffic: the host cannot reach its own services on 127.0.0.1 (or ::1); add -A INPUT -i lo -j ACCEPT first", [], null)
+	f := lib.rule_finding(r, r.target.column, sprintf("INPUT ends with a catch-all DROP and no rule accepts loopback traffic: the host cannot reach its own services on %s; add -A INPUT -i lo -j ACCEPT first", [loopback_addr]), [], null)
 }
 
 catch_all(r) if {

@@ -50,3 +50,24 @@ test_catch_all_drop if {
 test_policy_accept if {
 	count(loopback_not_accepted.findings) == 0 with input as {"family": "ipv4", "chains": [input_chain("ACCEPT", 1)], "rules": [ssh]}
 }
+
+# Each family's message names its own loopback address.
+test_message_names_the_family_loopback if {
+	every fam in ["ipv4", "ipv6"] {
+		lo := {"ipv4": "127.0.0.1", "ipv6": "::1"}[fam]
+		fs := loopback_not_accepted.findings with input as {"family": fam, "chains": [input_chain("DROP", 1)], "rules": [ssh]}
+		some f in fs
+		f.msg == sprintf("INPUT's policy is DROP and no rule accepts loopback traffic: the host cannot reach its own services on %s; add -A INPUT -i lo -j ACCEPT first", [lo])
+
+		d := rule(2, {"target": {"name": "DROP", "kind": "verdict", "column": 12}})
+		gs := loopback_not_accepted.findings with input as {"family": fam, "chains": [input_chain("ACCEPT", 2)], "rules": [ssh, d]}
+		some g in gs
+		endswith(g.msg, sprintf("cannot reach its own services on %s; add -A INPUT -i lo -j ACCEPT first", [lo]))
+	}
+}
+
+test_ipv6_message_names_no_ipv4_address if {
+	fs := loopback_not_accepted.findings with input as {"family": "ipv6", "chains": [input_chain("DROP", 1)], "rules": [ssh]}
+	some f in fs
+	not contains(f.msg, "127.0.0.1")
+}
