@@ -226,6 +226,13 @@ range_text(rg) := sprintf("%d", [rg[0]]) if rg[0] == rg[1]
 
 range_text(rg) := sprintf("%d:%d", [rg[0], rg[1]]) if rg[0] != rg[1]
 
+# addr_port(addr, port) writes an address and a port as each family does:
+# "172.17.0.2:80", "[fd00::2]:80" (an IPv6 address's own colons would run
+# into the port's otherwise).
+addr_port(addr, port) := sprintf("[%s]:%d", [addr, port]) if contains(addr, ":")
+
+addr_port(addr, port) := sprintf("%s:%d", [addr, port]) if not contains(addr, ":")
+
 # local_destination_only(r) holds when rule r's -m addrtype --dst-type
 # takes the host's own addresses and not unicast ones ("--dst-type LOCAL",
 # also with BROADCAST or MULTICAST listed): a connection forwarded to a

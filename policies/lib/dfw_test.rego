@@ -172,3 +172,9 @@ test_any_source_fact if {
 	lib.any_source({"sources": ["any except fe80::/10"], "any_source": true})
 	not lib.any_source({"sources": ["any"], "any_source": false})
 }
+
+test_addr_port if {
+	lib.addr_port("172.17.0.2", 80) == "172.17.0.2:80"
+	lib.addr_port("fd00:dead:beef::2", 80) == "[fd00:dead:beef::2]:80"
+	lib.addr_port("::ffff:172.17.0.2", 8080) == "[::ffff:172.17.0.2]:8080"
+}

@@ -524,8 +524,10 @@ func (e *Evaluator) exposureRows(x ExternalIface, classes []Class) []ExposureRow
 			}
 			g.Destination = "host " + strings.Join(as, ",") + g.Destination
 		case KindContainer:
-			if !strings.Contains(g.Container, ":") && len(g.Ports) == 1 && g.Ports[0][0] == g.Ports[0][1] {
-				g.Container += fmt.Sprintf(":%d", g.Ports[0][0])
+			// A container address without its port (DNAT to the
+			// address alone) takes the class's one port.
+			if a, err := netip.ParseAddr(g.Container); err == nil && len(g.Ports) == 1 && g.Ports[0][0] == g.Ports[0][1] {
+				g.Container = netip.AddrPortFrom(a, uint16(g.Ports[0][0])).String()
 			}
 			g.Destination = g.Container
 			if g.Bridge != "" {

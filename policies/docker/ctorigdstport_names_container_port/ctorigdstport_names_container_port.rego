@@ -34,13 +34,13 @@ findings contains f if {
 	]
 	count(missed) > 0
 	some p0 in missed
-	related := [lib.at(p.dnat, sprintf("Docker publishes %s/%d here: DNAT to %s:%d", [p.proto, p.host_port, p.container_addr, p.container_port])) |
+	related := [lib.at(p.dnat, sprintf("Docker publishes %s/%d here: DNAT to %s", [p.proto, p.host_port, lib.addr_port(p.container_addr, p.container_port)])) |
 		some p in missed
 	]
 	f := lib.rule_finding(
 		r, r.ctorigdstport[0].column, sprintf(
-			"--ctorigdstport sees the port before DNAT: %d is the container port of published %s/%d -> %s:%d, which clients never use; write --ctorigdstport %d (or --dport %d after DNAT)",
-			[p0.container_port, p0.proto, p0.host_port, p0.container_addr, p0.container_port, p0.host_port, p0.container_port],
+			"--ctorigdstport sees the port before DNAT: %d is the container port of published %s/%d -> %s, which clients never use; write --ctorigdstport %d (or --dport %d after DNAT)",
+			[p0.container_port, p0.proto, p0.host_port, lib.addr_port(p0.container_addr, p0.container_port), p0.host_port, p0.container_port],
 		),
 		related, null,
 	)

@@ -29,3 +29,17 @@ test_also_a_host_port if {
 test_host_port if {
 	count(ctorigdstport_names_container_port.findings) == 0 with input as {"rules": [rule(8000)], "docker": {"published": [p8000]}}
 }
+
+test_ipv6_container_in_brackets if {
+	p := object.union(p8000, {"container_addr": "fd00:17::3"})
+	fs := ctorigdstport_names_container_port.findings with input as {"rules": [rule(80)], "docker": {"published": [p]}}
+	some f in fs
+	contains(f.msg, "published tcp/8000 -> [fd00:17::3]:80, which")
+	f.related[0].message == "Docker publishes tcp/8000 here: DNAT to [fd00:17::3]:80"
+}
+
+test_ipv4_container_without_brackets if {
+	fs := ctorigdstport_names_container_port.findings with input as {"rules": [rule(80)], "docker": {"published": [p8000]}}
+	some f in fs
+	contains(f.msg, "published tcp/8000 -> 172.17.0.3:80, which")
+}

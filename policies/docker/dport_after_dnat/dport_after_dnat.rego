@@ -45,7 +45,7 @@ findings contains f if {
 	some p0 in missed
 	col := r.dports[0].column
 	hosts := concat(", ", {sprintf("%s/%d", [p.proto, p.host_port]) | some p in missed})
-	related := [lib.at(p.dnat, sprintf("Docker publishes %s/%d here: DNAT to %s:%d", [p.proto, p.host_port, p.container_addr, p.container_port])) |
+	related := [lib.at(p.dnat, sprintf("Docker publishes %s/%d here: DNAT to %s", [p.proto, p.host_port, lib.addr_port(p.container_addr, p.container_port)])) |
 		some p in missed
 	]
 	f := lib.rule_finding(

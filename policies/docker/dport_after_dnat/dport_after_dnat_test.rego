@@ -109,3 +109,11 @@ test_rule_excludes_container if {
 		count(dport_after_dnat.findings) == 1 with input as doc(rule(8000, extra))
 	}
 }
+
+test_ipv6_container_in_brackets if {
+	p := object.union(published[0], {"container_addr": "fd00:17::3"})
+	d := object.union(doc(rule(8000, {})), {"docker": {"published": [p], "bridges": [{"name": "docker0", "subnets": ["fd00:17::/64"]}]}})
+	fs := dport_after_dnat.findings with input as d
+	some f in fs
+	f.related[0].message == "Docker publishes tcp/8000 here: DNAT to [fd00:17::3]:80"
+}

@@ -34,11 +34,11 @@ findings contains f if {
 	not allowed(x)
 	p := x.container
 	related := array.concat(
-		[lib.at(p.dnat, sprintf("%s publishes %s/%d here: DNAT to %s:%d", [publisher(p.dnat), p.proto, p.host_port, p.container_addr, p.container_port]))],
+		[lib.at(p.dnat, sprintf("%s publishes %s/%d here: DNAT to %s", [publisher(p.dnat), p.proto, p.host_port, lib.addr_port(p.container_addr, p.container_port)]))],
 		[lib.at(s, sprintf("path: %s", [s.chain])) | some s in x.path],
 	)
 	f := {
-		"msg": sprintf("%s/%d, published to %s:%d, accepts new connections from %s on %s", [x.proto, x.witness.dport, p.container_addr, p.container_port, concat(", ", x.sources), lib.iface(x.interface)]),
+		"msg": sprintf("%s/%d, published to %s, accepts new connections from %s on %s", [x.proto, x.witness.dport, lib.addr_port(p.container_addr, p.container_port), concat(", ", x.sources), lib.iface(x.interface)]),
 		"file": x.accepted_by.file, "line": x.accepted_by.line, "column": x.accepted_by.column,
 		"table": x.accepted_by.table, "chain": x.accepted_by.chain, "rule": object.get(x.accepted_by, "rule", 0),
 		"related": related, "witness": x.witness,

@@ -144,3 +144,12 @@ test_return_every_port if {
 		count(findings_through(r)) == 1
 	}
 }
+
+test_ipv6_container_in_brackets if {
+	# An IPv6 container address's colons would run into the port's.
+	x := object.union(exposure, {"container": object.union(exposure.container, {"container_addr": "fd00:dead:beef::2", "container_port": 80})})
+	fs := exposed_published_port.findings with input as {"analysis": {"exposure": [x]}, "config": {"allowed_exposed": []}}
+	some f in fs
+	startswith(f.msg, "tcp/5432, published to [fd00:dead:beef::2]:80, accepts")
+	f.related[0].message == "Docker publishes tcp/5432 here: DNAT to [fd00:dead:beef::2]:80"
+}

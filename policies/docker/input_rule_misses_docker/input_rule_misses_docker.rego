@@ -35,7 +35,7 @@ findings contains f if {
 	]
 	count(missed) > 0
 	ports := concat(", ", {sprintf("%s/%d", [p.proto, p.host_port]) | some p in missed})
-	related := [lib.at(p.dnat, sprintf("Docker publishes %s/%d here: DNAT to %s:%d, so the connection takes FORWARD", [p.proto, p.host_port, p.container_addr, p.container_port])) |
+	related := [lib.at(p.dnat, sprintf("Docker publishes %s/%d here: DNAT to %s, so the connection takes FORWARD", [p.proto, p.host_port, lib.addr_port(p.container_addr, p.container_port)])) |
 		some p in missed
 	]
 	f := lib.rule_finding(

@@ -51,3 +51,11 @@ test_log_is_not_filtering if {
 	r := rule({"target": {"name": "LOG", "kind": "extension"}})
 	count(input_rule_misses_docker.findings) == 0 with input as doc(r)
 }
+
+test_ipv6_container_in_brackets if {
+	p := object.union(published[0], {"container_addr": "fd00:18::2"})
+	d := object.union(doc(rule({})), {"docker": {"published": [p], "bridges": [{"name": "br-app", "subnets": []}]}})
+	fs := input_rule_misses_docker.findings with input as d
+	some f in fs
+	f.related[0].message == "Docker publishes tcp/5432 here: DNAT to [fd00:18::2]:5432, so the connection takes FORWARD"
+}

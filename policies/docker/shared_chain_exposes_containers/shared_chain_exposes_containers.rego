@@ -91,7 +91,7 @@ from_bridge(r) if {
 }
 
 mappings(r) := sprintf(", such as %s", [concat(", ", ms)]) if {
-	ms := {sprintf("published %s/%d -> %s:%d", [p.proto, p.host_port, p.container_addr, p.container_port]) |
+	ms := {sprintf("published %s/%d -> %s", [p.proto, p.host_port, lib.addr_port(p.container_addr, p.container_port)]) |
 		some p in input.docker.published
 		lib.proto_is(r, p.proto)
 		lib.dports_contain(r, p.container_port)

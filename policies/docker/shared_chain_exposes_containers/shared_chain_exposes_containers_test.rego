@@ -119,3 +119,10 @@ test_loopback_only if {
 	count(shared_chain_exposes_containers.findings) == 0 with input as doc(rule({"in": {"neg": false, "name": "lo", "wildcard": false, "column": 20}}), [])
 	count(shared_chain_exposes_containers.findings) == 1 with input as doc(rule({"in": {"neg": false, "name": "lo", "wildcard": true, "column": 20}}), [])
 }
+
+test_names_an_ipv6_mapping_in_brackets if {
+	p := {"proto": "tcp", "host_port": 2222, "container_addr": "fd00:17::5", "container_port": 22}
+	fs := shared_chain_exposes_containers.findings with input as doc(rule({}), [p])
+	some f in fs
+	contains(f.msg, "2222 -> [fd00:17::5]:22")
+}
