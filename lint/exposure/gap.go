@@ -276,7 +276,7 @@ func FamilyGap(ctx context.Context, rs, peer *parser.Ruleset, peerFiles []string
 				Interface: r.Interface, Kind: r.Kind, Proto: r.Proto,
 				Ports:  symbolic.PortRanges(sub, pset.Dport),
 				Family: rs.Family.String(), Open: g.open,
-				Sources:    symbolic.AddrSummary(sub, pset.Src, mine.e.Martian()),
+				Sources:    symbolic.AddrSummary(sub, pset.Src, mine.e.NotInternet()),
 				PeerFamily: peer.Family.String(), PeerFiles: append([]string{}, peerFiles...), PeerOpen: g.peer,
 				PeerShut:   peerShut,
 				AcceptedBy: ref(r.AcceptedBy), Policy: r.AcceptedBy.Policy, Path: []facts.Ref{},

@@ -396,7 +396,7 @@ func (e *Evaluator) divertedRows(x ExternalIface, ds []diverted) []DivertedRow {
 		if a, ok := keepPort[k]; ok && len(g.Ports) == 1 && g.Ports[0][0] == g.Ports[0][1] {
 			g.To = netip.AddrPortFrom(a, uint16(g.Ports[0][0])).String()
 		}
-		g.Sources = AddrSummary(g.Set, pset.Src, e.martian())
+		g.Sources = AddrSummary(g.Set, pset.Src, e.NotInternet())
 		g.AnySource = e.AnySource(g.Set)
 		if w, ok := g.Set.Witness(); ok {
 			g.Witness = WitnessOf(e.packetOf(w, Entry{In: x.Name}))
@@ -537,7 +537,7 @@ func (e *Evaluator) exposureRows(x ExternalIface, classes []Class) []ExposureRow
 			g.Container = strings.Join(AddrSummary(g.Set, pset.Dst, e.local.Union(e.bcast)), ",")
 			g.Destination = g.Container + " (" + g.Bridge + ", routed)"
 		}
-		g.Sources = AddrSummary(g.Set, pset.Src, e.martian())
+		g.Sources = AddrSummary(g.Set, pset.Src, e.NotInternet())
 		g.AnySource = e.AnySource(g.Set)
 		if w, ok := g.Set.Witness(); ok {
 			g.Witness = WitnessOf(e.packetOf(w, Entry{In: x.Name}))

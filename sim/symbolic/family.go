@@ -18,6 +18,10 @@ func (e *Evaluator) Martian() pset.Set { return e.martian() }
 // The whole Internet. A source restriction still means "any source",
 // the whole Internet, when what it leaves out is only:
 //   - sources no packet from outside carries (Martian);
+//   - on IPv4, 0.0.0.0/8 and the reserved 240.0.0.0/4 (RFC 6890: not
+//     forwarded on the Internet), which a bogon filter drops beside the
+//     private networks: their sixteenth of the address space is no part
+//     of the Internet a restriction could leave out;
 //   - on IPv6, every address outside the global unicast space 2000::/3
 //     (RFC 4291 2.4, RFC 3587): link-local fe80::/10, unique local
 //     fc00::/7, the documentation and transition prefixes outside it
@@ -33,19 +37,32 @@ func (e *Evaluator) Martian() pset.Set { return e.martian() }
 // globalUnicast is IPv6's global unicast space, the Internet's.
 var globalUnicast = netip.MustParsePrefix("2000::/3")
 
+// notInternet4 are IPv4's blocks outside the Internet that routing
+// does not drop (RFC 6890).
+var notInternet4 = []netip.Prefix{netip.MustParsePrefix("0.0.0.0/8"), netip.MustParsePrefix("240.0.0.0/4")}
+
 // smallShare is the largest share of the Internet a restriction may
 // leave out and still mean "any source".
 const smallShare = 1.0 / 64
 
 // internet is the set over Src of the sources that stand for the
-// Internet: not martian, and global unicast on IPv6.
+// Internet: not martian, not in notInternet4 on IPv4, global unicast on
+// IPv6.
 func (e *Evaluator) internet() pset.Set {
 	s := e.U.All().Diff(e.martian())
 	if e.v6 {
-		s = s.Intersect(e.U.CIDR(pset.Src, globalUnicast))
+		return s.Intersect(e.U.CIDR(pset.Src, globalUnicast))
+	}
+	for _, p := range notInternet4 {
+		s = s.Diff(e.U.CIDR(pset.Src, p))
 	}
 	return s
 }
+
+// NotInternet is the set over Src of the sources that are no part of the
+// Internet (the complement of internet): the summaries of sources may
+// count them in or out, as they do martians.
+func (e *Evaluator) NotInternet() pset.Set { return e.U.All().Diff(e.internet()) }
 
 // AnySource reports whether the sources of s (its other fields aside)
 // stand for the whole Internet: every address of it but a small part.

@@ -2,6 +2,7 @@ package symbolic
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/dfw-project/dfw/parser"
@@ -24,7 +25,7 @@ func familyEvaluator(t *testing.T, fam parser.Family) *Evaluator {
 func TestAnySource(t *testing.T) {
 	cases := []struct {
 		fam  parser.Family
-		srcs []string // the sources accepted (set union); "!P" is all but P
+		srcs []string // the sources accepted (set union); "!P,Q" is all but P and Q
 		any  bool
 	}{
 		{parser.IPv4, []string{"0.0.0.0/0"}, true},
@@ -32,6 +33,10 @@ func TestAnySource(t *testing.T) {
 		{parser.IPv4, []string{"!10.0.0.0/8"}, true},
 		{parser.IPv4, []string{"!0.0.0.0/1"}, false},
 		{parser.IPv4, []string{"10.0.0.0/8"}, false},
+		// A bogon filter: the private, test and reserved networks (240/4
+		// and 0/8 are not the Internet's, however large).
+		{parser.IPv4, []string{"!127.0.0.0/8,0.0.0.0/8,240.0.0.0/4,192.0.2.0/24,198.51.100.0/24,203.0.113.0/24,192.168.0.0/16,10.0.0.0/8,172.16.0.0/12,169.254.0.0/16"}, true},
+		{parser.IPv4, []string{"!240.0.0.0/4,10.0.0.0/8,11.0.0.0/8,12.0.0.0/8,13.0.0.0/8,14.0.0.0/8"}, false},
 		{parser.IPv6, []string{"2000::/3"}, true},
 		{parser.IPv6, []string{"::/1"}, true},
 		{parser.IPv6, []string{"!fe80::/10"}, true},
@@ -47,7 +52,11 @@ func TestAnySource(t *testing.T) {
 		src := u.Empty()
 		for _, p := range c.srcs {
 			if p[0] == '!' {
-				src = src.Union(u.CIDR(pset.Src, netip.MustParsePrefix(p[1:])).Not())
+				all := u.All()
+				for _, q := range strings.Split(p[1:], ",") {
+					all = all.Diff(u.CIDR(pset.Src, netip.MustParsePrefix(q)))
+				}
+				src = src.Union(all)
 			} else {
 				src = src.Union(u.CIDR(pset.Src, netip.MustParsePrefix(p)))
 			}

@@ -190,6 +190,25 @@ func addrSummary(s pset.Set, f pset.Field, dontCare pset.Set, most int) []string
 		return []string{"any except " + strings.Join(str(exc), ",")}
 	case okIn && len(keep) <= most:
 		return str(keep)
+	case !okEx && 2*p.CountValues(f) < all.CountValues(f):
+		// Both lists are long and the set holds less than half the
+		// addresses: its own prefixes tell it better than a few of the
+		// many it leaves out ("192.168.22.0/24" with the don't-care
+		// holes filled, not "any except 0.0.0.1,0.0.0.2/31,…").
+		in, _ = Prefixes(filled, f, 256)
+		keep = keep[:0]
+		for _, x := range in {
+			if p.Overlaps(u.CIDR(f, x)) {
+				keep = append(keep, x)
+			}
+		}
+		if len(keep) > 0 && len(keep) <= most {
+			return str(keep)
+		}
+		if len(keep) > most {
+			return append(str(keep[:most]), "…")
+		}
+		fallthrough
 	case !okEx:
 		return []string{"any except " + strings.Join(str(exc[:min(3, len(exc))]), ",") + ",… (more)"}
 	}
