@@ -71,3 +71,27 @@ func TestPrefixesWalk(t *testing.T) {
 		}
 	}
 }
+
+// A set of fewer than half the addresses whose prefixes and complement
+// are both long once the don't-care addresses fill its holes is named by
+// its own prefixes, never by three pieces of its complement.
+func TestAddrSummaryRestricted(t *testing.T) {
+	u := pset.New(pset.Options{Family: parser.IPv4})
+	cidr := func(p string) pset.Set { return u.CIDR(pset.Src, netip.MustParsePrefix(p)) }
+	// The host's own address 192.168.22.1 among them (a martian source).
+	dontCare := cidr("127.0.0.0/8").Union(cidr("224.0.0.0/4")).Union(cidr("0.0.0.0/32")).Union(cidr("192.168.22.1/32"))
+	// Scattered host addresses, as a host with many networks has.
+	for i := range 16 {
+		dontCare = dontCare.Union(cidr(fmt.Sprintf("10.%d.%d.1/32", 3*i+1, 7*i+2)))
+	}
+	s := cidr("192.168.22.0/24").Diff(cidr("192.168.22.1/32")).Union(cidr("198.51.100.0/25"))
+	got := AddrSummary(s, pset.Src, dontCare)
+	if fmt.Sprint(got) != "[192.168.22.0/24 198.51.100.0/25]" {
+		t.Errorf("summary %v, want [192.168.22.0/24 198.51.100.0/25]", got)
+	}
+	// The same with the don't-care addresses inside it: still its own.
+	s2 := u.All().Diff(dontCare).Intersect(cidr("192.168.0.0/16"))
+	if got := AddrSummary(s2, pset.Src, dontCare); fmt.Sprint(got) != "[192.168.0.0/16]" {
+		t.Errorf("summary %v, want [192.168.0.0/16]", got)
+	}
+}
