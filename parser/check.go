@@ -258,11 +258,22 @@ func checkRule(t *Table, c *Chain, r *Rule, h Hook, errs *ErrorList) {
 			} else if bad := h &^ (HookInput | HookForward | HookOutput); bad != 0 {
 				errs.Add(tg.Pos, ErrWrongHook, SevError, "REJECT in chain %s, which is reached from %s: REJECT works only in INPUT, FORWARD and OUTPUT (%s)", c.Name, bad, refused)
 			}
+		case "CLASSIFY", "SYNPROXY", "TPROXY":
+			// The hooks of their xt_target (.hooks), which both backends
+			// check, user chains included.
+			allowed := map[string]Hook{"CLASSIFY": HookOutput | HookForward | HookPostrouting,
+				"SYNPROXY": HookInput | HookForward, "TPROXY": HookPrerouting}[name]
+			if bad := h &^ allowed; bad != 0 {
+				errs.Add(tg.Pos, ErrWrongHook, SevError, "%s in chain %s, which is reached from %s: %s works only in %s (%s)", name, c.Name, bad, name, allowed, refused)
+			}
+			if name == "TPROXY" && t.Name != "mangle" {
+				errs.Add(tg.Pos, ErrWrongTable, SevError, "TPROXY in the %s table: it works only in the mangle table (%s)", t.Name, refused)
+			}
 		case "CT", "NOTRACK":
 			if t.Name != "raw" {
 				errs.Add(tg.Pos, ErrWrongTable, SevError, "%s in the %s table: it works only in the raw table (%s)", name, t.Name, refused)
 			}
-		case "CHECKSUM", "TCPMSS", "CLASSIFY", "TOS", "DSCP", "TTL", "HL":
+		case "CHECKSUM", "TCPMSS", "TOS", "DSCP", "TTL", "HL":
 			if t.Name != "mangle" && (name == "CHECKSUM" || name == "TOS" || name == "DSCP" || name == "TTL" || name == "HL") {
 				errs.Add(tg.Pos, ErrWrongTable, SevError, "%s in the %s table: it works only in the mangle table (%s)", name, t.Name, refused)
 			}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 )
 
@@ -216,7 +217,7 @@ func init() {
 		"hl": {opts: []optDef{o(1, "hl-eq", "hl"), o(1, "hl-lt").with(optNoInvert), o(1, "hl-gt").with(optNoInvert)},
 			groups: []optGroup{needOne("hl-eq", "hl-lt", "hl-gt")}, build: buildTTL},
 		"tos": {opts: []optDef{o(1, "tos")}, build: buildTOS},
-		"dscp": {opts: []optDef{o(1, "dscp"), o(1, "dscp-class")}, groups: []optGroup{oneOf("dscp", "dscp-class")},
+		"dscp": {opts: []optDef{o(1, "dscp"), o(1, "dscp-class")}, groups: []optGroup{needOne("dscp", "dscp-class")},
 			build: buildTOS},
 		"limit": {opts: []optDef{o(1, "limit").with(optNoInvert), o(1, "limit-burst").with(optNoInvert)}, build: buildLimit},
 		"hashlimit": {opts: []optDef{o(1, "hashlimit"), o(1, "hashlimit-upto"), o(1, "hashlimit-above"),
@@ -590,6 +591,44 @@ func buildMultiport(b *builder, m *Match) MatchSpec {
 		b.errf(p.Pos, ErrBadOption, "-p %s comes after multiport's --%s: iptables reads the protocol when it parses --%s and refuses the rule (expected -p before -m multiport)", p.Name, first.Name, first.Name)
 	}
 	return s
+}
+
+// mandatory are the options an extension refuses to go without
+// (libxtables' XTOPT_MAND, or the final check's "you must specify"):
+// needOne for one of a set, needAny for at least one.
+func mandatory() {
+	all := func(d *moduleDef) []string {
+		var names []string
+		for _, o := range d.opts {
+			names = append(names, o.names[0])
+		}
+		return names
+	}
+	for name, g := range map[string]optGroup{
+		"pkttype": needOne("pkt-type"), "length": needOne("length"), "tos": needOne("tos"),
+		"icmp": needOne("icmp-type"), "helper": needOne("helper"), "realm": needOne("realm"),
+		"quota": needOne("quota"), "cpu": needOne("cpu"), "u32": needOne("u32"),
+		"iprange": needAny("src-range", "dst-range"), "devgroup": needAny("src-group", "dst-group"),
+		"cgroup": needOne("path", "cgroup"),
+	} {
+		matchModules[name].groups = append(matchModules[name].groups, g)
+	}
+	ct := matchModules["conntrack"]
+	ct.groups = append(ct.groups, needAny(all(ct)...))
+	for name, gs := range map[string][]optGroup{
+		"TOS":       {needOne("set-tos", "and-tos", "or-tos", "xor-tos")},
+		"DSCP":      {needOne("set-dscp", "set-dscp-class")},
+		"TTL":       {needOne("ttl-set", "ttl-dec", "ttl-inc")},
+		"HL":        {needOne("hl-set", "hl-dec", "hl-inc")},
+		"CLASSIFY":  {needOne("set-class")},
+		"AUDIT":     {needOne("type")},
+		"CHECKSUM":  {needOne("checksum-fill")},
+		"IDLETIMER": {needOne("label"), needOne("timeout")},
+		"TEE":       {needOne("gateway")},
+		"NFQUEUE":   {alsoNeeds("queue-cpu-fanout", "queue-balance")},
+	} {
+		targetDefs[name].groups = append(targetDefs[name].groups, gs...)
+	}
 }
 
 // firstOpt returns the first option, or nil.
@@ -1188,7 +1227,35 @@ func buildStatistic(b *builder, m *Match) MatchSpec {
 func buildTime(b *builder, m *Match) MatchSpec {
 	for i := range m.Options {
 		op := &m.Options[i]
-		if op.Name != "weekdays" {
+		switch op.Name {
+		case "timestart", "timestop":
+			if !validDaytime(arg(op)) {
+				b.errf(op.Pos, ErrBadValue, "-m time: --%s %q: iptables refuses it (expected hh:mm[:ss], 00:00 to 23:59:59)", op.Name, arg(op))
+			}
+			continue
+		case "datestart", "datestop":
+			if !validTimeDate(arg(op)) {
+				b.errf(op.Pos, ErrBadValue, "-m time: --%s %q: iptables refuses it (expected YYYY[-MM[-DD[Thh[:mm[:ss]]]]] of a year from 1970 to 2038)", op.Name, arg(op))
+			}
+			continue
+		case "monthdays":
+			for _, d := range strings.Split(arg(op), ",") {
+				v, err := strconv.ParseUint(d, 10, 8)
+				switch {
+				case d == "":
+				case err != nil || v > 31:
+					b.errf(op.Pos, ErrBadValue, "-m time: --monthdays: %q is not a day of the month: iptables refuses it (expected 1-31)", d)
+				case v == 0:
+					// Bit 0 of the mask, which no day has.
+					b.errf(op.Pos, ErrSilentChange, "-m time: --monthdays: day 0: iptables loads it as no day of the month, so it matches on no day (expected 1-31)")
+				default:
+					continue
+				}
+				break
+			}
+			continue
+		case "weekdays":
+		default:
 			continue
 		}
 		for _, day := range strings.Split(arg(op), ",") {
@@ -1214,12 +1281,53 @@ func buildTime(b *builder, m *Match) MatchSpec {
 	return b.a.opaque.put(OpaqueMatch{})
 }
 
+// validDaytime reports whether s is a time of day as libxt_time reads
+// it: hh:mm[:ss], hours below 24, minutes and seconds below 60.
+func validDaytime(s string) bool {
+	parts := strings.Split(s, ":")
+	if len(parts) < 2 || len(parts) > 3 {
+		return false
+	}
+	for i, p := range parts {
+		v, err := strconv.ParseUint(p, 10, 32)
+		if err != nil || p == "" || (i == 0 && v > 23) || (i > 0 && v > 59) {
+			return false
+		}
+	}
+	return true
+}
+
+// validTimeDate reports whether s is a date as libxt_time reads it:
+// YYYY[-MM[-DD[Thh[:mm[:ss]]]]], of a year from 1970 to 2038.
+func validTimeDate(s string) bool {
+	layouts := []string{"2006", "2006-01", "2006-01-02", "2006-01-02T15", "2006-01-02T15:04", "2006-01-02T15:04:05"}
+	for _, l := range layouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return t.Year() >= 1970 && t.Year() <= 2038
+		}
+	}
+	return false
+}
+
 // buildString checks --algo: the kernel knows the text search algorithms
 // bm and kmp, by those names.
 func buildString(b *builder, m *Match) MatchSpec {
+	var from, to *Option
 	for i := range m.Options {
-		if op := &m.Options[i]; op.Name == "algo" {
+		switch op := &m.Options[i]; op.Name {
+		case "algo":
 			b.oneWord("string", op, "bm", "kmp")
+		case "from":
+			from = op
+		case "to":
+			to = op
+		}
+	}
+	if from != nil && to != nil {
+		f, err1 := parseUintBase(arg(from), 0, 0xffff)
+		t, err2 := parseUintBase(arg(to), 0, 0xffff)
+		if err1 == nil && err2 == nil && f > t {
+			b.errf(to.Pos, ErrBadValue, "-m string: --from %d is past --to %d: the kernel refuses it (expected --from <= --to)", f, t)
 		}
 	}
 	return b.a.opaque.put(OpaqueMatch{})
@@ -1349,6 +1457,80 @@ func buildTCPMSS(b *builder, t *Target) TargetSpec {
 	return &ContinueTarget{}
 }
 
+// buildTOSTarget checks -j TOS's values: a TOS name or VALUE[/MASK] up
+// to 0xff (a number past it is read as an unknown name).
+func buildTOSTarget(b *builder, t *Target) TargetSpec {
+	for i := range t.Options {
+		op := &t.Options[i]
+		a := arg(op)
+		if _, ok := tosNames[strings.ToLower(a)]; ok && op.Name == "set-tos" {
+			continue
+		}
+		v, mk, err := parseMark(a)
+		if err != nil || v > 255 || (strings.Contains(a, "/") && mk > 255) {
+			b.errf(op.Pos, ErrBadValue, "-j TOS: --%s %q: iptables refuses it (expected a TOS name or VALUE[/MASK] up to 0xff)", op.Name, a)
+		}
+	}
+	return &ContinueTarget{}
+}
+
+// buildDSCPTarget checks --set-dscp (0-63) and --set-dscp-class.
+func buildDSCPTarget(b *builder, t *Target) TargetSpec {
+	for i := range t.Options {
+		switch op := &t.Options[i]; op.Name {
+		case "set-dscp":
+			b.uintIn(op, 0, 63, "-j DSCP", "iptables refuses it")
+		case "set-dscp-class":
+			if _, ok := dscpClasses[strings.ToLower(arg(op))]; !ok {
+				b.errf(op.Pos, ErrBadValue, "-j DSCP: --set-dscp-class %q: iptables refuses it (expected a class such as EF, AF41 or CS1)", arg(op))
+			}
+		}
+	}
+	return &ContinueTarget{}
+}
+
+// buildTTLTarget checks -j TTL's and -j HL's values: --ttl-set 0-255,
+// --ttl-dec and --ttl-inc 1-255 (and the same for hl).
+func buildTTLTarget(b *builder, t *Target) TargetSpec {
+	for i := range t.Options {
+		op := &t.Options[i]
+		if strings.HasSuffix(op.Name, "-set") {
+			b.uintIn(op, 0, 255, "-j "+t.Name, "iptables refuses it")
+		} else {
+			b.uintIn(op, 1, 255, "-j "+t.Name, "iptables refuses it")
+		}
+	}
+	return &ContinueTarget{}
+}
+
+// buildClassify checks --set-class MAJOR:MINOR, two hexadecimal numbers
+// of 16 bits.
+func buildClassify(b *builder, t *Target) TargetSpec {
+	for i := range t.Options {
+		op := &t.Options[i]
+		ma, mi, ok := strings.Cut(arg(op), ":")
+		_, err1 := strconv.ParseUint(ma, 16, 16)
+		_, err2 := strconv.ParseUint(mi, 16, 16)
+		if !ok || err1 != nil || err2 != nil {
+			b.errf(op.Pos, ErrBadValue, "-j CLASSIFY: --set-class %q: iptables refuses it (expected MAJOR:MINOR in hexadecimal)", arg(op))
+		}
+	}
+	return &ContinueTarget{}
+}
+
+// buildAudit checks --type: accept, drop or reject (any case).
+func buildAudit(b *builder, t *Target) TargetSpec {
+	for i := range t.Options {
+		op := &t.Options[i]
+		switch strings.ToLower(arg(op)) {
+		case "accept", "drop", "reject":
+		default:
+			b.errf(op.Pos, ErrBadValue, "-j AUDIT: --type %q: iptables refuses it (expected accept, drop or reject)", arg(op))
+		}
+	}
+	return &ContinueTarget{}
+}
+
 // buildNFLOG checks --nflog-group: 0-65535.
 func buildNFLOG(b *builder, t *Target) TargetSpec {
 	for i := range t.Options {
@@ -1435,31 +1617,43 @@ func init() {
 		"NFLOG": {opts: []optDef{o(1, "nflog-group"), o(1, "nflog-prefix").with(optNonEmpty), o(1, "nflog-range"), o(1, "nflog-threshold"),
 			o(1, "nflog-size")}, build: buildNFLOG},
 		"ULOG":  {opts: []optDef{o(1, "ulog-nlgroup"), o(1, "ulog-prefix"), o(1, "ulog-cprange"), o(1, "ulog-qthreshold")}, build: cont},
-		"AUDIT": {opts: []optDef{o(1, "type")}, build: cont},
+		"AUDIT": {opts: []optDef{o(1, "type")}, build: buildAudit},
 		"TRACE": {build: cont},
 		"NFQUEUE": {opts: []optDef{o(1, "queue-num"), o(1, "queue-balance"), o(0, "queue-bypass"), o(0, "fail-open"),
 			o(0, "queue-cpu-fanout")},
 			groups: []optGroup{oneOf("queue-num", "queue-balance")}, build: buildNFQueue},
 		"TCPMSS": {opts: []optDef{o(1, "set-mss"), o(0, "clamp-mss-to-pmtu")},
 			groups: []optGroup{needAny("set-mss", "clamp-mss-to-pmtu")}, build: buildTCPMSS},
-		"CHECKSUM":     {opts: []optDef{o(0, "checksum-fill")}, build: cont},
-		"CLASSIFY":     {opts: []optDef{o(1, "set-class")}, build: cont},
-		"TOS":          {opts: []optDef{o(1, "set-tos"), o(1, "and-tos"), o(1, "or-tos"), o(1, "xor-tos")}, build: cont},
-		"DSCP":         {opts: []optDef{o(1, "set-dscp"), o(1, "set-dscp-class")}, build: cont},
-		"TTL":          {opts: []optDef{o(1, "ttl-set"), o(1, "ttl-dec"), o(1, "ttl-inc")}, build: cont},
-		"HL":           {opts: []optDef{o(1, "hl-set"), o(1, "hl-dec"), o(1, "hl-inc")}, build: cont},
-		"SET":          {opts: []optDef{o(2, "add-set"), o(2, "del-set"), o(2, "map-set"), o(0, "exist"), o(1, "timeout"), o(0, "map-mark"), o(0, "map-prio"), o(0, "map-queue")}, build: cont},
-		"TEE":          {opts: []optDef{o(1, "gateway"), o(1, "oif")}, build: cont},
-		"SECMARK":      {opts: []optDef{o(1, "selctx")}, build: cont},
-		"CONNSECMARK":  {opts: []optDef{o(0, "save"), o(0, "restore")}, build: cont},
-		"IDLETIMER":    {opts: []optDef{o(1, "timeout"), o(1, "label")}, build: cont},
-		"LED":          {opts: []optDef{o(1, "led-trigger-id"), o(1, "led-delay"), o(0, "led-always-blink")}, build: cont},
-		"RATEEST":      {opts: []optDef{o(1, "rateest-name"), o(1, "rateest-interval"), o(1, "rateest-ewmalog")}, build: cont},
-		"TPROXY":       {opts: []optDef{o(1, "on-port"), o(1, "on-ip"), o(1, "tproxy-mark")}, build: func(*builder, *Target) TargetSpec { return &UnknownTarget{} }},
-		"SYNPROXY":     {opts: []optDef{o(1, "mss"), o(1, "wscale"), o(0, "sack-perm"), o(0, "timestamp"), o(0, "ecn")}, build: func(*builder, *Target) TargetSpec { return &UnknownTarget{} }},
+		"CHECKSUM":    {opts: []optDef{o(0, "checksum-fill")}, build: cont},
+		"CLASSIFY":    {opts: []optDef{o(1, "set-class")}, build: buildClassify},
+		"TOS":         {opts: []optDef{o(1, "set-tos"), o(1, "and-tos"), o(1, "or-tos"), o(1, "xor-tos")}, build: buildTOSTarget},
+		"DSCP":        {opts: []optDef{o(1, "set-dscp"), o(1, "set-dscp-class")}, build: buildDSCPTarget},
+		"TTL":         {opts: []optDef{o(1, "ttl-set"), o(1, "ttl-dec"), o(1, "ttl-inc")}, build: buildTTLTarget},
+		"HL":          {opts: []optDef{o(1, "hl-set"), o(1, "hl-dec"), o(1, "hl-inc")}, build: buildTTLTarget},
+		"SET":         {opts: []optDef{o(2, "add-set"), o(2, "del-set"), o(2, "map-set"), o(0, "exist"), o(1, "timeout"), o(0, "map-mark"), o(0, "map-prio"), o(0, "map-queue")}, build: cont},
+		"TEE":         {opts: []optDef{o(1, "gateway"), o(1, "oif")}, build: cont},
+		"SECMARK":     {opts: []optDef{o(1, "selctx")}, build: cont},
+		"CONNSECMARK": {opts: []optDef{o(0, "save"), o(0, "restore")}, build: cont},
+		"IDLETIMER":   {opts: []optDef{o(1, "timeout"), o(1, "label")}, build: cont},
+		"LED":         {opts: []optDef{o(1, "led-trigger-id"), o(1, "led-delay"), o(0, "led-always-blink")}, build: cont},
+		"RATEEST":     {opts: []optDef{o(1, "rateest-name"), o(1, "rateest-interval"), o(1, "rateest-ewmalog")}, build: cont},
+		"TPROXY": {opts: []optDef{o(1, "on-port"), o(1, "on-ip"), o(1, "tproxy-mark")}, build: func(b *builder, t *Target) TargetSpec {
+			// xt_TPROXY: "Can be used only with -p tcp or -p udp".
+			if p := b.rule.Proto; p == nil || p.Neg || (p.Num != 6 && p.Num != 17) {
+				b.errf(t.Pos, ErrBadOption, "-j TPROXY needs -p tcp or -p udp: the kernel refuses the rule otherwise")
+			}
+			return &UnknownTarget{}
+		}},
+		"SYNPROXY": {opts: []optDef{o(1, "mss"), o(1, "wscale"), o(0, "sack-perm"), o(0, "timestamp"), o(0, "ecn")}, build: func(b *builder, t *Target) TargetSpec {
+			if p := b.rule.Proto; p == nil || p.Neg || p.Num != 6 {
+				b.errf(t.Pos, ErrBadOption, "-j SYNPROXY needs -p tcp: the kernel refuses the rule otherwise")
+			}
+			return &UnknownTarget{}
+		}},
 		"CONNSECMARK_": {build: cont},
 	}
 	delete(targetDefs, "CONNSECMARK_")
+	mandatory()
 }
 
 // rejectName is a --reject-with value: its name, the alias the extension
