@@ -439,6 +439,14 @@ func (a *applier) prepare(c *Command, t *Table, ch *Chain) []*Rule {
 				nt := *tg
 				nt.Kind, nt.Spec = TargetChain, nil
 				r.Target = &nt
+			} else if def := targetDefs[tg.Name]; def != nil {
+				// The extension it is lacks its mandatory options
+				// (checkOpts leaves them to this point).
+				for _, g := range def.groups {
+					if g.need {
+						a.errs.Add(tg.Pos, ErrBadOption, SevError, "%s", needMessage(extName{"-j", tg.Name}, g))
+					}
+				}
 			}
 		}
 		if tg := r.Target; tg != nil && tg.Kind == TargetChain {

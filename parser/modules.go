@@ -127,13 +127,33 @@ func (b *builder) checkOpts(kind, name string, pos Pos, opts []Option, index opt
 			b.errf(first.Pos, ErrBadOption, "%s: --%s also needs --%s: iptables refuses the rule without it", ext, first.Name, g.also)
 		}
 		if first == nil && g.need {
-			if len(g.names) <= 2 {
-				b.errf(pos, ErrBadOption, "%s needs %s: iptables refuses the rule without it", ext, optList(g.names))
-			} else {
-				b.errf(pos, ErrBadOption, "%s needs one of %s: iptables refuses the rule without one", ext, optList(g.names))
-			}
+			b.errs.Add(pos, ErrBadOption, SevError, "%s", needMessage(ext, g))
 		}
 	}
+}
+
+// needMessage says that an extension lacks the options of a need group.
+func needMessage(ext extName, g optGroup) string {
+	if len(g.names) <= 2 {
+		return fmt.Sprintf("%s needs %s: iptables refuses the rule without it", ext, optList(g.names))
+	}
+	return fmt.Sprintf("%s needs one of %s: iptables refuses the rule without one", ext, optList(g.names))
+}
+
+// withoutNeeds returns groups without its need groups: a target written
+// with no option may be a jump to a user chain of its name (prepare), so
+// its mandatory options are checked once that is known.
+func withoutNeeds(groups []optGroup) []optGroup {
+	if !slices.ContainsFunc(groups, func(g optGroup) bool { return g.need }) {
+		return groups
+	}
+	var out []optGroup
+	for _, g := range groups {
+		if !g.need {
+			out = append(out, g)
+		}
+	}
+	return out
 }
 
 // extName prints as "-m recent" or "-j NFQUEUE", only when an error is

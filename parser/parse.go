@@ -262,8 +262,12 @@ func detectFamily(src []byte) Family {
 					}
 				}
 			}
-			if f == "icmpv6" || f == "ipv6-icmp" || f == "--icmpv6-type" {
+			if f == "--icmpv6-type" || strings.EqualFold(f, "icmpv6") || strings.EqualFold(f, "ipv6-icmp") {
 				v6++
+			}
+			if (f == "-p" || f == "--protocol") && string(fields[i+1]) == "58" ||
+				len(f) > 2 && f[0] == '-' && f[1] == 'p' && isICMPv6Proto(f[2:]) {
+				v6++ // -p 58, -picmpv6 (as getopt reads it)
 			}
 			if (f == "-m" || f == "--match") && moduleFamily[string(fields[i+1])] == IPv6 {
 				v6++ // an ip6tables match (-m hl, -m frag…)
@@ -280,6 +284,12 @@ func detectFamily(src []byte) Family {
 		return IPv4
 	}
 	return 0 // nothing tells
+}
+
+// isICMPv6Proto reports whether a -p value names ICMPv6, as the canonical
+// text writes it or otherwise (protocol names are case-insensitive).
+func isICMPv6Proto(v string) bool {
+	return strings.EqualFold(v, "icmpv6") || strings.EqualFold(v, "ipv6-icmp") || v == "58"
 }
 
 func isBinary(src []byte) bool {

@@ -1112,7 +1112,11 @@ func (rp *ruleParser) finish() {
 		rp.checkMatchProto(m)
 	}
 	if tg := r.Target; tg != nil && tg.Kind == TargetExtension {
-		b.checkOpts("-j", tg.Name, tg.Pos, tg.Options, rp.tdef.index, rp.tdef.flagged, rp.tdef.groups)
+		groups := rp.tdef.groups
+		if len(tg.Options) == 0 {
+			groups = withoutNeeds(groups) // see applier.prepare
+		}
+		b.checkOpts("-j", tg.Name, tg.Pos, tg.Options, rp.tdef.index, rp.tdef.flagged, groups)
 		tg.Spec = rp.tdef.build(b, tg)
 	}
 }
