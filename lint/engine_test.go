@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -571,5 +572,212 @@ func TestPoliciesMetadata(t *testing.T) {
 		if !ids[id] {
 			t.Errorf("no built-in check %s", id)
 		}
+	}
+}
+
+// sarifRule is a rule of the SARIF output, as a test reads it.
+type sarifRule struct {
+	ID               string `json:"id"`
+	Name             string `json:"name"`
+	ShortDescription struct {
+		Text string `json:"text"`
+	} `json:"shortDescription"`
+	FullDescription struct {
+		Text string `json:"text"`
+	} `json:"fullDescription"`
+	HelpURI string `json:"helpUri"`
+	Help    struct {
+		Text     string `json:"text"`
+		Markdown string `json:"markdown"`
+	} `json:"help"`
+	DefaultConfiguration struct {
+		Level string `json:"level"`
+	} `json:"defaultConfiguration"`
+	Properties struct {
+		Tags            []string `json:"tags"`
+		Precision       string   `json:"precision"`
+		ProblemSeverity string   `json:"problem.severity"`
+	} `json:"properties"`
+}
+
+type sarifRegion struct {
+	StartLine   int `json:"startLine"`
+	StartColumn int `json:"startColumn"`
+}
+
+type sarifLocation struct {
+	PhysicalLocation struct {
+		ArtifactLocation struct {
+			URI string `json:"uri"`
+		} `json:"artifactLocation"`
+		Region *sarifRegion `json:"region"`
+	} `json:"physicalLocation"`
+}
+
+type sarifRun struct {
+	ColumnKind string `json:"columnKind"`
+	Tool       struct {
+		Driver struct {
+			Rules []sarifRule `json:"rules"`
+		} `json:"driver"`
+	} `json:"tool"`
+	Results []struct {
+		RuleID    string `json:"ruleId"`
+		RuleIndex int    `json:"ruleIndex"`
+		Level     string `json:"level"`
+		Message   struct {
+			Text string `json:"text"`
+		} `json:"message"`
+		Locations        []sarifLocation `json:"locations"`
+		RelatedLocations []sarifLocation `json:"relatedLocations"`
+	} `json:"results"`
+	Invocations []struct {
+		ExecutionSuccessful bool `json:"executionSuccessful"`
+		Notifications       []struct {
+			Level   string `json:"level"`
+			Message struct {
+				Text string `json:"text"`
+			} `json:"message"`
+			Locations []sarifLocation `json:"locations"`
+		} `json:"toolExecutionNotifications"`
+	} `json:"invocations"`
+}
+
+// sarifOf writes rep as SARIF, checks it against the schema and returns
+// its run.
+func sarifOf(t *testing.T, rep *lint.Report) sarifRun {
+	t.Helper()
+	schema, err := os.ReadFile("testdata/sarif-2.1.0-rtm.5.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := rep.WriteSARIF(&buf); err != nil {
+		t.Fatal(err)
+	}
+	validate(t, compileSchema(t, "sarif.json", schema), buf.Bytes())
+	var log struct {
+		Runs []sarifRun `json:"runs"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &log); err != nil {
+		t.Fatal(err)
+	}
+	return log.Runs[0]
+}
+
+// TestSARIFRules: each built-in check's rule points (helpUri) at its own
+// page, docs/checks/ID.md in the repository (the link dfwlint policies
+// prints), not at a man page; its help holds its title, its whole
+// description and its related resources (text and Markdown);
+// fullDescription is the description within GitHub's 1024 characters;
+// tags, precision and problem.severity are those code scanning filters
+// and orders by. DFW000 (input errors) and DFW001 (parser warnings) are
+// rules too, documented in docs/errors.md.
+func TestSARIFRules(t *testing.T) {
+	run := sarifOf(t, seedReport(t, newLinter(t)))
+	rules := map[string]sarifRule{}
+	for _, r := range run.Tool.Driver.Rules {
+		rules[r.ID] = r
+	}
+	probSev := map[string]string{"error": "error", "warning": "warning", "info": "recommendation"}
+	for _, p := range lint.Policies() {
+		r, ok := rules[p.ID]
+		if !ok {
+			t.Errorf("%s: no rule", p.ID)
+			continue
+		}
+		if want := "https://github.com/dfw-project/dfw/blob/main/docs/checks/" + p.ID + ".md"; r.HelpURI != want || p.Docs() != want {
+			t.Errorf("%s: helpUri %q, Docs %q, want %q", p.ID, r.HelpURI, p.Docs(), want)
+		}
+		if _, err := os.Stat(filepath.Join("..", "docs", "checks", p.ID+".md")); err != nil {
+			t.Errorf("%s: helpUri names no page of the repository: %v", p.ID, err)
+		}
+		desc := strings.Join(strings.Fields(p.Description), " ")
+		if got := strings.Join(strings.Fields(r.Help.Text), " "); !strings.Contains(got, desc) || !strings.Contains(got, p.Title) || !strings.Contains(got, r.HelpURI) {
+			t.Errorf("%s: help.text lacks the title, description or page:\n%s", p.ID, r.Help.Text)
+		}
+		for _, rel := range p.Related {
+			if !strings.Contains(r.Help.Text, rel) || !strings.Contains(r.Help.Markdown, "<"+rel+">") {
+				t.Errorf("%s: help lacks the related resource %s", p.ID, rel)
+			}
+		}
+		if !strings.Contains(r.Help.Markdown, "]("+r.HelpURI+")") {
+			t.Errorf("%s: help.markdown does not link the page:\n%s", p.ID, r.Help.Markdown)
+		}
+		full := r.FullDescription.Text
+		if n := len([]rune(full)); n == 0 || n > 1024 || !strings.HasPrefix(desc, strings.Join(strings.Fields(full), " ")) {
+			t.Errorf("%s: fullDescription (%d characters) is not the description's beginning:\n%s", p.ID, n, full)
+		}
+		if r.ShortDescription.Text != p.Title {
+			t.Errorf("%s: shortDescription %q, want the title %q", p.ID, r.ShortDescription.Text, p.Title)
+		}
+		group := strings.Split(p.Package, ".")[1]
+		if !reflect.DeepEqual(r.Properties.Tags, []string{"iptables", group}) || r.Properties.Precision != "high" || r.Properties.ProblemSeverity != probSev[p.Severity] {
+			t.Errorf("%s: properties %+v, want tags [iptables %s], precision high, problem.severity %s", p.ID, r.Properties, group, probSev[p.Severity])
+		}
+	}
+	for _, id := range []string{"DFW000", "DFW001"} {
+		r := rules[id]
+		if r.HelpURI != lint.ErrorsURL || r.Help.Text == "" || r.FullDescription.Text == "" || r.Properties.Precision != "very-high" {
+			t.Errorf("%s: rule %+v", id, r)
+		}
+	}
+	if rules["DFW000"].DefaultConfiguration.Level != "error" || rules["DFW000"].Name != "input-error" {
+		t.Errorf("DFW000: %+v", rules["DFW000"])
+	}
+	if _, err := os.Stat(filepath.Join("..", "docs", "errors.md")); err != nil || !strings.HasSuffix(lint.ErrorsURL, "/docs/errors.md") {
+		t.Errorf("ErrorsURL %s names no page of the repository: %v", lint.ErrorsURL, err)
+	}
+	// The seed has no input error: no DFW000 result, a successful run.
+	for _, res := range run.Results {
+		if res.RuleID == "DFW000" {
+			t.Errorf("DFW000 result without an input error: %+v", res)
+		}
+	}
+	if !run.Invocations[0].ExecutionSuccessful {
+		t.Error("executionSuccessful false without an input error")
+	}
+}
+
+// TestSARIFInputErrors: an input error is a result of rule DFW000, level
+// error, at the error's file, line and column (so that code scanning
+// annotates where the ruleset is broken), and still a tool execution
+// notification; an error about a whole file has no region.
+func TestSARIFInputErrors(t *testing.T) {
+	src := "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp -m tcp --dport 70000 -j ACCEPT\nCOMMIT\n"
+	rep, err := newLinter(t).Check(context.Background(), load(t, []parser.Source{{Name: "bad.rules", Data: []byte(src)}}), lint.CheckOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone := lint.NewReport()
+	gone.Errors = append(gone.Errors, lint.Position{File: "gone.save", Message: "no such file or directory"})
+	rep.Merge(gone)
+	if len(rep.Errors) != 2 {
+		t.Fatalf("errors %+v, want the --dport and the unreadable file", rep.Errors)
+	}
+	run := sarifOf(t, rep)
+	var got []string
+	for _, res := range run.Results {
+		if res.RuleID != "DFW000" {
+			continue
+		}
+		if run.Tool.Driver.Rules[res.RuleIndex].ID != "DFW000" || res.Level != "error" {
+			t.Errorf("result %+v: rule index %d, level %s", res, res.RuleIndex, res.Level)
+		}
+		l := res.Locations[0].PhysicalLocation
+		got = append(got, fmt.Sprintf("%s %v %s", l.ArtifactLocation.URI, l.Region, res.Message.Text))
+	}
+	want := []string{
+		`bad.rules &{3 24} --dport: invalid port "70000" (expected 0-65535 or a service name)`,
+		"gone.save <nil> no such file or directory",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("DFW000 results:\n got %q\nwant %q", got, want)
+	}
+	inv := run.Invocations[0]
+	if inv.ExecutionSuccessful || len(inv.Notifications) != 2 || inv.Notifications[0].Level != "error" ||
+		inv.Notifications[0].Locations[0].PhysicalLocation.Region == nil ||
+		*inv.Notifications[0].Locations[0].PhysicalLocation.Region != (sarifRegion{3, 24}) {
+		t.Errorf("notifications: %+v", inv)
 	}
 }

@@ -36,6 +36,24 @@ type Policy struct {
 	Builtin     bool     `json:"builtin"`
 }
 
+// DocsURL is where the page of each built-in check, docs/checks/ID.md,
+// is published.
+const DocsURL = docsBase + "checks/"
+
+// ErrorsURL is the page of the input errors dfwlint reports.
+const ErrorsURL = docsBase + "errors.md"
+
+const docsBase = "https://github.com/dfw-project/dfw/blob/main/docs/"
+
+// Docs is the address of the check's page: DocsURL, ID, ".md" for a
+// built-in check; "" for a user's policy, which has none.
+func (p Policy) Docs() string {
+	if !p.Builtin {
+		return ""
+	}
+	return DocsURL + p.ID + ".md"
+}
+
 // entrypoints are the rule names that yield findings, with the severity a
 // finding of a conftest-style rule takes.
 var entrypoints = []struct {

@@ -1,7 +1,9 @@
 package lint
 
 import (
+	"cmp"
 	"encoding/json"
+	"fmt"
 	"io"
 	"strings"
 )
@@ -33,16 +35,28 @@ type sarifDriver struct {
 }
 
 type sarifText struct {
-	Text string `json:"text"`
+	Text     string `json:"text"`
+	Markdown string `json:"markdown,omitempty"`
 }
 
 type sarifRule struct {
-	ID                   string      `json:"id"`
-	Name                 string      `json:"name,omitempty"`
-	ShortDescription     *sarifText  `json:"shortDescription,omitempty"`
-	FullDescription      *sarifText  `json:"fullDescription,omitempty"`
-	HelpURI              string      `json:"helpUri,omitempty"`
-	DefaultConfiguration sarifConfig `json:"defaultConfiguration"`
+	ID                   string          `json:"id"`
+	Name                 string          `json:"name,omitempty"`
+	ShortDescription     *sarifText      `json:"shortDescription,omitempty"`
+	FullDescription      *sarifText      `json:"fullDescription,omitempty"`
+	HelpURI              string          `json:"helpUri,omitempty"`
+	Help                 *sarifText      `json:"help,omitempty"`
+	DefaultConfiguration sarifConfig     `json:"defaultConfiguration"`
+	Properties           *sarifRuleProps `json:"properties,omitempty"`
+}
+
+// sarifRuleProps are the properties of a rule that GitHub code scanning
+// reads: tags to filter by, and precision and problem.severity to order
+// and show results by.
+type sarifRuleProps struct {
+	Tags            []string `json:"tags,omitempty"`
+	Precision       string   `json:"precision,omitempty"`
+	ProblemSeverity string   `json:"problem.severity,omitempty"`
 }
 
 type sarifConfig struct {
@@ -113,12 +127,16 @@ func (r *Report) WriteSARIF(w io.Writer) error { return r.WriteSARIFOptions(w, T
 // the rules are the checks' metadata; input errors are tool
 // notifications. Files are named as opts.Paths says: relative to the
 // root (uriBaseId %SRCROOT%, which originalUriBaseIds defines when the
-// root is known), or by a file URI when outside it.
+// root is known), or by a file URI when outside it. The input errors are
+// both tool notifications and results of rule DFW000, after the findings'.
 func (r *Report) WriteSARIFOptions(w io.Writer, opts TextOptions) error {
 	rules := newSARIFRules(r.policies)
 	results := []sarifResult{}
 	for _, f := range r.Findings {
 		results = append(results, sarifResultOf(opts.Paths, f, rules.indexOf(f)))
+	}
+	for _, e := range r.Errors {
+		results = append(results, sarifErrorResult(opts.Paths, e, rules))
 	}
 	return encodeSARIF(w, sarifLogOf(opts.Paths, rules, results, r.Errors))
 }
@@ -136,28 +154,148 @@ func newSARIFRules(policies []Policy) *sarifRules {
 	for _, p := range policies {
 		s.add(p)
 	}
+	for _, p := range inputPolicies {
+		if _, ok := s.index[p.ID]; ok {
+			continue
+		}
+		rule := sarifRuleOf(p)
+		rule.Properties.Precision = "very-high"
+		s.index[p.ID] = len(s.rules)
+		s.rules = append(s.rules, rule)
+	}
 	return s
+}
+
+// InputErrorID is the rule of SARIF's results for the input errors (a
+// file iptables-restore would refuse or load otherwise than written, one
+// that cannot be read): code scanning shows results, not the tool's
+// notifications, which keep them too.
+const InputErrorID = "DFW000"
+
+// inputPolicies are the rules of what the parser reports, which no check
+// describes: the input errors (DFW000 input-error) and the parser's
+// warnings (DFW001 parse-warning), both documented in docs/errors.md.
+var inputPolicies = []Policy{
+	{
+		ID: InputErrorID, Name: "input-error", Severity: "error", Package: "dfw.input.error",
+		Title: "iptables-restore would refuse this ruleset, or load something other than what is written",
+		Description: "The file cannot be loaded as written: a syntax error, a value iptables refuses or silently " +
+			"changes (--dport 70000), a jump loop the kernel refuses, a file that cannot be read. The " +
+			"result points at the offending token; no check judges a file with an input error.",
+		Related: []string{ErrorsURL},
+	},
+	{
+		ID: "DFW001", Name: "parse-warning", Severity: "warning", Package: "dfw.input.warning",
+		Title: "the parser's warning about the text",
+		Description: "A problem that does not stop iptables-restore from loading the file: a line that is " +
+			"not valid UTF-8, a dump that says tables are missing from it.",
+		Related: []string{ErrorsURL},
+	},
 }
 
 func (s *sarifRules) add(p Policy) {
 	if _, ok := s.index[p.ID]; ok {
 		return
 	}
+	s.index[p.ID] = len(s.rules)
+	s.rules = append(s.rules, sarifRuleOf(p))
+}
+
+// sarifProblemSeverity is GitHub's problem.severity of each severity.
+var sarifProblemSeverity = map[string]string{"error": "error", "warning": "warning", "info": "recommendation"}
+
+// fullDescriptionMax is how long a fullDescription GitHub shows.
+const fullDescriptionMax = 1024
+
+// sarifRuleOf is the rule of a check: its title and description (whole in
+// help, cut to GitHub's length in fullDescription), its page as helpUri
+// (a user's policy has none: its first related resource then) with the
+// related resources in help, and the properties code scanning sorts and
+// filters by: problem.severity, precision (high for a built-in check,
+// none claimed for a user's policy), and the tags "iptables" and the
+// check's group (docker, graph, host, meta: the package under dfw.).
+func sarifRuleOf(p Policy) sarifRule {
 	rule := sarifRule{ID: p.ID, Name: p.Name, DefaultConfiguration: sarifConfig{Level: sarifLevel[p.Severity]}}
 	if rule.DefaultConfiguration.Level == "" {
 		rule.DefaultConfiguration.Level = "warning"
 	}
-	if p.Title != "" {
-		rule.ShortDescription = &sarifText{Text: p.Title}
+	title := cmp.Or(p.Title, p.Name, p.ID)
+	desc := unwrap(p.Description)
+	rule.ShortDescription = &sarifText{Text: title}
+	rule.FullDescription = &sarifText{Text: clip(cmp.Or(desc, title), fullDescriptionMax)}
+	rule.HelpURI = p.Docs()
+	see := p.Related
+	if rule.HelpURI == "" && len(see) > 0 {
+		rule.HelpURI, see = see[0], see[1:]
 	}
-	if p.Description != "" {
-		rule.FullDescription = &sarifText{Text: p.Description}
+	var text, md strings.Builder
+	text.WriteString(title + ".")
+	md.WriteString("**" + markdownEscape(title) + "**")
+	if desc != "" {
+		text.WriteString("\n\n" + desc)
+		md.WriteString("\n\n" + markdownEscape(desc))
 	}
-	if len(p.Related) > 0 {
-		rule.HelpURI = p.Related[0]
+	if p.Docs() != "" {
+		text.WriteString("\n\nDocumentation: " + p.Docs())
+		fmt.Fprintf(&md, "\n\n[%s %s](%s): why it matters, bad and good examples, how to fix it.", p.ID, p.Name, p.Docs())
 	}
-	s.index[p.ID] = len(s.rules)
-	s.rules = append(s.rules, rule)
+	if len(see) > 0 {
+		text.WriteString("\n\nSee also:")
+		md.WriteString("\n\nSee also:\n")
+		for _, r := range see {
+			text.WriteString("\n" + r)
+			md.WriteString("\n- <" + r + ">")
+		}
+	}
+	rule.Help = &sarifText{Text: text.String(), Markdown: md.String()}
+	props := &sarifRuleProps{ProblemSeverity: sarifProblemSeverity[p.Severity]}
+	if p.Builtin {
+		props.Precision = "high"
+	}
+	props.Tags = []string{"iptables"}
+	if group, _, ok := strings.Cut(strings.TrimPrefix(p.Package, "dfw."), "."); ok && strings.HasPrefix(p.Package, "dfw.") {
+		props.Tags = append(props.Tags, group)
+	}
+	rule.Properties = props
+	return rule
+}
+
+// unwrap joins the lines of each paragraph of a METADATA description
+// (wrapped at 72 columns in the policy's comment) into one, paragraphs
+// separated by a blank line.
+func unwrap(s string) string {
+	paras := strings.Split(strings.TrimSpace(s), "\n\n")
+	for i, p := range paras {
+		paras[i] = strings.Join(strings.Fields(p), " ")
+	}
+	return strings.TrimSpace(strings.Join(paras, "\n\n"))
+}
+
+// clip cuts s to at most max characters: at the end of its last sentence
+// that fits, else at max-1 characters and an ellipsis.
+func clip(s string, max int) string {
+	r := []rune(s)
+	if len(r) <= max {
+		return s
+	}
+	head := string(r[:max])
+	if i := strings.LastIndex(head, ". "); i > 0 {
+		return head[:i+1]
+	}
+	return string(r[:max-1]) + "…"
+}
+
+// markdownEscape escapes the characters that Markdown would read as
+// emphasis, code, links or HTML in plain text.
+func markdownEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune("\\`*_[]<>#|", r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // indexOf is the index of f's rule, added when f is the first finding of
@@ -198,8 +336,18 @@ func sarifResultOf(paths Paths, f Finding, ruleIndex int) sarifResult {
 	return res
 }
 
+// sarifErrorResult is the result of an input error: rule DFW000, level
+// error, at the error's position.
+func sarifErrorResult(paths Paths, e Position, rules *sarifRules) sarifResult {
+	return sarifResult{
+		RuleID: InputErrorID, RuleIndex: rules.index[InputErrorID], Level: "error",
+		Message:   sarifText{Text: strings.TrimSpace(e.Message)},
+		Locations: []sarifLocation{sarifLoc(paths, e.File, e.Line, e.Column, "", nil)},
+	}
+}
+
 // sarifLogOf is the log of one run; the input errors are tool
-// notifications.
+// notifications (and results, which the caller gives).
 func sarifLogOf(paths Paths, rules *sarifRules, results []sarifResult, errs []Position) sarifLog {
 	run := sarifRun{Tool: sarifTool{Driver: sarifDriver{Name: "dfwlint", Rules: rules.rules}}, Results: results}
 	if root := paths.rootURI(); root != "" {

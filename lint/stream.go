@@ -250,7 +250,7 @@ func (s *Stream) writeIndented(v any, prefix string) {
 
 // writeSARIF writes the log as WriteSARIF does: the log without results,
 // cut where its empty results array is, with the spooled findings' results
-// written in between.
+// and then the input errors' written in between.
 func (s *Stream) writeSARIF(errs []Position) {
 	rules := newSARIFRules(s.policies)
 	for _, p := range s.ids {
@@ -277,7 +277,7 @@ func (s *Stream) writeSARIF(errs []Position) {
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
 	enc.SetIndent(indent+"  ", "  ")
-	s.err = s.spool.each(func(f Finding) {
+	put := func(res sarifResult) {
 		if s.err != nil {
 			return
 		}
@@ -288,12 +288,18 @@ func (s *Stream) writeSARIF(errs []Position) {
 		}
 		n++
 		b.Reset()
-		if err := enc.Encode(sarifResultOf(s.paths, f, rules.index[f.ID])); err != nil {
+		if err := enc.Encode(res); err != nil {
 			s.err = err
 			return
 		}
 		s.bw.Write(bytes.TrimSuffix(b.Bytes(), []byte("\n")))
-	})
+	}
+	if err := s.spool.each(func(f Finding) { put(sarifResultOf(s.paths, f, rules.index[f.ID])) }); err != nil {
+		s.err = err
+	}
+	for _, e := range errs {
+		put(sarifErrorResult(s.paths, e, rules))
+	}
 	if n > 0 {
 		s.bw.WriteString("\n" + indent)
 	}

@@ -32,9 +32,6 @@ Examples:
 Exit status: 0 listed, 2 usage error or an unknown ID or name.
 `
 
-// DocsURL is where the page of a built-in check is published.
-const DocsURL = "https://github.com/dfw-project/dfw/blob/main/docs/checks/"
-
 func runPolicies(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("policies", policiesUsage, stdout)
 	format := fs.String("format", "text", "output format: text, json or markdown")
@@ -114,7 +111,7 @@ func writePolicy(w io.Writer, p lint.Policy) {
 		fmt.Fprintf(w, "    %s\n", line)
 	}
 	if p.Builtin {
-		fmt.Fprintf(w, "  docs: %s%s.md\n", DocsURL, p.ID)
+		fmt.Fprintf(w, "  docs: %s\n", p.Docs())
 	} else {
 		fmt.Fprintf(w, "  file: %s\n", p.File)
 	}
