@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf16"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
@@ -780,4 +781,88 @@ func TestSARIFInputErrors(t *testing.T) {
 		*inv.Notifications[0].Locations[0].PhysicalLocation.Region != (sarifRegion{3, 24}) {
 		t.Errorf("notifications: %+v", inv)
 	}
+}
+
+// TestSARIFColumns: SARIF's columns count UTF-16 code units
+// (columnKind utf16CodeUnits, SARIF's default, which GitHub reads), where
+// the positions count bytes: after a --comment in German with an emoji (a
+// 2-byte ü and Ü, one code unit each; a 4-byte 🔥, two) a finding's and
+// an input error's column move back by the bytes saved; on an ASCII line
+// they stay as they are. JSON and text keep the byte columns. A Stream
+// writes the same columns.
+func TestSARIFColumns(t *testing.T) {
+	const comment = `-A INPUT -m comment --comment "ping für 🔥 Überwachung" `
+	wide := "*filter\n:INPUT ACCEPT [0:0]\n" + comment + "-p icmp -j ACCEPT\nCOMMIT\n"
+	ascii := "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m comment --comment \"ping fuer Ueberwachung\" -p icmp -j ACCEPT\nCOMMIT\n"
+	bad := "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp -m comment --comment \"für 🔥\" -m tcp --dport 70000 -j ACCEPT\nCOMMIT\n"
+	units := func(s string) int { return len(utf16.Encode([]rune(s))) }
+	l := newLinter(t)
+	var reps []*lint.Report
+	for _, src := range []parser.Source{{Name: "ascii.rules", Data: []byte(ascii)}, {Name: "bad.rules", Data: []byte(bad)}, {Name: "wide.rules", Data: []byte(wide)}} {
+		rep, err := l.Check(context.Background(), load(t, []parser.Source{src}), lint.CheckOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		reps = append(reps, rep)
+	}
+	rep := lint.NewReport()
+	rep.Merge(reps...)
+	byteCol := map[string]int{}
+	for _, f := range rep.Findings {
+		if f.ID == "DFW303" {
+			byteCol[f.File] = f.Column
+		}
+	}
+	for _, e := range rep.Errors {
+		byteCol[e.File] = e.Column
+	}
+	badPrefix := `-A INPUT -p tcp -m comment --comment "für 🔥" -m tcp `
+	asciiPrefix := `-A INPUT -m comment --comment "ping fuer Ueberwachung" `
+	wantBytes := map[string]int{"wide.rules": len(comment) + 1, "ascii.rules": len(asciiPrefix) + 1, "bad.rules": len(badPrefix) + 1}
+	if !reflect.DeepEqual(byteCol, wantBytes) {
+		t.Fatalf("byte columns %v, want %v (JSON and text count bytes)", byteCol, wantBytes)
+	}
+	want := map[string]int{"wide.rules": units(comment) + 1, "ascii.rules": len(asciiPrefix) + 1, "bad.rules": units(badPrefix) + 1}
+	if want["wide.rules"] != wantBytes["wide.rules"]-4 || want["bad.rules"] != wantBytes["bad.rules"]-3 {
+		t.Fatalf("test strings: %v, %v", want, wantBytes)
+	}
+	check := func(name string, run sarifRun) {
+		t.Helper()
+		if run.ColumnKind != "utf16CodeUnits" {
+			t.Errorf("%s: columnKind %q", name, run.ColumnKind)
+		}
+		got := map[string]int{}
+		for _, res := range run.Results {
+			if res.RuleID == "DFW303" || res.RuleID == "DFW000" {
+				l := res.Locations[0].PhysicalLocation
+				got[l.ArtifactLocation.URI] = l.Region.StartColumn
+			}
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: SARIF columns %v, want %v", name, got, want)
+		}
+		n := run.Invocations[0].Notifications
+		if len(n) != 1 || n[0].Locations[0].PhysicalLocation.Region.StartColumn != want["bad.rules"] {
+			t.Errorf("%s: notifications %+v, want one at column %d", name, n, want["bad.rules"])
+		}
+	}
+	check("report", sarifOf(t, rep))
+
+	var buf bytes.Buffer
+	s := lint.NewStream(&buf, "sarif", lint.TextOptions{})
+	for i, r := range reps {
+		if err := s.Add(r, []string{"ascii.rules", "bad.rules", "wide.rules"}[i], i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var log struct {
+		Runs []sarifRun `json:"runs"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &log); err != nil {
+		t.Fatal(err)
+	}
+	check("stream", log.Runs[0])
 }

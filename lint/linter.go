@@ -309,6 +309,7 @@ func (l *Linter) Check(ctx context.Context, loaded *parser.Loaded, opts CheckOpt
 		rep.Findings = append(rep.Findings, f)
 	}
 	rep.finish()
+	rep.lines = lineTextsOf(rep, loaded.Files)
 	return rep, nil
 }
 

@@ -96,7 +96,8 @@ type Report struct {
 	// Suppressed are the findings a dfwlint:ignore comment silenced.
 	Suppressed []Finding `json:"-"`
 
-	policies []Policy // for the rules of the SARIF output
+	policies []Policy  // for the rules of the SARIF output
+	lines    lineTexts // for the columns of the SARIF output
 }
 
 func newReport() *Report { return &Report{Findings: []Finding{}, Errors: []Position{}} }
@@ -111,6 +112,7 @@ func (r *Report) Merge(others ...*Report) {
 		r.Findings = append(r.Findings, o.Findings...)
 		r.Errors = append(r.Errors, o.Errors...)
 		r.Suppressed = append(r.Suppressed, o.Suppressed...)
+		r.lines.merge(o.lines)
 		r.Summary.Files += o.Summary.Files
 		r.Summary.Rules += o.Summary.Rules
 	}

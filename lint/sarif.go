@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf16"
+
+	"github.com/dfw-project/dfw/parser"
 )
 
 // SARIFSchema is the $schema of the SARIF output.
@@ -19,6 +22,7 @@ type sarifLog struct {
 
 type sarifRun struct {
 	Tool               sarifTool                `json:"tool"`
+	ColumnKind         string                   `json:"columnKind"`
 	OriginalURIBaseIDs map[string]sarifArtifact `json:"originalUriBaseIds,omitempty"`
 	Results            []sarifResult            `json:"results"`
 	Invocations        []sarifInvocation        `json:"invocations"`
@@ -107,10 +111,15 @@ type sarifNotification struct {
 
 var sarifLevel = map[string]string{"error": "error", "warning": "warning", "info": "note"}
 
-func sarifLoc(paths Paths, file string, line, col int, msg string, id *int) sarifLocation {
+// sarifColumnKind is how the log counts columns: in UTF-16 code units,
+// SARIF's default, which GitHub code scanning reads (it ignores
+// columnKind); written all the same for the viewers that read it.
+const sarifColumnKind = "utf16CodeUnits"
+
+func sarifLoc(paths Paths, lines lineTexts, file string, line, col int, msg string, id *int) sarifLocation {
 	l := sarifLocation{ID: id, PhysicalLocation: sarifPhysicalLocation{ArtifactLocation: paths.artifact(file)}}
 	if line > 0 {
-		l.PhysicalLocation.Region = &sarifRegion{StartLine: line, StartColumn: col}
+		l.PhysicalLocation.Region = &sarifRegion{StartLine: line, StartColumn: lines.utf16Column(file, line, col)}
 	}
 	if msg != "" {
 		l.Message = &sarifText{Text: msg}
@@ -133,12 +142,12 @@ func (r *Report) WriteSARIFOptions(w io.Writer, opts TextOptions) error {
 	rules := newSARIFRules(r.policies)
 	results := []sarifResult{}
 	for _, f := range r.Findings {
-		results = append(results, sarifResultOf(opts.Paths, f, rules.indexOf(f)))
+		results = append(results, sarifResultOf(opts.Paths, r.lines, f, rules.indexOf(f)))
 	}
 	for _, e := range r.Errors {
-		results = append(results, sarifErrorResult(opts.Paths, e, rules))
+		results = append(results, sarifErrorResult(opts.Paths, r.lines, e, rules))
 	}
-	return encodeSARIF(w, sarifLogOf(opts.Paths, rules, results, r.Errors))
+	return encodeSARIF(w, sarifLogOf(opts.Paths, r.lines, rules, results, r.Errors))
 }
 
 // sarifRules are the rules of a run: the checks' metadata first, then a
@@ -308,14 +317,14 @@ func (s *sarifRules) indexOf(f Finding) int {
 }
 
 // sarifResultOf is the result of a finding whose rule is at ruleIndex.
-func sarifResultOf(paths Paths, f Finding, ruleIndex int) sarifResult {
+func sarifResultOf(paths Paths, lines lineTexts, f Finding, ruleIndex int) sarifResult {
 	res := sarifResult{
 		RuleID: f.ID, RuleIndex: ruleIndex, Level: sarifLevel[f.Severity], Message: sarifText{Text: f.Message},
-		Locations: []sarifLocation{sarifLoc(paths, f.File, f.Line, f.Column, "", nil)},
+		Locations: []sarifLocation{sarifLoc(paths, lines, f.File, f.Line, f.Column, "", nil)},
 	}
 	for i, rel := range f.Related {
 		id := i + 1
-		res.RelatedLocations = append(res.RelatedLocations, sarifLoc(paths, rel.File, rel.Line, rel.Column, rel.Message, &id))
+		res.RelatedLocations = append(res.RelatedLocations, sarifLoc(paths, lines, rel.File, rel.Line, rel.Column, rel.Message, &id))
 	}
 	props := map[string]any{}
 	if f.Table != "" {
@@ -338,18 +347,18 @@ func sarifResultOf(paths Paths, f Finding, ruleIndex int) sarifResult {
 
 // sarifErrorResult is the result of an input error: rule DFW000, level
 // error, at the error's position.
-func sarifErrorResult(paths Paths, e Position, rules *sarifRules) sarifResult {
+func sarifErrorResult(paths Paths, lines lineTexts, e Position, rules *sarifRules) sarifResult {
 	return sarifResult{
 		RuleID: InputErrorID, RuleIndex: rules.index[InputErrorID], Level: "error",
 		Message:   sarifText{Text: strings.TrimSpace(e.Message)},
-		Locations: []sarifLocation{sarifLoc(paths, e.File, e.Line, e.Column, "", nil)},
+		Locations: []sarifLocation{sarifLoc(paths, lines, e.File, e.Line, e.Column, "", nil)},
 	}
 }
 
 // sarifLogOf is the log of one run; the input errors are tool
 // notifications (and results, which the caller gives).
-func sarifLogOf(paths Paths, rules *sarifRules, results []sarifResult, errs []Position) sarifLog {
-	run := sarifRun{Tool: sarifTool{Driver: sarifDriver{Name: "dfwlint", Rules: rules.rules}}, Results: results}
+func sarifLogOf(paths Paths, lines lineTexts, rules *sarifRules, results []sarifResult, errs []Position) sarifLog {
+	run := sarifRun{Tool: sarifTool{Driver: sarifDriver{Name: "dfwlint", Rules: rules.rules}}, ColumnKind: sarifColumnKind, Results: results}
 	if root := paths.rootURI(); root != "" {
 		run.OriginalURIBaseIDs = map[string]sarifArtifact{uriBase: {URI: root}}
 	}
@@ -357,7 +366,7 @@ func sarifLogOf(paths Paths, rules *sarifRules, results []sarifResult, errs []Po
 	for _, e := range errs {
 		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, sarifNotification{
 			Level: "error", Message: sarifText{Text: strings.TrimSpace(e.Message)},
-			Locations: []sarifLocation{sarifLoc(paths, e.File, e.Line, e.Column, "", nil)},
+			Locations: []sarifLocation{sarifLoc(paths, lines, e.File, e.Line, e.Column, "", nil)},
 		})
 	}
 	run.Invocations = []sarifInvocation{inv}
@@ -369,4 +378,79 @@ func encodeSARIF(w io.Writer, log sarifLog) error {
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
 	return enc.Encode(log)
+}
+
+// lineTexts are the texts of the lines outside ASCII (parser.File.Wide)
+// that a report's positions point at, by file and line: the positions
+// count bytes, SARIF's columns UTF-16 code units. Nil when there are none.
+type lineTexts map[string]map[int]string
+
+func (t *lineTexts) add(file string, line int, text string) {
+	if *t == nil {
+		*t = lineTexts{}
+	}
+	if (*t)[file] == nil {
+		(*t)[file] = map[int]string{}
+	}
+	(*t)[file][line] = text
+}
+
+func (t *lineTexts) merge(o lineTexts) {
+	for file, lines := range o {
+		for line, text := range lines {
+			t.add(file, line, text)
+		}
+	}
+}
+
+// utf16Column is the column, in UTF-16 code units, of the byte column col
+// of file's line: the code units of the text before it, plus one. A byte
+// that is not valid UTF-8 counts as one unit, as does each byte past the
+// line's end.
+func (t lineTexts) utf16Column(file string, line, col int) int {
+	text, ok := t[file][line]
+	if !ok || col <= 1 {
+		return col
+	}
+	before, past := text, 0
+	if col-1 < len(text) {
+		before = text[:col-1]
+	} else {
+		past = col - 1 - len(text)
+	}
+	n := 0
+	for _, r := range before {
+		n += utf16.RuneLen(r)
+	}
+	return n + past + 1
+}
+
+// lineTextsOf are the texts of the lines outside ASCII of files that r's
+// findings, their related positions and its input errors point at.
+func lineTextsOf(r *Report, files []*parser.File) lineTexts {
+	wide := map[string]map[int]string{}
+	for _, f := range files {
+		if f.Wide != nil {
+			wide[f.Name] = f.Wide
+		}
+	}
+	if len(wide) == 0 {
+		return nil
+	}
+	var t lineTexts
+	at := func(file string, line int) {
+		if text, ok := wide[file][line]; ok {
+			t.add(file, line, text)
+		}
+	}
+	for _, f := range r.Findings {
+		at(f.File, f.Line)
+		for _, rel := range f.Related {
+			at(rel.File, rel.Line)
+		}
+	}
+	for _, e := range r.Errors {
+		at(e.File, e.Line)
+	}
+	return t
 }

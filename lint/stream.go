@@ -18,7 +18,8 @@ import (
 // fleet) as one output, byte for byte what their merged Report would
 // write, without holding the reports: each is written, or spooled, when it
 // is added and then dropped. Only the input errors (few), the IDs seen (for
-// SARIF's rules) and the counts are kept until Close.
+// SARIF's rules), the lines outside ASCII the positions point at (for
+// SARIF's columns) and the counts are kept until Close.
 //
 // JSON is written as the reports come: findings, then the errors and the
 // summary at Close. Text, GitHub and SARIF write the input errors (text,
@@ -44,8 +45,9 @@ type Stream struct {
 	// inputErrors counts the input errors, duplicates dropped (at Close).
 	inputErrors int
 
-	policies []Policy // of the report first given (SARIF's rules)
-	ids      []Policy // SARIF: each finding ID, at its first finding
+	policies []Policy  // of the report first given (SARIF's rules)
+	lines    lineTexts // of every report (SARIF's columns)
+	ids      []Policy  // SARIF: each finding ID, at its first finding
 	idSeen   map[string]bool
 
 	spool *spool
@@ -99,6 +101,7 @@ func (s *Stream) Add(r *Report, name string, order int) error {
 	if order == 0 {
 		s.policies = r.policies
 	}
+	s.lines.merge(r.lines)
 	if s.started && name == s.pendingName {
 		// The same FILE given again: its findings merge with the first's.
 		s.pending.Findings = sortFindings(append(s.pending.Findings, r.Findings...))
@@ -257,7 +260,7 @@ func (s *Stream) writeSARIF(errs []Position) {
 		rules.add(p)
 	}
 	var doc bytes.Buffer
-	if err := encodeSARIF(&doc, sarifLogOf(s.paths, rules, []sarifResult{}, errs)); err != nil {
+	if err := encodeSARIF(&doc, sarifLogOf(s.paths, s.lines, rules, []sarifResult{}, errs)); err != nil {
 		s.err = err
 		return
 	}
@@ -294,11 +297,11 @@ func (s *Stream) writeSARIF(errs []Position) {
 		}
 		s.bw.Write(bytes.TrimSuffix(b.Bytes(), []byte("\n")))
 	}
-	if err := s.spool.each(func(f Finding) { put(sarifResultOf(s.paths, f, rules.index[f.ID])) }); err != nil {
+	if err := s.spool.each(func(f Finding) { put(sarifResultOf(s.paths, s.lines, f, rules.index[f.ID])) }); err != nil {
 		s.err = err
 	}
 	for _, e := range errs {
-		put(sarifErrorResult(s.paths, e, rules))
+		put(sarifErrorResult(s.paths, s.lines, e, rules))
 	}
 	if n > 0 {
 		s.bw.WriteString("\n" + indent)

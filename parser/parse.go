@@ -73,6 +73,11 @@ type File struct {
 	Diags ErrorList
 	// Incomplete is set when the dump says that tables are missing.
 	Incomplete bool
+	// Wide holds, by line number, the text of each line that has a byte
+	// outside ASCII (a --comment in another script, a name): there a
+	// column, which counts bytes, differs from one that counts characters
+	// (SARIF's). Nil when every byte is ASCII.
+	Wide map[int]string
 	// ListRules is set for "iptables -S" input (no table headers).
 	ListRules bool
 }
@@ -372,6 +377,7 @@ func (p *fileParser) run(src []byte) {
 		p.startPipe(batchLines)
 		defer p.pipe.stop(p)
 	}
+	wide := !isASCII(text)
 	lineNo := 0
 	for len(text) > 0 {
 		lineNo++
@@ -380,6 +386,12 @@ func (p *fileParser) run(src []byte) {
 			line, text = text[:i], text[i+1:]
 		} else {
 			line, text = text, ""
+		}
+		if wide && !isASCII(line) {
+			if f.Wide == nil {
+				f.Wide = map[int]string{}
+			}
+			f.Wide[lineNo] = line
 		}
 		if p.stopped || p.tooMany(lineNo) {
 			return
@@ -392,6 +404,15 @@ func (p *fileParser) run(src []byte) {
 	} else if p.inTable {
 		p.errf(p.tabPos, ErrNoCommit, "table %s is never committed: the file ends without COMMIT (truncated?); iptables-restore loads nothing of it", p.table)
 	}
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 func (p *fileParser) line(lineNo int, raw string) {

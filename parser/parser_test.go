@@ -2,6 +2,7 @@ package parser
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -663,5 +664,22 @@ func TestSentinels(t *testing.T) {
 	var el ErrorList
 	if !errors.As(err, &el) || !errors.Is(el[0], ErrUnknownChain) {
 		t.Errorf("Diags.Err() = %v, want an ErrorList whose entry wraps ErrUnknownChain", err)
+	}
+}
+
+// TestWideLines: File.Wide holds the text of each line with a byte
+// outside ASCII, by line number, whether the file is parsed or loaded;
+// nil for an ASCII file.
+func TestWideLines(t *testing.T) {
+	src := "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m comment --comment \"für 🔥\" -j ACCEPT\n-A INPUT -j ACCEPT\n# Überwachung\nCOMMIT\n"
+	want := map[int]string{3: "-A INPUT -m comment --comment \"für 🔥\" -j ACCEPT", 5: "# Überwachung"}
+	if got := Parse("w.rules", []byte(src), Options{}).Wide; !reflect.DeepEqual(got, want) {
+		t.Errorf("Parse: Wide %v, want %v", got, want)
+	}
+	if got := Load([]Source{{Name: "w.rules", Data: []byte(src)}}, Options{}).Files[0].Wide; !reflect.DeepEqual(got, want) {
+		t.Errorf("Load: Wide %v, want %v", got, want)
+	}
+	if got := Parse("a.rules", []byte("*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n"), Options{}).Wide; got != nil {
+		t.Errorf("ASCII file: Wide %v, want nil", got)
 	}
 }
