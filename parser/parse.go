@@ -406,7 +406,17 @@ func (p *fileParser) run(src []byte) {
 	}
 }
 
+// isASCII reports whether every byte of s is below 0x80, eight bytes at
+// a time (the loads combine into one): it runs over a whole file.
 func isASCII(s string) bool {
+	for len(s) >= 8 {
+		v := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+			uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+		if v&0x8080808080808080 != 0 {
+			return false
+		}
+		s = s[8:]
+	}
 	for i := 0; i < len(s); i++ {
 		if s[i] >= utf8.RuneSelf {
 			return false
