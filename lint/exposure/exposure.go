@@ -60,7 +60,7 @@ func Exposure(ctx context.Context, rs *parser.Ruleset, host facts.Host, opts sym
 	rows, divs, inc := symbolic.ExposureDiverted(ctx, rs, sim.InferHost(rs, nil), symbolic.ExposureOptions{Options: opts, External: external(host)})
 	out := []facts.Exposure{}
 	for _, r := range rows {
-		e := facts.Exposure{Interface: r.Interface, Kind: r.Kind, Proto: r.Proto, Ports: r.Ports, Sources: r.Sources, AnySource: r.AnySource,
+		e := facts.Exposure{Interface: r.Interface, Kind: r.Kind, Proto: r.Proto, Ports: r.Ports, Sources: r.Sources, AnySource: r.AnySource, Loopback: r.Loopback,
 			Witness: packet(r.Witness), AcceptedBy: ref(r.AcceptedBy), Policy: r.AcceptedBy.Policy,
 			DependsOnMayMatch: r.DependsOnMay}
 		if e.Ports == nil {
@@ -209,7 +209,7 @@ func Established(ctx context.Context, rs *parser.Ruleset, host facts.Host, opts 
 	udp := u.Eq(pset.Proto, uint64(sim.ProtoUDP)).Intersect(u.Eq(pset.Length, 28))
 	icmp := u.Eq(pset.Proto, uint64(sim.ProtoICMP)).Intersect(u.Eq(pset.ICMPType, 0)).Intersect(u.Eq(pset.ICMPCode, 0)).Intersect(u.Eq(pset.Length, 28))
 	replies := tcp.Union(udp).Union(icmp).Intersect(u.Eq(pset.TTL, 64)).Intersect(u.Eq(pset.TOS, 0)).
-		Intersect(e.FirstPackets()).Intersect(e.ExposedDestinations())
+		Intersect(e.FirstPackets()).Intersect(e.ExposedDestinations().Diff(e.LoopbackDestinations()))
 	var out []facts.Established
 	var incs []facts.Incomplete
 	for _, in := range ifaces {
@@ -282,7 +282,7 @@ func Reachable(ctx context.Context, rs *parser.Ruleset, host facts.Host, q facts
 	h := sim.InferHost(rs, nil)
 	e := symbolic.NewEvaluator(rs, h, opts, q.Interface)
 	u := e.U
-	s := e.NewConnections(e.ExposedDestinations())
+	s := e.NewConnections(e.ExposedDestinations().Diff(e.LoopbackDestinations()))
 	var proto uint8
 	switch strings.ToLower(q.Proto) {
 	case "tcp":

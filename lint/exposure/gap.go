@@ -74,7 +74,9 @@ func newGapSide(ctx context.Context, rs *parser.Ruleset, host facts.Host, extra 
 	}
 	drop := assumedOnly(host, labels, all...)
 	for _, r := range rows {
-		if drop[r.Interface] || (r.Proto != "tcp" && r.Proto != "udp") {
+		// IPv6 has no counterpart of a connection to 127.0.0.0/8
+		// (DFW201 reports those).
+		if drop[r.Interface] || r.Loopback || (r.Proto != "tcp" && r.Proto != "udp") {
 			continue
 		}
 		s.rows = append(s.rows, r)
@@ -155,7 +157,7 @@ func (s *gapSide) decidedBy(ctx context.Context, iface, kind, proto string, port
 	}
 	e := s.judge
 	u := e.U
-	set := e.NewConnections(e.ExposedDestinations()).Diff(e.Martian()).
+	set := e.NewConnections(e.ExposedDestinations().Diff(e.LoopbackDestinations())).Diff(e.Martian()).
 		Intersect(u.Eq(pset.Proto, uint64(protoNum(proto)))).Intersect(u.Eq(pset.Dport, uint64(port)))
 	classes, _ := e.Eval(ctx, symbolic.AnalysisExposure, symbolic.Entry{In: name}, set)
 	host := e.HostDestinations()

@@ -129,6 +129,14 @@ type Exposure struct {
 	// the private networks), on IPv6 every global unicast address
 	// (2000::/3) but such a part. lib.any_source reads it.
 	AnySource bool `json:"any_source"`
+	// Loopback is set when the connections are addressed to IPv4's
+	// loopback network 127.0.0.0/8: no router forwards such a packet, so
+	// only the machines on the interface's link can send it, and a DNAT
+	// of PREROUTING (Docker's -p 127.0.0.1:8080:80 before Docker 28)
+	// sends it on before routing drops it as martian. Then AnySource is
+	// false, and the exposure holds only what the same connections to the
+	// host's other addresses do not.
+	Loopback bool `json:"loopback,omitempty"`
 	// Container is set for kind container.
 	Container *Published `json:"container,omitempty"`
 	Witness   Packet     `json:"witness"`

@@ -87,8 +87,17 @@ type ExposureRow struct {
 	Destination string `json:"destination"`
 	// Container is the address and port after DNAT (kind container) or
 	// the address routed to (forward); Bridge the egress bridge.
-	Container    string      `json:"container,omitempty"`
-	Bridge       string      `json:"bridge,omitempty"`
+	Container string `json:"container,omitempty"`
+	Bridge    string `json:"bridge,omitempty"`
+	// Loopback is set when the packets are addressed to 127.0.0.0/8
+	// (LoopbackDestinations): no router forwards them, so only the
+	// machines on the interface's link can send them, and routing would
+	// drop them as martian had a DNAT of PREROUTING not given them
+	// another destination first (Docker's -p 127.0.0.1:8080:80 before
+	// Docker 28). Such a row holds only what the rows of the host's other
+	// addresses do not already take: the same packet addressed to one of
+	// them is not accepted. Its sources never stand for the Internet.
+	Loopback     bool        `json:"loopback,omitempty"`
 	DNAT         *RuleRef    `json:"dnat,omitempty"`
 	AcceptedBy   RuleRef     `json:"accepted_by"`
 	Path         []RuleRef   `json:"path"`
@@ -211,15 +220,15 @@ func (e *Evaluator) NewConnections(dst pset.Set) pset.Set {
 }
 
 // ExposedDestinations is the set of destinations an exposure analysis
-// looks at: the host's addresses (not loopback) and the subnets of its
-// bridges (containers).
+// looks at: the host's addresses, the subnets of its bridges (containers)
+// and, on IPv4, the loopback network (LoopbackDestinations).
 func (e *Evaluator) ExposedDestinations() pset.Set {
 	u := e.U
 	lo := netip.MustParsePrefix("127.0.0.0/8")
 	if e.v6 {
 		lo = netip.MustParsePrefix("::1/128")
 	}
-	s := e.local.Diff(u.CIDR(pset.Dst, lo)).Diff(e.bcast)
+	s := e.local.Diff(u.CIDR(pset.Dst, lo)).Diff(e.bcast).Union(e.LoopbackDestinations())
 	for _, i := range e.Host.Ifaces {
 		if !i.Bridge {
 			continue
@@ -231,6 +240,22 @@ func (e *Evaluator) ExposedDestinations() pset.Set {
 		}
 	}
 	return s.Diff(e.bcast)
+}
+
+// LoopbackDestinations is the part of ExposedDestinations a machine on
+// the link of an external interface reaches by addressing its frames to
+// the host's MAC address, where no router would take them: IPv4's
+// loopback network 127.0.0.0/8 (over Dst). Routing drops such a packet as
+// martian (route_localnet off, the default) but PREROUTING runs first,
+// and a DNAT there (Docker's "-d 127.0.0.1/32 ... -j DNAT" for
+// -p 127.0.0.1:8080:80) forwards it to its new destination. Empty on
+// IPv6: the kernel drops a packet to ::1 that arrives on any interface
+// but lo before PREROUTING (ip6_rcv_core).
+func (e *Evaluator) LoopbackDestinations() pset.Set {
+	if e.v6 {
+		return e.U.Empty()
+	}
+	return e.U.CIDR(pset.Dst, netip.MustParsePrefix("127.0.0.0/8"))
 }
 
 // Exposure lists the new connections from outside accepted on each
@@ -356,7 +381,9 @@ func (e *Evaluator) divertedRows(x ExternalIface, ds []diverted) []DivertedRow {
 	keepPort := map[key]netip.Addr{} // the DNAT kept the port
 	var order []key
 	for _, d := range ds {
-		s := d.s.Intersect(e.local)
+		// Packets to the loopback network never reach INPUT, DNAT or
+		// not: routing drops them.
+		s := d.s.Intersect(e.local).Diff(e.LoopbackDestinations())
 		if s.IsEmpty() {
 			continue
 		}
@@ -421,9 +448,35 @@ func (e *Evaluator) divertedRows(x ExternalIface, ds []diverted) []DivertedRow {
 
 func (e *Evaluator) exposureRows(x ExternalIface, classes []Class) []ExposureRow {
 	u := e.U
-	type key struct{ kind, proto, dest, trace string }
+	type key struct {
+		kind, proto, dest, trace string
+		loopback                 bool
+	}
 	groups := map[key]*ExposureRow{}
 	var order []key
+	lo := e.LoopbackDestinations()
+	// routable holds, by where a class sends its packets, the accepted
+	// packets addressed to the host's other addresses, whatever their
+	// destination: a packet to 127.0.0.0/8 that the same packet to one of
+	// them matches, sent to the same place, adds nothing to the rows.
+	sentTo := func(c *Class) string {
+		return fmt.Sprintf("%v|%v|%v|%d|%s", c.Disposition, c.NAT.Dst, c.NAT.HasDport, c.NAT.Dport, c.Out)
+	}
+	routable := map[string]pset.Set{}
+	if !lo.IsEmpty() {
+		for i := range classes {
+			if c := &classes[i]; c.Verdict == sim.Accept {
+				if r, ok := routable[sentTo(c)]; ok {
+					routable[sentTo(c)] = r.Union(c.Set.Intersect(e.local).Diff(lo))
+				} else {
+					routable[sentTo(c)] = c.Set.Intersect(e.local).Diff(lo)
+				}
+			}
+		}
+		for k, r := range routable {
+			routable[k] = r.Forget(pset.Dst)
+		}
+	}
 	for i := range classes {
 		c := &classes[i]
 		if c.Verdict != sim.Accept {
@@ -465,48 +518,57 @@ func (e *Evaluator) exposureRows(x ExternalIface, classes []Class) []ExposureRow
 			if uint64(p) < plo || uint64(p) > phi {
 				continue
 			}
-			sub := c.Set
+			psub := c.Set
 			if plo != phi {
-				sub = c.Set.Intersect(u.Eq(pset.Proto, uint64(p)))
+				psub = c.Set.Intersect(u.Eq(pset.Proto, uint64(p)))
 			}
-			if sub.IsEmpty() {
-				continue
-			}
-			dest := ""
-			if kind == KindContainer {
-				a := c.NAT.Dst
-				if !a.IsValid() {
-					a = c.Witness.Dst
+			for _, loopback := range []bool{false, true} {
+				sub := psub.Diff(lo)
+				if loopback {
+					sub = psub.Intersect(lo)
+					if r, ok := routable[sentTo(c)]; ok {
+						sub = sub.Diff(r)
+					}
 				}
-				container = a.String()
-				if c.NAT.HasDport && sim.HasPorts(p) {
-					container = netip.AddrPortFrom(a, c.NAT.Dport).String()
+				if sub.IsEmpty() {
+					continue
 				}
-				dest = container
-			}
-			if c.NAT.HasDport && kind == KindHost {
-				dest = fmt.Sprintf(" (redirected to port %d)", c.NAT.Dport)
-			}
-			dn := ""
-			if dnat != nil {
-				dn = dnat.String()
-			}
-			k := key{kind, sim.ProtoName(p), dest + "|" + bridge, acceptedBy(c.Trace).String() + dn + mayString(c.MayMatch) + passedBy(c.Trace)}
-			g := groups[k]
-			if g == nil {
-				g = &ExposureRow{Interface: x.Label, Other: x.Other, Kind: kind, Proto: sim.ProtoName(p), Destination: dest,
-					Container: container, Bridge: bridge, DNAT: dnat, AcceptedBy: acceptedBy(c.Trace), Set: sub,
-					DependsOnMay: len(c.MayMatch) > 0}
-				for _, s := range c.Trace {
-					g.Path = append(g.Path, RefOf(s))
+				dest := ""
+				if kind == KindContainer {
+					a := c.NAT.Dst
+					if !a.IsValid() {
+						a = c.Witness.Dst
+					}
+					container = a.String()
+					if c.NAT.HasDport && sim.HasPorts(p) {
+						container = netip.AddrPortFrom(a, c.NAT.Dport).String()
+					}
+					dest = container
 				}
-				for _, m := range c.MayMatch {
-					g.MayMatch = append(g.MayMatch, RefOf(m.Step))
+				if c.NAT.HasDport && kind == KindHost {
+					dest = fmt.Sprintf(" (redirected to port %d)", c.NAT.Dport)
 				}
-				groups[k] = g
-				order = append(order, k)
-			} else {
-				g.Set = g.Set.Union(sub)
+				dn := ""
+				if dnat != nil {
+					dn = dnat.String()
+				}
+				k := key{kind, sim.ProtoName(p), dest + "|" + bridge, acceptedBy(c.Trace).String() + dn + mayString(c.MayMatch) + passedBy(c.Trace), loopback}
+				g := groups[k]
+				if g == nil {
+					g = &ExposureRow{Interface: x.Label, Other: x.Other, Kind: kind, Proto: sim.ProtoName(p), Destination: dest,
+						Container: container, Bridge: bridge, DNAT: dnat, AcceptedBy: acceptedBy(c.Trace), Set: sub,
+						DependsOnMay: len(c.MayMatch) > 0, Loopback: loopback}
+					for _, s := range c.Trace {
+						g.Path = append(g.Path, RefOf(s))
+					}
+					for _, m := range c.MayMatch {
+						g.MayMatch = append(g.MayMatch, RefOf(m.Step))
+					}
+					groups[k] = g
+					order = append(order, k)
+				} else {
+					g.Set = g.Set.Union(sub)
+				}
 			}
 		}
 	}
@@ -538,7 +600,10 @@ func (e *Evaluator) exposureRows(x ExternalIface, classes []Class) []ExposureRow
 			g.Destination = g.Container + " (" + g.Bridge + ", routed)"
 		}
 		g.Sources = AddrSummary(g.Set, pset.Src, e.NotInternet())
-		g.AnySource = e.AnySource(g.Set)
+		g.AnySource = e.AnySource(g.Set) && !g.Loopback
+		if g.Loopback {
+			g.Destination += " via " + strings.Join(AddrSummary(g.Set, pset.Dst, u.Empty()), ",")
+		}
 		if w, ok := g.Set.Witness(); ok {
 			g.Witness = WitnessOf(e.packetOf(w, Entry{In: x.Name}))
 		}

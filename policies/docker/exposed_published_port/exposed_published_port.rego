@@ -15,6 +15,14 @@
 #   path through the filter table, RETURNs it (or jumps to a Docker chain),
 #   as DOCKER-USER's allow-list "--ctorigdstport 8080 -j RETURN" before
 #   "-j DROP" does.
+#
+#   A port published on 127.0.0.1 (-p 127.0.0.1:8080:80) is reported too
+#   when a machine on the link of an external interface can reach it by
+#   sending its packet to 127.0.0.1 (an exposure with loopback set):
+#   Docker's DNAT in PREROUTING forwards it to the container before
+#   routing would drop it. No router forwards 127.0.0.0/8, so the
+#   message names the link's neighbours, not the Internet. Docker 28's
+#   raw-table DROP of such packets (-d 127.0.0.1/32 ! -i lo) closes it.
 # related_resources:
 #   - description: Docker and iptables (published ports bypass INPUT)
 #     ref: https://docs.docker.com/engine/network/packet-filtering-firewalls/
@@ -28,6 +36,7 @@ import data.dfw.lib
 findings contains f if {
 	some x in input.analysis.exposure
 	x.kind == "container"
+	not x.loopback
 	not x.depends_on_may_match
 	lib.any_source(x)
 	not named_by_user(x)
@@ -39,6 +48,28 @@ findings contains f if {
 	)
 	f := {
 		"msg": sprintf("%s/%d, published to %s, accepts new connections from %s on %s", [x.proto, x.witness.dport, lib.addr_port(p.container_addr, p.container_port), concat(", ", x.sources), lib.iface(x.interface)]),
+		"file": x.accepted_by.file, "line": x.accepted_by.line, "column": x.accepted_by.column,
+		"table": x.accepted_by.table, "chain": x.accepted_by.chain, "rule": object.get(x.accepted_by, "rule", 0),
+		"related": related, "witness": x.witness,
+	}
+}
+
+# A port published on the loopback address, reached by the machines on the
+# link through that address.
+findings contains f if {
+	some x in input.analysis.exposure
+	x.kind == "container"
+	x.loopback
+	not x.depends_on_may_match
+	not named_by_user(x)
+	not allowed(x)
+	p := x.container
+	related := array.concat(
+		[lib.at(p.dnat, sprintf("%s publishes %s/%d on %s here: DNAT to %s, in PREROUTING, before routing would drop a packet to %s from outside", [publisher(p.dnat), p.proto, p.host_port, x.witness.dst, lib.addr_port(p.container_addr, p.container_port), x.witness.dst]))],
+		[lib.at(s, sprintf("path: %s", [s.chain])) | some s in x.path],
+	)
+	f := {
+		"msg": sprintf("%s/%d, published to %s, accepts new connections from hosts on the same link as %s that send them to %s (no router forwards 127.0.0.0/8: the link's neighbours, not the whole Internet)", [x.proto, x.witness.dport, lib.addr_port(p.container_addr, p.container_port), lib.iface(x.interface), x.witness.dst]),
 		"file": x.accepted_by.file, "line": x.accepted_by.line, "column": x.accepted_by.column,
 		"table": x.accepted_by.table, "chain": x.accepted_by.chain, "rule": object.get(x.accepted_by, "rule", 0),
 		"related": related, "witness": x.witness,

@@ -153,3 +153,29 @@ test_ipv6_container_in_brackets if {
 	startswith(f.msg, "tcp/5432, published to [fd00:dead:beef::2]:80, accepts")
 	f.related[0].message == "Docker publishes tcp/5432 here: DNAT to [fd00:dead:beef::2]:80"
 }
+
+# -p 127.0.0.1:8443:443 on Docker 20.10: a neighbour on the link sends to
+# 127.0.0.1, Docker's DNAT forwards it before routing drops it.
+loopback_exposure := object.union(exposure, {
+	"ports": [[8443, 8443]], "sources": ["any"], "any_source": false, "loopback": true,
+	"container": object.union(exposure.container, {"host_port": 8443, "container_addr": "172.17.0.2", "container_port": 443}),
+	"witness": {"proto": "tcp", "in": "ens33", "src": "203.0.113.7", "dst": "127.0.0.1", "dport": 8443},
+})
+
+test_loopback_reported_for_the_link if {
+	fs := exposed_published_port.findings with input as {"analysis": {"exposure": [loopback_exposure]}, "config": {"allowed_exposed": []}}
+	count(fs) == 1
+	some f in fs
+	f.msg == "tcp/8443, published to 172.17.0.2:443, accepts new connections from hosts on the same link as ens33 that send them to 127.0.0.1 (no router forwards 127.0.0.0/8: the link's neighbours, not the whole Internet)"
+	f.related[0].line == 60
+}
+
+test_loopback_allowed if {
+	cfg := {"allowed_exposed": [{"proto": "tcp", "ports": [[8443, 8443]], "sources": [], "interface": ""}]}
+	count(exposed_published_port.findings) == 0 with input as {"analysis": {"exposure": [loopback_exposure]}, "config": cfg}
+}
+
+test_loopback_may_match_silent if {
+	x := object.union(loopback_exposure, {"depends_on_may_match": true})
+	count(exposed_published_port.findings) == 0 with input as {"analysis": {"exposure": [x]}, "config": {"allowed_exposed": []}}
+}
