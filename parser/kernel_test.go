@@ -395,6 +395,20 @@ var kernelSnippets = []struct {
 	{"time monthdays 32", "*filter\n-A INPUT -m time --monthdays 32 -j ACCEPT\nCOMMIT\n", false},
 	{"time", "*filter\n-A INPUT -m time --timestart 23:59:59 --timestop 8:00 --datestart 2020 --datestop 2038-01-19T03:14:08 --monthdays 31,1,0 -j ACCEPT\nCOMMIT\n", true},
 	{"string --from past --to", "*filter\n-A INPUT -m string --algo bm --string x --from 100 --to 50 -j ACCEPT\nCOMMIT\n", false},
+	// ip6tables' own matches.
+	{"rt --rt-0-addrs without --rt-type 0", ip6 + "*filter\n-A INPUT -m rt --rt-type 2 --rt-0-addrs ::1 -j ACCEPT\nCOMMIT\n", false},
+	{"ipv6header without --header", ip6 + "*filter\n-A INPUT -m ipv6header -j ACCEPT\nCOMMIT\n", false},
+	{"ipv6header unknown header", ip6 + "*filter\n-A INPUT -m ipv6header --header proto -j ACCEPT\nCOMMIT\n", false},
+	{"ipv6header upper case", ip6 + "*filter\n-A INPUT -m ipv6header --header HOP -j ACCEPT\nCOMMIT\n", false},
+	{"mh without -p mh", ip6 + "*filter\n-A INPUT -m mh --mh-type 5 -j ACCEPT\nCOMMIT\n", false},
+	{"mh range reversed", ip6 + "*filter\n-A INPUT -p mh -m mh --mh-type 5:3 -j ACCEPT\nCOMMIT\n", false},
+	{"icmp6 without --icmpv6-type", ip6 + "*filter\n-A INPUT -p icmpv6 -m icmp6 -j ACCEPT\nCOMMIT\n", false},
+	{"address with a zone", ip6 + "*filter\n-A INPUT -s fe80::1%eth0 -j ACCEPT\nCOMMIT\n", false},
+	{"connlimit mask 129", ip6 + "*filter\n-A INPUT -m connlimit --connlimit-above 2 --connlimit-mask 129 -j DROP\nCOMMIT\n", false},
+	{"policy --tunnel-src without --mode tunnel", ip6 + "*filter\n-A INPUT -m policy --dir in --pol ipsec --tunnel-src 2001:db8::1 --mode transport -j ACCEPT\nCOMMIT\n", false},
+	{"policy --tunnel-src before --mode tunnel", ip6 + "*filter\n-A INPUT -m policy --dir in --pol ipsec --tunnel-src 2001:db8::1 --mode tunnel -j ACCEPT\nCOMMIT\n", true},
+	{"ip6tables matches", ip6 + "*filter\n-A INPUT -m rt --rt-type 0 --rt-0-addrs ::1 -j ACCEPT\n-A INPUT -m ipv6header --header hop,dst,route,frag,auth,esp,none,prot,44 -j ACCEPT\n-A INPUT -p mh -m mh --mh-type 3:5 -j ACCEPT\n-A INPUT -m ah --ahlen 5 --ahres -j ACCEPT\n-A INPUT -m policy --dir in --pol ipsec --mode tunnel --tunnel-src 2001:db8::1 -j ACCEPT\n-A INPUT -m connlimit --connlimit-above 2 --connlimit-mask 64 -j DROP\nCOMMIT\n", true},
+	{"ah --ahlen in iptables", "*filter\n-A INPUT -m ah --ahlen 5 -j ACCEPT\nCOMMIT\n", false},
 	{"REJECT unknown", "*filter\n-A INPUT -p tcp -j REJECT --reject-with icmp-port-unreachableX\nCOMMIT\n", false},
 	// Port numbers: tcp, sctp, multiport and NAT targets read them with
 	// base 0 (TestKernelSave pins 010 as 8), udp and conntrack in decimal.

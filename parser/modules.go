@@ -259,19 +259,28 @@ func init() {
 			build: buildTime},
 		"connlimit": {opts: []optDef{o(1, "connlimit-upto"), o(1, "connlimit-above"), o(1, "connlimit-mask"),
 			o(0, "connlimit-saddr"), o(0, "connlimit-daddr")},
-			groups: []optGroup{needOne("connlimit-upto", "connlimit-above")}, build: opaque},
+			groups: []optGroup{needOne("connlimit-upto", "connlimit-above")}, build: func(b *builder, m *Match) MatchSpec {
+				// A prefix length up to 128 (iptables reads more than 32
+				// for IPv4 too).
+				for i := range m.Options {
+					if op := &m.Options[i]; op.Name == "connlimit-mask" && !strings.Contains(arg(op), ":") && !strings.Contains(arg(op), ".") {
+						b.uintIn(op, 0, 128, "-m connlimit", "iptables refuses it")
+					}
+				}
+				return b.a.opaque.put(OpaqueMatch{})
+			}},
 		"owner": {opts: []optDef{o(1, "uid-owner"), o(1, "gid-owner"), o(0, "socket-exists"), o(0, "suppl-groups"),
 			o(1, "pid-owner"), o(1, "sid-owner"), o(1, "cmd-owner")}, build: buildOwner},
 		"string": {opts: []optDef{o(1, "algo"), o(1, "from"), o(1, "to"), o(1, "string"), o(1, "hex-string"),
 			o(0, "icase")}, groups: []optGroup{needOne("algo"), needAny("string", "hex-string")}, build: buildString},
 		"u32": {opts: []optDef{o(1, "u32")}, build: opaque},
 		"rt": {opts: []optDef{o(1, "rt-type"), o(1, "rt-segsleft"), o(1, "rt-len"), o(0, "rt-0-res"),
-			o(1, "rt-0-addrs"), o(0, "rt-0-not-strict")}, build: opaque},
+			o(1, "rt-0-addrs"), o(0, "rt-0-not-strict")}, build: buildRT},
 		"frag": {opts: []optDef{o(1, "fragid"), o(1, "fraglen"), o(0, "fragres"), o(0, "fragfirst"),
 			o(0, "fragmore"), o(0, "fraglast")}, build: opaque},
 		"hbh":        {opts: []optDef{o(1, "hbh-len"), o(1, "hbh-opts")}, build: opaque},
 		"dst":        {opts: []optDef{o(1, "dst-len"), o(1, "dst-opts")}, build: opaque},
-		"ipv6header": {opts: []optDef{o(1, "header"), o(0, "soft")}, build: opaque},
+		"ipv6header": {opts: []optDef{o(1, "header"), o(0, "soft")}, build: buildIPv6Header},
 		"policy": {opts: []optDef{o(1, "dir"), o(1, "pol"), o(0, "strict"), o(1, "reqid"), o(1, "spi"),
 			o(1, "proto"), o(1, "mode"), o(1, "tunnel-src"), o(1, "tunnel-dst"), o(0, "next")},
 			groups: []optGroup{needOne("dir")}, build: buildPolicy},
@@ -286,7 +295,7 @@ func init() {
 		"devgroup": {opts: []optDef{o(1, "src-group"), o(1, "dst-group")}, build: opaque},
 		"ecn":      {opts: []optDef{o(0, "ecn-tcp-cwr"), o(0, "ecn-tcp-ece"), o(1, "ecn-ip-ect")}, build: buildECN},
 		"esp":      {opts: []optDef{o(1, "espspi")}, build: opaque},
-		"ah":       {opts: []optDef{o(1, "ahspi")}, build: opaque},
+		"ah":       {opts: []optDef{o(1, "ahspi"), o(1, "ahlen"), o(0, "ahres")}, build: buildAH},
 		"cpu":      {opts: []optDef{o(1, "cpu")}, build: opaque},
 		"bpf":      {opts: []optDef{o(1, "bytecode"), o(1, "object-pinned")}, build: opaque},
 		"connbytes": {opts: []optDef{o(1, "connbytes"), o(1, "connbytes-dir"), o(1, "connbytes-mode")},
@@ -294,7 +303,7 @@ func init() {
 		"connlabel": {opts: []optDef{o(1, "label"), o(0, "set")}, build: opaque},
 		"ipvs": {opts: []optDef{o(0, "ipvs"), o(1, "vproto"), o(1, "vaddr"), o(1, "vport"), o(1, "vdir"),
 			o(1, "vmethod"), o(1, "vportctl")}, build: opaque},
-		"mh":        {opts: []optDef{o(1, "mh-type")}, build: opaque},
+		"mh":        {opts: []optDef{o(1, "mh-type")}, build: buildMH},
 		"osf":       {opts: []optDef{o(1, "genre"), o(1, "ttl"), o(1, "log")}, build: opaque},
 		"rateest":   {opts: []optDef{o(1, "rateest"), o(1, "rateest1"), o(1, "rateest2"), o(0, "rateest-delta"), o(1, "rateest-bps"), o(1, "rateest-pps"), o(0, "rateest-lt"), o(0, "rateest-gt"), o(0, "rateest-eq")}, build: opaque},
 		"cluster":   {opts: []optDef{o(1, "cluster-total-nodes"), o(1, "cluster-local-node"), o(1, "cluster-local-nodemask"), o(1, "cluster-hash-seed")}, build: opaque},
@@ -626,7 +635,8 @@ func mandatory() {
 	}
 	for name, g := range map[string]optGroup{
 		"pkttype": needOne("pkt-type"), "length": needOne("length"), "tos": needOne("tos"),
-		"icmp": needOne("icmp-type"), "helper": needOne("helper"), "realm": needOne("realm"),
+		"icmp": needOne("icmp-type"), "icmp6": needOne("icmpv6-type"), "ipv6header": needOne("header"),
+		"helper": needOne("helper"), "realm": needOne("realm"),
 		"quota": needOne("quota"), "cpu": needOne("cpu"), "u32": needOne("u32"),
 		"iprange": needAny("src-range", "dst-range"), "devgroup": needAny("src-group", "dst-group"),
 		"cgroup": needOne("path", "cgroup"),
@@ -1370,8 +1380,25 @@ func buildConnbytes(b *builder, m *Match) MatchSpec {
 // refuses; checkRule checks the hooks of --dir.
 func buildPolicy(b *builder, m *Match) MatchSpec {
 	var pol, strict *Option
+	// Each element (--next starts one) with --tunnel-src or --tunnel-dst
+	// needs --mode tunnel.
+	var tunnelOpt *Option
+	tunnel := false
+	element := func() {
+		if tunnelOpt != nil && !tunnel {
+			b.errf(tunnelOpt.Pos, ErrBadOption, "-m policy: --%s without --mode tunnel: iptables refuses it (expected --mode tunnel in the same element)", tunnelOpt.Name)
+		}
+		tunnelOpt, tunnel = nil, false
+	}
+	defer element()
 	for i := range m.Options {
 		switch op := &m.Options[i]; op.Name {
+		case "next":
+			element()
+		case "tunnel-src", "tunnel-dst":
+			if tunnelOpt == nil {
+				tunnelOpt = op
+			}
 		case "dir":
 			b.oneWord("policy", op, "in", "out")
 		case "pol":
@@ -1382,6 +1409,7 @@ func buildPolicy(b *builder, m *Match) MatchSpec {
 			strict = op
 		case "mode":
 			b.oneWord("policy", op, "tunnel", "transport")
+			tunnel = arg(op) == "tunnel"
 		case "proto":
 			// A protocol name (getprotobyname, lower case) or number,
 			// which must be AH, ESP or IPComp.
@@ -1475,6 +1503,72 @@ func buildTCPMSS(b *builder, t *Target) TargetSpec {
 		}
 	}
 	return &ContinueTarget{}
+}
+
+// ipv6Headers are the names libip6t_ipv6header takes (case-sensitive),
+// with the numbers of the same headers.
+var ipv6Headers = []string{"hop", "hop-by-hop", "dst", "ipv6-opts", "route", "ipv6-route", "frag", "ipv6-frag",
+	"auth", "ah", "esp", "none", "ipv6-nonxt", "prot", "protocol", "0", "60", "43", "44", "51", "50", "59", "255"}
+
+func buildIPv6Header(b *builder, m *Match) MatchSpec {
+	for i := range m.Options {
+		op := &m.Options[i]
+		if op.Name != "header" {
+			continue
+		}
+		for _, h := range strings.Split(arg(op), ",") {
+			if !slices.Contains(ipv6Headers, h) {
+				b.errf(op.Pos, ErrBadValue, "-m ipv6header: --header: unknown header %q: ip6tables refuses it (expected hop, dst, route, frag, auth, esp, none or prot, case-sensitive)", h)
+				break
+			}
+		}
+	}
+	return b.a.opaque.put(OpaqueMatch{})
+}
+
+// buildAH: ip6tables' ah takes --ahlen and --ahres besides --ahspi,
+// iptables' only --ahspi.
+func buildAH(b *builder, m *Match) MatchSpec {
+	for i := range m.Options {
+		if op := &m.Options[i]; op.Name != "ahspi" && b.family == IPv4 {
+			b.errf(op.Pos, ErrUnknownOption, "-m ah: --%s is ip6tables' only: iptables refuses it (expected --ahspi)", op.Name)
+		}
+	}
+	return b.a.opaque.put(OpaqueMatch{})
+}
+
+// buildRT: libip6t_rt takes --rt-0-addrs only after --rt-type 0.
+func buildRT(b *builder, m *Match) MatchSpec {
+	type0 := false
+	for i := range m.Options {
+		switch op := &m.Options[i]; op.Name {
+		case "rt-type":
+			v, err := parseUintBase(arg(op), 0, 255)
+			type0 = err == nil && v == 0
+		case "rt-0-addrs":
+			if !type0 {
+				b.errf(op.Pos, ErrBadOption, "-m rt: --rt-0-addrs needs --rt-type 0 before it: ip6tables refuses it otherwise")
+			}
+		}
+	}
+	return b.a.opaque.put(OpaqueMatch{})
+}
+
+// buildMH checks that an --mh-type range is not reversed.
+func buildMH(b *builder, m *Match) MatchSpec {
+	for i := range m.Options {
+		op := &m.Options[i]
+		lo, hi, ok := strings.Cut(arg(op), ":")
+		if !ok {
+			continue
+		}
+		l, err1 := strconv.ParseUint(lo, 10, 8)
+		h, err2 := strconv.ParseUint(hi, 10, 8)
+		if err1 == nil && err2 == nil && l > h {
+			b.errf(op.Pos, ErrBadValue, "-m mh: --mh-type %q: the range is reversed: ip6tables refuses it (expected MIN:MAX with MIN <= MAX)", arg(op))
+		}
+	}
+	return b.a.opaque.put(OpaqueMatch{})
 }
 
 // buildTOSTarget checks -j TOS's values: a TOS name or VALUE[/MASK] up

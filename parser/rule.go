@@ -1148,6 +1148,8 @@ func (rp *ruleParser) checkMatchProto(m *Match) {
 		n = 51
 	case "tcpmss":
 		n = 6
+	case "mh":
+		n = 135
 	case "ecn":
 		// Its TCP options only (--ecn-tcp-cwr, --ecn-tcp-ece).
 		if !slices.ContainsFunc(m.Options, func(o Option) bool { return strings.HasPrefix(o.Name, "ecn-tcp") }) {

@@ -263,6 +263,10 @@ func parseAddrMask(s string, fam Family) (addr, mask netip.Addr, err error) {
 		}
 		return addr, mask, fmt.Errorf("invalid address %q (expected an %s address, optionally with /LEN or /MASK)", a, fam)
 	}
+	if addr.Zone() != "" {
+		// netip takes fe80::1%eth0; iptables looks it up as a host name.
+		return addr, mask, fmt.Errorf("invalid address %q: iptables takes no %%zone (expected an %s address, optionally with /LEN or /MASK)", a, fam)
+	}
 	if fam == IPv4 {
 		addr = addr.Unmap()
 	}
