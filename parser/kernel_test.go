@@ -409,6 +409,12 @@ var kernelSnippets = []struct {
 	{"policy --tunnel-src before --mode tunnel", ip6 + "*filter\n-A INPUT -m policy --dir in --pol ipsec --tunnel-src 2001:db8::1 --mode tunnel -j ACCEPT\nCOMMIT\n", true},
 	{"ip6tables matches", ip6 + "*filter\n-A INPUT -m rt --rt-type 0 --rt-0-addrs ::1 -j ACCEPT\n-A INPUT -m ipv6header --header hop,dst,route,frag,auth,esp,none,prot,44 -j ACCEPT\n-A INPUT -p mh -m mh --mh-type 3:5 -j ACCEPT\n-A INPUT -m ah --ahlen 5 --ahres -j ACCEPT\n-A INPUT -m policy --dir in --pol ipsec --mode tunnel --tunnel-src 2001:db8::1 -j ACCEPT\n-A INPUT -m connlimit --connlimit-above 2 --connlimit-mask 64 -j DROP\nCOMMIT\n", true},
 	{"ah --ahlen in iptables", "*filter\n-A INPUT -m ah --ahlen 5 -j ACCEPT\nCOMMIT\n", false},
+	// An option a known target does not take is refused (iptables reads
+	// it against the target's options), not kept as the target's own.
+	{"unknown option after REJECT", "*filter\n-A INPUT -j REJECT --foo\nCOMMIT\n", false},
+	{"unknown option after LOG", "*filter\n-A INPUT -j LOG --log-prefix x --foo\nCOMMIT\n", false},
+	{"DNAT --random-fully", "*nat\n-A PREROUTING -j DNAT --to-destination 192.0.2.1 --random-fully\nCOMMIT\n", false},
+	{"CONNMARK shifts and IDLETIMER --alarm", "*mangle\n-A PREROUTING -j CONNMARK --restore-mark --right-shift-mark 8\n-A PREROUTING -j CONNMARK --save-mark --left-shift-mark 8\n-A PREROUTING -j IDLETIMER --timeout 10 --label x --alarm\nCOMMIT\n", true},
 	{"REJECT unknown", "*filter\n-A INPUT -p tcp -j REJECT --reject-with icmp-port-unreachableX\nCOMMIT\n", false},
 	// Port numbers: tcp, sctp, multiport and NAT targets read them with
 	// base 0 (TestKernelSave pins 010 as 8), udp and conntrack in decimal.

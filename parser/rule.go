@@ -514,7 +514,10 @@ func (rp *ruleParser) longOption(t token) {
 			rp.unknownOption(rp.unknown, nil, t, name, attached)
 			return
 		}
-		if tg := rp.rule.Target; tg != nil && tg.Spec == nil && tg.Kind != TargetVerdict {
+		// An option no module and no target dfw knows takes: kept on a
+		// target dfw does not know (its own, presumably), refused after
+		// one it knows, whose options iptables would read it against.
+		if tg := rp.rule.Target; tg != nil && tg.Spec == nil && tg.Kind != TargetVerdict && (tg.Kind != TargetExtension || rp.tdef == nil) {
 			rp.unknownOption(nil, tg, t, name, attached)
 			return
 		}
