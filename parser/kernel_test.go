@@ -415,6 +415,8 @@ var kernelSnippets = []struct {
 	{"unknown option after LOG", "*filter\n-A INPUT -j LOG --log-prefix x --foo\nCOMMIT\n", false},
 	{"DNAT --random-fully", "*nat\n-A PREROUTING -j DNAT --to-destination 192.0.2.1 --random-fully\nCOMMIT\n", false},
 	{"CONNMARK shifts and IDLETIMER --alarm", "*mangle\n-A PREROUTING -j CONNMARK --restore-mark --right-shift-mark 8\n-A PREROUTING -j CONNMARK --save-mark --left-shift-mark 8\n-A PREROUTING -j IDLETIMER --timeout 10 --label x --alarm\nCOMMIT\n", true},
+	{"NAT port shift", "*nat\n-A PREROUTING -p tcp -j DNAT --to-destination 192.0.2.1:80-90/85\n-A POSTROUTING -p tcp -j SNAT --to-source 192.0.2.1:1000-2000/1500\nCOMMIT\n", true},
+	{"NAT port shift of one port", "*nat\n-A PREROUTING -p tcp -j DNAT --to-destination 192.0.2.1:80/85\nCOMMIT\n", false},
 	{"REJECT unknown", "*filter\n-A INPUT -p tcp -j REJECT --reject-with icmp-port-unreachableX\nCOMMIT\n", false},
 	// Port numbers: tcp, sctp, multiport and NAT targets read them with
 	// base 0 (TestKernelSave pins 010 as 8), udp and conntrack in decimal.

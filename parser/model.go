@@ -617,6 +617,10 @@ const (
 type NATRange struct {
 	MinAddr, MaxAddr netip.Addr
 	MinPort, MaxPort uint16
+	// Shift is set for PORT-PORT/BASE (the kernel's port offset): a
+	// packet to port P gets MinPort + (P - BasePort) within the range.
+	Shift    bool
+	BasePort uint16
 }
 
 // NATTarget is DNAT, SNAT, MASQUERADE, REDIRECT or NETMAP.

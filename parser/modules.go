@@ -1923,6 +1923,15 @@ func buildNAT(b *builder, t *Target) TargetSpec {
 	case s.Kind == NATNetmap && !s.Netmap.IsValid():
 		b.errf(t.Pos, ErrBadOption, "NETMAP needs --to ADDR/LEN")
 	}
+	for _, r := range s.Ranges {
+		if r.Shift {
+			// The kernel maps port P to MinPort + (P - BasePort), modulo
+			// the range: dfw does not model it, and says so, rather than
+			// take the range as the plain one.
+			b.warnf(t.Pos, ErrUnknownTarget, "-j %s with a port shift (/%d): dfw does not model the shifted ports; the target's effect is taken as unknown", t.Name, r.BasePort)
+			return &UnknownTarget{}
+		}
+	}
 	return s
 }
 
@@ -1970,11 +1979,20 @@ func parseNATRange(s string, fam Family) (NATRange, error) {
 		r.MinAddr, r.MaxAddr = l, h
 	}
 	if portPart != "" {
-		pr, err := parseNATPorts(portPart)
+		// PORT-PORT/BASE shifts the port (libxt_NAT, revision 2).
+		ports, base, shift := strings.Cut(portPart, "/")
+		pr, err := parseNATPorts(ports)
 		if err != nil {
 			return r, err
 		}
 		r.MinPort, r.MaxPort = uint16(pr.Lo), uint16(pr.Hi)
+		if shift {
+			b, err := strconv.ParseUint(base, 10, 16)
+			if err != nil || !strings.Contains(ports, "-") {
+				return r, fmt.Errorf("invalid port shift %q: iptables refuses it (expected PORT-PORT/BASEPORT)", portPart)
+			}
+			r.Shift, r.BasePort = true, uint16(b)
+		}
 	}
 	return r, nil
 }
