@@ -1,5 +1,7 @@
 package parser
 
+import "slices"
+
 // Apply applies a parsed file to the ruleset the way iptables-restore does:
 // without noflush every table the file names is emptied first (all rules
 // flushed, user chains deleted, policies kept); with noflush
@@ -448,6 +450,12 @@ func (a *applier) prepare(c *Command, t *Table, ch *Chain) []*Rule {
 					}
 				}
 			}
+		}
+		if tg := r.Target; tg != nil && tg.Kind == TargetExtension && tg.Name == "TCPMSS" && ch.Builtin && (ch.Name == "INPUT" || ch.Name == "PREROUTING") &&
+			slices.ContainsFunc(tg.Options, func(o Option) bool { return o.Name == "clamp-mss-to-pmtu" }) {
+			// xt_TCPMSS's own check, which the nft backend runs for
+			// built-in chains only (as for -m policy --dir).
+			a.errf(tg.Pos, ErrWrongHook, "-j TCPMSS --clamp-mss-to-pmtu in %s: the path MTU is known only in FORWARD, OUTPUT and POSTROUTING; iptables-restore --test accepts it but the kernel refuses to load it", ch.Name)
 		}
 		if tg := r.Target; tg != nil && tg.Kind == TargetChain {
 			target := a.chain(tg.Name)

@@ -417,6 +417,9 @@ var kernelSnippets = []struct {
 	{"CONNMARK shifts and IDLETIMER --alarm", "*mangle\n-A PREROUTING -j CONNMARK --restore-mark --right-shift-mark 8\n-A PREROUTING -j CONNMARK --save-mark --left-shift-mark 8\n-A PREROUTING -j IDLETIMER --timeout 10 --label x --alarm\nCOMMIT\n", true},
 	{"NAT port shift", "*nat\n-A PREROUTING -p tcp -j DNAT --to-destination 192.0.2.1:80-90/85\n-A POSTROUTING -p tcp -j SNAT --to-source 192.0.2.1:1000-2000/1500\nCOMMIT\n", true},
 	{"NAT port shift of one port", "*nat\n-A PREROUTING -p tcp -j DNAT --to-destination 192.0.2.1:80/85\nCOMMIT\n", false},
+	{"TCPMSS clamp in INPUT", "*filter\n-A INPUT -p tcp -j TCPMSS --clamp-mss-to-pmtu\nCOMMIT\n", false},
+	{"TCPMSS clamp in mangle PREROUTING", "*mangle\n-A PREROUTING -p tcp -j TCPMSS --clamp-mss-to-pmtu\nCOMMIT\n", false},
+	{"TCPMSS clamp in FORWARD and POSTROUTING", "*mangle\n-A FORWARD -p tcp -j TCPMSS --clamp-mss-to-pmtu\n-A POSTROUTING -p tcp -j TCPMSS --clamp-mss-to-pmtu\n-A PREROUTING -p tcp -j TCPMSS --set-mss 1400\nCOMMIT\n", true},
 	{"REJECT unknown", "*filter\n-A INPUT -p tcp -j REJECT --reject-with icmp-port-unreachableX\nCOMMIT\n", false},
 	// Port numbers: tcp, sctp, multiport and NAT targets read them with
 	// base 0 (TestKernelSave pins 010 as 8), udp and conntrack in decimal.
