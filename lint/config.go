@@ -309,9 +309,9 @@ func (c *Config) severity(id, name string) string {
 func (c *Config) policyConfig() facts.Config {
 	out := facts.Config{AllowedExposed: []facts.Allowed{}}
 	for _, a := range c.AllowedExposed {
-		al := facts.Allowed{Proto: a.Proto, Ports: [][2]int{}, Sources: a.Sources, Interface: a.Interface}
-		if al.Sources == nil {
-			al.Sources = []string{}
+		al := facts.Allowed{Proto: a.Proto, Ports: [][2]int{}, Sources: []string{}, Interface: a.Interface}
+		for _, s := range a.Sources {
+			al.Sources = append(al.Sources, sourcePrefix(s))
 		}
 		for _, p := range a.Ports {
 			al.Ports = append(al.Ports, [2]int{p.Lo, p.Hi})
@@ -319,4 +319,20 @@ func (c *Config) policyConfig() facts.Config {
 		out.AllowedExposed = append(out.AllowedExposed, al)
 	}
 	return out
+}
+
+// sourcePrefix writes a source of allowed_exposed, an address or a prefix
+// (ParseConfig checked it), as the prefix the checks compare with: an
+// address as its /32 or /128, a prefix with its host bits cleared
+// (203.0.113.7 is 203.0.113.7/32, 10.1.0.0/8 is 10.0.0.0/8, 0/0 of either
+// family 0.0.0.0/0 or ::/0).
+func sourcePrefix(s string) string {
+	if a, err := netip.ParseAddr(s); err == nil {
+		a = a.Unmap().WithZone("")
+		return netip.PrefixFrom(a, a.BitLen()).String()
+	}
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return p.Masked().String()
+	}
+	return s
 }

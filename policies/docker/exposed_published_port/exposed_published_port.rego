@@ -151,7 +151,26 @@ sources_allowed(a, _) if count(a.sources) == 0
 sources_allowed(a, x) if {
 	count(a.sources) > 0
 	every s in x.sources {
-		some src in a.sources
-		net.cidr_contains(src, s)
+		source_allowed(s, a.sources)
 	}
 }
+
+# An exposure's sources are a summary: prefixes and addresses, "any",
+# "any except …" (nearly every address) and "…" (a list cut short). A
+# prefix or an address is allowed within an allowed prefix; "any" and
+# "any except …" within an allowed 0.0.0.0/0 (::/0 on IPv6) alone; "…"
+# within none, since the sources it stands for are not listed.
+source_allowed(s, allowed) if {
+	not startswith(s, "any")
+	s != "…"
+	some src in allowed
+	net.cidr_contains(src, s)
+}
+
+source_allowed(s, allowed) if {
+	startswith(s, "any")
+	some src in allowed
+	src == every_address[object.get(input, "family", "ipv4")]
+}
+
+every_address := {"ipv4": "0.0.0.0/0", "ipv6": "::/0"}

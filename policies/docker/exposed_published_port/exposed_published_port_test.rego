@@ -179,3 +179,36 @@ test_loopback_may_match_silent if {
 	x := object.union(loopback_exposure, {"depends_on_may_match": true})
 	count(exposed_published_port.findings) == 0 with input as {"analysis": {"exposure": [x]}, "config": {"allowed_exposed": []}}
 }
+
+# The exposure's sources as the analysis writes them: "any", "any except
+# …" and lists cut short with "…" are summaries, not prefixes.
+test_allowed_every_address_takes_any if {
+	cfg := {"allowed_exposed": [{"proto": "tcp", "ports": [[5432, 5432]], "sources": ["0.0.0.0/0"], "interface": ""}]}
+	every s in [["any"], ["any except 10.0.0.0/8"], ["any except 10.0.0.0/8,… (more)"]] {
+		x := object.union(exposure, {"sources": s, "any_source": true})
+		count(exposed_published_port.findings) == 0 with input as {"analysis": {"exposure": [x]}, "config": cfg}
+	}
+}
+
+test_allowed_prefix_does_not_take_any if {
+	cfg := {"allowed_exposed": [{"proto": "tcp", "ports": [[5432, 5432]], "sources": ["0.0.0.0/1", "128.0.0.0/1"], "interface": ""}]}
+	every s in [["any"], ["any except 10.0.0.0/8"]] {
+		x := object.union(exposure, {"sources": s, "any_source": true})
+		count(exposed_published_port.findings) == 1 with input as {"analysis": {"exposure": [x]}, "config": cfg}
+	}
+}
+
+test_allowed_other_family_does_not_take_any if {
+	cfg := {"allowed_exposed": [{"proto": "tcp", "ports": [[5432, 5432]], "sources": ["::/0"], "interface": ""}]}
+	x := object.union(exposure, {"sources": ["any"]})
+	count(exposed_published_port.findings) == 1 with input as {"family": "ipv4", "analysis": {"exposure": [x]}, "config": cfg}
+}
+
+test_allowed_list_cut_short if {
+	# "…": sources the summary does not list may lie outside 10.0.0.0/8.
+	cfg := {"allowed_exposed": [{"proto": "tcp", "ports": [[5432, 5432]], "sources": ["10.0.0.0/8"], "interface": ""}]}
+	x := object.union(exposure, {"sources": ["10.0.0.0/24", "10.0.2.0/24", "…"], "any_source": true})
+	count(exposed_published_port.findings) == 1 with input as {"analysis": {"exposure": [x]}, "config": cfg}
+	y := object.union(x, {"sources": ["10.0.0.0/24", "10.0.2.0/24"]})
+	count(exposed_published_port.findings) == 0 with input as {"analysis": {"exposure": [y]}, "config": cfg}
+}
