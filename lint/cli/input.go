@@ -13,16 +13,17 @@ import (
 const inputUsage = `Usage: dfwlint input [flags] FILE
 
 Print the input document that every policy of dfwlint check sees for FILE,
-applied on top of the --base files, as indented JSON: files, commands,
-tables, chains, rules with typed matches, the Docker and host facts, the
-configuration and the analyses' facts. Its schema is
-policies/input.schema.json; docs/policies.md shows how to write a policy
-against it. "-" reads standard input.
+applied on top of the --base files (and of Docker's rules with --docker),
+as indented JSON: files, commands, tables, chains, rules with typed
+matches, the Docker and host facts, the configuration and the analyses'
+facts. Its schema is policies/input.schema.json; docs/policies.md shows
+how to write a policy against it. "-" reads standard input.
 
 Examples:
   dfwlint input iptables.save > input.json
   dfwlint input --base live.save iptables.conf | jq '.rules[] | select(.chain == "DOCKER-USER")'
   dfwlint input --external ens33 --config .dfwlint.yaml rules.v4
+  dfwlint input --docker 28 --publish 5432:5432 iptables.conf | jq .docker.published
 
 Exit status: 0 written, 2 usage or input error (the document is written
 even then: policies see rulesets with errors too).
@@ -35,6 +36,7 @@ func runInput(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	external := fs.StringArray("external", nil, "an external interface (repeatable); overrides the config and the inference from the rules")
 	budget := fs.Duration("budget", analysis.DefaultTimeout, "time each analysis may take; an analysis cut short is marked incomplete in the document")
 	c.register(fs)
+	c.docker.register(fs)
 	if code, done := parseFlags(fs, args, stderr); done {
 		return code
 	}
@@ -82,7 +84,9 @@ func runInput(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	for _, d := range res.diags {
 		fmt.Fprintln(stderr, formatDiag(d))
 	}
-	doc, err := linter.Input(context.Background(), res.loaded, lint.CheckOptions{Base: len(c.bases), Analyzer: newAnalyzer(*budget)})
+	// The files beneath FILE: the --docker baseline and the --base files
+	// of its family, as load applied them.
+	doc, err := linter.Input(context.Background(), res.loaded, lint.CheckOptions{Base: len(res.loaded.Files) - 1, Analyzer: newAnalyzer(*budget)})
 	if err != nil {
 		fmt.Fprintf(stderr, "dfwlint input: %v\n", err)
 		return ExitError
