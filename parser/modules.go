@@ -1438,22 +1438,33 @@ func (b *builder) uintIn(op *Option, lo, hi uint64, ext, who string) (uint64, bo
 	return v, true
 }
 
+// numRange parses LO<sep>HI, or a single value, as numbers in base up
+// to max; ok is false when either is no such number.
+func numRange(s, sep string, base int, max uint64) (lo, hi uint64, ok bool) {
+	l, h, isRange := strings.Cut(s, sep)
+	if !isRange {
+		h = l
+	}
+	lo, err1 := parseUintBase(l, base, max)
+	hi, err2 := parseUintBase(h, base, max)
+	return lo, hi, err1 == nil && err2 == nil
+}
+
+// reversedRange reports a numeric range whose first value is above its
+// last (who refuses it: iptables, or the kernel's check); values that are
+// no numbers (names) are left to the extension's own checks.
+func (b *builder) reversedRange(ext string, op *Option, sep string, base int, max uint64, who string) {
+	if lo, hi, ok := numRange(arg(op), sep, base, max); ok && lo > hi {
+		b.errf(op.Pos, ErrBadValue, "%s: --%s %q: the range is reversed: %s refuses it (expected LOW%sHIGH with LOW <= HIGH)", ext, op.Name, arg(op), who, sep)
+	}
+}
+
 // buildOwner checks the ranges of --uid-owner and --gid-owner: the
 // kernel refuses one whose first id is above its last.
 func buildOwner(b *builder, m *Match) MatchSpec {
 	for i := range m.Options {
-		op := &m.Options[i]
-		if op.Name != "uid-owner" && op.Name != "gid-owner" {
-			continue
-		}
-		lo, hi, ok := strings.Cut(arg(op), "-")
-		if !ok {
-			continue
-		}
-		l, err1 := strconv.ParseUint(lo, 10, 32)
-		h, err2 := strconv.ParseUint(hi, 10, 32)
-		if err1 == nil && err2 == nil && l > h {
-			b.errf(op.Pos, ErrBadValue, "-m owner: --%s %q: the range is reversed: the kernel refuses it (expected FIRST-LAST with FIRST <= LAST)", op.Name, arg(op))
+		if op := &m.Options[i]; op.Name == "uid-owner" || op.Name == "gid-owner" {
+			b.reversedRange("-m owner", op, "-", 10, 0xffffffff, "the kernel")
 		}
 	}
 	return b.a.opaque.put(OpaqueMatch{})
@@ -1464,18 +1475,11 @@ func buildOwner(b *builder, m *Match) MatchSpec {
 func buildTCPMSSMatch(b *builder, m *Match) MatchSpec {
 	for i := range m.Options {
 		op := &m.Options[i]
-		lo, hi, isRange := strings.Cut(arg(op), ":")
-		if !isRange {
-			hi = lo
-		}
-		l, err1 := parseUintBase(lo, 0, 65535)
-		h, err2 := parseUintBase(hi, 0, 65535)
-		switch {
-		case err1 != nil || err2 != nil:
+		if _, _, ok := numRange(arg(op), ":", 0, 65535); !ok {
 			b.errf(op.Pos, ErrBadValue, "-m tcpmss: --mss %q: iptables refuses it (expected VALUE or MIN:MAX, 0-65535)", arg(op))
-		case l > h:
-			b.errf(op.Pos, ErrBadValue, "-m tcpmss: --mss %q: the range is reversed: iptables refuses it (expected MIN:MAX with MIN <= MAX)", arg(op))
+			continue
 		}
+		b.reversedRange("-m tcpmss", op, ":", 0, 65535, "iptables")
 	}
 	return b.a.opaque.put(OpaqueMatch{})
 }
@@ -1557,16 +1561,7 @@ func buildRT(b *builder, m *Match) MatchSpec {
 // buildMH checks that an --mh-type range is not reversed.
 func buildMH(b *builder, m *Match) MatchSpec {
 	for i := range m.Options {
-		op := &m.Options[i]
-		lo, hi, ok := strings.Cut(arg(op), ":")
-		if !ok {
-			continue
-		}
-		l, err1 := strconv.ParseUint(lo, 10, 8)
-		h, err2 := strconv.ParseUint(hi, 10, 8)
-		if err1 == nil && err2 == nil && l > h {
-			b.errf(op.Pos, ErrBadValue, "-m mh: --mh-type %q: the range is reversed: ip6tables refuses it (expected MIN:MAX with MIN <= MAX)", arg(op))
-		}
+		b.reversedRange("-m mh", &m.Options[i], ":", 10, 255, "ip6tables")
 	}
 	return b.a.opaque.put(OpaqueMatch{})
 }
