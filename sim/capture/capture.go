@@ -48,6 +48,10 @@ const (
 	LinkSLL2     = 276
 )
 
+// MaxVLAN is the most VLAN tags a frame may carry; a frame with more is
+// skipped as a bad header.
+const MaxVLAN = 4
+
 // TCP flags as they appear in Packet.TCPFlags.
 const (
 	FIN uint8 = 1 << iota
@@ -96,6 +100,14 @@ type Packet struct {
 	// IfIndex is the kernel interface index from a Linux cooked v2
 	// header, else 0.
 	IfIndex uint32
+	// VLAN holds the VLAN IDs of the frame's 802.1Q and 802.1ad tags,
+	// outermost first, NVLAN of them; priority tags (VLAN 0) are left
+	// out, as the kernel handles their frame as untagged. The kernel
+	// hands a tagged frame to the VLAN device of its ID on Iface (by
+	// the usual name, ens33.100), and that device is the one iptables'
+	// -i sees; without such a device it drops the frame before IP.
+	VLAN  [MaxVLAN]uint16
+	NVLAN uint8
 	// Outbound is set when the capture says the packet was sent by the
 	// capturing host (pcapng packet flags, or the cooked header's packet
 	// type PACKET_OUTGOING). Ethernet and raw captures in pcap files carry
@@ -491,7 +503,7 @@ func (p *Packet) reset(num uint64, t time.Time, outbound bool) {
 	p.Num, p.Time, p.Outbound = num, t, outbound
 	p.Family, p.Proto, p.Src, p.Dst = 0, 0, netip.Addr{}, netip.Addr{}
 	p.Sport, p.Dport, p.TCPFlags, p.ICMPType, p.ICMPCode, p.ICMPID = 0, 0, 0, 0, 0, 0
-	p.TTL, p.TOS, p.Len, p.Iface, p.IfIndex = 0, 0, 0, "", 0
+	p.TTL, p.TOS, p.Len, p.Iface, p.IfIndex, p.NVLAN = 0, 0, 0, "", 0, 0
 	p.Frag, p.Inner = Frag{}, nil
 }
 

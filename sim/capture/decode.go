@@ -82,6 +82,13 @@ func (r *Reader) decodeFrame(p *Packet, data []byte, link uint32, name string) (
 		if len(data) < 4 {
 			return SkipTruncated, false
 		}
+		if vid := be16(data) & 0x0fff; vid != 0 {
+			if p.NVLAN == MaxVLAN {
+				return SkipBadHeader, false
+			}
+			p.VLAN[p.NVLAN] = vid
+			p.NVLAN++
+		}
 		etype = be16(data[2:])
 		data = data[4:]
 	}

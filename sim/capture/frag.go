@@ -230,8 +230,8 @@ func (f *reassembler) add(r *Reader, p *Packet) bool {
 	f.buf = append(append(f.buf[:0], q.hdr...), q.data[:q.total]...)
 	f.buf[2], f.buf[3] = byte(tot>>8), byte(tot)
 	f.buf[6], f.buf[7] = q.hdr[6]&0x40, 0 // keep DF, clear MF and the offset
-	num, t, iface, ifindex, out := p.Num, p.Time, p.Iface, p.IfIndex, p.Outbound
-	*p = Packet{Num: num, Time: t, Iface: iface, IfIndex: ifindex, Outbound: out}
+	num, t, iface, ifindex, out, vlan, nvlan := p.Num, p.Time, p.Iface, p.IfIndex, p.Outbound, p.VLAN, p.NVLAN
+	*p = Packet{Num: num, Time: t, Iface: iface, IfIndex: ifindex, Outbound: out, VLAN: vlan, NVLAN: nvlan}
 	reason, ok := r.decodeIPv4(p, f.buf)
 	if !ok {
 		for _, n := range q.frames {

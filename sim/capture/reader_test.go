@@ -134,6 +134,15 @@ func TestTwoIfaces(t *testing.T) {
 			t.Errorf("frame %d: %s out=%v %v:%d, want %+v", p.Num, p.Iface, p.Outbound, p.Dst, p.Dport, w)
 		}
 	}
+	for i, p := range ps {
+		if want := uint8(0); i == 4 {
+			if p.NVLAN != 1 || p.VLAN[0] != 100 {
+				t.Errorf("frame %d: VLAN %v, want [100]", p.Num, p.VLAN[:p.NVLAN])
+			}
+		} else if p.NVLAN != want {
+			t.Errorf("frame %d: VLAN %v, want none", p.Num, p.VLAN[:p.NVLAN])
+		}
+	}
 	if ps[4].TCPFlags != ACK || ps[5].ICMPType != 8 || ps[5].ICMPID != 9 {
 		t.Errorf("frames 5, 6: %+v %+v", ps[4], ps[5])
 	}
@@ -239,6 +248,45 @@ func TestGenerateDeterministic(t *testing.T) {
 	}
 	if s.Skipped[SkipNotIP] == 0 {
 		t.Error("no ARP in the generated capture")
+	}
+}
+
+// TestVLANTags: the VLAN IDs of a frame's tags are kept, outermost first,
+// priority tags (VLAN 0) left out, as the kernel handles those frames
+// untagged; a datagram reassembled from tagged fragments keeps its tags.
+func TestVLANTags(t *testing.T) {
+	tag := func(f []byte, tags ...uint16) []byte {
+		out := append([]byte(nil), f[:12]...)
+		for i := 0; i < len(tags); i += 2 {
+			out = append(out, byte(tags[i]>>8), byte(tags[i]), byte(tags[i+1]>>8), byte(tags[i+1]))
+		}
+		return append(out, f[12:]...)
+	}
+	syn := tcpPkt(fxClient, GenHostAddr, 40000, 22, SYN, false)
+	f := frame(LinkEthernet, syn, syn.ipBytes(nil))
+	big := &gpkt{proto: 17, src: fxDNS, dst: GenHostAddr, sport: 53, dport: 33000, payload: 2000, ttl: 57, id: 0x4343}
+	var frags []fxFrame
+	for _, ip := range fragment(big.ipBytes(nil), 1500) {
+		frags = append(frags, fxFrame{data: tag(frame(LinkEthernet, big, ip), 0x8100, 7)})
+	}
+	frames := append([]fxFrame{
+		{data: f},
+		{data: tag(f, 0x8100, 0x2000)},           // priority tag: VLAN 0, PCP 1
+		{data: tag(f, 0x8100, 0x3064)},           // VLAN 100, PCP 1
+		{data: tag(f, 0x88a8, 200, 0x8100, 100)}, // 802.1ad 200, then 100
+		{data: tag(f, 0x8100, 0, 0x8100, 5)},     // priority tag, then 5
+		{data: tag(f, 0x8100, 1, 0x8100, 2, 0x8100, 3, 0x8100, 4, 0x8100, 5)}, // too many
+	}, frags...)
+	ps, s := readAll(t, writeFixture(t, Pcap, LinkEthernet, nil, frames), Options{Iface: "ens33"})
+	wants := [][]uint16{nil, nil, {100}, {200, 100}, {5}, {7}}
+	if len(ps) != len(wants) || s.Skipped[SkipBadHeader] != 1 || s.Reassembled != 1 {
+		t.Fatalf("%d packets, stats %+v", len(ps), s)
+	}
+	for i, w := range wants {
+		p := ps[i]
+		if !slices.Equal(p.VLAN[:p.NVLAN], w) || p.Iface != "ens33" {
+			t.Errorf("frame %d: VLAN %v on %s, want %v on ens33", p.Num, p.VLAN[:p.NVLAN], p.Iface, w)
+		}
 	}
 }
 

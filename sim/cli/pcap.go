@@ -470,6 +470,7 @@ type replayer struct {
 	order   []*dropGroup
 	dflt    string
 	unnamed map[string]bool
+	vlans   map[vlanKey]string
 	warn    []string
 	// noDir: the capture gives no directions (Ethernet or raw IP); a frame
 	// from one of the host's addresses is then taken as outbound.
@@ -621,6 +622,34 @@ func (rp *replayer) ifaceOf(cp *capture.Packet) string {
 	return name
 }
 
+type vlanKey struct {
+	iface string
+	vlan  [capture.MaxVLAN]uint16
+	n     uint8
+}
+
+// vlanIface names the interface a VLAN-tagged frame captured on iface
+// arrives on: the kernel hands it to the VLAN device of its ID (of each
+// tag in turn, for stacked tags), which is the -i iptables sees, and drops
+// it when there is none; such a device is named so by convention (ip link
+// add link ens33 name ens33.100 type vlan id 100).
+func (rp *replayer) vlanIface(iface string, cp *capture.Packet) string {
+	k := vlanKey{iface: iface, vlan: cp.VLAN, n: cp.NVLAN}
+	if name, ok := rp.vlans[k]; ok {
+		return name
+	}
+	name := iface
+	for _, id := range cp.VLAN[:cp.NVLAN] {
+		name += "." + strconv.Itoa(int(id))
+	}
+	if rp.vlans == nil {
+		rp.vlans = map[vlanKey]string{}
+	}
+	rp.vlans[k] = name
+	rp.warn = append(rp.warn, fmt.Sprintf("VLAN-tagged frames captured on %s taken as arriving on %s, the VLAN device the kernel hands them to (a rule's -i %s does not see them)", iface, name, iface))
+	return name
+}
+
 // toSim sets *p to the simulator's packet of cp, arriving on in. Field
 // by field, every field (see canonize).
 func toSim(p *sim.Packet, cp *capture.Packet, in string) {
@@ -702,6 +731,9 @@ func (rp *replayer) packet(cp *capture.Packet) {
 	in := cp.Iface
 	if cp.IfIndex != 0 || in == "" {
 		in = rp.ifaceOf(cp)
+	}
+	if cp.NVLAN != 0 {
+		in = rp.vlanIface(in, cp)
 	}
 	p := &rp.pkt
 	toSim(p, cp, in)
