@@ -44,9 +44,13 @@ func RelatedTo(prev *Result, typ, code uint8) Packet {
 	return p
 }
 
+// sender sets where p, the answer to (or an ICMP error about) prev, comes
+// from: where prev arrived, or was headed when the rules dropped it on its
+// way: out of the interface routing chose, or this host when the rules
+// dropped it in INPUT (routing had delivered it locally).
 func sender(prev *Result, p *Packet) {
 	switch {
-	case prev.Disposition == DeliveredLocal:
+	case prev.Disposition == DeliveredLocal, prev.DroppedIn == "INPUT":
 		p.Local = true
 	case prev.Out != "":
 		p.In, p.PhysIn = prev.Out, prev.PhysOut

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -363,6 +364,48 @@ COMMIT
 			if r.CTState != want {
 				t.Errorf("%s (clock %v): %s, want %s", c.name, clock, r.CTState, want)
 			}
+		}
+	}
+}
+
+// TestReplyToDropped: the answer to (or ICMP error about) a packet the rules
+// dropped comes from where it was headed: this host for a packet dropped in
+// INPUT (routing had delivered it locally), in through the egress
+// interface for one dropped in FORWARD; never from the host's own address
+// in through the ingress interface, which routing drops as a martian.
+func TestReplyToDropped(t *testing.T) {
+	rs := load(t, `*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -p udp --dport 53 -j DROP
+-A INPUT -p udp --dport 54 -j REJECT
+-A FORWARD -p udp --dport 53 -j DROP
+-A OUTPUT -m conntrack --ctstate UNTRACKED -j DROP
+COMMIT
+`)
+	h := InferHost(rs, map[string][]netip.Prefix{
+		"eth0": {netip.MustParsePrefix("10.0.0.1/24")},
+		"eth1": {netip.MustParsePrefix("10.1.0.1/24")},
+	})
+	for _, tc := range []struct{ flow, want string }{
+		{"proto=udp,in=eth0,dport=53|reply", "dropped local:NEW:sent"},
+		{"proto=udp,in=eth0,dport=53|related", "dropped local:INVALID:sent"},
+		{"proto=udp,in=eth0,dport=54|reply", "rejected local:NEW:sent"},
+		{"proto=udp,in=eth0,dport=55|reply", "delivered-local local:ESTABLISHED:sent"},
+		{"proto=udp,in=eth0,dst=10.1.0.7,dport=53|reply", "dropped eth1:NEW:forwarded"},
+		{"proto=udp,in=eth0,dst=10.1.0.7,dport=55|reply", "forwarded eth1:ESTABLISHED:forwarded"},
+	} {
+		s := New(rs, h)
+		specs := strings.Split(tc.flow, "|")
+		first := s.Run(pkt(t, h, specs[0], nil))
+		r := s.Run(pkt(t, h, specs[1], first))
+		from := r.Packet.In
+		if r.Packet.Local {
+			from = "local"
+		}
+		if got := fmt.Sprintf("%s %s:%s:%s", first.Disposition, from, r.CTState, r.Disposition); got != tc.want {
+			t.Errorf("%s: %s, want %s (%v)", tc.flow, got, tc.want, r.Assumptions)
 		}
 	}
 }
