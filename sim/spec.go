@@ -16,7 +16,7 @@ const SpecForms = `accepted --pkt forms:
                            e.g. proto=tcp,in=ens33,dport=8080  or  proto=udp,in=local,dst=192.0.2.53,dport=53
                            (in=local: the host sends it; in=lo is the host's own too, to 127.0.0.1 by default)
   reply[,key=value...]     the answer to the previous packet, e.g. reply or reply,flags=A
-  related[,key=value...]   an ICMP error about the previous packet (type=3,code=3 by default)
+  related[,key=value...]   an ICMP error about the previous packet (port unreachable by default: type=3,code=3; ICMPv6 type=1,code=4)
 values may be open: a CIDR (src=10.0.0.0/8), a range (dport=1000-2000) or * (a single-packet flow then gives
                            classes of packets with the same answer; in a longer flow a named
                            representative is simulated)`
@@ -242,7 +242,12 @@ func (sp *Spec) Resolve(h *Host, prev *Result) (Packet, []string, error) {
 		if sp.Kind == "reply" {
 			p = ReplyTo(prev)
 		} else {
+			// Port unreachable, ICMPv6's (1/4) about an IPv6 packet: 3/3
+			// is an ICMPv6 time exceeded with a code it does not have.
 			typ, code := uint8(3), uint8(3)
+			if prev.Final.Is6() {
+				typ, code = 1, 4
+			}
 			if has("type") {
 				n, _, _ := parseOpenNum(v["type"], 255)
 				typ = uint8(n)
