@@ -286,13 +286,14 @@ func (l *Linter) Check(ctx context.Context, loaded *parser.Loaded, opts CheckOpt
 	}
 	rep.Errors = append(rep.Errors, perrs...)
 	sup := suppressions(loaded)
+	passes := chainsPassed(loaded.Ruleset, checked)
 	for _, f := range found {
 		if base[f.File] {
 			var ok bool
 			if !pathFinding[f.ID] {
 				continue
 			}
-			if f, ok = relocate(f, checked); !ok {
+			if f, ok = relocate(f, checked, passes); !ok {
 				continue
 			}
 		}
@@ -330,21 +331,60 @@ var pathFinding = map[string]bool{"DFW201": true, "DFW204": true, "DFW206": true
 // related position in a checked file is about the base alone: ok is false.
 // Only this ruleset's checked files count: DFW305's related positions
 // also name the other family's files, which are not on this packet's path.
-func relocate(f Finding, checked map[string]bool) (Finding, bool) {
-	for i := len(f.Related) - 1; i >= 0; i-- {
-		r := f.Related[i]
-		if !checked[r.File] {
-			continue
-		}
+//
+// Failing that, a jump on the path (in the base) into a chain whose rules
+// a checked file wrote moves the finding to the first of those rules: the
+// packet went through them without matching one (DOCKER-USER rules that
+// all name eth0 leave a second uplink open), which is the checked file's
+// doing too.
+func relocate(f Finding, checked map[string]bool, passes map[Position]Position) (Finding, bool) {
+	move := func(i int, to Position, why string) Finding {
 		orig := Position{File: f.File, Line: f.Line, Column: f.Column, Message: "accepted here, by a rule of " + f.File}
 		related := append([]Position{orig}, f.Related[:i]...)
+		if to != f.Related[i] {
+			related = append(related, f.Related[i])
+		}
 		related = append(related, f.Related[i+1:]...)
-		f.File, f.Line, f.Column = r.File, r.Line, r.Column
-		f.Message += "; the packet passes this rule on its way"
+		f.File, f.Line, f.Column = to.File, to.Line, to.Column
+		f.Message += why
 		f.Related = related
-		return f, true
+		return f
+	}
+	for i := len(f.Related) - 1; i >= 0; i-- {
+		if r := f.Related[i]; checked[r.File] {
+			return move(i, r, "; the packet passes this rule on its way"), true
+		}
+	}
+	for i := len(f.Related) - 1; i >= 0; i-- {
+		r := f.Related[i]
+		if to, ok := passes[Position{File: r.File, Line: r.Line, Column: r.Column}]; ok {
+			return move(i, to, "; the packet passes the rules of this chain without matching one"), true
+		}
 	}
 	return f, false
+}
+
+// chainsPassed maps each jump (-j, -g) of a --base file to the first rule
+// a checked file wrote in the chain it enters (see relocate).
+func chainsPassed(rs *parser.Ruleset, checked map[string]bool) map[Position]Position {
+	out := map[Position]Position{}
+	for _, t := range rs.Tables {
+		for _, c := range t.Order {
+			for _, r := range c.Rules {
+				tg := r.Target
+				if tg == nil || tg.Kind != parser.TargetChain || tg.Ref == nil || checked[r.Pos.File] {
+					continue
+				}
+				for _, in := range tg.Ref.Rules {
+					if checked[in.Pos.File] {
+						out[Position{File: r.Pos.File, Line: r.Pos.Line, Column: r.Pos.Col}] = Position{File: in.Pos.File, Line: in.Pos.Line, Column: in.Pos.Col, Message: "path: " + tg.Ref.Name}
+						break
+					}
+				}
+			}
+		}
+	}
+	return out
 }
 
 type evalState struct {
