@@ -367,8 +367,21 @@ func (a *applier) apply(c *Command) {
 			}
 		}
 	case OpCheck:
-		if ch := chain(); ch != nil {
-			a.prepare(c, t, ch)
+		// iptables-restore fails at a -C whose rule is not in the chain
+		// ("Bad rule (does a matching rule exist in that chain?)").
+		if a.lean {
+			a.gaveUp = true // the chain's rules lack what Spec compares
+			return
+		}
+		ch := chain()
+		if ch == nil {
+			return
+		}
+		for _, want := range a.prepare(c, t, ch) {
+			key := want.Spec()
+			if !slices.ContainsFunc(ch.Rules, func(r *Rule) bool { return r.Spec() == key }) {
+				a.errf(c.Pos, ErrRuleNotFound, "-C %s: no such rule in the chain: iptables-restore fails here (expected a rule that exists, or -A to add it)", c.Chain)
+			}
 		}
 	}
 }

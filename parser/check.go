@@ -195,23 +195,12 @@ func checkLoops(t *Table, j *jumps, errs *ErrorList) {
 		stack = stack[:len(stack)-1]
 		color[ci] = black
 	}
-	// Visit in a stable order: built-ins first, then user chains by name
-	// (the user chains that no built-in chain reaches, in practice few,
-	// are sorted once the built-in chains have been walked).
+	// Walk from the built-in chains only: both backends check for loops
+	// from the hooks (legacy's mark_source_chains, nft's validation from
+	// the base chains), and load a loop among chains no built-in chain
+	// reaches (the kernel oracle loaded "-N A" "-A A -j A" on both).
 	for _, n := range BuiltinChains[t.Name] {
 		if c := t.Chains[n]; c != nil && color[c.idx] == white {
-			visit(int32(c.idx))
-		}
-	}
-	var rest []*Chain
-	for i, c := range t.Order {
-		if color[i] == white && !c.Builtin {
-			rest = append(rest, c)
-		}
-	}
-	sort.Slice(rest, func(i, j int) bool { return rest[i].Name < rest[j].Name })
-	for _, c := range rest {
-		if color[c.idx] == white {
 			visit(int32(c.idx))
 		}
 	}

@@ -420,6 +420,14 @@ var kernelSnippets = []struct {
 	{"TCPMSS clamp in INPUT", "*filter\n-A INPUT -p tcp -j TCPMSS --clamp-mss-to-pmtu\nCOMMIT\n", false},
 	{"TCPMSS clamp in mangle PREROUTING", "*mangle\n-A PREROUTING -p tcp -j TCPMSS --clamp-mss-to-pmtu\nCOMMIT\n", false},
 	{"TCPMSS clamp in FORWARD and POSTROUTING", "*mangle\n-A FORWARD -p tcp -j TCPMSS --clamp-mss-to-pmtu\n-A POSTROUTING -p tcp -j TCPMSS --clamp-mss-to-pmtu\n-A PREROUTING -p tcp -j TCPMSS --set-mss 1400\nCOMMIT\n", true},
+	// Jump loops: refused when a built-in chain reaches them, loaded when
+	// none does; chain lines: what follows the policy is ignored; -C
+	// fails when its rule is not in the chain.
+	{"loop no built-in chain reaches", "*filter\n-N A\n-A A -j A\n:B - [0:0]\n:C - [0:0]\n-A B -j C\n-A C -j B\nCOMMIT\n", true},
+	{"loop INPUT reaches", "*filter\n-N A\n-A INPUT -j A\n-A A -j A\nCOMMIT\n", false},
+	{"bad counters on a chain line", "*filter\n:A - [x:0]\n:B - [0:0] extra\n:INPUT ACCEPT [0:0\nCOMMIT\n", true},
+	{"-C of a missing rule", "*filter\n-C INPUT -j ACCEPT\nCOMMIT\n", false},
+	{"-C of a rule", "*filter\n-A INPUT -p tcp --dport 22 -j ACCEPT\n-C INPUT -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n", true},
 	{"REJECT unknown", "*filter\n-A INPUT -p tcp -j REJECT --reject-with icmp-port-unreachableX\nCOMMIT\n", false},
 	// Port numbers: tcp, sctp, multiport and NAT targets read them with
 	// base 0 (TestKernelSave pins 010 as 8), udp and conntrack in decimal.

@@ -601,13 +601,16 @@ func (p *fileParser) parseChainLine(lineNo int, line string) *Command {
 		cmd.Policy = ""
 	}
 	if len(toks) >= 3 {
+		// iptables-restore loads a chain line whatever follows its
+		// policy (both backends, bad counters and extra words alike):
+		// a warning, not an error.
 		c, err := parseCounters(toks[2].text)
 		if err != nil {
-			p.errf(p.pos(lineNo, toks[2].col+1), ErrSyntax, "%v", err)
+			p.warnf(p.pos(lineNo, toks[2].col+1), ErrSyntax, "%v; iptables-restore ignores them", err)
 		}
 		cmd.Counters = c
 		if len(toks) > 3 {
-			p.errf(p.pos(lineNo, toks[3].col+1), ErrSyntax, "unexpected %q after the counters of chain %s", toks[3].text, cmd.Chain)
+			p.warnf(p.pos(lineNo, toks[3].col+1), ErrSyntax, "unexpected %q after the counters of chain %s; iptables-restore ignores it", toks[3].text, cmd.Chain)
 		}
 	}
 	return cmd

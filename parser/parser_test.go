@@ -631,7 +631,7 @@ func TestSentinels(t *testing.T) {
 		{"-A INPUT -j ACCEPT\n*filter\nCOMMIT\n", ErrNoTable},
 		{"*bogus\nCOMMIT\n", ErrUnknownTable},
 		{"*filter\n-A INPUT -j ACCEPT\n", ErrNoCommit},
-		{"*filter\n:A - [0:0]\n-A A -j A\nCOMMIT\n", ErrLoop},
+		{"*filter\n:A - [0:0]\n-A INPUT -j A\n-A A -j A\nCOMMIT\n", ErrLoop},
 		{"*filter\n-A INPUT -j DNAT --to-destination 1.2.3.4\nCOMMIT\n", ErrWrongTable},
 		{"*filter\n-A FORWARD -m owner --uid-owner 0 -j DROP\nCOMMIT\n", ErrWrongHook},
 		{"*filter\n-A INPUT -m conntrack --ctorigdstport 70000 -j DROP\nCOMMIT\n", ErrSilentChange},
