@@ -3,6 +3,7 @@ package dockerrules
 import (
 	"bytes"
 	"fmt"
+	"net"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -64,7 +65,12 @@ func ParseNetwork(s string) (Network, error) {
 
 // Publish is one published port, as docker run -p gives it.
 type Publish struct {
-	HostIP   string // IPv4 address of an IP:port binding, "" for all
+	// HostIP is the host address of an IP:port binding as given, in its
+	// canonical form: "" when none is given (every IPv4 address, and every
+	// IPv6 one through docker-proxy), 0.0.0.0 (every IPv4 address), :: (every
+	// IPv6 address), or one IPv4 or IPv6 address. An IPv4-mapped IPv6
+	// address is the IPv4 address, as Docker unmaps it.
+	HostIP   string
 	HostPort int
 	CtrPort  int
 	Proto    string // tcp or udp
@@ -75,57 +81,87 @@ type Publish struct {
 	Container string
 }
 
+// IPv6 reports whether p binds an IPv6 host address only.
+func (p Publish) IPv6() bool {
+	a, err := netip.ParseAddr(p.HostIP)
+	return err == nil && a.Unmap().Is6()
+}
+
 // ParsePublish reads Docker's -p syntax,
 // [HOSTIP:]HOSTPORT:CONTAINERPORT[/PROTO], optionally followed by
 // @CONTAINER: a container address (8080:80@172.17.0.3) or a network name
-// (5432:5432@br-app). Port ranges of equal length (8000-8001:80-81) give
-// one Publish per port, as Docker maps them. A host port must be given:
-// the one Docker would pick at run time is unknown.
+// (5432:5432@br-app). It accepts what the docker CLI of 20.10, 28 and 29
+// accepts (go-connections' nat.ParsePortSpec): HOSTIP is an IPv4 or IPv6
+// address, bracketed or not ([::]:8080:80, :::8080:80,
+// [2001:db8::1]:8080:80); PROTO is tcp or udp in any case, tcp when left
+// out. Port ranges of equal length (8000-8001:80-81) give one Publish per
+// port, as Docker maps them. A host port must be given: the one Docker
+// would pick at run time (-p 80, -p 0:80, -p 8000-8009:80) is unknown.
 func ParsePublish(s string) ([]Publish, error) {
 	bad := func(why string) ([]Publish, error) {
-		return nil, fmt.Errorf("publish %q: %s (want [HOSTIP:]HOSTPORT:CONTAINERPORT[/PROTO][@CONTAINER], e.g. 8080:80 or 127.0.0.1:8080:80/tcp@172.17.0.3)", s, why)
+		return nil, fmt.Errorf("publish %q: %s (want [HOSTIP:]HOSTPORT:CONTAINERPORT[/PROTO][@CONTAINER], e.g. 8080:80, 127.0.0.1:8080:80/tcp@172.17.0.3 or [::1]:8080:80)", s, why)
 	}
 	spec, ctr, _ := strings.Cut(s, "@")
-	proto := "tcp"
-	if i := strings.LastIndexByte(spec, '/'); i >= 0 {
-		proto = spec[i+1:]
-		spec = spec[:i]
-	}
-	if proto != "tcp" && proto != "udp" {
-		return bad("protocol " + strconv.Quote(proto) + " is not modelled (tcp or udp)")
-	}
-	if strings.HasPrefix(spec, "[") || strings.Count(spec, ":") > 2 {
-		return bad("IPv6 host addresses are not modelled (the baselines are IPv4 iptables rules)")
-	}
+	// nat.ParsePortSpec: the fields are split at every colon; the last two
+	// are the ports, the rest (colons and all) the host address.
 	f := strings.Split(spec, ":")
-	var hostIP string
-	switch len(f) {
-	case 1:
-		return bad("no host port: Docker would pick one at run time")
-	case 3:
-		hostIP = f[0]
-		f = f[1:]
+	hostIP, hostPorts, ctrPorts := "", "", f[len(f)-1]
+	if len(f) >= 2 {
+		hostPorts = f[len(f)-2]
+		hostIP = strings.Join(f[:len(f)-2], ":")
+	}
+	// The protocol follows the container port's first slash.
+	ctrPorts, proto, hasProto := strings.Cut(ctrPorts, "/")
+	if !hasProto || proto == "" {
+		proto = "tcp"
+	}
+	switch proto = strings.ToLower(proto); proto {
+	case "tcp", "udp":
+	case "sctp":
+		return bad("protocol sctp is not modelled (tcp or udp)")
+	default:
+		return bad("protocol " + strconv.Quote(proto) + " is not tcp, udp or sctp")
+	}
+	if strings.HasPrefix(hostIP, "[") {
+		h, _, err := net.SplitHostPort(hostIP + ":")
+		if err != nil {
+			return bad(strconv.Quote(hostIP) + " is not a bracketed address")
+		}
+		hostIP = h // "[]" is no address, as for Docker
+	}
+	if hostIP != "" {
 		a, err := netip.ParseAddr(hostIP)
-		if err != nil || !a.Is4() {
-			return bad(strconv.Quote(hostIP) + " is not an IPv4 address")
+		if err != nil || a.Zone() != "" {
+			why := strconv.Quote(hostIP) + " is not an IPv4 or IPv6 address"
+			if strings.Contains(hostIP, ":") && a.Zone() == "" {
+				why += " (an IPv6 address may go in brackets: [::]:8080:80)"
+			}
+			return bad(why)
 		}
-		if a.IsUnspecified() {
-			hostIP = ""
-		}
+		hostIP = a.Unmap().String()
 	}
-	if f[0] == "" {
+	if len(f) == 1 || hostPorts == "" {
 		return bad("no host port: Docker would pick one at run time")
 	}
-	hlo, hhi, err := portRange(f[0])
+	clo, chi, err := portRange(ctrPorts)
 	if err != nil {
 		return bad(err.Error())
 	}
-	clo, chi, err := portRange(f[1])
+	hlo, hhi, err := portRange(hostPorts)
 	if err != nil {
 		return bad(err.Error())
 	}
 	if hhi-hlo != chi-clo {
+		if chi == clo {
+			return bad("a host port range for one container port: Docker would pick a host port in it at run time")
+		}
 		return bad("the host and container port ranges differ in length")
+	}
+	if hlo == 0 {
+		return bad("host port 0: Docker would pick one at run time")
+	}
+	if clo == 0 {
+		return bad("container port 0 is not modelled")
 	}
 	if ctr != "" && !strings.Contains(ctr, ".") && strings.ContainsAny(ctr, " \t/:") {
 		return bad(strconv.Quote(ctr) + " is neither an address nor a network name")
@@ -137,14 +173,17 @@ func ParsePublish(s string) ([]Publish, error) {
 	return out, nil
 }
 
+// portRange reads PORT or LO-HI as nat.ParsePortRange does: decimal digits
+// only, 0 to 65535, and of a range only the first two fields (80-81-90 is
+// 80-81).
 func portRange(s string) (lo, hi int, err error) {
-	a, b, isRange := strings.Cut(s, "-")
-	if lo, err = port(a); err != nil {
+	f := strings.Split(s, "-")
+	if lo, err = port(f[0]); err != nil {
 		return 0, 0, err
 	}
 	hi = lo
-	if isRange {
-		if hi, err = port(b); err != nil {
+	if len(f) > 1 {
+		if hi, err = port(f[1]); err != nil {
 			return 0, 0, err
 		}
 		if hi < lo {
@@ -155,11 +194,11 @@ func portRange(s string) (lo, hi int, err error) {
 }
 
 func port(s string) (int, error) {
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 || n > 65535 {
-		return 0, fmt.Errorf("port %q is not a number in 1-65535", s)
+	n, err := strconv.ParseUint(s, 10, 16)
+	if err != nil {
+		return 0, fmt.Errorf("port %q is not a number in 0-65535", s)
 	}
-	return n, nil
+	return int(n), nil
 }
 
 // NewHost lays out a Docker host: docker0 (172.17.0.0/16) then networks, in
@@ -252,17 +291,47 @@ func NewHost(v Version, publishes []Publish, networks ...Network) (*Host, error)
 			return nil, fmt.Errorf("publish %d:%d/%s: protocol not modelled (tcp or udp)", p.HostPort, p.CtrPort, proto)
 		}
 		// Docker refuses a host port bound twice ("port is already
-		// allocated"); a binding on all addresses clashes with every one.
+		// allocated").
 		for _, q := range bound {
-			if q.Proto == proto && q.HostPort == p.HostPort && (q.HostIP == "" || p.HostIP == "" || q.HostIP == p.HostIP) {
+			if q.Proto == proto && q.HostPort == p.HostPort && bindingsOverlap(q.HostIP, p.HostIP) {
 				return nil, fmt.Errorf("host port %s/%d is published twice", proto, p.HostPort)
 			}
 		}
 		p.Proto = proto
 		bound = append(bound, p)
-		h.Containers[c].Ports = append(h.Containers[c].Ports, Port{Proto: proto, Host: p.HostPort, Ctr: p.CtrPort, HostIP: p.HostIP})
+		if p.IPv6() {
+			// An IPv6 host address maps nothing in iptables: the
+			// containers here have IPv4 addresses only, and Docker
+			// (20.10's validatePortBindingIPv4, 28's and 29's
+			// configurePortBindingIPv4 and setPerPortIptables) leaves the
+			// host-IPv6-to-container-IPv4 binding to docker-proxy, with no
+			// rule in iptables or ip6tables.
+			continue
+		}
+		hostIP := p.HostIP
+		if hostIP == "0.0.0.0" {
+			hostIP = ""
+		}
+		h.Containers[c].Ports = append(h.Containers[c].Ports, Port{Proto: proto, Host: p.HostPort, Ctr: p.CtrPort, HostIP: hostIP})
 	}
 	return h, nil
+}
+
+// bindingsOverlap reports whether two host addresses of Publish.HostIP
+// share an address: no address given binds every IPv4 and every IPv6
+// address (IPv6 through docker-proxy), 0.0.0.0 every IPv4 one and :: every
+// IPv6 one.
+func bindingsOverlap(x, y string) bool {
+	if x == "" || y == "" {
+		return true
+	}
+	a, errA := netip.ParseAddr(x)
+	b, errB := netip.ParseAddr(y)
+	if errA != nil || errB != nil {
+		return x == y
+	}
+	a, b = a.Unmap(), b.Unmap()
+	return a.Is4() == b.Is4() && (a.IsUnspecified() || b.IsUnspecified() || a == b)
 }
 
 // Baseline returns, as iptables-save text (iptables-nft-save's table

@@ -132,25 +132,105 @@ func TestBaselineLoopback(t *testing.T) {
 	}
 }
 
+// TestParsePublish: what the docker CLI of 20.10, 28 and 29 accepts in -p
+// (go-connections' nat.ParsePortSpec, v0.4.0 and v0.6.0) is read as Docker
+// reads it; what it refuses, or what leaves the host port to Docker, is an
+// error.
 func TestParsePublish(t *testing.T) {
+	tcp := func(ip string, h, c int) []Publish {
+		return []Publish{{HostIP: ip, HostPort: h, CtrPort: c, Proto: "tcp"}}
+	}
 	for in, want := range map[string][]Publish{
-		"8080:80":                   {{HostPort: 8080, CtrPort: 80, Proto: "tcp"}},
+		"8080:80":                   tcp("", 8080, 80),
 		"8080:80/udp":               {{HostPort: 8080, CtrPort: 80, Proto: "udp"}},
-		"0.0.0.0:8080:80":           {{HostPort: 8080, CtrPort: 80, Proto: "tcp"}},
+		"0.0.0.0:8080:80":           tcp("0.0.0.0", 8080, 80),
 		"10.0.0.5:8080:80/tcp@db":   {{HostIP: "10.0.0.5", HostPort: 8080, CtrPort: 80, Proto: "tcp", Container: "db"}},
 		"8080:80@172.17.0.9":        {{HostPort: 8080, CtrPort: 80, Proto: "tcp", Container: "172.17.0.9"}},
 		"8000-8001:80-81":           {{HostPort: 8000, CtrPort: 80, Proto: "tcp"}, {HostPort: 8001, CtrPort: 81, Proto: "tcp"}},
 		"127.0.0.1:53:53/udp@br-ap": {{HostIP: "127.0.0.1", HostPort: 53, CtrPort: 53, Proto: "udp", Container: "br-ap"}},
+		// the protocol in any case, and an empty one, as Docker
+		"8080:80/TCP": tcp("", 8080, 80),
+		"8080:80/Udp": {{HostPort: 8080, CtrPort: 80, Proto: "udp"}},
+		"8080:80/":    tcp("", 8080, 80),
+		// IPv6 host addresses, bracketed or not; :: is every IPv6 address
+		"[::]:8080:80":                tcp("::", 8080, 80),
+		":::8080:80":                  tcp("::", 8080, 80),
+		"[::1]:8080:80":               tcp("::1", 8080, 80),
+		"::1:8080:80":                 tcp("::1", 8080, 80),
+		"[2001:db8::1]:8080:80/udp":   {{HostIP: "2001:db8::1", HostPort: 8080, CtrPort: 80, Proto: "udp"}},
+		"2001:DB8:0::1:8080:80":       tcp("2001:db8::1", 8080, 80),
+		"[2001:db8::1]:8080:80@br-ap": {{HostIP: "2001:db8::1", HostPort: 8080, CtrPort: 80, Proto: "tcp", Container: "br-ap"}},
+		// brackets around IPv4, an IPv4-mapped address (Docker unmaps
+		// it), empty brackets (no address)
+		"[10.0.0.5]:8080:80":         tcp("10.0.0.5", 8080, 80),
+		"[::ffff:10.0.0.5]:8080:80":  tcp("10.0.0.5", 8080, 80),
+		"[]:8080:80":                 tcp("", 8080, 80),
+		"080:80":                     tcp("", 80, 80),
+		"8000-8001-8009:80-81-99":    {{HostPort: 8000, CtrPort: 80, Proto: "tcp"}, {HostPort: 8001, CtrPort: 81, Proto: "tcp"}},
+		"[::]:8000-8001:80-81/tcp":   {{HostIP: "::", HostPort: 8000, CtrPort: 80, Proto: "tcp"}, {HostIP: "::", HostPort: 8001, CtrPort: 81, Proto: "tcp"}},
+		"0000:0000::0:8080:80/udp@x": {{HostIP: "::", HostPort: 8080, CtrPort: 80, Proto: "udp", Container: "x"}},
 	} {
 		got, err := ParsePublish(in)
 		if err != nil || !reflect.DeepEqual(got, want) {
 			t.Errorf("ParsePublish(%q) = %+v, %v; want %+v", in, got, err, want)
 		}
 	}
-	for _, in := range []string{"80", ":80", "1.2.3.4::80", "8080:80/sctp", "[::1]:8080:80", "70000:80", "x:80",
-		"8000-8002:80", "8080:80:90:1", "999.1.1.1:80:80", "8002-8000:80-78"} {
+	for _, in := range []string{
+		// Docker picks the host port
+		"80", ":80", "1.2.3.4::80", "[::]::80", "0:80", "8000-8009:80",
+		// Docker refuses these
+		"8080:80/icmp", "8080:80/tcp/udp", "8080:", "70000:80", "x:80", "+8080:80", "8080:-80",
+		"8000-8002:80", "8000:80-82", "8080:80:90:1", "999.1.1.1:80:80", "8002-8000:80-78",
+		"::8080:80", "[::1:8080:80", "[::1]x:8080:80", "[fe80::1%eth0]:8080:80", "fe80::1%eth0:8080:80",
+		"1.2.3.4/24:8080:80", "[[::1]]:8080:80", "localhost:8080:80",
+		// not modelled
+		"8080:80/sctp", "8080:80/SCTP", "8080:0",
+	} {
 		if got, err := ParsePublish(in); err == nil {
 			t.Errorf("ParsePublish(%q) = %+v, want an error", in, got)
+		}
+	}
+}
+
+// An IPv6 host address adds no iptables rule: the container (IPv4 only)
+// gets the port through docker-proxy, so the baseline is that of the
+// container started with no port (on 28 and 29 its raw-table DROP).
+// 0.0.0.0 is every IPv4 address, as no address is.
+func TestBaselineIPv6HostAddress(t *testing.T) {
+	for _, v := range []string{"20.10", "28", "29"} {
+		bare, err := Baseline(v, []Publish{{Container: "172.17.0.2"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, spec := range []string{"[::]:8080:80", ":::8080:80", "[2001:db8::1]:8080:80/udp", "[::1]:8080:80"} {
+			got, err := Baseline(v, mustPublish(t, spec))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, bare) {
+				t.Errorf("Baseline(%s, %s) has rules of its own:\n%s--- want\n%s", v, spec, got, bare)
+			}
+		}
+		all, err := Baseline(v, mustPublish(t, "8080:80"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, spec := range []string{"0.0.0.0:8080:80", "[0.0.0.0]:8080:80", "8080:80/TCP"} {
+			got, err := Baseline(v, mustPublish(t, spec))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, all) {
+				t.Errorf("Baseline(%s, %s) is not Baseline(%s, 8080:80):\n%s", v, spec, v, got)
+			}
+		}
+		// the IPv4 mapping of a pair stays as Docker makes it
+		both, err := Baseline(v, mustPublish(t, "0.0.0.0:8080:80", "[::]:8080:80"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(both, all) {
+			t.Errorf("Baseline(%s, 0.0.0.0:8080:80 [::]:8080:80) is not Baseline(%s, 8080:80):\n%s", v, v, both)
 		}
 	}
 }
@@ -178,6 +258,11 @@ func TestNewHostErrors(t *testing.T) {
 		{pubs: []string{"8080:80@10.9.0.2"}},
 		{pubs: []string{"8080:80@nosuchnet"}},
 		{pubs: []string{"8080:80@172.17.0.1"}},
+		// no address binds [::] too; :: clashes with every IPv6 address
+		{pubs: []string{"8080:80", "[::]:8080:80@172.17.0.3"}},
+		{pubs: []string{"[::]:8080:80", "[2001:db8::1]:8080:80@172.17.0.3"}},
+		{pubs: []string{"[::1]:8080:80", "::1:8080:80@172.17.0.3"}},
+		{pubs: []string{"0.0.0.0:8080:80", "10.0.0.1:8080:80@172.17.0.3"}},
 		{nets: []Network{{"br-a", "172.17.5.0/24"}}},
 		{nets: []Network{{"docker0", "172.20.0.0/16"}}},
 	} {
@@ -185,9 +270,16 @@ func TestNewHostErrors(t *testing.T) {
 			t.Errorf("NewHost(%v, %v): no error", tc.pubs, tc.nets)
 		}
 	}
-	// two addresses, one host port each: fine
-	if _, err := NewHost(V28, mustPublish(t, "10.0.0.1:8080:80", "10.0.0.2:8080:80@172.17.0.3")); err != nil {
-		t.Error(err)
+	// two addresses, one host port each: fine; IPv4 and IPv6 ones apart
+	for _, pubs := range [][]string{
+		{"10.0.0.1:8080:80", "10.0.0.2:8080:80@172.17.0.3"},
+		{"0.0.0.0:8080:80", "[::]:8080:80@172.17.0.3"},
+		{"[::1]:8080:80", "[2001:db8::1]:8080:80@172.17.0.3", "127.0.0.1:8080:80@172.17.0.4"},
+		{"[::]:8080:80", "[::]:8080:80/udp@172.17.0.3"},
+	} {
+		if _, err := NewHost(V28, mustPublish(t, pubs...)); err != nil {
+			t.Errorf("NewHost(%v): %v", pubs, err)
+		}
 	}
 	// containers take addresses from .2 upward, explicit ones kept
 	h, err := NewHost(V28, mustPublish(t, "80:80@172.17.0.2", "81:81@172.17.0.4", "82:82", "83:83@br-x"), Network{"br-x", "10.5.0.0/24"})
