@@ -428,6 +428,14 @@ var kernelSnippets = []struct {
 	{"bad counters on a chain line", "*filter\n:A - [x:0]\n:B - [0:0] extra\n:INPUT ACCEPT [0:0\nCOMMIT\n", true},
 	{"-C of a missing rule", "*filter\n-C INPUT -j ACCEPT\nCOMMIT\n", false},
 	{"-C of a rule", "*filter\n-A INPUT -p tcp --dport 22 -j ACCEPT\n-C INPUT -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n", true},
+	// u32's grammar, as libxt_u32 reads it.
+	{"u32", "*filter\n-A INPUT -m u32 --u32 \"0>>22&0x3C@12>>26&0x3C@0=0x12345678\" -j DROP\n-A INPUT -m u32 --u32 \" 6 & 0xFF = 1 && 0 & 0xFFFF = 100 : 200 \" -j DROP\n-A INPUT -m u32 --u32 \"0=1,2,3:4\" -j DROP\n-A INPUT -m u32 --u32 \"6<<2=1\" -j DROP\nCOMMIT\n", true},
+	{"u32 three values in a range", "*filter\n-A INPUT -m u32 --u32 \"0=1:2:3\" -j DROP\nCOMMIT\n", false},
+	{"u32 without a value", "*filter\n-A INPUT -m u32 --u32 \"6&0xFF\" -j DROP\nCOMMIT\n", false},
+	{"u32 one <", "*filter\n-A INPUT -m u32 --u32 \"6<2=1\" -j DROP\nCOMMIT\n", false},
+	{"u32 08", "*filter\n-A INPUT -m u32 --u32 \"010=08\" -j DROP\nCOMMIT\n", false},
+	{"u32 eleven values", "*filter\n-A INPUT -m u32 --u32 \"0=1,2,3,4,5,6,7,8,9,10,11\" -j DROP\nCOMMIT\n", false},
+	{"u32 eleven tests", "*filter\n-A INPUT -m u32 --u32 \"0=1&&0=1&&0=1&&0=1&&0=1&&0=1&&0=1&&0=1&&0=1&&0=1&&0=1\" -j DROP\nCOMMIT\n", false},
 	{"REJECT unknown", "*filter\n-A INPUT -p tcp -j REJECT --reject-with icmp-port-unreachableX\nCOMMIT\n", false},
 	// Port numbers: tcp, sctp, multiport and NAT targets read them with
 	// base 0 (TestKernelSave pins 010 as 8), udp and conntrack in decimal.

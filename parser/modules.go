@@ -273,7 +273,7 @@ func init() {
 			o(1, "pid-owner"), o(1, "sid-owner"), o(1, "cmd-owner")}, build: buildOwner},
 		"string": {opts: []optDef{o(1, "algo"), o(1, "from"), o(1, "to"), o(1, "string"), o(1, "hex-string"),
 			o(0, "icase")}, groups: []optGroup{needOne("algo"), needAny("string", "hex-string")}, build: buildString},
-		"u32": {opts: []optDef{o(1, "u32")}, build: opaque},
+		"u32": {opts: []optDef{o(1, "u32")}, build: buildU32},
 		"rt": {opts: []optDef{o(1, "rt-type"), o(1, "rt-segsleft"), o(1, "rt-len"), o(0, "rt-0-res"),
 			o(1, "rt-0-addrs"), o(0, "rt-0-not-strict")}, build: buildRT},
 		"frag": {opts: []optDef{o(1, "fragid"), o(1, "fraglen"), o(0, "fragres"), o(0, "fragfirst"),
@@ -1564,6 +1564,131 @@ func buildMH(b *builder, m *Match) MatchSpec {
 		b.reversedRange("-m mh", &m.Options[i], ":", 10, 255, "ip6tables")
 	}
 	return b.a.opaque.put(OpaqueMatch{})
+}
+
+// buildU32 checks --u32's syntax as libxt_u32 parses it.
+func buildU32(b *builder, m *Match) MatchSpec {
+	for i := range m.Options {
+		op := &m.Options[i]
+		if at, msg := checkU32(arg(op)); msg != "" {
+			b.errf(op.Pos, ErrBadValue, "-m u32: --u32 %q: at char %d: %s: iptables refuses it", arg(op), at, msg)
+		}
+	}
+	return b.a.opaque.put(OpaqueMatch{})
+}
+
+// u32Max is libxt_u32's bound on the numbers of a location, the values
+// of a test and the tests (XT_U32_MAXSIZE).
+const u32Max = 10
+
+// checkU32 reads tests "LOCATION=VALUE[:VALUE][,...]" joined by "&&",
+// a location being numbers joined by &, <<, >> and @, numbers as strtoul
+// reads them in base 0, blanks anywhere between; it returns the offset
+// and description of the first error (msg "" when there is none).
+func checkU32(s string) (at int, msg string) {
+	i := 0
+	skip := func() {
+		for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+			i++
+		}
+	}
+	num := func() bool {
+		skip()
+		start := i
+		switch {
+		case i+2 < len(s) && s[i] == '0' && (s[i+1] == 'x' || s[i+1] == 'X') && isHexDigit(s[i+2]):
+			for i += 2; i < len(s) && isHexDigit(s[i]); i++ {
+			}
+		case i < len(s) && s[i] == '0':
+			for i++; i < len(s) && s[i] >= '0' && s[i] <= '7'; i++ {
+			}
+		default:
+			for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+			}
+		}
+		if i == start {
+			return false
+		}
+		_, err := strconv.ParseUint(s[start:i], 0, 32)
+		return err == nil
+	}
+	for tests := 1; ; tests++ {
+		skip()
+		switch {
+		case i >= len(s):
+			return i, "abrupt end of input after location specifier"
+		case s[i] == '=':
+			return i, "location spec missing"
+		}
+		for nums := 1; ; nums++ {
+			if start := i; !num() {
+				return start, "not a number or out of range"
+			}
+			if nums > u32Max {
+				return i, "too many operators"
+			}
+			skip()
+			if i >= len(s) {
+				return i, "abrupt end of input after location specifier"
+			}
+			c := s[i]
+			if c == '=' {
+				i++
+				break
+			}
+			switch {
+			case c == '&' || c == '@':
+				i++
+			case c == '<' || c == '>':
+				if i+1 >= len(s) || s[i+1] != c {
+					return i + 1, fmt.Sprintf("a second '%c' was expected", c)
+				}
+				i += 2
+			default:
+				return i, "expected an operator (&, <<, >>, @) or ="
+			}
+		}
+		for vals := 1; ; vals++ {
+			skip()
+			if i >= len(s) && vals == 1 {
+				return i, "test ended with no value specified"
+			}
+			if start := i; !num() {
+				return start, "not a number or out of range"
+			}
+			skip()
+			if i < len(s) && s[i] == ':' {
+				i++
+				if start := i; !num() {
+					return start, "not a number or out of range"
+				}
+				skip()
+			}
+			if i < len(s) && s[i] == ',' {
+				if vals == u32Max {
+					return i, `too many ","s`
+				}
+				i++
+				continue
+			}
+			break
+		}
+		skip()
+		if i >= len(s) {
+			return 0, ""
+		}
+		if s[i] != '&' || i+1 >= len(s) || s[i+1] != '&' {
+			return i, `expected "," or "&&"`
+		}
+		if tests == u32Max {
+			return i, `too many "&&"s`
+		}
+		i += 2
+	}
+}
+
+func isHexDigit(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }
 
 // buildTOSTarget checks -j TOS's values: a TOS name or VALUE[/MASK] up

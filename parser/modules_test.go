@@ -185,3 +185,40 @@ func TestModules(t *testing.T) {
 		t.Errorf("modules.go lists modules without a sample here: %s", strings.Join(missing, ", "))
 	}
 }
+
+// checkU32 reads --u32 as libxt_u32 does (the kernel snippets pin the
+// same cases against iptables-restore).
+func TestCheckU32(t *testing.T) {
+	for _, c := range []struct {
+		s  string
+		ok bool
+	}{
+		{"0>>22&0x3C@12>>26&0x3C@0=0x12345678", true},
+		{" 6 & 0xFF = 1 && 0 & 0xFFFF = 100 : 200 ", true},
+		{"0=1,2,3:4", true},
+		{"6<<2=1", true},
+		{"010=07", true},
+		{"0@4@8@12@16@20@24@28@32@36=1", true},
+		{"bogus", false},
+		{"6&0xFF", false},
+		{"6&0xFF=", false},
+		{"6&&0xFF=1", false},
+		{"6<0xFF=1", false},
+		{"0x100000000=1", false},
+		{"0=1:2:3", false},
+		{"0=1&&", false},
+		{"=1", false},
+		{"0=1,,2", false},
+		{"010=08", false},
+		{"0=-1", false},
+		{"0@4@8@12@16@20@24@28@32@36@40=1", false},
+		{"0=1,2,3,4,5,6,7,8,9,10,11", false},
+		{"0=1&&0=1&&0=1&&0=1&&0=1&&0=1&&0=1&&0=1&&0=1&&0=1&&0=1", false},
+		{"", false},
+	} {
+		at, msg := checkU32(c.s)
+		if (msg == "") != c.ok {
+			t.Errorf("checkU32(%q) = %d, %q; want ok %v", c.s, at, msg, c.ok)
+		}
+	}
+}
