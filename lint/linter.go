@@ -286,7 +286,10 @@ func (l *Linter) Check(ctx context.Context, loaded *parser.Loaded, opts CheckOpt
 	}
 	rep.Errors = append(rep.Errors, perrs...)
 	sup := suppressions(loaded)
-	passes := chainsPassed(loaded.Ruleset, checked)
+	var passes map[Position]Position
+	if len(base) > 0 {
+		passes = chainsPassed(loaded.Ruleset, checked)
+	}
 	for _, f := range found {
 		if base[f.File] {
 			var ok bool

@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/dfw-project/dfw/lint/facts"
@@ -105,13 +106,9 @@ func Exposure(ctx context.Context, rs *parser.Ruleset, host facts.Host, opts sym
 		labels = append(labels, r.Interface)
 	}
 	drop := assumedOnly(host, labels, rs)
-	keptDv := dv[:0]
-	for _, r := range dv {
-		if !drop[r.Interface] {
-			keptDv = append(keptDv, r)
-		}
-	}
-	return dropAssumedExposure(rs, host, out), keptDv, incomplete(inc), ctx.Err()
+	out = slices.DeleteFunc(out, func(r facts.Exposure) bool { return drop[r.Interface] })
+	dv = slices.DeleteFunc(dv, func(r facts.Diverted) bool { return drop[r.Interface] })
+	return out, dv, incomplete(inc), ctx.Err()
 }
 
 // unnamedLabel is how the symbolic evaluator names the interfaces the rules
@@ -154,21 +151,6 @@ func assumedOnly(host facts.Host, labels []string, rss ...*parser.Ruleset) map[s
 		}
 		if !covered {
 			out[l] = true
-		}
-	}
-	return out
-}
-
-func dropAssumedExposure(rs *parser.Ruleset, host facts.Host, rows []facts.Exposure) []facts.Exposure {
-	var labels []string
-	for _, r := range rows {
-		labels = append(labels, r.Interface)
-	}
-	drop := assumedOnly(host, labels, rs)
-	out := rows[:0]
-	for _, r := range rows {
-		if !drop[r.Interface] {
-			out = append(out, r)
 		}
 	}
 	return out
