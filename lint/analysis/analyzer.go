@@ -14,7 +14,9 @@ import (
 // Analyzer is the facts.Analyzer of dfwlint. Building one is cheap; the
 // packet-set analysis of a ruleset is computed once, on the first call
 // that needs it, and shared by Reachability and Redundancy (the last
-// ruleset's result is kept). It is safe for concurrent use.
+// ruleset's result is kept until both have made their facts from it: on
+// a large ruleset it is megabytes that the checks, which run next, never
+// read). It is safe for concurrent use.
 type Analyzer struct {
 	opts Options
 
@@ -27,6 +29,25 @@ type cached struct {
 	once sync.Once
 	res  *Result
 	err  error
+	// made has a bit for each kind of facts made from res (madeReach,
+	// madeRedundant).
+	made uint8
+}
+
+const (
+	madeReach uint8 = 1 << iota
+	madeRedundant
+)
+
+// made notes that the facts of kind were made from c's result, and lets
+// the result go once both kinds were: a later call computes it again.
+func (a *Analyzer) made(c *cached, kind uint8) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	c.made |= kind
+	if c.made == madeReach|madeRedundant && a.last == c {
+		a.last = nil
+	}
 }
 
 var _ facts.Analyzer = (*Analyzer)(nil)
@@ -36,6 +57,11 @@ func New(opts Options) *Analyzer { return &Analyzer{opts: opts} }
 
 // Result returns the analysis of rs, computing it on first use.
 func (a *Analyzer) Result(ctx context.Context, rs *parser.Ruleset) (*Result, error) {
+	c, err := a.result(ctx, rs)
+	return c.res, err
+}
+
+func (a *Analyzer) result(ctx context.Context, rs *parser.Ruleset) (*cached, error) {
 	a.mu.Lock()
 	c := a.last
 	if c == nil || c.rs != rs {
@@ -52,7 +78,7 @@ func (a *Analyzer) Result(ctx context.Context, rs *parser.Ruleset) (*Result, err
 		}
 		a.mu.Unlock()
 	}
-	return c.res, c.err
+	return c, c.err
 }
 
 // dockerOwned: the rules of the chains Docker owns (facts.DockerChains)
@@ -98,10 +124,12 @@ func incompleteOf(res *Result, name string) []facts.Incomplete {
 // Reachability implements facts.Analyzer. Rules of chains no packet
 // enters, and rules a budget left unanalysed, have no entry.
 func (a *Analyzer) Reachability(ctx context.Context, rs *parser.Ruleset) ([]facts.Reach, []facts.Incomplete, error) {
-	res, err := a.Result(ctx, rs)
+	c, err := a.result(ctx, rs)
 	if err != nil {
 		return nil, nil, err
 	}
+	defer a.made(c, madeReach)
+	res := c.res
 	idx := res.indexOf()
 	out := make([]facts.Reach, 0, len(res.Rules))
 	for _, rr := range res.Rules {
@@ -128,10 +156,12 @@ func (a *Analyzer) Reachability(ctx context.Context, rs *parser.Ruleset) ([]fact
 
 // Redundancy implements facts.Analyzer.
 func (a *Analyzer) Redundancy(ctx context.Context, rs *parser.Ruleset) ([]facts.Redundant, []facts.Incomplete, error) {
-	res, err := a.Result(ctx, rs)
+	c, err := a.result(ctx, rs)
 	if err != nil {
 		return nil, nil, err
 	}
+	defer a.made(c, madeRedundant)
+	res := c.res
 	idx := res.indexOf()
 	out := []facts.Redundant{}
 	for _, rr := range res.Rules {

@@ -127,7 +127,7 @@ func (u *Universe) split(n uint32, f Field, max int) []part {
 		if m, ok := memo[n]; ok {
 			return m
 		}
-		nd := u.d.nodes[n]
+		nd := *u.d.node(n)
 		lo, hi := rec(nd.lo), rec(nd.hi)
 		if lo == nil || hi == nil {
 			return nil
@@ -180,7 +180,7 @@ func (u *Universe) paths(f Field, v uint32, max int) ([]ternary, bool) {
 			out = append(out, t)
 			return
 		}
-		nd := u.d.nodes[n]
+		nd := *u.d.node(n)
 		k := fi.width - 1 - (nd.level - fi.off)
 		t.mask.setBit(k)
 		rec(nd.lo, t)

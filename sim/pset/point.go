@@ -177,7 +177,7 @@ func Contains(s Set, p Point) bool {
 
 func (u *Universe) containsVals(n uint32, v *values) bool {
 	for n > bddTrue {
-		nd := &u.d.nodes[n]
+		nd := u.d.node(n)
 		f := u.lvlField[nd.level]
 		fi := &u.fields[f]
 		if v[f].bit(fi.width - 1 - (nd.level - fi.off)) {

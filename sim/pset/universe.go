@@ -169,9 +169,10 @@ type Universe struct {
 	// vnodes are the nodes of valid, validFields the fields they test.
 	vnodes      map[uint32]bool
 	validFields FieldSet
-	// marks and stamp mark the nodes a walk has seen (visit).
-	marks []uint32
-	stamp uint32
+	// marks has a bit for each node a walk has seen, marked lists
+	// those nodes (visit).
+	marks  []uint64
+	marked []uint32
 }
 
 // Options configures [New].
@@ -228,16 +229,16 @@ func RulesetOptions(rs *parser.Ruleset, extra ...string) Options {
 	return Options{Family: rs.Family, Ifaces: names, Nodes: min(per*rs.NumRules(), maxNodesHint)}
 }
 
-// nodesPerRule is the room for nodes RulesetOptions asks New to make per
-// rule, up to maxNodesHint (past it, the store grows as it fills). The
+// nodesPerRule is the number of nodes per rule RulesetOptions tells New
+// to expect, up to maxNodesHint; the unique table is made for that many
+// (up to 2^22 entries, past which it grows as the store fills). The
 // analyses were seen to build 40 nodes per rule on the 80,000 rules of a
 // kube-proxy ruleset (3.4 million), 110 on the 23,000 of a country block
 // and 1,200 on the 2,600 of an IPv6 firewall with /128 addresses (3
-// million). Growing the store as it fills rehashes every node each time:
-// on that IPv6 firewall, half the last-level cache misses of its
-// analyses (cachegrind) were the growing. Room that is not used costs
-// little: the pages of the unique table that no node is hashed to are
-// never touched.
+// million). Growing the table as the store fills rehashes every node each
+// time: on that IPv6 firewall, half the last-level cache misses of its
+// analyses (cachegrind) were the growing. The nodes are stored in chunks
+// made as they fill, so the hint holds no room for nodes.
 const (
 	nodesPerRule = 128
 	maxNodesHint = 4 << 20
@@ -462,7 +463,7 @@ func (u *Universe) IfaceSymbol(name string) (int, bool) {
 
 // NodeCount is the number of BDD nodes the universe holds (they are never
 // freed).
-func (u *Universe) NodeCount() int { return len(u.d.nodes) }
+func (u *Universe) NodeCount() int { return u.d.numNodes() }
 
 // Steps is the number of set-operation steps done so far (one per
 // operation on a pair of nodes not found in the cache): a measure of work
