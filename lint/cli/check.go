@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"sort"
 	"sync"
 	"time"
@@ -209,31 +210,82 @@ func repoRoot(dir string) string {
 // unluckiest moment rather than the files in flight. Under the limit the
 // collector runs earlier instead, and the peak follows what the files in
 // flight hold. A large file holds more than that: its share of the limit
-// grows with its size (memoryPerByte), since a live heap over the limit
-// makes the collector run without pause (half the CPU, for nothing).
-// GOMEMLIMIT, when set, is kept.
+// grows with its size (memoryPerByte: the 80,000-rule kube-proxy ruleset,
+// 12 MB, holds up to 26 bytes per byte of input live). A file that holds
+// more than its share would make the collector run without pause (half
+// the CPU, for nothing): after a collection that leaves more than
+// limitUse of the limit live, the limit is raised to give the live heap
+// that room again (afterGC). GOMEMLIMIT, when set, is kept.
 const (
 	memoryPerJob  = 256 << 20
-	memoryPerByte = 160
+	memoryPerByte = 32
 )
+
+// limitUse is the share of the limit the live heap may take before the
+// limit is raised, as a fraction limitUse/4.
+const limitUse = 3
 
 // memoryGovernor sets the soft memory limit to the sum of the shares of
 // the files in flight, a worker between files counting memoryPerJob while
-// files are left to check. Once the last file is checked there is no
-// limit: what is left is writing the report, and collecting the heap of
-// the files checked (all garbage by then) would only delay it.
+// files are left to check, plus what afterGC raised it by. Once the last
+// file is checked there is no limit: what is left is writing the report,
+// and collecting the heap of the files checked (all garbage by then)
+// would only delay it.
 type memoryGovernor struct {
 	mu      sync.Mutex
 	off     bool
 	jobs    int
 	pending int           // files not started yet
 	shares  map[int]int64 // file index → its share
+	raised  int64         // what afterGC added to the shares
+	limit   int64         // the limit set
 }
 
 func newMemoryGovernor(jobs, files int) *memoryGovernor {
 	g := &memoryGovernor{jobs: jobs, pending: files, shares: map[int]int64{}, off: os.Getenv("GOMEMLIMIT") != ""}
 	g.set()
+	if !g.off {
+		g.watch()
+	}
 	return g
+}
+
+// watch calls afterGC after each collection while there is a limit (a
+// finalizer runs once the collection that found its object unreachable is
+// done).
+func (g *memoryGovernor) watch() {
+	type token struct{ _ *int } // not in the tiny allocator, whose objects' finalizers may never run
+	runtime.SetFinalizer(new(token), func(*token) {
+		if g.afterGC(heapLive()) {
+			g.watch()
+		}
+	})
+}
+
+// heapLive is the heap the last collection found live.
+func heapLive() int64 {
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return int64(s[0].Value.Uint64())
+}
+
+// afterGC raises the limit when live, the heap a collection left live,
+// takes more than limitUse of it, so that live takes that share again.
+// It reports whether there is still a limit to watch.
+func (g *memoryGovernor) afterGC(live int64) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.off || g.limit == math.MaxInt64 && g.pending == 0 && len(g.shares) == 0 {
+		return false
+	}
+	if g.limit != math.MaxInt64 && live*4 > g.limit*limitUse {
+		g.raised += live*4/limitUse - g.limit
+		g.set()
+	}
+	return true
 }
 
 // start gives file i, of size bytes (with its bases and peer), its share.
@@ -248,7 +300,9 @@ func (g *memoryGovernor) start(i int, size int) {
 	g.set()
 }
 
-// done takes file i's share back.
+// done takes file i's share back, and what the limit was raised by while
+// it was in flight: the files still in flight hold less now (a raise
+// they need comes again after the next collection).
 func (g *memoryGovernor) done(i int) {
 	if g == nil {
 		return
@@ -256,6 +310,7 @@ func (g *memoryGovernor) done(i int) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	delete(g.shares, i)
+	g.raised = 0
 	g.set()
 }
 
@@ -280,14 +335,16 @@ func (g *memoryGovernor) set() {
 		return
 	}
 	if g.pending == 0 && len(g.shares) == 0 {
-		debug.SetMemoryLimit(math.MaxInt64)
+		g.limit = math.MaxInt64
+		debug.SetMemoryLimit(g.limit)
 		return
 	}
 	limit := int64(min(max(g.jobs-len(g.shares), 0), g.pending)) * memoryPerJob
 	for _, s := range g.shares {
 		limit += s
 	}
-	debug.SetMemoryLimit(limit)
+	g.limit = limit + g.raised
+	debug.SetMemoryLimit(g.limit)
 }
 
 // limits are the time budgets of one file's analyses and checks. Unless

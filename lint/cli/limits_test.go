@@ -52,6 +52,49 @@ func TestMemoryGovernor(t *testing.T) {
 	g.done(0)
 }
 
+// A collection that leaves more than limitUse/4 of the limit live raises
+// the limit so that the live heap takes that share again; the raise goes
+// when a file is done; less live heap changes nothing.
+func TestMemoryGovernorRaises(t *testing.T) {
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+	t.Setenv("GOMEMLIMIT", "")
+	limit := func() int64 { return debug.SetMemoryLimit(-1) }
+	g := newMemoryGovernor(1, 2)
+	big := 12 << 20
+	g.start(0, big)
+	share := int64(memoryPerByte * big)
+	if got := limit(); got != share {
+		t.Fatalf("large file: limit %d, want %d", got, share)
+	}
+	if !g.afterGC(share / 2) {
+		t.Fatal("afterGC: stops watching while a file is in flight")
+	}
+	if got := limit(); got != share {
+		t.Errorf("half the limit live: limit %d, want %d", got, share)
+	}
+	live := share * 9 / 10
+	g.afterGC(live)
+	if got, want := limit(), live*4/limitUse; got != want {
+		t.Errorf("9/10 of the limit live: limit %d, want %d", got, want)
+	}
+	g.afterGC(live / 2)
+	if got, want := limit(), live*4/limitUse; got != want {
+		t.Errorf("less live again: limit %d, want %d (kept while the file is in flight)", got, want)
+	}
+	g.done(0)
+	if got := limit(); got != memoryPerJob {
+		t.Errorf("file done: limit %d, want %d (the idle worker's share, no raise)", got, memoryPerJob)
+	}
+	g.start(1, 1000)
+	g.done(1)
+	if g.afterGC(1 << 40) {
+		t.Error("afterGC: still watching once every file is checked")
+	}
+	if got := limit(); got != math.MaxInt64 {
+		t.Errorf("every file checked: limit %d, want none", got)
+	}
+}
+
 // The default time limits grow with the ruleset; limits given on the
 // command line are kept as given.
 func TestLimitsForRules(t *testing.T) {
