@@ -251,15 +251,14 @@ func newMemoryGovernor(jobs, files int) *memoryGovernor {
 }
 
 // watch calls afterGC after each collection while there is a limit (a
-// finalizer runs once the collection that found its object unreachable is
+// cleanup runs once the collection that found its object unreachable is
 // done).
 func (g *memoryGovernor) watch() {
-	type token struct{ _ *int } // not in the tiny allocator, whose objects' finalizers may never run
-	runtime.SetFinalizer(new(token), func(*token) {
+	runtime.AddCleanup(new([64]byte), func(g *memoryGovernor) {
 		if g.afterGC(heapLive()) {
 			g.watch()
 		}
-	})
+	}, g)
 }
 
 // heapLive is the heap the last collection found live.
