@@ -325,18 +325,21 @@ func (e *Evaluator) ExposureDiverted(ctx context.Context, external []string) ([]
 	// Interfaces that no rule and nothing of the host model tells apart
 	// get the same classes: evaluate the first, reuse for the others.
 	var divs []DivertedRow
+	// Their rows are the first one's, under their own name and with
+	// their own witness packets (relabel): the rows of a kube-proxy host
+	// took as long to make as its classes.
 	type done struct {
-		name     string
-		classes  []Class
-		diverted []diverted
+		name string
+		rows []ExposureRow
+		divs []DivertedRow
 	}
 	var evaluated []done
 	for _, x := range ifaces {
 		reused := false
 		for _, d := range evaluated {
 			if e.indistinguishable(d.name, x.Name) {
-				rows = append(rows, e.exposureRows(x, d.classes)...)
-				divs = append(divs, e.divertedRows(x, d.diverted)...)
+				rows = append(rows, e.relabelRows(d.rows, x)...)
+				divs = append(divs, e.relabelDiverted(d.divs, x)...)
 				reused = true
 				break
 			}
@@ -362,14 +365,54 @@ func (e *Evaluator) ExposureDiverted(ctx context.Context, external []string) ([]
 		for i := range inc {
 			inc[i].Reason = fmt.Sprintf("interface %s: %s", x.Name, inc[i].Reason)
 		}
+		xrows, xdivs := e.exposureRows(x, classes), e.divertedRows(x, dv)
 		if len(inc) == 0 {
-			evaluated = append(evaluated, done{x.Name, classes, dv})
+			evaluated = append(evaluated, done{x.Name, xrows, xdivs})
 		}
 		incs = append(incs, inc...)
-		rows = append(rows, e.exposureRows(x, classes)...)
-		divs = append(divs, e.divertedRows(x, dv)...)
+		rows = append(rows, xrows...)
+		divs = append(divs, xdivs...)
 	}
 	return rows, divs, incs
+}
+
+// relabelRows returns the exposure rows of another interface's classes
+// (exposureRows) as those of x, an interface indistinguishable from it:
+// the same rows, under x's name, with witnesses arriving on x.
+func (e *Evaluator) relabelRows(rows []ExposureRow, x ExternalIface) []ExposureRow {
+	out := make([]ExposureRow, len(rows))
+	for i, r := range rows {
+		r.Interface, r.Other = x.Label, x.Other
+		r.Ports, r.Sources = slices.Clone(r.Ports), slices.Clone(r.Sources)
+		r.Path, r.MayMatch = slices.Clone(r.Path), slices.Clone(r.MayMatch)
+		if r.DNAT != nil {
+			d := *r.DNAT
+			r.DNAT = &d
+		}
+		r.Witness = e.witnessOn(r.Set, x)
+		out[i] = r
+	}
+	return out
+}
+
+// relabelDiverted is relabelRows for diverted rows (divertedRows).
+func (e *Evaluator) relabelDiverted(rows []DivertedRow, x ExternalIface) []DivertedRow {
+	out := make([]DivertedRow, len(rows))
+	for i, r := range rows {
+		r.Interface, r.Other = x.Label, x.Other
+		r.Ports, r.Sources = slices.Clone(r.Ports), slices.Clone(r.Sources)
+		r.Witness = e.witnessOn(r.Set, x)
+		out[i] = r
+	}
+	return out
+}
+
+// witnessOn is the witness of a row's set, arriving on x.
+func (e *Evaluator) witnessOn(s pset.Set, x ExternalIface) WitnessJSON {
+	if w, ok := s.Witness(); ok {
+		return WitnessOf(e.packetOf(w, Entry{In: x.Name}))
+	}
+	return WitnessJSON{}
 }
 
 // divertedRows groups the diverted sets of one interface by protocol and
@@ -425,9 +468,7 @@ func (e *Evaluator) divertedRows(x ExternalIface, ds []diverted) []DivertedRow {
 		}
 		g.Sources = AddrSummary(g.Set, pset.Src, e.NotInternet())
 		g.AnySource = e.AnySource(g.Set)
-		if w, ok := g.Set.Witness(); ok {
-			g.Witness = WitnessOf(e.packetOf(w, Entry{In: x.Name}))
-		}
+		g.Witness = e.witnessOn(g.Set, x)
 		rows = append(rows, *g)
 	}
 	slices.SortStableFunc(rows, func(a, b DivertedRow) int {
@@ -604,9 +645,7 @@ func (e *Evaluator) exposureRows(x ExternalIface, classes []Class) []ExposureRow
 		if g.Loopback {
 			g.Destination += " via " + strings.Join(AddrSummary(g.Set, pset.Dst, u.Empty()), ",")
 		}
-		if w, ok := g.Set.Witness(); ok {
-			g.Witness = WitnessOf(e.packetOf(w, Entry{In: x.Name}))
-		}
+		g.Witness = e.witnessOn(g.Set, x)
 		rows = append(rows, *g)
 	}
 	sortRows(rows)

@@ -7,12 +7,14 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/dfw-project/dfw/parser"
 	"github.com/dfw-project/dfw/sim"
+	"github.com/dfw-project/dfw/sim/pset"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden exposure tables")
@@ -208,5 +210,93 @@ func TestExposureDiverted(t *testing.T) {
 		if r.Kind == KindContainer && FormatRanges(r.Ports) != "5432" {
 			t.Errorf("container exposure %s %s: only 5432 is accepted", r.Proto, FormatRanges(r.Ports))
 		}
+	}
+}
+
+// TestExposureRelabeled: the rows of an interface indistinguishable from
+// one evaluated before are that one's rows under its own name and with
+// its own witnesses: equal to the rows of its own evaluation, on the
+// golden rulesets (whose interfaces include the unnamed ones) and on the
+// diverted case, with two more external interfaces no rule names.
+func TestExposureRelabeled(t *testing.T) {
+	user := "*nat\n:PREROUTING ACCEPT [0:0]\n" +
+		"-A PREROUTING -p tcp --dport 2222 -j DNAT --to-destination 192.0.2.50:22\n" +
+		"COMMIT\n"
+	base, err := os.ReadFile("../../testdata/docker/docker-28.save")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name     string
+		srcs     []parser.Source
+		external []string
+	}{
+		{"docker-28+dnat", []parser.Source{{Name: "docker-28.save", Data: base}, {Name: "user.conf", Data: []byte(user)}}, []string{"eth0", "eth1", "wlan0"}},
+	}
+	for _, f := range []string{"../../testdata/docker/docker-28.save", "../../testdata/docker/baseline-20.10.save", "../../testdata/docker/docker-20.10-two-bridges.save"} {
+		d, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cases = append(cases, struct {
+			name     string
+			srcs     []parser.Source
+			external []string
+		}{filepath.Base(f), []parser.Source{{Name: filepath.Base(f), Data: d}}, nil})
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			l := parser.Load(c.srcs, parser.Options{})
+			if errs := l.Diags.Errors(); len(errs) > 0 {
+				t.Fatal(errs)
+			}
+			rs := l.Ruleset
+			h := sim.InferHost(rs, nil)
+			e := NewEvaluator(rs, h, Options{OnlyAccepted: true}, c.external...)
+			rows, divs, inc := e.ExposureDiverted(context.Background(), c.external)
+			if len(inc) > 0 {
+				t.Fatal(inc)
+			}
+			// Each interface evaluated on its own.
+			d := NewEvaluator(rs, h, Options{OnlyAccepted: true}, c.external...)
+			var ifaces []ExternalIface
+			if c.external == nil {
+				ifaces = DefaultExternal(d.U, d.Host)
+			} else {
+				for _, n := range c.external {
+					ifaces = append(ifaces, ExternalIface{Name: n, Label: n})
+				}
+			}
+			if len(ifaces) < 2 || !d.indistinguishable(ifaces[0].Name, ifaces[1].Name) {
+				t.Fatalf("interfaces %v: no two indistinguishable ones to reuse the rows of", ifaces)
+			}
+			var want []ExposureRow
+			var wantDivs []DivertedRow
+			for _, x := range ifaces {
+				var dv []diverted
+				d.diverted = &dv
+				classes, _ := d.Eval(context.Background(), AnalysisExposure, Entry{In: x.Name}, d.NewConnections(d.ExposedDestinations()))
+				d.diverted = nil
+				want = append(want, d.exposureRows(x, classes)...)
+				wantDivs = append(wantDivs, d.divertedRows(x, dv)...)
+			}
+			if len(rows) == 0 || len(rows) != len(want) || len(divs) != len(wantDivs) {
+				t.Fatalf("%d rows and %d diverted, evaluated one by one %d and %d", len(rows), len(divs), len(want), len(wantDivs))
+			}
+			for i := range rows {
+				a, b := rows[i], want[i]
+				a.Set, b.Set = pset.Set{}, pset.Set{}
+				if !reflect.DeepEqual(a, b) {
+					t.Errorf("row %d:\n got %+v\nwant %+v", i, a, b)
+				}
+			}
+			for i := range divs {
+				a, b := divs[i], wantDivs[i]
+				a.Set, b.Set = pset.Set{}, pset.Set{}
+				if !reflect.DeepEqual(a, b) {
+					t.Errorf("diverted %d:\n got %+v\nwant %+v", i, a, b)
+				}
+			}
+		})
 	}
 }
