@@ -156,12 +156,12 @@ func assumedOnly(host facts.Host, labels []string, rss ...*parser.Ruleset) map[s
 	return out
 }
 
-// establishedNodes is the room for nodes of Established's universe. The
-// replies it follows meet few rules: 8,800 nodes on the 80,000 rules of a
-// kube-proxy host, 5,200 on the 23,000 of a country block. Room in
-// proportion to the rules (4 million nodes there) cost 20 MB of memory
-// for a unique table touched all over; past this room the universe grows
-// as it fills.
+// establishedNodes is the number of nodes Established's universe is made
+// for (its unique table's size). The replies it follows meet few rules:
+// 8,800 nodes on the 80,000 rules of a kube-proxy host, 5,200 on the
+// 23,000 of a country block. A table in proportion to the rules (4
+// million nodes there) cost 20 MB of memory touched all over; past this
+// size the table grows as the universe fills.
 const establishedNodes = 1 << 16
 
 // Established tells the fate of replies (conntrack state ESTABLISHED,
