@@ -62,9 +62,10 @@ type bdd struct {
 	chunks []*[chunkSize]bddNode
 	count  uint32   // nodes made
 	table  []uint32 // open addressing; 0 is empty (terminals are never stored)
-	// tagMask is the bits of a table entry that hold hash bits (tagShift).
-	tagMask uint32
-	cache   []cacheEntry
+	// tagMask is the bits of a table entry that hold hash bits (tagShift);
+	// tagLimit the node count from which entries are whole indices.
+	tagMask, tagLimit uint32
+	cache             []cacheEntry
 	// steps counts the operation steps that missed the cache.
 	steps int
 	// memo and memoMap are compose's scratch.
@@ -76,7 +77,7 @@ type bdd struct {
 // about hint nodes (up to maxInitialTableBits; past that the table grows
 // as the store fills).
 func newBDD(nvars, hint int) *bdd {
-	d := &bdd{nvars: int32(nvars), tagMask: ^uint32(1<<tagShift - 1)}
+	d := &bdd{nvars: int32(nvars), tagMask: ^uint32(1<<tagShift - 1), tagLimit: 1 << tagShift}
 	tbits, cbits := 13, 14
 	for tbits < maxInitialTableBits && 1<<tbits < hint*4/3 {
 		tbits++
@@ -153,12 +154,15 @@ func (d *bdd) mk(level int32, lo, hi uint32) uint32 {
 	*d.node(n) = bddNode{level, lo, hi}
 	d.count++
 	d.table[i] = n | tag
-	switch {
-	case int(d.count)*4 > len(d.table)*3:
-		d.rehash(len(d.table) * 2)
-	case d.count == 1<<tagShift && d.tagMask != 0:
-		d.tagMask = 0
-		d.rehash(len(d.table))
+	size := len(d.table)
+	if int(d.count)*4 > size*3 {
+		size *= 2
+	}
+	if d.count >= d.tagLimit && d.tagMask != 0 {
+		d.tagMask = 0 // the next node's index needs the tag's bits
+		d.rehash(size)
+	} else if size != len(d.table) {
+		d.rehash(size)
 	}
 	return n
 }

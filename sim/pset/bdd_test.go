@@ -52,13 +52,16 @@ func TestStoreHashConsing(t *testing.T) {
 			}
 		}
 	}
-	add(3 * chunkSize) // several chunks, several table growths
-	if len(d.chunks) < 3 || len(made) < 2*chunkSize {
-		t.Fatalf("%d chunks, %d nodes made", len(d.chunks), len(made))
+	d.tagLimit = 4 * chunkSize // as 2^tagShift, within reach of a test
+	add(3 * chunkSize)         // several chunks, several table growths
+	if len(d.chunks) < 3 || len(made) < 2*chunkSize || d.tagMask == 0 {
+		t.Fatalf("%d chunks, %d nodes made, tag mask %#x", len(d.chunks), len(made), d.tagMask)
 	}
 	check("tagged")
-	d.tagMask = 0 // as past 2^tagShift nodes
-	d.rehash(len(d.table))
+	add(2 * chunkSize) // past tagLimit: whole indices from there on
+	if d.tagMask != 0 {
+		t.Fatalf("%d nodes, past %d: entries still tagged", d.count, d.tagLimit)
+	}
 	check("whole indices")
 	add(chunkSize)
 	check("whole indices, grown")
