@@ -157,7 +157,12 @@ func (h *Host) localOn(a netip.Addr, dev string) bool {
 
 // IsBroadcast reports whether a is the limited broadcast or the broadcast
 // address of one of the host's IPv4 subnets.
-func (h *Host) IsBroadcast(a netip.Addr) bool {
+func (h *Host) IsBroadcast(a netip.Addr) bool { return h.broadcastOn(a, "") }
+
+// broadcastOn is IsBroadcast restricted to the subnets of the named
+// interface (all of them for dev ""), as the kernel's inet_dev_addr_type:
+// the local table's broadcast route of a subnet is on its device.
+func (h *Host) broadcastOn(a netip.Addr, dev string) bool {
 	if !a.Is4() {
 		return false
 	}
@@ -167,6 +172,9 @@ func (h *Host) IsBroadcast(a netip.Addr) bool {
 		return true
 	}
 	for _, i := range h.Ifaces {
+		if dev != "" && i.Name != dev {
+			continue
+		}
 		for _, p := range i.Addrs {
 			// v is the last address of p (lastAddr, in numbers).
 			if pa := p.Addr(); pa.Is4() && p.Bits() < 31 {
@@ -213,7 +221,7 @@ func (h *Host) AddrType(a netip.Addr, dev string) parser.AddrType {
 	} else if h.IsLocal(a) {
 		return local
 	}
-	if h.IsBroadcast(a) {
+	if h.broadcastOn(a, dev) {
 		return parser.ATBroadcast
 	}
 	if a.Is6() && a.IsUnspecified() {

@@ -229,10 +229,16 @@ func evalMatch(m *parser.Match, e *env) tri {
 	case *parser.ConntrackMatch:
 		return conntrackMatch(s, e)
 	case *parser.AddrtypeMatch:
+		// addrtype_mt_v1 restricts the source and the destination to
+		// the same device: the input one with --limit-iface-in, the
+		// output one with --limit-iface-out.
 		if s.Src != nil {
 			dev := ""
-			if s.LimitIfaceIn {
+			switch {
+			case s.LimitIfaceIn:
 				dev = e.in
+			case s.LimitIfaceOut:
+				dev = e.out
 			}
 			if (e.hix.addrType(e.host, p.Src, dev)&s.Src.Mask != 0) == s.Src.Neg {
 				return no

@@ -238,11 +238,12 @@ func (r *run) applyNAT(s *parser.NATTarget, hook string) {
 	var rg parser.NATRange
 	if len(s.Ranges) > 0 {
 		rg = s.Ranges[0]
-		if rg.MinAddr != rg.MaxAddr || rg.MinPort != rg.MaxPort {
-			r.assume("NAT range: the first address/port of the range is taken")
-		}
 	}
-	addr, port := rg.MinAddr, rg.MinPort
+	pick := PickNAT(rg, s, c.Reply.invert(), src)
+	if pick.Random {
+		r.assume("NAT port range %d-%d: the kernel picks a random port; %d taken", rg.MinPort, rg.MaxPort, pick.Port)
+	}
+	addr, port := pick.Addr, pick.Port
 	v6 := r.p.Is6()
 	switch s.Kind {
 	case parser.NATMasquerade:

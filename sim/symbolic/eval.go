@@ -284,7 +284,7 @@ func (e *Evaluator) prepare() {
 	// Address classes of the host model (over Dst; sets over Src are
 	// built the same way on demand).
 	e.local = e.localSet(pset.Dst, "")
-	e.bcast = e.bcastSet(pset.Dst)
+	e.bcast = e.bcastSet(pset.Dst, "")
 	if e.v6 {
 		e.mcast = u.CIDR(pset.Dst, netip.MustParsePrefix("ff00::/8"))
 	} else {
@@ -352,13 +352,16 @@ func (e *Evaluator) localSet(f pset.Field, dev string) pset.Set {
 }
 
 // bcastSet is Host.IsBroadcast over field f.
-func (e *Evaluator) bcastSet(f pset.Field) pset.Set {
+func (e *Evaluator) bcastSet(f pset.Field, dev string) pset.Set {
 	u := e.U
 	if e.v6 {
 		return u.Empty()
 	}
 	s := u.EqAddr(f, netip.AddrFrom4([4]byte{255, 255, 255, 255}))
 	for _, i := range e.Host.Ifaces {
+		if dev != "" && i.Name != dev {
+			continue
+		}
 		for _, p := range i.Addrs {
 			if p.Addr().Is4() && p.Bits() < 31 {
 				s = s.Union(u.EqAddr(f, lastAddr(p)))
@@ -851,7 +854,7 @@ func (e *Evaluator) martianSet() pset.Set {
 		// addresses (sim's martianSource).
 		return s
 	}
-	return s.Union(e.bcastSet(pset.Src)).Union(e.localSet(pset.Src, ""))
+	return s.Union(e.bcastSet(pset.Src, "")).Union(e.localSet(pset.Src, ""))
 }
 
 // dstIs splits a state's set by a property of the current destination

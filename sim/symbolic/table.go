@@ -286,11 +286,26 @@ func (e *Evaluator) applyNAT(st *state, s *parser.NATTarget, hook string, rule *
 	var rg parser.NATRange
 	if len(s.Ranges) > 0 {
 		rg = s.Ranges[0]
-		if rg.MinAddr != rg.MaxAddr || rg.MinPort != rg.MaxPort {
-			st.assumptions = append(st.assumptions, "NAT range: the first address/port of the range is taken")
+		if rg.MinAddr != rg.MaxAddr {
+			// sim.PickNAT hashes the packet's addresses to one of the
+			// range's: not a set operation.
+			e.unsupported(st, fmt.Sprintf("NAT to an address range at %s:%d is not evaluated symbolically", rule.Pos.File, rule.Pos.Line))
+			return nil
 		}
 	}
 	addr, port := rg.MinAddr, int(rg.MinPort)
+	// A port range keeps the packet's port when it lies in the range
+	// (sim.PickNAT); the others take its first port, which is the
+	// kernel's choice for a destination manip and a random one's stand-in
+	// for a source manip.
+	lo, hi := int(rg.MinPort), int(rg.MaxPort)
+	if hi < lo {
+		lo, hi = hi, lo
+	}
+	port = lo
+	if lo != hi && (s.Random || s.FullyRandom || src) {
+		st.assumptions = append(st.assumptions, fmt.Sprintf("NAT port range %d-%d: the kernel picks a random port for a port outside it (or any, with --random); %d taken", lo, hi, lo))
+	}
 	switch s.Kind {
 	case parser.NATMasquerade:
 		a, ok := e.Host.Iface(st.out).Primary(e.v6)
@@ -351,11 +366,14 @@ func (e *Evaluator) applyNAT(st *state, s *parser.NATTarget, hook string, rule *
 	}
 	portSame := u.All()
 	if port != 0 {
+		keep := lo != hi && !s.Random && !s.FullyRandom
 		switch {
 		case !src && st.curDport >= 0:
-			if st.curDport != port {
+			if st.curDport != port && (!keep || st.curDport < lo || st.curDport > hi) {
 				portSame = e.hasPorts.Not()
 			}
+		case keep:
+			portSame = e.hasPorts.Not().Union(u.Range(pf, uint64(lo), uint64(hi)))
 		default:
 			portSame = e.hasPorts.Not().Union(u.Eq(pf, uint64(port)))
 		}
@@ -675,10 +693,16 @@ func (e *Evaluator) special(m *parser.Match, st *state) (pset.Set, bool) {
 		return e.conntrack(s, st)
 	case *parser.AddrtypeMatch:
 		r := u.All()
+		// addrtype_mt_v1 restricts the source and the destination to
+		// the same device: the input one with --limit-iface-in, the
+		// output one with --limit-iface-out.
 		if s.Src != nil {
 			dev := ""
-			if s.LimitIfaceIn {
+			switch {
+			case s.LimitIfaceIn:
 				dev = st.in
+			case s.LimitIfaceOut:
+				dev = st.out
 			}
 			r = r.Intersect(neg(e.addrTypes(pset.Src, s.Src.Mask, dev, st), s.Src.Neg))
 		}
@@ -808,7 +832,7 @@ func (e *Evaluator) addrTypes(f pset.Field, mask parser.AddrType, dev string, st
 		local |= parser.ATUnicast // as Host.AddrType
 	}
 	take(e.localSet(f, dev), local)
-	take(e.bcastSet(f), parser.ATBroadcast)
+	take(e.bcastSet(f, dev), parser.ATBroadcast)
 	if e.v6 {
 		take(u.EqAddr(f, netip.IPv6Unspecified()), parser.ATUnspec)
 	}
