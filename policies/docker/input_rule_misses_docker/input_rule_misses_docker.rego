@@ -12,7 +12,12 @@
 #   DROP or REJECT, whose protocol is a published mapping's and whose
 #   destination ports (--dport/--dports or --ctorigdstport) take its host
 #   port, unless the rule's -i names a Docker bridge, its -d is in
-#   127.0.0.0/8 or excludes the mapping's host address.
+#   127.0.0.0/8 or excludes the mapping's host address, or the mapping is
+#   bound to a loopback address (-p 127.0.0.1:8080:80): Docker's DNAT then
+#   takes only packets sent to that address, and INPUT sees the connections
+#   to the port on every other address of the host. A mapping bound to one
+#   address (-p 10.0.0.5:8080:80) is named with it: the rule misses the
+#   connections to that address alone.
 # related_resources:
 #   - description: Docker and iptables (packet filtering and firewalls)
 #     ref: https://docs.docker.com/engine/network/packet-filtering-firewalls/
@@ -34,7 +39,7 @@ findings contains f if {
 		sees_not(r, p)
 	]
 	count(missed) > 0
-	ports := concat(", ", {sprintf("%s/%d", [p.proto, p.host_port]) | some p in missed})
+	ports := concat(", ", {port_text(p) | some p in missed})
 	related := [lib.at(p.dnat, sprintf("Docker publishes %s/%d here: DNAT to %s, so the connection takes FORWARD", [p.proto, p.host_port, lib.addr_port(p.container_addr, p.container_port)])) |
 		some p in missed
 	]
@@ -59,6 +64,24 @@ sees_not(r, p) if {
 	takes_port(r, p.host_port)
 	not from_bridge(r)
 	not local_only(r, p)
+	not loopback_bound(p)
+}
+
+# port_text(p) names a published port, with its host address when the
+# mapping is bound to one.
+port_text(p) := sprintf("%s/%d", [p.proto, p.host_port]) if p.host_addr == ""
+
+port_text(p) := sprintf("%s/%d on %s", [p.proto, p.host_port, p.host_addr]) if p.host_addr != ""
+
+# loopback_bound(p): the mapping is bound to a loopback address. Its DNAT
+# takes only packets sent to that address, which no router forwards (a
+# neighbour's packet to it is DFW201's business); a connection from outside
+# to the port on any other address of the host is not DNAT-ed and reaches
+# INPUT, where the rule sees it.
+loopback_bound(p) if {
+	p.host_addr != ""
+	some lo in ["127.0.0.0/8", "::1/128"]
+	net.cidr_contains(lo, p.host_addr)
 }
 
 takes_port(r, port) if lib.dports_contain(r, port)

@@ -59,3 +59,28 @@ test_ipv6_container_in_brackets if {
 	some f in fs
 	f.related[0].message == "Docker publishes tcp/5432 here: DNAT to [fd00:18::2]:5432, so the connection takes FORWARD"
 }
+
+# -p 127.0.0.1:5432:5432: Docker's DNAT takes only packets to 127.0.0.1;
+# connections to the port on the host's other addresses reach INPUT.
+test_loopback_bound_mapping if {
+	p := object.union(published[0], {"host_addr": "127.0.0.1"})
+	d := object.union(doc(rule({})), {"docker": {"published": [p], "bridges": [{"name": "br-app", "subnets": []}]}})
+	count(input_rule_misses_docker.findings) == 0 with input as d
+}
+
+test_ipv6_loopback_bound_mapping if {
+	p := object.union(published[0], {"host_addr": "::1"})
+	d := object.union(doc(rule({})), {"docker": {"published": [p], "bridges": [{"name": "br-app", "subnets": []}]}})
+	count(input_rule_misses_docker.findings) == 0 with input as d
+}
+
+# -p 10.0.0.5:5432:5432: the rule misses the connections to 10.0.0.5 alone,
+# and the finding says so.
+test_address_bound_mapping_named if {
+	p := object.union(published[0], {"host_addr": "10.0.0.5"})
+	d := object.union(doc(rule({})), {"docker": {"published": [p], "bridges": [{"name": "br-app", "subnets": []}]}})
+	fs := input_rule_misses_docker.findings with input as d
+	count(fs) == 1
+	some f in fs
+	contains(f.msg, "never sees connections to tcp/5432 on 10.0.0.5, which Docker publishes")
+}
