@@ -38,11 +38,11 @@ type candidate struct {
 // takes the most of what is left (heaviest overlap first), until nothing
 // is left or limit rules are chosen; when some candidate has a different
 // action from ri, one such is always included (the first chosen). A
-// candidate that alone covers everything left is preferred. A covering
-// jump is followed by the rules of its chain that take those packets;
-// there, a rule whose overlap earlier rules of that chain already took
-// entirely is not a candidate (what is explained is who decided the
-// packets inside the called chain, not which rules could have).
+// candidate that alone covers everything left is preferred. A rule whose
+// overlap earlier rules of its chain already took entirely is not a
+// candidate (an unreachable rule explains nothing, whatever its matches
+// and action). A covering jump or goto is followed by the rules of its
+// chain that take those packets.
 func (e *engine) cover(ri *ruleInfo, limit int) []*ruleInfo {
 	target := ri.chain.entry.Intersect(ri.may)
 	return e.coverSet(ri, ri.chain, ri.index-1, target, limit, 0)
@@ -58,7 +58,10 @@ func (e *engine) coverSet(ri *ruleInfo, ci *chainInfo, upto int, target pset.Set
 		if !rj.analysed || rj.decides.IsEmpty() || (depth > 0 && rj.eff == effReturn) || !rj.decides.Overlaps(target) {
 			continue
 		}
-		if depth > 0 && !rj.decides.Intersect(rj.matched).Overlaps(target) {
+		// A rule that earlier rules left none of these packets to take
+		// (an unreachable one, say) took none, whatever its own
+		// matches and action.
+		if !rj.decides.Intersect(rj.matched).Overlaps(target) {
 			continue
 		}
 		takes := rj.decides.Intersect(target)
@@ -107,7 +110,7 @@ func (e *engine) coverSet(ri *ruleInfo, ci *chainInfo, upto int, target pset.Set
 	}
 	if depth < 4 {
 		for _, c := range chosen {
-			if c.ri.eff == effJump && c.ri.callee != nil && c.ri.callee.entered {
+			if (c.ri.eff == effJump || c.ri.eff == effGoto) && c.ri.callee != nil && c.ri.callee.entered {
 				cc := c.ri.callee
 				out = append(out, e.coverSet(ri, cc, len(cc.rules), c.takes, limit, depth+1)...)
 			}
