@@ -105,6 +105,12 @@ unreachable_facts := dfw.input_reachability_where("unreachable") if rules_served
 
 unreachable_facts := [x | some x in input.analysis.reachability; not x.reachable] if not rules_served
 
+# unreachable(r) holds for a rule no packet reaches (an unreachable fact that
+# does not depend on a may-match): what it would do never happens.
+unreachable(r) if r.id in unreachable_rule_ids
+
+unreachable_rule_ids := {x.rule | some x in unreachable_facts; not x.depends_on_may_match}
+
 # may_match_dependent_facts are the reachability facts of the rules whose
 # reachability depends on a may-match rule (x.depends_on_may_match).
 may_match_dependent_facts := dfw.input_reachability_where("depends_on_may_match") if rules_served

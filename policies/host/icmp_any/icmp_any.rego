@@ -12,9 +12,10 @@
 #   Reported at the rule's -p option for an IPv4 ACCEPT rule of the filter
 #   table reached from INPUT or FORWARD, with no ICMP type (or type any),
 #   no positive -s (a trusted source is a choice) and no conntrack state
-#   condition. IPv6 is left alone: ICMPv6 is needed for neighbour discovery
-#   and path MTU discovery, and accepting it all is common advice (RFC 4890
-#   lists what to drop).
+#   condition, that some packet can reach (DFW101 reports one that none
+#   can: it accepts nothing). IPv6 is left alone: ICMPv6 is needed for
+#   neighbour discovery and path MTU discovery, and accepting it all is
+#   common advice (RFC 4890 lists what to drop).
 # related_resources:
 #   - description: RFC 792, Internet Control Message Protocol
 #     ref: https://www.rfc-editor.org/rfc/rfc792
@@ -35,6 +36,7 @@ findings contains f if {
 	not typed(r)
 	not lib.has(r, "src")
 	count(r.ctstate) == 0
+	not lib.unreachable(r)
 	f := lib.rule_finding(r, r.proto.column, message(r), [], null)
 }
 

@@ -30,6 +30,12 @@ test_icmp_any_shared_chain if {
 	contains(f.msg, "FORWARD")
 }
 
+# An ICMP accept no packet reaches accepts nothing: DFW101 reports it.
+test_unreachable if {
+	reach := {"reachability": [{"rule": "filter/INPUT/1", "position": 0, "reachable": false, "depends_on_may_match": false, "covering": []}]}
+	count(icmp_any.findings) == 0 with input as object.union(doc(rule({})), {"analysis": reach})
+}
+
 test_echo_request_only if {
 	r := rule({"matches": [{"name": "icmp", "icmp": {"neg": false, "any": false, "type": 8}}]})
 	count(icmp_any.findings) == 0 with input as doc(r)

@@ -11,7 +11,9 @@
 #   whose -i allows lo (absent, lo, a wildcard taking lo, or a negated name
 #   other than lo), with no protocol, no match besides comments, and a -s
 #   and -d that are absent, negated or inside 127.0.0.0/8 (resp. ::1).
-#   Lenient on purpose: any such rule anywhere silences it.
+#   Lenient on purpose: any such rule silences it, unless no packet can
+#   reach it (an "-A INPUT -i lo -j ACCEPT" after a catch-all DROP, which
+#   DFW101 reports too).
 # related_resources:
 #   - description: iptables(8)
 #     ref: https://ipset.netfilter.org/iptables.man.html
@@ -62,6 +64,7 @@ accepts_loopback if {
 	some r in lib.filter_rules
 	lib.reached_from(r, "INPUT")
 	r.target.name == "ACCEPT"
+	not lib.unreachable(r)
 	in_allows_lo(r)
 	addr_allows_lo(r, "src")
 	addr_allows_lo(r, "dst")

@@ -30,6 +30,18 @@ test_lo_accepted if {
 	count(loopback_not_accepted.findings) == 0 with input as {"family": "ipv4", "chains": [input_chain("DROP", 2)], "rules": [ssh, lo]}
 }
 
+# An accept of loopback traffic that no packet reaches (after a catch-all
+# DROP) accepts nothing.
+test_unreachable_lo_accept if {
+	drop := rule(2, {"target": {"name": "DROP", "kind": "verdict", "column": 12}})
+	lo := rule(3, {"in": {"neg": false, "name": "lo", "wildcard": false}})
+	reach := {"reachability": [{"rule": "filter/INPUT/3", "position": 2, "reachable": false, "depends_on_may_match": false, "covering": []}]}
+	fs := loopback_not_accepted.findings with input as {"family": "ipv4", "chains": [input_chain("DROP", 3)], "rules": [ssh, drop, lo], "analysis": reach}
+	count(fs) == 1
+	some f in fs
+	f.line == 2
+}
+
 test_not_external_accepted if {
 	r := rule(2, {"in": {"neg": true, "name": "eth0", "wildcard": false}})
 	count(loopback_not_accepted.findings) == 0 with input as {"family": "ipv4", "chains": [input_chain("DROP", 2)], "rules": [ssh, r]}
