@@ -17,10 +17,11 @@ const maxRedundancyDepth = 8
 // (LOG and the like, jumps to chains that do nothing to them, rules that
 // cannot match them) are met, until none is left or the chain ends in A
 // (a built-in chain's policy A; for RETURN, the end of any chain; for a
-// user chain, the proof goes on in each calling chain after the jump).
-// Any other rule that may match one of them (a different verdict, a
-// packet change, a jump into a chain that may decide, a goto back) ends
-// the attempt: the rule is then not reported. May-match rules after r are
+// user chain, the proof goes on in each calling chain after the jump, or
+// from the end of the chain that holds a -g into it). Any other rule that
+// may match one of them (a different verdict, a packet change, a jump
+// into a chain that may decide, a goto back) ends the attempt: the rule
+// is then not reported. May-match rules after r are
 // only ever taken as "may match", so a proof never depends on them.
 //
 // Not reported: unreachable rules (DFW101 says more), unconditional
@@ -145,10 +146,14 @@ func (p *proof) rest(ci *chainInfo, from int, s pset.Set, depth int) (bool, erro
 		if part.IsEmpty() {
 			continue
 		}
+		from := k.index
 		if k.eff == effGoto {
-			return false, nil
+			// What comes back from a chain entered with -g goes on as
+			// from the end of the chain that holds the -g: its policy
+			// for a built-in one, else after the jumps into it.
+			from = len(k.chain.rules)
 		}
-		ok, err := p.rest(k.chain, k.index, part, depth+1)
+		ok, err := p.rest(k.chain, from, part, depth+1)
 		if !ok || err != nil {
 			return false, err
 		}
