@@ -30,7 +30,18 @@ func external(h facts.Host) []string {
 	return nil
 }
 
-func ref(r symbolic.RuleRef) facts.Ref {
+// ref is the facts reference of r, a rule or a policy of rs. A policy no
+// line of the files set (a built-in chain its table's block does not
+// declare, which iptables-restore creates with the table) is at its
+// chain's declaration, the "*table" line, as a policy finding is.
+func ref(rs *parser.Ruleset, r symbolic.RuleRef) facts.Ref {
+	if r.Policy && r.File == "" && rs != nil {
+		if t := rs.Tables[r.Table]; t != nil {
+			if c := t.Chains[r.Chain]; c != nil && c.Pos.IsValid() {
+				r.File, r.Line = c.Pos.File, c.Pos.Line
+			}
+		}
+	}
 	col := 0
 	if r.Line > 0 {
 		col = 1
@@ -62,13 +73,13 @@ func Exposure(ctx context.Context, rs *parser.Ruleset, host facts.Host, opts sym
 	out := []facts.Exposure{}
 	for _, r := range rows {
 		e := facts.Exposure{Interface: r.Interface, Kind: r.Kind, Proto: r.Proto, Ports: r.Ports, Sources: r.Sources, AnySource: r.AnySource, Loopback: r.Loopback,
-			Witness: packet(r.Witness), AcceptedBy: ref(r.AcceptedBy), Policy: r.AcceptedBy.Policy,
+			Witness: packet(r.Witness), AcceptedBy: ref(rs, r.AcceptedBy), Policy: r.AcceptedBy.Policy,
 			DependsOnMayMatch: r.DependsOnMay}
 		if e.Ports == nil {
 			e.Ports = [][2]int{}
 		}
 		for _, p := range r.Path {
-			e.Path = append(e.Path, ref(p))
+			e.Path = append(e.Path, ref(rs, p))
 		}
 		if r.Kind == symbolic.KindContainer {
 			c := &facts.Published{Proto: r.Proto, Bridge: r.Bridge}
@@ -81,7 +92,7 @@ func Exposure(ctx context.Context, rs *parser.Ruleset, host facts.Host, opts sym
 				c.ContainerAddr = r.Container
 			}
 			if r.DNAT != nil {
-				c.DNAT = ref(*r.DNAT)
+				c.DNAT = ref(rs, *r.DNAT)
 			}
 			e.Container = c
 		}
@@ -90,7 +101,7 @@ func Exposure(ctx context.Context, rs *parser.Ruleset, host facts.Host, opts sym
 	dv := []facts.Diverted{}
 	for _, r := range divs {
 		d := facts.Diverted{Interface: r.Interface, Proto: r.Proto, Ports: r.Ports, Sources: r.Sources, AnySource: r.AnySource, To: r.To,
-			DNAT: ref(r.DNAT), Witness: packet(r.Witness)}
+			DNAT: ref(rs, r.DNAT), Witness: packet(r.Witness)}
 		if d.Ports == nil {
 			d.Ports = [][2]int{}
 		}
@@ -217,7 +228,7 @@ func Established(ctx context.Context, rs *parser.Ruleset, host facts.Host, opts 
 			key := hook + "|" + c.Verdict
 			if c.Verdict != sim.Accept {
 				if r, ok := decided(c); ok {
-					rf := ref(r)
+					rf := ref(rs, r)
 					est.DroppedBy, est.Policy = &rf, r.Policy
 					key += "|" + r.String()
 				}
@@ -333,12 +344,12 @@ func Reachable(ctx context.Context, rs *parser.Ruleset, host facts.Host, q facts
 		if !best.Certain() {
 			ans.Known = false
 		}
-		fill(&ans, best, h)
+		fill(&ans, best, rs, h)
 	}
 	return ans, ctx.Err()
 }
 
-func fill(a *facts.Answer, c *symbolic.Class, h *sim.Host) {
+func fill(a *facts.Answer, c *symbolic.Class, rs *parser.Ruleset, h *sim.Host) {
 	a.Reachable = true
 	w := packet(symbolic.WitnessOf(c.Witness))
 	a.Witness = &w
@@ -353,11 +364,11 @@ func fill(a *facts.Answer, c *symbolic.Class, h *sim.Host) {
 		acc = symbolic.RefOf(c.Trace[len(c.Trace)-1])
 	}
 	if acc.Table != "" {
-		r := ref(acc)
+		r := ref(rs, acc)
 		a.AcceptedBy = &r
 	}
 	for _, s := range c.Trace {
-		a.Path = append(a.Path, ref(symbolic.RefOf(s)))
+		a.Path = append(a.Path, ref(rs, symbolic.RefOf(s)))
 	}
 	switch {
 	case c.Disposition == sim.DeliveredLocal:

@@ -129,3 +129,37 @@ func TestEstablishedReplies(t *testing.T) {
 		}
 	}
 }
+
+// A built-in chain that its table's block does not declare has a policy
+// no line set: the refs to it (accepted_by, the path) are at the "*table"
+// line that created it, never at an empty position. Here the mangle block
+// declares PREROUTING alone, and the filter block no chain at all.
+func TestImplicitPolicyPosition(t *testing.T) {
+	rules := "*mangle\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -j CONNMARK --restore-mark\nCOMMIT\n" +
+		"*filter\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n"
+	l := parser.Load([]parser.Source{{Name: "r.rules", Data: []byte(rules)}}, parser.Options{})
+	if errs := l.Diags.Errors(); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	ex, _, _, err := Exposure(context.Background(), l.Ruleset, facts.Host{Source: "inferred"}, symbolic.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{"mangle/PREROUTING": 2, "mangle/INPUT": 1, "filter/INPUT": 5}
+	policies := 0
+	for _, e := range ex {
+		refs := append([]facts.Ref{e.AcceptedBy}, e.Path...)
+		for _, r := range refs {
+			if r.ID != "" {
+				continue // a rule
+			}
+			policies++
+			if r.File != "r.rules" || r.Line != want[r.Table+"/"+r.Chain] || r.Column != 1 {
+				t.Errorf("%s/%s policy at %s:%d:%d, want r.rules:%d:1", r.Table, r.Chain, r.File, r.Line, r.Column, want[r.Table+"/"+r.Chain])
+			}
+		}
+	}
+	if policies == 0 {
+		t.Fatalf("no policy in the exposure facts: %+v", ex)
+	}
+}

@@ -281,7 +281,7 @@ func FamilyGap(ctx context.Context, rs, peer *parser.Ruleset, peerFiles []string
 				Sources:    symbolic.AddrSummary(sub, pset.Src, mine.e.NotInternet()),
 				PeerFamily: peer.Family.String(), PeerFiles: append([]string{}, peerFiles...), PeerOpen: g.peer,
 				PeerShut:   peerShut,
-				AcceptedBy: ref(r.AcceptedBy), Policy: r.AcceptedBy.Policy, Path: []facts.Ref{},
+				AcceptedBy: ref(rs, r.AcceptedBy), Policy: r.AcceptedBy.Policy, Path: []facts.Ref{},
 			}
 			if row.PeerFiles == nil {
 				row.PeerFiles = []string{}
@@ -291,10 +291,10 @@ func FamilyGap(ctx context.Context, rs, peer *parser.Ruleset, peerFiles []string
 				row.Witness = packet(w)
 			}
 			for _, p := range r.Path {
-				row.Path = append(row.Path, ref(p))
+				row.Path = append(row.Path, ref(rs, p))
 			}
 			if d, ok := theirs.decidedBy(ctx, r.Interface, r.Kind, r.Proto, row.Witness.Dport); ok {
-				rf := ref(d)
+				rf := ref(peer, d)
 				row.PeerDecidedBy, row.PeerPolicy = &rf, d.Policy
 			}
 			out = append(out, row)
