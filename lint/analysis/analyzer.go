@@ -212,6 +212,12 @@ func (a *Analyzer) Established(ctx context.Context, rs *parser.Ruleset, host fac
 	return exposure.Established(ctx, rs, host, a.symbolic())
 }
 
+// Outbound implements facts.Analyzer: the rules that drop the new
+// connections containers open to the outside.
+func (a *Analyzer) Outbound(ctx context.Context, rs *parser.Ruleset, host facts.Host) ([]facts.Outbound, []facts.Incomplete, error) {
+	return exposure.Outbound(ctx, rs, host, a.symbolic())
+}
+
 // Reachable implements facts.Analyzer: whether a new connection arriving
 // on an interface reaches a port, with a witness.
 func (a *Analyzer) Reachable(ctx context.Context, rs *parser.Ruleset, host facts.Host, q facts.Query) (facts.Answer, error) {

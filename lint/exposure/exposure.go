@@ -254,6 +254,63 @@ func Established(ctx context.Context, rs *parser.Ruleset, host facts.Host, opts 
 	return kept, incs, ctx.Err()
 }
 
+// Outbound tells which rules drop the new connections containers open to
+// the outside: for each Docker bridge, a TCP SYN, a UDP datagram or an ICMP
+// echo request from the bridge's subnets, arriving on the bridge, to any
+// address that is neither the host's, nor a bridge's subnet, nor loopback,
+// multicast or broadcast. One entry per bridge and dropping rule or policy
+// (facts.Analyzer.Outbound); connections FORWARD accepts give none.
+func Outbound(ctx context.Context, rs *parser.Ruleset, host facts.Host, opts symbolic.Options) ([]facts.Outbound, []facts.Incomplete, error) {
+	h := sim.InferHost(rs, nil)
+	if opts.Nodes == 0 {
+		opts.Nodes = establishedNodes
+	}
+	e := symbolic.NewEvaluator(rs, h, opts, external(host)...)
+	u := e.U
+	v6 := rs.Family == parser.IPv6
+	special := []string{"0.0.0.0/8", "127.0.0.0/8", "224.0.0.0/3"}
+	if v6 {
+		special = []string{"::/128", "::1/128", "ff00::/8", "fe80::/10"}
+	}
+	outside := u.All().Diff(e.ExposedDestinations())
+	for _, p := range special {
+		outside = outside.Diff(u.CIDR(pset.Dst, netip.MustParsePrefix(p)))
+	}
+	out := []facts.Outbound{}
+	var incs []facts.Incomplete
+	for _, br := range h.Ifaces {
+		if !br.Bridge {
+			continue
+		}
+		src := u.Empty()
+		for _, a := range br.Addrs {
+			if a.Addr().Is6() == v6 {
+				src = src.Union(u.CIDR(pset.Src, a.Masked()))
+			}
+		}
+		if src.IsEmpty() {
+			continue
+		}
+		classes, inc := e.Eval(ctx, symbolic.AnalysisOutbound, symbolic.Entry{In: br.Name}, e.NewConnections(outside).Intersect(src))
+		incs = append(incs, incomplete(inc)...)
+		seen := map[string]bool{}
+		for i := range classes {
+			c := &classes[i]
+			if c.Alternative || (c.Verdict != "DROP" && c.Verdict != "REJECT") || !slices.Contains(c.Path, "FORWARD") {
+				continue
+			}
+			r, ok := decided(c)
+			if !ok || seen[r.String()] {
+				continue
+			}
+			seen[r.String()] = true
+			rf := ref(rs, r)
+			out = append(out, facts.Outbound{Bridge: br.Name, Verdict: c.Verdict, Witness: packet(symbolic.WitnessOf(c.Witness)), DroppedBy: &rf, Policy: r.Policy})
+		}
+	}
+	return out, incs, ctx.Err()
+}
+
 // decided is the rule or policy that dropped or rejected a class.
 func decided(c *symbolic.Class) (symbolic.RuleRef, bool) {
 	for i := len(c.Trace) - 1; i >= 0; i-- {

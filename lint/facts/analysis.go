@@ -74,6 +74,8 @@ type Analysis struct {
 	// Diverted is computed with Exposure (same evaluation).
 	Diverted    []Diverted    `json:"diverted,omitempty"`
 	Established []Established `json:"established,omitempty"`
+	// Outbound is computed with Established.
+	Outbound []Outbound `json:"outbound,omitempty"`
 	// FamilyGap is computed only when the ruleset is checked with the
 	// other family's ruleset of the same host (Document.Peer).
 	FamilyGap  []FamilyGap     `json:"family_gap,omitempty"`
@@ -87,6 +89,7 @@ const (
 	AnalysisRedundancy   = "redundant"
 	AnalysisExposure     = "exposure"
 	AnalysisEstablished  = "established"
+	AnalysisOutbound     = "outbound"
 	AnalysisFamilyGap    = "family_gap"
 )
 
@@ -230,6 +233,17 @@ type Established struct {
 	Policy    bool   `json:"policy"`
 }
 
+// Outbound is a rule (or policy) that drops or rejects new connections
+// the containers of a Docker bridge open to the outside, with one such
+// connection as witness.
+type Outbound struct {
+	Bridge    string `json:"bridge"`
+	Verdict   string `json:"verdict"`
+	Witness   Packet `json:"witness"`
+	DroppedBy *Ref   `json:"dropped_by"`
+	Policy    bool   `json:"policy"`
+}
+
 // Packet is a witness packet, with dfwsim's field names.
 type Packet struct {
 	Proto string `json:"proto"`
@@ -290,6 +304,9 @@ type Analyzer interface {
 	// Established tells the fate of replies to connections the host and
 	// its containers open, per hook and external interface.
 	Established(ctx context.Context, rs *parser.Ruleset, host Host) ([]Established, []Incomplete, error)
+	// Outbound lists the rules that drop new connections the containers
+	// of each Docker bridge open to the outside.
+	Outbound(ctx context.Context, rs *parser.Ruleset, host Host) ([]Outbound, []Incomplete, error)
 	// Reachable answers one question (is proto/port reachable from iface?).
 	Reachable(ctx context.Context, rs *parser.Ruleset, host Host, q Query) (Answer, error)
 }

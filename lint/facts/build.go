@@ -176,7 +176,7 @@ func analyze(ctx context.Context, rs *parser.Ruleset, d *Document, an Analyzer, 
 	a := &d.Analysis
 	a.Computed = map[string]bool{}
 	a.Incomplete = []Incomplete{}
-	names := []string{AnalysisReachability, AnalysisRedundancy, AnalysisExposure, AnalysisEstablished}
+	names := []string{AnalysisReachability, AnalysisRedundancy, AnalysisExposure, AnalysisEstablished, AnalysisOutbound}
 	if an == nil || cpus < 2 {
 		side()
 	}
@@ -195,8 +195,8 @@ func analyze(ctx context.Context, rs *parser.Ruleset, d *Document, an Analyzer, 
 	// would take turns with the rule analyses, the longest of the
 	// three). Their errors and incomplete parts are taken in the order
 	// above either way.
-	var reach, red, exp, est []Incomplete
-	var reachErr, redErr, expErr, estErr error
+	var reach, red, exp, est, outb []Incomplete
+	var reachErr, redErr, expErr, estErr, outErr error
 	rules := func() {
 		if a.Reachability, reach, reachErr = an.Reachability(ctx, rs); reachErr == nil {
 			a.Redundant, red, redErr = an.Redundancy(ctx, rs)
@@ -204,7 +204,9 @@ func analyze(ctx context.Context, rs *parser.Ruleset, d *Document, an Analyzer, 
 	}
 	paths := func() {
 		if a.Exposure, a.Diverted, exp, expErr = an.Exposure(ctx, rs, d.Host); expErr == nil {
-			a.Established, est, estErr = an.Established(ctx, rs, d.Host)
+			if a.Established, est, estErr = an.Established(ctx, rs, d.Host); estErr == nil {
+				a.Outbound, outb, outErr = an.Outbound(ctx, rs, d.Host)
+			}
 		}
 	}
 	if cpus >= 2 {
@@ -220,12 +222,12 @@ func analyze(ctx context.Context, rs *parser.Ruleset, d *Document, an Analyzer, 
 	for _, e := range []struct {
 		name string
 		err  error
-	}{{"reachability", reachErr}, {"redundancy", redErr}, {"exposure", expErr}, {"established", estErr}} {
+	}{{"reachability", reachErr}, {"redundancy", redErr}, {"exposure", expErr}, {"established", estErr}, {"outbound", outErr}} {
 		if e.err != nil {
 			return fmt.Errorf("%s analysis: %w", e.name, e.err)
 		}
 	}
-	for _, inc := range [][]Incomplete{reach, red, exp, est} {
+	for _, inc := range [][]Incomplete{reach, red, exp, est, outb} {
 		a.Incomplete = append(a.Incomplete, inc...)
 	}
 	for _, n := range names {
@@ -245,6 +247,9 @@ func analyze(ctx context.Context, rs *parser.Ruleset, d *Document, an Analyzer, 
 	}
 	if a.Established == nil {
 		a.Established = []Established{}
+	}
+	if a.Outbound == nil {
+		a.Outbound = []Outbound{}
 	}
 	return nil
 }

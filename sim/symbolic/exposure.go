@@ -20,6 +20,7 @@ const (
 	AnalysisExposure    = "exposure"
 	AnalysisDiff        = "diff"
 	AnalysisEstablished = "established"
+	AnalysisOutbound    = "outbound"
 	AnalysisOpenFields  = "classes"
 )
 

@@ -12,7 +12,11 @@
 #   -i, when the rule itself has no -i (even negated: "! -i docker0" says
 #   which side is meant; what it does to replies is DFW204's business) and
 #   no positive -s or -o (those too say which traffic is meant) and does not match only INVALID packets (dropping
-#   INVALID everywhere is good practice).
+#   INVALID everywhere is good practice). Once input.analysis.outbound is
+#   computed (and complete), only when the rule drops some new connection a container
+#   opens to the outside: a DROP that earlier rules keep the containers'
+#   traffic from ("-i docker0 -j RETURN", "-i br-+ -j RETURN" first) is
+#   the external-interface filter the check asks for.
 # related_resources:
 #   - description: Docker and iptables (restrict connections to the Docker host)
 #     ref: https://docs.docker.com/engine/network/packet-filtering-firewalls/#restrict-external-connections-to-containers
@@ -50,6 +54,7 @@ findings contains f if {
 	not lib.has(r, "src")
 	not lib.has(r, "out")
 	not invalid_only(r)
+	drops_containers(r)
 	via := via_text(r.chain)
 	f := lib.rule_finding(
 		r, r.target.column, sprintf(
@@ -67,6 +72,21 @@ via_text(chain) := sprintf(" in %s, reached from DOCKER-USER without an -i condi
 iface_hint := concat(" or -i ", input.host.external_interfaces) if count(input.host.external_interfaces) > 0
 
 iface_hint := "<external interface>" if count(input.host.external_interfaces) == 0
+
+# drops_containers(r): the outbound analysis found a container's new
+# connection to the outside dropped by r; without the analysis, or when it
+# stopped short, every such rule may.
+drops_containers(r) if {
+	some x in input.analysis.outbound
+	x.dropped_by.id == r.id
+}
+
+drops_containers(_) if not object.get(input, ["analysis", "computed", "outbound"], false)
+
+drops_containers(_) if {
+	some i in input.analysis.incomplete
+	i.analysis == "outbound"
+}
 
 invalid_only(r) if {
 	some s in r.ctstate

@@ -55,3 +55,26 @@ test_invalid_only if {
 test_other_chain if {
 	count(docker_user_drop_without_iface.findings) == 0 with input as doc([rule("G", 1, {})])
 }
+
+# With the outbound analysis computed, the rule is reported only when it
+# drops a container's new connection to the outside.
+analysed(rules, outbound) := object.union(doc(rules), {"analysis": {"computed": {"outbound": true}, "outbound": outbound}})
+
+test_drops_containers_outbound if {
+	r := rule("DOCKER-USER", 5, {})
+	x := {"bridge": "docker0", "verdict": "DROP", "dropped_by": {"id": "filter/DOCKER-USER/5"}}
+	count(docker_user_drop_without_iface.findings) == 1 with input as analysed([r], [x])
+}
+
+# "-i docker0 -j RETURN" (and the like) before the DROP: no container's
+# connection reaches it.
+test_containers_returned_before_drop if {
+	r := rule("DOCKER-USER", 5, {})
+	count(docker_user_drop_without_iface.findings) == 0 with input as analysed([r], [])
+}
+
+# An outbound analysis cut short tells nothing: the rule is reported.
+test_outbound_incomplete if {
+	d := object.union(analysed([rule("DOCKER-USER", 5, {})], []), {"analysis": {"incomplete": [{"analysis": "outbound", "reason": "budget", "budget": true}]}})
+	count(docker_user_drop_without_iface.findings) == 1 with input as d
+}
