@@ -74,7 +74,8 @@ type Analysis struct {
 	// Diverted is computed with Exposure (same evaluation).
 	Diverted    []Diverted    `json:"diverted,omitempty"`
 	Established []Established `json:"established,omitempty"`
-	// Outbound is computed with Established.
+	// Outbound is computed after Established, when the ruleset has a
+	// rule it is for (dropsWithoutIface).
 	Outbound []Outbound `json:"outbound,omitempty"`
 	// FamilyGap is computed only when the ruleset is checked with the
 	// other family's ruleset of the same host (Document.Peer).

@@ -202,9 +202,10 @@ func analyze(ctx context.Context, rs *parser.Ruleset, d *Document, an Analyzer, 
 			a.Redundant, red, redErr = an.Redundancy(ctx, rs)
 		}
 	}
+	outbound := dropsWithoutIface(rs)
 	paths := func() {
 		if a.Exposure, a.Diverted, exp, expErr = an.Exposure(ctx, rs, d.Host); expErr == nil {
-			if a.Established, est, estErr = an.Established(ctx, rs, d.Host); estErr == nil {
+			if a.Established, est, estErr = an.Established(ctx, rs, d.Host); estErr == nil && outbound {
 				a.Outbound, outb, outErr = an.Outbound(ctx, rs, d.Host)
 			}
 		}
@@ -233,6 +234,9 @@ func analyze(ctx context.Context, rs *parser.Ruleset, d *Document, an Analyzer, 
 	for _, n := range names {
 		a.Computed[n] = true
 	}
+	// Without a rule it is for, the outbound analysis did not run
+	// (dropsWithoutIface): not computed, though nothing stopped it short.
+	a.Computed[AnalysisOutbound] = outbound
 	if a.Reachability == nil {
 		a.Reachability = []Reach{}
 	}
@@ -252,6 +256,44 @@ func analyze(ctx context.Context, rs *parser.Ruleset, d *Document, an Analyzer, 
 		a.Outbound = []Outbound{}
 	}
 	return nil
+}
+
+// dropsWithoutIface reports whether the filter table has a DROP or REJECT
+// without -i in DOCKER-USER or in a chain DOCKER-USER reaches through
+// jumps none of which has a positive -i: the rules the outbound analysis
+// is for (DFW205 asks whether containers' connections meet them). Without
+// one it is not run: on a kube-proxy host, whose DOCKER-USER drops
+// nothing, the containers' connections through its nat table took as long
+// to follow as the exposure analysis.
+func dropsWithoutIface(rs *parser.Ruleset) bool {
+	t := rs.Table("filter")
+	if t == nil {
+		return false
+	}
+	seen := map[*parser.Chain]bool{}
+	var walk func(c *parser.Chain) bool
+	walk = func(c *parser.Chain) bool {
+		if c == nil || seen[c] {
+			return false
+		}
+		seen[c] = true
+		for _, r := range c.Rules {
+			tg := r.Target
+			if tg == nil || r.In != nil && !r.In.Neg {
+				continue
+			}
+			switch {
+			case tg.Kind == parser.TargetChain:
+				if walk(t.Chains[tg.Name]) {
+					return true
+				}
+			case r.In == nil && (tg.Name == "DROP" || tg.Name == "REJECT"):
+				return true
+			}
+		}
+		return false
+	}
+	return walk(t.Chains["DOCKER-USER"])
 }
 
 // positions has each rule fact name its rule by position too, so that a
