@@ -30,3 +30,30 @@ test_empty_placeholder if {
 test_docker_user_alone if {
 	count(unused_chain.findings) == 0 with input as {"chains": [chain("DOCKER-USER", 3, [], [])]}
 }
+
+# A chain whose every jump is a rule no packet reaches: no packet enters
+# it; one jump packets reach is enough to use it.
+unreached_jump(line) := {"rule": sprintf("filter/INPUT/%d", [line]), "position": line - 1, "reachable": false, "depends_on_may_match": false}
+
+jump_rule(line) := {"id": sprintf("filter/INPUT/%d", [line]), "table": "filter", "chain": "INPUT", "index": line, "target": {"kind": "chain", "name": "MINE"}}
+
+jump_ref(line) := {"id": sprintf("filter/INPUT/%d", [line]), "file": "f.conf", "line": line, "column": 1, "table": "filter", "chain": "INPUT", "rule": line}
+
+test_entered_from_unreachable_rules_only if {
+	fs := unused_chain.findings with input as {
+		"chains": [chain("MINE", 2, ["INPUT"], [jump_ref(1), jump_ref(2)])],
+		"rules": [jump_rule(1), jump_rule(2)],
+		"analysis": {"reachability": [unreached_jump(1), unreached_jump(2)]},
+	}
+	count(fs) == 1
+	some f in fs
+	count(f.related) == 2
+}
+
+test_entered_from_a_reached_rule_too if {
+	count(unused_chain.findings) == 0 with input as {
+		"chains": [chain("MINE", 2, ["INPUT"], [jump_ref(1), jump_ref(2)])],
+		"rules": [jump_rule(1), jump_rule(2)],
+		"analysis": {"reachability": [unreached_jump(1), object.union(unreached_jump(2), {"reachable": true})]},
+	}
+}
