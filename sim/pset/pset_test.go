@@ -337,6 +337,22 @@ func TestWitnessNice(t *testing.T) {
 	if _, ok := u.Empty().Witness(); ok {
 		t.Errorf("witness of empty")
 	}
+	// Outside the nice ranges, a host's address rather than the first
+	// of the subnet: 224.0.0.1, and in an IPv6 ULA not the subnet-router
+	// anycast address, which the router answers itself.
+	w, _ = u.CIDR(Dst, netip.MustParsePrefix("224.0.0.0/4")).Witness()
+	if w.Dst.String() != "224.0.0.1" {
+		t.Errorf("witness in 224.0.0.0/4: %+v", w)
+	}
+	u6 := New(Options{Family: parser.IPv6, Ifaces: ruleIfaces})
+	w, _ = u6.CIDR(Dst, netip.MustParsePrefix("fd00:db8:1::/64")).Witness()
+	if w.Dst.String() != "fd00:db8:1::1" {
+		t.Errorf("witness in fd00:db8:1::/64: %+v", w)
+	}
+	w, _ = u6.CIDR(Dst, netip.MustParsePrefix("fd00:db8:1::/128")).Witness()
+	if w.Dst.String() != "fd00:db8:1::" {
+		t.Errorf("witness of fd00:db8:1::/128: %+v", w)
+	}
 }
 
 func TestCubes(t *testing.T) {

@@ -14,7 +14,9 @@ import (
 //     2001:db8::10), else the smallest unicast-looking address of the set
 //     (IPv4 1.0.0.0–223.255.255.255 with a last byte other than 0 and 255;
 //     IPv6 in 2000::/3 with last 16 bits not zero), else the smallest
-//     non-zero address, else 0;
+//     address with such last bits in any range (an IPv6 ULA: not the
+//     subnet-router anycast address), else the smallest non-zero address,
+//     else 0;
 //   - proto tcp, udp, icmp (icmpv6), else the smallest; dport 80, 443, 22,
 //     else the smallest non-zero port; sport 40000, else the smallest of
 //     1024–65535, else the smallest non-zero;
@@ -201,8 +203,19 @@ func (u *Universe) initPrefs() {
 			nice = u.bitsBDD(f, wide{hi: 0xe000 << 48}, wide{hi: 0x2000 << 48})
 			nice = u.d.diff(nice, u.bitsBDD(f, wideOf(0xffff), wide{}))
 		}
+		// A host's address in any range: for a subnet outside the nice
+		// range (an IPv6 ULA, say), not its first address (IPv6's
+		// subnet-router anycast, which the router answers itself) nor
+		// IPv4's broadcast.
+		var host uint32
+		if u.fam == 4 {
+			host = u.d.diff(bddTrue, u.bitsBDD(f, wideOf(0xff), wide{}))
+			host = u.d.diff(host, u.bitsBDD(f, wideOf(0xff), wideOf(0xff)))
+		} else {
+			host = u.d.diff(bddTrue, u.bitsBDD(f, wideOf(0xffff), wide{}))
+		}
 		nonzero = u.rangeBDD(f, wideOf(1), maxOf(w))
-		u.prefs[f] = []uint32{nice, nonzero}
+		u.prefs[f] = []uint32{nice, host, nonzero}
 	}
 	port := func(f Field, lo uint64) uint32 { return u.rangeBDD(f, wideOf(lo), wideOf(65535)) }
 	u.prefs[Sport] = []uint32{port(Sport, 1024), port(Sport, 1)}
