@@ -67,36 +67,11 @@ func bestAddr(rg parser.NATRange, persistent bool, t Tuple) netip.Addr {
 	if rg.MinAddr == rg.MaxAddr || !rg.MaxAddr.IsValid() {
 		return rg.MinAddr
 	}
-	// The words of union nf_inet_addr as a little-endian host loads them;
-	// an IPv4 address fills the first of the four.
-	words := func(a netip.Addr) [4]uint32 {
-		var b [16]byte
-		if a.Is4() {
-			v := a.As4()
-			copy(b[:], v[:])
-		} else {
-			b = a.As16()
-		}
-		var w [4]uint32
-		for i := range w {
-			w[i] = binary.LittleEndian.Uint32(b[4*i:])
-		}
-		return w
-	}
-	be := func(a netip.Addr) [4]uint32 { // ntohl of each word
-		var b [16]byte
-		if a.Is4() {
-			v := a.As4()
-			copy(b[:], v[:])
-		} else {
-			b = a.As16()
-		}
-		var w [4]uint32
-		for i := range w {
-			w[i] = binary.BigEndian.Uint32(b[4*i:])
-		}
-		return w
-	}
+	// The words of union nf_inet_addr as a little-endian host loads
+	// them (an IPv4 address fills the first of the four), and the
+	// range's bounds in host order (ntohl of each word).
+	words := func(a netip.Addr) [4]uint32 { return addrWords(a, binary.LittleEndian) }
+	be := func(a netip.Addr) [4]uint32 { return addrWords(a, binary.BigEndian) }
 	max := 3
 	if rg.MinAddr.Is4() {
 		max = 0
@@ -131,6 +106,23 @@ func bestAddr(rg parser.NATRange, persistent bool, t Tuple) netip.Addr {
 		return netip.AddrFrom4([4]byte(b[:4]))
 	}
 	return netip.AddrFrom16(b)
+}
+
+// addrWords is the four 32-bit words of a's 16 bytes of union
+// nf_inet_addr (an IPv4 address in the first four), each read in order.
+func addrWords(a netip.Addr, order binary.ByteOrder) [4]uint32 {
+	var b [16]byte
+	if a.Is4() {
+		v := a.As4()
+		copy(b[:], v[:])
+	} else {
+		b = a.As16()
+	}
+	var w [4]uint32
+	for i := range w {
+		w[i] = order.Uint32(b[4*i:])
+	}
+	return w
 }
 
 // jhash2 is the kernel's jhash2 (Bob Jenkins' lookup3 over 32-bit words).
