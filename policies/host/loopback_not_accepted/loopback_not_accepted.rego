@@ -49,7 +49,7 @@ findings contains f if {
 	r.target.name in {"DROP", "REJECT"}
 	catch_all(r)
 	not accepts_loopback
-	f := lib.rule_finding(r, r.target.column, sprintf("INPUT ends with a catch-all DROP and no rule accepts loopback traffic: the host cannot reach its own services on %s; add -A INPUT -i lo -j ACCEPT first", [loopback_addr]), [], null)
+	f := lib.rule_finding(r, r.target.column, sprintf("INPUT ends with a catch-all %s and no rule accepts loopback traffic: the host cannot reach its own services on %s; add -A INPUT -i lo -j ACCEPT first", [r.target.name, loopback_addr]), [], null)
 }
 
 catch_all(r) if {

@@ -83,3 +83,12 @@ test_ipv6_message_names_no_ipv4_address if {
 	some f in fs
 	not contains(f.msg, "127.0.0.1")
 }
+
+# A final catch-all REJECT is named as such.
+test_catch_all_reject_named if {
+	rej := rule(2, {"target": {"name": "REJECT", "kind": "extension", "column": 11}})
+	fs := loopback_not_accepted.findings with input as {"family": "ipv4", "chains": [input_chain("ACCEPT", 2)], "rules": [ssh, rej]}
+	count(fs) == 1
+	some f in fs
+	startswith(f.msg, "INPUT ends with a catch-all REJECT and")
+}
