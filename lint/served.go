@@ -199,10 +199,10 @@ var (
 	inputReachabilityWhereDecl = servedDecl("dfw.input_reachability_where",
 		"the reachability facts of the unreachable rules, or of the rules whose reachability depends on a may-match rule",
 		types.Named("facts", anyObjects).Description("the reachability facts of those rules, in order"),
-		types.Named("field", types.S).Description(`"unreachable" or "depends_on_may_match"`))
+		types.Named("field", types.S).Description(`"unreachable", "depends_on_may_match", or "depends_on_deciding_may_match" (depends_on_may_match and not may_match_load_balancing)`))
 	inputRulesWhereDecl = servedDecl("dfw.input_rules_where", "the rules with may_match, or with an unknown target",
 		types.Named("rules", anyObjects).Description("the rules where the field is true, in order"),
-		types.Named("field", types.S).Description(`"may_match" or "target.unknown"`))
+		types.Named("field", types.S).Description(`"may_match", "may_match_deciding" (may_match and not load_balancing), or "target.unknown"`))
 	inputChainDecl = servedDecl("dfw.input_chain", "the chain of an id (undefined too for a chain that does not exist)",
 		types.Named("chain", anyObject).Description("the chain, as input.chains holds it"),
 		types.Named("id", types.S).Description(`a chain's id, "table/CHAIN"`))
@@ -275,14 +275,18 @@ var inputCommandsOn = serve2(func(s *servedRules, table, chain ast.String) (*ast
 
 // rulesWhere are the selections dfw.input_rules_where knows.
 var rulesWhere = map[string]func(*facts.Document, int) bool{
-	"may_match":      (*facts.Document).RuleMayMatch,
-	"target.unknown": (*facts.Document).RuleTargetUnknown,
+	"may_match":          (*facts.Document).RuleMayMatch,
+	"may_match_deciding": (*facts.Document).RuleDecidingMayMatch,
+	"target.unknown":     (*facts.Document).RuleTargetUnknown,
 }
 
 // reachabilityWhere are the selections dfw.input_reachability_where knows.
 var reachabilityWhere = map[string]func(*facts.Reach) bool{
 	"unreachable":          func(x *facts.Reach) bool { return !x.Reachable },
 	"depends_on_may_match": func(x *facts.Reach) bool { return x.DependsOnMayMatch },
+	"depends_on_deciding_may_match": func(x *facts.Reach) bool {
+		return x.DependsOnMayMatch && !x.MayMatchLoadBalancing
+	},
 }
 
 var inputReachabilityWhere = serve(func(s *servedRules, field ast.String) (*ast.Term, error) {

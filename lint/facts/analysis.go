@@ -107,6 +107,11 @@ type Reach struct {
 	// match (Ref'd in MayMatch) goes one way.
 	DependsOnMayMatch bool  `json:"depends_on_may_match"`
 	MayMatch          []Ref `json:"may_match"`
+	// MayMatchLoadBalancing is set when every rule of MayMatch is a rule
+	// of a load-balancing group (Rule.LoadBalancing): whether this rule is
+	// reached depends on which of the group's rules a packet took, not on
+	// whether one did.
+	MayMatchLoadBalancing bool `json:"may_match_load_balancing"`
 }
 
 // Redundant is a rule whose removal changes no packet's fate.

@@ -106,6 +106,7 @@ func Build(ctx context.Context, l *parser.Loaded, opts Options) (*Document, erro
 			}
 		}
 	}
+	d.lb, d.lbIDs = loadBalancing(rs)
 	d.Docker = dockerFacts(rs)
 	d.Host = hostFacts(rs, d.Docker, opts.ExternalInterfaces)
 	// The analyses read the ruleset and the host model; the documents
@@ -161,6 +162,7 @@ func Build(ctx context.Context, l *parser.Loaded, opts Options) (*Document, erro
 		return nil, err
 	}
 	positions(d)
+	markLoadBalancing(d)
 	if p := opts.Peer; p != nil && p.Ruleset != nil {
 		d.Peer = &Peer{Family: p.Ruleset.Family.String(), Files: append([]string{}, p.Files...)}
 		if err := analyzeGap(ctx, rs, d, opts.Analyzer, p); err != nil {
@@ -373,7 +375,7 @@ type builder struct {
 func (b *builder) rule(r *parser.Rule, index int, hooks []string) Rule {
 	out := Rule{
 		Loc: loc(r.Pos), ID: ruleID(r.Table, r.Chain, index), Table: r.Table, Chain: r.Chain, Index: index,
-		Text: r.String(), Source: r.Line, Hooks: hooks,
+		Text: r.String(), Source: r.Line, Hooks: hooks, LoadBalancing: b.d.lb[r],
 		Matches: []Match{}, Dports: []Ports{}, Ctorigdstport: []Ports{}, Ctstate: []States{},
 	}
 	if r.Src != nil {

@@ -14,7 +14,8 @@ import (
 )
 
 // TestRulesOnDemand: a document built with RulesOnDemand has no Rules, and
-// its Rule(i), RuleID, RuleMayMatch and RuleTargetUnknown are what the
+// its Rule(i), RuleID, RuleMayMatch, RuleDecidingMayMatch and
+// RuleTargetUnknown are what the
 // document built whole holds; everything else is the same.
 func TestRulesOnDemand(t *testing.T) {
 	files, _ := filepath.Glob("../../testdata/*/*.save")
@@ -57,9 +58,11 @@ func TestRulesOnDemand(t *testing.T) {
 				t.Errorf("%s: rule %d on demand:\n%+v\nwant\n%+v", s.name, i, got, want)
 			}
 			tu := want.Target != nil && want.Target.Unknown
+			dm := want.MayMatch && !want.LoadBalancing
 			if lazy.RuleID(i) != want.ID || lazy.RuleMayMatch(i) != want.MayMatch || lazy.RuleTargetUnknown(i) != tu ||
-				whole.RuleID(i) != want.ID || whole.RuleMayMatch(i) != want.MayMatch || whole.RuleTargetUnknown(i) != tu {
-				t.Errorf("%s: rule %d: id, may_match or target.unknown differ", s.name, i)
+				whole.RuleID(i) != want.ID || whole.RuleMayMatch(i) != want.MayMatch || whole.RuleTargetUnknown(i) != tu ||
+				lazy.RuleDecidingMayMatch(i) != dm || whole.RuleDecidingMayMatch(i) != dm {
+				t.Errorf("%s: rule %d: id, may_match, target.unknown or deciding may_match differ", s.name, i)
 			}
 			rules++
 			if tu {

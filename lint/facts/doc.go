@@ -41,6 +41,9 @@ type Document struct {
 	// Rules, when Build left Rules empty (Options.RulesOnDemand).
 	onDemand []pendingRule
 	b        *builder
+	// lb holds the rules of load-balancing groups (loadBalancing).
+	lb    map[*parser.Rule]bool
+	lbIDs map[string]bool
 }
 
 // pendingRule is what a rule of the document is built from.
@@ -87,6 +90,17 @@ func (d *Document) RuleMayMatch(i int) bool {
 		return d.Rules[i].MayMatch
 	}
 	return mayMatch(d.onDemand[i].r)
+}
+
+// RuleDecidingMayMatch is Rule(i).MayMatch && !Rule(i).LoadBalancing,
+// without building the rule: a may-match rule whose outcome changes more
+// than which rule of a load-balancing group a packet takes.
+func (d *Document) RuleDecidingMayMatch(i int) bool {
+	if d.onDemand == nil {
+		return d.Rules[i].MayMatch && !d.Rules[i].LoadBalancing
+	}
+	r := d.onDemand[i].r
+	return mayMatch(r) && !d.lb[r]
 }
 
 // RuleTargetUnknown is Rule(i).Target.Unknown (false without a target),
@@ -317,6 +331,12 @@ type Rule struct {
 	Target  *Target `json:"target"`
 	// MayMatch is set when one of the matches may match.
 	MayMatch bool `json:"may_match"`
+	// LoadBalancing is set for a rule of a load-balancing group: a run of
+	// rules of its chain that match the same packets, all but the last
+	// with a -m statistic match, and send them on to user chains or NAT
+	// them (kube-proxy's KUBE-SVC chains). Every packet the group sees
+	// takes one of its rules; which one is chance.
+	LoadBalancing bool `json:"load_balancing"`
 	// Comment joins the texts of the rule's -m comment matches; LineComment
 	// is a "#" comment line just before the rule's line.
 	Comment     string `json:"comment,omitempty"`

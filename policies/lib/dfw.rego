@@ -117,6 +117,24 @@ may_match_dependent_facts := dfw.input_reachability_where("depends_on_may_match"
 
 may_match_dependent_facts := [x | some x in input.analysis.reachability; x.depends_on_may_match] if not rules_served
 
+# deciding_may_match_rules are the may-match rules (r.may_match) other
+# than the rules of load-balancing groups (r.load_balancing): rules whose
+# outcome changes more than which rule of such a group a packet takes.
+deciding_may_match_rules := dfw.input_rules_where("may_match_deciding") if rules_served
+
+deciding_may_match_rules := [r | some r in input.rules; r.may_match; not r.load_balancing] if not rules_served
+
+# deciding_may_match_facts are the reachability facts of the rules whose
+# reachability depends on a may-match rule other than the rules of
+# load-balancing groups (x.may_match_load_balancing).
+deciding_may_match_facts := dfw.input_reachability_where("depends_on_deciding_may_match") if rules_served
+
+deciding_may_match_facts := [x |
+	some x in input.analysis.reachability
+	x.depends_on_may_match
+	not x.may_match_load_balancing
+] if not rules_served
+
 # rule_by_id(id) is the rule with id id.
 rule_by_id(id) := dfw.input_rule_by_id(id) if rules_served
 

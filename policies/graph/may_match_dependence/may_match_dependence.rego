@@ -12,7 +12,13 @@
 #   chain some built-in chain reaches; with the reachability facts, also at
 #   every rule whose reachability depends on such a match (related: the
 #   may-match rules). Not reported: modules dfw does not know (DFW901 says
-#   so) and rules whose target changes no verdict (LOG, NFLOG, MARK…).
+#   so), rules whose target changes no verdict (LOG, NFLOG, MARK…), and
+#   load-balancing groups: rules of a chain that match the same packets,
+#   all but the last with -m statistic, and send them to user chains or
+#   NAT them, as kube-proxy's KUBE-SVC chains do, one rule per endpoint.
+#   Every packet takes one of them; which one is chance, by design. A
+#   random DROP, or statistic rules with no rule after them that takes
+#   what they leave, are still reported.
 # related_resources:
 #   - description: iptables-extensions(8)
 #     ref: https://ipset.netfilter.org/iptables-extensions.man.html
@@ -24,7 +30,7 @@ package dfw.graph.may_match_dependence
 import data.dfw.lib
 
 findings contains f if {
-	some r in lib.may_match_rules # few rules have one
+	some r in lib.deciding_may_match_rules # few rules have one
 	some m in r.matches
 	m.may_match
 	not m.unknown
@@ -40,10 +46,10 @@ findings contains f if {
 }
 
 # The findings at the rules whose reachability depends on a may-match
-# rule: a part of its own (evaluated beside findings, on another CPU; a
+# rule outside load-balancing groups: a part of its own (evaluated beside findings, on another CPU; a
 # kube-proxy host has thousands of each).
 findings_reach contains f if {
-	some x in lib.may_match_dependent_facts
+	some x in lib.deciding_may_match_facts
 	r := lib.fact_rule(x)
 	related := [lib.at(m, "this rule's outcome cannot be known offline") | some m in x.may_match]
 	f := lib.rule_finding(r, 1, sprintf("whether this rule is reached depends on a match that cannot be known offline (%d rule(s) before it)", [count(x.may_match)]), related, null)

@@ -34,3 +34,25 @@ test_from_reachability if {
 	some f in fs
 	f.related[0].line == 3
 }
+
+stat_match := {"name": "statistic", "column": 30, "may_match": true, "unknown": false}
+
+test_load_balancing_rule_not_reported if {
+	r := object.union(rule({"kind": "chain", "name": "KUBE-SEP-A"}, stat_match), {"load_balancing": true})
+	count(may_match_dependence.findings) == 0 with input as {"rules": [r], "analysis": {}}
+}
+
+test_random_drop_reported if {
+	r := object.union(rule({"kind": "verdict", "name": "DROP"}, stat_match), {"load_balancing": false})
+	some f in may_match_dependence.findings with input as {"rules": [r], "analysis": {}}
+	f.column == 30
+}
+
+test_reach_through_load_balancing_not_reported if {
+	r := rule({"kind": "chain", "name": "KUBE-SEP-B"}, {"name": "comment", "may_match": false})
+	x := {
+		"rule": "filter/INPUT/1", "reachable": true, "depends_on_may_match": true, "may_match_load_balancing": true,
+		"may_match": [{"file": "f.conf", "line": 3, "column": 1}],
+	}
+	count(may_match_dependence.findings_reach) == 0 with input as {"rules": [r], "analysis": {"reachability": [x]}}
+}
