@@ -211,19 +211,20 @@ func repoRoot(dir string) string {
 // collector runs earlier instead, and the peak follows what the files in
 // flight hold. A large file holds more than that: its share of the limit
 // grows with its size (memoryPerByte: the 80,000-rule kube-proxy ruleset,
-// 12 MB, holds up to 26 bytes per byte of input live). A file that holds
-// more than its share would make the collector run without pause (half
-// the CPU, for nothing): after a collection that leaves more than
-// limitUse of the limit live, the limit is raised to give the live heap
-// that room again (afterGC). GOMEMLIMIT, when set, is kept.
+// 12 MB, holds up to 20 bytes per byte of input live, during its
+// analyses; its share leaves the collector a fifth of that again). A file
+// that holds more than its share would make the collector run without
+// pause (half the CPU, for nothing): after a collection that leaves more
+// than limitUse of the limit live, the limit is raised to give the live
+// heap that room again (afterGC). GOMEMLIMIT, when set, is kept.
 const (
 	memoryPerJob  = 256 << 20
-	memoryPerByte = 32
+	memoryPerByte = 24
 )
 
 // limitUse is the share of the limit the live heap may take before the
-// limit is raised, as a fraction limitUse/4.
-const limitUse = 3
+// limit is raised, as a fraction limitUse/8.
+const limitUse = 7
 
 // memoryGovernor sets the soft memory limit to the sum of the shares of
 // the files in flight, a worker between files counting memoryPerJob while
@@ -280,8 +281,8 @@ func (g *memoryGovernor) afterGC(live int64) bool {
 	if g.off || g.limit == math.MaxInt64 && g.pending == 0 && len(g.shares) == 0 {
 		return false
 	}
-	if g.limit != math.MaxInt64 && live*4 > g.limit*limitUse {
-		g.raised += live*4/limitUse - g.limit
+	if g.limit != math.MaxInt64 && live*8 > g.limit*limitUse {
+		g.raised += live*8/limitUse - g.limit
 		g.set()
 	}
 	return true

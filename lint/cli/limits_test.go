@@ -52,7 +52,7 @@ func TestMemoryGovernor(t *testing.T) {
 	g.done(0)
 }
 
-// A collection that leaves more than limitUse/4 of the limit live raises
+// A collection that leaves more than limitUse/8 of the limit live raises
 // the limit so that the live heap takes that share again; the raise goes
 // when a file is done; less live heap changes nothing.
 func TestMemoryGovernorRaises(t *testing.T) {
@@ -72,13 +72,16 @@ func TestMemoryGovernorRaises(t *testing.T) {
 	if got := limit(); got != share {
 		t.Errorf("half the limit live: limit %d, want %d", got, share)
 	}
-	live := share * 9 / 10
+	if g.afterGC(share * 8 / 10); limit() != share {
+		t.Errorf("8/10 of the limit live: limit %d, want %d (under limitUse/8)", limit(), share)
+	}
+	live := share * 95 / 100
 	g.afterGC(live)
-	if got, want := limit(), live*4/limitUse; got != want {
-		t.Errorf("9/10 of the limit live: limit %d, want %d", got, want)
+	if got, want := limit(), live*8/limitUse; got != want {
+		t.Errorf("95/100 of the limit live: limit %d, want %d", got, want)
 	}
 	g.afterGC(live / 2)
-	if got, want := limit(), live*4/limitUse; got != want {
+	if got, want := limit(), live*8/limitUse; got != want {
 		t.Errorf("less live again: limit %d, want %d (kept while the file is in flight)", got, want)
 	}
 	g.done(0)
