@@ -168,7 +168,8 @@ func (a *Analyzer) Redundancy(ctx context.Context, rs *parser.Ruleset) ([]facts.
 		if !rr.Redundant || facts.IsDockerChain(rr.Table, rr.Chain) {
 			continue // see dockerOwned
 		}
-		x := facts.Redundant{Rule: fmt.Sprintf("%s/%s/%d", rr.Table, rr.Chain, rr.Index), CoveredBy: []facts.Ref{}}
+		at := ref(rr.Rule, rr.Index)
+		x := facts.Redundant{Rule: at.ID, Loc: at.Loc, Table: at.Table, Chain: at.Chain, Index: at.Index, CoveredBy: []facts.Ref{}}
 		for _, c := range rr.CoveredBy {
 			x.CoveredBy = append(x.CoveredBy, ref(c, idx[c]))
 		}

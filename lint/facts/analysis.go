@@ -117,6 +117,12 @@ type Reach struct {
 // Redundant is a rule whose removal changes no packet's fate.
 type Redundant struct {
 	Rule string `json:"rule"`
+	// Loc, Table, Chain and Index are the rule's, as in Rule: where a
+	// finding about it points, without looking the rule up.
+	Loc
+	Table string `json:"table"`
+	Chain string `json:"chain"`
+	Index int    `json:"index"`
 	// Position is the rule's position in Document.Rules (0-based).
 	Position          int   `json:"position"`
 	CoveredBy         []Ref `json:"covered_by"`

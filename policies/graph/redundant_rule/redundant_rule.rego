@@ -18,7 +18,6 @@ import data.dfw.lib
 findings contains f if {
 	some x in input.analysis.redundant
 	not x.depends_on_may_match
-	r := lib.fact_rule(x)
 	related := [lib.at(c, "decides the same for every packet this rule decides") | some c in x.covered_by]
-	f := lib.rule_finding(r, 1, "removing this rule would change no packet's fate: the rules after it (or the policy) decide the same", related, null)
+	f := lib.rule_finding(x, 1, "removing this rule would change no packet's fate: the rules after it (or the policy) decide the same", related, null)
 }
