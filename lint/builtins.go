@@ -27,7 +27,7 @@ var reachableDecl = &rego.Function{
 
 func builtinDecls() []*ast.Builtin {
 	var out []*ast.Builtin
-	for _, f := range []*rego.Function{reachableDecl, inputRuleDecl, inputRuleByIDDecl, inputTableRulesDecl, inputRulesWhereDecl, inputReachabilityWhereDecl,
+	for _, f := range []*rego.Function{reachableDecl, inputRuleDecl, inputRuleByIDDecl, inputTableRulesDecl, inputTableRulesWhereDecl, inputRulesWhereDecl, inputReachabilityWhereDecl,
 		inputChainDecl, inputTableChainsDecl, inputChainsWhereDecl, inputCommandsOnDecl} {
 		out = append(out, &ast.Builtin{Name: f.Name, Decl: f.Decl, Description: f.Description})
 	}
@@ -50,6 +50,7 @@ func builtinImpls() []func(*rego.Rego) {
 		rego.Function1(inputRuleDecl, inputRule),
 		rego.Function1(inputRuleByIDDecl, inputRuleByID),
 		rego.Function1(inputTableRulesDecl, inputTableRules),
+		rego.Function2(inputTableRulesWhereDecl, inputTableRulesWhere),
 		rego.Function1(inputRulesWhereDecl, inputRulesWhere),
 		rego.Function1(inputReachabilityWhereDecl, inputReachabilityWhere),
 		rego.Function1(inputChainDecl, inputChain),

@@ -203,6 +203,10 @@ var (
 	inputRulesWhereDecl = servedDecl("dfw.input_rules_where", "the rules with may_match, or with an unknown target",
 		types.Named("rules", anyObjects).Description("the rules where the field is true, in order"),
 		types.Named("field", types.S).Description(`"may_match", "may_match_deciding" (may_match and not load_balancing), or "target.unknown"`))
+	inputTableRulesWhereDecl = servedDecl("dfw.input_table_rules_where", "the rules of a table with a destination port condition, a --ctorigdstport condition, an ACCEPT target, or a user chain as target",
+		types.Named("rules", anyObjects).Description("those rules of the table, in order"),
+		types.Named("table", types.S).Description("a table's name"),
+		types.Named("field", types.S).Description(`"dports" (dports not empty), "ctorigdstport" (ctorigdstport not empty), "accept" (target.name ACCEPT) or "jump" (target.kind chain)`))
 	inputChainDecl = servedDecl("dfw.input_chain", "the chain of an id (undefined too for a chain that does not exist)",
 		types.Named("chain", anyObject).Description("the chain, as input.chains holds it"),
 		types.Named("id", types.S).Description(`a chain's id, "table/CHAIN"`))
@@ -326,6 +330,30 @@ var inputTableRules = serve(func(s *servedRules, name ast.String) (*ast.Term, er
 				return nil, fmt.Errorf("dfw.input_table_rules: table %s: rules %d+%d of %d", t.Name, t.FirstRule, t.Rules, s.n)
 			}
 			return s.cached("table:"+t.Name, where(t.FirstRule, t.FirstRule+t.Rules, nil), s.rule)
+		}
+	}
+	return ast.InternedEmptyArray, nil
+})
+
+// tableRulesWhere are the selections dfw.input_table_rules_where knows.
+var tableRulesWhere = map[string]func(*facts.Document, int) bool{
+	"dports":        func(d *facts.Document, i int) bool { x, _, _, _ := d.RuleSelect(i); return x },
+	"ctorigdstport": func(d *facts.Document, i int) bool { _, x, _, _ := d.RuleSelect(i); return x },
+	"accept":        func(d *facts.Document, i int) bool { _, _, x, _ := d.RuleSelect(i); return x },
+	"jump":          func(d *facts.Document, i int) bool { _, _, _, x := d.RuleSelect(i); return x },
+}
+
+var inputTableRulesWhere = serve2(func(s *servedRules, name, field ast.String) (*ast.Term, error) {
+	keep, err := selection("dfw.input_table_rules_where", tableRulesWhere, field)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range s.tables {
+		if t.Name == string(name) {
+			if t.FirstRule < 0 || t.Rules < 0 || t.FirstRule+t.Rules > s.n {
+				return nil, fmt.Errorf("dfw.input_table_rules_where: table %s: rules %d+%d of %d", t.Name, t.FirstRule, t.Rules, s.n)
+			}
+			return s.cached("table:"+t.Name+" where:"+string(field), where(t.FirstRule, t.FirstRule+t.Rules, func(i int) bool { return keep(s.doc, i) }), s.rule)
 		}
 	}
 	return ast.InternedEmptyArray, nil

@@ -473,6 +473,26 @@ func (b *builder) rule(r *parser.Rule, index int, hooks []string) Rule {
 	return out
 }
 
+// portConditions reports whether a rule's Dports and Ctorigdstport (see
+// rule) are not empty.
+func portConditions(r *parser.Rule) (dports, ctorigdstport bool) {
+	for _, m := range r.Matches {
+		switch s := m.Spec.(type) {
+		case *parser.TCPMatch:
+			dports = dports || s.Dport != nil
+		case *parser.UDPMatch:
+			dports = dports || s.Dport != nil
+		case *parser.SCTPMatch:
+			dports = dports || s.Dport != nil
+		case *parser.MultiportMatch:
+			dports = dports || s.Dst != nil
+		case *parser.ConntrackMatch:
+			ctorigdstport = ctorigdstport || s.OrigDstPort != nil
+		}
+	}
+	return dports, ctorigdstport
+}
+
 // mayMatch is a rule's may_match: one of its matches may match.
 func mayMatch(r *parser.Rule) bool {
 	for _, m := range r.Matches {

@@ -14,7 +14,7 @@ import (
 )
 
 // TestRulesOnDemand: a document built with RulesOnDemand has no Rules, and
-// its Rule(i), RuleID, RuleMayMatch, RuleDecidingMayMatch and
+// its Rule(i), RuleID, RuleMayMatch, RuleDecidingMayMatch, RuleSelect and
 // RuleTargetUnknown are what the
 // document built whole holds; everything else is the same.
 func TestRulesOnDemand(t *testing.T) {
@@ -58,6 +58,13 @@ func TestRulesOnDemand(t *testing.T) {
 				t.Errorf("%s: rule %d on demand:\n%+v\nwant\n%+v", s.name, i, got, want)
 			}
 			tu := want.Target != nil && want.Target.Unknown
+			wd, wc := len(want.Dports) > 0, len(want.Ctorigdstport) > 0
+			wa, wj := want.Target != nil && want.Target.Name == "ACCEPT", want.Target != nil && want.Target.Kind == "chain"
+			for _, d := range []*facts.Document{whole, lazy} {
+				if gd, gc, ga, gj := d.RuleSelect(i); gd != wd || gc != wc || ga != wa || gj != wj {
+					t.Errorf("%s: rule %d: RuleSelect %v %v %v %v, want %v %v %v %v", s.name, i, gd, gc, ga, gj, wd, wc, wa, wj)
+				}
+			}
 			dm := want.MayMatch && !want.LoadBalancing
 			if lazy.RuleID(i) != want.ID || lazy.RuleMayMatch(i) != want.MayMatch || lazy.RuleTargetUnknown(i) != tu ||
 				whole.RuleID(i) != want.ID || whole.RuleMayMatch(i) != want.MayMatch || whole.RuleTargetUnknown(i) != tu ||

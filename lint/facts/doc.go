@@ -103,6 +103,22 @@ func (d *Document) RuleDecidingMayMatch(i int) bool {
 	return mayMatch(r) && !d.lb[r]
 }
 
+// RuleSelect is what the selections of a table's rules ask of Rule(i),
+// without building the rule: whether it has a destination port condition
+// (Dports not empty), a --ctorigdstport one (Ctorigdstport not empty), an
+// ACCEPT target, a target that is a user chain (a jump or goto).
+func (d *Document) RuleSelect(i int) (dports, ctorigdstport, accept, chain bool) {
+	if d.onDemand == nil {
+		r := &d.Rules[i]
+		t := r.Target
+		return len(r.Dports) > 0, len(r.Ctorigdstport) > 0, t != nil && t.Name == "ACCEPT", t != nil && t.Kind == "chain"
+	}
+	r := d.onDemand[i].r
+	dports, ctorigdstport = portConditions(r)
+	t := r.Target
+	return dports, ctorigdstport, t != nil && t.Name == "ACCEPT", t != nil && t.Kind == parser.TargetChain
+}
+
 // RuleTargetUnknown is Rule(i).Target.Unknown (false without a target),
 // without building the rule.
 func (d *Document) RuleTargetUnknown(i int) bool {

@@ -13,7 +13,7 @@ chains := {c.id: c | some c in input.chains} # one object, built once: a lookup 
 # when no --policy is given: it leaves input.rules, input.chains,
 # input.commands and input.analysis.reachability out, and the functions
 # dfw.input_rule, dfw.input_rule_by_id, dfw.input_table_rules,
-# dfw.input_rules_where, dfw.input_reachability_where, dfw.input_chain,
+# dfw.input_table_rules_where, dfw.input_rules_where, dfw.input_reachability_where, dfw.input_chain,
 # dfw.input_table_chains, dfw.input_chains_where and dfw.input_commands_on
 # serve them, each element as the document would hold it.
 # The functions below read them either way; a document without
@@ -54,6 +54,45 @@ commands_on(table, names) := [cmd | some cmd in input.commands; cmd.table == tab
 # input.rules that drops them one by one costs a policy more than its
 # checks. See table_rules.
 filter_rules := table_rules("filter")
+
+# filter_rules_where(field) are the rules of the filter table that field
+# selects: "dports" (r.dports not empty), "ctorigdstport"
+# (r.ctorigdstport not empty), "accept" (r.target.name ACCEPT) or "jump"
+# (r.target.kind chain). A check that reads only such rules asks for them:
+# a ruleset of 23,000 DROP rules by source then has none of its rules made
+# for it.
+filter_rules_where(field) := dfw.input_table_rules_where("filter", field) if rules_served
+
+filter_rules_where("dports") := [r | some r in filter_rules; count(r.dports) > 0] if not rules_served
+
+filter_rules_where("ctorigdstport") := [r | some r in filter_rules; count(r.ctorigdstport) > 0] if not rules_served
+
+filter_rules_where("accept") := [r | some r in filter_rules; r.target.name == "ACCEPT"] if not rules_served
+
+filter_rules_where("jump") := [r | some r in filter_rules; r.target.kind == "chain"] if not rules_served
+
+# rule_at(i) is the rule at position i of input.rules.
+rule_at(i) := dfw.input_rule(i) if rules_served
+
+rule_at(i) := input.rules[i] if not rules_served
+
+# chain_rules(c) are the rules of chain c (an element of input.chains), in
+# order: the slice its first_rule and rules give, or, in a document
+# without them, the rules that name its table and chain.
+chain_rules(c) := [rule_at(i) | some i in numbers.range(c.first_rule, (c.first_rule + c.rules) - 1)] if {
+	is_number(c.first_rule)
+	c.rules > 0
+}
+
+chain_rules(c) := [] if {
+	is_number(c.first_rule)
+	c.rules == 0
+}
+
+chain_rules(c) := [r | some r in input.rules; r.table == c.table; r.chain == c.name] if {
+	not rules_served
+	not is_number(object.get(c, "first_rule", null))
+}
 
 # table_rules(name) are the rules of table name. input.rules lists the
 # rules table by table: a table's rules are the slice its first_rule and

@@ -29,8 +29,7 @@ import data.dfw.lib
 
 # jumps: [from, to] for each jump without a positive -i (filter table).
 jumps contains [r.chain, r.target.name] if {
-	some r in lib.filter_rules
-	r.target.kind == "chain"
+	some r in lib.filter_rules_where("jump")
 	not lib.has(r, "in")
 }
 
@@ -47,8 +46,8 @@ edges := {name: tos |
 unconstrained := graph.reachable(edges, {"DOCKER-USER"})
 
 findings contains f if {
-	some r in lib.filter_rules
-	r.chain in unconstrained
+	some name in unconstrained
+	some r in lib.chain_rules(lib.chain(sprintf("filter/%s", [name])))
 	r.target.name in {"DROP", "REJECT"}
 	not r["in"]
 	not lib.has(r, "src")

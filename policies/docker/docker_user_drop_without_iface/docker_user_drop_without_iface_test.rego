@@ -2,10 +2,7 @@ package dfw.docker.docker_user_drop_without_iface_test
 
 import data.dfw.docker.docker_user_drop_without_iface
 
-chains := [
-	{"table": "filter", "name": "FORWARD"}, {"table": "filter", "name": "DOCKER-USER"},
-	{"table": "filter", "name": "F"}, {"table": "filter", "name": "G"},
-]
+chains := [{"id": sprintf("filter/%s", [n]), "table": "filter", "name": n} | some n in ["FORWARD", "DOCKER-USER", "F", "G"]]
 
 rule(chain, index, extra) := object.union(
 	{

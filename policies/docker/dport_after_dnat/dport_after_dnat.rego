@@ -33,8 +33,7 @@ package dfw.docker.dport_after_dnat
 import data.dfw.lib
 
 findings contains f if {
-	some r in lib.filter_rules
-	count(r.dports) > 0 # misses needs one; checked first, as most rules have none
+	some r in lib.filter_rules_where("dports") # misses needs one; most rules have none
 	lib.reached_from(r, "FORWARD")
 	not lib.chain(sprintf("%s/%s", [r.table, r.chain])).docker_owned
 	missed := [p |

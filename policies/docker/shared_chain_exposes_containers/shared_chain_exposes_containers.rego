@@ -31,8 +31,7 @@ package dfw.docker.shared_chain_exposes_containers
 import data.dfw.lib
 
 findings contains f if {
-	some r in lib.filter_rules
-	r.target.name == "ACCEPT"
+	some r in lib.filter_rules_where("accept")
 	lib.reached_from(r, "INPUT")
 	lib.reached_from(r, "FORWARD")
 	count(r.dports) > 0

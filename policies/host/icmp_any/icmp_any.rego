@@ -28,8 +28,7 @@ import data.dfw.lib
 
 findings contains f if {
 	input.family == "ipv4"
-	some r in lib.filter_rules
-	r.target.name == "ACCEPT"
+	some r in lib.filter_rules_where("accept")
 	lib.proto_is(r, "icmp")
 	some hook in ["INPUT", "FORWARD"]
 	lib.reached_from(r, hook)

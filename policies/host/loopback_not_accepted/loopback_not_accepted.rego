@@ -43,9 +43,8 @@ findings contains f if {
 findings contains f if {
 	c := lib.chain("filter/INPUT")
 	c.policy == "ACCEPT"
-	some r in lib.filter_rules
-	r.chain == "INPUT"
-	r.index == c.rules
+	rs := lib.chain_rules(c)
+	r := rs[count(rs) - 1] # INPUT's last rule
 	r.target.name in {"DROP", "REJECT"}
 	catch_all(r)
 	not accepts_loopback
@@ -61,9 +60,8 @@ catch_all(r) if {
 }
 
 accepts_loopback if {
-	some r in lib.filter_rules
+	some r in lib.filter_rules_where("accept")
 	lib.reached_from(r, "INPUT")
-	r.target.name == "ACCEPT"
 	not lib.unreachable(r)
 	in_allows_lo(r)
 	addr_allows_lo(r, "src")
