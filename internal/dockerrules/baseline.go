@@ -43,24 +43,78 @@ func ParseVersion(s string) (Version, error) {
 	return 0, fmt.Errorf("Docker %q is not modelled: the models are 20.10, 28 (28.2.2 and later) and 29", s)
 }
 
-// Network is a user-defined bridge network (docker network create
-// -o com.docker.network.bridge.name=NAME --subnet SUBNET).
+// Network is a bridge network given by its subnets: a user-defined one
+// (docker network create -o com.docker.network.bridge.name=NAME --subnet
+// SUBNET [--ipv6 --subnet SUBNET6]), or docker0 given an IPv6 subnet (the
+// daemon's "ipv6": true and "fixed-cidr-v6": SUBNET6).
 type Network struct {
-	Name   string
-	Subnet string
+	Name    string
+	Subnet  string // IPv4 subnet, "" for none (an IPv6-only network)
+	Subnet6 string // IPv6 subnet, "" for none
 }
 
-// ParseNetwork reads NAME=SUBNET, e.g. br-app=172.18.0.0/16.
+// ParseNetwork reads NAME=SUBNET[,SUBNET]: one IPv4 subnet, one IPv6
+// subnet, or one of each (a dual-stack network), e.g.
+// br-app=172.18.0.0/16, br-app=172.18.0.0/16,fd00:18::/64, or
+// docker0=fd00::/64 (docker0 keeps its IPv4 subnet, see NewHost).
 func ParseNetwork(s string) (Network, error) {
-	name, subnet, ok := strings.Cut(s, "=")
-	if !ok || name == "" || strings.ContainsAny(name, " \t/@") {
-		return Network{}, fmt.Errorf("network %q: want NAME=SUBNET, e.g. br-app=172.18.0.0/16", s)
+	const want = "want NAME=SUBNET[,SUBNET]: an IPv4 subnet, an IPv6 one, or one of each, e.g. br-app=172.18.0.0/16, br-app=172.18.0.0/16,fd00:18::/64 or docker0=fd00::/64"
+	name, subnets, ok := strings.Cut(s, "=")
+	if !ok || name == "" || strings.ContainsAny(name, " \t/@,=") {
+		return Network{}, fmt.Errorf("network %q: %s", s, want)
 	}
-	p, err := netip.ParsePrefix(subnet)
-	if err != nil || !p.Addr().Is4() || p.Bits() > 30 {
-		return Network{}, fmt.Errorf("network %q: %q is not an IPv4 subnet of at most /30", s, subnet)
+	n := Network{Name: name}
+	f := strings.Split(subnets, ",")
+	if len(f) > 2 {
+		return Network{}, fmt.Errorf("network %q: %d subnets (%s)", s, len(f), want)
 	}
-	return Network{Name: name, Subnet: p.Masked().String()}, nil
+	for _, sub := range f {
+		p, err := netip.ParsePrefix(sub)
+		switch {
+		case err != nil || p.Addr().Zone() != "":
+			return Network{}, fmt.Errorf("network %q: %q is not a subnet (%s)", s, sub, want)
+		case p.Addr().Is4() && p.Bits() > 30:
+			return Network{}, fmt.Errorf("network %q: %q is not an IPv4 subnet of at most /30 (a network, a gateway, a container and a broadcast address)", s, sub)
+		case p.Addr().Is4() && n.Subnet != "", p.Addr().Is6() && n.Subnet6 != "":
+			return Network{}, fmt.Errorf("network %q: two %s subnets (%s)", s, famName(p.Addr()), want)
+		case p.Addr().Is6():
+			if err := checkSubnet6(p); err != nil {
+				return Network{}, fmt.Errorf("network %q: %v", s, err)
+			}
+			n.Subnet6 = p.Masked().String()
+		default:
+			n.Subnet = p.Masked().String()
+		}
+	}
+	return n, nil
+}
+
+// linkLocal is the prefix of the addresses Linux gives every interface.
+var linkLocal = netip.MustParsePrefix("fe80::/64")
+
+// checkSubnet6 refuses the IPv6 subnets Docker refuses (the bridge
+// driver's validateIPv6Subnet): IPv4-mapped, multicast, or overlapping
+// fe80::/64 without being it; and one too small for a gateway and a
+// container.
+func checkSubnet6(p netip.Prefix) error {
+	switch {
+	case !p.Addr().Is6() || p.Addr().Is4In6():
+		return fmt.Errorf("%q is not an IPv6 subnet Docker accepts (an IPv4-mapped address is not one)", p)
+	case p.Addr().IsMulticast():
+		return fmt.Errorf("%q is a multicast subnet, which Docker refuses", p)
+	case p.Masked() != linkLocal && linkLocal.Overlaps(p):
+		return fmt.Errorf("%q overlaps the link-local prefix fe80::/64, which Docker refuses", p)
+	case p.Bits() > 126:
+		return fmt.Errorf("%q is not an IPv6 subnet of at most /126 (a network, a gateway and a container address)", p)
+	}
+	return nil
+}
+
+func famName(a netip.Addr) string {
+	if a.Is4() {
+		return "IPv4"
+	}
+	return "IPv6"
 }
 
 // Publish is one published port, as docker run -p gives it.
@@ -74,8 +128,9 @@ type Publish struct {
 	HostPort int
 	CtrPort  int
 	Proto    string // tcp or udp
-	// Container is the container's IPv4 address, or the name of a network
-	// (its first container), or "" for the first container on docker0.
+	// Container is the container's IPv4 or IPv6 address, or the name of a
+	// network (its first container), or "" for the first container on
+	// docker0.
 	// A Publish with no ports (HostPort and CtrPort 0) only starts the
 	// container: on Docker 28 and 29 it still has its raw-table DROP.
 	Container string
@@ -89,10 +144,10 @@ func (p Publish) IPv6() bool {
 
 // ParsePublish reads Docker's -p syntax,
 // [HOSTIP:]HOSTPORT:CONTAINERPORT[/PROTO], optionally followed by
-// @CONTAINER: a container address (8080:80@172.17.0.3) or a network name
-// (5432:5432@br-app). It accepts what the docker CLI of 20.10, 28 and 29
-// accepts (go-connections' nat.ParsePortSpec): HOSTIP is an IPv4 or IPv6
-// address, bracketed or not ([::]:8080:80, :::8080:80,
+// @CONTAINER: a container address (8080:80@172.17.0.3, 8080:80@fd00:18::3)
+// or a network name (5432:5432@br-app). It accepts what the docker CLI of
+// 20.10, 28 and 29 accepts (go-connections' nat.ParsePortSpec): HOSTIP is
+// an IPv4 or IPv6 address, bracketed or not ([::]:8080:80, :::8080:80,
 // [2001:db8::1]:8080:80); PROTO is tcp or udp in any case, tcp when left
 // out. Port ranges of equal length (8000-8001:80-81) give one Publish per
 // port, as Docker maps them. A host port must be given: the one Docker
@@ -163,7 +218,18 @@ func ParsePublish(s string) ([]Publish, error) {
 	if clo == 0 {
 		return bad("container port 0 is not modelled")
 	}
-	if ctr != "" && !strings.Contains(ctr, ".") && strings.ContainsAny(ctr, " \t/:") {
+	if strings.Contains(ctr, ":") {
+		// an IPv6 container address, bracketed or not
+		bare := ctr
+		if strings.HasPrefix(bare, "[") && strings.HasSuffix(bare, "]") {
+			bare = bare[1 : len(bare)-1]
+		}
+		a, err := netip.ParseAddr(bare)
+		if err != nil || a.Zone() != "" || a.Is4In6() {
+			return bad(strconv.Quote(ctr) + " is neither an address nor a network name")
+		}
+		ctr = a.String()
+	} else if ctr != "" && !strings.Contains(ctr, ".") && strings.ContainsAny(ctr, " \t/") {
 		return bad(strconv.Quote(ctr) + " is neither an address nor a network name")
 	}
 	var out []Publish
@@ -203,58 +269,167 @@ func port(s string) (int, error) {
 
 // NewHost lays out a Docker host: docker0 (172.17.0.0/16) then networks, in
 // that creation order; containers in the order publishes first name them,
-// each publish's ports added to its container. A publish without an
-// address goes to its network's first container, started at the network's
-// first free address from .2 upward (172.17.0.2 on docker0).
+// each publish's ports added to its container.
+//
+// A network has an IPv4 subnet, an IPv6 one, or both. docker0 always has
+// its IPv4 subnet; a Network named docker0 gives it an IPv6 one (the
+// daemon's "ipv6" and "fixed-cidr-v6"), and may only repeat 172.17.0.0/16
+// beside it. An IPv6-only network needs Docker 28 or later.
+//
+// A publish without an address goes to its network's first container,
+// started at the network's first free address of each family from .2
+// (::2) upward (172.17.0.2 on docker0), as Docker's IPAM allocates them;
+// a publish with one address of a dual-stack network starts the container
+// with that address, and the first free one of the other family.
+//
+// Which bindings a publish makes is Docker's addPortMappings: a host
+// address of one family binds that family only (0.0.0.0 and :: are every
+// address of theirs); no address binds both. A binding maps to the
+// container's address of the host address's family, in Ports or Ports6; a
+// container without an IPv6 address gets its IPv6 bindings through
+// docker-proxy alone (the userland proxy is on), with no rule in iptables
+// or ip6tables; one without an IPv4 address gets no IPv4 binding at all.
 func NewHost(v Version, publishes []Publish, networks ...Network) (*Host, error) {
 	h := &Host{Version: v, Bridges: []Bridge{DefaultBridge}}
-	prefixes := []netip.Prefix{netip.MustParsePrefix(DefaultBridge.Subnet)}
+	// prefixes[i] are bridge i's subnets, IPv4 then IPv6 (invalid: none).
+	prefixes := [][2]netip.Prefix{{netip.MustParsePrefix(DefaultBridge.Subnet)}}
+	docker0 := false
 	for _, n := range networks {
+		var np [2]netip.Prefix
+		for k, sub := range []string{n.Subnet, n.Subnet6} {
+			if sub == "" {
+				continue
+			}
+			p, err := netip.ParsePrefix(sub)
+			if err != nil || p.Addr().Is4() != (k == 0) {
+				return nil, fmt.Errorf("network %s: %q is not an %s subnet", n.Name, sub, [2]string{"IPv4", "IPv6"}[k])
+			}
+			if k == 1 {
+				if err := checkSubnet6(p); err != nil {
+					return nil, fmt.Errorf("network %s: %v", n.Name, err)
+				}
+			}
+			np[k] = p.Masked()
+		}
+		switch {
+		case !np[0].IsValid() && !np[1].IsValid():
+			return nil, fmt.Errorf("network %s has no subnet", n.Name)
+		case n.Name == DefaultBridge.Name && docker0:
+			return nil, fmt.Errorf("network docker0 given twice (give its IPv6 subnet once: docker0=SUBNET6)")
+		case n.Name == DefaultBridge.Name && np[0].IsValid() && np[0] != prefixes[0][0]:
+			return nil, fmt.Errorf("network docker0=%s: docker0 is %s here (the daemon's bip and fixed-cidr are not modelled); give docker0 its IPv6 subnet alone, e.g. docker0=fd00::/64", np[0], DefaultBridge.Subnet)
+		case n.Name == DefaultBridge.Name && !np[1].IsValid():
+			return nil, fmt.Errorf("network docker0=%s: docker0 is there already, with %s; give it an IPv6 subnet, e.g. docker0=fd00::/64", np[0], DefaultBridge.Subnet)
+		case !np[0].IsValid() && v == V2010 && n.Name != DefaultBridge.Name:
+			return nil, fmt.Errorf("network %s=%s: Docker 20.10 gives every network an IPv4 subnet (IPv6-only networks came with 28.0); give both, NAME=SUBNET4,SUBNET6", n.Name, np[1])
+		}
+		bi := len(h.Bridges)
+		if n.Name == DefaultBridge.Name {
+			docker0, bi = true, 0
+		} else {
+			for _, b := range h.Bridges {
+				if b.Name == n.Name {
+					return nil, fmt.Errorf("network %s given twice (a dual-stack network takes both subnets in one: %s=SUBNET4,SUBNET6)", n.Name, n.Name)
+				}
+			}
+		}
 		for i, b := range h.Bridges {
-			if b.Name == n.Name {
-				return nil, fmt.Errorf("network %s given twice", n.Name)
-			}
-			if p := netip.MustParsePrefix(n.Subnet); prefixes[i].Overlaps(p) {
-				return nil, fmt.Errorf("network %s (%s) overlaps %s (%s)", n.Name, n.Subnet, b.Name, b.Subnet)
+			for k := range np {
+				if i != bi && np[k].IsValid() && prefixes[i][k].IsValid() && prefixes[i][k].Overlaps(np[k]) {
+					return nil, fmt.Errorf("network %s (%s) overlaps %s (%s)", n.Name, np[k], b.Name, prefixes[i][k])
+				}
 			}
 		}
-		p, err := netip.ParsePrefix(n.Subnet)
-		if err != nil || !p.Addr().Is4() {
-			return nil, fmt.Errorf("network %s: %q is not an IPv4 subnet", n.Name, n.Subnet)
+		if bi == 0 {
+			h.Bridges[0].Subnet6 = np[1].String()
+			prefixes[0][1] = np[1]
+			continue
 		}
-		h.Bridges = append(h.Bridges, Bridge{Name: n.Name, Subnet: p.Masked().String()})
-		prefixes = append(prefixes, p.Masked())
+		b := Bridge{Name: n.Name}
+		if np[0].IsValid() {
+			b.Subnet = np[0].String()
+		}
+		if np[1].IsValid() {
+			b.Subnet6 = np[1].String()
+		}
+		h.Bridges = append(h.Bridges, b)
+		prefixes = append(prefixes, np)
 	}
-	byIP := map[string]int{} // container address -> index
-	first := map[int]int{}   // bridge -> its first container
+	byIP := map[netip.Addr]int{} // container address (either family) -> index
+	first := map[int]int{}       // bridge -> its first container
+	// free is the first address of bridge b's subnet of family k no
+	// container has, from the third (the first two are the network's and
+	// the gateway's), the broadcast address of an IPv4 subnet excluded.
+	free := func(b, k int) (netip.Addr, error) {
+		pf := prefixes[b][k]
+		a := pf.Addr().Next().Next()
+		for _, taken := byIP[a]; taken; _, taken = byIP[a] {
+			a = a.Next()
+		}
+		if !pf.Contains(a) || k == 0 && !pf.Contains(a.Next()) {
+			return netip.Addr{}, fmt.Errorf("network %s is full", h.Bridges[b].Name)
+		}
+		return a, nil
+	}
+	// start starts a container on bridge b, with address a if valid.
+	start := func(b int, a netip.Addr) (int, error) {
+		c := Container{Bridge: b}
+		for k := range prefixes[b] {
+			if !prefixes[b][k].IsValid() {
+				continue
+			}
+			ip := a
+			if !a.IsValid() || a.Is4() != (k == 0) {
+				var err error
+				if ip, err = free(b, k); err != nil {
+					return 0, err
+				}
+			}
+			byIP[ip] = len(h.Containers)
+			if k == 0 {
+				c.IP = ip.String()
+			} else {
+				c.IP6 = ip.String()
+			}
+		}
+		h.Containers = append(h.Containers, c)
+		if _, ok := first[b]; !ok {
+			first[b] = len(h.Containers) - 1
+		}
+		return len(h.Containers) - 1, nil
+	}
 	var bound []Publish
-	add := func(bridge int, ip string) int {
-		if i, ok := byIP[ip]; ok {
-			return i
-		}
-		h.Containers = append(h.Containers, Container{Bridge: bridge, IP: ip})
-		byIP[ip] = len(h.Containers) - 1
-		if _, ok := first[bridge]; !ok {
-			first[bridge] = len(h.Containers) - 1
-		}
-		return len(h.Containers) - 1
-	}
 	for _, p := range publishes {
-		bridge, ip := -1, ""
+		c := -1
 		if a, err := netip.ParseAddr(p.Container); err == nil {
+			a = a.Unmap()
+			k := 0
+			if a.Is6() {
+				k = 1
+			}
+			bridge := -1
 			for i, pf := range prefixes {
-				if pf.Contains(a) {
-					bridge, ip = i, a.String()
+				if pf[k].IsValid() && pf[k].Contains(a) {
+					bridge = i
 				}
 			}
 			if bridge < 0 {
-				return nil, fmt.Errorf("container %s is on none of the networks (docker0 172.17.0.0/16 and those given with --network)", a)
+				return nil, fmt.Errorf("container %s is on none of the networks (docker0 %s and those given with --network)", a, h.subnets(0))
 			}
-			if a == prefixes[bridge].Addr() || a == prefixes[bridge].Addr().Next() {
-				return nil, fmt.Errorf("container %s: the first two addresses of %s are the network's and its gateway's", a, prefixes[bridge])
+			pf := prefixes[bridge][k]
+			if a == pf.Addr() || a == pf.Addr().Next() {
+				return nil, fmt.Errorf("container %s: the first two addresses of %s are the network's and its gateway's", a, pf)
+			}
+			if k == 0 && !pf.Contains(a.Next()) {
+				return nil, fmt.Errorf("container %s: the last address of %s is its broadcast address", a, pf)
+			}
+			if i, ok := byIP[a]; ok {
+				c = i
+			} else if c, err = start(bridge, a); err != nil {
+				return nil, err
 			}
 		} else {
-			bridge = 0
+			bridge := 0
 			if p.Container != "" {
 				bridge = -1
 				for i, b := range h.Bridges {
@@ -267,19 +442,11 @@ func NewHost(v Version, publishes []Publish, networks ...Network) (*Host, error)
 				}
 			}
 			if i, ok := first[bridge]; ok {
-				ip = h.Containers[i].IP
-			} else {
-				a := prefixes[bridge].Addr().Next().Next()
-				for _, taken := byIP[a.String()]; taken; _, taken = byIP[a.String()] {
-					a = a.Next()
-				}
-				if !prefixes[bridge].Contains(a) {
-					return nil, fmt.Errorf("network %s is full", h.Bridges[bridge].Name)
-				}
-				ip = a.String()
+				c = i
+			} else if c, err = start(bridge, netip.Addr{}); err != nil {
+				return nil, err
 			}
 		}
-		c := add(bridge, ip)
 		if p.HostPort == 0 && p.CtrPort == 0 {
 			continue
 		}
@@ -299,22 +466,44 @@ func NewHost(v Version, publishes []Publish, networks ...Network) (*Host, error)
 		}
 		p.Proto = proto
 		bound = append(bound, p)
-		if p.IPv6() {
-			// An IPv6 host address maps nothing in iptables: the
-			// containers here have IPv4 addresses only, and Docker
-			// (20.10's validatePortBindingIPv4, 28's and 29's
-			// configurePortBindingIPv4 and setPerPortIptables) leaves the
-			// host-IPv6-to-container-IPv4 binding to docker-proxy, with no
-			// rule in iptables or ip6tables.
-			continue
+		ctr := &h.Containers[c]
+		var host netip.Addr
+		if p.HostIP != "" {
+			host, _ = netip.ParseAddr(p.HostIP) // ParsePublish checked it
+			host = host.Unmap()
 		}
-		hostIP := p.HostIP
-		if hostIP == "0.0.0.0" {
-			hostIP = ""
+		hostIP := func() string {
+			if host.IsUnspecified() || !host.IsValid() {
+				return ""
+			}
+			return host.String()
 		}
-		h.Containers[c].Ports = append(h.Containers[c].Ports, Port{Proto: proto, Host: p.HostPort, Ctr: p.CtrPort, HostIP: hostIP})
+		// configurePortBindingIPv4: no host address, or an IPv4 one, to
+		// the container's IPv4 address if it has one.
+		if ctr.IP != "" && (!host.IsValid() || host.Is4()) {
+			ctr.Ports = append(ctr.Ports, Port{Proto: proto, Host: p.HostPort, Ctr: p.CtrPort, HostIP: hostIP()})
+		}
+		// configurePortBindingIPv6: no host address, or an IPv6 one, to
+		// the container's IPv6 address; to its IPv4 one, through
+		// docker-proxy and no rule (setPerPortIptables), when it has no
+		// IPv6 address.
+		if ctr.IP6 != "" && (!host.IsValid() || host.Is6()) {
+			ctr.Ports6 = append(ctr.Ports6, Port{Proto: proto, Host: p.HostPort, Ctr: p.CtrPort, HostIP: hostIP()})
+		}
 	}
 	return h, nil
+}
+
+// subnets names bridge i's subnets.
+func (h *Host) subnets(i int) string {
+	b := h.Bridges[i]
+	switch {
+	case b.Subnet == "":
+		return b.Subnet6
+	case b.Subnet6 == "":
+		return b.Subnet
+	}
+	return b.Subnet + "," + b.Subnet6
 }
 
 // bindingsOverlap reports whether two host addresses of Publish.HostIP
@@ -335,24 +524,42 @@ func bindingsOverlap(x, y string) bool {
 }
 
 // Baseline returns, as iptables-save text (iptables-nft-save's table
-// order), the rules Docker of the given version (see ParseVersion) installs
-// on a host with the given published ports and networks (see NewHost).
+// order), the iptables rules Docker of the given version (see
+// ParseVersion) installs on a host with the given published ports and
+// networks (see NewHost).
 func Baseline(version string, publishes []Publish, networks ...Network) ([]byte, error) {
+	v4, _, err := Baselines(version, publishes, networks...)
+	return v4, err
+}
+
+// Baselines is Baseline for both families: the iptables rules (v4) and the
+// ip6tables rules (v6, ip6tables-nft-save's text). v6 is empty for 20.10,
+// whose daemon makes no ip6tables rules by default.
+func Baselines(version string, publishes []Publish, networks ...Network) (v4, v6 []byte, err error) {
 	v, err := ParseVersion(version)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	h, err := NewHost(v, publishes, networks...)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	rs := NewRuleset()
-	h.Emit(rs)
-	var b bytes.Buffer
-	if _, err := rs.WriteTo(&b); err != nil {
-		return nil, err
+	print := func(emit func(Sink)) ([]byte, error) {
+		rs := NewRuleset()
+		emit(rs)
+		var b bytes.Buffer
+		if _, err := rs.WriteTo(&b); err != nil {
+			return nil, err
+		}
+		return b.Bytes(), nil
 	}
-	return b.Bytes(), nil
+	if v4, err = print(h.Emit); err != nil {
+		return nil, nil, err
+	}
+	if v6, err = print(h.Emit6); err != nil {
+		return nil, nil, err
+	}
+	return v4, v6, nil
 }
 
 // Describe names the Docker layout of a ruleset from the chains it has

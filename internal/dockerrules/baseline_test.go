@@ -55,35 +55,57 @@ func TestBaselineMatchesTestdata(t *testing.T) {
 }
 
 // The generated baselines in testdata/docker (baseline-*.save) are what
-// Baseline gives; the kernel-agreement suite (sim/agreement) loads them
-// into the kernel. -update rewrites them.
+// Baselines gives; the kernel-agreement suite (sim/agreement) loads them
+// into the kernel. -update rewrites them. Each version's host is the
+// kernel test topology's: docker0 and br-app with the topology's IPv6
+// subnets, containers at its c1, c3 and c2. The IPv4 files are those of
+// the same host without IPv6 (IPv6 changes no iptables rule); 20.10 has no
+// ip6tables rules, so no IPv6 file.
 func TestBaselineFiles(t *testing.T) {
 	brApp := Network{Name: "br-app", Subnet: "172.18.0.0/16"}
-	for _, tc := range []struct {
-		file, version string
-		publish       []string
-	}{
-		{"baseline-20.10.save", "20.10", []string{"8080:80", "127.0.0.1:8443:443", "5432:5432@br-app", "53:53/udp@172.17.0.3"}},
-		{"baseline-28.save", "28", []string{"8080:80", "127.0.0.1:8443:443", "5432:5432@br-app", "53:53/udp@172.17.0.3"}},
-		{"baseline-29.save", "29", []string{"8080:80", "127.0.0.1:8443:443", "5432:5432@br-app", "53:53/udp@172.17.0.3"}},
+	publish := []string{"8080:80", "127.0.0.1:8443:443", "5432:5432@br-app", "53:53/udp@172.17.0.3"}
+	dual := []Network{{Name: "docker0", Subnet6: "2001:db8:0:17::/64"}, {Name: "br-app", Subnet: "172.18.0.0/16", Subnet6: "2001:db8:0:18::/64"}}
+	publish6 := append([]string{"[2001:db8:0:1::10]:9443:443"}, publish...)
+	for _, tc := range []struct{ v4, v6, version string }{
+		{"baseline-20.10.save", "", "20.10"},
+		{"baseline-28.save", "baseline-28-ipv6.save", "28"},
+		{"baseline-29.save", "baseline-29-ipv6.save", "29"},
 	} {
-		got, err := Baseline(tc.version, mustPublish(t, tc.publish...), brApp)
+		v4, err := Baseline(tc.version, mustPublish(t, publish...), brApp)
 		if err != nil {
 			t.Fatal(err)
 		}
-		path := filepath.Join("..", "..", "testdata", "docker", tc.file)
-		if *update {
-			if err := os.WriteFile(path, got, 0o644); err != nil {
+		dual4, v6, err := Baselines(tc.version, mustPublish(t, publish6...), dual...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(dual4, v4) {
+			t.Errorf("%s: IPv6 subnets and an IPv6 binding change the IPv4 rules:\n%s", tc.version, dual4)
+		}
+		for _, f := range []struct {
+			name string
+			data []byte
+		}{{tc.v4, v4}, {tc.v6, v6}} {
+			if f.name == "" {
+				if len(f.data) > 0 {
+					t.Errorf("%s: ip6tables rules:\n%s", tc.version, f.data)
+				}
+				continue
+			}
+			path := filepath.Join("..", "..", "testdata", "docker", f.name)
+			if *update {
+				if err := os.WriteFile(path, f.data, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				continue
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
 				t.Fatal(err)
 			}
-			continue
-		}
-		want, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(got, want) {
-			t.Errorf("%s is not Baseline(%s, %v) (go test ./internal/dockerrules -update rewrites it):\n%s", tc.file, tc.version, tc.publish, got)
+			if !bytes.Equal(f.data, want) {
+				t.Errorf("%s is not the baseline of Docker %s (go test ./internal/dockerrules -update rewrites it):\n%s", f.name, tc.version, f.data)
+			}
 		}
 	}
 }
@@ -263,8 +285,8 @@ func TestNewHostErrors(t *testing.T) {
 		{pubs: []string{"[::]:8080:80", "[2001:db8::1]:8080:80@172.17.0.3"}},
 		{pubs: []string{"[::1]:8080:80", "::1:8080:80@172.17.0.3"}},
 		{pubs: []string{"0.0.0.0:8080:80", "10.0.0.1:8080:80@172.17.0.3"}},
-		{nets: []Network{{"br-a", "172.17.5.0/24"}}},
-		{nets: []Network{{"docker0", "172.20.0.0/16"}}},
+		{nets: []Network{{Name: "br-a", Subnet: "172.17.5.0/24"}}},
+		{nets: []Network{{Name: "docker0", Subnet: "172.20.0.0/16"}}},
 	} {
 		if _, err := NewHost(V28, mustPublish(t, tc.pubs...), tc.nets...); err == nil {
 			t.Errorf("NewHost(%v, %v): no error", tc.pubs, tc.nets)
@@ -282,7 +304,7 @@ func TestNewHostErrors(t *testing.T) {
 		}
 	}
 	// containers take addresses from .2 upward, explicit ones kept
-	h, err := NewHost(V28, mustPublish(t, "80:80@172.17.0.2", "81:81@172.17.0.4", "82:82", "83:83@br-x"), Network{"br-x", "10.5.0.0/24"})
+	h, err := NewHost(V28, mustPublish(t, "80:80@172.17.0.2", "81:81@172.17.0.4", "82:82", "83:83@br-x"), Network{Name: "br-x", Subnet: "10.5.0.0/24"})
 	if err != nil {
 		t.Fatal(err)
 	}
