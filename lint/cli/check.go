@@ -43,8 +43,11 @@ A host's IPv4 and IPv6 rules are checked together, and compared (DFW305
 ipv6-gap: a port closed on one family and open on the other), when they
 are given as --ipv4 FILE and --ipv6 FILE, as the only two FILEs, or as
 FILEs whose names differ by the family alone (rules.v4 and rules.v6,
-iptables.save and ip6tables.save). A --base file or --docker baseline
-applies to the FILEs of its family.
+iptables.save and ip6tables.save). A FILE is of the family --ipv4 or
+--ipv6 gives, else its text tells (a header, an address), else its name
+(rules.v6, ip6tables.rules), else IPv4. A --base file applies to the
+FILEs of its family; --docker puts Docker's iptables rules under the IPv4
+FILEs and its ip6tables rules under the IPv6 ones.
 
 A finding is silenced where it points: -m comment --comment
 "dfwlint:ignore DFW201 reason" on a rule, or a line "# dfwlint:ignore DFW302
@@ -54,6 +57,7 @@ Examples:
   dfwlint check /etc/iptables/rules.v4
   dfwlint check --base live.save iptables.conf
   dfwlint check --docker 28 --publish 8080:80 iptables.conf
+  dfwlint check --docker 28 --network docker0=fd00::/64 --publish 8080:80 rules.v4 rules.v6
   iptables-save | dfwlint check -
   dfwlint check /etc/iptables/rules.v4 --ipv6 /etc/iptables/rules.v6
   ip6tables-save | dfwlint check --ipv6 -
@@ -403,13 +407,9 @@ func loadConfig(path string) (*lint.Config, error) {
 // (an analysis that failed) or of emit stops the run.
 func checkFiles(files []string, pl *plan, c *common, opts parser.Options, stdin io.Reader, linter *lint.Linter, jobs int, mem *memoryGovernor, lim limits, emit func(i int, rep *lint.Report, layout string) error) error {
 	rd := &reader{stdin: stdin}
-	var bases []parser.Source
-	for _, b := range c.bases {
-		s, err := rd.read(b)
-		if err != nil {
-			return err
-		}
-		bases = append(bases, s)
+	bases, err := readBases(c, rd)
+	if err != nil {
+		return err
 	}
 	// Standard input is read here, once, before the workers start.
 	for _, f := range files {
@@ -420,7 +420,7 @@ func checkFiles(files []string, pl *plan, c *common, opts parser.Options, stdin 
 			break
 		}
 	}
-	if len(bases) > 0 || c.docker.base != nil {
+	if len(c.bases) > 0 {
 		fams := make([]parser.Family, len(files))
 		for i, f := range files {
 			if fams[i] = pl.family[i]; fams[i] == 0 {
@@ -429,11 +429,10 @@ func checkFiles(files []string, pl *plan, c *common, opts parser.Options, stdin 
 				}
 			}
 		}
-		if err := checkBases(withDocker(c, bases), fams); err != nil {
+		if err := checkBases(bases, fams); err != nil {
 			return err
 		}
 	}
-	bases = withDocker(c, bases)
 	// order[k] is the k-th file by name (stable: a name given twice keeps
 	// the order given); the files are checked and emitted in that order.
 	order := make([]int, len(files))
@@ -515,7 +514,7 @@ func checkFiles(files []string, pl *plan, c *common, opts parser.Options, stdin 
 // file is parsed anew: a parsed file belongs to one ruleset) and checks
 // it, with the other family's ruleset of the same host when the plan
 // names one.
-func checkOne(files []string, pl *plan, i int, bases []parser.Source, rd *reader, opts parser.Options, linter *lint.Linter, mem *memoryGovernor, lim limits) (_ *lint.Report, layout string, _ error) {
+func checkOne(files []string, pl *plan, i int, bases []base, rd *reader, opts parser.Options, linter *lint.Linter, mem *memoryGovernor, lim limits) (_ *lint.Report, layout string, _ error) {
 	name := files[i]
 	s, err := rd.read(name)
 	if err != nil {
@@ -534,14 +533,14 @@ func checkOne(files []string, pl *plan, i int, bases []parser.Source, rd *reader
 		rep.Summary.Errors = 1
 		return rep, "", nil
 	}
-	if fam != 0 {
+	if fam = resolveFamily(fam, bases); fam != 0 {
 		opts.Family = fam
 		bases = basesFor(bases, fam)
 	}
 	srcs := make([]parser.Source, 0, len(bases)+1)
 	size := len(s.Data)
 	for _, b := range bases {
-		srcs = append(srcs, parser.Source{Name: b.Name, Data: b.Data})
+		srcs = append(srcs, b.Source)
 		size += len(b.Data)
 	}
 	srcs = append(srcs, s)
@@ -551,6 +550,7 @@ func checkOne(files []string, pl *plan, i int, bases []parser.Source, rd *reader
 	mem.start(i, size)
 	defer mem.done(i)
 	loaded := parser.Load(srcs, opts)
+	explainNoDocker(loaded, allBases, fam)
 	if len(bases) == 0 {
 		layout = dockerLayout(loaded.Ruleset)
 	}

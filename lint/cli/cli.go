@@ -230,26 +230,29 @@ type result struct {
 // load loads every FILE on top of the bases.
 func load(files []string, c *common, opts parser.Options, stdin io.Reader) ([]*result, error) {
 	rd := &reader{stdin: stdin}
-	var bases []parser.Source
-	for _, b := range c.bases {
-		s, err := rd.read(b)
-		if err != nil {
-			return nil, err
-		}
-		bases = append(bases, s)
+	bases, err := readBases(c, rd)
+	if err != nil {
+		return nil, err
 	}
-	if len(bases) > 0 || c.docker.base != nil {
+	// A FILE's family: the --ipv4 or --ipv6 switch, else its text, else
+	// its name (rules.v6, ip6tables.rules).
+	famOf := func(f string, data []byte) parser.Family {
+		if fam := familyOf(opts.Family, data); fam != 0 {
+			return fam
+		}
+		return nameFamily(f)
+	}
+	if len(c.bases) > 0 {
 		fams := make([]parser.Family, len(files))
 		for i, f := range files {
 			if s, err := rd.read(f); err == nil { // a read error is the FILE's, reported below
-				fams[i] = familyOf(opts.Family, s.Data)
+				fams[i] = famOf(f, s.Data)
 			}
 		}
-		if err := checkBases(withDocker(c, bases), fams); err != nil {
+		if err := checkBases(bases, fams); err != nil {
 			return nil, err
 		}
 	}
-	bases = withDocker(c, bases)
 	seen := map[string]bool{}
 	var out []*result
 	for _, f := range files {
@@ -263,13 +266,19 @@ func load(files []string, c *common, opts parser.Options, stdin io.Reader) ([]*r
 			out = append(out, res)
 			continue
 		}
-		if err := untold(f, familyOf(opts.Family, s.Data), bases); err != nil {
+		fam := famOf(f, s.Data)
+		if err := untold(f, fam, bases); err != nil {
 			res.readErr = err
 			out = append(out, res)
 			continue
 		}
-		srcs := append(append([]parser.Source{}, basesFor(bases, familyOf(opts.Family, s.Data))...), s)
-		res.loaded = parser.Load(srcs, opts)
+		fopts := opts
+		if fam = resolveFamily(fam, bases); fam != 0 {
+			fopts.Family = fam
+		}
+		srcs := append(sources(basesFor(bases, fam)), s)
+		res.loaded = parser.Load(srcs, fopts)
+		explainNoDocker(res.loaded, bases, fam)
 		for _, d := range res.loaded.Diags {
 			key := d.Error()
 			if seen[key] {

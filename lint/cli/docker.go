@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -11,22 +12,24 @@ import (
 )
 
 // dockerFlags are --docker, --publish and --network: Docker's own rules
-// (package internal/dockerrules) as the first base, so a repository's
-// iptables.conf is checked as it will meet Docker on the host.
+// (package internal/dockerrules) as the first base, its iptables rules
+// under the IPv4 FILEs and its ip6tables rules under the IPv6 ones, so a
+// repository's rules.v4 and rules.v6 are checked as they will meet Docker
+// on the host.
 type dockerFlags struct {
 	version  string
 	publish  []string
 	networks []string
-	base     *parser.Source // the baseline, once built
+	bases    []base // the baselines, once built: iptables, then ip6tables
 }
 
 func (d *dockerFlags) register(fs *pflag.FlagSet) {
-	fs.StringVar(&d.version, "docker", "", "apply the FILEs on top of the rules Docker VERSION installs (20.10, 28 for 28.2.2+, or 29), as the first base")
-	fs.StringArrayVar(&d.publish, "publish", nil, "with --docker: a published port as docker run -p gives it, [HOSTIP:]HOSTPORT:CONTAINERPORT[/PROTO], optionally @CONTAINER (an address, or a --network name); default container 172.17.0.2 on docker0 (repeatable)")
-	fs.StringArrayVar(&d.networks, "network", nil, "with --docker: a user-defined bridge network NAME=SUBNET, created after docker0 (repeatable)")
+	fs.StringVar(&d.version, "docker", "", "apply the FILEs on top of the rules Docker VERSION installs (20.10, 28 for 28.2.2+, or 29), as the first base: its iptables rules under IPv4 FILEs, its ip6tables rules under IPv6 ones (20.10 has none: its ip6tables option is experimental and off by default)")
+	fs.StringArrayVar(&d.publish, "publish", nil, "with --docker: a published port as docker run -p gives it, [HOSTIP:]HOSTPORT:CONTAINERPORT[/PROTO], optionally @CONTAINER (an IPv4 or IPv6 address, or a --network name); default container 172.17.0.2 on docker0; mapped over IPv6 too where the container's network has IPv6 (repeatable)")
+	fs.StringArrayVar(&d.networks, "network", nil, "with --docker: a user-defined bridge network NAME=SUBNET, created after docker0; SUBNET is IPv4, IPv6 (an IPv6-only network) or both, comma-separated (NAME=172.18.0.0/16,fd00:18::/64); docker0=SUBNET6 gives docker0 IPv6 (repeatable)")
 }
 
-// build makes the baseline; it is a no-op without --docker.
+// build makes the baselines; it is a no-op without --docker.
 func (d *dockerFlags) build() error {
 	if d.version == "" {
 		if len(d.publish) > 0 || len(d.networks) > 0 {
@@ -50,20 +53,39 @@ func (d *dockerFlags) build() error {
 		}
 		nets = append(nets, n)
 	}
-	b, err := dockerrules.Baseline(d.version, pubs, nets...)
+	v4, v6, err := dockerrules.Baselines(d.version, pubs, nets...)
 	if err != nil {
 		return fmt.Errorf("--docker: %v", err)
 	}
-	d.base = &parser.Source{Name: "<docker " + d.version + ">", Data: b}
+	d.bases = []base{
+		{Source: parser.Source{Name: "<docker " + d.version + ">", Data: v4}, fam: parser.IPv4, docker: true},
+		{Source: parser.Source{Name: "<docker " + d.version + " ip6tables>", Data: v6}, fam: parser.IPv6, docker: true},
+	}
+	if len(v6) == 0 {
+		d.bases[1].none = "Docker " + d.version + " makes no chain in ip6tables: its ip6tables option is experimental and off by default"
+	}
 	return nil
 }
 
-// withDocker puts the baseline, if any, before the bases read from --base.
-func withDocker(c *common, bases []parser.Source) []parser.Source {
-	if c.docker.base == nil {
-		return bases
+// explainNoDocker adds to the errors of a FILE of family fam that names a
+// Docker chain that does not exist (-A DOCKER-USER, -j DOCKER-USER) why
+// it does not, when --docker gives no rules of that family.
+func explainNoDocker(l *parser.Loaded, bases []base, fam parser.Family) {
+	for _, b := range bases {
+		if !b.docker || b.fam != fam || b.none == "" {
+			continue
+		}
+		for _, d := range l.Diags {
+			if errors.Is(d, parser.ErrUnknownChain) && strings.Contains(d.Msg, " DOCKER") {
+				d.Msg += "; " + b.none
+			}
+		}
 	}
-	return append([]parser.Source{*c.docker.base}, bases...)
+}
+
+// withDocker puts the baselines, if any, before the bases read from --base.
+func withDocker(c *common, bases []base) []base {
+	return append(append([]base{}, c.docker.bases...), bases...)
 }
 
 // dockerLayout names the Docker layout of a ruleset loaded without bases

@@ -34,14 +34,15 @@ type plan struct {
 	family []parser.Family
 	peer   []int // index into the files, -1 for none
 	// named is the family a FILE's name tells beside its peer's (rules.v6
-	// beside rules.v4): what it is read as when neither a flag nor its
-	// text tells (0: the name does not tell).
+	// beside rules.v4), or on its own (ip6tables.rules): what it is read
+	// as when neither a flag nor its text tells (0: the name does not
+	// tell).
 	named []parser.Family
 }
 
 // familyOf is the family FILE i, of text data, is read as: the forced
 // one, else the one its text tells, else the one its name tells beside
-// its peer's (0 when nothing does).
+// its peer's or on its own (0 when nothing does).
 func (p *plan) familyOf(i int, data []byte) parser.Family {
 	if f := familyOf(p.family[i], data); f != 0 {
 		return f
@@ -103,10 +104,13 @@ func newPlan(args []string, ff familyFiles) (files []string, p *plan) {
 // nameFamilies sets named for the FILEs paired with a peer whose names
 // differ by a family token that says IP version (v6 or longer: a bare "6"
 // in host-006.rules beside host-004.rules says nothing): the one with the
-// IPv6 token is IPv6, the other IPv4.
+// IPv6 token is IPv6, the other IPv4. A FILE its peer does not name is
+// named by its own name when it holds such a token of one family only
+// (nameFamily).
 func (p *plan) nameFamilies(files []string) {
 	for i, j := range p.peer {
 		if j < 0 || hostScore(files[i], files[j]) < len("v6") {
+			p.named[i] = nameFamily(files[i])
 			continue
 		}
 		if rewriteScore(filepath.Base(files[i]), filepath.Base(files[j])) > 0 {
@@ -115,6 +119,49 @@ func (p *plan) nameFamilies(files []string) {
 			p.named[i] = parser.IPv4
 		}
 	}
+}
+
+// nameFamily is the family a FILE's name tells on its own: IPv6 for
+// ip6tables, ipv6 or inet6 in its base name, or v6 standing apart from
+// letters and digits (rules.v6, web1-v6.save, iptables-ipv6.rules); IPv4
+// for ipv4, a v4 standing apart, or iptables without an IPv6 token; 0 when
+// it holds tokens of neither family, or IPv6 and IPv4 ones.
+func nameFamily(name string) parser.Family {
+	if name == "-" {
+		return 0
+	}
+	n := strings.ToLower(filepath.Base(name))
+	has := func(long []string, short string) bool {
+		for _, t := range long {
+			if strings.Contains(n, t) {
+				return true
+			}
+		}
+		for k := 0; ; {
+			i := strings.Index(n[k:], short)
+			if i < 0 {
+				return false
+			}
+			i += k
+			if (i == 0 || !isAlnum(n[i-1])) && (i+len(short) == len(n) || !isAlnum(n[i+len(short)])) {
+				return true
+			}
+			k = i + 1
+		}
+	}
+	v6 := has([]string{"ip6tables", "ipv6", "inet6"}, "v6")
+	v4 := has([]string{"ipv4"}, "v4")
+	switch {
+	case v6 && !v4:
+		return parser.IPv6 // iptables-ipv6.rules too: "iptables" names the tool
+	case !v6 && (v4 || strings.Contains(n, "iptables")):
+		return parser.IPv4
+	}
+	return 0
+}
+
+func isAlnum(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
 }
 
 // familyTokens are the ways a file name says its family, IPv6 first.
@@ -164,21 +211,81 @@ func familyOf(forced parser.Family, data []byte) parser.Family {
 	return parser.DetectFamily(data)
 }
 
-// basesFor keeps the --base files (and the Docker baseline) that can be
+// base is a ruleset the FILEs are applied on: a --base file, or one of
+// --docker's baselines (docker set). fam is its family: the one its text
+// tells for a --base file (0 when it tells none), the one it was made for
+// for a baseline. Docker 20.10's ip6tables baseline is empty: an IPv6
+// FILE is applied on nothing of Docker's, as on a 20.10 host.
+type base struct {
+	parser.Source
+	fam    parser.Family
+	docker bool
+	// none, for an empty baseline, says why Docker makes no chain in
+	// that family.
+	none string
+}
+
+// readBases reads the --base files and puts --docker's baselines first.
+func readBases(c *common, rd *reader) ([]base, error) {
+	var bases []base
+	for _, b := range c.bases {
+		s, err := rd.read(b)
+		if err != nil {
+			return nil, err
+		}
+		bases = append(bases, base{Source: s, fam: parser.DetectFamily(s.Data)})
+	}
+	return withDocker(c, bases), nil
+}
+
+// sources are the bases' texts, in order.
+func sources(bases []base) []parser.Source {
+	out := make([]parser.Source, len(bases))
+	for i, b := range bases {
+		out[i] = b.Source
+	}
+	return out
+}
+
+// basesFor keeps the --base files (and the Docker baselines) that can be
 // applied under a FILE of family fam: those of the same family or of none
 // that their text tells. An IPv4 live dump is not the base of the host's
-// IPv6 rules.
-func basesFor(bases []parser.Source, fam parser.Family) []parser.Source {
-	if fam == 0 {
-		return bases
-	}
-	var out []parser.Source
+// IPv6 rules. An empty Docker baseline (20.10's ip6tables rules: none)
+// is no file to apply.
+func basesFor(bases []base, fam parser.Family) []base {
+	var out []base
 	for _, b := range bases {
-		if f := parser.DetectFamily(b.Data); f == 0 || f == fam {
+		if (fam == 0 || b.fam == 0 || b.fam == fam) && !(b.docker && len(b.Data) == 0) {
 			out = append(out, b)
 		}
 	}
 	return out
+}
+
+// resolveFamily is the family a FILE of family fam (0: nothing tells) is
+// read as beneath bases: fam when told; when --docker gives its baselines
+// of both families, the family the --base files tell (when they tell one),
+// else IPv4, as iptables-restore reads a file; 0 otherwise (the FILE takes
+// every base).
+func resolveFamily(fam parser.Family, bases []base) parser.Family {
+	if fam != 0 {
+		return fam
+	}
+	docker := false
+	told := map[parser.Family]bool{}
+	for _, b := range bases {
+		docker = docker || b.docker
+		if !b.docker && b.fam != 0 {
+			told[b.fam] = true
+		}
+	}
+	switch {
+	case !docker:
+		return 0
+	case len(told) == 1 && told[parser.IPv6]:
+		return parser.IPv6
+	}
+	return parser.IPv4
 }
 
 // checkBases reports --base files that apply under no FILE when some FILE
@@ -188,19 +295,24 @@ func basesFor(bases []parser.Source, fam parser.Family) []parser.Source {
 // FILE has is fine when every FILE has a base of its own (a pre-commit hook
 // given a host's two live dumps and the one file that changed), and so is a
 // FILE with no base of its family when the bases serve the other FILEs (an
-// IPv4 live dump, the host's IPv4 and IPv6 rules). fams are the FILEs'
-// families, 0 where their text does not tell (such a FILE takes every base).
-func checkBases(user []parser.Source, fams []parser.Family) error {
-	ufam := make([]parser.Family, len(user))
-	for i, b := range user {
-		ufam[i] = parser.DetectFamily(b.Data)
+// IPv4 live dump, the host's IPv4 and IPv6 rules). --docker's baselines
+// take no part: there is one of each family, so every FILE has one, and
+// the --base files are judged as without --docker. fams are the FILEs'
+// families, 0 where their text does not tell (such a FILE takes every
+// --base file).
+func checkBases(all []base, fams []parser.Family) error {
+	var bases []base
+	for _, b := range all {
+		if !b.docker {
+			bases = append(bases, b)
+		}
 	}
 	applies := func(bf, ff parser.Family) bool { return bf == 0 || ff == 0 || bf == ff }
 	baseless := false
 	for _, f := range fams {
 		has := false
-		for _, bf := range ufam {
-			has = has || applies(bf, f)
+		for _, b := range bases {
+			has = has || applies(b.fam, f)
 		}
 		baseless = baseless || !has
 	}
@@ -208,17 +320,13 @@ func checkBases(user []parser.Source, fams []parser.Family) error {
 		return nil
 	}
 	var errs []string
-	for i, b := range user {
+	for _, b := range bases {
 		used := false
 		for _, f := range fams {
-			used = used || applies(ufam[i], f)
+			used = used || applies(b.fam, f)
 		}
 		if !used {
-			if strings.HasPrefix(b.Name, "<docker ") {
-				errs = append(errs, fmt.Sprintf("--docker gives Docker's %s rules (%s) and no FILE is %s (expected an %s FILE beside the others, or the host's %s rules as --base)", famName(ufam[i]), strings.Trim(b.Name, "<>"), famName(ufam[i]), famName(ufam[i]), famName(fams[0])))
-				continue
-			}
-			errs = append(errs, fmt.Sprintf("--base %s is an %s ruleset and no FILE is (expected a --base of the FILEs' family; a host's IPv4 and IPv6 rules each take their own)", displayName(b.Name), famName(ufam[i])))
+			errs = append(errs, fmt.Sprintf("--base %s is an %s ruleset and no FILE is (expected a --base of the FILEs' family; a host's IPv4 and IPv6 rules each take their own)", displayName(b.Name), famName(b.fam)))
 		}
 	}
 	if len(errs) > 0 {
@@ -228,16 +336,18 @@ func checkBases(user []parser.Source, fams []parser.Family) error {
 }
 
 // untold reports a FILE whose text does not tell its family (no header,
-// no address) among bases of both families: it would take the first
-// base's, and the other base would be read in the wrong family.
-func untold(file string, fam parser.Family, bases []parser.Source) error {
+// no address) among --base files of both families: it would take the
+// first base's, and the other base would be read in the wrong family.
+// --docker's baselines are of both families by design: a FILE that does
+// not tell takes the one resolveFamily picks.
+func untold(file string, fam parser.Family, bases []base) error {
 	if fam != 0 {
 		return nil
 	}
 	seen := map[parser.Family]bool{}
 	for _, b := range bases {
-		if f := parser.DetectFamily(b.Data); f != 0 {
-			seen[f] = true
+		if b.fam != 0 && !b.docker {
+			seen[b.fam] = true
 		}
 	}
 	if len(seen) < 2 {
@@ -257,12 +367,12 @@ func famName(f parser.Family) string {
 // the plan pl: it is the
 // same host's other family when it reads, loads without error and is of
 // the other family. nil otherwise.
-func loadPeer(pl *plan, j int, name string, fam parser.Family, bases []parser.Source, rd *reader, opts parser.Options) *facts.PeerRuleset {
+func loadPeer(pl *plan, j int, name string, fam parser.Family, bases []base, rd *reader, opts parser.Options) *facts.PeerRuleset {
 	s, err := rd.read(name)
 	if err != nil {
 		return nil
 	}
-	pf := pl.familyOf(j, s.Data)
+	pf := resolveFamily(pl.familyOf(j, s.Data), bases)
 	if pf == 0 {
 		pf = parser.IPv4
 	}
@@ -270,7 +380,7 @@ func loadPeer(pl *plan, j int, name string, fam parser.Family, bases []parser.So
 		return nil
 	}
 	opts.Family = pf
-	srcs := append(append([]parser.Source{}, basesFor(bases, pf)...), s)
+	srcs := append(sources(basesFor(bases, pf)), s)
 	l := parser.Load(srcs, opts)
 	if len(l.Diags.Errors()) > 0 || l.Ruleset.Family == fam {
 		return nil

@@ -13,11 +13,12 @@ import (
 const inputUsage = `Usage: dfwlint input [flags] FILE
 
 Print the input document that every policy of dfwlint check sees for FILE,
-applied on top of the --base files (and of Docker's rules with --docker),
-as indented JSON: files, commands, tables, chains, rules with typed
-matches, the Docker and host facts, the configuration and the analyses'
-facts. Its schema is policies/input.schema.json; docs/policies.md shows
-how to write a policy against it. "-" reads standard input.
+applied on top of the --base files (and, with --docker, of Docker's
+iptables or ip6tables rules, as FILE's family is), as indented JSON: files,
+commands, tables, chains, rules with typed matches, the Docker and host
+facts, the configuration and the analyses' facts. Its schema is
+policies/input.schema.json; docs/policies.md shows how to write a policy
+against it. "-" reads standard input.
 
 Examples:
   dfwlint input iptables.save > input.json

@@ -11,8 +11,9 @@ import (
 const parseUsage = `Usage: dfwlint parse [flags] FILE...
 
 Parse each FILE (iptables-save output, iptables-restore input, or
-iptables -S output), apply it on top of the --base files, and show what the
-resulting ruleset holds. "-" reads standard input.
+iptables -S output), apply it on top of the --base files of its family
+(and of Docker's iptables or ip6tables rules with --docker), and show what
+the resulting ruleset holds. "-" reads standard input.
 
 Formats:
   text   per file, its tables with their numbers of chains and rules;
@@ -81,7 +82,7 @@ func runParse(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 				for _, t := range ts {
 					fmt.Fprintf(stdout, "  %-8s %s, %s\n", t.Name, plural(len(t.Chains), "chain"), plural(t.NumRules(), "rule"))
 				}
-				if len(c.bases) == 0 && c.docker.base == nil {
+				if len(c.bases) == 0 && len(c.docker.bases) == 0 {
 					if l := dockerLayout(res.loaded.Ruleset); l != "" {
 						fmt.Fprintf(stdout, "  Docker layout: %s\n", l)
 					}
