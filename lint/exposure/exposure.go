@@ -175,6 +175,14 @@ func assumedOnly(host facts.Host, labels []string, rss ...*parser.Ruleset) map[s
 // size the table grows as the universe fills.
 const establishedNodes = 1 << 16
 
+// ephemeralLo and ephemeralHi are Linux's default local port range
+// (net.ipv4.ip_local_port_range): the ports a connection is opened from
+// when its socket is not bound to one.
+const (
+	ephemeralLo = 32768
+	ephemeralHi = 60999
+)
+
 // Established tells the fate of replies (conntrack state ESTABLISHED,
 // direction REPLY, the original tuple the inverse of the packet's: the
 // connection the host or a container opened) to connections the host and
@@ -197,9 +205,15 @@ func Established(ctx context.Context, rs *parser.Ruleset, host facts.Host, opts 
 		}
 	}
 	u := e.U
-	// A TCP ACK, a UDP datagram or an ICMP echo reply, TTL 64.
-	tcp := u.Eq(pset.Proto, uint64(sim.ProtoTCP)).Intersect(u.Eq(pset.TCPFlags, uint64(parser.FlagACK))).Intersect(u.Eq(pset.Length, 40))
-	udp := u.Eq(pset.Proto, uint64(sim.ProtoUDP)).Intersect(u.Eq(pset.Length, 28))
+	// A TCP ACK, a UDP datagram or an ICMP echo reply, TTL 64. A TCP or
+	// UDP reply comes back to the port the connection was opened from:
+	// one of the ephemeral ports the opener's kernel picks for a socket
+	// not bound to a port (Linux's net.ipv4.ip_local_port_range, 32768 to
+	// 60999 unless changed). A rule that drops one service's port (-p tcp
+	// --dport 5432 -j DROP) cuts no connection a container opens.
+	ephemeral := u.Range(pset.Dport, ephemeralLo, ephemeralHi)
+	tcp := u.Eq(pset.Proto, uint64(sim.ProtoTCP)).Intersect(u.Eq(pset.TCPFlags, uint64(parser.FlagACK))).Intersect(u.Eq(pset.Length, 40)).Intersect(ephemeral)
+	udp := u.Eq(pset.Proto, uint64(sim.ProtoUDP)).Intersect(u.Eq(pset.Length, 28)).Intersect(ephemeral)
 	icmp := u.Eq(pset.Proto, uint64(sim.ProtoICMP)).Intersect(u.Eq(pset.ICMPType, 0)).Intersect(u.Eq(pset.ICMPCode, 0)).Intersect(u.Eq(pset.Length, 28))
 	replies := tcp.Union(udp).Union(icmp).Intersect(u.Eq(pset.TTL, 64)).Intersect(u.Eq(pset.TOS, 0)).
 		Intersect(e.FirstPackets()).Intersect(e.ExposedDestinations().Diff(e.LoopbackDestinations()))

@@ -4,10 +4,15 @@
 #   The replies to connections containers open come back on the uplink
 #   as ESTABLISHED packets through FORWARD (DOCKER-USER first). A DROP or
 #   REJECT on that path that takes them before a "--ctstate
-#   RELATED,ESTABLISHED" accept or RETURN cuts every outgoing connection
-#   of every container. Consumes input.analysis.established (the fate of
-#   a reply per hook and external interface, with the dropping rule);
-#   only its FORWARD entries; silent until computed.
+#   RELATED,ESTABLISHED" accept or RETURN cuts the outgoing connections
+#   of the containers. A TCP or UDP reply comes back to the port the
+#   connection was opened from, one of the ephemeral ports the kernel
+#   picks (Linux's default net.ipv4.ip_local_port_range, 32768-60999): a
+#   DROP of a service's port (--dport 5432) cuts none, one of every tcp
+#   packet or of a range that holds such ports does. Consumes
+#   input.analysis.established (the fate of a reply per hook and external
+#   interface, with the dropping rule); only its FORWARD entries; silent
+#   until computed.
 # related_resources:
 #   - description: iptables-extensions(8), conntrack
 #     ref: https://ipset.netfilter.org/iptables-extensions.man.html
