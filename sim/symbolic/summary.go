@@ -33,27 +33,11 @@ func PortRanges(s pset.Set, f pset.Field) [][2]int {
 			return [][2]int{{int(v), int(v)}}
 		}
 	}
-	p := project(s, f)
-	var out [][2]int
-	var rec func(lo, hi int)
-	rec = func(lo, hi int) {
-		r := u.Range(f, uint64(lo), uint64(hi))
-		if !p.Overlaps(r) {
-			return
-		}
-		if lo == hi || r.Subset(p) {
-			if n := len(out); n > 0 && out[n-1][1] == lo-1 {
-				out[n-1][1] = hi
-			} else {
-				out = append(out, [2]int{lo, hi})
-			}
-			return
-		}
-		mid := lo + (hi-lo)/2
-		rec(lo, mid)
-		rec(mid+1, hi)
+	ivs, _ := s.Intervals(f, 1<<u.Width(f))
+	out := make([][2]int, len(ivs))
+	for i, iv := range ivs {
+		out[i] = [2]int{int(iv[0]), int(iv[1])}
 	}
-	rec(0, 1<<u.Width(f)-1)
 	return out
 }
 
