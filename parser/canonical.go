@@ -519,26 +519,39 @@ func natTargetOptions(t *Target, s *NATTarget) []Option {
 	return out
 }
 
-// natOptionRange reports whether a NAT option's value parses (so that it
-// has its range in the spec, in order).
+// natOptionRange reports whether a NAT option's value parses and is kept
+// (so that it has its range in the spec, in order).
 func natOptionRange(o Option, kind NATKind) (NATRange, error) {
 	a := arg(&o)
 	if o.Name == "to-ports" {
-		pr, err := parseNATPorts(a)
-		return NATRange{MinPort: uint16(pr.Lo), MaxPort: uint16(pr.Hi)}, err
+		p, err := parseNATPorts(a)
+		if err == nil && p.shift && kind == NATRedirect {
+			err = fmt.Errorf("REDIRECT takes no base port")
+		}
+		return p.natRange(), err
 	}
 	fam := famOfArg(a)
 	if strings.Count(a, ":") == 1 && !strings.HasPrefix(a, "[") {
 		fam = IPv4
 	}
-	return parseNATRange(a, fam)
+	r, _, err := parseNATRange(a, fam)
+	return r, err
 }
 
+// fmtNATPorts prints a range's ports as iptables-save does: PORT,
+// PORT-PORT, PORT-PORT/BASE with a port offset. A range of one port with
+// an offset prints as PORT-PORT/BASE, which restores the same rule, where
+// iptables-save prints PORT/BASE, which iptables-restore refuses: the
+// canonical text must load again.
 func fmtNATPorts(r NATRange) string {
-	if r.MinPort == r.MaxPort {
-		return strconv.Itoa(int(r.MinPort))
+	s := strconv.Itoa(int(r.MinPort))
+	if r.MaxPort != r.MinPort || r.Shift {
+		s += "-" + strconv.Itoa(int(r.MaxPort))
 	}
-	return fmt.Sprintf("%d-%d", r.MinPort, r.MaxPort)
+	if r.Shift {
+		s += "/" + strconv.Itoa(int(r.BasePort))
+	}
+	return s
 }
 
 func fmtNATRange(r NATRange) string {

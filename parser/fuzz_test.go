@@ -33,6 +33,10 @@ func FuzzParse(f *testing.F) {
 		}
 	}
 	f.Add([]byte("*filter\n-A INPUT -p tcp -m multiport --dport 22 -j ACCEPT\nCOMMIT\n"))
+	// NAT port offsets; the canonical text of a one-port range with an
+	// offset must load again.
+	f.Add([]byte("*nat\n-A PREROUTING -p tcp --dport 2000:2010 -j DNAT --to-destination 10.0.0.2:3000-3010/2000\n" +
+		"-A PREROUTING -p udp -j DNAT --to-destination :3000-3000/0x10\n-A POSTROUTING -p udp -j SNAT --to-source 10.0.0.1:5000-5010/http\nCOMMIT\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		l := loadOne("fuzz.rules", data, Options{})
 		// The pipe (parallel.go), which reads large files, in batches of

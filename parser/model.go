@@ -617,10 +617,28 @@ const (
 type NATRange struct {
 	MinAddr, MaxAddr netip.Addr
 	MinPort, MaxPort uint16
-	// Shift is set for PORT-PORT/BASE (the kernel's port offset): a
-	// packet to port P gets MinPort + (P - BasePort) within the range.
+	// Shift is set for PORT-PORT/BASE, the kernel's port offset
+	// (NF_NAT_RANGE_PROTO_OFFSET): the port P being rewritten becomes
+	// MinPort + (P - BasePort) mod 65536 mod (MaxPort - MinPort + 1),
+	// or the next free port after it. BasePort is what the kernel holds:
+	// DNAT's as written; 0 for SNAT, whose base iptables drops (the
+	// kernel then counts from 0); 0 for MASQUERADE too, whose base the
+	// kernel leaves unset (the port it picks is unknown).
 	Shift    bool
 	BasePort uint16
+}
+
+// OffsetPort is the port a range with a port offset maps port p to
+// (nf_nat_l4proto_unique_tuple with NF_NAT_RANGE_PROTO_OFFSET): MinPort +
+// (p - BasePort) mod 65536 mod the range's size. The difference wraps as
+// the kernel's u16 does: below the base, p is 65536 - BasePort + p past
+// it, not counted backwards.
+func (r NATRange) OffsetPort(p uint16) uint16 {
+	lo, hi := r.MinPort, r.MaxPort
+	if hi < lo {
+		lo, hi = hi, lo
+	}
+	return lo + uint16(uint32(p-r.BasePort)%(uint32(hi)-uint32(lo)+1))
 }
 
 // NATTarget is DNAT, SNAT, MASQUERADE, REDIRECT or NETMAP.

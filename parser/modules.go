@@ -1988,40 +1988,80 @@ func buildNAT(b *builder, t *Target) TargetSpec {
 		s.Kind = NATNetmap
 	}
 	badRange := false // a --to-destination or --to-source already reported
+	icmpIDs := false  // a port range applies to ICMP identifiers too
+	var given *Option // the range option already read
 	for i := range t.Options {
 		op := &t.Options[i]
 		a := arg(op)
 		switch op.Name {
-		case "to-destination", "to-source":
-			r, err := parseNATRange(a, b.family)
+		case "to-destination", "to-source", "to-ports":
+			if given != nil && given.Name == op.Name {
+				// libxt_NAT's options are not XTOPT_MULTI: "option
+				// --to-destination can only be used once".
+				b.errf(op.Pos, ErrBadOption, "-j %s: --%s given twice (first at column %d): iptables refuses it (expected one --%s)", t.Name, op.Name, given.Pos.Col, op.Name)
+				badRange = true
+				continue
+			}
+			given = op
+			var r NATRange
+			var ignored []string
+			var err error
+			if op.Name == "to-ports" {
+				var np natPorts
+				np, err = parseNATPorts(a)
+				r, ignored = np.natRange(), np.ignored
+			} else {
+				r, ignored, err = parseNATRange(a, b.family)
+			}
 			if err != nil {
 				b.errf(op.Pos, ErrBadValue, "--%s: %v", op.Name, err)
 				badRange = true
 				continue
 			}
+			for _, why := range ignored {
+				b.errf(op.Pos, ErrSilentChange, "--%s %s: %s", op.Name, a, why)
+			}
 			if r.MinPort != 0 || r.MaxPort != 0 {
-				if p := b.rule.Proto; p == nil || p.Neg || !natPortProto(p.Num) {
-					b.errf(op.Pos, ErrBadOption, "--%s: a port needs -p tcp, udp, sctp, dccp or udplite", op.Name)
-				} else if b.protoBefore(op.Pos) == nil {
+				p := b.rule.Proto
+				switch {
+				case p == nil:
+					b.errf(op.Pos, ErrBadOption, "--%s: a port needs -p tcp, udp, sctp or dccp before -j %s: iptables refuses it without -p", op.Name, t.Name)
+				case !natPortProto(p.Num) && p.Num != ProtoNumICMP:
+					neg := ""
+					if p.Neg {
+						neg = "! "
+					}
+					b.errf(op.Pos, ErrBadOption, "--%s: a port needs -p tcp, udp, sctp or dccp: iptables refuses it with %s-p %s", op.Name, neg, p.Name)
+				case b.protoBefore(op.Pos) == nil:
 					b.errf(p.Pos, ErrBadOption, "-p %s comes after --%s: iptables reads the protocol when it parses the port and refuses the rule (expected -p before -j %s)", p.Name, op.Name, t.Name)
+				case p.Neg || p.Num == ProtoNumICMP:
+					// libxt_NAT reads -p's number, not its '!', and takes
+					// icmp: the kernel then maps ICMP query identifiers
+					// into the range.
+					icmpIDs = true
+				}
+			}
+			if r.Shift {
+				// Only DNAT has a revision that carries the base port
+				// (nf_nat_range2): libxt_NAT sends SNAT and MASQUERADE
+				// the offset flag without it, and refuses REDIRECT's.
+				switch s.Kind {
+				case NATSNAT:
+					b.errf(op.Pos, ErrSilentChange, "--to-source %s: iptables loads SNAT without its base port %d: the kernel then maps source port P to %d + P mod %d, as from base 0 (iptables-save shows /0; only DNAT keeps its base port)", a, r.BasePort, r.MinPort, int(r.MaxPort)-int(r.MinPort)+1)
+					r.BasePort = 0
+				case NATMasquerade:
+					b.errf(op.Pos, ErrSilentChange, "--to-ports %s: iptables loads MASQUERADE without its base port %d, and the kernel maps ports from a base it leaves unset: which port of %d-%d a connection gets is unknown (iptables-save shows /0; only DNAT keeps its base port)", a, r.BasePort, r.MinPort, r.MaxPort)
+					r.BasePort = 0
+				case NATRedirect:
+					b.errf(op.Pos, ErrBadValue, "--to-ports %s: iptables refuses a base port with REDIRECT (\"Shifted portmap ranges not supported\"; only DNAT takes one): expected PORT or PORT-PORT", a)
+					badRange = true
+					continue
 				}
 			}
 			if s.Ranges == nil {
-				s.Ranges = b.a.natRanges.make(len(t.Options))
+				s.Ranges = b.a.natRanges.make(1)
 			}
 			s.Ranges = append(s.Ranges, r)
-		case "to-ports":
-			pr, err := parseNATPorts(a)
-			if err != nil {
-				b.errf(op.Pos, ErrBadValue, "--to-ports: %v", err)
-				continue
-			}
-			if p := b.rule.Proto; p == nil || p.Neg || !natPortProto(p.Num) {
-				b.errf(op.Pos, ErrBadOption, "--to-ports needs -p tcp, udp, sctp, dccp or udplite")
-			} else if b.protoBefore(op.Pos) == nil {
-				b.errf(p.Pos, ErrBadOption, "-p %s comes after --to-ports: iptables reads the protocol when it parses the port and refuses the rule (expected -p before -j %s)", p.Name, t.Name)
-			}
-			s.Ranges = append(s.Ranges, NATRange{MinPort: uint16(pr.Lo), MaxPort: uint16(pr.Hi)})
 		case "to":
 			a2, mk, err := parseAddrMask(a, b.family)
 			if err != nil || MaskLen(mk) < 0 {
@@ -2043,113 +2083,193 @@ func buildNAT(b *builder, t *Target) TargetSpec {
 	case s.Kind == NATNetmap && !s.Netmap.IsValid():
 		b.errf(t.Pos, ErrBadOption, "NETMAP needs --to ADDR/LEN")
 	}
-	for _, r := range s.Ranges {
-		if r.Shift {
-			// The kernel maps port P to MinPort + (P - BasePort), modulo
-			// the range: dfw does not model it, and says so, rather than
-			// take the range as the plain one.
-			b.warnf(t.Pos, ErrUnknownTarget, "-j %s with a port shift (/%d): dfw does not model the shifted ports; the target's effect is taken as unknown", t.Name, r.BasePort)
-			return &UnknownTarget{}
-		}
+	if icmpIDs {
+		b.warnf(t.Pos, ErrUnknownTarget, "-j %s with a port, for ICMP too (-p icmp or a negated -p): the kernel maps ICMP query identifiers into the port range, which dfw does not model; the target's effect is taken as unknown", t.Name)
+		return &UnknownTarget{}
 	}
 	return s
 }
 
-func natPortProto(n uint8) bool { return multiportProto(n) }
+// ProtoNumICMP is the protocol number libxt_NAT takes a port range with
+// besides tcp, udp, sctp and dccp: the range then holds ICMP identifiers.
+const ProtoNumICMP = 1
 
-// parseNATRange parses ADDR[-ADDR][:PORT[-PORT]], with IPv6 addresses in
-// brackets when a port follows.
-func parseNATRange(s string, fam Family) (NATRange, error) {
-	var r NATRange
-	addrPart, portPart := s, ""
-	if strings.HasPrefix(s, "[") {
-		end := strings.Index(s, "]")
+// natPortProto reports whether libxt_NAT takes a port with -p n (besides
+// icmp): tcp, udp, sctp and dccp, not udplite.
+func natPortProto(n uint8) bool { return n == 6 || n == 17 || n == 132 || n == 33 }
+
+// parseNATRange parses a --to-destination or --to-source value as
+// libxt_NAT's parse_to (iptables 1.8.9) does:
+//
+//	value   = [ addrs ] [ ":" ports ]
+//	addrs   = ADDR [ "-" ADDR ]            IPv6 in brackets when ports follow
+//	ports   = see parseNATPorts
+//
+// Without brackets, the first ':' starts the ports unless another ':'
+// follows it (then the whole value is an IPv6 address); ":PORTS" and
+// "[]:PORTS" keep the address. IPv4 takes no brackets. Text between ']'
+// and ':' is ignored by iptables: it is returned in ignored, described.
+func parseNATRange(s string, fam Family) (r NATRange, ignored []string, err error) {
+	const expected = "expected ADDR[-ADDR][:PORT[-PORT[/BASE]]], an IPv6 address in brackets before a port"
+	addrPart, portPart, hasPort, noAddr := s, "", false, false
+	if open := strings.IndexByte(s, '['); open >= 0 {
+		if fam == IPv4 {
+			return r, nil, fmt.Errorf("invalid address %q: iptables refuses brackets in an IPv4 value (%s)", s, expected)
+		}
+		end := strings.IndexByte(s[open+1:], ']')
 		if end < 0 {
-			return r, fmt.Errorf("invalid address %q (missing ']')", s)
+			return r, nil, fmt.Errorf("invalid address %q: no ']' after '[' (%s)", s, expected)
 		}
-		addrPart = s[1:end]
-		rest := s[end+1:]
-		if rest != "" {
-			if !strings.HasPrefix(rest, ":") {
-				return r, fmt.Errorf("invalid %q (expected [ADDR]:PORT)", s)
+		if open > 0 {
+			ignored = append(ignored, fmt.Sprintf("iptables ignores %q before '['", s[:open]))
+		}
+		addrPart = s[open+1 : open+1+end]
+		after := s[open+1+end+1:]
+		colon := strings.IndexByte(after, ':')
+		if colon < 0 && after != "" || colon > 0 {
+			junk := after
+			if colon > 0 {
+				junk = after[:colon]
 			}
-			portPart = rest[1:]
+			ignored = append(ignored, fmt.Sprintf("iptables ignores %q after ']'", junk))
 		}
-	} else if fam == IPv4 || strings.Count(s, ":") == 1 && !strings.Contains(s, "::") {
-		if a, p, ok := strings.Cut(s, ":"); ok {
-			addrPart, portPart = a, p
+		if colon >= 0 {
+			portPart, hasPort = after[colon+1:], true
+			noAddr = open == 0 && end == 0 && colon == 0 // "[]:PORTS"
+		}
+	} else if colon := strings.IndexByte(s, ':'); colon >= 0 {
+		if strings.IndexByte(s[colon+1:], ':') < 0 {
+			addrPart, portPart, hasPort, noAddr = s[:colon], s[colon+1:], true, colon == 0
+		} else if fam == IPv4 {
+			// iptables reads it as one address and refuses it ("Bad IP
+			// address"): most likely the ports were written LO:HI.
+			return r, nil, fmt.Errorf("invalid port range %q: iptables refuses PORT:PORT here (expected PORT or PORT-PORT)", s[colon+1:])
 		}
 	}
-	if addrPart != "" {
-		lo, hi, isRange := strings.Cut(addrPart, "-")
-		if !isRange {
-			hi = lo
-		}
-		l, err1 := netip.ParseAddr(lo)
-		h, err2 := netip.ParseAddr(hi)
-		if err1 != nil || err2 != nil {
-			if looksLikeHostname(lo) {
-				return r, fmt.Errorf("%w: %q (dfw does not resolve names)", ErrHostname, lo)
-			}
-			return r, fmt.Errorf("invalid address %q (expected ADDR[-ADDR][:PORT[-PORT]])", addrPart)
-		}
-		if l.Is6() != (fam == IPv6) || h.Is6() != (fam == IPv6) {
-			return r, fmt.Errorf("%w: %q is not an %s address", ErrFamily, addrPart, fam)
-		}
-		r.MinAddr, r.MaxAddr = l, h
-	}
-	if portPart != "" {
-		// PORT-PORT/BASE shifts the port (libxt_NAT, revision 2).
-		ports, base, shift := strings.Cut(portPart, "/")
-		pr, err := parseNATPorts(ports)
+	if hasPort {
+		np, err := parseNATPorts(portPart)
 		if err != nil {
-			return r, err
+			return r, nil, err
 		}
-		r.MinPort, r.MaxPort = uint16(pr.Lo), uint16(pr.Hi)
-		if shift {
-			b, err := strconv.ParseUint(base, 10, 16)
-			if err != nil || !strings.Contains(ports, "-") {
-				return r, fmt.Errorf("invalid port shift %q: iptables refuses it (expected PORT-PORT/BASEPORT)", portPart)
-			}
-			r.Shift, r.BasePort = true, uint16(b)
+		ignored = append(ignored, np.ignored...)
+		r = np.natRange()
+		if noAddr {
+			return r, ignored, nil
 		}
 	}
-	return r, nil
+	lo, hi, isRange := strings.Cut(addrPart, "-")
+	if !isRange {
+		hi = lo
+	}
+	l, err1 := netip.ParseAddr(lo)
+	h, err2 := netip.ParseAddr(hi)
+	if err1 != nil || err2 != nil || l.Zone() != "" || h.Zone() != "" {
+		if err1 != nil && looksLikeHostname(lo) {
+			return r, nil, fmt.Errorf("%w: %q (dfw does not resolve names)", ErrHostname, lo)
+		}
+		return r, nil, fmt.Errorf("invalid address %q: iptables refuses it (%s)", addrPart, expected)
+	}
+	if l.Is6() != (fam == IPv6) || h.Is6() != (fam == IPv6) {
+		return r, nil, fmt.Errorf("%w: %q is not an %s address", ErrFamily, addrPart, fam)
+	}
+	r.MinAddr, r.MaxAddr = l, h
+	return r, ignored, nil
 }
 
-// parseNATPorts parses a NAT target's PORT or PORT-PORT as libxt_NAT
-// (and libxt_REDIRECT, libxt_MASQUERADE) do: a single port may be a
-// service name of tcp or udp, a range takes numbers only, and LO:HI is
-// refused ("use dash").
-func parseNATPorts(s string) (Range, error) {
-	if strings.Contains(s, ":") {
-		return Range{}, fmt.Errorf("invalid port range %q: iptables refuses PORT:PORT here (expected PORT or PORT-PORT)", s)
-	}
-	// libxt_NAT reads numbers with base 0 (010 is 8), then a name.
-	lo, hi, isRange := strings.Cut(s, "-")
-	if !isRange {
-		if v, err := strconv.ParseUint(s, 0, 16); err == nil {
-			return Range{uint32(v), uint32(v)}, nil
+// natPorts is the port part of a NAT target's value as libxt_NAT reads it.
+type natPorts struct {
+	lo, hi uint16
+	// shift is set for PORT-PORT/BASE, the base being base.
+	shift bool
+	base  uint16
+	// ignored describes what iptables ignores after the base port.
+	ignored []string
+}
+
+func (p natPorts) natRange() NATRange {
+	return NATRange{MinPort: p.lo, MaxPort: p.hi, Shift: p.shift, BasePort: p.base}
+}
+
+// parseNATPorts parses the ports of --to-destination, --to-source and
+// --to-ports as libxt_NAT's parse_ports (iptables 1.8.9) does:
+//
+//	ports = PORT [ "-" NUMBER [ "/" BASE ] ]
+//
+// A number is read as strtoul reads it in base 0 (010 is 8, 0x10 is 16),
+// after optional blanks and a '+'. PORT alone may be a service name;
+// the end of a range is a number only, at least PORT; BASE is a number
+// 1-65535 or a service name, and iptables ignores whatever follows its
+// number. ":" in a range is refused ("use dash").
+func parseNATPorts(s string) (natPorts, error) {
+	var p natPorts
+	v, rest, ok := xtNumber(s, 0, 65535)
+	if !ok {
+		if port, found := servicePort(s, svcTCPorUDP); found {
+			p.lo, p.hi = port, port
+			return p, nil
 		}
-		p, err := parsePort(s, svcTCPorUDP)
-		return Range{uint32(p), uint32(p)}, err
-	}
-	r := Range{}
-	for i, x := range []string{lo, hi} {
-		v, err := strconv.ParseUint(x, 0, 16)
-		if err != nil {
-			return r, fmt.Errorf("invalid port range %q: %q is not a port number: iptables refuses it (expected PORT-PORT with numbers 0-65535; a service name is taken only alone)", s, x)
+		switch lo, _, isRange := strings.Cut(s, "-"); {
+		case s == "":
+			return p, fmt.Errorf("empty port (expected PORT, PORT-PORT or PORT-PORT/BASE)")
+		case isRange:
+			return p, fmt.Errorf("invalid port range %q: %q is not a port number: iptables refuses it (expected PORT-PORT with numbers 0-65535; a service name is taken only alone)", s, lo)
+		case startsNumber(s):
+			return p, fmt.Errorf("invalid port %q: iptables refuses it (expected a port number 0-65535 or a service name)", s)
 		}
-		if i == 0 {
-			r.Lo = uint32(v)
-		} else {
-			r.Hi = uint32(v)
+		return p, fmt.Errorf("unknown service name %q: iptables refuses it (expected a port number 0-65535 or a name /etc/services lists)", s)
+	}
+	p.lo, p.hi = uint16(v), uint16(v)
+	switch {
+	case rest == "":
+		return p, nil
+	case rest[0] == ':':
+		return p, fmt.Errorf("invalid port range %q: iptables refuses PORT:PORT here (expected PORT or PORT-PORT)", s)
+	case rest[0] == '/':
+		return p, fmt.Errorf("invalid port %q: iptables refuses a base port after a single port (expected PORT-PORT/BASE; for one port write %d-%d%s, although iptables-save prints it as %s)", s, v, v, rest, s)
+	case rest[0] != '-':
+		return p, fmt.Errorf("invalid port %q: iptables refuses %q after the port (expected PORT, PORT-PORT or PORT-PORT/BASE)", s, rest)
+	}
+	hiText := rest[1:]
+	hv, rest, ok := xtNumber(hiText, 0, 65535)
+	if !ok {
+		x, _, _ := strings.Cut(hiText, "/")
+		return p, fmt.Errorf("invalid port range %q: %q is not a port number: iptables refuses it (expected PORT-PORT with numbers 0-65535; a service name is taken only alone)", s, x)
+	}
+	if hv < v {
+		return p, fmt.Errorf("invalid port range %q: %d is greater than %d (expected LOW-HIGH)", s, v, hv)
+	}
+	p.hi = uint16(hv)
+	switch {
+	case rest == "":
+		return p, nil
+	case rest[0] != '/':
+		return p, fmt.Errorf("invalid port range %q: iptables refuses %q after it (expected PORT-PORT or PORT-PORT/BASE)", s, rest)
+	}
+	baseText := rest[1:]
+	bv, rest, ok := xtNumber(baseText, 1, 65535)
+	if !ok {
+		port, found := servicePort(baseText, svcTCPorUDP)
+		if !found || port == 0 {
+			hint := ""
+			if _, after, isZero := xtNumber(baseText, 0, 0); isZero && after == "" {
+				hint = "; iptables-save prints /0 for SNAT and MASQUERADE, which drop the base port, and iptables-restore refuses that"
+			}
+			return p, fmt.Errorf("invalid base port %q in %q: iptables refuses it (expected a port number 1-65535 or a service name%s)", baseText, s, hint)
 		}
+		bv, rest = uint64(port), ""
 	}
-	if r.Lo > r.Hi {
-		return r, fmt.Errorf("invalid port range %q: %d is greater than %d (expected LOW-HIGH)", s, r.Lo, r.Hi)
+	p.shift, p.base = true, uint16(bv)
+	if rest != "" {
+		p.ignored = append(p.ignored, fmt.Sprintf("iptables ignores %q after the base port %d", rest, bv))
 	}
-	return r, nil
+	return p, nil
+}
+
+// startsNumber reports whether s, after blanks and a sign, starts with a
+// digit.
+func startsNumber(s string) bool {
+	c := strings.TrimLeft(s, " \t\n\v\f\r+-")
+	return c != "" && c[0] >= '0' && c[0] <= '9'
 }
 
 func buildMarkTarget(b *builder, t *Target) TargetSpec {

@@ -368,6 +368,62 @@ func TestErrors(t *testing.T) {
 				`t.rules:5:34: --to-ports: invalid port range "8080:8090": iptables refuses PORT:PORT here (expected PORT or PORT-PORT)`,
 				`t.rules:6:37: --to-ports: invalid port range "22-http": "http" is not a port number: iptables refuses it (expected PORT-PORT with numbers 0-65535; a service name is taken only alone)`,
 			}},
+		{name: "NAT port offsets", src: "*nat\n-A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.2:3000-3010/2000\n" +
+			"-A PREROUTING -p tcp -j DNAT --to-destination :3000-3010/http\n-A PREROUTING -p udp -j DNAT --to-destination 10.0.0.2:3000-3000/0x10\n" +
+			"-A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.2:3000/2000\n-A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.2:3000-3010/0\n" +
+			"-A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.2:3000-3010/2000x\n-A PREROUTING -p tcp -j REDIRECT --to-ports 3000-3010/2000\n" +
+			"-A POSTROUTING -p tcp -j SNAT --to-source 10.0.0.2:3000-3010/2000\n-A POSTROUTING -p tcp -j MASQUERADE --to-ports 3000-3010/2000\n" +
+			"-A PREROUTING -p tcp -j DNAT --to-destination [10.0.0.2]:3000\n-A PREROUTING -p udplite -j DNAT --to-destination 10.0.0.2:3000\n" +
+			"-A PREROUTING -p icmp -j DNAT --to-destination 10.0.0.2:3000\n-A PREROUTING -p udp -j DNAT --to-destination 10.0.0.2:53 --to-destination 10.0.0.3\n" +
+			"-A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.2:08\nCOMMIT\n",
+			opts: Options{Family: IPv4},
+			rules: []string{
+				"nat: -A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.2:3000-3010/2000",
+				"nat: -A PREROUTING -p tcp -j DNAT --to-destination :3000-3010/80",
+				"nat: -A PREROUTING -p udp -j DNAT --to-destination 10.0.0.2:3000-3000/16",
+				"nat: -A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.2:3000/2000",
+				"nat: -A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.2:3000-3010/0",
+				"nat: -A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.2:3000-3010/2000",
+				"nat: -A PREROUTING -p tcp -j REDIRECT --to-ports 3000-3010/2000",
+				"nat: -A PREROUTING -p tcp -j DNAT --to-destination [10.0.0.2]:3000",
+				"nat: -A PREROUTING -p udplite -j DNAT --to-destination 10.0.0.2:3000",
+				"nat: -A PREROUTING -p icmp -j DNAT --to-destination 10.0.0.2:3000",
+				"nat: -A PREROUTING -p udp -j DNAT --to-destination 10.0.0.2:53 --to-destination 10.0.0.3",
+				"nat: -A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.2:08",
+				"nat: -A POSTROUTING -p tcp -j SNAT --to-source 10.0.0.2:3000-3010/0",
+				"nat: -A POSTROUTING -p tcp -j MASQUERADE --to-ports 3000-3010/0",
+			},
+			diags: []string{
+				`t.rules:5:30: --to-destination: invalid port "3000/2000": iptables refuses a base port after a single port (expected PORT-PORT/BASE; for one port write 3000-3000/2000, although iptables-save prints it as 3000/2000)`,
+				`t.rules:6:30: --to-destination: invalid base port "0" in "3000-3010/0": iptables refuses it (expected a port number 1-65535 or a service name; iptables-save prints /0 for SNAT and MASQUERADE, which drop the base port, and iptables-restore refuses that)`,
+				`t.rules:7:30: --to-destination 10.0.0.2:3000-3010/2000x: iptables ignores "x" after the base port 2000`,
+				`t.rules:8:34: --to-ports 3000-3010/2000: iptables refuses a base port with REDIRECT ("Shifted portmap ranges not supported"; only DNAT takes one): expected PORT or PORT-PORT`,
+				`t.rules:9:31: --to-source 10.0.0.2:3000-3010/2000: iptables loads SNAT without its base port 2000: the kernel then maps source port P to 3000 + P mod 11, as from base 0 (iptables-save shows /0; only DNAT keeps its base port)`,
+				`t.rules:10:37: --to-ports 3000-3010/2000: iptables loads MASQUERADE without its base port 2000, and the kernel maps ports from a base it leaves unset: which port of 3000-3010 a connection gets is unknown (iptables-save shows /0; only DNAT keeps its base port)`,
+				`t.rules:11:30: --to-destination: invalid address "[10.0.0.2]:3000": iptables refuses brackets in an IPv4 value (expected ADDR[-ADDR][:PORT[-PORT[/BASE]]], an IPv6 address in brackets before a port)`,
+				`t.rules:12:34: --to-destination: a port needs -p tcp, udp, sctp or dccp: iptables refuses it with -p udplite`,
+				`t.rules:13:23: warning: -j DNAT with a port, for ICMP too (-p icmp or a negated -p): the kernel maps ICMP query identifiers into the port range, which dfw does not model; the target's effect is taken as unknown`,
+				`t.rules:14:59: -j DNAT: --to-destination given twice (first at column 30): iptables refuses it (expected one --to-destination)`,
+				`t.rules:15:30: --to-destination: invalid port "08": iptables refuses "8" after the port (expected PORT, PORT-PORT or PORT-PORT/BASE)`,
+			}},
+		{name: "NAT port offsets in ip6tables", opts: Options{Family: IPv6}, src: "*nat\n-A PREROUTING -p tcp -j DNAT --to-destination [2001:db8::2]:3000-3010/2000\n" +
+			"-A PREROUTING -p tcp -j DNAT --to-destination []:3000-3010/2000\n-A PREROUTING -p tcp -j DNAT --to-destination [2001:db8::2]x:3000-3010/2000\n" +
+			"-A PREROUTING -p tcp -j DNAT --to-destination 2001:db8::2:3000-3010/2000\n-A POSTROUTING -p udp -j SNAT --to-source [2001:db8::2]:3000-3010/2000\n" +
+			"-A PREROUTING -p tcp -j DNAT --to-destination [2001:db8::2%eth0]:3000\nCOMMIT\n",
+			rules: []string{
+				"nat: -A PREROUTING -p tcp -j DNAT --to-destination [2001:db8::2]:3000-3010/2000",
+				"nat: -A PREROUTING -p tcp -j DNAT --to-destination :3000-3010/2000",
+				"nat: -A PREROUTING -p tcp -j DNAT --to-destination [2001:db8::2]:3000-3010/2000",
+				"nat: -A PREROUTING -p tcp -j DNAT --to-destination 2001:db8::2:3000-3010/2000",
+				"nat: -A PREROUTING -p tcp -j DNAT --to-destination [2001:db8::2%eth0]:3000",
+				"nat: -A POSTROUTING -p udp -j SNAT --to-source [2001:db8::2]:3000-3010/0",
+			},
+			diags: []string{
+				`t.rules:4:30: --to-destination [2001:db8::2]x:3000-3010/2000: iptables ignores "x" after ']'`,
+				`t.rules:5:30: --to-destination: invalid address "2001:db8::2:3000-3010/2000": iptables refuses it (expected ADDR[-ADDR][:PORT[-PORT[/BASE]]], an IPv6 address in brackets before a port)`,
+				`t.rules:6:31: --to-source [2001:db8::2]:3000-3010/2000: iptables loads SNAT without its base port 2000: the kernel then maps source port P to 3000 + P mod 11, as from base 0 (iptables-save shows /0; only DNAT keeps its base port)`,
+				`t.rules:7:30: --to-destination: invalid address "2001:db8::2%eth0": iptables refuses it (expected ADDR[-ADDR][:PORT[-PORT[/BASE]]], an IPv6 address in brackets before a port)`,
+			}},
 		{name: "ICMPv6 types and protocol names", opts: Options{Family: IPv6}, src: "*filter\n-A INPUT -p ipv6-icmp --icmpv6-type any -j ACCEPT\n" +
 			"-A INPUT -p icmpv6 -m icmp6 --icmpv6-type mld-listener-query -j ACCEPT\n-A INPUT -p icmp6 -j ACCEPT\n-A INPUT -p icmp -j ACCEPT\n" +
 			"-A INPUT -p ipv6-icmp --icmpv6-type 130 -j ACCEPT\n-A INPUT -p ipv6-icmp --icmpv6-type 255 -j ACCEPT\n-A INPUT -p ipv6-mh -j ACCEPT\nCOMMIT\n",

@@ -165,6 +165,55 @@ func parseUintBase(s string, base int, max uint64) (uint64, error) {
 	return v, nil
 }
 
+// xtNumber reads the number at the start of s as xtables_strtoui does
+// when it is given an end pointer (libxt_NAT's ports): blanks and a '+'
+// before it (a '-' refuses it), then strtoul's base 0 (0x followed by a
+// hex digit: hexadecimal; a leading 0: octal; else decimal) over the
+// longest run of digits; rest is what follows. ok is false when no digit
+// was read or the value lies outside [min, max].
+func xtNumber(s string, min, max uint64) (v uint64, rest string, ok bool) {
+	i := 0
+	for i < len(s) && (s[i] == ' ' || s[i] >= '\t' && s[i] <= '\r') {
+		i++
+	}
+	if i < len(s) && s[i] == '+' {
+		i++
+	}
+	base, digit := uint64(10), func(c byte) (uint64, bool) { return uint64(c - '0'), c >= '0' && c <= '9' }
+	switch {
+	case i+2 < len(s) && s[i] == '0' && (s[i+1] == 'x' || s[i+1] == 'X') && isHexDigit(s[i+2]):
+		i += 2
+		base, digit = 16, func(c byte) (uint64, bool) {
+			switch {
+			case c >= '0' && c <= '9':
+				return uint64(c - '0'), true
+			case c >= 'a' && c <= 'f':
+				return uint64(c-'a') + 10, true
+			case c >= 'A' && c <= 'F':
+				return uint64(c-'A') + 10, true
+			}
+			return 0, false
+		}
+	case i < len(s) && s[i] == '0':
+		base, digit = 8, func(c byte) (uint64, bool) { return uint64(c - '0'), c >= '0' && c <= '7' }
+	}
+	start, over := i, false
+	for ; i < len(s); i++ {
+		d, isDigit := digit(s[i])
+		if !isDigit {
+			break
+		}
+		if v > (1<<64-1-d)/base {
+			over = true // strtoul's ERANGE
+		}
+		v = v*base + d
+	}
+	if i == start || over || v < min || v > max {
+		return 0, s, false
+	}
+	return v, s[i:], true
+}
+
 // parsePort parses a port number or a service name of proto (see
 // servicePort).
 //

@@ -19,11 +19,16 @@ type NATPick struct {
 	// MASQUERADE to a port range the current port is outside of,
 	// --random, --random-fully): Port is then the first of the range.
 	Random bool
+	// UnsetBase is set for MASQUERADE with a port offset: the kernel
+	// counts from a base port it leaves unset, so the port is unknown;
+	// Port is then the first of the range.
+	UnsetBase bool
 }
 
 // PickNAT chooses, for the current tuple curr of a connection, what a NAT
 // range maps it to; src selects the source manip (SNAT, MASQUERADE),
-// else the destination manip (DNAT, REDIRECT).
+// else the destination manip (DNAT, REDIRECT). For MASQUERADE, rg holds
+// the address it maps to.
 //
 //   - An address range maps to the address find_best_ips_proto hashes the
 //     tuple's addresses to (jhash2, as a little-endian host computes it;
@@ -32,6 +37,11 @@ type NATPick struct {
 //     tuple is taken to be unique, as it is unless another connection
 //     already holds it); otherwise a destination manip takes the first
 //     port of the range, a source manip a random one.
+//   - A port range with an offset (rg.Shift) maps port P to MinPort +
+//     (P - BasePort) mod 65536 mod the range's size
+//     (NATRange.OffsetPort), whether P lies in the range or not;
+//     only a source manip without --random keeps a tuple whose address
+//     (when the range has addresses) and port already lie in the range.
 func PickNAT(rg parser.NATRange, t *parser.NATTarget, curr Tuple, src bool) NATPick {
 	var p NATPick
 	if rg.MinAddr.IsValid() {
@@ -48,6 +58,19 @@ func PickNAT(rg parser.NATRange, t *parser.NATTarget, curr Tuple, src bool) NATP
 	if src {
 		cur = curr.SPort
 	}
+	if rg.Shift {
+		inRange := lo <= cur && cur <= hi && (!rg.MinAddr.IsValid() || addrIn(curr.Src, rg))
+		switch {
+		case src && !t.Random && !t.FullyRandom && inRange:
+			// get_unique_tuple's first step: the original tuple is kept.
+			return NATPick{Port: cur}
+		case t.Kind == parser.NATMasquerade:
+			p.Port, p.UnsetBase = lo, lo != hi
+		default:
+			p.Port = rg.OffsetPort(cur)
+		}
+		return p
+	}
 	switch {
 	case t.Random || t.FullyRandom:
 		p.Port, p.Random = lo, lo != hi
@@ -59,6 +82,16 @@ func PickNAT(rg parser.NATRange, t *parser.NATTarget, curr Tuple, src bool) NATP
 		p.Port = lo
 	}
 	return p
+}
+
+// addrIn reports whether a lies within the range's addresses
+// (nf_nat_inet_in_range).
+func addrIn(a netip.Addr, rg parser.NATRange) bool {
+	max := rg.MaxAddr
+	if !max.IsValid() {
+		max = rg.MinAddr
+	}
+	return a.Is4() == rg.MinAddr.Is4() && a.Compare(rg.MinAddr) >= 0 && a.Compare(max) <= 0
 }
 
 // bestAddr is find_best_ips_proto: the address of the range the tuple's

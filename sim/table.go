@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"net/netip"
+
 	"github.com/dfw-project/dfw/parser"
 )
 
@@ -239,12 +241,8 @@ func (r *run) applyNAT(s *parser.NATTarget, hook string) {
 	if len(s.Ranges) > 0 {
 		rg = s.Ranges[0]
 	}
-	pick := PickNAT(rg, s, c.Reply.invert(), src)
-	if pick.Random {
-		r.assume("NAT port range %d-%d: the kernel picks a random port; %d taken", rg.MinPort, rg.MaxPort, pick.Port)
-	}
-	addr, port := pick.Addr, pick.Port
 	v6 := r.p.Is6()
+	var addr netip.Addr
 	switch s.Kind {
 	case parser.NATMasquerade:
 		a, ok := r.s.Host.Iface(r.e.out).Primary(v6)
@@ -263,7 +261,8 @@ func (r *run) applyNAT(s *parser.NATTarget, hook string) {
 			r.assume("MASQUERADE: %s has no address; source kept", r.e.out)
 			return
 		}
-		addr = a
+		// nf_nat_masquerade_ipv4/6: the range is the one address.
+		rg.MinAddr, rg.MaxAddr = a, a
 	case parser.NATRedirect:
 		if r.p.Local || r.e.in == "" || r.e.in == "lo" {
 			addr = netip4(127, 0, 0, 1)
@@ -282,5 +281,15 @@ func (r *run) applyNAT(s *parser.NATTarget, hook string) {
 		}
 		addr = netmapAddr(a, s.Netmap)
 	}
-	setupNAT(c, src, addr, port)
+	pick := PickNAT(rg, s, c.Reply.invert(), src)
+	switch {
+	case pick.Random:
+		r.assume("NAT port range %d-%d: the kernel picks a random port; %d taken", rg.MinPort, rg.MaxPort, pick.Port)
+	case pick.UnsetBase:
+		r.assume("MASQUERADE --to-ports %d-%d with a base port: the kernel maps the port from a base it leaves unset; %d taken", rg.MinPort, rg.MaxPort, pick.Port)
+	}
+	if s.Kind != parser.NATRedirect && s.Kind != parser.NATNetmap {
+		addr = pick.Addr
+	}
+	setupNAT(c, src, addr, pick.Port)
 }

@@ -456,6 +456,10 @@ func (b *builder) rule(r *parser.Rule, index int, hooks []string) Rule {
 		case *parser.NATTarget:
 			for _, nr := range s.Ranges {
 				n := NATTo{PortLo: int(nr.MinPort), PortHi: int(nr.MaxPort)}
+				if nr.Shift {
+					base := int(nr.BasePort)
+					n.PortBase = &base
+				}
 				if nr.MinAddr.IsValid() {
 					n.AddrLo = nr.MinAddr.String()
 				}
@@ -747,6 +751,16 @@ func published(r *parser.Rule) (Published, bool) {
 	}
 	p.ContainerAddr = nr.MinAddr.String()
 	p.ContainerPort, p.ContainerPortHi = int(nr.MinPort), int(nr.MaxPort)
+	if nr.Shift && nr.MaxPort > nr.MinPort {
+		// The host ports map to the container's by their offset from the
+		// base: the first and last host ports give the ends, when the
+		// mapping does not wrap between them.
+		lo := nr.OffsetPort(uint16(p.HostPort))
+		hi := nr.OffsetPort(uint16(p.HostPortHi))
+		if int(hi)-int(lo) == p.HostPortHi-p.HostPort {
+			p.ContainerPort, p.ContainerPortHi = int(lo), int(hi)
+		}
+	}
 	if p.ContainerPort == 0 {
 		p.ContainerPort, p.ContainerPortHi = p.HostPort, p.HostPortHi
 	}

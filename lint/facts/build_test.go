@@ -118,3 +118,40 @@ func TestAddrtypeTypes(t *testing.T) {
 		}
 	}
 }
+
+// TestNATPortBase: a port offset shows in the rule's target as port_base,
+// the base the kernel holds: DNAT's as written, 0 for SNAT (iptables
+// drops it); a range without one has none. A DNAT of nat DOCKER with an
+// offset publishes the host ports on the container ports their offset
+// gives.
+func TestNATPortBase(t *testing.T) {
+	rules := "*nat\n:DOCKER - [0:0]\n-A PREROUTING -j DOCKER\n" +
+		"-A DOCKER ! -i docker0 -p tcp -m tcp --dport 8005:8006 -j DNAT --to-destination 172.17.0.2:80-89/8000\n" +
+		"-A POSTROUTING -p udp -j SNAT --to-source 203.0.113.10:5000-5010/7000\n" +
+		"-A POSTROUTING -p tcp -j SNAT --to-source 203.0.113.10:5000-5010\n" +
+		"COMMIT\n"
+	l := parser.Load([]parser.Source{{Name: "r.conf", Data: []byte(rules)}}, parser.Options{})
+	doc, err := facts.Build(context.Background(), l, facts.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bases := map[int]any{} // by line
+	for _, r := range doc.Rules {
+		if r.Target == nil || len(r.Target.NAT) == 0 {
+			continue
+		}
+		var b any
+		if p := r.Target.NAT[0].PortBase; p != nil {
+			b = *p
+		}
+		bases[r.Line] = b
+	}
+	for line, want := range map[int]any{4: 8000, 5: 0, 6: nil} {
+		if got, ok := bases[line]; !ok || got != want {
+			t.Errorf("line %d: port_base %v, want %v", line, got, want)
+		}
+	}
+	if p := doc.Docker.Published; len(p) != 1 || p[0].HostPort != 8005 || p[0].HostPortHi != 8006 || p[0].ContainerPort != 85 || p[0].ContainerPortHi != 86 {
+		t.Errorf("published: %+v, want host ports 8005-8006 on container ports 85-86", p)
+	}
+}

@@ -312,6 +312,11 @@ type NATTo struct {
 	AddrHi string `json:"addr_hi,omitempty"`
 	PortLo int    `json:"port_lo,omitempty"`
 	PortHi int    `json:"port_hi,omitempty"`
+	// PortBase is set for a port offset (PORT-PORT/BASE): port P maps to
+	// port_lo + (P - port_base) mod 65536 mod the range's size. It is
+	// the base the kernel holds: 0 for SNAT and MASQUERADE, whose base
+	// iptables drops.
+	PortBase *int `json:"port_base,omitempty"`
 }
 
 // Target is what a rule does.

@@ -297,13 +297,14 @@ func (e *Evaluator) applyNAT(st *state, s *parser.NATTarget, hook string, rule *
 	// A port range keeps the packet's port when it lies in the range
 	// (sim.PickNAT); the others take its first port, which is the
 	// kernel's choice for a destination manip and a random one's stand-in
-	// for a source manip.
+	// for a source manip. A range with a port offset maps each port to
+	// its own (offsetParts).
 	lo, hi := int(rg.MinPort), int(rg.MaxPort)
 	if hi < lo {
 		lo, hi = hi, lo
 	}
 	port = lo
-	if lo != hi && (s.Random || s.FullyRandom || src) {
+	if !rg.Shift && lo != hi && (s.Random || s.FullyRandom || src) {
 		st.assumptions = append(st.assumptions, fmt.Sprintf("NAT port range %d-%d: the kernel picks a random port for a port outside it (or any, with --random); %d taken", lo, hi, lo))
 	}
 	switch s.Kind {
@@ -364,27 +365,38 @@ func (e *Evaluator) applyNAT(st *state, s *parser.NATTarget, hook string, rule *
 			addrSame = u.EqAddr(af, addr)
 		}
 	}
-	portSame := u.All()
+	// The port: parts of the class, each with the port it takes (-1: its
+	// own), the packets that keep their port first.
+	parts := []portPart{{u.All(), -1}}
 	if port != 0 {
-		keep := lo != hi && !s.Random && !s.FullyRandom
-		switch {
-		case !src && st.curDport >= 0:
-			if st.curDport != port && (!keep || st.curDport < lo || st.curDport > hi) {
-				portSame = e.hasPorts.Not()
+		if rg.Shift {
+			var ok bool
+			if parts, ok = e.offsetParts(st, s, rg, src, addr, rule); !ok {
+				return nil
 			}
-		case keep:
-			portSame = e.hasPorts.Not().Union(u.Range(pf, uint64(lo), uint64(hi)))
-		default:
-			portSame = e.hasPorts.Not().Union(u.Eq(pf, uint64(port)))
+		} else {
+			portSame := u.All()
+			keep := lo != hi && !s.Random && !s.FullyRandom
+			switch {
+			case !src && st.curDport >= 0:
+				if st.curDport != port && (!keep || st.curDport < lo || st.curDport > hi) {
+					portSame = e.hasPorts.Not()
+				}
+			case keep:
+				portSame = e.hasPorts.Not().Union(u.Range(pf, uint64(lo), uint64(hi)))
+			default:
+				portSame = e.hasPorts.Not().Union(u.Eq(pf, uint64(port)))
+			}
+			parts = []portPart{{portSame, -1}, {portSame.Not(), port}}
 		}
 	}
 	var res []outcome
-	add := func(s pset.Set, chAddr, chPort bool) {
+	add := func(s pset.Set, chAddr bool, port int) {
 		if s.IsEmpty() {
 			return
 		}
 		n := st.clone(s)
-		if chAddr || chPort {
+		if chAddr || port >= 0 {
 			bit := uint64(2)
 			if src {
 				bit = 1
@@ -395,14 +407,14 @@ func (e *Evaluator) applyNAT(st *state, s *parser.NATTarget, hook string, rule *
 			if chAddr {
 				n.natSrc = addr
 			}
-			if chPort {
+			if port >= 0 {
 				n.natSport = port
 			}
 		} else {
 			if chAddr {
 				n.curDst = addr
 			}
-			if chPort {
+			if port >= 0 {
 				n.curDport = port
 			}
 		}
@@ -415,11 +427,129 @@ func (e *Evaluator) applyNAT(st *state, s *parser.NATTarget, hook string, rule *
 		s      pset.Set
 		chAddr bool
 	}{{s1, false}, {s2, true}} {
-		ps, pd := split(x.s, portSame)
-		add(ps, x.chAddr, false)
-		add(pd, x.chAddr, true)
+		rest := x.s
+		for _, p := range parts {
+			var in pset.Set
+			in, rest = split(rest, p.set)
+			add(in, x.chAddr, p.port)
+		}
 	}
 	return res
+}
+
+// portPart is the packets of a class a NAT binding gives one port: port,
+// or their own when port is -1.
+type portPart struct {
+	set  pset.Set
+	port int
+}
+
+// maxOffsetPorts bounds the ports a class is split into by a port offset:
+// a class per port it maps to. Past it the NAT is not evaluated.
+const maxOffsetPorts = 256
+
+// offsetParts splits the class by the port a range with a port offset
+// maps it to (sim.PickNAT, parser.NATRange.OffsetPort): the packets that keep their
+// port (not port-carrying, a source already in the range, a port mapped
+// to itself) first, then one part per port the others take, in port
+// order. The ports the class holds are enumerated when they are few;
+// otherwise, for a range of few ports, each port's preimage is built as
+// the residue class it is (pset.Mod). A class that would take more than
+// maxOffsetPorts ports is reported as not evaluated (ok false).
+func (e *Evaluator) offsetParts(st *state, s *parser.NATTarget, rg parser.NATRange, src bool, addr netip.Addr, rule *parser.Rule) (parts []portPart, ok bool) {
+	u := e.U
+	lo, hi := int(rg.MinPort), int(rg.MaxPort)
+	if hi < lo {
+		lo, hi = hi, lo
+	}
+	pf := pset.Dport
+	if src {
+		pf = pset.Sport
+	}
+	mapped := st.s.Intersect(e.hasPorts)
+	if src && !s.Random && !s.FullyRandom {
+		// get_unique_tuple's first step: a tuple already in the range
+		// (its address too, when the range has addresses) is kept.
+		keep := u.Range(pf, uint64(lo), uint64(hi))
+		switch {
+		case addr.IsValid() && (rg.MinAddr.IsValid() || s.Kind == parser.NATMasquerade):
+			keep = keep.Intersect(u.EqAddr(pset.Src, addr))
+		case rg.MinAddr.IsValid():
+			keep = u.Empty() // an address of the other family
+		}
+		mapped = mapped.Diff(keep)
+	}
+	changed := map[int]pset.Set{}
+	switch {
+	case mapped.IsEmpty():
+	case s.Kind == parser.NATMasquerade:
+		// The kernel counts from a base it leaves unset: any port of
+		// the range; the first is taken, as for a random one.
+		st.assumptions = append(st.assumptions, fmt.Sprintf("MASQUERADE --to-ports %d-%d with a base port at %s:%d: the kernel maps the port from a base it leaves unset; %d taken", lo, hi, rule.Pos.File, rule.Pos.Line, lo))
+		changed[lo] = mapped.Diff(u.Eq(pf, uint64(lo)))
+	case !src && st.curDport >= 0:
+		if q := int(rg.OffsetPort(uint16(st.curDport))); q != st.curDport {
+			changed[q] = mapped
+		}
+	default:
+		size := hi - lo + 1
+		ivs, complete := mapped.Intervals(pf, maxOffsetPorts)
+		n := 0
+		for _, iv := range ivs {
+			n += int(iv[1]-iv[0]) + 1
+		}
+		switch {
+		case complete && n <= maxOffsetPorts:
+			for _, iv := range ivs {
+				for p := int(iv[0]); p <= int(iv[1]); p++ {
+					q := int(rg.OffsetPort(uint16(p)))
+					if q == p {
+						continue
+					}
+					if c, ok := changed[q]; ok {
+						changed[q] = c.Union(u.Eq(pf, uint64(p)))
+					} else {
+						changed[q] = u.Eq(pf, uint64(p))
+					}
+				}
+			}
+			for q, c := range changed {
+				changed[q] = c.Intersect(mapped)
+			}
+		case size <= maxOffsetPorts:
+			// Port p maps to lo + r when (p - base) mod 65536 is r modulo
+			// size: p ≡ r + base from the base up, p ≡ r + base - 65536
+			// below it, where the u16 difference wraps.
+			base := int(rg.BasePort)
+			for r := 0; r < size; r++ {
+				pre := u.Range(pf, uint64(base), 65535).Intersect(u.Mod(pf, uint64(size), uint64((r+base)%size)))
+				if base > 0 {
+					below := ((r+base-65536)%size + size) % size
+					pre = pre.Union(u.Range(pf, 0, uint64(base-1)).Intersect(u.Mod(pf, uint64(size), uint64(below))))
+				}
+				if c := mapped.Intersect(pre).Diff(u.Eq(pf, uint64(lo+r))); !c.IsEmpty() {
+					changed[lo+r] = c
+				}
+			}
+		default:
+			e.unsupported(st, fmt.Sprintf("NAT with a port offset at %s:%d maps its packets to more than %d ports: not evaluated symbolically", rule.Pos.File, rule.Pos.Line, maxOffsetPorts))
+			return nil, false
+		}
+	}
+	ports := make([]int, 0, len(changed))
+	all := u.Empty()
+	for q, c := range changed {
+		if !c.IsEmpty() {
+			ports = append(ports, q)
+			all = all.Union(c)
+		}
+	}
+	slices.Sort(ports)
+	parts = append(parts, portPart{all.Not(), -1})
+	for _, q := range ports {
+		parts = append(parts, portPart{changed[q], q})
+	}
+	return parts, true
 }
 
 // ruleSets caches what a rule's matches give independently of the class.
