@@ -92,10 +92,15 @@ var (
 
 // natAddr writes an address for --to-destination with a port.
 func (f *family) natAddr(a string, port int) string {
+	return f.natAddrPorts(a, fmt.Sprint(port))
+}
+
+// natAddrPorts writes an address for --to-destination with ports.
+func (f *family) natAddrPorts(a, ports string) string {
 	if f == &family6 {
-		return fmt.Sprintf("[%s]:%d", a, port)
+		return fmt.Sprintf("[%s]:%s", a, ports)
 	}
-	return fmt.Sprintf("%s:%d", a, port)
+	return fmt.Sprintf("%s:%s", a, ports)
 }
 
 func (g *gen) pick(s []string) string { return s[g.r.IntN(len(s))] }
@@ -289,7 +294,16 @@ func (g *gen) target(c *chainCtx, proto string) string {
 	case c.natDst:
 		o(3, func() string {
 			if proto == "tcp" || proto == "udp" {
-				return "-j DNAT --to-destination " + g.f.natAddr(g.pick(g.f.otherAddrs[2:]), g.port())
+				a, p := g.pick(g.f.otherAddrs[2:]), g.port()
+				if p >= 1000 && p < 1050 || p == 8080 && len(a)%2 == 0 {
+					// A port offset, decided from what was drawn (so
+					// that the draws, and the rest of the case, stay
+					// those of the generator without it): the flows'
+					// ports, 1000-1049 among them, fall on both sides
+					// of the base.
+					return "-j DNAT --to-destination " + g.f.natAddrPorts(a, fmt.Sprintf("%d-%d/1020", p, p+4+p%3))
+				}
+				return "-j DNAT --to-destination " + g.f.natAddr(a, p)
 			}
 			return "-j DNAT --to-destination " + g.pick(g.f.otherAddrs[2:])
 		})
