@@ -270,6 +270,7 @@ func (l *Linter) Check(ctx context.Context, loaded *parser.Loaded, opts CheckOpt
 	for _, d := range loaded.Diags {
 		if d.Severity == parser.SevError {
 			rep.Errors = append(rep.Errors, Position{File: d.Pos.File, Line: d.Pos.Line, Column: d.Pos.Col, Message: d.Msg})
+			rep.errFamilies |= familyOf(loaded.Ruleset.Family)
 			continue
 		}
 		if base[d.Pos.File] || errors.Is(d, parser.ErrUnknownMatch) || errors.Is(d, parser.ErrUnknownTarget) {

@@ -9,6 +9,8 @@ import (
 	"io"
 	"sort"
 	"strings"
+
+	"github.com/dfw-project/dfw/parser"
 )
 
 // Position is a related position of a finding, or an input error.
@@ -98,6 +100,24 @@ type Report struct {
 
 	policies []Policy  // for the rules of the SARIF output
 	lines    lineTexts // for the columns of the SARIF output
+	// errFamilies holds the families of the rulesets with input errors
+	// from the parser (so that the summary names their tool).
+	errFamilies families
+}
+
+// families is a set of rule families, one bit each.
+type families uint8
+
+func familyOf(f parser.Family) families { return 1 << f }
+
+// restoreTool names what refuses the input errors of rulesets of these
+// families: ip6tables-restore when all are IPv6, else iptables-restore
+// (one IPv4 ruleset, or rulesets of both families).
+func (fs families) restoreTool() string {
+	if fs == familyOf(parser.IPv6) {
+		return "ip6tables-restore"
+	}
+	return "iptables-restore"
 }
 
 func newReport() *Report { return &Report{Findings: []Finding{}, Errors: []Position{}} }
@@ -112,6 +132,7 @@ func (r *Report) Merge(others ...*Report) {
 		r.Findings = append(r.Findings, o.Findings...)
 		r.Errors = append(r.Errors, o.Errors...)
 		r.Suppressed = append(r.Suppressed, o.Suppressed...)
+		r.errFamilies |= o.errFamilies
 		r.lines.merge(o.lines)
 		r.Summary.Files += o.Summary.Files
 		r.Summary.Rules += o.Summary.Rules

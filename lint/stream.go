@@ -44,6 +44,7 @@ type Stream struct {
 	errs    []streamError
 	// inputErrors counts the input errors, duplicates dropped (at Close).
 	inputErrors int
+	errFamilies families // as Report's
 
 	policies []Policy  // of the report first given (SARIF's rules)
 	lines    lineTexts // of every report (SARIF's columns)
@@ -96,6 +97,7 @@ func (s *Stream) Add(r *Report, name string, order int) error {
 	for i, e := range r.Errors {
 		s.errs = append(s.errs, streamError{e, order, i})
 	}
+	s.errFamilies |= r.errFamilies
 	s.sum.Files += r.Summary.Files
 	s.sum.Rules += r.Summary.Rules
 	if order == 0 {
@@ -193,7 +195,7 @@ func (s *Stream) Close() error {
 		}
 		s.err = s.spool.each(func(f Finding) { writeTextFinding(s.bw, s.st, f) })
 		if !s.quiet {
-			writeTextSummary(s.bw, s.st, s.sum, len(errs) > 0)
+			writeTextSummary(s.bw, s.st, s.sum, len(errs) > 0, s.errFamilies)
 		}
 	case "github":
 		for _, e := range errs {

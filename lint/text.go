@@ -44,7 +44,7 @@ func (r *Report) WriteTextOptions(w io.Writer, opts TextOptions) error {
 	if opts.Quiet {
 		return bw.Flush()
 	}
-	writeTextSummary(bw, st, r.Summary, len(r.Errors) > 0)
+	writeTextSummary(bw, st, r.Summary, len(r.Errors) > 0, r.errFamilies)
 	return bw.Flush()
 }
 
@@ -66,8 +66,9 @@ func writeTextFinding(bw *bufio.Writer, st termstyle.Style, f Finding) {
 }
 
 // writeTextSummary writes the summary line; inputErrors says whether there
-// were input errors (the line then says to fix them first).
-func writeTextSummary(bw *bufio.Writer, st termstyle.Style, s Summary, inputErrors bool) {
+// were input errors (the line then says to fix them first), fams the
+// families of the rulesets the parser found errors in.
+func writeTextSummary(bw *bufio.Writer, st termstyle.Style, s Summary, inputErrors bool, fams families) {
 	errs := plural(s.Errors, "error")
 	if s.Errors > 0 {
 		errs = st.Red(errs)
@@ -75,7 +76,7 @@ func writeTextSummary(bw *bufio.Writer, st termstyle.Style, s Summary, inputErro
 	fmt.Fprintf(bw, "%s, %s: %s, %s, %s", plural(s.Files, "file"), plural(s.Rules, "rule"),
 		errs, plural(s.Warnings, "warning"), plural(s.Infos, "info"))
 	if inputErrors {
-		fmt.Fprintf(bw, ": fix the input errors first (iptables-restore or the kernel would refuse those rules, or load them other than written)")
+		fmt.Fprintf(bw, ": fix the input errors first (%s or the kernel would refuse those rules, or load them other than written)", fams.restoreTool())
 	}
 	fmt.Fprintln(bw)
 }

@@ -2,8 +2,11 @@ package lint
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/dfw-project/dfw/parser"
 )
 
 func textReport() *Report {
@@ -63,5 +66,51 @@ func TestWriteTextNoErrorsNoHint(t *testing.T) {
 	r.WriteText(&b)
 	if got := b.String(); got != "2 files, 1 rule: 0 errors, 0 warnings, 0 infos\n" {
 		t.Errorf("WriteText = %q", got)
+	}
+}
+
+// TestSummaryNamesTheFamilysTool: the summary of input errors names
+// ip6tables-restore when every ruleset with parser errors is IPv6,
+// iptables-restore when one is IPv4; a merged report and a stream of the
+// same reports say the same.
+func TestSummaryNamesTheFamilysTool(t *testing.T) {
+	report := func(fam parser.Family) *Report {
+		r := textReport()
+		r.errFamilies = familyOf(fam)
+		return r
+	}
+	for _, c := range []struct {
+		fams []parser.Family
+		tool string
+	}{
+		{[]parser.Family{parser.IPv6}, "(ip6tables-restore or the kernel"},
+		{[]parser.Family{parser.IPv6, parser.IPv6}, "(ip6tables-restore or the kernel"},
+		{[]parser.Family{parser.IPv4}, "(iptables-restore or the kernel"},
+		{[]parser.Family{parser.IPv6, parser.IPv4}, "(iptables-restore or the kernel"},
+	} {
+		merged := newReport()
+		var reps []*Report
+		for _, f := range c.fams {
+			reps = append(reps, report(f))
+		}
+		merged.Merge(reps...)
+		var text, streamed bytes.Buffer
+		if err := merged.WriteText(&text); err != nil {
+			t.Fatal(err)
+		}
+		s := NewStream(&streamed, "text", TextOptions{})
+		for i, f := range c.fams {
+			if err := s.Add(report(f), fmt.Sprintf("f%d", i), i); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		for _, out := range []string{text.String(), streamed.String()} {
+			if !strings.Contains(out, ": fix the input errors first "+c.tool) {
+				t.Errorf("%v: the summary does not say %q:\n%s", c.fams, c.tool, out)
+			}
+		}
 	}
 }

@@ -99,7 +99,7 @@ func (a *applier) ruleChain(name string) *Chain {
 }
 
 func (a *applier) errf(pos Pos, sentinel error, format string, args ...any) {
-	a.errs.Add(pos, sentinel, SevError, format, args...)
+	a.errs.addFor(a.rs.Family, pos, sentinel, SevError, format, args...)
 }
 
 // ensureTable returns the table, creating it with its built-in chains.
@@ -459,7 +459,7 @@ func (a *applier) prepare(c *Command, t *Table, ch *Chain) []*Rule {
 				// (checkOpts leaves them to this point).
 				for _, g := range def.groups {
 					if g.need {
-						a.errs.Add(tg.Pos, ErrBadOption, SevError, "%s", needMessage(extName{"-j", tg.Name}, g))
+						a.errs.addFor(a.rs.Family, tg.Pos, ErrBadOption, SevError, "%s", forFamily(a.rs.Family, needMessage(extName{"-j", tg.Name}, g), false))
 					}
 				}
 			}
@@ -490,7 +490,7 @@ func (a *applier) prepare(c *Command, t *Table, ch *Chain) []*Rule {
 				nt.Kind = TargetExtension
 				nt.Spec = &UnknownTarget{}
 				r.Target = &nt
-				a.errs.Add(tg.Pos, ErrUnknownTarget, SevWarning, "unknown target %q: kept as written; its effect is taken as unknown", tg.Name)
+				a.errs.addFor(a.rs.Family, tg.Pos, ErrUnknownTarget, SevWarning, "unknown target %q: kept as written; its effect is taken as unknown", tg.Name)
 			default:
 				a.errf(tg.Pos, ErrUnknownChain, "%s %s: no chain %s in table %s (expected a target such as ACCEPT or DROP, or a chain declared before this line)",
 					map[bool]string{true: "-g", false: "-j"}[tg.Goto], tg.Name, tg.Name, t.Name)

@@ -144,11 +144,11 @@ func (rs *Ruleset) Check() ErrorList {
 	for _, t := range rs.SortedTables() {
 		j := t.jumps()
 		hooks := t.hookListOf(j)
-		checkLoops(t, j, &errs)
+		checkLoops(rs.Family, t, j, &errs)
 		for i, c := range t.Order {
 			h := hooks[i]
 			for _, r := range c.Rules {
-				checkRule(t, c, r, h, &errs)
+				checkRule(rs.Family, t, c, r, h, &errs)
 			}
 		}
 	}
@@ -156,7 +156,7 @@ func (rs *Ruleset) Check() ErrorList {
 	return errs
 }
 
-func checkLoops(t *Table, j *jumps, errs *ErrorList) {
+func checkLoops(fam Family, t *Table, j *jumps, errs *ErrorList) {
 	const (
 		white = iota
 		grey
@@ -185,7 +185,7 @@ func checkLoops(t *Table, j *jumps, errs *ErrorList) {
 				key := canonicalCycle(cycle)
 				if !reported[key] {
 					reported[key] = true
-					errs.Add(tg.Pos, ErrLoop, SevError, "jump loop in table %s: %s (iptables-restore --test accepts it but the kernel refuses to load it)",
+					errs.addFor(fam, tg.Pos, ErrLoop, SevError, "jump loop in table %s: %s (iptables-restore --test accepts it but the kernel refuses to load it)",
 						t.Name, strings.Join(cycle, " → "))
 				}
 			case white:
@@ -227,15 +227,15 @@ func natHook(name string) (Hook, bool) {
 	return 0, false
 }
 
-func checkRule(t *Table, c *Chain, r *Rule, h Hook, errs *ErrorList) {
-	refused := "iptables-restore --test accepts it but the kernel refuses to load it"
+func checkRule(fam Family, t *Table, c *Chain, r *Rule, h Hook, errs *ErrorList) {
+	refused := forFamily(fam, "iptables-restore --test accepts it but the kernel refuses to load it", false)
 	if tg := r.Target; tg != nil && tg.Kind == TargetExtension {
 		name := tg.Name
 		if allowed, ok := natHook(name); ok {
 			if t.Name != "nat" {
-				errs.Add(tg.Pos, ErrWrongTable, SevError, "%s in the %s table: it works only in the nat table (%s)", name, t.Name, refused)
+				errs.addFor(fam, tg.Pos, ErrWrongTable, SevError, "%s in the %s table: it works only in the nat table (%s)", name, t.Name, refused)
 			} else if bad := h &^ allowed; bad != 0 {
-				errs.Add(tg.Pos, ErrWrongHook, SevError, "%s in chain %s, which is reached from %s: %s works only in %s (%s)", name, c.Name, bad, name, allowed, refused)
+				errs.addFor(fam, tg.Pos, ErrWrongHook, SevError, "%s in chain %s, which is reached from %s: %s works only in %s (%s)", name, c.Name, bad, name, allowed, refused)
 			}
 		}
 		switch name {
@@ -243,9 +243,9 @@ func checkRule(t *Table, c *Chain, r *Rule, h Hook, errs *ErrorList) {
 			// The kernel's REJECT (ipt_REJECT, ip6t_REJECT) is valid in
 			// the filter table only: a mangle or raw rule fails to load.
 			if t.Name != "filter" {
-				errs.Add(tg.Pos, ErrWrongTable, SevError, "REJECT in the %s table: it works only in the filter table (%s)", t.Name, refused)
+				errs.addFor(fam, tg.Pos, ErrWrongTable, SevError, "REJECT in the %s table: it works only in the filter table (%s)", t.Name, refused)
 			} else if bad := h &^ (HookInput | HookForward | HookOutput); bad != 0 {
-				errs.Add(tg.Pos, ErrWrongHook, SevError, "REJECT in chain %s, which is reached from %s: REJECT works only in INPUT, FORWARD and OUTPUT (%s)", c.Name, bad, refused)
+				errs.addFor(fam, tg.Pos, ErrWrongHook, SevError, "REJECT in chain %s, which is reached from %s: REJECT works only in INPUT, FORWARD and OUTPUT (%s)", c.Name, bad, refused)
 			}
 		case "CLASSIFY", "SYNPROXY", "TPROXY":
 			// The hooks of their xt_target (.hooks), which both backends
@@ -253,18 +253,18 @@ func checkRule(t *Table, c *Chain, r *Rule, h Hook, errs *ErrorList) {
 			allowed := map[string]Hook{"CLASSIFY": HookOutput | HookForward | HookPostrouting,
 				"SYNPROXY": HookInput | HookForward, "TPROXY": HookPrerouting}[name]
 			if bad := h &^ allowed; bad != 0 {
-				errs.Add(tg.Pos, ErrWrongHook, SevError, "%s in chain %s, which is reached from %s: %s works only in %s (%s)", name, c.Name, bad, name, allowed, refused)
+				errs.addFor(fam, tg.Pos, ErrWrongHook, SevError, "%s in chain %s, which is reached from %s: %s works only in %s (%s)", name, c.Name, bad, name, allowed, refused)
 			}
 			if name == "TPROXY" && t.Name != "mangle" {
-				errs.Add(tg.Pos, ErrWrongTable, SevError, "TPROXY in the %s table: it works only in the mangle table (%s)", t.Name, refused)
+				errs.addFor(fam, tg.Pos, ErrWrongTable, SevError, "TPROXY in the %s table: it works only in the mangle table (%s)", t.Name, refused)
 			}
 		case "CT", "NOTRACK":
 			if t.Name != "raw" {
-				errs.Add(tg.Pos, ErrWrongTable, SevError, "%s in the %s table: it works only in the raw table (%s)", name, t.Name, refused)
+				errs.addFor(fam, tg.Pos, ErrWrongTable, SevError, "%s in the %s table: it works only in the raw table (%s)", name, t.Name, refused)
 			}
 		case "CHECKSUM", "TCPMSS", "TOS", "DSCP", "TTL", "HL":
 			if t.Name != "mangle" && (name == "CHECKSUM" || name == "TOS" || name == "DSCP" || name == "TTL" || name == "HL") {
-				errs.Add(tg.Pos, ErrWrongTable, SevError, "%s in the %s table: it works only in the mangle table (%s)", name, t.Name, refused)
+				errs.addFor(fam, tg.Pos, ErrWrongTable, SevError, "%s in the %s table: it works only in the mangle table (%s)", name, t.Name, refused)
 			}
 		}
 	}
@@ -274,14 +274,14 @@ func checkRule(t *Table, c *Chain, r *Rule, h Hook, errs *ErrorList) {
 			switch m.Name {
 			case "owner":
 				if bad := h &^ (HookOutput | HookPostrouting); bad != 0 {
-					errs.Add(m.Pos, ErrWrongHook, SevError, "-m owner in chain %s, which is reached from %s: owner works only in OUTPUT and POSTROUTING (%s)", c.Name, bad, refused)
+					errs.addFor(fam, m.Pos, ErrWrongHook, SevError, "-m owner in chain %s, which is reached from %s: owner works only in OUTPUT and POSTROUTING (%s)", c.Name, bad, refused)
 				}
 			case "rpfilter":
 				// xt_rpfilter: the raw and mangle tables, PREROUTING.
 				if t.Name != "raw" && t.Name != "mangle" {
-					errs.Add(m.Pos, ErrWrongTable, SevError, "-m rpfilter in the %s table: it works only in the raw and mangle tables (%s)", t.Name, refused)
+					errs.addFor(fam, m.Pos, ErrWrongTable, SevError, "-m rpfilter in the %s table: it works only in the raw and mangle tables (%s)", t.Name, refused)
 				} else if bad := h &^ HookPrerouting; bad != 0 {
-					errs.Add(m.Pos, ErrWrongHook, SevError, "-m rpfilter in chain %s, which is reached from %s: rpfilter works only in PREROUTING (%s)", c.Name, bad, refused)
+					errs.addFor(fam, m.Pos, ErrWrongHook, SevError, "-m rpfilter in chain %s, which is reached from %s: rpfilter works only in PREROUTING (%s)", c.Name, bad, refused)
 				}
 			case "policy":
 				// xt_policy: the policy a packet was decapsulated with
@@ -299,13 +299,13 @@ func checkRule(t *Table, c *Chain, r *Rule, h Hook, errs *ErrorList) {
 					}
 					notIn := map[string]Hook{"in": HookOutput | HookPostrouting, "out": HookPrerouting | HookInput}[arg(&o)]
 					if bad := h & notIn; bad != 0 {
-						errs.Add(m.Pos, ErrWrongHook, SevError, "-m policy --dir %s in chain %s, which is reached from %s: the %s policy is not known there (%s)", arg(&o), c.Name, bad, map[string]string{"in": "input", "out": "output"}[arg(&o)], refused)
+						errs.addFor(fam, m.Pos, ErrWrongHook, SevError, "-m policy --dir %s in chain %s, which is reached from %s: the %s policy is not known there (%s)", arg(&o), c.Name, bad, map[string]string{"in": "input", "out": "output"}[arg(&o)], refused)
 					}
 				}
 			}
 		case *MACMatch:
 			if bad := h &^ (HookPrerouting | HookInput | HookForward); bad != 0 {
-				errs.Add(m.Pos, ErrWrongHook, SevError, "-m mac in chain %s, which is reached from %s: mac works only in PREROUTING, INPUT and FORWARD (%s)", c.Name, bad, refused)
+				errs.addFor(fam, m.Pos, ErrWrongHook, SevError, "-m mac in chain %s, which is reached from %s: mac works only in PREROUTING, INPUT and FORWARD (%s)", c.Name, bad, refused)
 			}
 		case *PhysdevMatch:
 			out := s.Out != nil || (s.IsOut != nil && !s.IsOut.Neg)
@@ -315,24 +315,24 @@ func checkRule(t *Table, c *Chain, r *Rule, h Hook, errs *ErrorList) {
 			// matches bridged traffic alone).
 			if out && !bridged {
 				if bad := h & HookOutput; bad != 0 {
-					errs.Add(m.Pos, ErrWrongHook, SevError, "--physdev-out in chain %s, which is reached from %s: without --physdev-is-bridged it works only in FORWARD and POSTROUTING (%s)", c.Name, bad, refused)
+					errs.addFor(fam, m.Pos, ErrWrongHook, SevError, "--physdev-out in chain %s, which is reached from %s: without --physdev-is-bridged it works only in FORWARD and POSTROUTING (%s)", c.Name, bad, refused)
 				}
 			}
 		case *AddrtypeMatch:
 			if s.LimitIfaceIn && h&(HookOutput|HookPostrouting) != 0 {
-				errs.Add(m.Pos, ErrWrongHook, SevError, "--limit-iface-in in chain %s, which is reached from %s (%s)", c.Name, h&(HookOutput|HookPostrouting), refused)
+				errs.addFor(fam, m.Pos, ErrWrongHook, SevError, "--limit-iface-in in chain %s, which is reached from %s (%s)", c.Name, h&(HookOutput|HookPostrouting), refused)
 			}
 			if s.LimitIfaceOut && h&(HookPrerouting|HookInput) != 0 {
-				errs.Add(m.Pos, ErrWrongHook, SevError, "--limit-iface-out in chain %s, which is reached from %s (%s)", c.Name, h&(HookPrerouting|HookInput), refused)
+				errs.addFor(fam, m.Pos, ErrWrongHook, SevError, "--limit-iface-out in chain %s, which is reached from %s (%s)", c.Name, h&(HookPrerouting|HookInput), refused)
 			}
 		}
 	}
 	if c.Builtin {
 		if r.In != nil && (c.Name == "OUTPUT" || c.Name == "POSTROUTING") {
-			errs.Add(r.In.Pos, ErrWrongHook, SevError, "-i in %s: packets there have no input interface; iptables refuses it (expected -o)", c.Name)
+			errs.addFor(fam, r.In.Pos, ErrWrongHook, SevError, "-i in %s: packets there have no input interface; iptables refuses it (expected -o)", c.Name)
 		}
 		if r.Out != nil && (c.Name == "PREROUTING" || c.Name == "INPUT") {
-			errs.Add(r.Out.Pos, ErrWrongHook, SevError, "-o in %s: packets there have no output interface yet; iptables refuses it (expected -i)", c.Name)
+			errs.addFor(fam, r.Out.Pos, ErrWrongHook, SevError, "-o in %s: packets there have no output interface yet; iptables refuses it (expected -i)", c.Name)
 		}
 	}
 }

@@ -19,6 +19,15 @@ func (f Family) String() string {
 	return "ipv4"
 }
 
+// Tool is the command of the family's rules: iptables, or ip6tables for
+// IPv6 (whose rules ip6tables-restore loads and ip6tables-save dumps).
+func (f Family) Tool() string {
+	if f == IPv6 {
+		return "ip6tables"
+	}
+	return "iptables"
+}
+
 // Table names, in the order iptables-save prints them is not fixed; this is
 // the order of their priority on a hook.
 var TableNames = []string{"raw", "mangle", "nat", "filter", "security"}

@@ -127,7 +127,7 @@ func (b *builder) checkOpts(kind, name string, pos Pos, opts []Option, index opt
 			b.errf(first.Pos, ErrBadOption, "%s: --%s also needs --%s: iptables refuses the rule without it", ext, first.Name, g.also)
 		}
 		if first == nil && g.need {
-			b.errs.Add(pos, ErrBadOption, SevError, "%s", needMessage(ext, g))
+			b.errs.addFor(b.family, pos, ErrBadOption, SevError, "%s", forFamily(b.family, needMessage(ext, g), false))
 		}
 	}
 }
@@ -187,11 +187,11 @@ type builder struct {
 }
 
 func (b *builder) errf(pos Pos, sentinel error, format string, args ...any) {
-	b.errs.Add(pos, sentinel, SevError, format, args...)
+	b.errs.addFor(b.family, pos, sentinel, SevError, format, args...)
 }
 
 func (b *builder) warnf(pos Pos, sentinel error, format string, args ...any) {
-	b.errs.Add(pos, sentinel, SevWarning, format, args...)
+	b.errs.addFor(b.family, pos, sentinel, SevWarning, format, args...)
 }
 
 var portOpts = []optDef{o(1, "sport", "source-port"), o(1, "dport", "destination-port")}
@@ -1432,7 +1432,7 @@ func buildPolicy(b *builder, m *Match) MatchSpec {
 func (b *builder) uintIn(op *Option, lo, hi uint64, ext, who string) (uint64, bool) {
 	v, err := parseUintBase(arg(op), 0, hi)
 	if err != nil || v < lo {
-		b.errf(op.Pos, ErrBadValue, "%s: --%s %q: %s (expected %d-%d)", ext, op.Name, arg(op), who, lo, hi)
+		b.errf(op.Pos, ErrBadValue, "%s: --%s %q: %s (expected %d-%d)", ext, op.Name, arg(op), forFamily(b.family, who, false), lo, hi)
 		return 0, false
 	}
 	return v, true
@@ -1455,7 +1455,7 @@ func numRange(s, sep string, base int, max uint64) (lo, hi uint64, ok bool) {
 // no numbers (names) are left to the extension's own checks.
 func (b *builder) reversedRange(ext string, op *Option, sep string, base int, max uint64, who string) {
 	if lo, hi, ok := numRange(arg(op), sep, base, max); ok && lo > hi {
-		b.errf(op.Pos, ErrBadValue, "%s: --%s %q: the range is reversed: %s refuses it (expected LOW%sHIGH with LOW <= HIGH)", ext, op.Name, arg(op), who, sep)
+		b.errf(op.Pos, ErrBadValue, "%s: --%s %q: the range is reversed: %s refuses it (expected LOW%sHIGH with LOW <= HIGH)", ext, op.Name, arg(op), forFamily(b.family, who, false), sep)
 	}
 }
 
@@ -2019,7 +2019,7 @@ func buildNAT(b *builder, t *Target) TargetSpec {
 				continue
 			}
 			for _, why := range ignored {
-				b.errf(op.Pos, ErrSilentChange, "--%s %s: %s", op.Name, a, why)
+				b.errf(op.Pos, ErrSilentChange, "--%s %s: %s", op.Name, a, forFamily(b.family, why, true))
 			}
 			if r.MinPort != 0 || r.MaxPort != 0 {
 				p := b.rule.Proto

@@ -188,12 +188,12 @@ type fileParser struct {
 func (p *fileParser) pos(line, col int) Pos { return Pos{File: p.f.Name, Line: line, Col: col} }
 
 func (p *fileParser) errf(pos Pos, sentinel error, format string, args ...any) {
-	p.f.Diags.Add(pos, sentinel, SevError, format, args...)
+	p.f.Diags.addFor(p.f.Family, pos, sentinel, SevError, format, args...)
 	p.nerr++
 }
 
 func (p *fileParser) warnf(pos Pos, sentinel error, format string, args ...any) {
-	p.f.Diags.Add(pos, sentinel, SevWarning, format, args...)
+	p.f.Diags.addFor(p.f.Family, pos, sentinel, SevWarning, format, args...)
 }
 
 // tooMany reports, at the line where reading stops, that the file has too
@@ -319,16 +319,16 @@ func isBinary(src []byte) bool {
 func (p *fileParser) run(src []byte) {
 	f := p.f
 	if len(bytes.TrimSpace(src)) == 0 {
-		p.errf(p.pos(1, 1), ErrSyntax, "file is empty (expected iptables-save output or iptables-restore input)")
 		f.Family = p.opts.Family
 		if f.Family == 0 {
 			f.Family = IPv4
 		}
+		p.errf(p.pos(1, 1), ErrSyntax, "file is empty (expected iptables-save output or iptables-restore input)")
 		return
 	}
 	if isBinary(src) {
-		p.errf(p.pos(1, 1), ErrSyntax, "binary data, not iptables rules (expected iptables-save output or iptables-restore input)")
 		f.Family = IPv4
+		p.errf(p.pos(1, 1), ErrSyntax, "binary data, not iptables rules (expected iptables-save output or iptables-restore input)")
 		return
 	}
 	detected := detectFamily(src)
@@ -466,7 +466,7 @@ func (p *fileParser) line(lineNo int, raw string) {
 	}
 	switch {
 	case line[0] == '#':
-		if strings.HasPrefix(line, "# Warning: iptables-legacy tables present") {
+		if strings.HasPrefix(line, "# Warning: iptables-legacy tables present") || strings.HasPrefix(line, "# Warning: ip6tables-legacy tables present") {
 			p.f.Incomplete = true
 			p.warnf(p.pos(lineNo, 1), ErrIncompleteDump, "the dump is incomplete: iptables-legacy tables are present and not in it (dump them with iptables-legacy-save too)")
 		}

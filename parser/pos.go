@@ -121,6 +121,59 @@ func (l *ErrorList) Add(pos Pos, sentinel error, sev Severity, format string, ar
 	*l = append(*l, &Error{Pos: pos, Msg: fmt.Sprintf(format, args...), Err: sentinel, Severity: sev})
 }
 
+// addFor is Add for a diagnostic about a ruleset of family fam: the
+// tools that dfw's own wording names (the format, the text of an error
+// argument) are the family's (forFamily); other arguments, names and
+// values from the input or a tool named on purpose, print as they are.
+func (l *ErrorList) addFor(fam Family, pos Pos, sentinel error, sev Severity, format string, args ...any) {
+	if fam == IPv6 {
+		format = forFamily(fam, format, false)
+		for i, a := range args {
+			if e, ok := a.(error); ok {
+				args[i] = forFamily(fam, e.Error(), true)
+			}
+		}
+	}
+	l.Add(pos, sentinel, sev, format, args...)
+}
+
+// forFamily names in s the tools of family fam: for IPv6, where s says
+// iptables (iptables-restore, iptables-save, iptables-legacy-save, …) it
+// says ip6tables. A word that only ends in iptables
+// (bridge-nf-call-iptables) is left alone, and with skipQuoted so is text
+// within double quotes (a value quoted from the input, "\"" escaped in it).
+func forFamily(fam Family, s string, skipQuoted bool) string {
+	const word = "iptables"
+	if fam != IPv6 || !strings.Contains(s, word) {
+		return s
+	}
+	var b strings.Builder
+	quoted := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case skipQuoted && c == '"':
+			quoted = !quoted
+		case quoted && c == '\\' && i+1 < len(s):
+			b.WriteByte(c)
+			i++
+			c = s[i]
+		case !quoted && strings.HasPrefix(s[i:], word) && (i == 0 || !toolWordByte(s[i-1])):
+			b.WriteString("ip6tables")
+			i += len(word) - 1
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// toolWordByte reports whether c, before "iptables", makes it part of a
+// longer word or a path.
+func toolWordByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.' || c == '/'
+}
+
 // Len is for sort.Interface.
 func (l ErrorList) Len() int      { return len(l) }
 func (l ErrorList) Swap(i, j int) { l[i], l[j] = l[j], l[i] }

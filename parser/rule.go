@@ -73,7 +73,7 @@ type ruleParser struct {
 func (rp *ruleParser) pos(t token) Pos { return rp.fp.pos(rp.lineNo, t.col) }
 
 func (rp *ruleParser) errf(pos Pos, sentinel error, format string, args ...any) {
-	rp.errs.Add(pos, sentinel, SevError, format, args...)
+	rp.errs.addFor(rp.fp.f.Family, pos, sentinel, SevError, format, args...)
 }
 
 // ruleLine parses a command line:
@@ -107,7 +107,7 @@ func (p *fileParser) parseRuleLine(lineNo int, line string) *Command {
 		if cmd != nil && len(cmd.Rules) > 0 && cmd.Rules[0].Target == nil {
 			msg += ", and the rule loses its target"
 		}
-		rp.errf(p.pos(lineNo, info.unterminated), ErrSilentChange, "%s (expected a closing '\"')", msg)
+		rp.errf(p.pos(lineNo, info.unterminated), ErrSilentChange, "%s (expected a closing '\"')", forFamily(p.f.Family, msg, false))
 	}
 	p.f.Diags = append(p.f.Diags, rp.errs...)
 	for _, e := range rp.errs {
@@ -574,7 +574,7 @@ func (rp *ruleParser) optionHint(name string) string {
 				return fmt.Sprintf(" (--%s needs -p tcp, -p udp or -p sctp before it, or -m multiport)", name)
 			}
 			if p := rp.rule.Proto; !p.Neg && p.Num == 136 {
-				return fmt.Sprintf(" (iptables has no udplite port match: it refuses --%s after -p udplite; use -m multiport --sports or --dports)", name)
+				return forFamily(rp.fp.f.Family, fmt.Sprintf(" (iptables has no udplite port match: it refuses --%s after -p udplite; use -m multiport --sports or --dports)", name), false)
 			}
 			_ = mod
 		}

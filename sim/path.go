@@ -30,7 +30,7 @@ func (r *run) input() {
 		// Bridged between two ports of the bridge?
 		if r.bridgedTo(ifc) != nil {
 			if !h.BrNetfilter {
-				r.assume("br_netfilter off: bridged traffic does not cross iptables")
+				r.assume("br_netfilter off: bridged traffic does not cross %s", r.s.Ruleset.Family.Tool())
 				r.info = ctInfo{state: parser.CTUntracked}
 				r.res.CTState = "NONE"
 				r.res.Verdict, r.res.Disposition, r.res.Out = Accept, Forwarded, in

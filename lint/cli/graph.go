@@ -60,7 +60,7 @@ func runGraph(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, formatDiag(d))
 	}
 	if n := len(res.diags.Errors()); n > 0 {
-		fmt.Fprintf(stderr, "dfwlint graph: %s: no graph written: fix the errors above (iptables-restore would refuse this ruleset)\n", plural(n, "error"))
+		fmt.Fprintf(stderr, "dfwlint graph: %s: no graph written: fix the errors above (%s-restore would refuse this ruleset)\n", plural(n, "error"), res.loaded.Ruleset.Family.Tool())
 		return ExitError
 	}
 	gopts := graph.Options{Title: graphTitle(res.name, c.bases)}

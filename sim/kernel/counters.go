@@ -40,8 +40,10 @@ type counterKey struct {
 	rule         int
 }
 
-// parseCounters reads `iptables-save -c` output into packet counters per
-// rule (1-based within its chain) and per built-in chain policy (rule 0).
+// parseCounters reads `iptables-save -c` (or ip6tables-save -c) output
+// into packet counters per rule (1-based within its chain) and per
+// built-in chain policy (rule 0). Its errors name the line; the caller
+// names the tool.
 func parseCounters(dump []byte) (map[counterKey]uint64, error) {
 	out := map[counterKey]uint64{}
 	next := map[[2]string]int{} // (table, chain) -> rules seen so far
@@ -61,11 +63,11 @@ func parseCounters(dump []byte) (map[counterKey]uint64, error) {
 				continue
 			}
 			if len(f) < 3 {
-				return nil, fmt.Errorf("iptables-save line %d: policy without counters: %q", ln, line)
+				return nil, fmt.Errorf("line %d: policy without counters: %q", ln, line)
 			}
 			p, err := packetCount(f[2])
 			if err != nil {
-				return nil, fmt.Errorf("iptables-save line %d: %w", ln, err)
+				return nil, fmt.Errorf("line %d: %w", ln, err)
 			}
 			out[counterKey{table, f[0], 0}] = p
 		default:
@@ -73,17 +75,17 @@ func parseCounters(dump []byte) (map[counterKey]uint64, error) {
 			if line[0] == '[' {
 				end := strings.IndexByte(line, ']')
 				if end < 0 {
-					return nil, fmt.Errorf("iptables-save line %d: unterminated counters: %q", ln, line)
+					return nil, fmt.Errorf("line %d: unterminated counters: %q", ln, line)
 				}
 				var err error
 				if p, err = packetCount(line[:end+1]); err != nil {
-					return nil, fmt.Errorf("iptables-save line %d: %w", ln, err)
+					return nil, fmt.Errorf("line %d: %w", ln, err)
 				}
 				line = strings.TrimSpace(line[end+1:])
 			}
 			f := strings.Fields(line)
 			if len(f) < 2 || f[0] != "-A" {
-				return nil, fmt.Errorf("iptables-save line %d: unexpected %q", ln, line)
+				return nil, fmt.Errorf("line %d: unexpected %q", ln, line)
 			}
 			k := [2]string{table, f[1]}
 			next[k]++
@@ -91,7 +93,7 @@ func parseCounters(dump []byte) (map[counterKey]uint64, error) {
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read iptables-save output: %w", err)
+		return nil, fmt.Errorf("reading it: %w", err)
 	}
 	return out, nil
 }

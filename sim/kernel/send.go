@@ -540,7 +540,8 @@ func (f *Flow) Send(p Packet) (Observation, error) {
 	}
 	t.lastSave = after
 	if obs.Hits, err = counterDeltas(before, after); err != nil {
-		return obs, fmt.Errorf("kernel: %w", err)
+		save, _ := t.backend.cmds(t.family)
+		return obs, fmt.Errorf("kernel: %s -c output: %w", save, err)
 	}
 
 	// Continue the TCP connection only if the segment got through (a

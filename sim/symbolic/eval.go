@@ -729,7 +729,7 @@ func (e *Evaluator) bridgeInput(st *state, br *sim.Iface) {
 			b := p.clone(bridged)
 			if !e.Host.BrNetfilter {
 				b.resOut = br.Name
-				b.assumptions = append(b.assumptions, "br_netfilter off: bridged traffic does not cross iptables")
+				b.assumptions = append(b.assumptions, "br_netfilter off: bridged traffic does not cross "+e.RS.Family.Tool())
 				e.leaf(b, sim.Accept, sim.Forwarded, "", "")
 			} else {
 				e.hookTables(b, "PREROUTING", func(q *state) { e.afterBridgedPre(q, br) })
