@@ -324,16 +324,23 @@ var inputRuleByID = serve(func(s *servedRules, id ast.String) (*ast.Term, error)
 })
 
 var inputTableRules = serve(func(s *servedRules, name ast.String) (*ast.Term, error) {
+	return s.tableRules("dfw.input_table_rules", string(name), "", nil)
+})
+
+// tableRules is the array of the rules of table name that keep selects
+// (all when nil), made once under the key sel; fn names the function for
+// an error.
+func (s *servedRules) tableRules(fn, name, sel string, keep func(int) bool) (*ast.Term, error) {
 	for _, t := range s.tables {
-		if t.Name == string(name) {
+		if t.Name == name {
 			if t.FirstRule < 0 || t.Rules < 0 || t.FirstRule+t.Rules > s.n {
-				return nil, fmt.Errorf("dfw.input_table_rules: table %s: rules %d+%d of %d", t.Name, t.FirstRule, t.Rules, s.n)
+				return nil, fmt.Errorf("%s: table %s: rules %d+%d of %d", fn, t.Name, t.FirstRule, t.Rules, s.n)
 			}
-			return s.cached("table:"+t.Name, where(t.FirstRule, t.FirstRule+t.Rules, nil), s.rule)
+			return s.cached("table:"+t.Name+sel, where(t.FirstRule, t.FirstRule+t.Rules, keep), s.rule)
 		}
 	}
 	return ast.InternedEmptyArray, nil
-})
+}
 
 // tableRulesWhere are the selections dfw.input_table_rules_where knows.
 var tableRulesWhere = map[string]func(*facts.Document, int) bool{
@@ -348,15 +355,7 @@ var inputTableRulesWhere = serve2(func(s *servedRules, name, field ast.String) (
 	if err != nil {
 		return nil, err
 	}
-	for _, t := range s.tables {
-		if t.Name == string(name) {
-			if t.FirstRule < 0 || t.Rules < 0 || t.FirstRule+t.Rules > s.n {
-				return nil, fmt.Errorf("dfw.input_table_rules_where: table %s: rules %d+%d of %d", t.Name, t.FirstRule, t.Rules, s.n)
-			}
-			return s.cached("table:"+t.Name+" where:"+string(field), where(t.FirstRule, t.FirstRule+t.Rules, func(i int) bool { return keep(s.doc, i) }), s.rule)
-		}
-	}
-	return ast.InternedEmptyArray, nil
+	return s.tableRules("dfw.input_table_rules_where", string(name), " where:"+string(field), func(i int) bool { return keep(s.doc, i) })
 })
 
 var inputRulesWhere = serve(func(s *servedRules, field ast.String) (*ast.Term, error) {
