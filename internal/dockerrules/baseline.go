@@ -53,6 +53,31 @@ type Network struct {
 	Subnet6 string // IPv6 subnet, "" for none
 }
 
+// badBridgeName says why name is not taken as the name of a bridge the
+// rules name with -i and -o ("" when it is): longer than 15 bytes (the
+// kernel's IFNAMSIZ), "." or "..", or a character other than a letter, a
+// digit, '.', '_' or '-', or a '-' first. The kernel takes more (it
+// refuses '/', ':' and blanks), but in a rule a '+' at the end is a
+// wildcard, a '!' a negation, a '-' first an option, and quotes and the
+// like need quoting; Docker's own names (docker0, br-<id>, a
+// com.docker.network.bridge.name) are of the kind taken here.
+func badBridgeName(name string) string {
+	switch {
+	case len(name) > 15:
+		return "is longer than 15 characters (the kernel refuses longer interface names)"
+	case name == "." || name == "..":
+		return "is not an interface name"
+	case name[0] == '-':
+		return "begins with '-' (iptables would read it as an option)"
+	}
+	for _, c := range name {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return fmt.Sprintf("has %q (expected letters, digits, '.', '_' and '-')", c)
+		}
+	}
+	return ""
+}
+
 // ParseNetwork reads NAME=SUBNET[,SUBNET]: one IPv4 subnet, one IPv6
 // subnet, or one of each (a dual-stack network), e.g.
 // br-app=172.18.0.0/16, br-app=172.18.0.0/16,fd00:18::/64, or
@@ -62,6 +87,9 @@ func ParseNetwork(s string) (Network, error) {
 	name, subnets, ok := strings.Cut(s, "=")
 	if !ok || name == "" || strings.ContainsAny(name, " \t/@,=") {
 		return Network{}, fmt.Errorf("network %q: %s", s, want)
+	}
+	if why := badBridgeName(name); why != "" {
+		return Network{}, fmt.Errorf("network %q: bridge name %q %s", s, name, why)
 	}
 	n := Network{Name: name}
 	f := strings.Split(subnets, ",")
