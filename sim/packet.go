@@ -57,8 +57,17 @@ type Packet struct {
 	// packet in its asserted entry: "" or "ORIGINAL" (the entry's original
 	// tuple is the packet's own), "REPLY" (the packet answers a connection
 	// opened the other way: the original tuple is the packet's inverted,
-	// the reply tuple its own). The entry has no NAT either way.
+	// the reply tuple its own). The entry has no NAT either way, unless
+	// CTOrigSrc says otherwise.
 	CTDir string
+	// CTOrigSrc, with State ESTABLISHED or RELATED and CTDir REPLY, is the
+	// source the connection was opened from when nat POSTROUTING changed it
+	// (MASQUERADE, SNAT) to the packet's destination: the entry's original
+	// tuple then starts there and its status has SNAT, so that nat
+	// PREROUTING gives the reply its destination back, as conntrack does
+	// for the replies of a masqueraded connection. Unset, or equal to Dst:
+	// no NAT.
+	CTOrigSrc netip.Addr
 }
 
 // Is6 reports whether the packet is IPv6.

@@ -479,16 +479,24 @@ func (r *run) asserted(st string) ctInfo {
 	case "ESTABLISHED", "RELATED":
 		c := &Conn{Orig: t, Reply: t.invert(), Status: StatusSeenReply | StatusAssured | StatusConfirmed | statusSrcNATDone | statusDstNATDone}
 		dir := 0
+		snat := false
 		if r.p.CTDir == "REPLY" {
 			c.Orig, c.Reply, dir = t.invert(), t, 1
+			if o := r.p.CTOrigSrc; o.IsValid() && o != t.Dst {
+				c.Orig.Src, snat = o, true
+				c.Status |= StatusSrcNAT
+			}
 		}
 		s := parser.CTEstablished
 		if st == "RELATED" {
 			s = parser.CTRelated
 		}
-		if dir == 1 {
+		switch {
+		case snat:
+			r.assume("conntrack state %s asserted: a reply, of an entry whose original source %s was changed to %s by source NAT", st, c.Orig.Src, t.Dst)
+		case dir == 1:
 			r.assume("conntrack state %s asserted: a reply, of an entry without NAT taken for it", st)
-		} else {
+		default:
 			r.assume("conntrack state %s asserted: an entry without NAT taken for it", st)
 		}
 		return ctInfo{conn: c, dir: dir, state: s}

@@ -237,7 +237,14 @@ func Established(ctx context.Context, rs *parser.Ruleset, host facts.Host, opts 
 			if hook == "" {
 				continue
 			}
-			est := facts.Established{Hook: hook, Interface: in, Verdict: c.Verdict, Witness: packet(symbolic.WitnessOf(c.Witness))}
+			w := c.Witness
+			if w.CTOrigSrc.IsValid() {
+				// A reply of a masqueraded connection: shown with the
+				// destination it is forwarded to (the container's), as
+				// dfwsim's state=ESTABLISHED then takes it.
+				w.Dst, w.CTOrigSrc = w.CTOrigSrc, netip.Addr{}
+			}
+			est := facts.Established{Hook: hook, Interface: in, Verdict: c.Verdict, Witness: packet(symbolic.WitnessOf(w))}
 			est.Witness.State = "ESTABLISHED"
 			key := hook + "|" + c.Verdict
 			if c.Verdict != sim.Accept {

@@ -199,8 +199,16 @@ func checkEntries(t *testing.T, name string, rs *parser.Ruleset, r *rand.Rand, n
 				}
 				return
 			}
+			if w := classes[primary].Witness; en.Reply && w.CTOrigSrc.IsValid() && !p.CTOrigSrc.IsValid() {
+				// A reply of a connection the ruleset source-NATs: it
+				// arrives to the NAT address (the class's witness's).
+				p.CTOrigSrc, p.Dst = p.Dst, w.Dst
+			}
 			s := sim.New(rs, agreement.TopologyHost())
 			res := s.Run(p)
+			if p.CTOrigSrc.IsValid() && res.NAT.Dst == p.CTOrigSrc {
+				res.NAT.Dst = netip.Addr{} // each packet's own: not in Class.NAT
+			}
 			compared++
 			for _, i := range idx {
 				if d := agree(&classes[i], res); d != "" {
@@ -481,6 +489,8 @@ func TestRecordedKernel(t *testing.T) {
 // MASQUERADEd (status SNAT, reply tuple's destination the address of the
 // interface they arrive on) get the verdict sim gives the reply of the
 // same flow, its conntrack entry made by the connection's first packet.
+// Before nat PREROUTING un-SNATs them (raw, mangle), they are still sent
+// to the NAT address; one that raw leaves untracked never is.
 func TestConntrackRepliesSNAT(t *testing.T) {
 	rules := []string{
 		"-m conntrack --ctstate SNAT",
@@ -489,12 +499,22 @@ func TestConntrackRepliesSNAT(t *testing.T) {
 		"-m conntrack --ctrepldst 203.0.113.0/24",
 		"-m conntrack --ctorigsrc 172.17.0.0/16 --ctstate SNAT",
 		"-d 172.17.0.2 -m conntrack --ctdir REPLY",
+		"raw -d 172.17.0.0/16",
+		"raw -m addrtype --dst-type LOCAL",
+		"mangle -d 172.17.0.2",
+		"mangle -d 203.0.113.0/24",
+		"raw -d 203.0.113.0/24 -j CT --notrack\n-A PREROUTING -i ens33 -m addrtype ! --dst-type LOCAL",
 	}
 	host := agreement.TopologyHost()
 	for _, m := range rules {
-		text := "*nat\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE\nCOMMIT\n" +
-			"*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:DOCKER-USER - [0:0]\n" +
-			"-A FORWARD -j DOCKER-USER\n-A DOCKER-USER -i ens33 " + m + " -j DROP\nCOMMIT\n"
+		text := "*nat\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE\nCOMMIT\n"
+		if table, rule, ok := strings.Cut(m, " "); ok && (table == "raw" || table == "mangle") {
+			text += "*" + table + "\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -i ens33 " + rule + " -j DROP\nCOMMIT\n" +
+				"*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m conntrack --ctstate ESTABLISHED -j ACCEPT\n-A INPUT -i ens33 -j REJECT\nCOMMIT\n"
+		} else {
+			text += "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:DOCKER-USER - [0:0]\n" +
+				"-A FORWARD -j DOCKER-USER\n-A DOCKER-USER -i ens33 " + m + " -j DROP\nCOMMIT\n"
+		}
 		l := parser.Load([]parser.Source{{Name: "ct.rules", Data: []byte(text)}}, parser.Options{})
 		if errs := l.Diags.Errors(); len(errs) > 0 {
 			t.Fatalf("%s: %v", m, errs)
@@ -512,14 +532,30 @@ func TestConntrackRepliesSNAT(t *testing.T) {
 				continue
 			}
 			w := c.Witness
-			first := sim.Packet{Proto: w.Proto, Src: w.Dst, Dst: w.Src, Sport: w.Dport, Dport: w.Sport, TTL: 64, Len: 28, In: "docker0", Out: "ens33"}
+			orig := w.Dst
+			if w.CTOrigSrc.IsValid() {
+				// Sent to the NAT address, for a connection from CTOrigSrc.
+				orig = w.CTOrigSrc
+			}
+			first := sim.Packet{Proto: w.Proto, Src: orig, Dst: w.Src, Sport: w.Dport, Dport: w.Sport, TTL: 64, Len: 28, In: "docker0", Out: "ens33"}
 			r1 := s.Run(first)
 			if r1.Verdict != sim.Accept || r1.Out != "ens33" {
 				t.Fatalf("%s: the first packet %+v: %s out %q", m, first, r1.Verdict, r1.Out)
 			}
-			r2 := s.Run(sim.ReplyTo(r1))
-			if r2.Verdict != c.Verdict {
-				t.Errorf("%s: class %d: symbolic %s, sim %s for the reply %+v", m, i, c.Verdict, r2.Verdict, sim.ReplyTo(r1))
+			reply := sim.ReplyTo(r1)
+			r2 := s.Run(reply)
+			if r2.Verdict != c.Verdict || r2.Disposition != c.Disposition || strings.Join(r2.Path, ",") != strings.Join(c.Path, ",") {
+				t.Errorf("%s: class %d: symbolic %s/%s %v, sim %s/%s %v for the reply %+v", m, i, c.Verdict, c.Disposition, c.Path, r2.Verdict, r2.Disposition, r2.Path, reply)
+			}
+			// The witness is that reply as it arrives (to the NAT
+			// address), and the simulator, told of the connection's
+			// source NAT, gives it the same answer and destination.
+			if reply.Dst != w.Dst {
+				t.Errorf("%s: class %d: the witness is sent to %s, the reply to %s", m, i, w.Dst, reply.Dst)
+			}
+			r3 := sim.New(l.Ruleset, host).Run(w)
+			if r3.Verdict != r2.Verdict || r3.Final.Dst != r2.Final.Dst {
+				t.Errorf("%s: class %d: the witness %+v: %s to %s, the reply %s to %s", m, i, w, r3.Verdict, r3.Final.Dst, r2.Verdict, r2.Final.Dst)
 			}
 			n++
 		}

@@ -121,7 +121,11 @@ type Class struct {
 	// INVALID, UNTRACKED), the other context fields are free.
 	// Evaluator.Arrival gives the set as Eval's input saw it.
 	Set pset.Set
-	// Witness is a packet of Set, ready for sim.Sim.Run.
+	// Witness is a packet of Set, ready for sim.Sim.Run. For the replies
+	// of a connection whose first packet got source NAT (Entry.Reply), Set
+	// holds them with the destination nat PREROUTING gives them back,
+	// while the witness is sent to the NAT address, with that destination
+	// as its CTOrigSrc (PointOf maps it back).
 	Witness     sim.Packet
 	Verdict     string
 	Disposition string
@@ -132,6 +136,9 @@ type Class struct {
 	Path  []string
 	Trace []sim.Step
 	// NAT is what NAT changed (the same for every packet of the class).
+	// The destination nat PREROUTING gives back to the replies of a
+	// source-NATed connection (see Witness) is each packet's own, and is
+	// not in it.
 	NAT sim.NAT
 	// MayMatch lists the may-match rules the answer depends on; a class
 	// with any is not certain.
@@ -564,7 +571,8 @@ func (e *Evaluator) leaf(st *state, verdict, disp, droppedIn, with string) {
 	c := Class{Entry: st.entry, Set: st.s, Verdict: verdict, Disposition: disp, DroppedIn: droppedIn,
 		RejectWith: with, Out: st.resOut, Path: st.path, Trace: st.trace.steps(), MayMatch: st.mays,
 		Alternative: st.alt, Assumptions: st.assumptions}
-	if st.curDst.IsValid() {
+	if st.curDst.IsValid() && st.curDst != st.replyDst {
+		// (A reply still sent to the NAT address is as it arrived.)
 		c.NAT.Dst = st.curDst
 	}
 	if st.curDport >= 0 {
@@ -578,6 +586,11 @@ func (e *Evaluator) leaf(st *state, verdict, disp, droppedIn, with string) {
 	}
 	if p, ok := st.s.Witness(); ok {
 		c.Witness = e.packetOf(p, st.entry)
+		if st.entry.Reply && st.replyDst.IsValid() {
+			// A reply of a connection whose first packet got source NAT:
+			// sent to the NAT address, un-SNATed to the set's destination.
+			c.Witness.CTOrigSrc, c.Witness.Dst = c.Witness.Dst, st.replyDst
+		}
 	}
 	e.classes = append(e.classes, c)
 }
@@ -614,6 +627,9 @@ func PointOf(p sim.Packet, entry Entry) pset.Point {
 		SrcType: parser.ATUnicast, DstType: parser.ATUnicast, CTProto: p.Proto}
 	if !entry.Local {
 		pt.In = entry.In
+	}
+	if entry.Reply && p.CTOrigSrc.IsValid() {
+		pt.Dst = p.CTOrigSrc // the set's coordinates: after un-SNAT
 	}
 	return pt
 }
@@ -1135,6 +1151,11 @@ func (e *Evaluator) hookTables(st *state, hook string, next func(*state)) {
 		order = []step{{"mangle", false}, {"nat", true}}
 	}
 	states := []*state{st}
+	if hook == "PREROUTING" && !st.looped && st.entry.Reply && st.entry.State != 0 {
+		// The replies of a source-NATed connection arrive to the NAT
+		// address: raw and mangle see it, nat PREROUTING un-SNATs.
+		states = e.replySNAT(st)
+	}
 	for _, stp := range order {
 		var next []*state
 		for _, s := range states {
@@ -1189,25 +1210,27 @@ func (e *Evaluator) noConn(s pset.Set, state parser.CTState) pset.Set {
 	return s.Forget(pset.CTState).Intersect(e.U.CTStates(state))
 }
 
-// The replies of an asserted entry (Entry.Reply) split by the source NAT
-// their connection's first packet got (replySNAT): those with one have
-// status SNAT and arrive to the NAT address (curDst) until nat PREROUTING
-// un-SNATs them.
+// The replies of an asserted entry (Entry.Reply) were split by the source
+// NAT their connection's first packet got (replySNAT, at PREROUTING's
+// start): those with one have status SNAT and arrive to the NAT address
+// (curDst) until nat PREROUTING un-SNATs them.
 func (e *Evaluator) conntrackIn(st *state) []*state {
 	u := e.U
-	st.replyDst, st.unSNAT = netip.Addr{}, false
 	st.natBits, st.status = 0, 0
 	s := st.s.Forget(pset.CTState)
 	switch {
 	case !e.ctActive:
 		st.s = s.Intersect(u.CTStates(parser.CTInvalid))
+		st.unSNAT = false
 	case st.untracked:
+		// Not tied to its entry: nothing un-SNATs it.
 		st.s = s.Intersect(u.CTStates(parser.CTUntracked))
+		st.unSNAT = false
 	case st.entry.State == parser.CTEstablished || st.entry.State == parser.CTRelated:
 		st.s = s.Intersect(u.CTStates(st.entry.State))
 		st.status = parser.CTStatusSeenReply | parser.CTStatusAssured | parser.CTStatusConfirmed
-		if st.entry.Reply {
-			return e.replySNAT(st)
+		if st.entry.Reply && st.replyDst.IsValid() {
+			st.natBits |= 1
 		}
 	default:
 		st.s = s.Intersect(e.rct)
@@ -1264,7 +1287,7 @@ func (e *Evaluator) natHook(st *state, hook string, src bool) []outcome {
 func (e *Evaluator) replySNAT(st *state) []*state {
 	u := e.U
 	c := e.RS.Tables["nat"]
-	if c == nil || c.Chains["POSTROUTING"] == nil {
+	if c == nil || c.Chains["POSTROUTING"] == nil || !e.ctActive {
 		return []*state{st}
 	}
 	var out []*state
@@ -1323,7 +1346,6 @@ func (e *Evaluator) replySNAT(st *state) []*state {
 				continue
 			}
 			n = st.clone(diff)
-			n.natBits |= 1
 			n.replyDst, n.curDst, n.unSNAT = addr, addr, true
 		}
 		out = append(out, n)
