@@ -15,9 +15,28 @@ package dfw.graph.redundant_rule
 
 import data.dfw.lib
 
+# The finding is built here rather than with lib.rule_finding and lib.at:
+# on a deny list of 23,000 rules (9,520 of them redundant) the two calls a
+# finding took half the check's time.
 findings contains f if {
 	some x in input.analysis.redundant
 	not x.depends_on_may_match
-	related := [lib.at(c, "decides the same for every packet this rule decides") | some c in x.covered_by]
-	f := lib.rule_finding(x, 1, "removing this rule would change no packet's fate: the rules after it (or the policy) decide the same", related, null)
+	f := {
+		"msg": "removing this rule would change no packet's fate: the rules after it (or the policy) decide the same",
+		"file": x.file,
+		"line": x.line,
+		"column": 1,
+		"table": x.table,
+		"chain": x.chain,
+		"rule": x.index,
+		"related": [{
+			"file": c.file,
+			"line": c.line,
+			"column": object.get(c, "column", 1),
+			"message": "decides the same for every packet this rule decides",
+		} |
+			some c in x.covered_by
+		],
+		"witness": null,
+	}
 }
