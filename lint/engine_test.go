@@ -538,6 +538,26 @@ func TestPolicyErrors(t *testing.T) {
 				t.Errorf("no file:row:col in %v", err)
 			}
 		})
+		// Compiled in the background, the same error comes from New
+		// (a policy that does not parse, metadata, names) or from Wait
+		// and then from every Check (a policy that does not compile).
+		t.Run(name+"/background", func(t *testing.T) {
+			l, err := lint.New(lint.Options{PolicyDirs: []string{writePolicy(t, tc.src)}, NoBuiltin: name != "built-in ID", Background: true})
+			if err == nil {
+				err = l.Wait()
+				srcs := []parser.Source{readSource(t, "../testdata/seed/docker-20.10.save", "docker-20.10.save")}
+				if _, cerr := l.Check(context.Background(), load(t, srcs), lint.CheckOptions{}); err == nil || cerr == nil || cerr.Error() != err.Error() {
+					t.Errorf("Wait: %v; Check: %v", err, cerr)
+				}
+				var pe *lint.PolicyError
+				if !errors.As(err, &pe) {
+					t.Errorf("Wait: %T, want *lint.PolicyError", err)
+				}
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+		})
 	}
 }
 

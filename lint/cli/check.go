@@ -137,8 +137,12 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		cfg.ExternalInterfaces = *external
 	}
-	linter, err := lint.New(lint.Options{PolicyDirs: *policies, Config: cfg, Timeout: *policyTimeout})
-	if err != nil {
+	// The policies compile while the first files are read and analysed;
+	// no report is written before they have (a policy that does not
+	// compile stops the command before any output, as when it is found
+	// first).
+	linter, err := lint.New(lint.Options{PolicyDirs: *policies, Config: cfg, Timeout: *policyTimeout, Background: true})
+	policyErr := func(err error) int {
 		var pe *lint.PolicyError
 		if errors.As(err, &pe) {
 			fmt.Fprintln(stderr, err)
@@ -146,6 +150,9 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "dfwlint check: %v\n", err)
 		}
 		return ExitError
+	}
+	if err != nil {
+		return policyErr(err)
 	}
 	// Each file's report is written (or, for the formats that put the
 	// input errors or the rules first, spooled) as soon as the files
@@ -155,14 +162,20 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	layouts := map[int]string{}
 	lim := limits{budget: *budget, policy: *policyTimeout, scaleBudget: !fs.Changed("budget"), scalePolicy: !fs.Changed("policy-timeout")}
 	err = checkFiles(files, pl, &c, opts, stdin, linter, *jobs, mem, lim, func(i int, rep *lint.Report, layout string) error {
+		if err := linter.Wait(); err != nil {
+			return err
+		}
 		if layout != "" && *format == "text" {
 			layouts[i] = layout
 		}
 		return st.Add(rep, displayName(files[i]), i)
 	})
+	if err == nil {
+		// (Files that all failed to read never waited.)
+		err = linter.Wait()
+	}
 	if err != nil {
-		fmt.Fprintf(stderr, "dfwlint check: %v\n", err)
-		return ExitError
+		return policyErr(err)
 	}
 	werr := st.Close()
 	for i := range files {
