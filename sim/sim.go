@@ -42,6 +42,9 @@ type Sim struct {
 	// refresh): a packet that comes after its entry expired starts a
 	// new connection. Zero: entries never time out.
 	Now time.Time
+	// Without, when set, is a rule the simulation passes over as if it
+	// were not in its chain: what a packet would get once it is deleted.
+	Without *parser.Rule
 
 	ctActive bool
 	hasMay   bool

@@ -424,3 +424,41 @@ COMMIT
 		}
 	}
 }
+
+// TestWithout: Sim.Without passes over one rule, in a jumped-to chain
+// too, as if it were deleted; the other rules and the compiled index are
+// as before.
+func TestWithout(t *testing.T) {
+	rs := load(t, `*filter
+:INPUT DROP [0:0]
+:U - [0:0]
+-A INPUT -j U
+-A INPUT -p tcp --dport 22 -j ACCEPT
+-A U -p tcp --dport 22 -j DROP
+-A U -p tcp --dport 80 -j ACCEPT
+COMMIT
+`)
+	h := InferHost(rs, map[string][]netip.Prefix{"eth0": {netip.MustParsePrefix("10.0.0.1/24")}})
+	drop := rs.Tables["filter"].Chains["U"].Rules[0]
+	for _, compiled := range []bool{false, true} {
+		for _, tc := range []struct {
+			spec    string
+			without *parser.Rule
+			disp    string
+		}{
+			{"tcp:eth0:22", nil, "dropped"},
+			{"tcp:eth0:22", drop, "delivered-local"},
+			{"tcp:eth0:80", drop, "delivered-local"},
+			{"tcp:eth0:23", drop, "dropped"},
+		} {
+			s := New(rs, h)
+			if compiled {
+				s.Compile()
+			}
+			s.Without = tc.without
+			if r := s.Run(pkt(t, h, tc.spec, nil)); r.Disposition != tc.disp {
+				t.Errorf("compiled %v, %s without %v: %s, want %s", compiled, tc.spec, tc.without != nil, r.Disposition, tc.disp)
+			}
+		}
+	}
+}

@@ -92,6 +92,10 @@ func (r *run) table(table string, ti int, chain string, hi int) verdict {
 			continue
 		}
 		rule := cur.Rules[i]
+		if rule == r.s.Without {
+			i++
+			continue
+		}
 		res, mm := ruleMatch(rule, &r.e, fp)
 		if res == maybe {
 			if rule == r.force {

@@ -326,10 +326,72 @@ func Outbound(ctx context.Context, rs *parser.Ruleset, host facts.Host, opts sym
 			}
 			seen[r.String()] = true
 			rf := ref(rs, r)
-			out = append(out, facts.Outbound{Bridge: br.Name, Verdict: c.Verdict, Witness: packet(symbolic.WitnessOf(c.Witness)), DroppedBy: &rf, Policy: r.Policy})
+			out = append(out, facts.Outbound{Bridge: br.Name, To: facts.OutboundOutside, Verdict: c.Verdict, Witness: packet(symbolic.WitnessOf(c.Witness)), DroppedBy: &rf, Policy: r.Policy})
+		}
+		// The containers of the same bridge: with br_netfilter, the frames
+		// between them cross FORWARD (-i and -o the bridge) too. Only a
+		// rule whose removal lets the connection through counts: Docker's
+		// own DROP with inter-container communication off, or the user's
+		// DROP of what that DROP drops anyway, cuts nothing more.
+		if !h.BrNetfilter {
+			continue
+		}
+		peers := u.Empty()
+		for _, a := range br.Addrs {
+			if a.Addr().Is6() == v6 {
+				peers = peers.Union(u.CIDR(pset.Dst, a.Masked()))
+			}
+		}
+		// (The host's own addresses there are routed to INPUT, not
+		// forwarded: no class of theirs has FORWARD on its path.)
+		// A container's packets to its own address never reach the
+		// bridge: the pairs are those whose addresses differ in their
+		// last bit (a rule that tells containers apart by address still
+		// has its pairs among them).
+		one := netip.AddrFrom4([4]byte{0, 0, 0, 1})
+		if v6 {
+			one = netip.AddrFrom16([16]byte{15: 1})
+		}
+		oddSrc, oddDst := u.Prefix(pset.Src, one, one), u.Prefix(pset.Dst, one, one)
+		apart := oddSrc.Diff(oddDst).Union(oddDst.Diff(oddSrc))
+		classes, inc = e.Eval(ctx, symbolic.AnalysisOutbound, symbolic.Entry{In: br.Name}, e.NewConnections(peers).Intersect(src).Intersect(apart))
+		incs = append(incs, incomplete(inc)...)
+		for i := range classes {
+			c := &classes[i]
+			if c.Alternative || (c.Verdict != "DROP" && c.Verdict != "REJECT") || !slices.Contains(c.Path, "FORWARD") {
+				continue
+			}
+			r, ok := decided(c)
+			if !ok || r.Policy || seen["peers "+r.String()] {
+				continue
+			}
+			if !passesWithout(rs, h, c) {
+				continue
+			}
+			seen["peers "+r.String()] = true
+			rf := ref(rs, r)
+			out = append(out, facts.Outbound{Bridge: br.Name, To: facts.OutboundBridge, Verdict: c.Verdict, Witness: packet(symbolic.WitnessOf(c.Witness)), DroppedBy: &rf})
 		}
 	}
 	return out, incs, ctx.Err()
+}
+
+// passesWithout reports whether the simulator accepts the witness of a
+// class the last rule of its trace drops, once that rule is deleted.
+func passesWithout(rs *parser.Ruleset, h *sim.Host, c *symbolic.Class) bool {
+	var drop *parser.Rule
+	for i := len(c.Trace) - 1; i >= 0; i-- {
+		if s := c.Trace[i]; s.Target == "DROP" || s.Target == "REJECT" {
+			drop = s.R
+			break
+		}
+	}
+	if drop == nil {
+		return false
+	}
+	s := sim.New(rs, h)
+	s.Without = drop
+	return s.Run(c.Witness).Verdict == sim.Accept
 }
 
 // decided is the rule or policy that dropped or rejected a class.

@@ -245,11 +245,21 @@ type Established struct {
 	Policy    bool   `json:"policy"`
 }
 
+// The destinations of Outbound.To.
+const (
+	OutboundOutside = "outside"
+	OutboundBridge  = "bridge"
+)
+
 // Outbound is a rule (or policy) that drops or rejects new connections
-// the containers of a Docker bridge open to the outside, with one such
-// connection as witness.
+// the containers of a Docker bridge open to the outside (To
+// OutboundOutside), or to the other containers of the same bridge
+// (OutboundBridge: with br_netfilter, bridged frames cross FORWARD; only a
+// rule whose deletion lets them through), with one such connection as
+// witness.
 type Outbound struct {
 	Bridge    string `json:"bridge"`
+	To        string `json:"to"`
 	Verdict   string `json:"verdict"`
 	Witness   Packet `json:"witness"`
 	DroppedBy *Ref   `json:"dropped_by"`

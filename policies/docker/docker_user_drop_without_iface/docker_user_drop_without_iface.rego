@@ -14,9 +14,11 @@
 #   no positive -s or -o (those too say which traffic is meant) and does not match only INVALID packets (dropping
 #   INVALID everywhere is good practice). Once input.analysis.outbound is
 #   computed (and complete), only when the rule drops some new connection a container
-#   opens to the outside: a DROP that earlier rules keep the containers'
-#   traffic from ("-i docker0 -j RETURN", "-i br-+ -j RETURN" first) is
-#   the external-interface filter the check asks for.
+#   opens to the outside, or to another container of its bridge (with
+#   br_netfilter the frames between them cross FORWARD; only when deleting
+#   the rule would let that connection through): a DROP that earlier rules
+#   keep the containers' traffic from ("-i docker0 -j RETURN", "-i br-+ -j
+#   RETURN" first) is the external-interface filter the check asks for.
 # related_resources:
 #   - description: Docker and iptables (restrict connections to the Docker host)
 #     ref: https://docs.docker.com/engine/network/packet-filtering-firewalls/#restrict-external-connections-to-containers
@@ -57,11 +59,38 @@ findings contains f if {
 	via := via_text(r.chain)
 	f := lib.rule_finding(
 		r, r.target.column, sprintf(
-			"%s%s without -i: it also drops what containers send out and between bridges, and the replies to it; restrict it to the external interface (-i %s)",
-			[r.target.name, via, iface_hint],
+			"%s%s without -i: it also drops %s, and the replies to it; restrict it to the external interface (-i %s)",
+			[r.target.name, via, dropped_text(r), iface_hint],
 		),
 		[], null,
 	)
+}
+
+# The bridges whose containers' connections to each other the rule drops.
+peers_dropped(r) := {x.bridge |
+	some x in input.analysis.outbound
+	x.dropped_by.id == r.id
+	x.to == "bridge"
+}
+
+drops_outside(r) if {
+	some x in input.analysis.outbound
+	x.dropped_by.id == r.id
+	object.get(x, "to", "outside") == "outside"
+}
+
+dropped_text(r) := "what containers send out and between bridges" if {
+	count(peers_dropped(r)) == 0
+}
+
+dropped_text(r) := sprintf("what the containers of %s send each other (with br_netfilter the frames between them cross FORWARD)", [concat(", ", sort(peers_dropped(r)))]) if {
+	count(peers_dropped(r)) > 0
+	not drops_outside(r)
+}
+
+dropped_text(r) := sprintf("what containers send out and between bridges, what the containers of %s send each other", [concat(", ", sort(peers_dropped(r)))]) if {
+	count(peers_dropped(r)) > 0
+	drops_outside(r)
 }
 
 via_text(chain) := "" if chain == "DOCKER-USER"

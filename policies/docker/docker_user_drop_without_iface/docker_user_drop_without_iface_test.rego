@@ -63,6 +63,31 @@ test_drops_containers_outbound if {
 	count(docker_user_drop_without_iface.findings) == 1 with input as analysed([r], [x])
 }
 
+# A rule that drops only what the containers of a bridge send each other
+# says so; one that drops both, both.
+test_drops_between_containers if {
+	r := rule("DOCKER-USER", 5, {})
+	x := {"bridge": "docker0", "to": "bridge", "verdict": "DROP", "dropped_by": {"id": "filter/DOCKER-USER/5"}}
+	fs := docker_user_drop_without_iface.findings with input as analysed([r], [x])
+	count(fs) == 1
+	some f in fs
+	contains(f.msg, "drops what the containers of docker0 send each other (with br_netfilter")
+	not contains(f.msg, "send out")
+}
+
+test_drops_out_and_between_containers if {
+	r := rule("DOCKER-USER", 5, {})
+	xs := [
+		{"bridge": "docker0", "to": "outside", "verdict": "DROP", "dropped_by": {"id": "filter/DOCKER-USER/5"}},
+		{"bridge": "br-app", "to": "bridge", "verdict": "DROP", "dropped_by": {"id": "filter/DOCKER-USER/5"}},
+		{"bridge": "docker0", "to": "bridge", "verdict": "DROP", "dropped_by": {"id": "filter/DOCKER-USER/5"}},
+	]
+	fs := docker_user_drop_without_iface.findings with input as analysed([r], xs)
+	count(fs) == 1
+	some f in fs
+	contains(f.msg, "drops what containers send out and between bridges, what the containers of br-app, docker0 send each other, and the replies")
+}
+
 # "-i docker0 -j RETURN" (and the like) before the DROP: no container's
 # connection reaches it.
 test_containers_returned_before_drop if {
