@@ -1,6 +1,10 @@
 package sim
 
-import "github.com/dfw-project/dfw/parser"
+import (
+	"fmt"
+
+	"github.com/dfw-project/dfw/parser"
+)
 
 // ReplyTo returns the answer to a packet as it arrived (after NAT), sent
 // back from where it arrived: from this host if it was delivered locally,
@@ -58,5 +62,32 @@ func sender(prev *Result, p *Packet) {
 		p.Local = true
 	default:
 		p.In, p.PhysIn = prev.Packet.In, prev.Packet.PhysIn
+	}
+}
+
+// unroutedSender corrects where p, the answer to prev, comes from when the
+// rules dropped prev before the routing decision (in PREROUTING, or
+// routing itself): prev went nowhere, and sender can only take it back to
+// where it arrived. Its answer, if its destination sent one, would come
+// from that destination: this host for one of its addresses, else out of
+// the interface the route to it names. It returns the assumption made,
+// or "" when it changed nothing.
+func unroutedSender(h *Host, prev *Result, p *Packet) string {
+	if prev.Out != "" || prev.Packet.Local || prev.Disposition == DeliveredLocal ||
+		(prev.DroppedIn != "PREROUTING" && prev.DroppedIn != "routing") {
+		return ""
+	}
+	dst := prev.Final.Dst
+	switch {
+	case h.IsLocal(dst):
+		p.Local, p.In, p.PhysIn = true, "", ""
+		return fmt.Sprintf("the packet it answers was dropped in %s: the answer is taken as sent by this host, to whose address %s it went", prev.DroppedIn, dst)
+	default:
+		rt, ok := h.lookup(dst)
+		if !ok {
+			return ""
+		}
+		p.Local, p.In, p.PhysIn = false, rt.dev, ""
+		return fmt.Sprintf("the packet it answers was dropped in %s: the answer is taken as coming from %s, in on %s (the route to it)", prev.DroppedIn, dst, rt.dev)
 	}
 }

@@ -462,3 +462,50 @@ COMMIT
 		}
 	}
 }
+
+// TestReplyToUnrouted: the answer to a packet the rules dropped before
+// the routing decision comes from where that packet was going (this host,
+// or in on the interface of the route to its destination), not back in
+// on the interface it arrived by; the resolution says so.
+func TestReplyToUnrouted(t *testing.T) {
+	rs := load(t, `*raw
+:PREROUTING ACCEPT [0:0]
+-A PREROUTING -p tcp --dport 5432 -j DROP
+COMMIT
+*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+COMMIT
+`)
+	h := InferHost(rs, map[string][]netip.Prefix{"eth0": {netip.MustParsePrefix("10.0.0.1/24")}, "eth1": {netip.MustParsePrefix("192.0.2.1/24")}})
+	for _, tc := range []struct {
+		first, related   string
+		local            bool
+		in, assumption   string
+		firstDisposition string
+	}{
+		{"proto=tcp,in=eth0,src=10.0.0.5,dport=5432", "reply", true, "", "sent by this host", "dropped"},
+		{"proto=tcp,in=eth0,src=10.0.0.5,dst=192.0.2.7,dport=5432", "reply", false, "eth1", "coming from 192.0.2.7, in on eth1", "dropped"},
+		{"proto=tcp,in=eth0,src=10.0.0.5,dst=192.0.2.7,dport=5432", "related", false, "eth1", "in on eth1", "dropped"},
+		// Not dropped before routing: back from where it went (sender).
+		{"proto=tcp,in=eth0,src=10.0.0.5,dst=192.0.2.7,dport=80", "reply", false, "eth1", "", "forwarded"},
+	} {
+		s := New(rs, h)
+		r1 := s.Run(pkt(t, h, tc.first, nil))
+		if r1.Disposition != tc.firstDisposition {
+			t.Fatalf("%s: %s", tc.first, r1.Disposition)
+		}
+		sp, err := ParseSpec(tc.related)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, as, err := sp.Resolve(h, r1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		joined := strings.Join(as, "; ")
+		if p.Local != tc.local || p.In != tc.in || (tc.assumption == "") != (joined == "") || !strings.Contains(joined, tc.assumption) {
+			t.Errorf("%s then %s: local %v in %q (assumptions %q), want local %v in %q (%q)", tc.first, tc.related, p.Local, p.In, joined, tc.local, tc.in, tc.assumption)
+		}
+	}
+}

@@ -241,6 +241,9 @@ func (sp *Spec) Resolve(h *Host, prev *Result) (Packet, []string, error) {
 		}
 		if sp.Kind == "reply" {
 			p = ReplyTo(prev)
+			if a := unroutedSender(h, prev, &p); a != "" {
+				as = append(as, a)
+			}
 		} else {
 			// Port unreachable, ICMPv6's (1/4) about an IPv6 packet: 3/3
 			// is an ICMPv6 time exceeded with a code it does not have.
@@ -257,6 +260,9 @@ func (sp *Spec) Resolve(h *Host, prev *Result) (Packet, []string, error) {
 				code = uint8(n)
 			}
 			p = RelatedTo(prev, typ, code)
+			if a := unroutedSender(h, prev, &p); a != "" {
+				as = append(as, a)
+			}
 		}
 	default:
 		proto := ProtoTCP
