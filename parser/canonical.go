@@ -513,6 +513,12 @@ func natTargetOptions(t *Target, s *NATTarget) []Option {
 			} else {
 				o.Args = []string{fmtNATRange(r)}
 			}
+		case "to":
+			// NETMAP's network, under its mask, with a prefix length
+			// (libxt_NETMAP saves 10.1.2.3/255.255.255.0 as 10.1.2.0/24).
+			if s.Kind == NATNetmap && s.Netmap.IsValid() {
+				o.Args = []string{s.Netmap.String()}
+			}
 		}
 		out = append(out, o)
 	}

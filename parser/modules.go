@@ -2063,12 +2063,12 @@ func buildNAT(b *builder, t *Target) TargetSpec {
 			}
 			s.Ranges = append(s.Ranges, r)
 		case "to":
-			a2, mk, err := parseAddrMask(a, b.family)
-			if err != nil || MaskLen(mk) < 0 {
-				b.errf(op.Pos, ErrBadValue, "--to: invalid network %q (expected ADDR/LEN)", a)
+			p, err := parseNetmapTo(a, b.family)
+			if err != nil {
+				b.errf(op.Pos, ErrBadValue, "--to %s: %v", a, err)
 				continue
 			}
-			s.Netmap = netip.PrefixFrom(a2, MaskLen(mk))
+			s.Netmap = p
 		case "random":
 			s.Random = true
 		case "random-fully":
@@ -2081,7 +2081,9 @@ func buildNAT(b *builder, t *Target) TargetSpec {
 	case (s.Kind == NATDNAT || s.Kind == NATSNAT) && len(s.Ranges) == 0 && !badRange:
 		b.errf(t.Pos, ErrBadOption, "%s needs --%s", t.Name, map[NATKind]string{NATDNAT: "to-destination", NATSNAT: "to-source"}[s.Kind])
 	case s.Kind == NATNetmap && !s.Netmap.IsValid():
-		b.errf(t.Pos, ErrBadOption, "NETMAP needs --to ADDR/LEN")
+		if !slices.ContainsFunc(t.Options, func(o Option) bool { return o.Name == "to" }) {
+			b.errf(t.Pos, ErrBadOption, "NETMAP needs --to ADDR/LEN")
+		}
 	}
 	if icmpIDs {
 		b.warnf(t.Pos, ErrUnknownTarget, "-j %s with a port, for ICMP too (-p icmp or a negated -p): the kernel maps ICMP query identifiers into the port range, which dfw does not model; the target's effect is taken as unknown", t.Name)

@@ -773,3 +773,74 @@ func parseNumRange(s string, max uint64) (Range, error) {
 	}
 	return r, nil
 }
+
+// parseNetmapTo reads NETMAP's --to ADDR[/MASK] as libxt_NETMAP does (an
+// xtables host/mask option), which is not the grammar of -s and -d: the
+// mask is a prefix length (0-32 or 0-128, read as xtables_strtoui reads
+// a number: /010 is /8, leading blanks allowed), else a mask address
+// (IPv4 as inet_aton reads one: /255 is 0.0.0.255, /4294967040 is
+// 255.255.255.0; IPv6 as inet_pton); a mask whose bits are not
+// contiguous counts as the whole address (/255.0.255.0, /33 and /1.2 load
+// as /32). The network is the address under the mask: 10.1.2.3/24 is
+// 10.1.2.0/24, as iptables-save shows it. The kernel oracle saw all of it
+// on both backends.
+func parseNetmapTo(s string, fam Family) (netip.Prefix, error) {
+	a, m, hasMask := strings.Cut(s, "/")
+	addr, _, err := parseAddrMask(a, fam)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	bits := addr.BitLen()
+	plen := bits
+	if hasMask {
+		if n, err := parseUint(m, uint64(bits)); err == nil {
+			plen = int(n)
+		} else {
+			var mask netip.Addr
+			ok := false
+			if bits == 32 {
+				mask, ok = inetAton(m)
+			} else if x, err := netip.ParseAddr(m); err == nil && x.Is6() && x.Zone() == "" {
+				mask, ok = x, true
+			}
+			if !ok {
+				return netip.Prefix{}, fmt.Errorf("invalid mask %q (expected a prefix length 0-%d or a mask; iptables: neither a valid network mask nor valid CIDR)", m, bits)
+			}
+			if plen = MaskLen(mask); plen < 0 {
+				plen = bits
+			}
+		}
+	}
+	return netip.PrefixFrom(addr, plen).Masked(), nil
+}
+
+// inetAton reads an IPv4 address as inet_aton does, without trailing
+// text: one to four parts, each decimal, octal (0…) or hexadecimal (0x…),
+// the last filling the bytes left (a: 32 bits, a.b: b 24 bits, a.b.c: c
+// 16 bits).
+func inetAton(s string) (netip.Addr, bool) {
+	parts := strings.Split(s, ".")
+	if len(parts) > 4 {
+		return netip.Addr{}, false
+	}
+	var v uint64
+	for i, p := range parts {
+		if p == "" || p[0] < '0' || p[0] > '9' {
+			return netip.Addr{}, false
+		}
+		max := uint64(255)
+		if i == len(parts)-1 {
+			max = 1<<(8*(5-len(parts))) - 1
+		}
+		n, err := strconv.ParseUint(p, 0, 64)
+		if err != nil || n > max || (len(p) > 1 && p[0] == '0' && (p[1] == 'b' || p[1] == 'B' || p[1] == 'o' || p[1] == 'O')) {
+			return netip.Addr{}, false
+		}
+		if i == len(parts)-1 {
+			v = v<<(8*(5-len(parts))) | n
+		} else {
+			v = v<<8 | n
+		}
+	}
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}), true
+}
