@@ -54,6 +54,8 @@ var optionOrder = map[string][]string{
 		"hashlimit-rate-interval"},
 	"recent":    {"set", "rcheck", "update", "remove", "seconds", "reap", "hitcount", "rttl", "name", "mask", "rsource", "rdest"},
 	"connlimit": {"connlimit-upto", "connlimit-above", "connlimit-mask", "connlimit-saddr", "connlimit-daddr"},
+	"owner":     {"socket-exists", "uid-owner", "gid-owner", "suppl-groups"},
+	"cluster":   {"cluster-local-nodemask", "cluster-total-nodes", "cluster-hash-seed"},
 	"NFLOG":     {"nflog-prefix", "nflog-group", "nflog-size", "nflog-threshold"},
 	"LOG":       {"log-prefix", "log-level", "log-tcp-sequence", "log-tcp-options", "log-ip-options", "log-uid", "log-macdecode"},
 }
@@ -197,7 +199,9 @@ func limitOptions(m *Match) []Option {
 		}
 	}
 	out := []Option{{Name: "limit", Args: []string{fmt.Sprintf("%d/%s", rates[i-1].mult/avg, rates[i-1].name)}}}
-	if burst != 5 {
+	// A burst of 0 loads as the default (iptables-nft; the legacy
+	// backend's kernel refuses it, buildLimit says so).
+	if burst != 5 && burst != 0 {
 		out = append(out, Option{Name: "limit-burst", Args: []string{strconv.FormatUint(burst, 10)}})
 	}
 	return out
@@ -355,7 +359,53 @@ func canonicalMatchOption(m *Match, o Option) (Option, bool) {
 			return set(fmtMark(v, mk))
 		}
 	case "mac":
+		// libxt_mac prints each byte with two lower-case digits.
+		if b, err := parseMAC(a); err == nil {
+			return set(fmt.Sprintf("%02x:%02x:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3], b[4], b[5]))
+		}
 		return set(strings.ToLower(a))
+	case "iprange":
+		// libxt_iprange prints FROM-TO, a single address too.
+		if ir, ok := m.Spec.(*IPRangeMatch); ok {
+			r := ir.Src
+			if o.Name == "dst-range" {
+				r = ir.Dst
+			}
+			if r != nil && r.Lo.IsValid() && r.Hi.IsValid() {
+				return set(r.Lo.String() + "-" + r.Hi.String())
+			}
+		}
+	case "recent":
+		switch o.Name {
+		case "seconds":
+			// libxt_recent prints it with %d: 4294967295 shows as -1.
+			if n, err := parseUint(a, 1<<32-1); err == nil {
+				return set(strconv.Itoa(int(int32(uint32(n)))))
+			}
+		case "hitcount":
+			if n, err := parseUint(a, 1<<32-1); err == nil {
+				if n == 0 {
+					return o, false // no count: the default
+				}
+				return set(strconv.FormatUint(n, 10))
+			}
+		}
+	case "cluster":
+		// libxt_cluster saves the local node as its node mask, and the
+		// mask and seed in 0x%08x.
+		if n, err := parseUint(a, 1<<32-1); err == nil {
+			switch o.Name {
+			case "cluster-local-node":
+				if n >= 1 && n <= 32 {
+					o.Name = "cluster-local-nodemask"
+					return set(fmt.Sprintf("0x%08x", uint32(1)<<(n-1)))
+				}
+			case "cluster-local-nodemask", "cluster-hash-seed":
+				return set(fmt.Sprintf("0x%08x", n))
+			case "cluster-total-nodes":
+				return set(strconv.FormatUint(n, 10))
+			}
+		}
 	case "realm", "devgroup":
 		// libxt_realm and libxt_devgroup save 0xVALUE[/0xMASK]; a name
 		// of rt_realms or group prints as written.
@@ -715,7 +765,16 @@ func addMatchDefaults(module string, fam Family, out []Option) []Option {
 	}
 	switch module {
 	case "hashlimit":
-		if !has("hashlimit-burst") {
+		// A rate in bytes (1mb/s) has a burst of its own, which
+		// libxt_hashlimit leaves out as it leaves out the default 5 of a
+		// rate in packets.
+		bytes := false
+		for _, o := range out {
+			if (o.Name == "hashlimit-upto" || o.Name == "hashlimit-above") && len(o.Args) == 1 && strings.Contains(o.Args[0], "b/") {
+				bytes = true
+			}
+		}
+		if !has("hashlimit-burst") && !bytes {
 			add("hashlimit-burst", "5")
 		}
 	case "recent":

@@ -501,6 +501,38 @@ var kernelSnippets = []struct {
 	// A comment of more than 255 bytes loads, cut to 255.
 	{"comment of 256 bytes", "*filter\n-A INPUT -m comment --comment " + strings.Repeat("x", 256) + " -j ACCEPT\nCOMMIT\n", true},
 	{"comment of 300 bytes", "*filter\n-A INPUT -m comment --comment " + strings.Repeat("x", 300) + " -j ACCEPT\nCOMMIT\n", true},
+	// A LOG prefix of more than 29 bytes loads, cut to 29.
+	{"log-prefix of 30 bytes", "*filter\n-A INPUT -j LOG --log-prefix " + strings.Repeat("p", 30) + "\nCOMMIT\n", true},
+	// An address xtables does not read itself goes to getaddrinfo,
+	// which reads numbers as inet_aton does.
+	{"-s as one number", "*filter\n-A INPUT -s 16909060 -j ACCEPT\nCOMMIT\n", true},
+	{"-s with a 16-bit last part", "*filter\n-A INPUT -s 1.2.300/24 -j ACCEPT\nCOMMIT\n", true},
+	{"-s 256/8", "*filter\n-A INPUT -s 256/8 -j ACCEPT\nCOMMIT\n", true},
+	{"-s 4294967296", "*filter\n-A INPUT -s 4294967296 -j ACCEPT\nCOMMIT\n", false},
+	// NETMAP's --to: a prefix length, else a mask (not contiguous: the
+	// whole address).
+	{"NETMAP /33", "*nat\n-A PREROUTING -d 192.0.2.0/24 -j NETMAP --to 10.0.0.0/33\nCOMMIT\n", true},
+	{"NETMAP /255.0.255.0", "*nat\n-A PREROUTING -d 192.0.2.0/24 -j NETMAP --to 10.0.0.0/255.0.255.0\nCOMMIT\n", true},
+	{"NETMAP /-1", "*nat\n-A PREROUTING -d 192.0.2.0/24 -j NETMAP --to 10.0.0.0/-1\nCOMMIT\n", false},
+	{"NETMAP /129 in ip6tables", ip6 + "*nat\n-A PREROUTING -d 2001:db8::/64 -j NETMAP --to 2001:db8:1::/129\nCOMMIT\n", false},
+	// recent's values.
+	{"recent --seconds 0", "*filter\n-A INPUT -m recent --name x --rcheck --seconds 0 -j DROP\nCOMMIT\n", false},
+	{"recent --seconds 0x10", "*filter\n-A INPUT -m recent --name x --rcheck --seconds 0x10 -j DROP\nCOMMIT\n", true},
+	{"recent --hitcount 65535", "*filter\n-A INPUT -m recent --name x --rcheck --hitcount 65535 -j DROP\nCOMMIT\n", true},
+	{"recent --hitcount 65536", "*filter\n-A INPUT -m recent --name x --rcheck --hitcount 65536 -j DROP\nCOMMIT\n", false},
+	{"recent --name empty", "*filter\n-A INPUT -m recent --name \"\" --rcheck -j DROP\nCOMMIT\n", false},
+	// cluster: the number of nodes, the seed and the local node are
+	// needed, each from 1 to 32, the node no higher than the number.
+	{"cluster", "*filter\n-A INPUT -m cluster --cluster-total-nodes 2 --cluster-local-node 2 --cluster-hash-seed 7 -j ACCEPT\nCOMMIT\n", true},
+	{"cluster without a seed", "*filter\n-A INPUT -m cluster --cluster-total-nodes 2 --cluster-local-node 1 -j ACCEPT\nCOMMIT\n", false},
+	{"cluster without a local node", "*filter\n-A INPUT -m cluster --cluster-total-nodes 2 --cluster-hash-seed 7 -j ACCEPT\nCOMMIT\n", false},
+	{"cluster node and nodemask", "*filter\n-A INPUT -m cluster --cluster-total-nodes 2 --cluster-local-node 1 --cluster-local-nodemask 1 --cluster-hash-seed 7 -j ACCEPT\nCOMMIT\n", false},
+	{"cluster node above the total", "*filter\n-A INPUT -m cluster --cluster-total-nodes 2 --cluster-local-node 3 --cluster-hash-seed 7 -j ACCEPT\nCOMMIT\n", false},
+	{"cluster of 33 nodes", "*filter\n-A INPUT -m cluster --cluster-total-nodes 33 --cluster-local-node 1 --cluster-hash-seed 7 -j ACCEPT\nCOMMIT\n", false},
+	// owner: --suppl-groups after --gid-owner, and not negated.
+	{"owner --suppl-groups", "*filter\n-A OUTPUT -m owner --gid-owner 7 --suppl-groups -j ACCEPT\nCOMMIT\n", true},
+	{"owner --suppl-groups first", "*filter\n-A OUTPUT -m owner --suppl-groups --gid-owner 7 -j ACCEPT\nCOMMIT\n", false},
+	{"owner ! --suppl-groups", "*filter\n-A OUTPUT -m owner --gid-owner 7 ! --suppl-groups -j ACCEPT\nCOMMIT\n", false},
 	// hopopt is protocol 0 in /etc/protocols, as all.
 	{"-p hopopt", "*filter\n-A INPUT -p hopopt -j ACCEPT\nCOMMIT\n", true},
 	{"-p hopopt in ip6tables", ip6 + "*filter\n-A INPUT -p hopopt -j ACCEPT\nCOMMIT\n", true},

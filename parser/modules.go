@@ -269,7 +269,7 @@ func init() {
 				}
 				return b.a.opaque.put(OpaqueMatch{})
 			}},
-		"owner": {opts: []optDef{o(1, "uid-owner"), o(1, "gid-owner"), o(0, "socket-exists"), o(0, "suppl-groups"),
+		"owner": {opts: []optDef{o(1, "uid-owner"), o(1, "gid-owner"), o(0, "socket-exists"), o(0, "suppl-groups").with(optNoInvert),
 			o(1, "pid-owner"), o(1, "sid-owner"), o(1, "cmd-owner")}, build: buildOwner},
 		"string": {opts: []optDef{o(1, "algo"), o(1, "from"), o(1, "to"), o(1, "string"), o(1, "hex-string"),
 			o(0, "icase")}, groups: []optGroup{needOne("algo"), needAny("string", "hex-string")}, build: buildString},
@@ -303,10 +303,11 @@ func init() {
 		"connlabel": {opts: []optDef{o(1, "label"), o(0, "set")}, build: opaque},
 		"ipvs": {opts: []optDef{o(0, "ipvs"), o(1, "vproto"), o(1, "vaddr"), o(1, "vport"), o(1, "vdir"),
 			o(1, "vmethod"), o(1, "vportctl")}, build: opaque},
-		"mh":        {opts: []optDef{o(1, "mh-type")}, build: buildMH},
-		"osf":       {opts: []optDef{o(1, "genre"), o(1, "ttl"), o(1, "log")}, build: opaque},
-		"rateest":   {opts: []optDef{o(1, "rateest"), o(1, "rateest1"), o(1, "rateest2"), o(0, "rateest-delta"), o(1, "rateest-bps"), o(1, "rateest-pps"), o(1, "rateest-bps1"), o(1, "rateest-bps2"), o(1, "rateest-pps1"), o(1, "rateest-pps2"), o(0, "rateest-lt"), o(0, "rateest-gt"), o(0, "rateest-eq")}, build: opaque},
-		"cluster":   {opts: []optDef{o(1, "cluster-total-nodes"), o(1, "cluster-local-node"), o(1, "cluster-local-nodemask"), o(1, "cluster-hash-seed")}, build: opaque},
+		"mh":      {opts: []optDef{o(1, "mh-type")}, build: buildMH},
+		"osf":     {opts: []optDef{o(1, "genre"), o(1, "ttl"), o(1, "log")}, build: opaque},
+		"rateest": {opts: []optDef{o(1, "rateest"), o(1, "rateest1"), o(1, "rateest2"), o(0, "rateest-delta"), o(1, "rateest-bps"), o(1, "rateest-pps"), o(1, "rateest-bps1"), o(1, "rateest-bps2"), o(1, "rateest-pps1"), o(1, "rateest-pps2"), o(0, "rateest-lt"), o(0, "rateest-gt"), o(0, "rateest-eq")}, build: opaque},
+		"cluster": {opts: []optDef{o(1, "cluster-total-nodes").with(optNoInvert), o(1, "cluster-local-node"), o(1, "cluster-local-nodemask"),
+			o(1, "cluster-hash-seed").with(optNoInvert)}, build: buildCluster},
 		"ipcomp":    {opts: []optDef{o(1, "ipcompspi"), o(0, "compres")}, build: opaque},
 		"condition": {opts: []optDef{o(1, "condition")}, build: opaque},
 	}
@@ -643,6 +644,10 @@ func mandatory() {
 	} {
 		matchModules[name].groups = append(matchModules[name].groups, g)
 	}
+	// libxt_cluster: the number of nodes and the seed are mandatory, and
+	// the local node is given one way.
+	matchModules["cluster"].groups = append(matchModules["cluster"].groups,
+		needOne("cluster-total-nodes"), needOne("cluster-hash-seed"), needOne("cluster-local-node", "cluster-local-nodemask"))
 	ct := matchModules["conntrack"]
 	ct.groups = append(ct.groups, needAny(all(ct)...))
 	for name, gs := range map[string][]optGroup{
@@ -1162,6 +1167,25 @@ func buildRecent(b *builder, m *Match) MatchSpec {
 	var record *Option
 	for i := range m.Options {
 		op := &m.Options[i]
+		// Values as libxt_recent and xt_recent take them (the kernel
+		// oracle: --seconds 0 and a --hitcount of 65536 are refused, as
+		// is an empty --name).
+		switch a := arg(op); op.Name {
+		case "seconds":
+			if n, err := parseUint(a, 1<<32-1); err != nil || n == 0 {
+				b.errf(op.Pos, ErrBadValue, "-m recent: --seconds %q: iptables refuses it (expected a number of seconds from 1 to 4294967295)", a)
+			}
+		case "hitcount":
+			if n, err := parseUint(a, 1<<32-1); err != nil {
+				b.errf(op.Pos, ErrBadValue, "-m recent: --hitcount %q: iptables refuses it (expected a number from 0 to 65535)", a)
+			} else if n > 65535 {
+				b.errf(op.Pos, ErrBadValue, "-m recent: --hitcount %d: the kernel refuses it (xt_recent keeps at most 65535 timestamps an address; expected 0 to 65535)", n)
+			}
+		case "name":
+			if a == "" {
+				b.errf(op.Pos, ErrBadValue, "-m recent: --name \"\": the kernel refuses an empty list name (expected a name, or no --name for DEFAULT)")
+			}
+		}
 		switch op.Name {
 		case "set", "remove":
 			record = op
@@ -1363,6 +1387,42 @@ func buildString(b *builder, m *Match) MatchSpec {
 	return b.a.opaque.put(OpaqueMatch{})
 }
 
+// buildCluster checks -m cluster's numbers as libxt_cluster does: the
+// number of nodes and the local node (or node mask) from 1 to 32, the
+// local node no higher than the number of nodes, the seed a 32-bit
+// number. Which packets a node takes depends on a hash of their
+// connection: the match is opaque.
+func buildCluster(b *builder, m *Match) MatchSpec {
+	var total, local uint64
+	var localOp *Option
+	for i := range m.Options {
+		op := &m.Options[i]
+		a := arg(op)
+		switch op.Name {
+		case "cluster-total-nodes", "cluster-local-node", "cluster-local-nodemask":
+			n, err := parseUint(a, 1<<32-1)
+			if err != nil || n < 1 || n > 32 {
+				b.errf(op.Pos, ErrBadValue, "-m cluster: --%s %q: iptables refuses it (expected a number from 1 to 32)", op.Name, a)
+				continue
+			}
+			switch op.Name {
+			case "cluster-total-nodes":
+				total = n
+			case "cluster-local-node":
+				local, localOp = n, op
+			}
+		case "cluster-hash-seed":
+			if _, err := parseUint(a, 1<<32-1); err != nil {
+				b.errf(op.Pos, ErrBadValue, "-m cluster: --cluster-hash-seed %q: iptables refuses it (expected a 32-bit number)", a)
+			}
+		}
+	}
+	if total > 0 && localOp != nil && local > total {
+		b.errf(localOp.Pos, ErrBadValue, "-m cluster: --cluster-local-node %d is above --cluster-total-nodes %d: iptables refuses it", local, total)
+	}
+	return b.a.opaque.put(OpaqueMatch{})
+}
+
 // buildConnbytes checks the words libxt_connbytes takes.
 func buildConnbytes(b *builder, m *Match) MatchSpec {
 	for i := range m.Options {
@@ -1462,9 +1522,19 @@ func (b *builder) reversedRange(ext string, op *Option, sep string, base int, ma
 // buildOwner checks the ranges of --uid-owner and --gid-owner: the
 // kernel refuses one whose first id is above its last.
 func buildOwner(b *builder, m *Match) MatchSpec {
+	gid := false
 	for i := range m.Options {
-		if op := &m.Options[i]; op.Name == "uid-owner" || op.Name == "gid-owner" {
+		op := &m.Options[i]
+		switch op.Name {
+		case "uid-owner", "gid-owner":
 			b.reversedRange("-m owner", op, "-", 10, 0xffffffff, "the kernel")
+			gid = gid || op.Name == "gid-owner"
+		case "suppl-groups":
+			// libxt_owner reads the options in order, and refuses this
+			// one unless --gid-owner came before it.
+			if !gid {
+				b.errf(op.Pos, ErrBadOption, "-m owner: --suppl-groups before --gid-owner: iptables refuses it (\"you need to use --gid-owner first\"; expected --gid-owner GID --suppl-groups)")
+			}
 		}
 	}
 	return b.a.opaque.put(OpaqueMatch{})
@@ -1938,6 +2008,11 @@ func lookupReject(table []rejectName, s string) (string, bool) {
 func buildLog(b *builder, t *Target) TargetSpec {
 	for i := range t.Options {
 		op := &t.Options[i]
+		// libxt_LOG keeps at most 29 bytes of the prefix and loads the
+		// rule (iptables-save then shows the 29).
+		if a := arg(op); op.Name == "log-prefix" && len(a) > 29 {
+			b.errf(op.Pos, ErrSilentChange, "--log-prefix: prefix is %d bytes long: iptables loads only its first 29 bytes", len(a))
+		}
 		if op.Name == "log-level" {
 			if _, ok := logLevel(arg(op)); !ok {
 				b.errf(op.Pos, ErrBadValue, "--log-level: unknown log level %q: iptables refuses it (expected 0-7 or emerg, alert, crit, error, warning, notice, info, debug)", arg(op))

@@ -79,7 +79,7 @@ var moduleSamples = []moduleSample{
 	{name: "mh", v6: true, spec: "-p mh -m mh --mh-type 1 -j ACCEPT", want: &OpaqueMatch{}},
 	{name: "osf", spec: "-m osf --genre Linux -j ACCEPT", want: &OpaqueMatch{}},
 	{name: "rateest", spec: "-m rateest --rateest1 a --rateest-bps 1 --rateest-gt -j ACCEPT", want: &OpaqueMatch{}},
-	{name: "cluster", spec: "-m cluster --cluster-total-nodes 2 --cluster-local-node 1 -j ACCEPT", want: &OpaqueMatch{}},
+	{name: "cluster", spec: "-m cluster --cluster-total-nodes 2 --cluster-local-node 1 --cluster-hash-seed 0x10 -j ACCEPT", want: &OpaqueMatch{}},
 	{name: "ipcomp", spec: "-m ipcomp --ipcompspi 1 -j ACCEPT", want: &OpaqueMatch{}},
 	{name: "condition", spec: "-m condition --condition up -j ACCEPT", want: &OpaqueMatch{}},
 

@@ -304,6 +304,12 @@ func parseAddrMask(s string, fam Family) (addr, mask netip.Addr, err error) {
 	if err != nil && fam != IPv6 {
 		if v4, ok := xtablesIPv4(a, false); ok {
 			addr, err = v4, nil
+		} else if v4, ok := inetAton(a); ok {
+			// What xtables' own reading refuses, it asks getaddrinfo,
+			// which reads a number as inet_aton does: 16909060 and
+			// 0x01020304 are 1.2.3.4, 1.2.300 is 1.2.1.44 (the kernel
+			// oracle saw iptables-save print them so).
+			addr, err = v4, nil
 		}
 	}
 	if err != nil {
