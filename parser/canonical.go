@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // This file gives the options of a match or target as iptables-save
@@ -154,6 +155,11 @@ func canonicalMatchOptions(m *Match, fam Family) []Option {
 	if m.Name == "limit" {
 		return limitOptions(m)
 	}
+	if m.Name == "time" {
+		if t, ok := readTimeMatch(m); ok {
+			return timeOptions(t)
+		}
+	}
 	out := make([]Option, 0, len(m.Options)+3)
 	for _, o := range m.Options {
 		if c, keep := canonicalMatchOption(m, o); keep {
@@ -203,6 +209,52 @@ func limitOptions(m *Match) []Option {
 	// backend's kernel refuses it, buildLimit says so).
 	if burst != 5 && burst != 0 {
 		out = append(out, Option{Name: "limit-burst", Args: []string{strconv.FormatUint(burst, 10)}})
+	}
+	return out
+}
+
+// timeOptions prints -m time as libxt_time saves it: the time of day
+// when it is not the whole day (both ends, hh:mm:ss), the days of the
+// month and of the week when not all (listed, a negation applied), the
+// start date when set, the stop date always (the kernel's default,
+// 2038-01-19T03:14:07, too), then --kerneltz and --contiguous.
+func timeOptions(t timeMatch) []Option {
+	var out []Option
+	add := func(name string, args ...string) { out = append(out, Option{Name: name, Args: args}) }
+	hms := func(v uint32) string { return fmt.Sprintf("%02d:%02d:%02d", v/3600, v/60%60, v%60) }
+	if t.start != 0 || t.stop != 86399 {
+		add("timestart", hms(t.start))
+		add("timestop", hms(t.stop))
+	}
+	days := func(mask uint32, names []string) string {
+		var ds []string
+		for d := 1; d < len(names)+1; d++ {
+			if mask&(1<<d) != 0 {
+				ds = append(ds, names[d-1])
+			}
+		}
+		return strings.Join(ds, ",")
+	}
+	if t.monthdays != allMonthdays {
+		var names []string
+		for d := 1; d <= 31; d++ {
+			names = append(names, strconv.Itoa(d))
+		}
+		add("monthdays", days(t.monthdays, names))
+	}
+	if t.weekdays != allWeekdays {
+		add("weekdays", days(t.weekdays, []string{"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"}))
+	}
+	date := func(v int64) string { return time.Unix(v, 0).UTC().Format("2006-01-02T15:04:05") }
+	if t.dateStart != 0 {
+		add("datestart", date(t.dateStart))
+	}
+	add("datestop", date(t.dateStop))
+	if t.kernelTZ {
+		add("kerneltz")
+	}
+	if t.contiguous {
+		add("contiguous")
 	}
 	return out
 }

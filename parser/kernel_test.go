@@ -529,6 +529,14 @@ var kernelSnippets = []struct {
 	{"cluster node and nodemask", "*filter\n-A INPUT -m cluster --cluster-total-nodes 2 --cluster-local-node 1 --cluster-local-nodemask 1 --cluster-hash-seed 7 -j ACCEPT\nCOMMIT\n", false},
 	{"cluster node above the total", "*filter\n-A INPUT -m cluster --cluster-total-nodes 2 --cluster-local-node 3 --cluster-hash-seed 7 -j ACCEPT\nCOMMIT\n", false},
 	{"cluster of 33 nodes", "*filter\n-A INPUT -m cluster --cluster-total-nodes 33 --cluster-local-node 1 --cluster-hash-seed 7 -j ACCEPT\nCOMMIT\n", false},
+	// time: --contiguous only for a time of day across midnight; --utc
+	// against --localtz or --kerneltz, which go together.
+	{"time --contiguous", "*filter\n-A INPUT -m time --timestart 23:00 --timestop 01:00 --contiguous -j ACCEPT\nCOMMIT\n", true},
+	{"time --contiguous within a day", "*filter\n-A INPUT -m time --timestart 01:00 --timestop 23:00 --contiguous -j ACCEPT\nCOMMIT\n", false},
+	{"time --contiguous alone", "*filter\n-A INPUT -m time --contiguous -j ACCEPT\nCOMMIT\n", false},
+	{"time --utc --kerneltz", "*filter\n-A INPUT -m time --utc --kerneltz -j ACCEPT\nCOMMIT\n", false},
+	{"time --localtz --utc", "*filter\n-A INPUT -m time --localtz --utc -j ACCEPT\nCOMMIT\n", false},
+	{"time --kerneltz --localtz", "*filter\n-A INPUT -m time --kerneltz --localtz -j ACCEPT\nCOMMIT\n", true},
 	// owner: --suppl-groups after --gid-owner, and not negated.
 	{"owner --suppl-groups", "*filter\n-A OUTPUT -m owner --gid-owner 7 --suppl-groups -j ACCEPT\nCOMMIT\n", true},
 	{"owner --suppl-groups first", "*filter\n-A OUTPUT -m owner --suppl-groups --gid-owner 7 -j ACCEPT\nCOMMIT\n", false},

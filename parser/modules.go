@@ -256,7 +256,9 @@ func init() {
 			build: buildStatistic},
 		"time": {opts: []optDef{o(1, "datestart"), o(1, "datestop"), o(1, "timestart"), o(1, "timestop"),
 			o(1, "monthdays"), o(1, "weekdays"), o(0, "kerneltz"), o(0, "localtz"), o(0, "utc"), o(0, "contiguous")},
-			build: buildTime},
+			// --utc against either name of the kernel's time zone.
+			groups: []optGroup{oneOf("utc", "localtz"), oneOf("utc", "kerneltz")},
+			build:  buildTime},
 		"connlimit": {opts: []optDef{o(1, "connlimit-upto"), o(1, "connlimit-above"), o(1, "connlimit-mask"),
 			o(0, "connlimit-saddr"), o(0, "connlimit-daddr")},
 			groups: []optGroup{needOne("connlimit-upto", "connlimit-above")}, build: func(b *builder, m *Match) MatchSpec {
@@ -1279,6 +1281,15 @@ func buildStatistic(b *builder, m *Match) MatchSpec {
 // to 7, or names of which it compares the first two letters,
 // case-sensitive (Mo, Mon and Monday; not mon or M).
 func buildTime(b *builder, m *Match) MatchSpec {
+	// libxt_time refuses --contiguous unless the time of day wraps
+	// around midnight (--timestop before --timestart).
+	if t, ok := readTimeMatch(m); ok && t.contiguous && t.start < t.stop {
+		for i := range m.Options {
+			if op := &m.Options[i]; op.Name == "contiguous" {
+				b.errf(op.Pos, ErrBadOption, "-m time: --contiguous with a --timestop after --timestart: iptables refuses it (\"--contiguous only makes sense when stoptime is smaller than starttime\")")
+			}
+		}
+	}
 	for i := range m.Options {
 		op := &m.Options[i]
 		switch op.Name {
@@ -1333,6 +1344,115 @@ func buildTime(b *builder, m *Match) MatchSpec {
 		}
 	}
 	return b.a.opaque.put(OpaqueMatch{})
+}
+
+// timeMatch is -m time as libxt_time stores it.
+type timeMatch struct {
+	start, stop          uint32 // seconds of the day
+	monthdays, weekdays  uint32 // bit d for day d
+	dateStart, dateStop  int64  // Unix seconds
+	kernelTZ, contiguous bool
+}
+
+const (
+	allMonthdays = 0xfffffffe // days 1-31
+	allWeekdays  = 0xfe       // days 1 (Monday) to 7
+	// timeDateStop is the --datestop the kernel gives back by default
+	// (2038-01-19T03:14:07: 2^31-1 seconds).
+	timeDateStop = 1<<31 - 1
+)
+
+// readTimeMatch reads m's options as libxt_time does (in order: --utc,
+// --localtz and --kerneltz set the time zone, the last one winning), or
+// reports false when one does not read.
+func readTimeMatch(m *Match) (timeMatch, bool) {
+	t := timeMatch{stop: 86399, monthdays: allMonthdays, weekdays: allWeekdays, dateStop: timeDateStop}
+	for i := range m.Options {
+		op := &m.Options[i]
+		a := arg(op)
+		switch op.Name {
+		case "timestart", "timestop":
+			if !validDaytime(a) {
+				return t, false
+			}
+			var v uint32
+			parts := strings.Split(a, ":")
+			for k, p := range []uint32{3600, 60, 1} {
+				if k < len(parts) {
+					n, _ := strconv.ParseUint(parts[k], 10, 32)
+					v += uint32(n) * p
+				}
+			}
+			if op.Name == "timestart" {
+				t.start = v
+			} else {
+				t.stop = v
+			}
+		case "datestart", "datestop":
+			d, ok := timeDate(a)
+			if !ok {
+				return t, false
+			}
+			if op.Name == "datestart" {
+				t.dateStart = d
+			} else {
+				t.dateStop = d
+			}
+		case "monthdays", "weekdays":
+			var mask uint32
+			for _, d := range strings.Split(a, ",") {
+				if d == "" {
+					continue
+				}
+				if op.Name == "weekdays" && (d[0] < '0' || d[0] > '9') {
+					i := slices.Index([]string{"Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"}, d[:min(2, len(d))])
+					if i < 0 {
+						return t, false
+					}
+					mask |= 1 << (i + 1)
+					continue
+				}
+				v, err := strconv.ParseUint(d, 10, 32)
+				if err != nil || v > 31 {
+					return t, false
+				}
+				mask |= 1 << v
+			}
+			all := uint32(allMonthdays)
+			if op.Name == "weekdays" {
+				all = allWeekdays
+			}
+			if op.Neg {
+				mask = ^mask & all
+			}
+			if op.Name == "monthdays" {
+				t.monthdays = mask
+			} else {
+				t.weekdays = mask
+			}
+		case "kerneltz", "localtz":
+			t.kernelTZ = true
+		case "utc":
+			t.kernelTZ = false
+		case "contiguous":
+			t.contiguous = true
+		}
+	}
+	return t, true
+}
+
+// timeDate reads a --datestart or --datestop as libxt_time does:
+// YYYY[-MM[-DD[Thh[:mm[:ss]]]]], in UTC.
+func timeDate(s string) (int64, bool) {
+	for _, l := range []string{"2006", "2006-01", "2006-01-02", "2006-01-02T15", "2006-01-02T15:04", "2006-01-02T15:04:05"} {
+		if t, err := time.Parse(l, s); err == nil {
+			if t.Year() < 1970 || t.Year() > 2038 {
+				return 0, false
+			}
+			return t.Unix(), true
+		}
+	}
+	return 0, false
 }
 
 // validDaytime reports whether s is a time of day as libxt_time reads
