@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -56,6 +57,7 @@ var optionOrder = map[string][]string{
 	"recent":    {"set", "rcheck", "update", "remove", "seconds", "reap", "hitcount", "rttl", "name", "mask", "rsource", "rdest"},
 	"connlimit": {"connlimit-upto", "connlimit-above", "connlimit-mask", "connlimit-saddr", "connlimit-daddr"},
 	"owner":     {"socket-exists", "uid-owner", "gid-owner", "suppl-groups"},
+	"physdev":   {"physdev-is-in", "physdev-in", "physdev-is-out", "physdev-out", "physdev-is-bridged"},
 	"cluster":   {"cluster-local-nodemask", "cluster-total-nodes", "cluster-hash-seed"},
 	"NFLOG":     {"nflog-prefix", "nflog-group", "nflog-size", "nflog-threshold"},
 	"LOG":       {"log-prefix", "log-level", "log-tcp-sequence", "log-tcp-options", "log-ip-options", "log-uid", "log-macdecode"},
@@ -160,9 +162,12 @@ func canonicalMatchOptions(m *Match, fam Family) []Option {
 			return timeOptions(t)
 		}
 	}
+	if m.Name == "policy" {
+		return policyOptions(m)
+	}
 	out := make([]Option, 0, len(m.Options)+3)
 	for _, o := range m.Options {
-		if c, keep := canonicalMatchOption(m, o); keep {
+		if c, keep := canonicalMatchOption(m, o, fam); keep {
 			out = append(out, c)
 		}
 	}
@@ -209,6 +214,53 @@ func limitOptions(m *Match) []Option {
 	// backend's kernel refuses it, buildLimit says so).
 	if burst != 5 && burst != 0 {
 		out = append(out, Option{Name: "limit-burst", Args: []string{strconv.FormatUint(burst, 10)}})
+	}
+	return out
+}
+
+// policyOptions prints -m policy as libxt_policy saves it: --dir, --pol
+// and --strict first, then each element (--next between them) with its
+// --reqid, --spi (in hexadecimal), --proto (by name), --mode, --tunnel-dst
+// and --tunnel-src, in that order.
+func policyOptions(m *Match) []Option {
+	var head []Option
+	elems := [][]Option{nil}
+	for _, o := range m.Options {
+		switch o.Name {
+		case "dir", "pol", "strict":
+			head = append(head, o)
+		case "next":
+			elems = append(elems, nil)
+		default:
+			a := arg(&o)
+			switch o.Name {
+			case "spi":
+				if n, err := parseUint(a, 1<<32-1); err == nil {
+					o.Args = []string{fmt.Sprintf("0x%x", n)}
+				}
+			case "reqid":
+				if n, err := parseUint(a, 1<<32-1); err == nil {
+					o.Args = []string{strconv.FormatUint(n, 10)}
+				}
+			case "proto":
+				if name, ok := map[string]string{"50": "esp", "51": "ah", "108": "ipcomp"}[a]; ok {
+					o.Args = []string{name}
+				}
+			}
+			elems[len(elems)-1] = append(elems[len(elems)-1], o)
+		}
+	}
+	rank := func(order []string) func(a, b Option) int {
+		return func(a, b Option) int { return slices.Index(order, a.Name) - slices.Index(order, b.Name) }
+	}
+	slices.SortStableFunc(head, rank([]string{"dir", "pol", "strict"}))
+	out := head
+	for i, e := range elems {
+		if i > 0 {
+			out = append(out, Option{Name: "next"})
+		}
+		slices.SortStableFunc(e, rank([]string{"reqid", "spi", "proto", "mode", "tunnel-dst", "tunnel-src"}))
+		out = append(out, e...)
 	}
 	return out
 }
@@ -290,7 +342,8 @@ func portsOf(spec MatchSpec, name string) *PortSet {
 
 // canonicalMatchOption returns one option of m as iptables-save prints
 // it, and false when iptables-save leaves it out.
-func canonicalMatchOption(m *Match, o Option) (Option, bool) {
+func canonicalMatchOption(m *Match, o Option, fam Family) (Option, bool) {
+	famBits := func(*Match) int { return fam.bits() }
 	a := arg(&o)
 	set := func(args ...string) (Option, bool) {
 		o.Args = args
@@ -495,8 +548,30 @@ func canonicalMatchOption(m *Match, o Option) (Option, bool) {
 				return set(s)
 			}
 		}
+	case "connlimit":
+		if o.Name == "connlimit-mask" {
+			if n, _, err := plenMask(a, famBits(m)); err == nil {
+				return set(strconv.Itoa(n))
+			}
+		}
 	case "hashlimit":
 		switch o.Name {
+		case "hashlimit-htable-gcinterval":
+			// The default, 1000 ms, is left out.
+			if n, err := parseUint(a, 1<<32-1); err == nil {
+				if n == 1000 {
+					return o, false
+				}
+				return set(strconv.FormatUint(n, 10))
+			}
+		case "hashlimit-srcmask", "hashlimit-dstmask":
+			// A length; the whole address, the default, is left out.
+			if n, _, err := plenMask(a, famBits(m)); err == nil {
+				if n == famBits(m) {
+					return o, false
+				}
+				return set(strconv.Itoa(n))
+			}
 		case "hashlimit", "hashlimit-upto", "hashlimit-above":
 			if s, ok := hashlimitRate(a); ok {
 				if o.Name == "hashlimit" {

@@ -537,6 +537,20 @@ var kernelSnippets = []struct {
 	{"time --utc --kerneltz", "*filter\n-A INPUT -m time --utc --kerneltz -j ACCEPT\nCOMMIT\n", false},
 	{"time --localtz --utc", "*filter\n-A INPUT -m time --localtz --utc -j ACCEPT\nCOMMIT\n", false},
 	{"time --kerneltz --localtz", "*filter\n-A INPUT -m time --kerneltz --localtz -j ACCEPT\nCOMMIT\n", true},
+	// multiport reads both ends of a range.
+	{"multiport 80:", "*filter\n-A INPUT -p tcp -m multiport --dports 80: -j ACCEPT\nCOMMIT\n", false},
+	{"multiport :80", "*filter\n-A INPUT -p tcp -m multiport --dports :80 -j ACCEPT\nCOMMIT\n", false},
+	// Masks that may be a length or an address: connlimit takes one not
+	// contiguous (as the whole address), hashlimit does not.
+	{"connlimit-mask 255.0.255.0", "*filter\n-A INPUT -m connlimit --connlimit-mask 255.0.255.0 --connlimit-above 1 -j DROP\nCOMMIT\n", true},
+	{"connlimit-mask 4294967295", "*filter\n-A INPUT -m connlimit --connlimit-mask 4294967295 --connlimit-above 1 -j DROP\nCOMMIT\n", true},
+	{"hashlimit-srcmask 255.255.0.0", "*filter\n-A INPUT -m hashlimit --hashlimit-upto 1/sec --hashlimit-name a --hashlimit-srcmask 255.255.0.0 -j DROP\nCOMMIT\n", true},
+	{"hashlimit-srcmask 255.0.255.0", "*filter\n-A INPUT -m hashlimit --hashlimit-upto 1/sec --hashlimit-name a --hashlimit-srcmask 255.0.255.0 -j DROP\nCOMMIT\n", false},
+	{"hashlimit-srcmask 33", "*filter\n-A INPUT -m hashlimit --hashlimit-upto 1/sec --hashlimit-name a --hashlimit-srcmask 33 -j DROP\nCOMMIT\n", false},
+	// policy: each element after --next has options of its own.
+	{"policy of two elements", "*filter\n-A INPUT -m policy --dir in --pol ipsec --strict --proto esp --next --proto ah -j ACCEPT\nCOMMIT\n", true},
+	{"policy --next without --strict", "*filter\n-A INPUT -m policy --dir in --pol ipsec --proto esp --next --proto ah -j ACCEPT\nCOMMIT\n", false},
+	{"policy --proto twice in an element", "*filter\n-A INPUT -m policy --dir in --pol ipsec --proto esp --proto ah -j ACCEPT\nCOMMIT\n", false},
 	// owner: --suppl-groups after --gid-owner, and not negated.
 	{"owner --suppl-groups", "*filter\n-A OUTPUT -m owner --gid-owner 7 --suppl-groups -j ACCEPT\nCOMMIT\n", true},
 	{"owner --suppl-groups first", "*filter\n-A OUTPUT -m owner --suppl-groups --gid-owner 7 -j ACCEPT\nCOMMIT\n", false},

@@ -262,11 +262,13 @@ func init() {
 		"connlimit": {opts: []optDef{o(1, "connlimit-upto"), o(1, "connlimit-above"), o(1, "connlimit-mask"),
 			o(0, "connlimit-saddr"), o(0, "connlimit-daddr")},
 			groups: []optGroup{needOne("connlimit-upto", "connlimit-above")}, build: func(b *builder, m *Match) MatchSpec {
-				// A prefix length up to 128 (iptables reads more than 32
-				// for IPv4 too).
+				// A prefix length or a mask (plenMask): 33, or a mask
+				// not contiguous, is the whole address.
 				for i := range m.Options {
-					if op := &m.Options[i]; op.Name == "connlimit-mask" && !strings.Contains(arg(op), ":") && !strings.Contains(arg(op), ".") {
-						b.uintIn(op, 0, 128, "-m connlimit", "iptables refuses it")
+					if op := &m.Options[i]; op.Name == "connlimit-mask" {
+						if _, _, err := plenMask(arg(op), b.family.bits()); err != nil {
+							b.errf(op.Pos, ErrBadValue, "-m connlimit: --connlimit-mask: %v", err)
+						}
 					}
 				}
 				return b.a.opaque.put(OpaqueMatch{})
@@ -285,7 +287,7 @@ func init() {
 		"ipv6header": {opts: []optDef{o(1, "header"), o(0, "soft")}, build: buildIPv6Header},
 		"policy": {opts: []optDef{o(1, "dir"), o(1, "pol"), o(0, "strict"), o(1, "reqid"), o(1, "spi"),
 			o(1, "proto"), o(1, "mode"), o(1, "tunnel-src"), o(1, "tunnel-dst"), o(0, "next")},
-			groups: []optGroup{needOne("dir")}, build: buildPolicy},
+			groups: []optGroup{needOne("dir"), alsoNeeds("next", "strict")}, build: buildPolicy},
 		"nfacct":   {opts: []optDef{o(1, "nfacct-name")}, build: func(*builder, *Match) MatchSpec { return &OpaqueMatch{AlwaysTrue: true} }},
 		"rpfilter": {opts: []optDef{o(0, "loose"), o(0, "validmark"), o(0, "accept-local"), o(0, "invert")}, build: opaque},
 		"tcpmss":   {opts: []optDef{o(1, "mss")}, build: buildTCPMSSMatch},
@@ -1107,7 +1109,11 @@ func buildHashlimit(b *builder, m *Match) MatchSpec {
 		op := &m.Options[i]
 		switch op.Name {
 		case "hashlimit-srcmask", "hashlimit-dstmask":
-			b.uintIn(op, 0, bits, "-m hashlimit", "the kernel refuses it")
+			// A prefix length or a contiguous mask (plenMask); the
+			// kernel refuses more than the address's bits.
+			if _, contiguous, err := plenMask(arg(op), int(bits)); err != nil || !contiguous {
+				b.errf(op.Pos, ErrBadValue, "-m hashlimit: --%s %q: the kernel refuses it (expected a prefix length 0-%d or a mask of contiguous bits)", op.Name, arg(op), bits)
+			}
 			continue
 		case "hashlimit-burst":
 			// libxt_hashlimit takes 1 to 1,000,000 packets; a rate in

@@ -113,14 +113,15 @@ func (o Option) format(quoteArg func(string) string) string {
 
 // saveOption prints an option of module (a match or target) as its
 // extension's save function does: --comment, --log-prefix and
-// --nflog-prefix with xtables_save_string, --string and --u32 always in
-// double quotes, the others as Option.String.
+// --nflog-prefix with xtables_save_string, --string, --u32 and
+// connlabel's --label always in double quotes, the others as
+// Option.String.
 func saveOption(module string, o Option) string {
 	var quoteArg func(string) string
 	switch {
 	case o.Name == "comment" || o.Name == "log-prefix" || o.Name == "nflog-prefix":
 		quoteArg = xtablesSaveString
-	case module == "string" && o.Name == "string", module == "u32":
+	case module == "string" && o.Name == "string", module == "u32", module == "connlabel" && o.Name == "label":
 		quoteArg = func(s string) string {
 			return `"` + strings.NewReplacer(`"`, `\"`, `\`, `\\`).Replace(s) + `"`
 		}

@@ -554,7 +554,18 @@ func (rp *ruleParser) longOption(t token) {
 			rp.errf(rp.pos(t), ErrSyntax, "multiple '!' for --%s", c.name)
 		}
 		if c.match != nil {
-			for _, prev := range c.match.Options {
+			prevs := c.match.Options
+			if c.match.Name == "policy" {
+				// -m policy's --next starts the next policy element,
+				// whose options are its own.
+				for i := len(prevs) - 1; i >= 0; i-- {
+					if prevs[i].Name == "next" {
+						prevs = prevs[i+1:]
+						break
+					}
+				}
+			}
+			for _, prev := range prevs {
 				if prev.Name == op.Name && op.Name != "to-destination" && op.Name != "to-source" {
 					rp.errf(rp.pos(t), ErrBadOption, "option --%s given twice for -m %s", c.name, c.match.Name)
 				}

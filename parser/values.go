@@ -277,6 +277,12 @@ func parsePortList(s, proto string) ([]Range, error) {
 	var out []Range
 	n := 0
 	for _, part := range strings.Split(s, ",") {
+		// libxt_multiport reads both ends of a range: "80:" and ":80"
+		// are refused ("invalid port/service `'"), where --dport takes
+		// them.
+		if lo, hi, ok := strings.Cut(part, ":"); ok && (lo == "" || hi == "") {
+			return nil, fmt.Errorf("invalid port range %q: multiport needs both ends, LOW:HIGH", part)
+		}
 		r, err := parsePortRange(part, proto)
 		if err != nil {
 			return nil, err
@@ -799,25 +805,40 @@ func parseNetmapTo(s string, fam Family) (netip.Prefix, error) {
 	bits := addr.BitLen()
 	plen := bits
 	if hasMask {
-		if n, err := parseUint(m, uint64(bits)); err == nil {
-			plen = int(n)
-		} else {
-			var mask netip.Addr
-			ok := false
-			if bits == 32 {
-				mask, ok = inetAton(m)
-			} else if x, err := netip.ParseAddr(m); err == nil && x.Is6() && x.Zone() == "" {
-				mask, ok = x, true
-			}
-			if !ok {
-				return netip.Prefix{}, fmt.Errorf("invalid mask %q (expected a prefix length 0-%d or a mask; iptables: neither a valid network mask nor valid CIDR)", m, bits)
-			}
-			if plen = MaskLen(mask); plen < 0 {
-				plen = bits
-			}
+		n, _, err := plenMask(m, bits)
+		if err != nil {
+			return netip.Prefix{}, err
 		}
+		plen = n
 	}
 	return netip.PrefixFrom(addr, plen).Masked(), nil
+}
+
+// plenMask reads a prefix length as xtables reads one where a mask may
+// stand instead (NETMAP's --to, --connlimit-mask, --hashlimit-srcmask):
+// a number as xtables_strtoui reads it, from 0 to bits, else a mask
+// address (IPv4 as inet_aton reads it, IPv6 as inet_pton), whose length
+// it is. A mask whose bits are not contiguous gives bits, and contiguous
+// false: NETMAP and connlimit take the whole address then, the kernel
+// refuses it for hashlimit.
+func plenMask(s string, bits int) (plen int, contiguous bool, err error) {
+	if n, err := parseUint(s, uint64(bits)); err == nil {
+		return int(n), true, nil
+	}
+	var mask netip.Addr
+	ok := false
+	if bits == 32 {
+		mask, ok = inetAton(s)
+	} else if x, err := netip.ParseAddr(s); err == nil && x.Is6() && x.Zone() == "" {
+		mask, ok = x, true
+	}
+	if !ok {
+		return 0, false, fmt.Errorf("invalid mask %q (expected a prefix length 0-%d or a mask; iptables: neither a valid network mask nor valid CIDR)", s, bits)
+	}
+	if n := MaskLen(mask); n >= 0 {
+		return n, true, nil
+	}
+	return bits, false, nil
 }
 
 // inetAton reads an IPv4 address as inet_aton does, without trailing
@@ -849,4 +870,12 @@ func inetAton(s string) (netip.Addr, bool) {
 		}
 	}
 	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}), true
+}
+
+// bits is the length of the family's addresses.
+func (f Family) bits() int {
+	if f == IPv6 {
+		return 128
+	}
+	return 32
 }
