@@ -548,6 +548,52 @@ func canonicalMatchOption(m *Match, o Option, fam Family) (Option, bool) {
 				return set(s)
 			}
 		}
+	case "ipv6header":
+		// libxt_ipv6header keeps a bit a header and prints their names
+		// in its table's order.
+		if o.Name == "header" {
+			bits := map[string]bool{}
+			for _, h := range strings.Split(a, ",") {
+				c, ok := ipv6HeaderNames[h]
+				if !ok {
+					return o, true
+				}
+				bits[c] = true
+			}
+			var hs []string
+			for _, n := range []string{"hop-by-hop", "ipv6-opts", "ipv6-route", "ipv6-frag", "ah", "esp", "ipv6-nonxt", "protocol"} {
+				if bits[n] {
+					hs = append(hs, n)
+				}
+			}
+			return set(strings.Join(hs, ","))
+		}
+	case "frag", "rt", "ah", "esp", "mh":
+		// An ID range prints as one number when both ends are equal, an
+		// open end as 0 or the largest value.
+		max := uint64(1<<32 - 1)
+		if o.Name == "mh-type" {
+			max = 255
+		}
+		switch o.Name {
+		case "fragid", "rt-segsleft", "ahspi", "espspi", "mh-type":
+			if lo, hi, ok := strings.Cut(a, ":"); ok {
+				if lo == "" {
+					lo = "0"
+				}
+				if hi == "" {
+					hi = strconv.FormatUint(max, 10)
+				}
+				l, err1 := parseUint(lo, max)
+				h, err2 := parseUint(hi, max)
+				if err1 == nil && err2 == nil {
+					if l == h {
+						return set(strconv.FormatUint(l, 10))
+					}
+					return set(fmt.Sprintf("%d:%d", l, h))
+				}
+			}
+		}
 	case "connlimit":
 		if o.Name == "connlimit-mask" {
 			if n, _, err := plenMask(a, famBits(m)); err == nil {
@@ -1083,4 +1129,17 @@ func u32Canonical(s string) (string, bool) {
 		}
 	}
 	return b.String(), true
+}
+
+// ipv6HeaderNames maps the names and numbers -m ipv6header takes to the
+// names libxt_ipv6header prints.
+var ipv6HeaderNames = map[string]string{
+	"hop": "hop-by-hop", "hop-by-hop": "hop-by-hop", "0": "hop-by-hop",
+	"dst": "ipv6-opts", "ipv6-opts": "ipv6-opts", "60": "ipv6-opts",
+	"route": "ipv6-route", "ipv6-route": "ipv6-route", "43": "ipv6-route",
+	"frag": "ipv6-frag", "ipv6-frag": "ipv6-frag", "44": "ipv6-frag",
+	"auth": "ah", "ah": "ah", "51": "ah",
+	"esp": "esp", "50": "esp",
+	"none": "ipv6-nonxt", "ipv6-nonxt": "ipv6-nonxt", "59": "ipv6-nonxt",
+	"prot": "protocol", "protocol": "protocol", "255": "protocol",
 }
