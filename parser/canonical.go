@@ -548,6 +548,29 @@ func canonicalMatchOption(m *Match, o Option, fam Family) (Option, bool) {
 				return set(s)
 			}
 		}
+	case "string":
+		// libxt_string keeps the pattern's bytes and saves them as
+		// --string when printable, else as one --hex-string block.
+		var p []byte
+		switch o.Name {
+		case "string":
+			p = []byte(a)
+		case "hex-string":
+			var err error
+			if p, err = stringPattern(a); err != nil {
+				return o, true
+			}
+		default:
+			break
+		}
+		if p != nil {
+			if printablePattern(p) {
+				o.Name = "string"
+				return set(string(p))
+			}
+			o.Name = "hex-string"
+			return set(fmt.Sprintf("|%x|", p))
+		}
 	case "ipv6header":
 		// libxt_ipv6header keeps a bit a header and prints their names
 		// in its table's order.

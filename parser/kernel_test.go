@@ -537,6 +537,12 @@ var kernelSnippets = []struct {
 	{"time --utc --kerneltz", "*filter\n-A INPUT -m time --utc --kerneltz -j ACCEPT\nCOMMIT\n", false},
 	{"time --localtz --utc", "*filter\n-A INPUT -m time --localtz --utc -j ACCEPT\nCOMMIT\n", false},
 	{"time --kerneltz --localtz", "*filter\n-A INPUT -m time --kerneltz --localtz -j ACCEPT\nCOMMIT\n", true},
+	// string: --hex-string's |blocks| of pairs of hex digits.
+	{"hex-string", "*filter\n-A INPUT -m string --algo bm --hex-string \"a|41 42|\" -j DROP\nCOMMIT\n", true},
+	{"hex-string odd digits", "*filter\n-A INPUT -m string --algo bm --hex-string \"|414|\" -j DROP\nCOMMIT\n", false},
+	{"hex-string not hex", "*filter\n-A INPUT -m string --algo bm --hex-string \"|4g|\" -j DROP\nCOMMIT\n", false},
+	{"hex-string not closed", "*filter\n-A INPUT -m string --algo bm --hex-string \"|41\" -j DROP\nCOMMIT\n", false},
+	{"string of 129 bytes", "*filter\n-A INPUT -m string --algo bm --string " + strings.Repeat("s", 129) + " -j DROP\nCOMMIT\n", false},
 	// multiport reads both ends of a range.
 	{"multiport 80:", "*filter\n-A INPUT -p tcp -m multiport --dports 80: -j ACCEPT\nCOMMIT\n", false},
 	{"multiport :80", "*filter\n-A INPUT -p tcp -m multiport --dports :80 -j ACCEPT\nCOMMIT\n", false},

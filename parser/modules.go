@@ -1497,6 +1497,14 @@ func buildString(b *builder, m *Match) MatchSpec {
 		switch op := &m.Options[i]; op.Name {
 		case "algo":
 			b.oneWord("string", op, "bm", "kmp")
+		case "hex-string":
+			if _, err := stringPattern(arg(op)); err != nil {
+				b.errf(op.Pos, ErrBadValue, "-m string: --hex-string %q: iptables refuses it: %v", arg(op), err)
+			}
+		case "string":
+			if _, err := checkPattern([]byte(arg(op))); err != nil || arg(op) == "" {
+				b.errf(op.Pos, ErrBadValue, "-m string: --string: iptables refuses an empty pattern, or one of more than 128 bytes (this one has %d)", len(arg(op)))
+			}
 		case "from":
 			from = op
 		case "to":

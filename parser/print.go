@@ -121,6 +121,8 @@ func saveOption(module string, o Option) string {
 	switch {
 	case o.Name == "comment" || o.Name == "log-prefix" || o.Name == "nflog-prefix":
 		quoteArg = xtablesSaveString
+	case module == "string" && o.Name == "hex-string":
+		quoteArg = func(s string) string { return `"` + s + `"` }
 	case module == "string" && o.Name == "string", module == "u32", module == "connlabel" && o.Name == "label":
 		quoteArg = func(s string) string {
 			return `"` + strings.NewReplacer(`"`, `\"`, `\`, `\\`).Replace(s) + `"`

@@ -879,3 +879,89 @@ func (f Family) bits() int {
 	}
 	return 32
 }
+
+// stringPattern reads -m string's --hex-string as libxt_string does: "|"
+// opens and closes blocks of hexadecimal byte values (spaces between them
+// allowed), a backslash outside a block takes the next character as it
+// is, and the character right after a "|" is data whatever it is. Patterns
+// of more than 128 bytes are refused, as iptables refuses them.
+func stringPattern(s string) ([]byte, error) {
+	if s == "" {
+		return nil, fmt.Errorf("an empty pattern (expected at least one character)")
+	}
+	var out []byte
+	hex, literal := false, false
+	isHex := func(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
+	for i := 0; i < len(s); {
+		switch {
+		case s[i] == '\\' && !hex:
+			literal = true
+		case s[i] == '\\':
+			return nil, fmt.Errorf("a backslash inside a |hex| block (iptables: \"Cannot include literals in hex data\")")
+		case s[i] == '|':
+			if hex {
+				hex = false
+			} else {
+				hex = true
+				for i+1 < len(s) && s[i+1] == ' ' {
+					i++
+				}
+			}
+			if i+1 >= len(s) {
+				return checkPattern(out)
+			}
+			i++
+		}
+		switch {
+		case literal:
+			if i+1 >= len(s) {
+				return nil, fmt.Errorf("a backslash at the end (iptables: \"Bad literal placement at end of string\")")
+			}
+			out = append(out, s[i+1])
+			i += 2
+			literal = false
+		case hex:
+			if i+1 >= len(s) {
+				return nil, fmt.Errorf("an odd number of hex digits")
+			}
+			if i+2 >= len(s) {
+				return nil, fmt.Errorf("a |hex| block not closed, or an odd number of digits in it (iptables: \"Invalid hex block\")")
+			}
+			if !isHex(s[i]) || !isHex(s[i+1]) {
+				return nil, fmt.Errorf("%q in a |hex| block (expected hexadecimal digits)", s[i:i+2])
+			}
+			v, _ := strconv.ParseUint(s[i:i+2], 16, 8)
+			out = append(out, byte(v))
+			if s[i+2] == ' ' {
+				i += 3
+			} else {
+				i += 2
+			}
+		default:
+			out = append(out, s[i])
+			i++
+		}
+		if len(out) > 128 {
+			break
+		}
+	}
+	return checkPattern(out)
+}
+
+func checkPattern(p []byte) ([]byte, error) {
+	if len(p) > 128 {
+		return nil, fmt.Errorf("a pattern of more than 128 bytes (iptables: \"STRING too long\")")
+	}
+	return p, nil
+}
+
+// printablePattern reports whether libxt_string saves p as --string:
+// every byte printable ASCII, and the last not a backslash.
+func printablePattern(p []byte) bool {
+	for _, c := range p {
+		if c < 0x20 || c > 0x7e {
+			return false
+		}
+	}
+	return len(p) > 0 && p[len(p)-1] != '\\'
+}
