@@ -57,6 +57,7 @@ var optionOrder = map[string][]string{
 	"recent":    {"set", "rcheck", "update", "remove", "seconds", "reap", "hitcount", "rttl", "name", "mask", "rsource", "rdest"},
 	"connlimit": {"connlimit-upto", "connlimit-above", "connlimit-mask", "connlimit-saddr", "connlimit-daddr"},
 	"owner":     {"socket-exists", "uid-owner", "gid-owner", "suppl-groups"},
+	"ecn":       {"ecn-tcp-ece", "ecn-tcp-cwr", "ecn-ip-ect"},
 	"physdev":   {"physdev-is-in", "physdev-in", "physdev-is-out", "physdev-out", "physdev-is-bridged"},
 	"cluster":   {"cluster-local-nodemask", "cluster-total-nodes", "cluster-hash-seed"},
 	"NFLOG":     {"nflog-prefix", "nflog-group", "nflog-size", "nflog-threshold"},

@@ -543,6 +543,11 @@ var kernelSnippets = []struct {
 	{"hex-string not hex", "*filter\n-A INPUT -m string --algo bm --hex-string \"|4g|\" -j DROP\nCOMMIT\n", false},
 	{"hex-string not closed", "*filter\n-A INPUT -m string --algo bm --hex-string \"|41\" -j DROP\nCOMMIT\n", false},
 	{"string of 129 bytes", "*filter\n-A INPUT -m string --algo bm --string " + strings.Repeat("s", 129) + " -j DROP\nCOMMIT\n", false},
+	// CT: zones up to 65535; a helper needs a protocol.
+	{"CT --zone 65535", "*raw\n-A OUTPUT -j CT --zone 65535\nCOMMIT\n", true},
+	{"CT --zone 65536", "*raw\n-A OUTPUT -j CT --zone 65536\nCOMMIT\n", false},
+	{"CT --helper with -p", "*raw\n-A PREROUTING -p tcp -j CT --helper ftp\nCOMMIT\n", true},
+	{"CT --helper without -p", "*raw\n-A PREROUTING -j CT --helper ftp\nCOMMIT\n", false},
 	// multiport reads both ends of a range.
 	{"multiport 80:", "*filter\n-A INPUT -p tcp -m multiport --dports 80: -j ACCEPT\nCOMMIT\n", false},
 	{"multiport :80", "*filter\n-A INPUT -p tcp -m multiport --dports :80 -j ACCEPT\nCOMMIT\n", false},

@@ -1521,6 +1521,33 @@ func buildString(b *builder, m *Match) MatchSpec {
 	return b.a.opaque.put(OpaqueMatch{})
 }
 
+// buildCT checks CT's zones (an ID up to 65535, or "mark" for the
+// direction options) and that a --helper has a protocol to look its
+// helper up by (the kernel refuses one without -p: the oracle saw it).
+func buildCT(b *builder, t *Target) TargetSpec {
+	s := &CTTarget{}
+	for i := range t.Options {
+		op := &t.Options[i]
+		a := arg(op)
+		switch op.Name {
+		case "notrack":
+			s.NoTrack = true
+		case "zone", "zone-orig", "zone-reply":
+			if a == "mark" {
+				continue
+			}
+			if n, err := parseUint(a, 1<<32-1); err != nil || n > 65535 {
+				b.errf(op.Pos, ErrBadValue, "-j CT: --%s %q: iptables refuses it (expected a zone ID from 0 to 65535, or mark)", op.Name, a)
+			}
+		case "helper":
+			if p := b.rule.Proto; p == nil || p.Neg || p.Num == 0 {
+				b.errf(op.Pos, ErrBadOption, "-j CT --helper %s without a protocol: the kernel refuses it (expected -p tcp or -p udp, as the helper's)", a)
+			}
+		}
+	}
+	return s
+}
+
 // buildCluster checks -m cluster's numbers as libxt_cluster does: the
 // number of nodes and the local node (or node mask) from 1 to 32, the
 // local node no higher than the number of nodes, the seed a 32-bit
@@ -2042,14 +2069,7 @@ func init() {
 			build: buildMarkTarget},
 		"CT": {opts: []optDef{o(0, "notrack"), o(1, "helper"), o(1, "ctevents"), o(1, "expevents"), o(1, "zone"),
 			o(1, "zone-orig"), o(1, "zone-reply"), o(1, "timeout")},
-			build: func(b *builder, t *Target) TargetSpec {
-				for _, op := range t.Options {
-					if op.Name == "notrack" {
-						return &CTTarget{NoTrack: true}
-					}
-				}
-				return &CTTarget{}
-			}},
+			build: buildCT},
 		"NOTRACK": {build: func(*builder, *Target) TargetSpec { return &CTTarget{NoTrack: true} }},
 		"LOG": {opts: []optDef{o(1, "log-level"), o(1, "log-prefix").with(optNonEmpty), o(0, "log-tcp-sequence"), o(0, "log-tcp-options"),
 			o(0, "log-ip-options"), o(0, "log-uid"), o(0, "log-macdecode")}, build: buildLog},
