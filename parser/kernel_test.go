@@ -543,6 +543,10 @@ var kernelSnippets = []struct {
 	{"hex-string not hex", "*filter\n-A INPUT -m string --algo bm --hex-string \"|4g|\" -j DROP\nCOMMIT\n", false},
 	{"hex-string not closed", "*filter\n-A INPUT -m string --algo bm --hex-string \"|41\" -j DROP\nCOMMIT\n", false},
 	{"string of 129 bytes", "*filter\n-A INPUT -m string --algo bm --string " + strings.Repeat("s", 129) + " -j DROP\nCOMMIT\n", false},
+	// Match names are case-sensitive, protocol names are not.
+	{"-m TCP", "*filter\n-A INPUT -p tcp -m TCP --dport 22 -j DROP\nCOMMIT\n", false},
+	{"-m State", "*filter\n-A INPUT -m State --state NEW -j ACCEPT\nCOMMIT\n", false},
+	{"-p TCP", "*filter\n-A INPUT -p TCP --dport 22 -j DROP\nCOMMIT\n", true},
 	// CT: zones up to 65535; a helper needs a protocol.
 	{"CT --zone 65535", "*raw\n-A OUTPUT -j CT --zone 65535\nCOMMIT\n", true},
 	{"CT --zone 65536", "*raw\n-A OUTPUT -j CT --zone 65536\nCOMMIT\n", false},

@@ -974,6 +974,12 @@ func (rp *ruleParser) loadMatch(name string, pos Pos) {
 		return
 	}
 	def := matchModules[lname]
+	if name != lname && def != nil {
+		// Extensions are found by file name: "Couldn't load match
+		// `TCP'" (the kernel oracle; -p TCP is read without case).
+		rp.errf(pos, ErrUnknownMatch, "-m %s: iptables refuses it: match names are case-sensitive (expected -m %s)", name, lname)
+		return
+	}
 	if lname == "udplite" {
 		// The kernel has a udplite match, but iptables has no extension
 		// for it: "Couldn't load match".
