@@ -541,6 +541,7 @@ var kernelSnippets = []struct {
 	{"hex-string", "*filter\n-A INPUT -m string --algo bm --hex-string \"a|41 42|\" -j DROP\nCOMMIT\n", true},
 	{"hex-string odd digits", "*filter\n-A INPUT -m string --algo bm --hex-string \"|414|\" -j DROP\nCOMMIT\n", false},
 	{"hex-string not hex", "*filter\n-A INPUT -m string --algo bm --hex-string \"|4g|\" -j DROP\nCOMMIT\n", false},
+	{"hex-string of an empty block", "*filter\n-A INPUT -m string --algo bm --hex-string \"|\" -j DROP\nCOMMIT\n", false},
 	{"hex-string not closed", "*filter\n-A INPUT -m string --algo bm --hex-string \"|41\" -j DROP\nCOMMIT\n", false},
 	{"string of 129 bytes", "*filter\n-A INPUT -m string --algo bm --string " + strings.Repeat("s", 129) + " -j DROP\nCOMMIT\n", false},
 	// Match names are case-sensitive, protocol names are not.

@@ -949,6 +949,10 @@ func stringPattern(s string) ([]byte, error) {
 }
 
 func checkPattern(p []byte) ([]byte, error) {
+	if len(p) == 0 {
+		// --hex-string "|": the kernel refuses an empty pattern.
+		return nil, fmt.Errorf("an empty pattern (expected at least one byte)")
+	}
 	if len(p) > 128 {
 		return nil, fmt.Errorf("a pattern of more than 128 bytes (iptables: \"STRING too long\")")
 	}
