@@ -219,6 +219,45 @@ func limitOptions(m *Match) []Option {
 	return out
 }
 
+// tproxyOptions prints TPROXY as libxt_TPROXY saves it: --on-port as a
+// number, --on-ip (0.0.0.0 or :: when none was given) and --tproxy-mark
+// as VALUE/MASK in hexadecimal (0x0/0x0 when none was given; a value
+// alone has the mask 0xffffffff). It reports false when an option does
+// not read.
+func tproxyOptions(t *Target, fam Family) ([]Option, bool) {
+	port, ip, mark := "", "0.0.0.0", "0x0/0x0"
+	if fam == IPv6 {
+		ip = "::"
+	}
+	for _, o := range t.Options {
+		a := arg(&o)
+		switch o.Name {
+		case "on-port":
+			p, err := parsePort(a, svcTCPorUDP)
+			if err != nil {
+				return nil, false
+			}
+			port = strconv.Itoa(int(p))
+		case "on-ip":
+			addr, err := netip.ParseAddr(a)
+			if err != nil {
+				return nil, false
+			}
+			ip = addr.String()
+		case "tproxy-mark":
+			v, m, err := parseMark(a)
+			if err != nil {
+				return nil, false
+			}
+			mark = fmt.Sprintf("0x%x/0x%x", v, m)
+		}
+	}
+	if port == "" {
+		return nil, false
+	}
+	return []Option{{Name: "on-port", Args: []string{port}}, {Name: "on-ip", Args: []string{ip}}, {Name: "tproxy-mark", Args: []string{mark}}}, true
+}
+
 // policyOptions prints -m policy as libxt_policy saves it: --dir, --pol
 // and --strict first, then each element (--next between them) with its
 // --reqid, --spi (in hexadecimal), --proto (by name), --mode, --tunnel-dst
@@ -680,7 +719,12 @@ func famOfArg(s string) Family {
 
 // canonicalTargetOptions returns t's options as iptables-save prints
 // them.
-func canonicalTargetOptions(t *Target) []Option {
+func canonicalTargetOptions(t *Target, fam Family) []Option {
+	if t.Name == "TPROXY" {
+		if out, ok := tproxyOptions(t, fam); ok {
+			return out
+		}
+	}
 	switch s := t.Spec.(type) {
 	case *RejectTarget:
 		// REJECT always saves its reject type, the default too.

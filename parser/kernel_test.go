@@ -548,6 +548,9 @@ var kernelSnippets = []struct {
 	{"-m TCP", "*filter\n-A INPUT -p tcp -m TCP --dport 22 -j DROP\nCOMMIT\n", false},
 	{"-m State", "*filter\n-A INPUT -m State --state NEW -j ACCEPT\nCOMMIT\n", false},
 	{"-p TCP", "*filter\n-A INPUT -p TCP --dport 22 -j DROP\nCOMMIT\n", true},
+	// TPROXY's port is decimal or a service name.
+	{"TPROXY --on-port 0x50", "*mangle\n-A PREROUTING -p tcp -j TPROXY --on-port 0x50\nCOMMIT\n", false},
+	{"TPROXY --on-port http", "*mangle\n-A PREROUTING -p tcp -j TPROXY --on-port http\nCOMMIT\n", true},
 	// CT: zones up to 65535; a helper needs a protocol.
 	{"CT --zone 65535", "*raw\n-A OUTPUT -j CT --zone 65535\nCOMMIT\n", true},
 	{"CT --zone 65536", "*raw\n-A OUTPUT -j CT --zone 65536\nCOMMIT\n", false},

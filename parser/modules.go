@@ -2101,6 +2101,22 @@ func init() {
 			if p := b.rule.Proto; p == nil || p.Neg || (p.Num != 6 && p.Num != 17) {
 				b.errf(t.Pos, ErrBadOption, "-j TPROXY needs -p tcp or -p udp: the kernel refuses the rule otherwise")
 			}
+			for i := range t.Options {
+				op := &t.Options[i]
+				a := arg(op)
+				switch op.Name {
+				case "on-port":
+					// A decimal number or a service name ("0x50 does not
+					// resolve to anything").
+					if _, err := parsePort(a, svcTCPorUDP); err != nil {
+						b.errf(op.Pos, ErrBadValue, "-j TPROXY --on-port %q: iptables refuses it (expected a port 0-65535, in decimal, or a service name)", a)
+					}
+				case "tproxy-mark":
+					if _, _, err := parseMark(a); err != nil {
+						b.errf(op.Pos, ErrBadValue, "-j TPROXY --tproxy-mark %q: iptables refuses it (expected VALUE[/MASK], 32-bit numbers)", a)
+					}
+				}
+			}
 			return &UnknownTarget{}
 		}},
 		"SYNPROXY": {opts: []optDef{o(1, "mss"), o(1, "wscale"), o(0, "sack-perm"), o(0, "timestamp"), o(0, "ecn")}, build: func(b *builder, t *Target) TargetSpec {

@@ -75,7 +75,7 @@ func (r *Rule) spec(fam Family) string {
 		} else {
 			w(false, "-j", quote(t.Name))
 		}
-		for _, o := range canonicalTargetOptions(t) {
+		for _, o := range canonicalTargetOptions(t, fam) {
 			w(o.Neg, saveOption(t.Name, o))
 		}
 	}
