@@ -383,7 +383,6 @@ func portsOf(spec MatchSpec, name string) *PortSet {
 // canonicalMatchOption returns one option of m as iptables-save prints
 // it, and false when iptables-save leaves it out.
 func canonicalMatchOption(m *Match, o Option, fam Family) (Option, bool) {
-	famBits := func(*Match) int { return fam.bits() }
 	a := arg(&o)
 	set := func(args ...string) (Option, bool) {
 		o.Args = args
@@ -659,7 +658,7 @@ func canonicalMatchOption(m *Match, o Option, fam Family) (Option, bool) {
 		}
 	case "connlimit":
 		if o.Name == "connlimit-mask" {
-			if n, _, err := plenMask(a, famBits(m)); err == nil {
+			if n, _, err := plenMask(a, fam.bits()); err == nil {
 				return set(strconv.Itoa(n))
 			}
 		}
@@ -675,8 +674,8 @@ func canonicalMatchOption(m *Match, o Option, fam Family) (Option, bool) {
 			}
 		case "hashlimit-srcmask", "hashlimit-dstmask":
 			// A length; the whole address, the default, is left out.
-			if n, _, err := plenMask(a, famBits(m)); err == nil {
-				if n == famBits(m) {
+			if n, _, err := plenMask(a, fam.bits()); err == nil {
+				if n == fam.bits() {
 					return o, false
 				}
 				return set(strconv.Itoa(n))
