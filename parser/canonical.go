@@ -573,11 +573,12 @@ func canonicalMatchOption(m *Match, o Option, fam Family) (Option, bool) {
 			if lo == "" {
 				lo = "0"
 			}
-			l, err1 := strconv.ParseUint(lo, 10, 64)
+			// Numbers in any base (0x10 is 16).
+			l, err1 := parseUint(lo, 1<<64-1)
 			if err1 == nil && (!hasHi || hi == "") {
 				return set(strconv.FormatUint(l, 10))
 			}
-			if h, err2 := strconv.ParseUint(hi, 10, 64); err1 == nil && err2 == nil {
+			if h, err2 := parseUint(hi, 1<<64-1); err1 == nil && err2 == nil {
 				return set(fmt.Sprintf("%d:%d", l, h))
 			}
 		}
@@ -702,6 +703,11 @@ func canonicalMatchOption(m *Match, o Option, fam Family) (Option, bool) {
 				return set(fmt.Sprintf("0x%02x", s.Value))
 			}
 			return set(fmt.Sprintf("0x%02x/0x%02x", s.Value, s.Mask))
+		}
+	}
+	if max, ok := decimalOptions[m.Name+" "+o.Name]; ok {
+		if s, ok := decimalValue(a, max); ok {
+			return set(s)
 		}
 	}
 	return o, true
@@ -978,6 +984,11 @@ func canonicalTargetOption(t *Target, o Option) (Option, bool) {
 			}
 		}
 	}
+	if max, ok := decimalOptions[t.Name+" "+o.Name]; ok {
+		if s, ok := decimalValue(a, max); ok {
+			return set(s)
+		}
+	}
 	return o, true
 }
 
@@ -1209,4 +1220,37 @@ var ipv6HeaderNames = map[string]string{
 	"esp": "esp", "50": "esp",
 	"none": "ipv6-nonxt", "ipv6-nonxt": "ipv6-nonxt", "59": "ipv6-nonxt",
 	"prot": "protocol", "protocol": "protocol", "255": "protocol",
+}
+
+// decimalOptions are the options whose numbers (or LOW:HIGH ranges, where
+// the option takes one) iptables reads in any base (010 is 8, 0x10 is 16)
+// and saves in decimal, by "module option", with their largest value.
+var decimalOptions = map[string]uint64{
+	"cpu cpu": 1<<32 - 1, "quota quota": 1<<64 - 1, "tcpmss mss": 65535,
+	"connlimit connlimit-above": 1<<32 - 1, "connlimit connlimit-upto": 1<<32 - 1,
+	"statistic every": 1<<32 - 1, "statistic packet": 1<<32 - 1,
+	"hashlimit hashlimit-burst": 1<<32 - 1,
+	"NFLOG nflog-group":         65535, "NFLOG nflog-size": 1<<32 - 1, "NFLOG nflog-threshold": 65535,
+	"NFQUEUE queue-num": 65535, "CT zone": 65535, "CT zone-orig": 65535, "CT zone-reply": 65535,
+}
+
+// decimalValue prints a number, or a LOW:HIGH range, read in any base, in
+// decimal; false when it does not read (it then prints as written).
+func decimalValue(s string, max uint64) (string, bool) {
+	lo, hi, isRange := strings.Cut(s, ":")
+	l, err := parseUint(lo, max)
+	if err != nil {
+		return "", false
+	}
+	if !isRange {
+		return strconv.FormatUint(l, 10), true
+	}
+	if hi == "" {
+		return strconv.FormatUint(l, 10) + ":", true
+	}
+	h, err := parseUint(hi, max)
+	if err != nil {
+		return "", false
+	}
+	return strconv.FormatUint(l, 10) + ":" + strconv.FormatUint(h, 10), true
 }
