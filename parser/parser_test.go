@@ -3,6 +3,7 @@ package parser
 import (
 	"errors"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -776,5 +777,26 @@ func TestWideLines(t *testing.T) {
 	}
 	if got := Parse("a.rules", []byte("*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n"), Options{}).Wide; got != nil {
 		t.Errorf("ASCII file: Wide %v, want nil", got)
+	}
+}
+
+// TestIfaceWeirdCharacter: an interface name with '/' or ' ', which
+// iptables loads with a warning and the kernel never gives a device,
+// gets a warning, and the rule is kept.
+func TestIfaceWeirdCharacter(t *testing.T) {
+	src := "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -i \"a b\" -j DROP\n-A INPUT -i eth/0 -j DROP\n-A INPUT -i eth0.5 -j DROP\nCOMMIT\n"
+	l := loadOne("t.rules", []byte(src), Options{Family: IPv4})
+	if errs := l.Diags.Errors(); len(errs) > 0 {
+		t.Fatalf("errors: %v", errs)
+	}
+	var got []string
+	for _, w := range l.Diags.Warnings() {
+		got = append(got, strconv.Itoa(w.Pos.Line)+":"+strconv.Itoa(w.Pos.Col))
+	}
+	if strings.Join(got, " ") != "3:10 4:10" {
+		t.Errorf("warnings at %v, want 3:10 4:10:\n%s", got, l.Diags)
+	}
+	if n := l.Ruleset.NumRules(); n != 3 {
+		t.Errorf("%d rules, want 3", n)
 	}
 }

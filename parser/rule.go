@@ -872,6 +872,11 @@ func (rp *ruleParser) base(def *baseOpt, t token, attached *string) {
 		if len(v) > 15 {
 			rp.errf(pos, ErrBadValue, "interface name %q is longer than 15 characters", v)
 		}
+		if strings.ContainsAny(v, "/ ") {
+			// iptables warns the same and loads the rule, which then
+			// matches no interface.
+			rp.fp.warnf(pos, ErrBadValue, "interface name %q: the kernel allows no '/' or ' ' in an interface's name, so this never names one (iptables: \"weird character in interface\")", v)
+		}
 		im := rp.fp.a.ifaces.put(ifaceMatch(v, neg, pos))
 		if def.short == 'i' {
 			r.In = im
