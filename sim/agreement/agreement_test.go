@@ -185,10 +185,11 @@ func TestKernelAgreement(t *testing.T) {
 }
 
 // TestAssertedReplies: a reply asserted as such (state ESTABLISHED, ctdir
-// REPLY: an entry without NAT, what the symbolic evaluator's Entry.Reply
-// models) gets the kernel's recorded answer for the real reply of its
-// flow, wherever the flow's first packet was not NATed and its reply was
-// ESTABLISHED. The case ctdir-replies tells the directions apart with
+// REPLY: what the symbolic evaluator's Entry.Reply models; an entry
+// without NAT, or, when the flow's first packet had its source address
+// changed, one with that source NAT, Packet.CTOrigSrc) gets the kernel's
+// recorded answer for the real reply of its flow, wherever the first
+// packet had no other NAT and its reply was ESTABLISHED. The case ctdir-replies tells the directions apart with
 // --ctdir and the tuples' addresses and ports.
 func TestAssertedReplies(t *testing.T) {
 	root, err := RepoRoot()
@@ -199,7 +200,7 @@ func TestAssertedReplies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checked, ctdir := 0, 0
+	checked, ctdir, snat := 0, 0, 0
 	for _, c := range handWritten(t) {
 		if c.IPv6() {
 			continue
@@ -219,7 +220,10 @@ func TestAssertedReplies(t *testing.T) {
 				t.Fatal(err)
 			}
 			r1 := s.Run(first)
-			if r1.NAT != (sim.NAT{}) || r1.Disposition == sim.Dropped || r1.Disposition == sim.Rejected {
+			// A source NAT of the address alone is asserted too, with
+			// the connection's original source (Packet.CTOrigSrc).
+			srcNAT := r1.NAT.Src.IsValid() && !r1.NAT.Dst.IsValid() && !r1.NAT.HasDport && !r1.NAT.HasSport
+			if (r1.NAT != (sim.NAT{}) && !srcNAT) || r1.Disposition == sim.Dropped || r1.Disposition == sim.Rejected {
 				continue
 			}
 			reply := sim.ReplyTo(r1)
@@ -227,6 +231,10 @@ func TestAssertedReplies(t *testing.T) {
 				continue
 			}
 			reply.State, reply.CTDir = "ESTABLISHED", "REPLY"
+			if srcNAT {
+				reply.CTOrigSrc = r1.Packet.Src
+				snat++
+			}
 			got := fromResult(sim.New(rs, TopologyHostFor(c)).Run(reply))
 			checked++
 			if c.Name == "ctdir-replies" {
@@ -237,7 +245,10 @@ func TestAssertedReplies(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d asserted replies checked against the kernel's recorded replies", checked)
+	t.Logf("%d asserted replies checked against the kernel's recorded replies (%d of source-NATed connections)", checked, snat)
+	if snat < 3 {
+		t.Errorf("only %d replies of source-NATed connections checked", snat)
+	}
 	if ctdir < 5 {
 		t.Errorf("only %d replies of ctdir-replies checked", ctdir)
 	}
