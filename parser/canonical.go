@@ -494,10 +494,6 @@ func canonicalMatchOption(m *Match, o Option, fam Family) (Option, bool) {
 		if r, err := parseNumRange(a, 65535); err == nil || errors.Is(err, errEmptyRange) {
 			return set(fmtRange(r))
 		}
-	case "ttl", "hl":
-		if v, err := parseUint(a, 255); err == nil {
-			return set(strconv.FormatUint(v, 10))
-		}
 	case "mark", "connmark":
 		if v, mk, err := parseMark(a); err == nil {
 			return set(fmtMark(v, mk))
@@ -977,12 +973,6 @@ func canonicalTargetOption(t *Target, o Option) (Option, bool) {
 				return set(fmt.Sprintf("%04x:%04x", x, y))
 			}
 		}
-	case "TTL", "HL", "TCPMSS":
-		if len(o.Args) == 1 {
-			if n, err := parseUint(a, 0xffff); err == nil {
-				return set(strconv.FormatUint(n, 10))
-			}
-		}
 	}
 	if max, ok := decimalOptions[t.Name+" "+o.Name]; ok {
 		if s, ok := decimalValue(a, max); ok {
@@ -1232,6 +1222,9 @@ var decimalOptions = map[string]uint64{
 	"hashlimit hashlimit-burst": 1<<32 - 1,
 	"NFLOG nflog-group":         65535, "NFLOG nflog-size": 1<<32 - 1, "NFLOG nflog-threshold": 65535,
 	"NFQUEUE queue-num": 65535, "CT zone": 65535, "CT zone-orig": 65535, "CT zone-reply": 65535,
+	"ttl ttl-eq": 255, "ttl ttl-lt": 255, "ttl ttl-gt": 255, "hl hl-eq": 255, "hl hl-lt": 255, "hl hl-gt": 255,
+	"TTL ttl-set": 255, "TTL ttl-dec": 255, "TTL ttl-inc": 255, "HL hl-set": 255, "HL hl-dec": 255, "HL hl-inc": 255,
+	"TCPMSS set-mss": 65535,
 }
 
 // decimalValue prints a number, or a LOW:HIGH range, read in any base, in

@@ -1220,8 +1220,8 @@ func (e *Evaluator) conntrackIn(st *state) []*state {
 	s := st.s.Forget(pset.CTState)
 	switch {
 	case !e.ctActive:
+		// (replySNAT made no NAT address then.)
 		st.s = s.Intersect(u.CTStates(parser.CTInvalid))
-		st.unSNAT = false
 	case st.untracked:
 		// Not tied to its entry: nothing un-SNATs it.
 		st.s = s.Intersect(u.CTStates(parser.CTUntracked))
