@@ -2,7 +2,10 @@ package parser
 
 import (
 	"runtime"
+	"runtime/debug"
 	"sync"
+
+	"github.com/dfw-project/dfw/internal/mapfile"
 )
 
 // parallelMin is the file size from which rule lines are parsed by worker
@@ -37,6 +40,8 @@ type batch struct {
 	diags     ErrorList
 	nerr      int
 	done      chan struct{}
+	// panicked is what a worker recovered while parsing the batch.
+	panicked any
 	// a, for a lean load, holds the batch's rules while they are parsed
 	// and applied; the applier keeps lean copies (applier.detach), and
 	// the arena serves the next batch.
@@ -81,46 +86,78 @@ func (p *fileParser) startPipe(lines int) {
 		pp.wg.Add(1)
 		go func() {
 			defer pp.wg.Done()
-			wp := &fileParser{f: &File{Name: p.f.Name, Family: p.f.Family}, opts: p.opts}
-			var lc leanCopier
+			if p.opts.Mapped {
+				debug.SetPanicOnFault(true)
+			}
+			w := &worker{pp: pp, p: &fileParser{f: &File{Name: p.f.Name, Family: p.f.Family}, opts: p.opts}, stream: stream}
 			for b := range pp.work {
-				if pp.lean {
-					wp.a = b.a
-				}
-				for i, j := range b.jobs {
-					wp.table, wp.inTable, wp.comment = j.table, j.inTable, j.comment
-					if stream {
-						wp.cmdSlot, wp.ruleSlot = &b.slots[i], &b.ruleSlots[i]
-					}
-					if j.chain {
-						b.cmds[i] = wp.parseChainLine(j.lineNo, j.line)
-						continue
-					}
-					c := wp.parseRuleLine(j.lineNo, j.line)
-					if pp.lean && c != nil {
-						switch c.Op {
-						case OpAppend, OpInsert, OpReplace:
-							// The lean copies are made here rather than
-							// by the applier, on the reading goroutine
-							// that waits for every batch.
-							for k, r := range c.Rules {
-								c.Rules[k] = lc.detach(r)
-							}
-							c.detached = true
-						}
-					}
-					b.cmds[i] = c
-				}
-				if pp.lean {
-					b.a, wp.a = wp.a, arena{}
-				}
-				b.diags, wp.f.Diags = wp.f.Diags, nil
-				b.nerr, wp.nerr = wp.nerr, 0
-				close(b.done)
+				w.run(b)
 			}
 		}()
 	}
 	p.pipe = pp
+}
+
+// worker is the state of one of the pipe's worker goroutines.
+type worker struct {
+	pp     *pipe
+	p      *fileParser
+	lc     leanCopier
+	stream bool
+}
+
+// run parses a batch. With Options.Mapped, a fault (reading a mapped
+// file that shrank) is handed to the reading goroutine with the
+// batch, which panics with it (takeOldest), and the worker goes on with
+// the next batch, so that the pipe can stop.
+func (w *worker) run(b *batch) {
+	pp, wp := w.pp, w.p
+	defer func() {
+		if !wp.opts.Mapped {
+			return // a panic is a bug: it crashes with its stack
+		}
+		if r := recover(); r != nil {
+			if !mapfile.IsFault(r) {
+				panic(r)
+			}
+			b.panicked = r
+			wp.a, wp.f.Diags, wp.nerr = arena{}, nil, 0
+			close(b.done)
+		}
+	}()
+	if pp.lean {
+		wp.a = b.a
+	}
+	for i, j := range b.jobs {
+		wp.table, wp.inTable, wp.comment = j.table, j.inTable, j.comment
+		if w.stream {
+			wp.cmdSlot, wp.ruleSlot = &b.slots[i], &b.ruleSlots[i]
+		}
+		if j.chain {
+			b.cmds[i] = wp.parseChainLine(j.lineNo, j.line)
+			continue
+		}
+		c := wp.parseRuleLine(j.lineNo, j.line)
+		if pp.lean && c != nil {
+			switch c.Op {
+			case OpAppend, OpInsert, OpReplace:
+				// The lean copies are made here rather than by the
+				// applier, on the reading goroutine that waits for
+				// every batch.
+				for k, r := range c.Rules {
+					c.Rules[k] = w.lc.detach(r)
+				}
+				c.detached = true
+			}
+		}
+		b.cmds[i] = c
+	}
+	if pp.lean {
+		b.a, wp.a = wp.a, arena{}
+	}
+	b.diags, wp.f.Diags = wp.f.Diags, nil
+	b.nerr, wp.nerr = wp.nerr, 0
+	close(b.done)
 }
 
 // add hands a rule line over.
@@ -181,6 +218,9 @@ func (pp *pipe) takeOldest(p *fileParser) {
 	b := pp.inflight[0]
 	pp.inflight = pp.inflight[1:]
 	<-b.done
+	if r := b.panicked; r != nil {
+		panic(r)
+	}
 	p.f.Diags = append(p.f.Diags, b.diags...)
 	p.nerr += b.nerr
 	if p.nerr >= MaxErrors {
@@ -217,9 +257,18 @@ func (pp *pipe) drain(p *fileParser) {
 	}
 }
 
-// stop drains the pipe and ends its workers.
+// stop drains the pipe and ends its workers. It is deferred: when the
+// reading goroutine panics (with a worker's fault, handed over by
+// takeOldest, or its own), or panics while draining, stop ends the workers
+// without taking back what is in flight, and the panic goes on.
 func (pp *pipe) stop(p *fileParser) {
+	r := recover()
+	defer func() {
+		close(pp.work)
+		pp.wg.Wait()
+	}()
+	if r != nil {
+		panic(r)
+	}
 	pp.drain(p)
-	close(pp.work)
-	pp.wg.Wait()
 }

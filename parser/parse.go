@@ -100,6 +100,12 @@ type Options struct {
 	// save). Load keeps whole rules when a file deletes a rule by its
 	// spec (-D CHAIN RULE); Ruleset.Lean tells which it did.
 	Lean bool
+	// Mapped tells that the sources' data may be a mapped file (see
+	// internal/mapfile), which faults when the file shrinks while it is
+	// read. The caller reads it with debug.SetPanicOnFault(true) and
+	// recovers the fault; the goroutines that parse a large file's lines
+	// for it hand their faults over to the calling goroutine.
+	Mapped bool
 
 	// sequential reads the file on the calling goroutine only; pipeBatch,
 	// when set, sends the file through the pipe (parallel.go) whatever its

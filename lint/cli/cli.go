@@ -13,9 +13,11 @@ import (
 	"runtime/debug"
 	"sort"
 	"strings"
+	"unsafe"
 
 	"github.com/spf13/pflag"
 
+	"github.com/dfw-project/dfw/internal/mapfile"
 	"github.com/dfw-project/dfw/parser"
 )
 
@@ -191,6 +193,17 @@ type reader struct {
 	stdin     io.Reader
 	stdinData []byte
 	stdinRead bool
+	// mapFiles maps large files into memory (internal/mapfile) instead of
+	// reading them; release unmaps them. Whoever reads their data must
+	// recover faults (recoverFault).
+	mapFiles bool
+	mapped   []mapping
+}
+
+type mapping struct {
+	name    string
+	data    []byte
+	release func()
 }
 
 func (r *reader) read(name string) (parser.Source, error) {
@@ -205,7 +218,18 @@ func (r *reader) read(name string) (parser.Source, error) {
 		}
 		return parser.Source{Name: StdinName, Data: r.stdinData}, nil
 	}
-	data, err := os.ReadFile(name)
+	var data []byte
+	var err error
+	if r.mapFiles {
+		var release func()
+		var mapped bool
+		data, release, mapped, err = mapfile.Read(name)
+		if mapped {
+			r.mapped = append(r.mapped, mapping{name, data, release})
+		}
+	} else {
+		data, err = os.ReadFile(name)
+	}
 	if err != nil {
 		var pe *os.PathError
 		if errors.As(err, &pe) {
@@ -214,6 +238,41 @@ func (r *reader) read(name string) (parser.Source, error) {
 		return parser.Source{}, fmt.Errorf("%s: %v", name, err)
 	}
 	return parser.Source{Name: name, Data: data}, nil
+}
+
+// testHookRead, when set, is called with the name of each FILE load has
+// read, before it parses it.
+var testHookRead func(name string)
+
+// release unmaps the mapped files.
+func (r *reader) release() {
+	for _, m := range r.mapped {
+		m.release()
+	}
+	r.mapped = nil
+}
+
+// recoverFault, deferred by a command that reads mapped files with
+// debug.SetPanicOnFault(true), turns the fault of reading a file that
+// shrank meanwhile into an error message and exit status 2. Other panics
+// go on.
+func (r *reader) recoverFault(cmd string, stderr io.Writer, code *int) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	if !mapfile.IsFault(v) {
+		panic(v)
+	}
+	name := "a FILE"
+	addr := v.(interface{ Addr() uintptr }).Addr()
+	for _, m := range r.mapped {
+		if start := uintptr(unsafe.Pointer(unsafe.SliceData(m.data))); addr >= start && addr-start < uintptr(len(m.data)) {
+			name = m.name
+		}
+	}
+	fmt.Fprintf(stderr, "dfwlint %s: %s: the file shrank while it was read (expected a file that stays as it is until dfwlint is done)\n", cmd, name)
+	*code = ExitError
 }
 
 // result is one FILE loaded on top of the bases.
@@ -228,8 +287,8 @@ type result struct {
 }
 
 // load loads every FILE on top of the bases.
-func load(files []string, c *common, opts parser.Options, stdin io.Reader) ([]*result, error) {
-	rd := &reader{stdin: stdin}
+func load(files []string, c *common, opts parser.Options, rd *reader) ([]*result, error) {
+	opts.Mapped = rd.mapFiles
 	bases, err := readBases(c, rd)
 	if err != nil {
 		return nil, err
@@ -265,6 +324,9 @@ func load(files []string, c *common, opts parser.Options, stdin io.Reader) ([]*r
 			res.readErr = err
 			out = append(out, res)
 			continue
+		}
+		if testHookRead != nil {
+			testHookRead(f)
 		}
 		fam := famOf(f, s.Data)
 		if err := untold(f, fam, bases); err != nil {

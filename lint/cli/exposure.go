@@ -98,7 +98,7 @@ func loadOK(cmd string, files []string, c *common, stdin io.Reader, stderr io.Wr
 		fmt.Fprintf(stderr, "dfwlint %s: %v\n", cmd, err)
 		return nil, false
 	}
-	results, err := load(files, c, opts, stdin)
+	results, err := load(files, c, opts, &reader{stdin: stdin})
 	if err != nil {
 		fmt.Fprintf(stderr, "dfwlint %s: %v\n", cmd, err)
 		return nil, false

@@ -72,7 +72,7 @@ func runInput(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "dfwlint input: %v\n", err)
 		return ExitError
 	}
-	results, err := load(fs.Args(), &c, opts, stdin)
+	results, err := load(fs.Args(), &c, opts, &reader{stdin: stdin})
 	if err != nil {
 		fmt.Fprintf(stderr, "dfwlint input: %v\n", err)
 		return ExitError

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"runtime/debug"
 
 	"github.com/dfw-project/dfw/parser"
 )
@@ -32,7 +33,7 @@ Examples:
 Exit status: 0 parsed without error (warnings allowed), 2 usage or input error.
 `
 
-func runParse(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+func runParse(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	fs := newFlagSet("parse", parseUsage, stdout)
 	var c common
 	format := fs.String("format", "text", "output format: text, json or save")
@@ -56,12 +57,19 @@ func runParse(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	// only the canonical text does.
 	opts.Lean = *format != "save"
 
-	results, err := load(fs.Args(), &c, opts, stdin)
+	// Large files are mapped, not read (internal/mapfile): this command
+	// and the parser's workers read them with faults turned into panics,
+	// which recoverFault reports.
+	rd := &reader{stdin: stdin, mapFiles: true}
+	defer rd.release()
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer rd.recoverFault("parse", stderr, &code)
+	results, err := load(fs.Args(), &c, opts, rd)
 	if err != nil {
 		fmt.Fprintf(stderr, "dfwlint parse: %v\n", err)
 		return ExitError
 	}
-	code := ExitClean
+	code = ExitClean
 	enc := json.NewEncoder(stdout)
 	enc.SetEscapeHTML(false)
 	for _, res := range results {
