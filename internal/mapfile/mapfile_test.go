@@ -90,4 +90,5 @@ func TestShrunk(t *testing.T) {
 		}
 	}
 }
+
 var sink byte
