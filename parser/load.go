@@ -133,6 +133,10 @@ func (p *fileParser) emitNow(c *Command) {
 		switch c.Op {
 		case OpAppend, OpInsert, OpReplace, OpCheck:
 			return // as dropRuleCommands does
+		case OpChain:
+			if st.lean {
+				return // see Options.Lean
+			}
 		}
 	}
 	p.f.Commands = append(p.f.Commands, c)

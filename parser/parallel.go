@@ -89,7 +89,8 @@ func (p *fileParser) startPipe(lines int) {
 			if p.opts.Mapped {
 				debug.SetPanicOnFault(true)
 			}
-			w := &worker{pp: pp, p: &fileParser{f: &File{Name: p.f.Name, Family: p.f.Family}, opts: p.opts}, stream: stream}
+			wp := &fileParser{f: &File{Name: p.f.Name, Family: p.f.Family}, opts: p.opts, leanChains: pp.lean}
+			w := &worker{pp: pp, p: wp, stream: stream}
 			for b := range pp.work {
 				w.run(b)
 			}

@@ -97,8 +97,10 @@ type Options struct {
 	// the memory. Every line is still parsed in full and every error and
 	// warning reported. For callers that want the diagnostics and the
 	// ruleset's shape, not its matches (dfwlint parse without --format
-	// save). Load keeps whole rules when a file deletes a rule by its
-	// spec (-D CHAIN RULE); Ruleset.Lean tells which it did.
+	// save). The files keep no chain lines (":CHAIN POLICY"): their
+	// chains are in the ruleset. Load keeps whole rules when a file
+	// deletes a rule by its spec (-D CHAIN RULE); Ruleset.Lean tells
+	// which it did.
 	Lean bool
 	// Mapped tells that the sources' data may be a mapped file (see
 	// internal/mapfile), which faults when the file shrinks while it is
@@ -137,6 +139,7 @@ func parse(name string, src []byte, opts Options, st *streamApply) *File {
 	p := &fileParser{f: &File{Name: name}, opts: opts, stream: st, sequential: opts.sequential}
 	if st != nil {
 		p.cmdSlot, p.ruleSlot = &p.ruleCmd, &p.ruleBuf
+		p.leanChains = st.lean
 	}
 	p.run(src)
 	if p.redo && st == nil {
@@ -177,6 +180,9 @@ type fileParser struct {
 	// parse found too many errors and the file must be read sequentially
 	// (when not streaming; see pipe).
 	sequential, redo bool
+	// leanChains is set in a lean load (Options.Lean) that streams: the
+	// commands of chain lines are applied and not kept, and use cmdSlot.
+	leanChains bool
 	toks             []token
 
 	// a allocates the rules and their parts; the scratch slices are reused
@@ -579,7 +585,16 @@ func (p *fileParser) parseChainLine(lineNo int, line string) *Command {
 		p.errf(p.pos(lineNo, 2), ErrSyntax, "missing chain name after ':' (expected :CHAIN POLICY [packets:bytes])")
 		return nil
 	}
-	cmd := &Command{Op: OpChain, Pos: pos, Line: line, Table: p.table, Chain: toks[0].text, Comment: p.comment}
+	chain := Command{Op: OpChain, Pos: pos, Line: line, Table: p.table, Chain: toks[0].text, Comment: p.comment}
+	var cmd *Command
+	if p.leanChains && p.cmdSlot != nil {
+		// A lean load keeps no chain line (emitNow): its command can
+		// live in the slot of the line, which serves again.
+		*p.cmdSlot = chain
+		cmd = p.cmdSlot
+	} else {
+		cmd = &chain
+	}
 	if !p.validChainName(cmd.Chain, p.pos(lineNo, 2)) {
 		return nil
 	}
