@@ -585,16 +585,15 @@ func (p *fileParser) parseChainLine(lineNo int, line string) *Command {
 		p.errf(p.pos(lineNo, 2), ErrSyntax, "missing chain name after ':' (expected :CHAIN POLICY [packets:bytes])")
 		return nil
 	}
-	chain := Command{Op: OpChain, Pos: pos, Line: line, Table: p.table, Chain: toks[0].text, Comment: p.comment}
 	var cmd *Command
 	if p.leanChains && p.cmdSlot != nil {
 		// A lean load keeps no chain line (emitNow): its command can
 		// live in the slot of the line, which serves again.
-		*p.cmdSlot = chain
 		cmd = p.cmdSlot
 	} else {
-		cmd = &chain
+		cmd = new(Command)
 	}
+	*cmd = Command{Op: OpChain, Pos: pos, Line: line, Table: p.table, Chain: toks[0].text, Comment: p.comment}
 	if !p.validChainName(cmd.Chain, p.pos(lineNo, 2)) {
 		return nil
 	}
