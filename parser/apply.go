@@ -134,8 +134,13 @@ func (t *Table) flushAll() {
 }
 
 func (t *Table) addChain(name string, pos Pos, comment string) *Chain {
-	c := &Chain{Table: t.Name, Name: name, Pos: pos, Comment: comment, idx: len(t.Order)}
-	t.Chains[name] = c
+	return t.insertChain(&Chain{Table: t.Name, Name: name, Pos: pos, Comment: comment})
+}
+
+// insertChain adds a new user chain to the table.
+func (t *Table) insertChain(c *Chain) *Chain {
+	c.idx = len(t.Order)
+	t.Chains[c.Name] = c
 	t.Order = append(t.Order, c)
 	return c
 }
@@ -222,7 +227,11 @@ func (a *applier) apply(c *Command) {
 			// iptables-restore accepts a ":CHAIN" line named like a
 			// target (the kernel oracle loads ":CLASSIFY - [0:0]" on both
 			// backends); only "-N" refuses it.
-			t.addChain(c.Chain, c.Pos, c.Comment)
+			if ch := c.chain; ch != nil && ch.Table == t.Name {
+				t.insertChain(ch)
+			} else {
+				t.addChain(c.Chain, c.Pos, c.Comment)
+			}
 		}
 	case OpNewChain:
 		if ch := t.Chains[c.Chain]; ch != nil {
