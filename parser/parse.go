@@ -187,7 +187,7 @@ type fileParser struct {
 	// leanChains is set in a lean load (Options.Lean) that streams: the
 	// commands of chain lines are applied and not kept, and use cmdSlot.
 	leanChains bool
-	toks             []token
+	toks       []token
 
 	// a allocates the rules and their parts; the scratch slices are reused
 	// from line to line while a rule is read, and its final slices are
