@@ -326,3 +326,57 @@ func TestLeanSame(t *testing.T) {
 		t.Errorf("only %d lean loads of %d inputs (4 loads each)", lean, len(inputs))
 	}
 }
+
+// TestCheckSplit: a table of splitMin rules or more is checked on two
+// goroutines (Table.split); the errors are those of one goroutine, in the
+// same order, from both halves.
+func TestCheckSplit(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n")
+	const chains, perChain = 400, splitMin/400 + 10
+	for c := range chains {
+		fmt.Fprintf(&b, ":C%d - [0:0]\n", c)
+	}
+	for c := range chains {
+		fmt.Fprintf(&b, "-A PREROUTING -p tcp --dport %d -j C%d\n", 1+c, c)
+		if c%50 == 0 {
+			// Two errors per such chain: REJECT outside filter, and
+			// SNAT in a chain reached from PREROUTING.
+			fmt.Fprintf(&b, "-A C%d -j REJECT\n-A C%d -j SNAT --to-source 10.0.0.1\n", c, c)
+		}
+		for r := range perChain {
+			fmt.Fprintf(&b, "-A C%d -s 10.%d.%d.0/24 -j DNAT --to-destination 10.1.0.%d\n", c, c%256, r%256, 1+r%250)
+		}
+		if c > 0 {
+			fmt.Fprintf(&b, "-A C%d -j C%d\n", c, c-1)
+		}
+	}
+	b.WriteString("-A C0 -j C399\nCOMMIT\n")
+	src := []Source{{Name: "big.rules", Data: []byte(b.String())}}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	one := Load(src, Options{Lean: true})
+	if n := one.Ruleset.Tables["nat"].NumRules(); n < splitMin {
+		t.Fatalf("the table has %d rules, fewer than splitMin", n)
+	}
+	runtime.GOMAXPROCS(2)
+	if k := one.Ruleset.Tables["nat"].split(); k == 0 || k == len(one.Ruleset.Tables["nat"].Order) {
+		t.Fatalf("split() = %d: the table is not split", k)
+	}
+	two := Load(src, Options{Lean: true})
+	want, got := describeShape(one), describeShape(two)
+	if got != want {
+		t.Errorf("checked on two goroutines, the load differs:\n%s", firstDiff(got, want))
+	}
+	var wrong, loops int
+	for _, d := range two.Diags {
+		switch {
+		case errors.Is(d, ErrWrongTable), errors.Is(d, ErrWrongHook):
+			wrong++
+		case errors.Is(d, ErrLoop):
+			loops++
+		}
+	}
+	if wrong != 2*chains/50 || loops != 1 {
+		t.Errorf("%d wrong-table or wrong-hook errors and %d loops, want %d and 1:\n%v", wrong, loops, 2*chains/50, two.Diags)
+	}
+}
