@@ -410,6 +410,7 @@ func checkRule(fam Family, t *Table, c *Chain, r *Rule, h Hook, errs *ErrorList)
 type leanCopier struct {
 	rules     slab[Rule]
 	targets   slab[Target]
+	ifaces    slab[IfaceMatch]
 	matchPtrs slab[*Match]
 }
 
@@ -424,12 +425,10 @@ type leanCopier struct {
 func (lc *leanCopier) detach(r *Rule) *Rule {
 	n := lc.rules.put(Rule{Table: r.Table, Chain: r.Chain, Pos: r.Pos, Line: r.Line})
 	if r.In != nil {
-		in := *r.In
-		n.In = &in
+		n.In = lc.ifaces.put(*r.In)
 	}
 	if r.Out != nil {
-		out := *r.Out
-		n.Out = &out
+		n.Out = lc.ifaces.put(*r.Out)
 	}
 	if tg := r.Target; tg != nil {
 		n.Target = lc.targets.put(Target{Name: tg.Name, Kind: tg.Kind, Goto: tg.Goto, Pos: tg.Pos, Options: tg.Options, Ref: tg.Ref})

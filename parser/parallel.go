@@ -147,6 +147,12 @@ func (w *worker) run(b *batch) {
 			b.cmds[i] = c
 			continue
 		}
+		if pp.lean {
+			if c := wp.fastRule(j.lineNo, j.line, &w.lc, &b.slots[i], &b.ruleSlots[i]); c != nil {
+				b.cmds[i] = c
+				continue
+			}
+		}
 		c := wp.parseRuleLine(j.lineNo, j.line)
 		if pp.lean && c != nil {
 			switch c.Op {

@@ -98,8 +98,10 @@ type Options struct {
 	// position, line, target (name, kind, position, jump), -i and -o, and
 	// the matches that only some hooks allow: what the graph checks
 	// (Ruleset.Check) and the chains' rule counts need, in a fraction of
-	// the memory. Every line is still parsed in full and every error and
-	// warning reported. For callers that want the diagnostics and the
+	// the memory. Every line is still checked in full and every error and
+	// warning reported: the rules of the most common shapes by a fast path
+	// (fast.go) that takes only lines the full parser reads without a
+	// diagnostic. For callers that want the diagnostics and the
 	// ruleset's shape, not its matches (dfwlint parse without --format
 	// save). The files keep no chain lines (":CHAIN POLICY"): their
 	// chains are in the ruleset. Load keeps whole rules when a file
