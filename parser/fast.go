@@ -1,5 +1,11 @@
 package parser
 
+import (
+	"encoding/binary"
+	"strings"
+	"unsafe"
+)
+
 // The fast path of lean loads: most lines of a large ruleset (kube-proxy's,
 // Docker's) are "-A" rules of a few shapes, printed by iptables-save in one
 // canonical form. A lean load (Options.Lean) keeps of them only the chain,
@@ -42,28 +48,49 @@ type fastScanner struct {
 }
 
 // word returns the next word and its column, or ok false at the end of
-// the line or at a word that is not plain (holding a quote, a backslash or
-// a byte outside printable ASCII), and at two spaces or a trailing one.
+// the line, at a word that holds a double quote, and at two spaces or a
+// trailing one. (fastRule has checked the line's bytes: fastPlain.)
 func (s *fastScanner) word() (w string, col int, ok bool) {
-	start, j := s.i, s.i
-	for j < len(s.line) && s.line[j] != ' ' {
-		if c := s.line[j]; c < ' ' || c >= 0x7f || c == '"' || c == '\\' || c == '\'' {
-			return "", 0, false
-		}
-		j++
+	start := s.i
+	rest := s.line[start:]
+	j := strings.IndexByte(rest, ' ')
+	if j < 0 {
+		j = len(rest)
+	} else if j+1 == len(rest) {
+		return "", 0, false // a trailing space
 	}
-	if j == start {
+	if j == 0 {
+		return "", 0, false // the end, or two spaces
+	}
+	w = rest[:j]
+	if strings.IndexByte(w, '"') >= 0 {
 		return "", 0, false
 	}
-	w = s.line[start:j]
-	if j < len(s.line) {
-		if j+1 == len(s.line) {
-			return "", 0, false
-		}
-		j++
-	}
-	s.i = j
+	s.i = min(start+j+1, len(s.line))
 	return w, start + 1, true
+}
+
+// fastPlain reports whether every byte of a line is printable ASCII other
+// than a backslash or a single quote, eight bytes at a time.
+func fastPlain(s string) bool {
+	const (
+		low   = 0x20 * ones
+		del   = 0x7f * ones
+		squot = '\'' * ones
+	)
+	for len(s) >= 8 {
+		v := binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(s), 8))
+		if v&highs != 0 || (v-low)&^v&highs != 0 || zeroBytes(v^del)|zeroBytes(v^bslash)|zeroBytes(v^squot) != 0 {
+			return false
+		}
+		s = s[8:]
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < ' ' || c >= 0x7f || c == '\\' || c == '\'' {
+			return false
+		}
+	}
+	return true
 }
 
 // quoted returns the next word if it is a double-quoted string of
@@ -74,14 +101,11 @@ func (s *fastScanner) quoted() (string, bool) {
 	if start >= len(s.line) || s.line[start] != '"' {
 		return "", false
 	}
-	j := start + 1
-	for j < len(s.line) && s.line[j] != '"' {
-		if c := s.line[j]; c < ' ' || c >= 0x7f || c == '\\' {
-			return "", false
-		}
-		j++
+	j := start + 1 + strings.IndexByte(s.line[start+1:], '"')
+	if j == start {
+		return "", false // no closing quote
 	}
-	if j >= len(s.line) || j == start+1 || j-start-1 > 255 {
+	if j == start+1 || j-start-1 > 255 {
 		return "", false
 	}
 	text := s.line[start+1 : j]
@@ -105,16 +129,29 @@ func (s *fastScanner) expect(w string) bool {
 // fastName reports whether s is a chain name the fast path takes: 1 to 28
 // letters, digits, '-' and '_', starting with a letter.
 func fastName(s string) bool {
-	if len(s) == 0 || len(s) > 28 || !(s[0] >= 'A' && s[0] <= 'Z' || s[0] >= 'a' && s[0] <= 'z') {
+	if len(s) == 0 || len(s) > 28 || nameByte[s[0]] != 1 {
 		return false
 	}
 	for i := 1; i < len(s); i++ {
-		if c := s[i]; !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+		if b := nameByte[s[i]]; b == 0 || b == 3 {
 			return false
 		}
 	}
 	return true
 }
+
+// nameByte is 1 for a letter, 2 for a digit, '-' or '_', 3 for '.' (in
+// interface names only) and 0 for any other byte.
+var nameByte = func() (t [256]uint8) {
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c], t[c+'a'-'A'] = 1, 1
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = 2
+	}
+	t['-'], t['_'], t['.'] = 2, 2, 3
+	return t
+}()
 
 // fastIface reports whether s is an interface name the fast path takes:
 // 1 to 15 letters, digits, '-', '_' and '.', with an optional final '+'.
@@ -127,7 +164,7 @@ func fastIface(s string) bool {
 		return false
 	}
 	for i := 0; i < n; i++ {
-		if c := s[i]; !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+		if nameByte[s[i]] == 0 {
 			return false
 		}
 	}
@@ -221,7 +258,7 @@ func fastProbability(s string) bool {
 // and the target's options, which only the applier reads, in p's arena; or
 // nil when the line is not in that form. cmd and rule are the line's slots.
 func (p *fileParser) fastRule(lineNo int, line string, lc *leanCopier, cmd *Command, rule *[1]*Rule) *Command {
-	if !p.inTable || p.f.Family != IPv4 || len(line) < 6 || line[:3] != "-A " {
+	if !p.inTable || p.f.Family != IPv4 || len(line) < 6 || line[:3] != "-A " || !fastPlain(line) {
 		return nil
 	}
 	s := fastScanner{line: line, i: 3}
