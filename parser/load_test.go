@@ -380,3 +380,34 @@ func TestCheckSplit(t *testing.T) {
 		t.Errorf("%d wrong-table or wrong-hook errors and %d loops, want %d and 1:\n%v", wrong, loops, 2*chains/50, two.Diags)
 	}
 }
+
+// TestPipeChainLines: chain lines that the pipe's workers make chains for
+// (Command.chain) apply as read sequentially, when the name is new and
+// when it is taken: declared twice, flushed by a --noflush file, declared
+// again after -X or -E, in two tables.
+func TestPipeChainLines(t *testing.T) {
+	base := "*filter\n:A - [0:0]\n-A A -j ACCEPT\nCOMMIT\n"
+	for _, files := range [][]string{
+		{"*filter\n:A - [0:0]\n:B - [0:0]\n:A - [0:0]\n-A A -j B\nCOMMIT\n"},
+		{base, "*filter\n:A - [0:0]\n:C - [0:0]\n-A C -j A\nCOMMIT\n"},
+		{"*filter\n:A - [0:0]\n-X A\n:A - [0:0]\n-A A -j ACCEPT\nCOMMIT\n"},
+		{"*filter\n:A - [0:0]\n-E A B\n:A - [0:0]\n-A B -j A\nCOMMIT\n"},
+		{"*nat\n:A - [0:0]\nCOMMIT\n*filter\n:A - [0:0]\n:INPUT DROP [0:0]\n:A - [0:0]\n-A INPUT -j A\nCOMMIT\n"},
+	} {
+		var srcs []Source
+		for i, f := range files {
+			srcs = append(srcs, Source{Name: fmt.Sprintf("f%d", i), Data: []byte(f)})
+		}
+		want := describeLoaded(Load(srcs, Options{sequential: true}))
+		for _, lines := range []int{1, 2, 3} {
+			if got := describeLoaded(Load(srcs, Options{pipeBatch: lines})); got != want {
+				t.Errorf("%q in batches of %d: the pipe's load differs from a sequential one:\n%s", files, lines, firstDiff(got, want))
+			}
+			whole := Load(srcs, Options{})
+			lean := Load(srcs, Options{Lean: true, pipeBatch: lines})
+			if g, w := describeShape(lean), leanShape(whole, lean); g != w {
+				t.Errorf("%q in batches of %d: the lean load differs from a whole one:\n%s", files, lines, firstDiff(g, w))
+			}
+		}
+	}
+}
