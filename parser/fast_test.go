@@ -235,3 +235,23 @@ func TestFastPlain(t *testing.T) {
 		}
 	}
 }
+
+// isASCII agrees with a byte-by-byte check for a byte at or above 0x80 at
+// every place of the 32-byte, 8-byte and tail loops.
+func TestIsASCII(t *testing.T) {
+	for n := 0; n <= 70; n++ {
+		b := []byte(strings.Repeat("a", n))
+		if !isASCII(string(b)) {
+			t.Fatalf("isASCII(%q) = false", b)
+		}
+		for at := 0; at < n; at++ {
+			for _, c := range []byte{0x80, 0xc3, 0xff} {
+				b[at] = c
+				if isASCII(string(b)) {
+					t.Fatalf("isASCII(%q) = true", b)
+				}
+				b[at] = 'a'
+			}
+		}
+	}
+}

@@ -2,6 +2,7 @@ package parser
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"runtime"
@@ -186,6 +187,9 @@ type fileParser struct {
 	// parse found too many errors and the file must be read sequentially
 	// (when not streaming; see pipe).
 	sequential, redo bool
+	// wide is set when the file holds a byte outside ASCII (else every
+	// line is valid UTF-8).
+	wide bool
 	// leanChains is set in a lean load (Options.Lean) that streams: the
 	// commands of chain lines are applied and not kept, and use cmdSlot.
 	leanChains bool
@@ -396,6 +400,7 @@ func (p *fileParser) run(src []byte) {
 		defer p.pipe.stop(p)
 	}
 	wide := !isASCII(text)
+	p.wide = wide
 	lineNo := 0
 	for len(text) > 0 {
 		lineNo++
@@ -427,6 +432,15 @@ func (p *fileParser) run(src []byte) {
 // isASCII reports whether every byte of s is below 0x80, eight bytes at
 // a time (the loads combine into one): it runs over a whole file.
 func isASCII(s string) bool {
+	for len(s) >= 32 {
+		b := unsafe.Slice(unsafe.StringData(s), 32)
+		v := binary.LittleEndian.Uint64(b) | binary.LittleEndian.Uint64(b[8:]) |
+			binary.LittleEndian.Uint64(b[16:]) | binary.LittleEndian.Uint64(b[24:])
+		if v&0x8080808080808080 != 0 {
+			return false
+		}
+		s = s[32:]
+	}
 	for len(s) >= 8 {
 		v := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
 			uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
@@ -479,7 +493,7 @@ func (p *fileParser) line(lineNo int, raw string) {
 		p.crSeen = true
 		p.errf(p.pos(lineNo, len(raw)+1), ErrSyntax, "line ends with a carriage return (CRLF line endings): iptables-restore refuses it (expected LF line endings; convert with dos2unix)")
 	}
-	if !utf8.ValidString(line) && line[0] != '#' {
+	if p.wide && !utf8.ValidString(line) && line[0] != '#' {
 		p.warnf(p.pos(lineNo, 1), ErrSyntax, "line is not valid UTF-8")
 	}
 	switch {
