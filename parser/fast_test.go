@@ -255,3 +255,27 @@ func TestIsASCII(t *testing.T) {
 		}
 	}
 }
+
+// A line that is not valid UTF-8 draws a warning, in a file that is not
+// all ASCII; valid UTF-8 does not.
+func TestInvalidUTF8(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		warn bool
+	}{
+		{"-A INPUT -m comment --comment \"caf\xc3\xa9\" -j ACCEPT", false},
+		{"-A INPUT -m comment --comment \"caf\xe9\" -j ACCEPT", true},
+		{"-A INPUT -j ACCEPT", false},
+	} {
+		f := Parse("rules", []byte("*filter\n"+tc.line+"\nCOMMIT\n"), Options{})
+		got := false
+		for _, d := range f.Diags {
+			if strings.Contains(d.Msg, "not valid UTF-8") {
+				got = d.Pos.Line == 2
+			}
+		}
+		if got != tc.warn {
+			t.Errorf("%q: warned %v, want %v (%v)", tc.line, got, tc.warn, f.Diags)
+		}
+	}
+}
