@@ -51,23 +51,20 @@ type fastScanner struct {
 // the line, at a word that holds a double quote, and at two spaces or a
 // trailing one. (fastRule has checked the line's bytes: fastPlain.)
 func (s *fastScanner) word() (w string, col int, ok bool) {
-	start := s.i
-	rest := s.line[start:]
-	j := strings.IndexByte(rest, ' ')
-	if j < 0 {
-		j = len(rest)
-	} else if j+1 == len(rest) {
-		return "", 0, false // a trailing space
+	// Words are short: a byte loop beats two IndexByte calls.
+	line, start := s.line, s.i
+	j := start
+	for j < len(line) && line[j] != ' ' {
+		if line[j] == '"' {
+			return "", 0, false
+		}
+		j++
 	}
-	if j == 0 {
-		return "", 0, false // the end, or two spaces
+	if j == start || j+1 == len(line) {
+		return "", 0, false // the end, two spaces, or a trailing space
 	}
-	w = rest[:j]
-	if strings.IndexByte(w, '"') >= 0 {
-		return "", 0, false
-	}
-	s.i = min(start+j+1, len(s.line))
-	return w, start + 1, true
+	s.i = min(j+1, len(line))
+	return line[start:j], start + 1, true
 }
 
 // fastPlain reports whether every byte of a line is printable ASCII other

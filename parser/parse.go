@@ -562,17 +562,23 @@ func (p *fileParser) tableLine(lineNo int, line string) {
 		// Size the table for its chain lines (a table of a kube-proxy
 		// dump has tens of thousands): counting them is cheaper than
 		// growing the table's map step by step.
-		region := p.rest
-		if i := strings.Index(region, "\nCOMMIT"); i >= 0 {
-			region = region[:i]
-		}
-		n := strings.Count(region, "\n:")
-		if strings.HasPrefix(region, ":") {
-			n++
+		// iptables-save prints them right after the table's line: the
+		// count stops at the first other line, so as not to read the
+		// whole table here, while the workers wait.
+		n := 0
+		for rest := p.rest; len(rest) > 0 && rest[0] == ':'; n++ {
+			i := strings.IndexByte(rest, '\n')
+			if i < 0 {
+				n++
+				break
+			}
+			rest = rest[i+1:]
 		}
 		p.stream.a.chainHint = n
-		// File.Commands keeps the chain lines (and COMMIT).
-		p.f.Commands = slices.Grow(p.f.Commands, n+2)
+		if !p.leanChains {
+			// File.Commands keeps the chain lines (and COMMIT).
+			p.f.Commands = slices.Grow(p.f.Commands, n+2)
+		}
 	}
 	p.emit(&Command{Op: OpTable, Pos: pos, Line: line, Table: name, Comment: p.comment})
 }
