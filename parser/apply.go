@@ -57,7 +57,7 @@ type applier struct {
 // chain returns the named chain of the current table, or nil.
 func (a *applier) chain(name string) *Chain {
 	for _, c := range a.recent {
-		if c != nil && c.Name == name {
+		if c != nil && sameName(c.Name, name) {
 			return c
 		}
 	}
@@ -66,6 +66,13 @@ func (a *applier) chain(name string) *Chain {
 		a.remember(c)
 	}
 	return c
+}
+
+// sameName is a == b for chain names, which tells most different names
+// of one length (kube-proxy's are all 25 bytes long, and differ at the
+// end) apart by their last byte, before comparing the rest.
+func sameName(a, b string) bool {
+	return len(a) == len(b) && (len(a) == 0 || a[len(a)-1] == b[len(b)-1]) && a == b
 }
 
 func (a *applier) remember(c *Chain) {
@@ -79,13 +86,13 @@ func (a *applier) remember(c *Chain) {
 // the map.
 func (a *applier) ruleChain(name string) *Chain {
 	for _, c := range a.recent {
-		if c != nil && c.Name == name {
+		if c != nil && sameName(c.Name, name) {
 			return c
 		}
 	}
 	t := a.table
 	for j := a.cursor; j < len(t.Order) && j < a.cursor+4; j++ {
-		if c := t.Order[j]; c.Name == name {
+		if c := t.Order[j]; sameName(c.Name, name) {
 			a.cursor = j + 1
 			a.remember(c)
 			return c
