@@ -412,7 +412,7 @@ func (p *fileParser) fastTarget(s *fastScanner, lineNo int, line, chain string, 
 		}
 		tg.Kind = TargetExtension
 		tg.Options = p.fastOption("reject-with", v, p.pos(lineNo, oc))
-	case fastName(name) && !isVerdict(name) && targetDefs[name] == nil:
+	case fastName(name) && !isVerdict(name) && (len(name) > maxTargetName || targetDefs[name] == nil):
 		tg.Kind = TargetChain
 	default:
 		return nil
