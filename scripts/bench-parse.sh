@@ -138,7 +138,7 @@ rounds "${names[@]}" base
 rules() { grep -c '^-A' "$1"; }
 r8=$(rules "$tmp/k8.save") r80=$(rules "$tmp/k80.save")
 b8=$(stat -c %s "$tmp/k8.save") b80=$(stat -c %s "$tmp/k80.save")
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0 || a == "nan" || b == "nan") print "n/a"; else printf "%.2f", a / b }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0 || a == "nan" || b == "nan") print "n/a"; else printf "%.3f", a / b }'; }
 ms() { awk -v t="$1" 'BEGIN { printf "%.1f ms", t * 1000 }'; }
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
 
