@@ -279,3 +279,56 @@ func TestInvalidUTF8(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkRuleLine reads the rule lines of a kube-proxy ruleset as a lean
+// load's worker does: by the fast path, and by the full parser and the
+// lean copy.
+func BenchmarkRuleLine(b *testing.B) {
+	var kube bytes.Buffer
+	if err := gen.KubeProxy(&kube, 1000); err != nil {
+		b.Fatal(err)
+	}
+	var lines []string
+	for _, line := range strings.Split(kube.String(), "\n") {
+		if strings.HasPrefix(line, "-A ") {
+			lines = append(lines, line)
+		}
+	}
+	newParser := func() *fileParser {
+		p := &fileParser{f: &File{Name: "rules", Family: IPv4}, table: "nat", inTable: true}
+		p.a.recycle()
+		return p
+	}
+	b.Run("fast", func(b *testing.B) {
+		p := newParser()
+		var lc leanCopier
+		var slot Command
+		var ruleSlot [1]*Rule
+		for i := 0; b.Loop(); i++ {
+			if i%len(lines) == 0 {
+				p.a.reset()
+				lc = leanCopier{}
+			}
+			p.fastRule(i, lines[i%len(lines)], &lc, &slot, &ruleSlot)
+		}
+	})
+	b.Run("full", func(b *testing.B) {
+		p := newParser()
+		var lc leanCopier
+		var slot Command
+		var ruleSlot [1]*Rule
+		p.cmdSlot, p.ruleSlot = &slot, &ruleSlot
+		for i := 0; b.Loop(); i++ {
+			if i%len(lines) == 0 {
+				p.a.reset()
+				lc = leanCopier{}
+				p.f.Diags = p.f.Diags[:0]
+			}
+			if c := p.parseRuleLine(i, lines[i%len(lines)]); c != nil {
+				for k, r := range c.Rules {
+					c.Rules[k] = lc.detach(r)
+				}
+			}
+		}
+	})
+}
