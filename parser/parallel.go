@@ -91,6 +91,10 @@ func (p *fileParser) startPipe(lines int) {
 			}
 			wp := &fileParser{f: &File{Name: p.f.Name, Family: p.f.Family}, opts: p.opts, leanChains: pp.lean}
 			w := &worker{pp: pp, p: wp, stream: stream}
+			if pp.lean {
+				w.lc.rules.populate, w.lc.targets.populate = true, true
+				w.chains.populate = true
+			}
 			for b := range pp.work {
 				w.run(b)
 			}
