@@ -6,9 +6,10 @@
 # -n 1000 / -n 10000). Reports medians of wall time, of CPU time (user + sys)
 # and of peak RSS, the ratios dfwlint/iptables (time, CPU time, RSS) and, per
 # tool, time-per-rule at 80k divided by time-per-rule at 8k (1.0 = linear
-# scaling). CPU time and RSS are measured round by round (each command once
-# per round, in turn), so that other work on a shared machine weighs on all
-# commands alike: on such a machine, compare the CPU-time ratios.
+# scaling). CPU time, RSS and wall time again are measured round by round
+# (each command once per round, in turn), so that other work on a shared
+# machine weighs on all commands alike: on such a machine, compare the
+# CPU-time ratios and the wall-time ratio of the rounds.
 #
 # usage: scripts/bench-parse.sh [-r REPS] [-k]      (run from anywhere in the repo; root)
 #   -r REPS  repetitions per measurement (default 5)
@@ -95,16 +96,20 @@ measure() {
 
 
 # rounds NAME...: REPS rounds, each running the command of every NAME (the
-# array CMD_<NAME>) once, in turn; sets C_<NAME> (median CPU seconds) and
-# M_<NAME> (median peak RSS, KiB).
+# array CMD_<NAME>) once, in turn; sets W_<NAME> (median wall seconds, under
+# GNU time, whose own start weighs on every command alike), C_<NAME>
+# (median CPU seconds) and M_<NAME> (median peak RSS, KiB).
 rounds() {
-	local r name a b
+	local r name a b s e
 	for ((r = 0; r < reps; r++)); do
 		for name in "$@"; do
 			local -n cmd="CMD_$name"
 			times >"$tmp/times0"
+			s=$(date +%s%N)
 			/usr/bin/time -f %M -o "$tmp/rss1" "${cmd[@]}" >/dev/null 2>&1
+			e=$(date +%s%N)
 			times >"$tmp/times1"
+			awk -v s="$s" -v e="$e" 'BEGIN { printf "%.6f\n", (e - s) / 1e9 }' >>"$tmp/$name.wall"
 			a=$(children_cpu "$tmp/times0") b=$(children_cpu "$tmp/times1")
 			awk -v a="$a" -v b="$b" 'BEGIN { printf "%.6f\n", b - a }' >>"$tmp/$name.cpu"
 			cat "$tmp/rss1" >>"$tmp/$name.rss"
@@ -112,6 +117,7 @@ rounds() {
 		done
 	done
 	for name in "$@"; do
+		printf -v "W_$name" '%s' "$(median <"$tmp/$name.wall")"
 		printf -v "C_$name" '%s' "$(median <"$tmp/$name.cpu")"
 		printf -v "M_$name" '%s' "$(median <"$tmp/$name.rss")"
 	done
@@ -153,6 +159,7 @@ if [ "$have_dfwlint" = 1 ]; then
 	row "dfwlint parse" "$T_dfw8" "$T_dfw80" "$C_dfw8" "$C_dfw80" "$M_dfw8" "$M_dfw80"
 	echo
 	echo "ratio dfwlint/iptables, wall:     8k $(ratio "$T_dfw8" "$T_ipt8")   80k $(ratio "$T_dfw80" "$T_ipt80")"
+	echo "  the same, in the rounds:        8k $(ratio "$W_dfw8" "$W_ipt8")   80k $(ratio "$W_dfw80" "$W_ipt80")   (medians $(ms "$W_dfw80") and $(ms "$W_ipt80") at 80k)"
 	echo "ratio dfwlint/iptables, CPU:      8k $(ratio "$C_dfw8" "$C_ipt8")   80k $(ratio "$C_dfw80" "$C_ipt80")"
 	echo "ratio dfwlint/iptables, peak RSS: 8k $(ratio "$M_dfw8" "$M_ipt8")   80k $(ratio "$M_dfw80" "$M_ipt80")"
 fi
