@@ -210,6 +210,10 @@ func (a *applier) apply(c *Command) {
 	case OpCommit:
 		a.table = nil
 	case OpChain:
+		// The chain a worker made for the line serves once: a file's
+		// commands applied again (Ruleset.Apply) make chains of their own.
+		pre := c.chain
+		c.chain = nil
 		ch := t.Chains[c.Chain]
 		switch {
 		case ch != nil && ch.Builtin:
@@ -234,8 +238,8 @@ func (a *applier) apply(c *Command) {
 			// iptables-restore accepts a ":CHAIN" line named like a
 			// target (the kernel oracle loads ":CLASSIFY - [0:0]" on both
 			// backends); only "-N" refuses it.
-			if ch := c.chain; ch != nil && ch.Table == t.Name {
-				t.insertChain(ch)
+			if pre != nil && pre.Table == t.Name {
+				t.insertChain(pre)
 			} else {
 				t.addChain(c.Chain, c.Pos, c.Comment)
 			}

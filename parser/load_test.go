@@ -411,3 +411,33 @@ func TestPipeChainLines(t *testing.T) {
 		}
 	}
 }
+
+// A large file's commands applied to two rulesets give each its own
+// chains, whatever the pipe's workers made for its chain lines.
+func TestApplyTwiceOwnChains(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("*filter\n")
+	for i := range 3000 {
+		fmt.Fprintf(&b, ":CHAIN-%d - [0:0]\n", i)
+	}
+	for i := range 3000 {
+		fmt.Fprintf(&b, "-A CHAIN-%d -s 10.0.%d.%d/32 -m comment --comment \"rule %d\" -j ACCEPT\n", i, i/256, i%256, i)
+	}
+	b.WriteString("COMMIT\n")
+	if b.Len() < parallelMin {
+		t.Fatalf("%d bytes: not enough for the pipe", b.Len())
+	}
+	for _, load := range []func() *File{
+		func() *File { return Parse("rules", []byte(b.String()), Options{}) },
+		func() *File { return Load([]Source{{Name: "rules", Data: []byte(b.String())}}, Options{}).Files[0] },
+	} {
+		f := load()
+		one, two := NewRuleset(IPv4), NewRuleset(IPv4)
+		one.Apply(f, false)
+		two.Apply(f, false)
+		a, c := one.Tables["filter"].Chains["CHAIN-7"], two.Tables["filter"].Chains["CHAIN-7"]
+		if a == nil || c == nil || a == c {
+			t.Fatalf("CHAIN-7 in the two rulesets: %p and %p, want two chains", a, c)
+		}
+	}
+}

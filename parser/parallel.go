@@ -145,7 +145,7 @@ func (w *worker) run(b *batch) {
 		}
 		if j.chain {
 			c := wp.parseChainLine(j.lineNo, j.line)
-			if c != nil && !IsBuiltin(c.Table, c.Chain) {
+			if c != nil && w.stream && !IsBuiltin(c.Table, c.Chain) {
 				c.chain = w.chains.put(Chain{Table: c.Table, Name: c.Chain, Pos: c.Pos, Comment: c.Comment})
 			}
 			b.cmds[i] = c

@@ -63,9 +63,10 @@ type Command struct {
 	// detached is set when Rules are lean copies already (a pipe's
 	// worker made them, leanCopier).
 	detached bool
-	// chain, for a chain line that a pipe's worker parsed, is the chain
-	// it declares, made by the worker so that the applier, on the reading
-	// goroutine, only has to add it to its table if it is new.
+	// chain, for a chain line that a pipe's worker parsed while the file
+	// is streamed, is the chain it declares, made by the worker so that
+	// the applier, on the reading goroutine, only has to add it to its
+	// table if it is new. The applier takes it once (and clears it).
 	chain *Chain
 }
 
