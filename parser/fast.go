@@ -1,5 +1,7 @@
 package parser
 
+import "net/netip"
+
 // The fast path of lean loads: most lines of a large ruleset (kube-proxy's,
 // Docker's) are "-A" rules of a few shapes, printed by iptables-save in one
 // canonical form. A lean load (Options.Lean) keeps of them only the chain,
@@ -21,19 +23,25 @@ package parser
 //	       | "-m " ( "tcp" | "udp" ) [ " --sport " PORT ] [ " --dport " PORT ]
 //	       | "-m statistic --mode random --probability " PROB
 //	target = CHAIN | "ACCEPT" | "DROP" | "RETURN"
-//	       | "DNAT --to-destination " ADDR [ ":" PORT ]
+//	       | "DNAT --to-destination " ( ADDR [ ":" PORT ] | ADDR6 | "[" ADDR6 "]:" PORT )
 //	       | "REJECT --reject-with " ICMP-TYPE
 //
-// with one space between words, IPv4 addresses in dotted decimal without
-// host bits, ports 1-65535 and numbers in decimal without leading zeros,
+// with one space between words, addresses of the ruleset's family without
+// host bits (IPv4 in dotted decimal, IPv6 in netip's canonical text), ports 1-65535 and numbers in decimal without leading zeros,
 // "-p" before its "-m", each option and module at most once, and names of
 // letters, digits, '-' and '_' (interfaces also '.', and a final '+').
 
-// fastReject is what --reject-with takes in the fast path (IPv4).
-var fastReject = map[string]bool{
-	"icmp-net-unreachable": true, "icmp-host-unreachable": true, "icmp-port-unreachable": true,
-	"icmp-proto-unreachable": true, "icmp-net-prohibited": true, "icmp-host-prohibited": true,
-	"icmp-admin-prohibited": true,
+// fastReject is what --reject-with takes in the fast path, by family.
+var fastReject = map[Family]map[string]bool{
+	IPv4: {
+		"icmp-net-unreachable": true, "icmp-host-unreachable": true, "icmp-port-unreachable": true,
+		"icmp-proto-unreachable": true, "icmp-net-prohibited": true, "icmp-host-prohibited": true,
+		"icmp-admin-prohibited": true,
+	},
+	IPv6: {
+		"icmp6-no-route": true, "icmp6-adm-prohibited": true, "icmp6-addr-unreachable": true,
+		"icmp6-port-unreachable": true,
+	},
 }
 
 // fastScanner reads the words of a line in the fast path's form.
@@ -214,9 +222,9 @@ func fastIPv4(s string) (uint32, bool) {
 	return a, len(s) == 0
 }
 
-// fastPrefix reports whether s is ADDR/PLEN with no host bits, and whether
-// PLEN is 0.
-func fastPrefix(s string) (ok, zero bool) {
+// fastPrefix reports whether s is ADDR/PLEN of the family with no host
+// bits, and whether PLEN is 0.
+func fastPrefix(s string, fam Family) (ok, zero bool) {
 	slash := -1
 	for i := 0; i < len(s); i++ {
 		if s[i] == '/' {
@@ -227,15 +235,47 @@ func fastPrefix(s string) (ok, zero bool) {
 	if slash < 0 {
 		return false, false
 	}
+	plen, ok := fastDecimal(s[slash+1:])
+	if !ok {
+		return false, false
+	}
+	if fam == IPv6 {
+		a, ok := fastIPv6(s[:slash])
+		if !ok || plen > 128 || netip.PrefixFrom(a, plen).Masked().Addr() != a {
+			return false, false // host bits: not ip6tables-save's form
+		}
+		return true, plen == 0
+	}
 	a, ok := fastIPv4(s[:slash])
-	plen, ok2 := fastDecimal(s[slash+1:])
-	if !ok || !ok2 || plen > 32 {
+	if !ok || plen > 32 {
 		return false, false
 	}
 	if plen < 32 && a<<plen != 0 {
 		return false, false // host bits: not iptables-save's form
 	}
 	return true, plen == 0
+}
+
+// fastIPv6 returns an IPv6 address written as ip6tables-save writes it
+// (netip's canonical text: lower case, the longest run of zeros
+// compressed), without a zone.
+func fastIPv6(s string) (netip.Addr, bool) {
+	a, err := netip.ParseAddr(s)
+	if err != nil || !a.Is6() || a.Zone() != "" || a.String() != s {
+		return netip.Addr{}, false
+	}
+	return a, true
+}
+
+// fastAddr reports whether s is an address of the family, as the fast
+// path takes it.
+func fastAddr(s string, fam Family) bool {
+	if fam == IPv6 {
+		_, ok := fastIPv6(s)
+		return ok
+	}
+	_, ok := fastIPv4(s)
+	return ok
 }
 
 // fastProbability reports whether s is "0." and 1 to 15 digits.
@@ -256,7 +296,7 @@ func fastProbability(s string) bool {
 // and the target's options, which only the applier reads, in p's arena; or
 // nil when the line is not in that form. cmd and rule are the line's slots.
 func (p *fileParser) fastRule(lineNo int, line string, lc *leanCopier, cmd *Command, rule *[1]*Rule) *Command {
-	if !p.inTable || p.f.Family != IPv4 || len(line) < 6 || line[:3] != "-A " {
+	if !p.inTable || p.f.Family != IPv4 && p.f.Family != IPv6 || len(line) < 6 || line[:3] != "-A " {
 		return nil
 	}
 	s := fastScanner{line: line, i: 3}
@@ -294,7 +334,7 @@ func (p *fileParser) fastRule(lineNo int, line string, lc *leanCopier, cmd *Comm
 			if !ok || w == "-s" && src || w == "-d" && dst {
 				return nil
 			}
-			if ok, zero := fastPrefix(v); !ok || neg && zero {
+			if ok, zero := fastPrefix(v, p.f.Family); !ok || neg && zero {
 				return nil
 			}
 			if w == "-s" {
@@ -389,14 +429,8 @@ func (p *fileParser) fastTarget(s *fastScanner, lineNo int, line, chain string, 
 		if !ok {
 			return nil
 		}
-		addr, port := v, ""
-		for i := 0; i < len(v); i++ {
-			if v[i] == ':' {
-				addr, port = v[:i], v[i+1:]
-				break
-			}
-		}
-		if _, ok := fastIPv4(addr); !ok || port != "" && (proto == "" || !fastPort(port)) || port == "" && len(addr) != len(v) {
+		addr, port, ok := fastDNAT(v, p.f.Family)
+		if !ok || !fastAddr(addr, p.f.Family) || port != "" && (proto == "" || !fastPort(port)) {
 			return nil
 		}
 		tg.Kind = TargetExtension
@@ -407,7 +441,7 @@ func (p *fileParser) fastTarget(s *fastScanner, lineNo int, line, chain string, 
 			return nil
 		}
 		v, _, ok := s.word()
-		if !ok || !fastReject[v] {
+		if !ok || !fastReject[p.f.Family][v] {
 			return nil
 		}
 		tg.Kind = TargetExtension
@@ -433,6 +467,34 @@ func (p *fileParser) fastTarget(s *fastScanner, lineNo int, line, chain string, 
 	rule[0] = r
 	cmd.Rules = rule[:]
 	return cmd
+}
+
+// fastDNAT splits DNAT's --to-destination into its address and port (""
+// when it has none): ADDR[:PORT] for IPv4, ADDR or [ADDR]:PORT for IPv6.
+func fastDNAT(v string, fam Family) (addr, port string, ok bool) {
+	if fam == IPv6 {
+		if v == "" || v[0] != '[' {
+			return v, "", true
+		}
+		for i := 1; i < len(v); i++ {
+			if v[i] == ']' {
+				if i+2 >= len(v) || v[i+1] != ':' {
+					return "", "", false
+				}
+				return v[1:i], v[i+2:], true
+			}
+		}
+		return "", "", false
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] == ':' {
+			if i+1 == len(v) {
+				return "", "", false
+			}
+			return v[:i], v[i+1:], true
+		}
+	}
+	return v, "", true
 }
 
 // fastOption returns a target's one option, in the arena.

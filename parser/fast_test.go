@@ -10,13 +10,14 @@ import (
 	"github.com/dfw-project/dfw/internal/gen"
 )
 
-// fastSame runs fastRule on a line and, when it takes it, checks that the
-// full parser gives no diagnostic and the same command, with the lean
-// copy of its rule. It reports whether fastRule took the line.
-func fastSame(t *testing.T, line, table string) bool {
+// fastSame runs fastRule on a line of a ruleset of the family and, when
+// it takes it, checks that the full parser gives no diagnostic and the
+// same command, with the lean copy of its rule. It reports whether
+// fastRule took the line.
+func fastSame(t *testing.T, line, table string, fam Family) bool {
 	t.Helper()
 	newParser := func() *fileParser {
-		return &fileParser{f: &File{Name: "rules", Family: IPv4}, table: table, inTable: true, comment: "# dfwlint:ignore DFW101"}
+		return &fileParser{f: &File{Name: "rules", Family: fam}, table: table, inTable: true, comment: "# dfwlint:ignore DFW101"}
 	}
 	p := newParser()
 	var lc leanCopier
@@ -32,7 +33,7 @@ func fastSame(t *testing.T, line, table string) bool {
 	q.cmdSlot, q.ruleSlot = &slot2, &ruleSlot2
 	full := q.parseRuleLine(7, line)
 	if len(q.f.Diags) > 0 || full == nil {
-		t.Errorf("table %s: fastRule takes %q, which the full parser reads with %v", table, line, q.f.Diags)
+		t.Errorf("%s, table %s: fastRule takes %q, which the full parser reads with %v", fam, table, line, q.f.Diags)
 		return true
 	}
 	var lc2 leanCopier
@@ -41,7 +42,7 @@ func fastSame(t *testing.T, line, table string) bool {
 	}
 	full.detached = true
 	if !reflect.DeepEqual(fast, full) {
-		t.Errorf("table %s: %q:\nfastRule:    %s\nfull parser: %s", table, line, describeFast(fast), describeFast(full))
+		t.Errorf("%s, table %s: %q:\nfastRule:    %s\nfull parser: %s", fam, table, line, describeFast(fast), describeFast(full))
 	}
 	return true
 }
@@ -76,9 +77,11 @@ func TestFastRule(t *testing.T) {
 				continue
 			}
 			for _, table := range []string{"filter", "nat"} {
-				total++
-				if fastSame(t, line, table) {
-					taken++
+				for _, fam := range []Family{IPv4, IPv6} {
+					total++
+					if fastSame(t, line, table, fam) {
+						taken++
+					}
 				}
 			}
 		}
@@ -99,7 +102,7 @@ func TestFastRule(t *testing.T) {
 	for _, line := range strings.Split(kube.String(), "\n") {
 		if strings.HasPrefix(line, "-A ") {
 			kubeTotal++
-			if fastSame(t, line, "nat") {
+			if fastSame(t, line, "nat", IPv4) {
 				kubeTaken++
 			}
 		}
@@ -125,8 +128,45 @@ func TestFastRule(t *testing.T) {
 		`-A KUBE-SVC-X -s 0.0.0.0/0 -j KUBE-SEP-Y`,
 	} {
 		for _, table := range []string{"filter", "nat"} {
-			if !fastSame(t, line, table) {
+			if !fastSame(t, line, table, IPv4) {
 				t.Errorf("fastRule leaves %q (table %s) to the full parser", line, table)
+			}
+		}
+	}
+	for _, line := range []string{
+		`-A KUBE-SEP-ABC -s fd00:10:244::5/128 -m comment --comment "ns/svc:http" -j KUBE-MARK-MASQ`,
+		`-A KUBE-SEP-ABC -p tcp -m comment --comment "ns/svc:http" -m tcp -j DNAT --to-destination [fd00:10:244::5]:8080`,
+		`-A KUBE-SEP-ABC -j DNAT --to-destination fd00:10:244::5`,
+		`-A KUBE-SERVICES -d fd00:10:96::1/128 -p tcp -m tcp --dport 443 -j KUBE-SVC-X`,
+		`-A DOCKER ! -s fe80::/10 ! -i br-dummy -p tcp -m tcp --dport 8080 -j DNAT --to-destination [fd49:efd7:54aa::1]:80`,
+		`-A FORWARD -s 2001:db8::/32 -j REJECT --reject-with icmp6-adm-prohibited`,
+		`-A INPUT -s ::/0 -j ACCEPT`,
+		`-A INPUT -d ::ffff:10.0.0.1/128 -j ACCEPT`,
+	} {
+		for _, table := range []string{"filter", "nat"} {
+			if !fastSame(t, line, table, IPv6) {
+				t.Errorf("fastRule leaves %q (table %s, IPv6) to the full parser", line, table)
+			}
+		}
+	}
+	for _, line := range []string{
+		`-A X -s 2001:db8::1/32 -j ACCEPT`,           // host bits
+		`-A X -s 2001:DB8::/32 -j ACCEPT`,            // upper case
+		`-A X -s 2001:db8:0:0::/64 -j ACCEPT`,        // not compressed
+		`-A X -s fe80::1%eth0/128 -j ACCEPT`,         // a zone
+		`-A X -s 10.0.0.0/8 -j ACCEPT`,               // another family
+		`-A X -s 2001:db8::/129 -j ACCEPT`,           // too long
+		`-A X ! -s ::/0 -j ACCEPT`,                   // matches nothing
+		`-A X -j DNAT --to-destination [fd00::1]:80`, // a port without -p
+		`-A X -p tcp -j DNAT --to-destination [fd00::1]:`,
+		`-A X -p tcp -j DNAT --to-destination [fd00::1]`,
+		`-A X -p tcp -j DNAT --to-destination [fd00::1]:80-90`,
+		`-A X -j REJECT --reject-with icmp-port-unreachable`,
+		`-A X -j REJECT --reject-with no-route`,
+	} {
+		for _, table := range []string{"filter", "nat"} {
+			if fastSame(t, line, table, IPv6) {
+				t.Errorf("fastRule takes %q (table %s, IPv6), which is outside its form", line, table)
 			}
 		}
 	}
@@ -191,7 +231,7 @@ func TestFastRule(t *testing.T) {
 		"-A X -p tcp -m tcp --dport 2\x80 -j ACCEPT",
 	} {
 		for _, table := range []string{"filter", "nat"} {
-			if fastSame(t, line, table) {
+			if fastSame(t, line, table, IPv4) {
 				t.Errorf("fastRule takes %q (table %s), which is outside its form", line, table)
 			}
 		}
@@ -212,9 +252,13 @@ func FuzzFastRule(f *testing.F) {
 	}
 	f.Add(`-A DOCKER -d 172.17.0.2/32 ! -i docker0 -o docker0 -p tcp -m tcp --sport 1 --dport 80 -j ACCEPT`)
 	f.Add(`-A X -p tcp -j REJECT --reject-with icmp-host-prohibited`)
+	f.Add(`-A KUBE-SEP-ABC -p tcp -m comment --comment "ns/svc:http" -m tcp -j DNAT --to-destination [fd00:10:244::5]:8080`)
+	f.Add(`-A FORWARD ! -s fe80::/10 -j REJECT --reject-with icmp6-adm-prohibited`)
 	f.Fuzz(func(t *testing.T, line string) {
-		fastSame(t, line, "nat")
-		fastSame(t, line, "filter")
+		for _, fam := range []Family{IPv4, IPv6} {
+			fastSame(t, line, "nat", fam)
+			fastSame(t, line, "filter", fam)
+		}
 	})
 }
 
