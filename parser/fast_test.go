@@ -10,6 +10,10 @@ import (
 	"github.com/dfw-project/dfw/internal/gen"
 )
 
+// fastTables are the tables TestFastRule reads each line in: the five
+// tables, and one iptables does not know (reported on its "*table" line).
+var fastTables = []string{"filter", "nat", "mangle", "raw", "security", "bogus"}
+
 // fastSame runs fastRule on a line of a ruleset of the family and, when
 // it takes it, checks that the full parser gives no diagnostic and the
 // same command, with the lean copy of its rule. It reports whether
@@ -76,7 +80,7 @@ func TestFastRule(t *testing.T) {
 			if !strings.HasPrefix(line, "-A ") {
 				continue
 			}
-			for _, table := range []string{"filter", "nat"} {
+			for _, table := range fastTables {
 				for _, fam := range []Family{IPv4, IPv6} {
 					total++
 					if fastSame(t, line, table, fam) {
@@ -89,7 +93,7 @@ func TestFastRule(t *testing.T) {
 			t.Fatalf("in %s", name)
 		}
 	}
-	t.Logf("fastRule took %d of %d lines", taken, total)
+	t.Logf("fastRule took %d of %d lines (each in %d tables and two families)", taken, total, len(fastTables))
 
 	// The lines of a kube-proxy ruleset it leaves to the full parser:
 	// -m addrtype (kept by lean loads), -m conntrack, -j MARK, and rules
@@ -127,7 +131,7 @@ func TestFastRule(t *testing.T) {
 		`-A KUBE-FW -d 10.0.0.1/32 -p tcp -m comment --comment "x" -m tcp --dport 80 -j REJECT --reject-with icmp-port-unreachable`,
 		`-A KUBE-SVC-X -s 0.0.0.0/0 -j KUBE-SEP-Y`,
 	} {
-		for _, table := range []string{"filter", "nat"} {
+		for _, table := range fastTables {
 			if !fastSame(t, line, table, IPv4) {
 				t.Errorf("fastRule leaves %q (table %s) to the full parser", line, table)
 			}
@@ -143,7 +147,7 @@ func TestFastRule(t *testing.T) {
 		`-A INPUT -s ::/0 -j ACCEPT`,
 		`-A INPUT -d ::ffff:10.0.0.1/128 -j ACCEPT`,
 	} {
-		for _, table := range []string{"filter", "nat"} {
+		for _, table := range fastTables {
 			if !fastSame(t, line, table, IPv6) {
 				t.Errorf("fastRule leaves %q (table %s, IPv6) to the full parser", line, table)
 			}
@@ -164,7 +168,7 @@ func TestFastRule(t *testing.T) {
 		`-A X -j REJECT --reject-with icmp-port-unreachable`,
 		`-A X -j REJECT --reject-with no-route`,
 	} {
-		for _, table := range []string{"filter", "nat"} {
+		for _, table := range fastTables {
 			if fastSame(t, line, table, IPv6) {
 				t.Errorf("fastRule takes %q (table %s, IPv6), which is outside its form", line, table)
 			}
@@ -230,7 +234,7 @@ func TestFastRule(t *testing.T) {
 		"-A X -m comment --comment \"a\xffb\" -j ACCEPT",
 		"-A X -p tcp -m tcp --dport 2\x80 -j ACCEPT",
 	} {
-		for _, table := range []string{"filter", "nat"} {
+		for _, table := range fastTables {
 			if fastSame(t, line, table, IPv4) {
 				t.Errorf("fastRule takes %q (table %s), which is outside its form", line, table)
 			}
@@ -256,8 +260,9 @@ func FuzzFastRule(f *testing.F) {
 	f.Add(`-A FORWARD ! -s fe80::/10 -j REJECT --reject-with icmp6-adm-prohibited`)
 	f.Fuzz(func(t *testing.T, line string) {
 		for _, fam := range []Family{IPv4, IPv6} {
-			fastSame(t, line, "nat", fam)
-			fastSame(t, line, "filter", fam)
+			for _, table := range fastTables {
+				fastSame(t, line, table, fam)
+			}
 		}
 	})
 }
