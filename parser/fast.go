@@ -3,8 +3,8 @@ package parser
 import "net/netip"
 
 // The fast path of lean loads: most lines of a large ruleset (kube-proxy's,
-// Docker's) are "-A" rules of a few shapes, printed by iptables-save in one
-// canonical form. A lean load (Options.Lean) keeps of them only the chain,
+// Docker's) are "-A" rules of a few shapes, printed by iptables-save (or
+// ip6tables-save) in one canonical form. A lean load (Options.Lean) keeps of them only the chain,
 // the position, the line, -i, -o and the target; fastRule reads those
 // straight from the line for the shapes below, in a third of the time of
 // the full parser (tokens, options, modules, typed matches and their
@@ -27,9 +27,10 @@ import "net/netip"
 //	       | "REJECT --reject-with " ICMP-TYPE
 //
 // with one space between words, addresses of the ruleset's family without
-// host bits (IPv4 in dotted decimal, IPv6 in netip's canonical text), ports 1-65535 and numbers in decimal without leading zeros,
-// "-p" before its "-m", each option and module at most once, and names of
-// letters, digits, '-' and '_' (interfaces also '.', and a final '+').
+// host bits (IPv4 in dotted decimal, IPv6 in netip's canonical text),
+// ports 1-65535 and numbers in decimal without leading zeros, "-p" before
+// its "-m", each option and module at most once, and names of letters,
+// digits, '-' and '_' (interfaces also '.', and a final '+').
 
 // fastReject is what --reject-with takes in the fast path, by family.
 var fastReject = map[Family]map[string]bool{
