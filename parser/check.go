@@ -77,18 +77,9 @@ func (t *Table) jumps() *jumps {
 	// split), into an array of their own, and appended.
 	k := t.split()
 	var rest []int32
-	done := make(chan struct{})
-	if k > 0 {
-		go func() {
-			rest = t.readJumps(k, len(t.Order), j.start, nil)
-			close(done)
-		}()
-	} else {
-		k = len(t.Order)
-		close(done)
-	}
-	j.to = t.readJumps(0, k, j.start, j.to)
-	<-done
+	t.inHalves(k,
+		func() { j.to = t.readJumps(0, k, j.start, j.to) },
+		func() { rest = t.readJumps(k, len(t.Order), j.start, nil) })
 	for i := k; i < len(t.Order); i++ {
 		j.start[i] += int32(len(j.to))
 	}
@@ -183,19 +174,12 @@ func (rs *Ruleset) Check() ErrorList {
 		// A large table's rules are checked on two goroutines: on the
 		// 80,000-rule kube-proxy ruleset, reading them once costs some
 		// 2 ms of cache misses.
-		if k := t.split(); k > 0 {
-			var other ErrorList
-			done := make(chan struct{})
-			go func() {
-				checkRules(t.Order[k:], hooks[k:], &other)
-				close(done)
-			}()
-			checkRules(t.Order[:k], hooks[:k], &errs)
-			<-done
-			errs = append(errs, other...)
-		} else {
-			checkRules(t.Order, hooks, &errs)
-		}
+		k := t.split()
+		var other ErrorList
+		t.inHalves(k,
+			func() { checkRules(t.Order[:k], hooks[:k], &errs) },
+			func() { checkRules(t.Order[k:], hooks[k:], &other) })
+		errs = append(errs, other...)
 	}
 	errs.Sort()
 	return errs
@@ -206,12 +190,12 @@ func (rs *Ruleset) Check() ErrorList {
 const splitMin = 16 << 10
 
 // split returns the index in t.Order that splits the table's rules in two
-// halves, or 0 when the table is too small to split (splitMin) or the
-// machine runs one goroutine at a time.
+// halves, or len(t.Order) when the table is too small to split
+// (splitMin) or the machine runs one goroutine at a time.
 func (t *Table) split() int {
 	n := t.NumRules()
 	if n < splitMin || runtime.GOMAXPROCS(0) < 2 {
-		return 0
+		return len(t.Order)
 	}
 	seen := 0
 	for i, c := range t.Order {
@@ -220,7 +204,24 @@ func (t *Table) split() int {
 		}
 		seen += len(c.Rules)
 	}
-	return 0
+	return len(t.Order)
+}
+
+// inHalves runs first, and second unless the table was not split (k, from
+// split, is len(t.Order): second then has nothing to do), on a goroutine
+// of its own; it returns when both are done.
+func (t *Table) inHalves(k int, first, second func()) {
+	if k >= len(t.Order) {
+		first()
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		second()
+		close(done)
+	}()
+	first()
+	<-done
 }
 
 func checkLoops(fam Family, t *Table, j *jumps, errs *ErrorList) {
